@@ -1,0 +1,40 @@
+import type { IndexReport } from '../core/dataset/dataset';
+import type { OverlapReport } from '../core/dataset/overlap';
+
+/** Human-readable renderings of core reports for the terminal. */
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')).join('\n');
+}
+
+export function formatIndexReport(r: IndexReport): string {
+  const out: string[] = [];
+  out.push(`${r.file}`);
+  out.push(`  format ${r.adapter} (${r.format}), ${r.bytes} bytes`);
+  out.push(`  ${r.records} records, ${r.malformed} malformed, ${r.problemCount} problems`);
+  out.push(`  responses per record ${r.responsesPerRecord.min}–${r.responsesPerRecord.max} (mean ${r.responsesPerRecord.mean})`);
+  out.push(`  ${r.preferencePairs} non-tied human preference pairs (${r.tiedPairs} tied), ${r.unlabelled} records unlabelled`);
+  out.push(`  ${r.duplicatePrompts} duplicate prompts, ${r.duplicateRecords} duplicate records`);
+  const pii = Object.entries(r.pii).filter(([, n]) => n > 0);
+  if (pii.length) out.push(`  PII flags: ${pii.map(([k, n]) => `${k} ${n}`).join(', ')} (first on line ${r.piiLines[0]?.line})`);
+  const sources = Object.entries(r.ratingSources);
+  if (sources.length) out.push(`  ratings: ${sources.map(([s, n]) => `${s} ${n}`).join(', ')}`);
+  const cats = Object.entries(r.categories);
+  if (cats.length) {
+    out.push('');
+    out.push(table([['category', 'records', 'avg turns'], ...cats.map(([name, c]) => [name, String(c.count), c.avgTurns.toFixed(2)]), ['total', String(r.records), r.avgTurns.toFixed(2)]]));
+  }
+  if (r.problems.length) {
+    out.push('');
+    for (const p of r.problems.slice(0, 20)) out.push(`${r.file}:${p.line}: ${p.severity}: ${p.reason}`);
+    if (r.problemCount > 20) out.push(`… ${r.problemCount - 20} more (use --json)`);
+  }
+  return out.join('\n');
+}
+
+export function formatOverlap(train: string, test: string, r: OverlapReport): string {
+  const lines = [`${r.overlapping} of ${r.testRecords} records of ${test} (${(r.share * 100).toFixed(1)}%) share their prompt with ${train} (${r.trainRecords} records)`];
+  for (const e of r.examples) lines.push(`  ${test}:${e.testLine} = ${train}:${e.trainLine}`);
+  return lines.join('\n');
+}

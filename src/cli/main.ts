@@ -1,0 +1,163 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { writeCanonical } from '../core/dataset/canonical-writer';
+import type { IndexOptions, IndexReport } from '../core/dataset/dataset';
+import { Dataset, indexOffsets } from '../core/dataset/dataset';
+import { promptOverlap } from '../core/dataset/overlap';
+import { formatIndexReport, formatOverlap } from './format';
+
+const USAGE = `rewardlens — preference datasets and DMoERM reward models from the terminal
+
+Usage:
+  rewardlens index FILE [--schema MAP.jsonc] [--json] [--offsets-only]
+  rewardlens convert FILE [--schema MAP.jsonc] --out OUT.jsonl
+  rewardlens overlap TRAIN TEST [--schema MAP.jsonc] [--json]
+
+Options:
+  --schema FILE        field-mapping file for shapes that are not detected (docs/mapping-file.md)
+  --adapter NAME       use this built-in adapter instead of detecting one
+  --rank-direction D   how to read explicit ranks: lower-is-better (default) or higher-is-better
+  --workers N          scan threads for large JSONL files (default: one per core)
+  --json               print one JSON object instead of text
+  --offsets-only       index: build only the offset index and print {records}
+  --out FILE           convert: where to write canonical JSONL
+  -h, --help           this help`;
+
+/** A failure the user can fix: printed as one line, exit code 2. */
+class UsageError extends Error {}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      schema: { type: 'string' },
+      adapter: { type: 'string' },
+      'rank-direction': { type: 'string' },
+      workers: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'offsets-only': { type: 'boolean', default: false },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [command, ...files] = positionals;
+  if (values.help || command === undefined) {
+    console.log(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const direction = values['rank-direction'];
+  if (direction !== undefined && direction !== 'lower-is-better' && direction !== 'higher-is-better') {
+    throw new UsageError(`--rank-direction must be lower-is-better or higher-is-better, not "${direction}"`);
+  }
+  const workers = values.workers === undefined ? undefined : Number(values.workers);
+  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) throw new UsageError(`--workers must be a positive integer`);
+  const indexOptions: IndexOptions = {
+    schemaFile: values.schema,
+    adapter: values.adapter,
+    adapterOptions: direction ? { rankDirection: direction } : undefined,
+    workers,
+  };
+  const print = (json: unknown, text: string): void => console.log(values.json ? JSON.stringify(json) : text);
+
+  switch (command) {
+    case 'index': {
+      const file = exactlyOne(files, 'index FILE');
+      if (values['offsets-only']) {
+        const index = indexOffsets(file);
+        print({ file, format: index.format, records: index.starts.length }, `${file}: ${index.starts.length} records (${index.format})`);
+        return 0;
+      }
+      const dataset = await open(file, indexOptions);
+      try {
+        print(indexJson(dataset.report), formatIndexReport(dataset.report));
+      } finally {
+        dataset.close();
+      }
+      return 0;
+    }
+    case 'convert': {
+      const file = exactlyOne(files, 'convert FILE --out OUT.jsonl');
+      if (values.out === undefined) throw new UsageError('convert needs --out OUT.jsonl');
+      const dataset = await open(file, indexOptions);
+      try {
+        const result = writeCanonical(dataset, values.out);
+        print({ file, out: values.out, format: dataset.report.adapter, ...result }, `${values.out}: ${result.written} records written, ${result.skipped} unusable left out (see \`rewardlens index ${file}\`)`);
+      } finally {
+        dataset.close();
+      }
+      return 0;
+    }
+    case 'overlap': {
+      if (files.length !== 2) throw new UsageError('usage: rewardlens overlap TRAIN TEST');
+      const [train, test] = await Promise.all(files.map((f) => open(f, indexOptions)));
+      try {
+        const report = promptOverlap(train, test);
+        print({ train: files[0], test: files[1], ...report }, formatOverlap(files[0], files[1], report));
+      } finally {
+        train.close();
+        test.close();
+      }
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command "${command}" (try --help)`);
+  }
+}
+
+function exactlyOne(files: string[], usage: string): string {
+  if (files.length !== 1) throw new UsageError(`usage: rewardlens ${usage}`);
+  return files[0];
+}
+
+async function open(file: string, options: IndexOptions): Promise<Dataset> {
+  try {
+    return await Dataset.open(file, options);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') throw new UsageError(`${file}: no such file`);
+    if (err.code === 'EISDIR') throw new UsageError(`${file}: is a directory, not a dataset file`);
+    if (err.code === 'EACCES') throw new UsageError(`${file}: permission denied`);
+    throw new UsageError(err.message);
+  }
+}
+
+/** The `index --json` contract: stable keys that scripts rely on, first 100 problems. */
+function indexJson(report: IndexReport): Record<string, unknown> {
+  return {
+    file: report.file,
+    format: report.adapter,
+    fileFormat: report.format,
+    bytes: report.bytes,
+    entries: report.entries,
+    records: report.records,
+    malformed: report.malformed,
+    problems: report.problems.slice(0, 100).map(({ line, reason, severity }) => ({ line, reason, severity })),
+    problemCount: report.problemCount,
+    categories: Object.fromEntries(Object.entries(report.categories).map(([k, v]) => [k, v.count])),
+    categoryTurns: Object.fromEntries(Object.entries(report.categories).map(([k, v]) => [k, v.avgTurns])),
+    avgTurns: report.avgTurns,
+    responsesPerRecord: report.responsesPerRecord,
+    preferencePairs: report.preferencePairs,
+    tiedPairs: report.tiedPairs,
+    unlabelled: report.unlabelled,
+    duplicatePrompts: report.duplicatePrompts,
+    duplicateRecords: report.duplicateRecords,
+    ratingSources: report.ratingSources,
+    pii: report.pii,
+    piiLines: report.piiLines.slice(0, 100),
+  };
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      const message = e instanceof Error ? e.message : String(e);
+      const known = e instanceof UsageError || (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
+      console.error(`rewardlens: ${message.split('\n')[0]}`);
+      if (!known && e instanceof Error && process.env.REWARDLENS_DEBUG) console.error(e.stack);
+      process.exit(known ? 2 : 1);
+    },
+  );
+}

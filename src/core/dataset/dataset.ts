@@ -1,0 +1,517 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { basename, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Adapter, AdapterOptions, GroupedAdapter, MappedRow, RecordAdapter } from './adapter';
+import { defaultAdapterOptions, isGrouped } from './adapter';
+import type { ByteSource } from './byte-source';
+import { FileSource, readRange } from './byte-source';
+import { detectAdapter } from './detect';
+import type { AdapterSpec } from './entry';
+import { adapterFromSpec, parseEntry } from './entry';
+import type { FileFormat, OffsetIndex } from './offsets';
+import { buildOffsetIndex, bomLength, detectFormat, entryAtLine, scanJsonArray, scanJsonl } from './offsets';
+import { findPii } from './pii';
+import type { RangeResult } from './range-scan';
+import { MAX_PROBLEMS, scanRange } from './range-scan';
+import type { PreferenceRecord, Problem } from './record';
+import { promptKeyHash, recordId } from './record-id';
+import type { ScanJob, ScanMessage } from './scan-protocol';
+import type { StatsPartial } from './stats';
+import { addRecord, emptyStats, mergeStats, shiftLines } from './stats';
+
+export interface IndexOptions {
+  /** A field-mapping file (`*.jsonc`); overrides detection. */
+  schemaFile?: string;
+  /** Force a built-in adapter by name instead of detecting one. */
+  adapter?: string;
+  adapterOptions?: Partial<AdapterOptions>;
+  /** Scan threads for large JSONL files; default: one per core. 1 = no worker threads. */
+  workers?: number;
+  chunkSize?: number;
+  signal?: AbortSignal;
+  /** Fraction of bytes scanned, 0..1. */
+  onProgress?: (fraction: number) => void;
+}
+
+export interface IndexReport {
+  file: string;
+  format: FileFormat;
+  /** The adapter that mapped the records (`mapping:<file>` for a mapping file). */
+  adapter: string;
+  bytes: number;
+  /** Entries found in the file: JSONL lines or array elements, malformed ones included. */
+  entries: number;
+  /** Usable records (for pointwise data: groups of rows). */
+  records: number;
+  malformed: number;
+  /** Problems in line order; at most MAX_PROBLEMS are kept, `problemCount` has them all. */
+  problems: Problem[];
+  problemCount: number;
+  categories: Record<string, { count: number; avgTurns: number }>;
+  avgTurns: number;
+  responsesPerRecord: { min: number; max: number; mean: number };
+  preferencePairs: number;
+  tiedPairs: number;
+  unlabelled: number;
+  /** Records whose conversation context already occurred earlier in the file. */
+  duplicatePrompts: number;
+  /** Records identical (context and responses) to an earlier one. */
+  duplicateRecords: number;
+  ratingSources: Record<string, number>;
+  pii: StatsPartial['pii'];
+  piiLines: StatsPartial['piiLines'];
+}
+
+/** One record as read back from the file. */
+export interface RecordView {
+  index: number;
+  line: number;
+  /** All lines the record was built from (pointwise rows), first one first. */
+  lines: number[];
+  record?: PreferenceRecord;
+  problems: Problem[];
+}
+
+/** Files below this are scanned in the calling thread: starting workers costs more than it saves. */
+const PARALLEL_THRESHOLD = 16 * 1024 * 1024;
+
+/**
+ * An indexed preference file: every record reachable by number through byte offsets, with the
+ * report of the full scan. Holds 16 bytes per entry plus the problem list, never the file.
+ */
+export class Dataset {
+  /** Use `Dataset.open`. */
+  constructor(
+    private readonly source: ByteSource,
+    readonly offsets: OffsetIndex,
+    private readonly adapter: Adapter,
+    readonly report: IndexReport,
+    /** Pointwise data: entry numbers of each group, as offsets into `groupMembers`. */
+    private readonly groups?: { starts: Uint32Array; members: Uint32Array; entryGroup: Int32Array },
+  ) {}
+
+  static async open(file: string | ByteSource, options: IndexOptions = {}): Promise<Dataset> {
+    const source = typeof file === 'string' ? new FileSource(file) : file;
+    try {
+      return await indexSource(source, options);
+    } catch (e) {
+      source.close();
+      throw e;
+    }
+  }
+
+  /** Number of addressable records, malformed ones included. */
+  get size(): number {
+    return this.groups ? this.groups.starts.length - 1 : this.offsets.starts.length;
+  }
+
+  get file(): string {
+    return this.source.name;
+  }
+
+  /** Index of the record that starts on or spans `line` (1-based), or -1. */
+  recordAtLine(line: number): number {
+    const entry = entryAtLine(this.offsets.lines, line);
+    if (entry < 0) return -1;
+    // A JSONL record is one line; an array element spans the lines up to the next element.
+    if (this.offsets.format === 'jsonl' && this.offsets.lines[entry] !== line) return -1;
+    return this.groups ? this.groups.entryGroup[entry] : entry;
+  }
+
+  /** First line of record `index`. */
+  lineOf(index: number): number {
+    const entry = this.groups ? this.groups.members[this.groups.starts[index]] : index;
+    return this.offsets.lines[entry];
+  }
+
+  /** Byte range `[start, end)` of entry `entry` in the file. */
+  entryRange(entry: number): [number, number] {
+    const start = this.offsets.starts[entry];
+    return [start, start + this.offsets.lengths[entry]];
+  }
+
+  entriesOf(index: number): number[] {
+    if (!this.groups) return [index];
+    return Array.from(this.groups.members.subarray(this.groups.starts[index], this.groups.starts[index + 1]));
+  }
+
+  read(index: number): RecordView {
+    if (index < 0 || index >= this.size) throw new RangeError(`record ${index} is out of range (0..${this.size - 1})`);
+    const entries = this.entriesOf(index);
+    const lines = entries.map((e) => this.offsets.lines[e]);
+    const view: RecordView = { index, line: lines[0], lines, problems: [] };
+    const values: unknown[] = [];
+    for (const e of entries) {
+      const parsed = parseEntry(readRange(this.source, this.offsets.starts[e], this.offsets.lengths[e]));
+      if (!parsed.ok) {
+        view.problems.push({ line: this.offsets.lines[e], reason: parsed.reason, severity: 'error' });
+        return view;
+      }
+      values.push(parsed.value);
+    }
+    const mapped = isGrouped(this.adapter) ? mapGroup(this.adapter, values, lines, view.problems) : this.adapter.map(values[0]);
+    if (mapped === undefined) return view;
+    if (!mapped.ok) {
+      view.problems.push({ line: lines[0], reason: mapped.reason, severity: 'error' });
+      return view;
+    }
+    for (const w of mapped.warnings ?? []) view.problems.push({ line: lines[0], reason: w, severity: 'warning' });
+    view.record = { id: recordId(mapped.value), ...mapped.value };
+    return view;
+  }
+
+  /** The raw text of record `index` (its rows joined by newlines for pointwise data). */
+  raw(index: number): string {
+    return this.entriesOf(index)
+      .map((e) => readRange(this.source, this.offsets.starts[e], this.offsets.lengths[e]).toString('utf8'))
+      .join('\n');
+  }
+
+  close(): void {
+    this.source.close();
+  }
+}
+
+function mapGroup(adapter: GroupedAdapter, values: unknown[], lines: number[], problems: Problem[]): ReturnType<GroupedAdapter['mergeGroup']> | undefined {
+  const rows: MappedRow[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const row = adapter.mapRow(values[i]);
+    if (!row.ok) {
+      problems.push({ line: lines[i], reason: row.reason, severity: 'error' });
+      continue;
+    }
+    rows.push(row.value);
+  }
+  return rows.length > 0 ? adapter.mergeGroup(rows) : undefined;
+}
+
+/** The offset index alone (`index --offsets-only`). */
+export function indexOffsets(file: string, options: Pick<IndexOptions, 'chunkSize' | 'signal'> = {}): OffsetIndex {
+  const source = new FileSource(file);
+  try {
+    return buildOffsetIndex(source, options);
+  } finally {
+    source.close();
+  }
+}
+
+const DETECTION_SAMPLE = 64;
+
+/** Parses the first entries of the file, for adapter detection. */
+function sampleValues(source: ByteSource, format: FileFormat): unknown[] {
+  const sample: unknown[] = [];
+  const stop = new AbortController();
+  const sink = (_s: number, _l: number, _line: number, bytes: Buffer | undefined): void => {
+    const parsed = parseEntry(bytes!);
+    if (parsed.ok) sample.push(parsed.value);
+    if (sample.length >= DETECTION_SAMPLE) stop.abort(new SampleFull());
+  };
+  const options = { wantBytes: true, signal: stop.signal, chunkSize: 1024 * 1024 };
+  try {
+    if (format === 'json-array') scanJsonArray(source, sink, options);
+    else scanJsonl(source, bomLength(source), source.size, sink, options);
+  } catch (e) {
+    if (!(e instanceof SampleFull)) throw e;
+  }
+  return sample;
+}
+
+class SampleFull extends Error {}
+
+function resolveAdapterSpec(source: ByteSource, format: FileFormat, options: IndexOptions): AdapterSpec {
+  const adapterOptions = { ...defaultAdapterOptions, ...options.adapterOptions };
+  if (options.schemaFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(options.schemaFile, 'utf8');
+    } catch (e) {
+      throw new Error(`${options.schemaFile}: cannot read the mapping file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    return { kind: 'mapping', file: options.schemaFile, text, options: adapterOptions };
+  }
+  if (options.adapter !== undefined) return { kind: 'builtin', name: options.adapter, options: adapterOptions };
+  const sample = sampleValues(source, format);
+  if (sample.length === 0) return { kind: 'builtin', name: 'empty', options: adapterOptions };
+  const detected = detectAdapter(sample, adapterOptions);
+  if (detected.adapter === undefined) throw new Error(`${basename(source.name)}: ${detected.reason}`);
+  return { kind: 'builtin', name: detected.adapter.name, options: adapterOptions };
+}
+
+async function indexSource(source: ByteSource, options: IndexOptions): Promise<Dataset> {
+  const format = detectFormat(source);
+  const spec = resolveAdapterSpec(source, format, options);
+  if (spec.kind === 'builtin' && spec.name === 'empty') return emptyDataset(source, format);
+  const adapter = adapterFromSpec(spec);
+  const adapterName = spec.kind === 'mapping' ? `mapping:${basename(spec.file)}` : spec.name;
+  if (isGrouped(adapter)) return indexGrouped(source, format, adapter, adapterName, options);
+
+  const workers = Math.max(1, options.workers ?? availableParallelism());
+  const parallel = format === 'jsonl' && workers > 1 && source.size >= PARALLEL_THRESHOLD && source instanceof FileSource;
+  const results = parallel
+    ? await scanInWorkers(source, format, spec, workers, options)
+    : [
+        scanRange(source, adapter, {
+          format,
+          from: bomLength(source),
+          to: source.size,
+          chunkSize: options.chunkSize,
+          signal: options.signal,
+          onChunk: (p) => options.onProgress?.(p / Math.max(1, source.size)),
+        }),
+      ];
+  return assemble(source, format, adapter, adapterName, results);
+}
+
+function workerScript(): string {
+  // The bundles live together in dist/; tests run from dist/test/unit.
+  for (const candidate of [join(__dirname, 'scan-worker.js'), join(__dirname, '..', '..', 'scan-worker.js')]) {
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new Error(`scan-worker.js not found beside ${__dirname}; run the build first`);
+}
+
+/** Splits the file at line boundaries into one range per worker and scans them in parallel. */
+async function scanInWorkers(source: FileSource, format: FileFormat, spec: AdapterSpec, workers: number, options: IndexOptions): Promise<RangeResult[]> {
+  const from = bomLength(source);
+  const bounds = [from];
+  const probe = Buffer.allocUnsafe(64 * 1024);
+  for (let k = 1; k < workers; k++) {
+    let pos = Math.max(bounds[bounds.length - 1], Math.floor(from + ((source.size - from) * k) / workers));
+    // Advance to just past the next line feed (a line may be longer than the probe).
+    for (;;) {
+      const n = source.read(probe, pos, probe.length);
+      if (n === 0) {
+        pos = source.size;
+        break;
+      }
+      const nl = probe.subarray(0, n).indexOf(0x0a);
+      if (nl >= 0) {
+        pos += nl + 1;
+        break;
+      }
+      pos += n;
+    }
+    if (pos < source.size && pos > bounds[bounds.length - 1]) bounds.push(pos);
+  }
+  bounds.push(source.size);
+  const done = new Array<number>(bounds.length - 1).fill(0);
+  const script = workerScript();
+  const running: Worker[] = [];
+  const abort = (): void => {
+    for (const w of running) void w.terminate();
+  };
+  options.signal?.addEventListener('abort', abort, { once: true });
+  try {
+    return await Promise.all(
+      bounds.slice(0, -1).map(
+        (start, k) =>
+          new Promise<RangeResult>((resolve, reject) => {
+            const job: ScanJob = { file: source.name, format, from: start, to: bounds[k + 1], chunkSize: options.chunkSize, adapter: spec };
+            const worker = new Worker(script, { workerData: job });
+            running.push(worker);
+            let settled = false;
+            worker.on('message', (m: ScanMessage) => {
+              if (m.type === 'progress') {
+                done[k] = m.position - start;
+                options.onProgress?.(done.reduce((a, b) => a + b, 0) / Math.max(1, source.size));
+              } else if (m.type === 'done') {
+                settled = true;
+                resolve(m.result);
+              } else {
+                settled = true;
+                reject(new Error(m.message));
+              }
+            });
+            worker.on('error', (e) => {
+              settled = true;
+              reject(e);
+            });
+            worker.on('exit', (code) => {
+              if (settled) return;
+              if (options.signal?.aborted) reject(options.signal.reason as Error);
+              else reject(new Error(`scan worker exited with code ${code}`));
+            });
+          }),
+      ),
+    );
+  } finally {
+    options.signal?.removeEventListener('abort', abort);
+    abort();
+  }
+}
+
+/** Concatenates range results in file order, fixing line numbers, and finds duplicates. */
+function assemble(source: ByteSource, format: FileFormat, adapter: RecordAdapter, adapterName: string, results: RangeResult[]): Dataset {
+  const total = results.reduce((n, r) => n + r.starts.length, 0);
+  const starts = new Float64Array(total);
+  const lengths = new Uint32Array(total);
+  const lines = new Uint32Array(total);
+  const stats = emptyStats();
+  const problems: Problem[] = [];
+  let problemCount = 0;
+  let malformed = 0;
+  let at = 0;
+  let lineOffset = 0;
+  const seenIds = new Map<number, number>();
+  const seenPrompts = new Set<number>();
+  let duplicatePrompts = 0;
+  let duplicateRecords = 0;
+  for (const r of results) {
+    starts.set(r.starts, at);
+    lengths.set(r.lengths, at);
+    for (let i = 0; i < r.lines.length; i++) lines[at + i] = r.lines[i] + lineOffset;
+    for (const p of r.problems) problems.push({ ...p, line: p.line + lineOffset });
+    problemCount += r.problems.length;
+    malformed += r.malformed;
+    shiftLines(r.stats, lineOffset);
+    mergeStats(stats, r.stats);
+    for (let i = 0; i < r.idHashes.length; i++) {
+      const id = r.idHashes[i];
+      if (Number.isNaN(id)) continue;
+      const first = seenIds.get(id);
+      if (first !== undefined) {
+        duplicateRecords++;
+        problems.push({ line: lines[at + i], reason: `duplicate of the record on line ${first} (same conversation and responses)`, severity: 'warning' });
+        problemCount++;
+      } else seenIds.set(id, lines[at + i]);
+      const prompt = r.promptHashes[i];
+      if (seenPrompts.has(prompt)) duplicatePrompts++;
+      else seenPrompts.add(prompt);
+    }
+    at += r.starts.length;
+    lineOffset += r.newlines;
+  }
+  problems.sort((a, b) => a.line - b.line);
+  if (problems.length > MAX_PROBLEMS) problems.length = MAX_PROBLEMS;
+  const offsets: OffsetIndex = { format, size: source.size, starts, lengths, lines, problems: [] };
+  const report = makeReport(source, format, adapterName, total, stats, malformed, problems, problemCount, duplicatePrompts, duplicateRecords);
+  return new Dataset(source, offsets, adapter, report);
+}
+
+/**
+ * Pointwise rows: a group's rows may be anywhere in the file, so rows are mapped as they stream
+ * past and grouped by key in memory (these files are per-row small; the groups are what is kept).
+ */
+function indexGrouped(source: ByteSource, format: FileFormat, adapter: GroupedAdapter, adapterName: string, options: IndexOptions): Dataset {
+  const index = buildOffsetIndex(source, { chunkSize: options.chunkSize, signal: options.signal });
+  const problems: Problem[] = [...index.problems];
+  let malformed = index.problems.length;
+  const groups = new Map<string, { entries: number[]; rows: MappedRow[] }>();
+  for (let e = 0; e < index.starts.length; e++) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    const line = index.lines[e];
+    const parsed = parseEntry(readRange(source, index.starts[e], index.lengths[e]));
+    const key = parsed.ok ? adapter.groupKey(parsed.value) : parsed;
+    const row = parsed.ok && key.ok ? adapter.mapRow(parsed.value) : undefined;
+    const failure = !key.ok ? key.reason : row !== undefined && !row.ok ? row.reason : undefined;
+    if (failure !== undefined || !key.ok || row === undefined || !row.ok) {
+      malformed++;
+      problems.push({ line, reason: failure ?? 'unmappable row', severity: 'error' });
+      continue;
+    }
+    for (const w of row.warnings ?? []) problems.push({ line, reason: w, severity: 'warning' });
+    let group = groups.get(key.value);
+    if (group === undefined) groups.set(key.value, (group = { entries: [], rows: [] }));
+    group.entries.push(e);
+    group.rows.push(row.value);
+    options.onProgress?.((e + 1) / index.starts.length);
+  }
+  const stats = emptyStats();
+  const starts = new Uint32Array(groups.size + 1);
+  const members = new Uint32Array(Array.from(groups.values()).reduce((n, g) => n + g.entries.length, 0));
+  const entryGroup = new Int32Array(index.starts.length).fill(-1);
+  const seenIds = new Map<string, number>();
+  const seenPrompts = new Set<string>();
+  let duplicatePrompts = 0;
+  let duplicateRecords = 0;
+  let g = 0;
+  let m = 0;
+  for (const group of groups.values()) {
+    starts[g] = m;
+    for (const e of group.entries) {
+      members[m++] = e;
+      entryGroup[e] = g;
+    }
+    const line = index.lines[group.entries[0]];
+    const merged = adapter.mergeGroup(group.rows);
+    if (!merged.ok) {
+      malformed++;
+      problems.push({ line, reason: merged.reason, severity: 'error' });
+    } else {
+      for (const w of merged.warnings ?? []) problems.push({ line, reason: w, severity: 'warning' });
+      const id = recordId(merged.value);
+      const first = seenIds.get(id);
+      if (first !== undefined) {
+        duplicateRecords++;
+        problems.push({ line, reason: `duplicate of the record on line ${first} (same conversation and responses)`, severity: 'warning' });
+      } else seenIds.set(id, line);
+      const prompt = promptKeyHash(merged.value.context);
+      if (seenPrompts.has(prompt)) duplicatePrompts++;
+      else seenPrompts.add(prompt);
+      const text = group.entries.map((e) => readRange(source, index.starts[e], index.lengths[e]).toString('latin1')).join('\n');
+      addRecord(stats, merged.value, line, findPii(text));
+    }
+    g++;
+  }
+  starts[g] = m;
+  problems.sort((a, b) => a.line - b.line);
+  const problemCount = problems.length;
+  if (problems.length > MAX_PROBLEMS) problems.length = MAX_PROBLEMS;
+  const report = makeReport(source, format, adapterName, index.starts.length, stats, malformed, problems, problemCount, duplicatePrompts, duplicateRecords);
+  return new Dataset(source, { ...index, problems: [] }, adapter, report, { starts, members, entryGroup });
+}
+
+function emptyDataset(source: ByteSource, format: FileFormat): Dataset {
+  const offsets = buildOffsetIndex(source);
+  const problems = offsets.problems;
+  const report = makeReport(source, format, 'empty', 0, emptyStats(), problems.length, problems, problems.length, 0, 0);
+  const nothing: RecordAdapter = { name: 'empty', description: 'no records', detect: () => 0, map: () => ({ ok: false, reason: 'empty file' }) };
+  return new Dataset(source, offsets, nothing, report);
+}
+
+function makeReport(
+  source: ByteSource,
+  format: FileFormat,
+  adapter: string,
+  entries: number,
+  stats: StatsPartial,
+  malformed: number,
+  problems: Problem[],
+  problemCount: number,
+  duplicatePrompts: number,
+  duplicateRecords: number,
+): IndexReport {
+  const categories: IndexReport['categories'] = {};
+  for (const [name, c] of Object.entries(stats.categories).sort((a, b) => b[1].count - a[1].count)) {
+    categories[name] = { count: c.count, avgTurns: round(c.turns / c.count) };
+  }
+  return {
+    file: source.name,
+    format,
+    adapter,
+    bytes: source.size,
+    entries,
+    records: stats.records,
+    malformed,
+    problems,
+    problemCount,
+    categories,
+    avgTurns: stats.records ? round(stats.turns / stats.records) : 0,
+    responsesPerRecord: stats.records
+      ? { min: stats.responsesMin, max: stats.responsesMax, mean: round(stats.responsesSum / stats.records) }
+      : { min: 0, max: 0, mean: 0 },
+    preferencePairs: stats.preferencePairs,
+    tiedPairs: stats.tiedPairs,
+    unlabelled: stats.unlabelled,
+    duplicatePrompts,
+    duplicateRecords,
+    ratingSources: stats.ratingSources,
+    pii: stats.pii,
+    piiLines: stats.piiLines.sort((a, b) => a.line - b.line),
+  };
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { BufferSource } from '../../src/core/dataset/byte-source';
+import { writeCanonical } from '../../src/core/dataset/canonical-writer';
+import type { IndexOptions } from '../../src/core/dataset/dataset';
+import { Dataset } from '../../src/core/dataset/dataset';
+import { promptOverlap } from '../../src/core/dataset/overlap';
+
+const tmp = mkdtempSync(join(tmpdir(), 'rl-dataset-'));
+let fileNo = 0;
+
+function tempFile(content: string | Buffer, ext = 'jsonl'): string {
+  const file = join(tmp, `f${fileNo++}.${ext}`);
+  writeFileSync(file, content);
+  return file;
+}
+
+function pair(prompt: string, chosen: string, rejected: string): string {
+  return JSON.stringify({ prompt, chosen, rejected });
+}
+
+async function open(content: string | Buffer, options: IndexOptions = {}): Promise<Dataset> {
+  return Dataset.open(tempFile(content), { workers: 1, ...options });
+}
+
+test('a clean chosen/rejected file: counts, pairs and random access', async () => {
+  const lines = [pair('hi', 'hello!', 'go away'), pair('2+2?', '4', '5'), pair('hi', 'hey', 'no')];
+  const d = await open(lines.join('\n') + '\n');
+  assert.equal(d.report.adapter, 'chosen-rejected');
+  assert.equal(d.report.records, 3);
+  assert.equal(d.report.malformed, 0);
+  assert.equal(d.report.preferencePairs, 3);
+  assert.equal(d.report.duplicatePrompts, 1);
+  assert.deepEqual(d.report.responsesPerRecord, { min: 2, max: 2, mean: 2 });
+  const second = d.read(1);
+  assert.equal(second.line, 2);
+  assert.equal(second.record?.context.at(-1)?.content, '2+2?');
+  assert.deepEqual(
+    second.record?.responses.map((r) => r.text),
+    ['4', '5'],
+  );
+  assert.deepEqual(second.record?.preference?.ranking, [1, 2]);
+  assert.match(second.record?.id ?? '', /^[0-9a-f]{16}$/);
+  d.close();
+});
+
+test('malformed records are reported with their line and reason; the rest is indexed', async () => {
+  const content = [
+    pair('a', 'b', 'c'), // 1
+    '{"prompt": "trunc', // 2: truncated JSON
+    '', // 3: blank
+    JSON.stringify({ conversations: [{ from: 'human', value: true }], chosen: 'x', rejected: 'y' }), // 4: non-string content
+    pair('q', '', 'y'), // 5: empty response
+    JSON.stringify({ src: ['q'], tgt: [], response: ['a', 'b', 'c'], rank: [1, 2] }), // 6: rank length
+    pair('last', 'ok', 'no'), // 7, no trailing newline
+  ].join('\r\n');
+  const d = await open(content);
+  assert.equal(d.report.records, 2, JSON.stringify(d.report.problems));
+  assert.equal(d.report.malformed, 4);
+  const byLine = new Map(d.report.problems.filter((p) => p.severity === 'error').map((p) => [p.line, p.reason]));
+  assert.deepEqual([...byLine.keys()], [2, 4, 5, 6]);
+  assert.match(byLine.get(2)!, /invalid JSON.*truncated/);
+  assert.match(byLine.get(4)!, /boolean|string/);
+  assert.match(byLine.get(5)!, /empty/);
+  assert.match(byLine.get(6)!, /rank/);
+  assert.equal(d.read(6).line, 7);
+  assert.equal(d.read(6).record?.responses[0].text, 'ok');
+  d.close();
+});
+
+test('invalid UTF-8 is reported, not decoded into replacement characters', async () => {
+  const bad = Buffer.concat([Buffer.from('{"prompt": "caf'), Buffer.from([0xc3, 0x28]), Buffer.from('", "chosen": "a", "rejected": "b"}\n')]);
+  const d = await open(Buffer.concat([Buffer.from(pair('x', 'y', 'z') + '\n'), bad, Buffer.from(pair('p', 'q', 'r') + '\n')]));
+  assert.equal(d.report.records, 2);
+  assert.equal(d.report.problems[0].line, 2);
+  assert.match(d.report.problems[0].reason, /invalid UTF-8 at byte 14/);
+  d.close();
+});
+
+test('a UTF-8 BOM and CRLF line ends', async () => {
+  const d = await open('\ufeff' + [pair('一', '二', '三'), pair('四', '五', '六')].join('\r\n') + '\r\n');
+  assert.equal(d.report.records, 2);
+  assert.equal(d.report.malformed, 0);
+  assert.equal(d.read(0).record?.context[0].content, '一');
+  d.close();
+});
+
+test('a 100 MB single line between normal records', async () => {
+  const huge = pair('long', 'x'.repeat(100 * 1024 * 1024), 'short');
+  const d = await open([pair('a', 'b', 'c'), huge, '{"prompt": "' + 'y'.repeat(100 * 1024 * 1024), pair('d', 'e', 'f')].join('\n'));
+  assert.equal(d.report.records, 3);
+  assert.equal(d.report.malformed, 1);
+  assert.equal(d.report.problems[0].line, 3);
+  assert.equal(d.read(1).record?.responses[0].text.length, 100 * 1024 * 1024);
+  d.close();
+});
+
+test('duplicate records are flagged as warnings pointing at the first copy', async () => {
+  const d = await open([pair('a', 'b', 'c'), pair('x', 'y', 'z'), pair('a', 'b', 'c')].join('\n'));
+  assert.equal(d.report.records, 3);
+  assert.equal(d.report.duplicateRecords, 1);
+  assert.deepEqual(d.report.problems, [{ line: 3, reason: 'duplicate of the record on line 1 (same conversation and responses)', severity: 'warning' }]);
+  d.close();
+});
+
+test('PII flags: e-mail, phone and a checksum-valid ID card number', async () => {
+  const d = await open(
+    [
+      pair('mail me at jane.doe@example.com', 'ok', 'no'),
+      pair('call 13812345678', 'ok', 'no'),
+      pair('身份证 11010519491231002X', 'ok', 'no'),
+      pair('not an id 110105194912310021', 'ok', 'no'),
+      pair('nothing here', 'ok', 'no'),
+    ].join('\n'),
+  );
+  assert.deepEqual(d.report.pii, { email: 1, phone: 1, idCard: 1 });
+  assert.deepEqual(
+    d.report.piiLines.map((p) => p.line),
+    [1, 2, 3],
+  );
+  d.close();
+});
+
+test('parallel workers give exactly the single-thread result', async () => {
+  const lines: string[] = [];
+  for (let i = 0; i < 60_000; i++) lines.push(i % 997 === 5 ? '{"broken' : pair(`q${i % 5000}`, `good answer ${i} ${'z'.repeat(i % 300)}`, `bad ${i}`));
+  const file = tempFile(lines.join('\n') + '\n');
+  const one = await Dataset.open(file, { workers: 1 });
+  const two = await Dataset.open(file, { workers: 2 });
+  const three = await Dataset.open(file, { workers: 3 });
+  for (const d of [two, three]) {
+    assert.deepEqual({ ...d.report, file: '' }, { ...one.report, file: '' });
+    assert.deepEqual(d.offsets.starts, one.offsets.starts);
+    assert.deepEqual(d.offsets.lines, one.offsets.lines);
+  }
+  assert.equal(one.report.malformed, 61);
+  assert.equal(one.report.duplicatePrompts, 60_000 - 61 - 5000);
+  for (const d of [one, two, three]) d.close();
+});
+
+test('cancellation stops indexing with the abort reason', async () => {
+  const file = tempFile(Array.from({ length: 200_000 }, (_, i) => pair(`q${i}`, 'a'.repeat(100), 'b')).join('\n'));
+  const controller = new AbortController();
+  const opening = Dataset.open(file, { workers: 2, onProgress: () => controller.abort(new Error('stop')) });
+  controller.abort(new Error('stop'));
+  await assert.rejects(opening, /stop/);
+});
+
+test('an in-memory buffer (unsaved editor text) indexes like a file', async () => {
+  const d = await Dataset.open(new BufferSource('untitled.jsonl', Buffer.from(pair('a', 'b', 'c'))));
+  assert.equal(d.report.records, 1);
+  assert.equal(d.recordAtLine(1), 0);
+  assert.equal(d.recordAtLine(2), -1);
+  d.close();
+});
+
+test('empty file: no records, no crash', async () => {
+  const d = await open('\n\n');
+  assert.equal(d.report.records, 0);
+  assert.equal(d.size, 0);
+  d.close();
+});
+
+test('unrecognised records fail with a readable reason naming the fields', async () => {
+  await assert.rejects(open(JSON.stringify({ idx: 1, gpt_result: '1' })), /gpt_result/);
+});
+
+test('DMoERM ranks: lower is better by default, configurable', async () => {
+  const line = JSON.stringify({ src: ['q'], tgt: [], response: ['a', 'b', 'c'], rank: [3, 1, 2], label: 'roleplay' });
+  const low = await open(line);
+  assert.deepEqual(low.read(0).record?.preference?.ranking, [3, 1, 2]);
+  assert.deepEqual(low.report.categories, { roleplay: { count: 1, avgTurns: 1 } });
+  low.close();
+  const high = await open(line, { adapterOptions: { rankDirection: 'higher-is-better' } });
+  assert.deepEqual(high.read(0).record?.preference?.ranking, [1, 3, 2]);
+  high.close();
+});
+
+test('convert writes canonical JSONL that indexes back to the same records', async () => {
+  const d = await open([pair('a', 'b', 'c'), '{"oops', pair('x', 'y', 'z')].join('\n'));
+  const out = join(tmp, 'canonical.jsonl');
+  assert.deepEqual(writeCanonical(d, out), { written: 2, skipped: 1 });
+  const back = await Dataset.open(out, { workers: 1 });
+  assert.equal(back.report.adapter, 'canonical');
+  assert.equal(back.report.records, 2);
+  assert.deepEqual(back.read(1).record, d.read(2).record);
+  d.close();
+  back.close();
+});
+
+test('prompt overlap between train and test files', async () => {
+  const train = await open([pair('a', '1', '2'), pair('b', '1', '2')].join('\n'));
+  const test_ = await open([pair('b', 'x', 'y'), pair('c', 'x', 'y')].join('\n'));
+  const r = promptOverlap(train, test_);
+  assert.equal(r.overlapping, 1);
+  assert.deepEqual(r.examples, [{ testLine: 1, trainLine: 2 }]);
+  train.close();
+  test_.close();
+});
