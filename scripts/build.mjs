@@ -22,6 +22,8 @@ const common = {
   sourcemap: !production,
   minify: production,
   logLevel: 'warning',
+  // jsonc-parser's UMD "main" build requires its modules dynamically, which a bundle cannot follow.
+  mainFields: ['module', 'main'],
   external: ['vscode', 'onnxruntime-node', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'mocha', 'playwright-core'],
 };
 

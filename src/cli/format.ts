@@ -12,7 +12,7 @@ export function formatIndexReport(r: IndexReport): string {
   const out: string[] = [];
   out.push(`${r.file}`);
   out.push(`  format ${r.adapter} (${r.format}), ${r.bytes} bytes`);
-  out.push(`  ${r.records} records, ${r.malformed} malformed, ${r.problemCount} problems`);
+  out.push(`  ${r.records} records: ${r.usable} usable, ${r.malformed} malformed; ${r.problemCount} problems`);
   out.push(`  responses per record ${r.responsesPerRecord.min}–${r.responsesPerRecord.max} (mean ${r.responsesPerRecord.mean})`);
   out.push(`  ${r.preferencePairs} non-tied human preference pairs (${r.tiedPairs} tied), ${r.unlabelled} records unlabelled`);
   out.push(`  ${r.duplicatePrompts} duplicate prompts, ${r.duplicateRecords} duplicate records`);
@@ -23,7 +23,7 @@ export function formatIndexReport(r: IndexReport): string {
   const cats = Object.entries(r.categories);
   if (cats.length) {
     out.push('');
-    out.push(table([['category', 'records', 'avg turns'], ...cats.map(([name, c]) => [name, String(c.count), c.avgTurns.toFixed(2)]), ['total', String(r.records), r.avgTurns.toFixed(2)]]));
+    out.push(table([['category', 'records', 'avg turns'], ...cats.map(([name, c]) => [name, String(c.count), c.avgTurns.toFixed(2)]), ['total', String(r.usable), r.avgTurns.toFixed(2)]]));
   }
   if (r.problems.length) {
     out.push('');

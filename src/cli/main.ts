@@ -131,6 +131,7 @@ function indexJson(report: IndexReport): Record<string, unknown> {
     bytes: report.bytes,
     entries: report.entries,
     records: report.records,
+    usable: report.usable,
     malformed: report.malformed,
     problems: report.problems.slice(0, 100).map(({ line, reason, severity }) => ({ line, reason, severity })),
     problemCount: report.problemCount,

@@ -54,29 +54,34 @@ test('malformed records are reported with their line and reason; the rest is ind
     '', // 3: blank
     JSON.stringify({ conversations: [{ from: 'human', value: true }], chosen: 'x', rejected: 'y' }), // 4: non-string content
     pair('q', '', 'y'), // 5: empty response
-    JSON.stringify({ src: ['q'], tgt: [], response: ['a', 'b', 'c'], rank: [1, 2] }), // 6: rank length
+    JSON.stringify({ prompt: 'q', chosen: 'a' }), // 6: missing field
     pair('last', 'ok', 'no'), // 7, no trailing newline
   ].join('\r\n');
   const d = await open(content);
-  assert.equal(d.report.records, 2, JSON.stringify(d.report.problems));
-  assert.equal(d.report.malformed, 4);
-  const byLine = new Map(d.report.problems.filter((p) => p.severity === 'error').map((p) => [p.line, p.reason]));
-  assert.deepEqual([...byLine.keys()], [2, 4, 5, 6]);
-  assert.match(byLine.get(2)!, /invalid JSON.*truncated/);
-  assert.match(byLine.get(4)!, /boolean|string/);
-  assert.match(byLine.get(5)!, /empty/);
-  assert.match(byLine.get(6)!, /rank/);
-  assert.equal(d.read(6).line, 7);
-  assert.equal(d.read(6).record?.responses[0].text, 'ok');
+  assert.equal(d.report.records, 6);
+  assert.equal(d.report.usable, 3, JSON.stringify(d.report.problems));
+  assert.equal(d.report.malformed, 3);
+  const reasons = (severity: string) => new Map(d.report.problems.filter((p) => p.severity === severity).map((p) => [p.line, p.reason]));
+  const errors = reasons('error');
+  assert.deepEqual([...errors.keys()], [2, 4, 6]);
+  assert.match(errors.get(2)!, /invalid JSON.*truncated/);
+  assert.match(errors.get(4)!, /boolean|string/);
+  assert.match(errors.get(6)!, /rejected/);
+  // An empty response is kept (it can be the preferred, harmless answer) but flagged.
+  assert.match(reasons('warning').get(5)!, /response 1 .*is empty/);
+  assert.equal(d.read(5).line, 7);
+  assert.equal(d.read(5).record?.responses[0].text, 'ok');
+  assert.equal(d.read(1).record, undefined);
+  assert.match(d.read(1).problems[0].reason, /invalid JSON/);
   d.close();
 });
 
 test('invalid UTF-8 is reported, not decoded into replacement characters', async () => {
   const bad = Buffer.concat([Buffer.from('{"prompt": "caf'), Buffer.from([0xc3, 0x28]), Buffer.from('", "chosen": "a", "rejected": "b"}\n')]);
   const d = await open(Buffer.concat([Buffer.from(pair('x', 'y', 'z') + '\n'), bad, Buffer.from(pair('p', 'q', 'r') + '\n')]));
-  assert.equal(d.report.records, 2);
+  assert.equal(d.report.usable, 2);
   assert.equal(d.report.problems[0].line, 2);
-  assert.match(d.report.problems[0].reason, /invalid UTF-8 at byte 14/);
+  assert.match(d.report.problems[0].reason, /invalid UTF-8 at byte offset 15 of the record/);
   d.close();
 });
 
@@ -91,7 +96,7 @@ test('a UTF-8 BOM and CRLF line ends', async () => {
 test('a 100 MB single line between normal records', async () => {
   const huge = pair('long', 'x'.repeat(100 * 1024 * 1024), 'short');
   const d = await open([pair('a', 'b', 'c'), huge, '{"prompt": "' + 'y'.repeat(100 * 1024 * 1024), pair('d', 'e', 'f')].join('\n'));
-  assert.equal(d.report.records, 3);
+  assert.equal(d.report.usable, 3);
   assert.equal(d.report.malformed, 1);
   assert.equal(d.report.problems[0].line, 3);
   assert.equal(d.read(1).record?.responses[0].text.length, 100 * 1024 * 1024);
@@ -144,7 +149,7 @@ test('parallel workers give exactly the single-thread result', async () => {
 test('cancellation stops indexing with the abort reason', async () => {
   const file = tempFile(Array.from({ length: 200_000 }, (_, i) => pair(`q${i}`, 'a'.repeat(100), 'b')).join('\n'));
   const controller = new AbortController();
-  const opening = Dataset.open(file, { workers: 2, onProgress: () => controller.abort(new Error('stop')) });
+  const opening = Dataset.open(file, { workers: 2, signal: controller.signal });
   controller.abort(new Error('stop'));
   await assert.rejects(opening, /stop/);
 });
@@ -168,6 +173,16 @@ test('unrecognised records fail with a readable reason naming the fields', async
   await assert.rejects(open(JSON.stringify({ idx: 1, gpt_result: '1' })), /gpt_result/);
 });
 
+test('DMoERM: ranks that do not match the responses are reported', async () => {
+  const ok = JSON.stringify({ src: ['q'], tgt: [], response: ['a', 'b'], rank: [1, 2] });
+  const d = await open([ok, JSON.stringify({ src: ['q2'], tgt: [], response: ['a', 'b', 'c'], rank: [1, 2] })].join('\n'));
+  assert.equal(d.report.adapter, 'dmoerm');
+  assert.equal(d.report.malformed, 1);
+  assert.equal(d.report.problems[0].line, 2);
+  assert.match(d.report.problems[0].reason, /rank has 2 entries but there are 3 responses/);
+  d.close();
+});
+
 test('DMoERM ranks: lower is better by default, configurable', async () => {
   const line = JSON.stringify({ src: ['q'], tgt: [], response: ['a', 'b', 'c'], rank: [3, 1, 2], label: 'roleplay' });
   const low = await open(line);
@@ -185,7 +200,7 @@ test('convert writes canonical JSONL that indexes back to the same records', asy
   assert.deepEqual(writeCanonical(d, out), { written: 2, skipped: 1 });
   const back = await Dataset.open(out, { workers: 1 });
   assert.equal(back.report.adapter, 'canonical');
-  assert.equal(back.report.records, 2);
+  assert.equal(back.report.usable, 2);
   assert.deepEqual(back.read(1).record, d.read(2).record);
   d.close();
   back.close();

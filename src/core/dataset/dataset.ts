@@ -15,6 +15,7 @@ import { findPii } from './pii';
 import type { RangeResult } from './range-scan';
 import { MAX_PROBLEMS, scanRange } from './range-scan';
 import type { PreferenceRecord, Problem } from './record';
+import { FirstSeen } from './hash-table';
 import { promptKeyHash, recordId } from './record-id';
 import type { ScanJob, ScanMessage } from './scan-protocol';
 import type { StatsPartial } from './stats';
@@ -42,8 +43,11 @@ export interface IndexReport {
   bytes: number;
   /** Entries found in the file: JSONL lines or array elements, malformed ones included. */
   entries: number;
-  /** Usable records (for pointwise data: groups of rows). */
+  /** Records in the file: one per entry, or one per group of rows for pointwise data. */
   records: number;
+  /** Records that mapped onto the record model; the statistics below describe these. */
+  usable: number;
+  /** Entries (or groups) that could not be used, each with an error in `problems`. */
   malformed: number;
   /** Problems in line order; at most MAX_PROBLEMS are kept, `problemCount` has them all. */
   problems: Problem[];
@@ -203,6 +207,7 @@ function sampleValues(source: ByteSource, format: FileFormat): unknown[] {
   const sample: unknown[] = [];
   const stop = new AbortController();
   const sink = (_s: number, _l: number, _line: number, bytes: Buffer | undefined): void => {
+    if (sample.length >= DETECTION_SAMPLE) return; // the scan stops at the end of this chunk
     const parsed = parseEntry(bytes!);
     if (parsed.ok) sample.push(parsed.value);
     if (sample.length >= DETECTION_SAMPLE) stop.abort(new SampleFull());
@@ -239,6 +244,7 @@ function resolveAdapterSpec(source: ByteSource, format: FileFormat, options: Ind
 }
 
 async function indexSource(source: ByteSource, options: IndexOptions): Promise<Dataset> {
+  options.signal?.throwIfAborted();
   const format = detectFormat(source);
   const spec = resolveAdapterSpec(source, format, options);
   if (spec.kind === 'builtin' && spec.name === 'empty') return emptyDataset(source, format);
@@ -303,6 +309,7 @@ async function scanInWorkers(source: FileSource, format: FileFormat, spec: Adapt
   };
   options.signal?.addEventListener('abort', abort, { once: true });
   try {
+    options.signal?.throwIfAborted();
     return await Promise.all(
       bounds.slice(0, -1).map(
         (start, k) =>
@@ -353,8 +360,8 @@ function assemble(source: ByteSource, format: FileFormat, adapter: RecordAdapter
   let malformed = 0;
   let at = 0;
   let lineOffset = 0;
-  const seenIds = new Map<number, number>();
-  const seenPrompts = new Set<number>();
+  const seenIds = new FirstSeen(total);
+  const seenPrompts = new FirstSeen(total);
   let duplicatePrompts = 0;
   let duplicateRecords = 0;
   for (const r of results) {
@@ -369,15 +376,13 @@ function assemble(source: ByteSource, format: FileFormat, adapter: RecordAdapter
     for (let i = 0; i < r.idHashes.length; i++) {
       const id = r.idHashes[i];
       if (Number.isNaN(id)) continue;
-      const first = seenIds.get(id);
-      if (first !== undefined) {
+      const first = seenIds.getOrAdd(id, lines[at + i]);
+      if (first >= 0) {
         duplicateRecords++;
         problems.push({ line: lines[at + i], reason: `duplicate of the record on line ${first} (same conversation and responses)`, severity: 'warning' });
         problemCount++;
-      } else seenIds.set(id, lines[at + i]);
-      const prompt = r.promptHashes[i];
-      if (seenPrompts.has(prompt)) duplicatePrompts++;
-      else seenPrompts.add(prompt);
+      }
+      if (seenPrompts.getOrAdd(r.promptHashes[i], 0) >= 0) duplicatePrompts++;
     }
     at += r.starts.length;
     lineOffset += r.newlines;
@@ -385,7 +390,7 @@ function assemble(source: ByteSource, format: FileFormat, adapter: RecordAdapter
   problems.sort((a, b) => a.line - b.line);
   if (problems.length > MAX_PROBLEMS) problems.length = MAX_PROBLEMS;
   const offsets: OffsetIndex = { format, size: source.size, starts, lengths, lines, problems: [] };
-  const report = makeReport(source, format, adapterName, total, stats, malformed, problems, problemCount, duplicatePrompts, duplicateRecords);
+  const report = makeReport(source, format, adapterName, total, total, stats, malformed, problems, problemCount, duplicatePrompts, duplicateRecords);
   return new Dataset(source, offsets, adapter, report);
 }
 
@@ -458,14 +463,14 @@ function indexGrouped(source: ByteSource, format: FileFormat, adapter: GroupedAd
   problems.sort((a, b) => a.line - b.line);
   const problemCount = problems.length;
   if (problems.length > MAX_PROBLEMS) problems.length = MAX_PROBLEMS;
-  const report = makeReport(source, format, adapterName, index.starts.length, stats, malformed, problems, problemCount, duplicatePrompts, duplicateRecords);
+  const report = makeReport(source, format, adapterName, index.starts.length, groups.size, stats, malformed, problems, problemCount, duplicatePrompts, duplicateRecords);
   return new Dataset(source, { ...index, problems: [] }, adapter, report, { starts, members, entryGroup });
 }
 
 function emptyDataset(source: ByteSource, format: FileFormat): Dataset {
   const offsets = buildOffsetIndex(source);
   const problems = offsets.problems;
-  const report = makeReport(source, format, 'empty', 0, emptyStats(), problems.length, problems, problems.length, 0, 0);
+  const report = makeReport(source, format, 'empty', 0, 0, emptyStats(), problems.length, problems, problems.length, 0, 0);
   const nothing: RecordAdapter = { name: 'empty', description: 'no records', detect: () => 0, map: () => ({ ok: false, reason: 'empty file' }) };
   return new Dataset(source, offsets, nothing, report);
 }
@@ -475,6 +480,7 @@ function makeReport(
   format: FileFormat,
   adapter: string,
   entries: number,
+  records: number,
   stats: StatsPartial,
   malformed: number,
   problems: Problem[],
@@ -492,7 +498,8 @@ function makeReport(
     adapter,
     bytes: source.size,
     entries,
-    records: stats.records,
+    records,
+    usable: stats.records,
     malformed,
     problems,
     problemCount,

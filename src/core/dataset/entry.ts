@@ -11,7 +11,7 @@ import { compileMapping } from './mapping';
 export type ParseResult = { ok: true; value: unknown } | { ok: false; reason: string };
 
 export function parseEntry(bytes: Buffer): ParseResult {
-  if (!isUtf8(bytes)) return { ok: false, reason: `invalid UTF-8 at byte ${firstInvalidUtf8(bytes)} of the record` };
+  if (!isUtf8(bytes)) return { ok: false, reason: `invalid UTF-8 at byte offset ${firstInvalidUtf8(bytes)} of the record` };
   const text = bytes.toString('utf8');
   try {
     return { ok: true, value: JSON.parse(text) };
@@ -22,19 +22,15 @@ export function parseEntry(bytes: Buffer): ParseResult {
   }
 }
 
-/** Offset of the first byte that breaks UTF-8 (only computed on the rare failure path). */
+/**
+ * Offset of the first byte that breaks UTF-8 (only on the rare failure path): decoding replaces it
+ * with U+FFFD, so the first difference between the bytes and their re-encoding is where it broke.
+ */
 function firstInvalidUtf8(bytes: Buffer): number {
-  let lo = 0;
-  let hi = bytes.length;
-  // isUtf8 of a prefix may fail only because it cuts a valid sequence; back off up to 3 bytes.
-  while (hi - lo > 1) {
-    const mid = (lo + hi) >>> 1;
-    let ok = false;
-    for (let k = 0; k < 4 && !ok; k++) ok = mid - k >= 0 && isUtf8(bytes.subarray(0, mid - k));
-    if (ok) lo = mid;
-    else hi = mid;
-  }
-  return lo;
+  const reencoded = Buffer.from(bytes.toString('utf8'), 'utf8');
+  let i = 0;
+  while (i < bytes.length && bytes[i] === reencoded[i]) i++;
+  return i;
 }
 
 /** What an adapter is, in a form that can be posted to a worker thread. */

@@ -63,6 +63,7 @@ export function scanJsonl(source: ByteSource, from: number, to: number, sink: En
   const firstLine = options.firstLine ?? 1;
   let line = firstLine;
   let contentStart = -1; // absolute offset of the current line's first non-blank byte, -1 if none yet
+  let previousChunkEndsWithCr = false;
   let pos = from;
   while (pos < to) {
     if (options.signal?.aborted) throw options.signal.reason;
@@ -90,16 +91,19 @@ export function scanJsonl(source: ByteSource, from: number, to: number, sink: En
         i = n;
         break;
       }
-      const end = pos + nl;
+      // A CR before the LF belongs to the line end, not to the record.
+      const crlf = nl > 0 ? view[nl - 1] === CR : previousChunkEndsWithCr;
+      const end = pos + nl - (crlf && pos + nl > contentStart ? 1 : 0);
       emit(source, sink, contentStart, end, line, view, pos, options.wantBytes === true);
       line++;
       contentStart = -1;
       i = nl + 1;
     }
+    previousChunkEndsWithCr = view[n - 1] === CR;
     pos += n;
     options.onChunk?.(pos);
   }
-  if (contentStart >= 0) emit(source, sink, contentStart, pos, line, undefined, pos, options.wantBytes === true);
+  if (contentStart >= 0) emit(source, sink, contentStart, pos - (previousChunkEndsWithCr ? 1 : 0), line, undefined, pos, options.wantBytes === true);
   return line - firstLine;
 }
 

@@ -6,7 +6,7 @@ import type { FileFormat } from './offsets';
 import { OffsetCollector, scanJsonArray, scanJsonl } from './offsets';
 import { findPii } from './pii';
 import type { Problem } from './record';
-import { hashToNumber, promptKeyHash, recordId } from './record-id';
+import { recordHashes } from './record-id';
 import type { StatsPartial } from './stats';
 import { addRecord, emptyStats } from './stats';
 
@@ -67,8 +67,9 @@ export function scanRange(source: ByteSource, adapter: RecordAdapter, request: R
     }
     for (const w of mapped.warnings ?? []) report(line, w, 'warning');
     const record = mapped.value;
-    idHashes.push(hashToNumber(recordId(record)));
-    promptHashes.push(hashToNumber(promptKeyHash(record.context)));
+    const hashes = recordHashes(record);
+    idHashes.push(hashes.id);
+    promptHashes.push(hashes.prompt);
     // PII is looked for in the raw text: one pass over a string we already have.
     addRecord(stats, record, line, findPii(bytes!.toString('latin1')));
   };

@@ -1,6 +1,7 @@
 import type { MappedRecord, RecordAdapter } from '../adapter';
 import type { PairJudgement, Preference, Rating, Response, Role, Turn } from '../record';
 import { recordId } from '../record-id';
+import { checkResponseText } from './turns';
 import { done, fail, isFiniteNumber, isObject, kindOf, shareOf } from './values';
 
 /**
@@ -37,14 +38,15 @@ function readRatings(value: unknown, where: string): Rating[] | string {
   return ratings;
 }
 
-function readResponses(value: unknown[]): Response[] | string {
+function readResponses(value: unknown[], warnings: string[]): Response[] | string {
   const responses: Response[] = [];
   for (let i = 0; i < value.length; i++) {
     const r = value[i];
     const where = `response ${i + 1}`;
     if (!isObject(r)) return `${where} is ${kindOf(r)}, not an object`;
     if (typeof r.text !== 'string') return `"text" of ${where} is ${kindOf(r.text)}, not a string`;
-    if (r.text.trim() === '') return `${where} is empty`;
+    const empty = checkResponseText(r.text, where);
+    if (empty) warnings.push(empty);
     const response: Response = { text: r.text };
     if (typeof r.model === 'string') response.model = r.model;
     if (r.ratings !== undefined) {
@@ -93,7 +95,8 @@ export const canonicalAdapter: RecordAdapter = {
     const context = readTurns(v.context as unknown[]);
     if (typeof context === 'string') return fail(context);
     if (context.at(-1)?.role !== 'user') return fail('the context must end with a user turn');
-    const responses = readResponses(v.responses as unknown[]);
+    const warnings: string[] = [];
+    const responses = readResponses(v.responses as unknown[], warnings);
     if (typeof responses === 'string') return fail(responses);
     if (responses.length === 0) return fail('no responses');
     const record: MappedRecord = { context, responses };
@@ -110,7 +113,7 @@ export const canonicalAdapter: RecordAdapter = {
       if (!isObject(v.metadata)) return fail(`"metadata" is ${kindOf(v.metadata)}, not an object`);
       record.metadata = v.metadata;
     }
-    const warnings = recordId(record) === v.id ? [] : [`"id" ${String(v.id)} does not match the content (edited after conversion?); the content hash is used`];
+    if (recordId(record) !== v.id) warnings.push(`"id" ${String(v.id)} does not match the content (edited after conversion?); the content hash is used`);
     return done(record, warnings);
   },
 };

@@ -70,7 +70,7 @@ function map(value: unknown): MapResult {
   if (contextProblem) return fail(contextProblem);
   for (const [i, key] of keys.entries()) {
     const problem = checkResponseText(split.value.texts[i], `response ${i + 1} (${key})`);
-    if (problem) return fail(problem);
+    if (problem) warnings.push(problem);
   }
 
   const record: MappedRecord = {

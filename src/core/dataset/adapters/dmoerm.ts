@@ -55,7 +55,7 @@ function map(value: unknown, options: AdapterOptions): MapResult {
   if (contextProblem) return fail(contextProblem);
   for (let i = 0; i < responses.value.length; i++) {
     const problem = checkResponseText(responses.value[i], `response ${i + 1}`);
-    if (problem) return fail(problem);
+    if (problem) warnings.push(problem);
   }
 
   const rank = value.rank;

@@ -1,5 +1,5 @@
 import type { MappedRecord, MappedRow, MapResult } from '../adapter';
-import type { Response } from '../record';
+import type { Response, Turn } from '../record';
 import { denseRanks } from './ranking';
 import { done, fail } from './values';
 
@@ -13,8 +13,8 @@ export function mergeRows(rows: readonly MappedRow[]): MapResult {
   if (rows.length === 0) return fail('the group has no rows');
   const warnings: string[] = [];
   const first = rows[0].record;
-  const contextKey = JSON.stringify(first.context);
-  const disagreeing = rows.findIndex((row) => JSON.stringify(row.record.context) !== contextKey);
+  const contextKey = contextFingerprint(first.context);
+  const disagreeing = rows.findIndex((row) => contextFingerprint(row.record.context) !== contextKey);
   if (disagreeing >= 0) warnings.push(`row ${disagreeing + 1} of the group has a different context; using the first row's`);
   const categories = new Set(rows.map((row) => row.record.category).filter((c) => c !== undefined));
   if (categories.size > 1) warnings.push(`the rows disagree on the category (${[...categories].join(', ')}); using the first row's`);
@@ -34,6 +34,14 @@ export function mergeRows(rows: readonly MappedRow[]): MapResult {
   const metadata = mergeMetadata(rows.map((row) => row.record.metadata ?? {}));
   if (metadata) record.metadata = metadata;
   return done(record, warnings);
+}
+
+/**
+ * Contexts compared without whitespace: copies of one question often differ only in a stray line
+ * break (llmeval2 has "干\n涉" beside "干涉"), which is not worth a warning.
+ */
+function contextFingerprint(context: readonly Turn[]): string {
+  return JSON.stringify(context.map((turn) => [turn.role, turn.content.replace(/\s+/g, '')]));
 }
 
 function mergeMetadata(all: readonly Record<string, unknown>[]): Record<string, unknown> | undefined {

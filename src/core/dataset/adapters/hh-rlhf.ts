@@ -74,7 +74,7 @@ function map(value: unknown): MapResult {
   if (contextProblem) return fail(contextProblem);
   for (const [i, name] of (['chosen', 'rejected'] as const).entries()) {
     const problem = checkResponseText(texts[i], `response ${i + 1} (${name})`);
-    if (problem) return fail(`${problem}: the transcript ends with an empty Assistant turn`);
+    if (problem) warnings.push(`${problem}: the transcript ends with an empty Assistant turn`);
   }
   const record: MappedRecord = {
     context,

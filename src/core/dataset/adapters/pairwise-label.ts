@@ -75,7 +75,7 @@ function map(value: unknown): MapResult {
     const text = value[key];
     if (typeof text !== 'string') return fail(`${q(key)} is ${kindOf(text)}, not a string`);
     const problem = checkResponseText(text, `response ${i + 1}`);
-    if (problem) return fail(problem);
+    if (problem) warnings.push(problem);
     responses.push({ text });
   }
   const models = modelPairKeys.find(([a, b]) => typeof value[a] === 'string' && typeof value[b] === 'string');

@@ -86,7 +86,7 @@ function mapRow(value: unknown): MapResult<MappedRow> {
   const contextProblem = checkContext(exchange.value.context, warnings);
   if (contextProblem) return fail(contextProblem);
   const emptyProblem = checkResponseText(exchange.value.text, 'the response');
-  if (emptyProblem) return fail(emptyProblem);
+  if (emptyProblem) warnings.push(emptyProblem);
 
   let ratings: Rating[] = [];
   const objectKey = ratingObjectFields.find((k) => isObject(value[k]));

@@ -54,6 +54,7 @@ function map(value: unknown): MapResult {
   if (source === undefined) return fail('no response: expected a "response", "output", "responses" or numbered response fields');
   const responses = 'single' in source ? readResponse(value[source.single], 0, q(source.single)) : readResponses(value, source);
   if (!responses.ok) return responses;
+  warnings.push(...(responses.warnings ?? []));
   if ('single' in source) consumed.add(source.single);
   else for (const key of 'keys' in source ? source.keys : [source.listKey]) consumed.add(key);
 

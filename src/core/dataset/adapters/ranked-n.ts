@@ -94,6 +94,7 @@ function map(value: unknown, options: AdapterOptions): MapResult {
   }
   const responses = readResponses(value, listKey !== undefined ? { listKey } : { keys: numbered ?? [] });
   if (!responses.ok) return responses;
+  warnings.push(...(responses.warnings ?? []));
   for (const key of numbered ?? [listKey ?? '']) consumed.add(key);
 
   const context = readContext(value, consumed);

@@ -1,4 +1,5 @@
 import type { Adapter, AdapterOptions } from '../adapter';
+import { canonicalAdapter } from './canonical';
 import { chosenRejectedAdapter } from './chosen-rejected';
 import { dmoermAdapter } from './dmoerm';
 import { hhRlhfAdapter } from './hh-rlhf';
@@ -13,6 +14,7 @@ import { rankedNAdapter } from './ranked-n';
  */
 export function builtinAdapters(options: AdapterOptions): readonly Adapter[] {
   return [
+    canonicalAdapter,
     dmoermAdapter(options),
     hhRlhfAdapter,
     chosenRejectedAdapter,

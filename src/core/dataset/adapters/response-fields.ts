@@ -43,9 +43,8 @@ export function readResponse(value: unknown, index: number, where: string): MapR
     if (modelKey) model = value[modelKey] as string;
   }
   if (typeof text !== 'string') return fail(`${where} is ${kindOf(text)}, not a string`);
-  const problem = checkResponseText(text, label);
-  if (problem) return fail(problem);
-  return done(model === undefined ? { text } : { text, model });
+  const empty = checkResponseText(text, label);
+  return done(model === undefined ? { text } : { text, model }, empty ? [empty] : []);
 }
 
 /** Reads the responses named by `keys` (numbered fields) or the elements of the list at `listKey`. */
@@ -53,11 +52,13 @@ export function readResponses(obj: JsonObject, source: { keys: readonly string[]
   const values = 'keys' in source ? source.keys.map((key) => obj[key]) : (obj[source.listKey] as unknown[]);
   if (values.length === 0) return fail(`${'listKey' in source ? q(source.listKey) : 'the record'} has no responses`);
   const responses: Response[] = [];
+  const warnings: string[] = [];
   for (let i = 0; i < values.length; i++) {
     const where = 'keys' in source ? q(source.keys[i]) : `response ${i + 1} in ${q(source.listKey)}`;
     const response = readResponse(values[i], i, where);
     if (!response.ok) return response;
     responses.push(response.value);
+    warnings.push(...(response.warnings ?? []));
   }
-  return done(responses);
+  return done(responses, warnings);
 }

@@ -105,7 +105,11 @@ export function checkContext(context: readonly Turn[], warnings: string[]): stri
   return undefined;
 }
 
-/** Responses must carry text; `label` is how the reason names the response (`response 2`, `chosen`). */
+/**
+ * An empty response is legal data (refusing to answer can be the preferred, harmless response) but is
+ * more often an export bug, so callers report it as a warning and keep the record. `label` is how
+ * the warning names the response (`response 2`, `chosen`).
+ */
 export function checkResponseText(text: string, label: string): string | undefined {
   return text.trim() === '' ? `${label} is empty` : undefined;
 }

@@ -1,0 +1,65 @@
+// `npm start`: builds RewardLens and serves a real VS Code (code-server 4.100.3 = VS Code 1.100.3)
+// on 127.0.0.1 with the extension loaded from this working tree in development mode and the sample
+// folder open. Open the printed URL in a browser; Ctrl-C stops everything.
+//
+//   npm start [-- --port 8080] [-- --folder path] [-- --file path] [-- --watch]
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ROOT, VSCODE_VERSION, launchCodeServer } from './code-server.mjs';
+
+const { values: opts } = parseArgs({
+  options: {
+    port: { type: 'string' },
+    folder: { type: 'string', default: resolve(ROOT, 'test', 'fixtures', 'samples') },
+    file: { type: 'string' },
+    watch: { type: 'boolean', default: false }, // rebuild on change (reload the window to pick it up)
+    verbose: { type: 'boolean', default: false },
+  },
+});
+
+const folder = resolve(opts.folder);
+const file = opts.file ? resolve(opts.file) : resolve(folder, 'hh-rlhf-harmless.sample.jsonl');
+
+console.log('building the extension…');
+const build = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
+if (build.status !== 0) process.exit(build.status ?? 1);
+
+let cs;
+try {
+  cs = await launchCodeServer({ workspace: folder, port: opts.port ? Number(opts.port) : undefined, verbose: opts.verbose });
+} catch (err) {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+}
+
+const watcher = opts.watch ? spawn(process.execPath, ['scripts/build.mjs', '--watch'], { cwd: ROOT, stdio: 'inherit' }) : undefined;
+
+const url = cs.workbenchUrl({ folder, extensionDevelopmentPath: ROOT, openFile: existsSync(file) ? file : undefined });
+console.log(`
+VS Code ${VSCODE_VERSION} (code-server) is running with RewardLens loaded from ${ROOT}.
+Open this URL in a browser on this machine:
+
+  ${url}
+
+(${cs.origin}/ alone opens VS Code without the development extension.)
+${opts.watch ? 'Rebuilding on change; run "Developer: Reload Window" to load a new build.\n' : ''}Press Ctrl-C to stop.`);
+
+let stopping = false;
+const stop = async (code) => {
+  if (stopping) return;
+  stopping = true;
+  console.log('\nstopping…');
+  watcher?.kill();
+  await cs.dispose();
+  process.exit(code);
+};
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+const { code, signal } = await cs.exited;
+if (!stopping) {
+  console.error(`code-server exited unexpectedly (${signal ?? `exit ${code}`}):\n${cs.output.slice(-20).join('\n')}`);
+  await stop(1);
+}

@@ -1,0 +1,164 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { CommandId } from './command-id';
+import type { Ctx } from './context';
+import { openDataset, reindexDataset, uriArg } from './datasets/open';
+import type { IndexedDataset } from './datasets/registry';
+import { recordDocumentUri } from './records/record-document';
+import { OverviewPanel } from './webviews/overview/panel';
+import { RecordsPanel } from './webviews/records/panel';
+
+/** What a command returns to `executeCommand` callers (tests, other extensions): a summary, never live objects. */
+export interface DatasetSummary {
+  uri: string;
+  origin: IndexedDataset['origin'];
+  size: number;
+  records: number;
+  malformed: number;
+  problems: number;
+}
+
+export function summarize(d: IndexedDataset): DatasetSummary {
+  const r = d.dataset.report;
+  return { uri: d.key, origin: d.origin, size: d.dataset.size, records: r.records, malformed: r.malformed, problems: r.problemCount };
+}
+
+type Handler = (...args: unknown[]) => unknown;
+type DatasetHandler = (dataset: IndexedDataset, ...args: unknown[]) => unknown;
+
+/**
+ * A command. Commands that act on a dataset (their first argument's, else the active one) have an
+ * enabled form, and a disabled form used while there is no dataset, which says what is missing.
+ */
+type CommandFactory = { run: (ctx: Ctx) => Handler } | { enabled: (ctx: Ctx) => DatasetHandler; disabled: (ctx: Ctx) => Handler };
+
+const needsDataset = (what: string) => (ctx: Ctx) => async () => {
+  const pick = 'Open Dataset…';
+  ctx.log.info(`no dataset to ${what}`);
+  const answer = await vscode.window.showInformationMessage(`RewardLens: to ${what}, index a dataset first: open a .jsonl file, or run "Open Dataset…".`, pick);
+  if (answer === pick) await vscode.commands.executeCommand(CommandId.OpenDataset);
+  return undefined;
+};
+
+/**
+ * The dataset a command acts on: its argument's (indexed now if it is not yet), else the active
+ * one, else the active editor's if it is a dataset.
+ */
+async function target(ctx: Ctx, arg: unknown): Promise<IndexedDataset | undefined> {
+  const uri = uriArg(arg);
+  if (uri !== undefined) {
+    const known = ctx.datasets.get(uri);
+    if (known !== undefined) return known;
+    try {
+      return await openDataset(ctx, uri, { show: false });
+    } catch (e) {
+      ctx.log.warn(`${uri.toString(true)} is not a dataset: ${e instanceof Error ? e.message : String(e)}`);
+      return undefined;
+    }
+  }
+  const active = ctx.datasets.active;
+  if (active !== undefined) return active;
+  const doc = vscode.window.activeTextEditor?.document;
+  return doc ? ctx.datasets.forDocument(doc) : undefined;
+}
+
+function index(arg: unknown): number | undefined {
+  return typeof arg === 'number' && Number.isInteger(arg) && arg >= 0 ? arg : undefined;
+}
+
+async function pickDataset(): Promise<vscode.Uri | undefined> {
+  const active = vscode.window.activeTextEditor?.document.uri;
+  const picked = await vscode.window.showOpenDialog({
+    title: 'Open a preference dataset',
+    canSelectMany: false,
+    defaultUri: active?.scheme === 'file' ? vscode.Uri.file(path.dirname(active.fsPath)) : vscode.workspace.workspaceFolders?.[0]?.uri,
+    filters: { 'Preference datasets': ['jsonl', 'json'], 'All files': ['*'] },
+  });
+  return picked?.[0];
+}
+
+export function createCommands(): Record<CommandId, CommandFactory> {
+  return {
+    [CommandId.OpenDataset]: {
+      run: (ctx) => async (arg?: unknown) => {
+        const uri = uriArg(arg) ?? (await pickDataset());
+        if (uri === undefined) return undefined;
+        try {
+          const indexed = await openDataset(ctx, uri, { show: true });
+          if (indexed === undefined) return undefined;
+          ctx.datasets.activeUri = indexed.uri;
+          // A file indexed from disk has no editor to show: its overview is the way in.
+          if (indexed.origin === 'file') OverviewPanel.createOrShow(ctx, indexed.uri);
+          return summarize(indexed);
+        } catch (e) {
+          ctx.showError(`cannot open ${path.basename(uri.fsPath)} as a dataset`, e);
+          return undefined;
+        }
+      },
+    },
+    [CommandId.ShowOverview]: {
+      enabled: (ctx) => (d) => {
+        ctx.datasets.activeUri = d.uri;
+        OverviewPanel.createOrShow(ctx, d.uri);
+        return summarize(d);
+      },
+      disabled: needsDataset('show an overview'),
+    },
+    [CommandId.BrowseRecords]: {
+      enabled: (ctx) => (d, at?: unknown) => {
+        ctx.datasets.activeUri = d.uri;
+        RecordsPanel.createOrShow(ctx, d.uri, index(at));
+        return summarize(d);
+      },
+      disabled: needsDataset('browse records'),
+    },
+    [CommandId.Reindex]: {
+      enabled: (ctx) => async (d) => {
+        try {
+          const indexed = await reindexDataset(ctx, d);
+          return indexed ? summarize(indexed) : undefined;
+        } catch (e) {
+          ctx.showError(`cannot re-index ${d.name}`, e);
+          return undefined;
+        }
+      },
+      disabled: needsDataset('re-index'),
+    },
+    [CommandId.ShowOutput]: {
+      run: (ctx) => () => ctx.log.show(true),
+    },
+    [CommandId.OpenRecord]: {
+      enabled: (ctx) => (d, at?: unknown) => {
+        RecordsPanel.createOrShow(ctx, d.uri, index(at), { beside: true });
+        return summarize(d);
+      },
+      disabled: needsDataset('open a record'),
+    },
+    [CommandId.ShowRecordJson]: {
+      enabled: () => async (d, at?: unknown) => {
+        const i = index(at) ?? 0;
+        const doc = await vscode.workspace.openTextDocument(recordDocumentUri(d, i));
+        await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
+        return doc.uri.toString();
+      },
+      disabled: needsDataset('show a record'),
+    },
+  };
+}
+
+/** Registers every command; dataset commands switch to their disabled form while there is no dataset. */
+export function registerCommands(ctx: Ctx): void {
+  for (const [id, factory] of Object.entries(createCommands()) as [CommandId, CommandFactory][]) {
+    let handler: Handler;
+    if ('run' in factory) handler = factory.run(ctx);
+    else {
+      const enabled = factory.enabled(ctx);
+      const disabled = factory.disabled(ctx);
+      handler = async (arg?: unknown, ...rest: unknown[]) => {
+        const d = await target(ctx, arg);
+        return d === undefined ? disabled(arg, ...rest) : enabled(d, ...rest);
+      };
+    }
+    ctx.push(vscode.commands.registerCommand(id, handler));
+  }
+}

@@ -1,0 +1,54 @@
+import * as vscode from 'vscode';
+import { Config } from './config';
+import { DatasetRegistry } from './datasets/registry';
+
+/**
+ * The extension's one context object: it owns every disposable (registrations, panels, the dataset
+ * registry) and is itself owned by VS Code's `ExtensionContext`. Nothing registers without it.
+ */
+export class Ctx implements vscode.Disposable {
+  readonly config = new Config();
+  readonly log: vscode.LogOutputChannel;
+  readonly datasets: DatasetRegistry;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(readonly extCtx: vscode.ExtensionContext) {
+    extCtx.subscriptions.push(this);
+    this.log = this.push(vscode.window.createOutputChannel('RewardLens', { log: true }));
+    this.datasets = this.push(new DatasetRegistry(this.config, this.log));
+  }
+
+  get extensionUri(): vscode.Uri {
+    return this.extCtx.extensionUri;
+  }
+
+  /** Takes ownership of `d`: it is disposed with the extension. */
+  push<T extends vscode.Disposable>(d: T): T {
+    this.disposables.push(d);
+    return d;
+  }
+
+  /** Shows an error to the user (and logs it); never throws. */
+  showError(message: string, e?: unknown): void {
+    const detail = e === undefined ? '' : `: ${errorMessage(e)}`;
+    this.log.error(`${message}${detail}`);
+    void vscode.window.showErrorMessage(`RewardLens: ${message}${detail}`);
+  }
+
+  dispose(): void {
+    // Last registered first: features go before the registry and the log they use.
+    for (const d of this.disposables.splice(0).reverse()) {
+      try {
+        d.dispose();
+      } catch (e) {
+        console.error('RewardLens: dispose failed', e);
+      }
+    }
+  }
+}
+
+/** A readable message from anything thrown. */
+export function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  return typeof e === 'string' ? e : JSON.stringify(e);
+}

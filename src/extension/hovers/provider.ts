@@ -1,0 +1,82 @@
+import * as vscode from 'vscode';
+import type { PreferenceRecord, Response } from '../../core/dataset/record';
+import { CommandId } from '../command-id';
+import type { Ctx } from '../context';
+import type { IndexedDataset } from '../datasets/registry';
+import { describeRank, formatPreference, formatVerdict, pairVerdicts, snippet } from '../presentation/format';
+import { responseForString, stringAt } from './locate';
+
+const RESPONSE_PREVIEW_CHARS = 280;
+
+/** Markdown-escapes untrusted text for inline use (table cells included). */
+export function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>~&]/g, '\\$&').replace(/\r?\n/g, ' ');
+}
+
+function commandLink(label: string, command: CommandId, args: unknown[], tooltip: string): string {
+  return `[${label}](command:${command}?${encodeURIComponent(JSON.stringify(args))} "${tooltip}")`;
+}
+
+/**
+ * Hover on a record: its preference and its responses with rank, ratings and model. When the
+ * position is inside a response's text, that response is shown in full detail first.
+ */
+export class RecordHoverProvider implements vscode.HoverProvider {
+  constructor(private readonly ctx: Ctx) {}
+
+  async provideHover(doc: vscode.TextDocument, position: vscode.Position, token: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
+    if (!this.ctx.config.hoverEnabled) return undefined;
+    const indexed = await this.ctx.datasets.forDocument(doc, token);
+    if (indexed === undefined || token.isCancellationRequested) return undefined;
+    const index = indexed.dataset.recordAtLine(position.line + 1);
+    if (index < 0) return undefined;
+    const view = indexed.dataset.read(index);
+    const line = doc.lineAt(position.line);
+    const str = stringAt(line.text, position.character);
+    const md = new vscode.MarkdownString(undefined, true);
+    md.isTrusted = { enabledCommands: [CommandId.OpenRecord, CommandId.ShowRecordJson] };
+    md.appendMarkdown(`**RewardLens** · record ${index + 1} · line ${view.line} · `);
+    md.appendMarkdown(`${commandLink('$(list-flat) Browse', CommandId.OpenRecord, [indexed.key, index], 'Open in the record browser')} · `);
+    md.appendMarkdown(`${commandLink('$(json) JSON', CommandId.ShowRecordJson, [indexed.key, index], 'Show the mapped record as JSON')}\n\n`);
+    for (const p of view.problems) md.appendMarkdown(`${p.severity === 'error' ? '$(error)' : '$(warning)'} ${escapeMarkdown(p.reason)}\n\n`);
+    if (view.record === undefined) return new vscode.Hover(md, line.range);
+    const record = view.record;
+    const which = str !== undefined && !str.isKey ? responseForString(record, str.value) : undefined;
+    this.appendRecord(md, indexed, record, which);
+    const range = which !== undefined && str !== undefined ? new vscode.Range(position.line, str.start, position.line, str.end) : line.range;
+    return new vscode.Hover(md, range);
+  }
+
+  private appendRecord(md: vscode.MarkdownString, _indexed: IndexedDataset, record: PreferenceRecord, which: number | undefined): void {
+    md.appendMarkdown(`${escapeMarkdown(record.category ?? 'no category')} · ${record.responses.length} responses · ${escapeMarkdown(formatPreference(record))}\n\n`);
+    const verdicts = pairVerdicts(record.preference?.pairs ?? []).filter((v) => v.annotators.length > 0);
+    for (const v of verdicts) {
+      md.appendMarkdown(`verdict ${escapeMarkdown(formatVerdict(v))}: ${v.agreeing} of ${v.votes} annotators (${escapeMarkdown(v.annotators.join(', '))})\n\n`);
+    }
+    const ranking = record.preference?.ranking;
+    if (which !== undefined) {
+      md.appendMarkdown('---\n\n');
+      appendResponse(md, record.responses[which], which, ranking, true);
+    }
+    const others = record.responses.map((r, i) => ({ r, i })).filter(({ i }) => i !== which);
+    if (others.length > 0) md.appendMarkdown('---\n\n');
+    for (const { r, i } of others) appendResponse(md, r, i, ranking, false);
+  }
+}
+
+function appendResponse(md: vscode.MarkdownString, response: Response, i: number, ranking: readonly number[] | undefined, detailed: boolean): void {
+  const rank = ranking?.[i];
+  const parts = [`**Response ${i + 1}**`];
+  if (rank !== undefined && ranking !== undefined) parts.push(`rank ${rank} — ${describeRank(rank, ranking)}`);
+  else parts.push('unranked');
+  if (response.model !== undefined) parts.push(`model \`${response.model.replace(/`/g, "'")}\``);
+  if (detailed) parts.push('*(under the cursor)*');
+  md.appendMarkdown(`${parts.join(' · ')}\n\n`);
+  const ratings = response.ratings ?? [];
+  if (ratings.length > 0) {
+    md.appendMarkdown('| aspect | value | source |\n|---|---:|---|\n');
+    for (const r of ratings) md.appendMarkdown(`| ${escapeMarkdown(r.aspect)} | ${r.value} | ${escapeMarkdown(r.source)} |\n`);
+    md.appendMarkdown('\n');
+  }
+  md.appendMarkdown(`> ${escapeMarkdown(snippet(response.text, detailed ? RESPONSE_PREVIEW_CHARS * 2 : RESPONSE_PREVIEW_CHARS))}\n\n`);
+}

@@ -1,0 +1,92 @@
+import * as vscode from 'vscode';
+import { CodeLensController } from './codelens/controller';
+import { registerCommands } from './commands';
+import { Config } from './config';
+import { Ctx } from './context';
+import { reindexDataset } from './datasets/open';
+import { DatasetDiagnostics } from './diagnostics';
+import { RecordHoverProvider } from './hovers/provider';
+import { DATASET_SELECTOR } from './codelens/controller';
+import { recordDetail, recordRows } from './presentation/records';
+import type { RecordDetail, RecordRow } from '../../webview/records-protocol';
+import type { IndexReport } from '../core/dataset/dataset';
+import { RecordDocumentProvider } from './records/record-document';
+import { DatasetStatusBar } from './status-bar';
+import { OverviewPanel } from './webviews/overview/panel';
+import { RecordsPanel } from './webviews/records/panel';
+
+/**
+ * What `activate` returns (`vscode.extensions.getExtension('rewardlens.rewardlens').exports`): read
+ * access to indexed datasets, the same data the views show. Used by the integration tests.
+ */
+export interface RewardLensApi {
+  report(uri: vscode.Uri): IndexReport | undefined;
+  /** Record-browser rows `[start, start + count)`. */
+  rows(uri: vscode.Uri, start: number, count: number): RecordRow[] | undefined;
+  detail(uri: vscode.Uri, index: number): RecordDetail | undefined;
+}
+
+export function activate(context: vscode.ExtensionContext): RewardLensApi {
+  const ctx = new Ctx(context);
+  ctx.log.info(`RewardLens ${String((context.extension.packageJSON as { version?: string }).version)} activated`);
+
+  ctx.push(new DatasetDiagnostics(ctx));
+  ctx.push(new CodeLensController(ctx));
+  ctx.push(vscode.languages.registerHoverProvider(DATASET_SELECTOR, new RecordHoverProvider(ctx)));
+  ctx.push(new DatasetStatusBar(ctx));
+  RecordDocumentProvider.register(ctx);
+  OverviewPanel.register(ctx);
+  RecordsPanel.register(ctx);
+  registerCommands(ctx);
+  trackDocuments(ctx);
+
+  return {
+    report: (uri) => ctx.datasets.get(uri)?.dataset.report,
+    rows: (uri, start, count) => {
+      const d = ctx.datasets.get(uri);
+      return d ? recordRows(d.dataset, start, count) : undefined;
+    },
+    detail: (uri, index) => {
+      const d = ctx.datasets.get(uri);
+      return d && index < d.dataset.size ? recordDetail(d.dataset, index) : undefined;
+    },
+  };
+}
+
+/** Indexes dataset documents as they open and change; forgets them when they close. */
+function trackDocuments(ctx: Ctx): void {
+  const { datasets } = ctx;
+  ctx.push(
+    vscode.workspace.onDidOpenTextDocument((doc) => {
+      if (datasets.isTracked(doc)) void datasets.indexDocument(doc);
+    }),
+  );
+  ctx.push(
+    vscode.workspace.onDidChangeTextDocument((e) => {
+      if (e.contentChanges.length > 0) datasets.schedule(e.document);
+    }),
+  );
+  ctx.push(vscode.workspace.onDidCloseTextDocument((doc) => datasets.documentClosed(doc)));
+  ctx.push(
+    vscode.window.onDidChangeActiveTextEditor((editor) => {
+      if (editor !== undefined && datasets.get(editor.document.uri) !== undefined) datasets.activeUri = editor.document.uri;
+    }),
+  );
+  ctx.push(
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (Config.reindexOn.some((key) => e.affectsConfiguration(key))) {
+        for (const d of datasets.all()) {
+          reindexDataset(ctx, d).catch((err: unknown) => ctx.showError(`cannot re-index ${d.name}`, err));
+        }
+      }
+      if (Config.affects(e, 'autoOpen.maxSizeMB')) {
+        for (const doc of vscode.workspace.textDocuments) if (datasets.isTracked(doc) && datasets.get(doc.uri) === undefined) void datasets.indexDocument(doc);
+      }
+    }),
+  );
+  for (const doc of vscode.workspace.textDocuments) if (datasets.isTracked(doc)) void datasets.indexDocument(doc);
+}
+
+export function deactivate(): void {
+  // Everything is disposed through the ExtensionContext's subscriptions (see Ctx).
+}

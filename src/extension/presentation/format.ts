@@ -1,0 +1,110 @@
+import { majorityWinner } from '../../core/dataset/adapters/ranking';
+import type { PairJudgement, PreferenceRecord } from '../../core/dataset/record';
+
+/**
+ * How records read in lenses, hovers and the record browser. Pure text helpers: no `vscode`, so the
+ * webviews and tests can share them.
+ */
+
+/** `[2, 1, 2]` → `#2 ≻ #1 = #3` (response numbers, best first; equal ranks are ties). */
+export function formatRanking(ranking: readonly number[]): string {
+  const order = ranking.map((rank, i) => ({ rank, response: i + 1 })).sort((a, b) => a.rank - b.rank || a.response - b.response);
+  let out = '';
+  order.forEach((r, k) => {
+    if (k > 0) out += order[k - 1].rank === r.rank ? ' = ' : ' ≻ ';
+    out += `#${r.response}`;
+  });
+  return out;
+}
+
+export interface PairVerdict {
+  a: number;
+  b: number;
+  /** The majority verdict; `null` = tie or no majority. */
+  winner: number | null;
+  /** Verdicts given on this pair. */
+  votes: number;
+  /** Verdicts that agree with `winner`. */
+  agreeing: number;
+  annotators: string[];
+}
+
+/** The pair judgements grouped by pair, each with its majority verdict. */
+export function pairVerdicts(pairs: readonly PairJudgement[]): PairVerdict[] {
+  const byPair = new Map<string, { a: number; b: number; verdicts: (number | null)[]; annotators: string[] }>();
+  for (const p of pairs) {
+    const [a, b] = p.a < p.b ? [p.a, p.b] : [p.b, p.a];
+    const key = `${a},${b}`;
+    let entry = byPair.get(key);
+    if (entry === undefined) byPair.set(key, (entry = { a, b, verdicts: [], annotators: [] }));
+    entry.verdicts.push(p.winner);
+    if (p.annotator !== undefined) entry.annotators.push(p.annotator);
+  }
+  return [...byPair.values()].map(({ a, b, verdicts, annotators }) => {
+    const winner = majorityWinner(verdicts);
+    return { a, b, winner, votes: verdicts.length, agreeing: verdicts.filter((v) => v === winner).length, annotators };
+  });
+}
+
+/** `#2 ≻ #1`, or `#1 = #2` for a tie. */
+export function formatVerdict(v: Pick<PairVerdict, 'a' | 'b' | 'winner'>): string {
+  if (v.winner === null) return `#${v.a + 1} = #${v.b + 1}`;
+  const loser = v.winner === v.a ? v.b : v.a;
+  return `#${v.winner + 1} ≻ #${loser + 1}`;
+}
+
+function hasAnnotators(record: PreferenceRecord): boolean {
+  return record.preference?.pairs?.some((p) => p.annotator !== undefined) ?? false;
+}
+
+/**
+ * The human preference in a few words: `ranking #1 ≻ #2`, `majority #2 ≻ #1 (3/3 annotators)`,
+ * `unlabelled`.
+ */
+export function formatPreference(record: PreferenceRecord): string {
+  const pref = record.preference;
+  const pairs = pref?.pairs ?? [];
+  if (hasAnnotators(record)) {
+    const verdicts = pairVerdicts(pairs);
+    const counts = verdicts.map((v) => (v.winner === null ? `no majority of ${v.votes}` : `${v.agreeing}/${v.votes} annotators`));
+    if (verdicts.length === 1) return `majority ${formatVerdict(verdicts[0])} (${counts[0]})`;
+    const annotators = new Set(verdicts.flatMap((v) => v.annotators)).size;
+    const head = pref?.ranking ? `ranking ${formatRanking(pref.ranking)}` : verdicts.map(formatVerdict).join(', ');
+    return `${head} (majority of ${annotators} annotators)`;
+  }
+  if (pref?.ranking) return `ranking ${formatRanking(pref.ranking)}`;
+  if (pairs.length > 0) return `pairs ${pairVerdicts(pairs).map(formatVerdict).join(', ')}`;
+  return 'unlabelled';
+}
+
+/** The CodeLens title of a record: `harmless-base · 2 responses · ranking #1 ≻ #2`. */
+export function lensTitle(record: PreferenceRecord): string {
+  const n = record.responses.length;
+  return [record.category ?? 'no category', `${n} ${n === 1 ? 'response' : 'responses'}`, formatPreference(record)].join(' · ');
+}
+
+/** The last user turn: what the responses answer. */
+export function promptOf(record: PreferenceRecord): string {
+  for (let i = record.context.length - 1; i >= 0; i--) if (record.context[i].role === 'user') return record.context[i].content;
+  return record.context[record.context.length - 1]?.content ?? '';
+}
+
+/** The first user turn: how a conversation starts (the list's snippet). */
+export function firstUserTurn(record: PreferenceRecord): string {
+  return record.context.find((t) => t.role === 'user')?.content ?? '';
+}
+
+/** One line of at most `max` characters: whitespace runs collapsed, an ellipsis when cut. */
+export function snippet(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length <= max ? flat : `${flat.slice(0, max - 1).trimEnd()}…`;
+}
+
+/** `1 ⇒ best`, `2 of 3`. */
+export function describeRank(rank: number, ranking: readonly number[]): string {
+  const best = Math.min(...ranking);
+  const worst = Math.max(...ranking);
+  const tied = ranking.filter((r) => r === rank).length > 1;
+  const label = rank === best ? 'best' : rank === worst ? 'worst' : `rank ${rank}`;
+  return `${label}${tied ? ' (tied)' : ''}`;
+}

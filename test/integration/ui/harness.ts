@@ -1,0 +1,96 @@
+// What UI tests get from the runner (scripts/integration.mjs), and helpers to drive the VS Code
+// workbench with playwright. Not a test file itself (only `*.test.ts` files are run).
+//
+// A UI test file exports async functions; each one is a test, named after the function:
+//
+//   export async function commandPaletteListsOpenDataset({ page }: UiContext): Promise<void> {
+//     await runCommand(page, 'RewardLens: Open Dataset');
+//   }
+//
+// All tests share one workbench window (RewardLens loaded from the working tree, the sample folder
+// open). Before each test the runner closes editors, notifications and widgets; on failure it
+// saves a screenshot to .test-tmp/screenshots/.
+import type { FrameLocator, Locator, Page } from 'playwright-core';
+
+export interface UiContext {
+  /** The workbench window. */
+  page: Page;
+  /** Absolute path of the opened folder (a throw-away copy of test/fixtures/samples). */
+  workspace: string;
+  /** Prints a line in the runner's output. */
+  log(message: string): void;
+}
+
+export type UiTest = (ui: UiContext) => Promise<void>;
+
+const ROW = '.quick-input-widget .quick-input-list .monaco-list-row';
+
+/** Opens the command palette (F1) and types `text` after the `>` prompt. */
+export async function openCommandPalette(page: Page, text = ''): Promise<Locator> {
+  await page.locator('.monaco-workbench').click({ position: { x: 5, y: 5 }, force: true }).catch(() => undefined);
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible' });
+  if (text) await input.pressSequentially(text, { delay: 5 });
+  return page.locator(ROW);
+}
+
+/** Runs a command through the palette by its full label, e.g. `View: Close All Editors`. */
+export async function runCommand(page: Page, label: string): Promise<void> {
+  const rows = await openCommandPalette(page, label);
+  const row = rows.filter({ has: page.locator('.label-name', { hasText: label }) }).first();
+  await row.waitFor({ state: 'visible' });
+  await page.locator('.quick-input-widget .quick-input-list .monaco-list-row.focused', { hasText: label }).waitFor();
+  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+}
+
+/** Opens a workspace file through Quick Open (Ctrl+P) and waits for its editor tab. */
+export async function openFile(page: Page, relativePath: string): Promise<void> {
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(relativePath);
+  const name = relativePath.split('/').pop() ?? relativePath;
+  await page.locator(ROW, { hasText: name }).first().waitFor();
+  await page.keyboard.press('Enter');
+  await page.locator('.tabs-container .tab.active', { hasText: name }).waitFor();
+}
+
+/** The editor of the active tab. */
+export function activeEditor(page: Page): Locator {
+  return page.locator('.editor-group-container.active .monaco-editor').first();
+}
+
+/** CodeLens texts shown in the active editor (waits until at least one is visible). */
+export async function codeLensTexts(page: Page, timeoutMs = 15_000): Promise<string[]> {
+  const lenses = activeEditor(page).locator('.codelens-decoration');
+  await lenses.first().waitFor({ timeout: timeoutMs });
+  return lenses.allInnerTexts();
+}
+
+/** Hovers over `target` and returns the hover widget once it is visible. */
+export async function hover(page: Page, target: Locator): Promise<Locator> {
+  await target.hover();
+  const widget = page.locator('.monaco-hover:not(.hidden)').first();
+  await widget.waitFor({ state: 'visible' });
+  return widget;
+}
+
+/** The content frame of the active webview panel. */
+export function activeWebview(page: Page): FrameLocator {
+  return page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+}
+
+/** Texts of the visible notification toasts. */
+export async function notifications(page: Page): Promise<string[]> {
+  return page.locator('.notifications-toasts .notification-list-item-message').allInnerTexts();
+}
+
+/** Brings the window back to a neutral state: no widgets, notifications or editors. */
+export async function resetWorkbench(page: Page): Promise<void> {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Escape');
+  await runCommand(page, 'Notifications: Clear All Notifications');
+  await runCommand(page, 'View: Close All Editors');
+}

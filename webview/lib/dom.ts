@@ -1,0 +1,41 @@
+/**
+ * DOM building without HTML strings: dataset text only ever becomes Text nodes or attribute values
+ * set through the DOM, so markup in the data stays text.
+ */
+
+export type Child = Node | string | number | false | null | undefined;
+
+export interface Props {
+  class?: string;
+  title?: string;
+  /** Attributes set with `setAttribute` (values are data, never parsed as HTML). */
+  attrs?: Record<string, string | number | boolean | undefined>;
+  on?: Partial<Record<keyof HTMLElementEventMap, (e: Event) => void>>;
+}
+
+/** `h('td', {class: 'n'}, '12')`; works for custom elements (`vscode-badge`) too. */
+export function h(tag: string, props: Props = {}, ...children: Child[]): HTMLElement {
+  const el = document.createElement(tag);
+  if (props.class) el.className = props.class;
+  if (props.title !== undefined) el.title = props.title;
+  for (const [name, value] of Object.entries(props.attrs ?? {})) {
+    if (value === undefined || value === false) continue;
+    el.setAttribute(name, value === true ? '' : String(value));
+  }
+  for (const [event, listener] of Object.entries(props.on ?? {})) if (listener) el.addEventListener(event, listener);
+  append(el, ...children);
+  return el;
+}
+
+export function append(parent: Node, ...children: Child[]): void {
+  for (const c of children) {
+    if (c === false || c === null || c === undefined) continue;
+    parent.appendChild(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
+  }
+}
+
+/** Replaces the children of `parent`. */
+export function replaceChildren(parent: Element, ...children: Child[]): void {
+  parent.replaceChildren();
+  append(parent, ...children);
+}

@@ -1,0 +1,201 @@
+// Dataset Overview webview: renders an IndexReport (the Table-2 statistics) and the problem list.
+import '@vscode-elements/elements/dist/vscode-badge/index.js';
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-collapsible/index.js';
+import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
+import '@vscode-elements/elements/dist/vscode-table/index.js';
+import '@vscode-elements/elements/dist/vscode-table-body/index.js';
+import '@vscode-elements/elements/dist/vscode-table-cell/index.js';
+import '@vscode-elements/elements/dist/vscode-table-header/index.js';
+import '@vscode-elements/elements/dist/vscode-table-header-cell/index.js';
+import '@vscode-elements/elements/dist/vscode-table-row/index.js';
+import type { IndexReport } from '../src/core/dataset/dataset';
+import { h, replaceChildren } from './lib/dom';
+import type { Child } from './lib/dom';
+import { formatBytes, formatCount, formatShare } from './lib/format';
+import { connect } from './lib/vscode-api';
+import type { OverviewData, OverviewState } from './overview-protocol';
+import { BrowseRecords, IndexingState, OverviewReady, ReindexDataset, RevealLine, UpdateOverview } from './overview-protocol';
+
+const host = connect<OverviewState>();
+const app = document.getElementById('app')!;
+const progress = h('vscode-progress-bar', { class: 'progress', attrs: { indeterminate: true, 'aria-label': 'Indexing' } });
+progress.hidden = true;
+document.body.prepend(progress);
+
+/** Problems rendered at first; the rest behind a "show all" button (the index keeps at most a few thousand). */
+const PROBLEMS_SHOWN = 200;
+
+function button(label: string, onClick: () => void, secondary = false): HTMLElement {
+  return h('vscode-button', { attrs: { secondary }, on: { click: onClick } }, label);
+}
+
+function lineLink(line: number): HTMLElement {
+  return h(
+    'button',
+    {
+      class: 'link',
+      title: `Go to line ${line}`,
+      on: {
+        click: (e) => {
+          e.stopPropagation();
+          host.post(RevealLine({ line }));
+        },
+      },
+    },
+    String(line),
+  );
+}
+
+function card(label: string, value: Child, detail?: Child, tone?: 'error' | 'warning' | 'ok'): HTMLElement {
+  return h('div', { class: `card${tone ? ` ${tone}` : ''}` }, h('div', { class: 'card-label' }, label), h('div', { class: 'card-value' }, value), detail ? h('div', { class: 'card-detail' }, detail) : undefined);
+}
+
+/** A vscode-table from header labels and rows of cells; `numeric` columns are right-aligned. */
+function table(headers: string[], rows: Child[][], options: { numeric?: number[]; columns?: string[]; className?: string } = {}): HTMLElement {
+  const numeric = new Set(options.numeric ?? []);
+  const cellClass = (i: number) => (numeric.has(i) ? 'num' : undefined);
+  return h(
+    'vscode-table',
+    { class: options.className ?? 'table', attrs: { zebra: true, 'bordered-rows': true, columns: options.columns ? JSON.stringify(options.columns) : undefined } },
+    h('vscode-table-header', { attrs: { slot: 'header' } }, ...headers.map((label, i) => h('vscode-table-header-cell', { class: cellClass(i) }, label))),
+    h('vscode-table-body', { attrs: { slot: 'body' } }, ...rows.map((cells) => h('vscode-table-row', {}, ...cells.map((c, i) => h('vscode-table-cell', { class: cellClass(i) }, c))))),
+  );
+}
+
+function section(heading: string, description: string, open: boolean, ...content: Child[]): HTMLElement {
+  return h('vscode-collapsible', { class: 'section', attrs: { heading, description, open } }, h('div', { class: 'section-body' }, ...content));
+}
+
+function shareBar(part: number, whole: number): HTMLElement {
+  const bar = h('span', { class: 'bar-fill' });
+  bar.style.width = whole > 0 ? `${Math.max(1, Math.round((part / whole) * 100))}%` : '0';
+  return h('span', { class: 'bar' }, bar);
+}
+
+function renderCards(r: IndexReport): HTMLElement {
+  const rpr = r.responsesPerRecord;
+  return h(
+    'section',
+    { class: 'cards', attrs: { 'aria-label': 'Summary' } },
+    card('Records', formatCount(r.records), `${formatCount(r.entries)} entries in the file`),
+    card('Malformed', formatCount(r.malformed), r.malformed > 0 ? formatShare(r.malformed, r.entries) : 'none', r.malformed > 0 ? 'error' : 'ok'),
+    card('Problems', formatCount(r.problemCount), r.problemCount > r.problems.length ? `first ${formatCount(r.problems.length)} listed` : 'errors and warnings', r.problemCount > 0 ? 'warning' : 'ok'),
+    card('Responses / record', rpr.mean.toFixed(2), rpr.min === rpr.max ? `always ${rpr.min}` : `${rpr.min}–${rpr.max}`),
+    card('Avg. turns', r.avgTurns.toFixed(2), 'user turns per conversation'),
+    card('Preference pairs', formatCount(r.preferencePairs), `${formatCount(r.tiedPairs)} tied`),
+    card('Unlabelled', formatCount(r.unlabelled), formatShare(r.unlabelled, r.records), r.unlabelled > 0 ? 'warning' : undefined),
+    card('Duplicate prompts', formatCount(r.duplicatePrompts), formatShare(r.duplicatePrompts, r.records), r.duplicatePrompts > 0 ? 'warning' : undefined),
+    card('Duplicate records', formatCount(r.duplicateRecords), formatShare(r.duplicateRecords, r.records), r.duplicateRecords > 0 ? 'warning' : undefined),
+  );
+}
+
+function renderCategories(r: IndexReport): HTMLElement {
+  const entries = Object.entries(r.categories);
+  const rows = entries.map(([name, c]) => [
+    name === '(none)' ? h('span', { class: 'muted' }, 'no category') : name,
+    formatCount(c.count),
+    h('span', { class: 'share' }, shareBar(c.count, r.records), formatShare(c.count, r.records)),
+    c.avgTurns.toFixed(2),
+  ]);
+  rows.push([h('strong', {}, 'total'), h('strong', {}, formatCount(r.records)), '', h('strong', {}, r.avgTurns.toFixed(2))]);
+  return section('Categories', `${entries.length}`, true, table(['Category', 'Records', 'Share', 'Avg. turns'], rows, { numeric: [1, 3], columns: ['40%', '15%', '30%', '15%'] }));
+}
+
+function renderRatings(r: IndexReport): HTMLElement | undefined {
+  const entries = Object.entries(r.ratingSources);
+  if (entries.length === 0) return undefined;
+  const total = entries.reduce((n, [, c]) => n + c, 0);
+  return section('Rating sources', `${entries.length}`, true, table(['Source', 'Ratings', 'Share'], entries.map(([s, n]) => [s, formatCount(n), formatShare(n, total)]), { numeric: [1, 2] }));
+}
+
+function renderPii(r: IndexReport): HTMLElement {
+  const kinds: [keyof IndexReport['pii'], string][] = [
+    ['email', 'e-mail addresses'],
+    ['phone', 'phone numbers'],
+    ['idCard', 'ID card numbers'],
+  ];
+  const flagged = kinds.reduce((n, [k]) => n + r.pii[k], 0);
+  const badges = h(
+    'div',
+    { class: 'pii-badges' },
+    ...kinds.map(([k, label]) => h('span', { class: `pii-flag${r.pii[k] > 0 ? ' flagged' : ''}` }, h('vscode-badge', { attrs: { variant: 'counter' } }, formatCount(r.pii[k])), ` ${label}`)),
+  );
+  const lines =
+    r.piiLines.length > 0
+      ? h('div', { class: 'pii-lines' }, h('span', { class: 'muted' }, 'Records to check: '), ...r.piiLines.slice(0, 50).flatMap((p) => [lineLink(p.line), ' ']))
+      : h('p', { class: 'muted' }, 'No personal data patterns found.');
+  return section('Personal data', flagged > 0 ? `${formatCount(flagged)} flags` : 'none found', flagged > 0, badges, lines);
+}
+
+function renderProblems(r: IndexReport): HTMLElement {
+  if (r.problems.length === 0) return section('Problems', 'none', false, h('p', { class: 'muted' }, 'Every record was read without problems.'));
+  const body = h('div');
+  const render = (count: number) => {
+    const shown = r.problems.slice(0, count);
+    const rows = shown.map((p) => [
+      lineLink(p.line),
+      h('span', { class: `severity ${p.severity}` }, p.severity),
+      h('span', { class: 'reason' }, p.reason),
+    ]);
+    const more = r.problems.length - shown.length;
+    replaceChildren(
+      body,
+      table(['Line', 'Severity', 'Reason'], rows, { columns: ['80px', '90px', 'auto'], className: 'table problems' }),
+      more > 0 ? h('div', { class: 'more' }, button(`Show all ${formatCount(r.problems.length)}`, () => render(r.problems.length), true)) : undefined,
+      r.problemCount > r.problems.length ? h('p', { class: 'muted' }, `${formatCount(r.problemCount - r.problems.length)} more problems were counted but not kept.`) : undefined,
+    );
+  };
+  render(PROBLEMS_SHOWN);
+  const errors = r.problems.filter((p) => p.severity === 'error').length;
+  return section('Problems', `${formatCount(errors)} errors, ${formatCount(r.problems.length - errors)} warnings`, true, body);
+}
+
+function render(data: OverviewData): void {
+  const r = data.report;
+  const subtitle = [r.adapter, r.format === 'jsonl' ? 'JSON Lines' : 'JSON array', formatBytes(r.bytes), `indexed in ${formatCount(data.indexMs)} ms`, data.origin === 'file' ? 'from disk' : 'from the editor'].join(' · ');
+  replaceChildren(
+    app,
+    h(
+      'header',
+      { class: 'page-header' },
+      h('div', { class: 'titles' }, h('h1', { title: r.file }, data.name), h('div', { class: 'subtitle' }, subtitle)),
+      h('div', { class: 'actions' }, button('Browse Records', () => host.post(BrowseRecords({}))), button('Re-index', () => host.post(ReindexDataset({})), true)),
+    ),
+    renderCards(r),
+    renderCategories(r),
+    renderRatings(r),
+    renderPii(r),
+    renderProblems(r),
+  );
+  app.setAttribute('aria-busy', 'false');
+}
+
+function renderMessage(message: string): void {
+  replaceChildren(app, h('div', { class: 'empty' }, h('p', {}, message)));
+  app.setAttribute('aria-busy', 'false');
+}
+
+host.onMessage((msg) => {
+  switch (true) {
+    case UpdateOverview.is(msg): {
+      const { data, message } = msg.params;
+      progress.hidden = true;
+      if (data !== undefined) {
+        host.setState({ uri: data.uri });
+        render(data);
+      } else renderMessage(message ?? 'Nothing to show.');
+      break;
+    }
+    case IndexingState.is(msg): {
+      progress.hidden = !msg.params.busy;
+      if (msg.params.fraction !== undefined) {
+        progress.removeAttribute('indeterminate');
+        progress.setAttribute('value', String(Math.round(msg.params.fraction * 100)));
+      } else progress.setAttribute('indeterminate', '');
+      break;
+    }
+  }
+});
+
+host.post(OverviewReady({}));
