@@ -270,8 +270,9 @@ async function indexSource(source: ByteSource, options: IndexOptions): Promise<D
 }
 
 function workerScript(): string {
-  // The bundles live together in dist/; tests run from dist/test/unit.
-  for (const candidate of [join(__dirname, 'scan-worker.js'), join(__dirname, '..', '..', 'scan-worker.js')]) {
+  // The bundles live together in dist/; tests and benchmarks run from folders below it.
+  for (let dir = __dirname, up = 0; up < 3; dir = join(dir, '..'), up++) {
+    const candidate = join(dir, 'scan-worker.js');
     if (existsSync(candidate)) return candidate;
   }
   throw new Error(`scan-worker.js not found beside ${__dirname}; run the build first`);

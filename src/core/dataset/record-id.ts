@@ -5,29 +5,39 @@ import type { Turn } from './record';
 /**
  * Content hashes. The id covers the conversation and the response texts only, so the same record
  * gets the same id whatever file shape it came from (that is what makes duplicate and train/test
- * overlap checks meaningful across formats).
+ * overlap checks meaningful across formats). Fields are length-prefixed, which keeps the key
+ * unambiguous without the cost of JSON-escaping every text (that was 4× slower). The id hashes the
+ * prompt's hash rather than the prompt, so the long part of a record is hashed once for both.
  */
 
 function contextKey(context: readonly Turn[]): string {
-  return JSON.stringify(context.map((t) => [t.role, t.content]));
+  let key = '';
+  for (const t of context) key += `${t.role}:${t.content.length}:${t.content}`;
+  return key;
 }
 
-function idFromKeys(context: string, record: MappedRecord): string {
-  return hash('sha256', `${context}\u0000${JSON.stringify(record.responses.map((r) => r.text))}`, 'hex').slice(0, 16);
+function fullPromptHash(context: readonly Turn[]): string {
+  return hash('sha256', contextKey(context), 'hex');
+}
+
+function idFromPromptHash(promptHash: string, record: MappedRecord): string {
+  let key = promptHash;
+  for (const r of record.responses) key += `${r.text.length}:${r.text}`;
+  return hash('sha256', key, 'hex').slice(0, 16);
 }
 
 export function recordId(record: MappedRecord): string {
-  return idFromKeys(contextKey(record.context), record);
+  return idFromPromptHash(fullPromptHash(record.context), record);
 }
 
 export function promptKeyHash(context: readonly Turn[]): string {
-  return hash('sha256', contextKey(context), 'hex').slice(0, 16);
+  return fullPromptHash(context).slice(0, 16);
 }
 
 /** Both hashes of a record as exact doubles (first 52 bits): cheap to ship between threads and compare. */
 export function recordHashes(record: MappedRecord): { id: number; prompt: number } {
-  const context = contextKey(record.context);
-  return { id: hashToNumber(idFromKeys(context, record)), prompt: hashToNumber(hash('sha256', context, 'hex')) };
+  const prompt = fullPromptHash(record.context);
+  return { id: hashToNumber(idFromPromptHash(prompt, record)), prompt: hashToNumber(prompt) };
 }
 
 export function hashToNumber(hex: string): number {

@@ -16,7 +16,34 @@ export const hhRlhfAdapter: RecordAdapter = {
   map,
 };
 
-const marker = /(?:^|\n\n)(Human|Assistant):[ \t]?/g;
+interface Marker {
+  index: number;
+  length: number;
+  human: boolean;
+}
+
+/**
+ * The "\n\nHuman:" / "\n\nAssistant:" markers (or one at the very start), found with indexOf: a
+ * regex matchAll over every transcript was a third of the indexing time of an HH-RLHF file.
+ */
+function findMarkers(text: string): Marker[] {
+  const markers: Marker[] = [];
+  const at = (start: number, index: number): void => {
+    const human = text.startsWith('Human:', start);
+    if (!human && !text.startsWith('Assistant:', start)) return;
+    let end = start + (human ? 6 : 10);
+    if (text[end] === ' ' || text[end] === '\t') end++;
+    markers.push({ index, length: end - index, human });
+  };
+  at(0, 0);
+  for (let i = text.indexOf('\n\n'); i >= 0; i = text.indexOf('\n\n', i + 1)) {
+    const before = markers.length;
+    at(i + 2, i);
+    // A marker consumes its line break; "\n\n\nHuman:" still has its marker at the last pair.
+    if (markers.length > before) i = markers[markers.length - 1].index + markers[markers.length - 1].length - 1;
+  }
+  return markers;
+}
 
 function isTranscript(value: unknown): value is string {
   return typeof value === 'string' && /(?:^|\n\n)Human:/.test(value) && /\n\nAssistant:/.test(value);
@@ -34,16 +61,16 @@ export function looksLikeHHPair(value: unknown): boolean {
  */
 export function parseTranscript(text: string, name: string, warnings: string[]): Turn[] {
   const turns: Turn[] = [];
-  const matches = [...text.matchAll(marker)];
+  const matches = findMarkers(text);
   const lead = text.slice(0, matches.length > 0 ? matches[0].index : text.length).trim();
   if (lead !== '') {
     warnings.push(`${name} has text before its first Human turn; kept as a system turn`);
     turns.push({ role: 'system', content: lead });
   }
   matches.forEach((match, i) => {
-    const start = match.index + match[0].length;
+    const start = match.index + match.length;
     const end = i + 1 < matches.length ? matches[i + 1].index : text.length;
-    turns.push({ role: match[1] === 'Human' ? 'user' : 'assistant', content: text.slice(start, end).trim() });
+    turns.push({ role: match.human ? 'user' : 'assistant', content: text.slice(start, end).trim() });
   });
   for (let i = 1; i < turns.length; i++) {
     if (turns[i].role === turns[i - 1].role && turns[i].role === 'user') {
