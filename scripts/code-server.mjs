@@ -155,13 +155,13 @@ export function ensureCodeServer({ log = defaultLog } = {}) {
     ...(nodedir ? { npm_config_nodedir: nodedir } : {}),
   };
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const r = spawnSync(npm, ['install', '--no-package-lock', '--loglevel=error'], { cwd: staging, env, stdio: 'inherit' });
+  const r = spawnSync(npm, ['install', '--no-package-lock', '--loglevel=error'], { cwd: staging, env, stdio: 'inherit', timeout: 15 * 60_000, killSignal: 'SIGKILL' });
   const missing = r.status === 0 ? missingFiles(join(staging, 'node_modules', 'code-server')) : [];
   if (r.status !== 0 || missing.length > 0) {
     rmSync(staging, { recursive: true, force: true });
     throw new Error(
       r.status !== 0
-        ? `npm install code-server@${CODE_SERVER_VERSION} failed (exit ${r.status}); see the output above.`
+        ? `npm install code-server@${CODE_SERVER_VERSION} failed (${r.error ? r.error.message : `exit ${r.status}`}); see the output above.`
         : `code-server installed but native parts are missing (install scripts skipped?): ${missing.join(', ')}`,
     );
   }
@@ -239,6 +239,35 @@ export async function killTree(pid, graceMs = 3000) {
   for (const p of [...all, ...descendants(pid)]) signal(p, 'SIGKILL');
 }
 
+/**
+ * `node -e PARENT_GUARD TEMP CMD ARGS…` runs CMD in its own process group and, when its stdin
+ * closes (the process that spawned it died, even by SIGKILL), kills that group and removes TEMP
+ * (unless it is '-').
+ */
+const PARENT_GUARD = `
+const { spawn } = require('node:child_process');
+const { rmSync } = require('node:fs');
+const [temp, cmd, ...args] = process.argv.slice(1);
+const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+const kill = (sig) => { try { process.kill(-child.pid, sig); } catch {} };
+let stopping = false;
+const finish = (code) => {
+  kill('SIGKILL');
+  if (stopping && temp !== '-') rmSync(temp, { recursive: true, force: true });
+  process.exit(code);
+};
+const stop = () => {
+  if (stopping) return;
+  stopping = true;
+  kill('SIGTERM');
+  setTimeout(() => finish(0), 2000).unref();
+};
+process.stdin.on('end', stop).on('error', stop).on('close', stop).resume();
+process.on('SIGTERM', stop);
+process.on('SIGINT', () => undefined);
+child.on('exit', (code, sig) => finish(stopping ? 0 : (code ?? (sig ? 1 : 0))));
+`;
+
 function killTreeNow(pid) {
   const all = [pid, ...descendants(pid)];
   signal(-pid, 'SIGKILL');
@@ -248,7 +277,8 @@ function killTreeNow(pid) {
 /**
  * Starts code-server on 127.0.0.1 (a free port unless `port` is given) with throw-away user data,
  * extensions and XDG folders, waits for /healthz and returns a handle. `env` is added to the
- * environment of code-server and so of its extension host. `dispose()` kills the whole process
+ * environment of code-server and so of its extension host; `gallery: false` turns off the
+ * extension marketplace. `dispose()` kills the whole process
  * tree and removes the temp folders; the tree is also killed if this process exits.
  */
 export async function launchCodeServer({
@@ -256,6 +286,7 @@ export async function launchCodeServer({
   port,
   settings = {},
   env: extraEnv = {},
+  gallery = true,
   log = defaultLog,
   verbose = false,
   keepTemp = false,
@@ -282,6 +313,7 @@ export async function launchCodeServer({
         'extensions.ignoreRecommendations': true,
         'update.mode': 'none',
         'security.workspace.trust.enabled': false,
+        'git.openRepositoryInParentFolders': 'never',
         'chat.commandCenter.enabled': false,
         ...settings,
       },
@@ -306,12 +338,19 @@ export async function launchCodeServer({
     XDG_CONFIG_HOME: join(temp, 'config'),
     XDG_DATA_HOME: join(temp, 'data'),
     XDG_CACHE_HOME: join(temp, 'cache'),
+    // No marketplace (open-vsx.org): nothing to query, no network errors in the logs.
+    ...(gallery ? {} : { EXTENSIONS_GALLERY: '{}' }),
     ...extraEnv,
   };
   // code-server would otherwise pick these up and change its behaviour.
   for (const k of ['PASSWORD', 'HASHED_PASSWORD', 'VSCODE_PROXY_URI', 'CODE_SERVER_CONFIG']) delete env[k];
 
-  const proc = spawn(process.execPath, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Through PARENT_GUARD, so that code-server also goes when this process is killed outright.
+  const proc = spawn(process.execPath, ['-e', PARENT_GUARD, keepTemp ? '-' : temp, process.execPath, ...args], {
+    env,
+    detached: true,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   /** @type {string[]} */
   const output = [];
   const collect = (chunk) => {
@@ -333,6 +372,7 @@ export async function launchCodeServer({
     disposed = true;
     process.off('exit', onExit);
     await killTree(proc.pid);
+    proc.stdin.destroy();
     if (!keepTemp) rmSync(temp, { recursive: true, force: true, maxRetries: 3 });
   };
 

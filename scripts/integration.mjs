@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { CHROMIUM, ROOT, TEST_PACKAGES, ensureSystemPackages, launchCodeServer } from './code-server.mjs';
 
 const require = createRequire(import.meta.url);
+process.setSourceMapsEnabled(true); // stack traces of UI tests point into test/integration/ui/*.ts
 
 const { values: opts } = parseArgs({
   options: {
@@ -41,8 +42,10 @@ const WORKBENCH_TIMEOUT_MS = 60_000; // a window until the extension host is up
 const DIST = join(ROOT, 'dist', 'test', 'integration');
 const SUITE_ENTRY = join(DIST, 'suite', 'index.js');
 const UI_DIR = join(DIST, 'ui');
+const UI_SOURCES = join(ROOT, 'test', 'integration', 'ui');
 const TMP = join(ROOT, '.test-tmp');
-const RUN_DIR = join(TMP, 'integration');
+// One folder per run: several people (or `npm test` and `npm start`) may run in the same tree.
+const RUN_DIR = join(TMP, 'integration', `run-${process.pid}-${Date.now().toString(36)}`);
 const WORKSPACE = join(RUN_DIR, 'workspace');
 const SCREENSHOTS = join(TMP, 'screenshots');
 const HOST_RESULTS = join(RUN_DIR, 'in-host-results.json');
@@ -64,7 +67,7 @@ function summaryLine() {
 function fail(name, error) {
   counts.failed++;
   const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  failures.push({ name, error: message });
+  failures.push({ name, error: message.replace(/\x1b\[[0-9;]*m/g, '') }); // playwright colours its call logs
 }
 
 /** Resolves with the value of `promise`, or rejects after `ms` with `what` in the message. */
@@ -80,11 +83,17 @@ function safeName(name) {
   return name.replace(/[^\w.-]+/g, '_').slice(0, 120);
 }
 
-/** Waits until the workbench has rendered and an extension host is running. */
+/** Waits until the workbench has rendered and shows the opened folder. */
 async function waitForWorkbench(page) {
   await page.locator('.monaco-workbench .part.statusbar').waitFor({ timeout: WORKBENCH_TIMEOUT_MS });
-  // The remote indicator says where extensions run; it appears once the window is connected.
   await page.locator('.monaco-workbench .part.editor').waitFor({ timeout: WORKBENCH_TIMEOUT_MS });
+  await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: WORKBENCH_TIMEOUT_MS });
+}
+
+function printFailures() {
+  if (!failures.length) return;
+  log('\n── failures ──');
+  for (const f of failures) log(`\n✗ ${f.name}\n${f.error.replace(/^/gm, '    ')}`);
 }
 
 // ---- phases ----------------------------------------------------------------------------------
@@ -136,7 +145,11 @@ async function runInHostTests(browser, cs) {
 function loadUiTests() {
   if (!existsSync(UI_DIR)) return [];
   const tests = [];
-  for (const file of readdirSync(UI_DIR).filter((f) => f.endsWith('.test.js')).sort()) {
+  const files = readdirSync(UI_DIR)
+    .filter((f) => f.endsWith('.test.js'))
+    .filter((f) => existsSync(join(UI_SOURCES, f.replace(/\.js$/, '.ts')))) // the build leaves outputs of deleted tests
+    .sort();
+  for (const file of files) {
     const mod = require(join(UI_DIR, file));
     for (const [name, fn] of Object.entries(mod)) {
       if (typeof fn === 'function') tests.push({ name: `${file.replace(/\.test\.js$/, '')} › ${name}`, fn });
@@ -183,6 +196,7 @@ async function runUiTests(browser, cs) {
       const activation = consoleErrors.find((e) => ACTIVATION_FAILED.test(e));
       if (activation) throw new Error(activation);
       counts.passed++;
+      rmSync(join(SCREENSHOTS, `${safeName(t.name)}.png`), { force: true }); // from an earlier failure
       log(`  ✓ ${t.name} (${Date.now() - testStarted} ms)`);
     } catch (err) {
       const shot = join(SCREENSHOTS, `${safeName(t.name)}.png`);
@@ -205,8 +219,6 @@ async function main() {
   if (!existsSync(join(ROOT, 'dist', 'extension.js'))) throw new Error('dist/extension.js is missing: run `node scripts/build.mjs` first');
   ensureSystemPackages(TEST_PACKAGES);
 
-  rmSync(RUN_DIR, { recursive: true, force: true });
-  rmSync(SCREENSHOTS, { recursive: true, force: true });
   mkdirSync(SCREENSHOTS, { recursive: true });
   cpSync(FIXTURES, WORKSPACE, { recursive: true });
 
@@ -214,6 +226,7 @@ async function main() {
     workspace: WORKSPACE,
     keepTemp: opts.keep,
     verbose: opts.verbose,
+    gallery: false,
     env: {
       REWARDLENS_TEST_RESULTS: HOST_RESULTS,
       ...(opts.grep ? { REWARDLENS_TEST_GREP: opts.grep } : {}),
@@ -225,10 +238,12 @@ async function main() {
   const cleanup = async () => {
     await browser?.close().catch(() => undefined);
     await cs.dispose();
+    if (!opts.keep) rmSync(RUN_DIR, { recursive: true, force: true });
   };
   const watchdog = setTimeout(() => {
     console.error(`\nintegration run exceeded ${TOTAL_TIMEOUT_S} s; stopping`);
     fail('integration run', `exceeded ${TOTAL_TIMEOUT_S} s`);
+    printFailures();
     console.log(summaryLine());
     void cleanup().finally(() => process.exit(1));
   }, TOTAL_TIMEOUT_S * 1000);
@@ -254,19 +269,15 @@ async function main() {
     log(`stopped chromium and code-server in ${elapsed(stopping)}`);
   }
 
-  if (failures.length) {
-    log('\n── failures ──');
-    for (const f of failures) log(`\n✗ ${f.name}\n${f.error.replace(/^/gm, '    ')}`);
-  }
   log(`\nintegration: ${elapsed(started)}`);
-  if (!opts.keep) rmSync(RUN_DIR, { recursive: true, force: true });
 }
 
 try {
   await main();
 } catch (err) {
   fail('integration run', err);
-  console.error(err instanceof Error ? err.message : err);
 }
+if (!opts.keep) rmSync(RUN_DIR, { recursive: true, force: true });
+printFailures();
 console.log(summaryLine());
 process.exit(counts.failed > 0 ? 1 : 0);

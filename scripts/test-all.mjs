@@ -30,7 +30,7 @@ if (opts.help) {
 }
 
 const TMP = join(ROOT, '.test-tmp');
-const UNIT_TAP = join(TMP, 'unit.tap');
+const UNIT_TAP = join(TMP, `unit-${process.pid}.tap`); // per run: others may test in the same tree
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 /** Runs a command with inherited stdio, or with stdout also captured when `capture` is set. */
@@ -104,6 +104,7 @@ async function unitTests() {
   } catch {
     // no report: counted as a failure below
   }
+  rmSync(UNIT_TAP, { force: true });
   // The last top-level summary of node --test's TAP output.
   const num = (key) => {
     const all = [...tap.matchAll(new RegExp(`^# ${key} (\\d+)$`, 'gm'))];

@@ -141,7 +141,7 @@ function renderProblems(r: IndexReport): HTMLElement {
     const more = r.problems.length - shown.length;
     replaceChildren(
       body,
-      table(['Line', 'Severity', 'Reason'], rows, { columns: ['80px', '90px', 'auto'], className: 'table problems' }),
+      table(['Line', 'Severity', 'Reason'], rows, { columns: ['10%', '12%', '78%'], className: 'table problems' }),
       more > 0 ? h('div', { class: 'more' }, button(`Show all ${formatCount(r.problems.length)}`, () => render(r.problems.length), true)) : undefined,
       r.problemCount > r.problems.length ? h('p', { class: 'muted' }, `${formatCount(r.problemCount - r.problems.length)} more problems were counted but not kept.`) : undefined,
     );

@@ -23,6 +23,8 @@ const pages = new Map<number, RecordRow[]>();
 const requested = new Set<number>();
 let selected: number | undefined;
 let detailIndex: number | undefined;
+/** What the view showed before it was hidden (webviews are rebuilt when shown again). */
+let saved = host.getState();
 
 // ---- layout --------------------------------------------------------------------------------
 
@@ -305,7 +307,8 @@ function init(next: DatasetHeader | undefined, message: string | undefined, focu
     viewport.scrollTop = 0;
     emptyDetail();
   } else if (selected !== undefined && selected >= next.size) selected = undefined;
-  const restore = focus ?? selected;
+  const restore = focus ?? selected ?? (saved?.uri === next.uri ? saved.selected : undefined);
+  saved = undefined;
   detailIndex = undefined;
   if (restore !== undefined && restore < next.size) select(restore, 'center');
   else renderRows();

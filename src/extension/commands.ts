@@ -42,18 +42,19 @@ const needsDataset = (what: string) => (ctx: Ctx) => async () => {
 
 /**
  * The dataset a command acts on: its argument's (indexed now if it is not yet), else the active
- * one, else the active editor's if it is a dataset.
+ * one, else the active editor's if it is a dataset. `'failed'`: the argument's file could not be
+ * indexed, and the user has been told why.
  */
-async function target(ctx: Ctx, arg: unknown): Promise<IndexedDataset | undefined> {
+async function target(ctx: Ctx, arg: unknown): Promise<IndexedDataset | undefined | 'failed'> {
   const uri = uriArg(arg);
   if (uri !== undefined) {
     const known = ctx.datasets.get(uri);
     if (known !== undefined) return known;
     try {
-      return await openDataset(ctx, uri, { show: false });
+      return (await openDataset(ctx, uri, { show: false })) ?? 'failed';
     } catch (e) {
-      ctx.log.warn(`${uri.toString(true)} is not a dataset: ${e instanceof Error ? e.message : String(e)}`);
-      return undefined;
+      ctx.showError(`cannot open ${path.basename(uri.fsPath)} as a dataset`, e);
+      return 'failed';
     }
   }
   const active = ctx.datasets.active;
@@ -156,6 +157,7 @@ export function registerCommands(ctx: Ctx): void {
       const disabled = factory.disabled(ctx);
       handler = async (arg?: unknown, ...rest: unknown[]) => {
         const d = await target(ctx, arg);
+        if (d === 'failed') return undefined;
         return d === undefined ? disabled(arg, ...rest) : enabled(d, ...rest);
       };
     }

@@ -134,22 +134,23 @@ test('parallel workers give exactly the single-thread result', async () => {
   for (let i = 0; i < 60_000; i++) lines.push(i % 997 === 5 ? '{"broken' : pair(`q${i % 5000}`, `good answer ${i} ${'z'.repeat(i % 300)}`, `bad ${i}`));
   const file = tempFile(lines.join('\n') + '\n');
   const one = await Dataset.open(file, { workers: 1 });
-  const two = await Dataset.open(file, { workers: 2 });
-  const three = await Dataset.open(file, { workers: 3 });
-  for (const d of [two, three]) {
+  const two = await Dataset.open(file, { workers: 2, parallelMinBytes: 0 });
+  const three = await Dataset.open(file, { workers: 3, parallelMinBytes: 0 });
+  const memory = await Dataset.open(new BufferSource('unsaved.jsonl', Buffer.from(lines.join('\n') + '\n')), { workers: 2, parallelMinBytes: 0 });
+  for (const d of [two, three, memory]) {
     assert.deepEqual({ ...d.report, file: '' }, { ...one.report, file: '' });
     assert.deepEqual(d.offsets.starts, one.offsets.starts);
     assert.deepEqual(d.offsets.lines, one.offsets.lines);
   }
   assert.equal(one.report.malformed, 61);
   assert.equal(one.report.duplicatePrompts, 60_000 - 61 - 5000);
-  for (const d of [one, two, three]) d.close();
+  for (const d of [one, two, three, memory]) d.close();
 });
 
 test('cancellation stops indexing with the abort reason', async () => {
   const file = tempFile(Array.from({ length: 200_000 }, (_, i) => pair(`q${i}`, 'a'.repeat(100), 'b')).join('\n'));
   const controller = new AbortController();
-  const opening = Dataset.open(file, { workers: 2, signal: controller.signal });
+  const opening = Dataset.open(file, { workers: 2, parallelMinBytes: 0, signal: controller.signal });
   controller.abort(new Error('stop'));
   await assert.rejects(opening, /stop/);
 });

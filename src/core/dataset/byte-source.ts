@@ -44,7 +44,7 @@ export class BufferSource implements ByteSource {
 
   constructor(
     readonly name: string,
-    private readonly bytes: Uint8Array,
+    readonly bytes: Uint8Array,
   ) {
     this.size = bytes.length;
   }

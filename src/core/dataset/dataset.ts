@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import type { Adapter, AdapterOptions, GroupedAdapter, MappedRow, RecordAdapter } from './adapter';
 import { defaultAdapterOptions, isGrouped } from './adapter';
 import type { ByteSource } from './byte-source';
-import { FileSource, readRange } from './byte-source';
+import { BufferSource, FileSource, readRange } from './byte-source';
 import { detectAdapter } from './detect';
 import type { AdapterSpec } from './entry';
 import { adapterFromSpec, parseEntry } from './entry';
@@ -29,6 +29,8 @@ export interface IndexOptions {
   adapterOptions?: Partial<AdapterOptions>;
   /** Scan threads for large JSONL files; default: one per core. 1 = no worker threads. */
   workers?: number;
+  /** Files smaller than this are scanned in the calling thread (default 16 MiB). */
+  parallelMinBytes?: number;
   chunkSize?: number;
   signal?: AbortSignal;
   /** Fraction of bytes scanned, 0..1. */
@@ -249,11 +251,11 @@ async function indexSource(source: ByteSource, options: IndexOptions): Promise<D
   const spec = resolveAdapterSpec(source, format, options);
   if (spec.kind === 'builtin' && spec.name === 'empty') return emptyDataset(source, format);
   const adapter = adapterFromSpec(spec);
-  const adapterName = spec.kind === 'mapping' ? `mapping:${basename(spec.file)}` : spec.name;
+  const adapterName = adapter.name;
   if (isGrouped(adapter)) return indexGrouped(source, format, adapter, adapterName, options);
 
   const workers = Math.max(1, options.workers ?? availableParallelism());
-  const parallel = format === 'jsonl' && workers > 1 && source.size >= PARALLEL_THRESHOLD && source instanceof FileSource;
+  const parallel = format === 'jsonl' && workers > 1 && source.size >= (options.parallelMinBytes ?? PARALLEL_THRESHOLD) && (source instanceof FileSource || source instanceof BufferSource);
   const results = parallel
     ? await scanInWorkers(source, format, spec, workers, options)
     : [
@@ -279,7 +281,7 @@ function workerScript(): string {
 }
 
 /** Splits the file at line boundaries into one range per worker and scans them in parallel. */
-async function scanInWorkers(source: FileSource, format: FileFormat, spec: AdapterSpec, workers: number, options: IndexOptions): Promise<RangeResult[]> {
+async function scanInWorkers(source: FileSource | BufferSource, format: FileFormat, spec: AdapterSpec, workers: number, options: IndexOptions): Promise<RangeResult[]> {
   const from = bomLength(source);
   const bounds = [from];
   const probe = Buffer.allocUnsafe(64 * 1024);
@@ -315,8 +317,11 @@ async function scanInWorkers(source: FileSource, format: FileFormat, spec: Adapt
       bounds.slice(0, -1).map(
         (start, k) =>
           new Promise<RangeResult>((resolve, reject) => {
-            const job: ScanJob = { file: source.name, format, from: start, to: bounds[k + 1], chunkSize: options.chunkSize, adapter: spec };
-            const worker = new Worker(script, { workerData: job });
+            const end = bounds[k + 1];
+            // A copy (Buffer#slice would share memory), so transferring it leaves the source intact.
+            const bytes = source instanceof BufferSource ? Uint8Array.prototype.slice.call(source.bytes, start, end) : undefined;
+            const job: ScanJob = { file: source.name, bytes, format, from: start, to: end, chunkSize: options.chunkSize, adapter: spec };
+            const worker = new Worker(script, { workerData: job, transferList: bytes ? [bytes.buffer] : [] });
             running.push(worker);
             let settled = false;
             worker.on('message', (m: ScanMessage) => {

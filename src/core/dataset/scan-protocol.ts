@@ -6,7 +6,9 @@ import type { RangeResult } from './range-scan';
 
 /** Main → worker, once, as `workerData`. */
 export interface ScanJob {
+  /** The file to read, or (an editor's unsaved text) the bytes of the range itself. */
   file: string;
+  bytes?: Uint8Array;
   format: FileFormat;
   from: number;
   to: number;

@@ -93,8 +93,10 @@ export class DatasetRegistry implements vscode.Disposable {
     if (!DOCUMENT_SCHEMES.has(doc.uri.scheme)) return false;
     if (this.explicit.has(doc.uri.toString())) return true;
     const jsonl = doc.languageId === 'jsonl' || doc.uri.path.toLowerCase().endsWith('.jsonl');
-    // The text length is a cheap lower bound of the byte size; good enough for a size gate.
-    return jsonl && doc.getText().length <= this.config.autoOpenMaxBytes;
+    if (!jsonl) return false;
+    // The length in characters (a lower bound of the byte size) without copying the text.
+    const length = doc.offsetAt(doc.lineAt(doc.lineCount - 1).range.end);
+    return length <= this.config.autoOpenMaxBytes;
   }
 
   /** Marks a file as a dataset even when it would not be indexed automatically. */

@@ -59,21 +59,24 @@ function hasAnnotators(record: PreferenceRecord): boolean {
 
 /**
  * The human preference in a few words: `ranking #1 ≻ #2`, `majority #2 ≻ #1 (3/3 annotators)`,
- * `unlabelled`.
+ * `unlabelled`. `short` drops the labels (`#1 ≻ #2`, `#2 ≻ #1 (3/3)`) for narrow columns.
  */
-export function formatPreference(record: PreferenceRecord): string {
+export function formatPreference(record: PreferenceRecord, short = false): string {
   const pref = record.preference;
   const pairs = pref?.pairs ?? [];
   if (hasAnnotators(record)) {
     const verdicts = pairVerdicts(pairs);
-    const counts = verdicts.map((v) => (v.winner === null ? `no majority of ${v.votes}` : `${v.agreeing}/${v.votes} annotators`));
-    if (verdicts.length === 1) return `majority ${formatVerdict(verdicts[0])} (${counts[0]})`;
+    if (verdicts.length === 1) {
+      const v = verdicts[0];
+      if (short) return `${formatVerdict(v)} (${v.winner === null ? 'no majority' : `${v.agreeing}/${v.votes}`})`;
+      return `majority ${formatVerdict(v)} (${v.winner === null ? `no majority of ${v.votes}` : `${v.agreeing}/${v.votes} annotators`})`;
+    }
     const annotators = new Set(verdicts.flatMap((v) => v.annotators)).size;
-    const head = pref?.ranking ? `ranking ${formatRanking(pref.ranking)}` : verdicts.map(formatVerdict).join(', ');
-    return `${head} (majority of ${annotators} annotators)`;
+    const order = pref?.ranking ? formatRanking(pref.ranking) : verdicts.map(formatVerdict).join(', ');
+    return short ? `${order} (${annotators} annotators)` : `${pref?.ranking ? 'ranking ' : ''}${order} (majority of ${annotators} annotators)`;
   }
-  if (pref?.ranking) return `ranking ${formatRanking(pref.ranking)}`;
-  if (pairs.length > 0) return `pairs ${pairVerdicts(pairs).map(formatVerdict).join(', ')}`;
+  if (pref?.ranking) return `${short ? '' : 'ranking '}${formatRanking(pref.ranking)}`;
+  if (pairs.length > 0) return `${short ? '' : 'pairs '}${pairVerdicts(pairs).map(formatVerdict).join(', ')}`;
   return 'unlabelled';
 }
 

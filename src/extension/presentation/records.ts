@@ -30,7 +30,7 @@ export function recordRow(view: RecordView): RecordRow {
     line: view.line,
     category: record.category,
     responses: record.responses.length,
-    preference: formatPreference(record),
+    preference: formatPreference(record, true),
     snippet: snippet(firstUserTurn(record), SNIPPET_CHARS),
     problems: view.problems.length,
     severity: worst(view),

@@ -6,8 +6,8 @@
 // (`suite`, `test`, `suiteSetup`, …). Results are printed line by line with console.log (which the
 // extension host forwards to the window) and, when REWARDLENS_TEST_RESULTS names a file, written
 // there as JSON for the runner (scripts/integration.mjs) to count.
-import { readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import Mocha from 'mocha';
 
 export interface TestResult {
@@ -26,7 +26,20 @@ export interface SuiteResults {
 
 const { EVENT_SUITE_BEGIN, EVENT_TEST_PASS, EVENT_TEST_FAIL, EVENT_TEST_PENDING } = Mocha.Runner.constants;
 
+/**
+ * The compiled test files next to this one. When the sources are at hand (a build in the working
+ * tree), only files whose `.ts` still exists: the build does not delete outputs of removed tests.
+ */
+function testFiles(): string[] {
+  const sources = resolve(__dirname, '..', '..', '..', '..', 'test', 'integration', 'suite');
+  return readdirSync(__dirname)
+    .filter((f) => f.endsWith('.test.js'))
+    .filter((f) => !existsSync(sources) || existsSync(join(sources, f.replace(/\.js$/, '.ts'))))
+    .sort();
+}
+
 export function run(): Promise<void> {
+  process.setSourceMapsEnabled(true); // stack traces point into the .ts sources
   const mocha = new Mocha({
     ui: 'tdd',
     reporter: 'base', // counts only; the lines below are printed with console.log
@@ -34,19 +47,32 @@ export function run(): Promise<void> {
     color: false,
   });
   if (process.env.REWARDLENS_TEST_GREP) mocha.grep(new RegExp(process.env.REWARDLENS_TEST_GREP, 'i'));
-  for (const file of readdirSync(__dirname).filter((f) => f.endsWith('.test.js')).sort()) {
-    mocha.addFile(join(__dirname, file));
-  }
+  for (const file of testFiles()) mocha.addFile(join(__dirname, file));
 
   const results: SuiteResults = { passed: 0, failed: 0, skipped: 0, tests: [] };
-  return new Promise((resolve, reject) => {
-    const runner = mocha.run((failures) => {
-      const file = process.env.REWARDLENS_TEST_RESULTS;
-      if (file) writeFileSync(file, JSON.stringify(results, null, 2));
-      console.log(`[in-host] ${results.passed} passed, ${results.failed} failed${results.skipped ? `, ${results.skipped} skipped` : ''}`);
-      if (failures > 0) reject(new Error(`${failures} in-host test(s) failed`));
-      else resolve();
-    });
+  const finish = (): void => {
+    const file = process.env.REWARDLENS_TEST_RESULTS;
+    if (file) writeFileSync(file, JSON.stringify(results, null, 2));
+    console.log(`[in-host] ${results.passed} passed, ${results.failed} failed${results.skipped ? `, ${results.skipped} skipped` : ''}`);
+  };
+  return new Promise((done, reject) => {
+    let runner: Mocha.Runner;
+    try {
+      runner = mocha.run((failures) => {
+        finish();
+        if (failures > 0) reject(new Error(`${failures} in-host test(s) failed`));
+        else done();
+      });
+    } catch (err) {
+      // A test file threw while loading (mocha requires them all before running any).
+      const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      results.failed++;
+      results.tests.push({ title: 'loading the test files', state: 'failed', error });
+      console.log(`[in-host] ✗ loading the test files\n${error.replace(/^/gm, '[in-host]     ')}`);
+      finish();
+      reject(err instanceof Error ? err : new Error(error));
+      return;
+    }
     const indent = (t: Mocha.Runnable | Mocha.Suite): string => '  '.repeat(Math.max(0, t.titlePath().length - 1));
     runner.on(EVENT_SUITE_BEGIN, (s: Mocha.Suite) => {
       if (s.title) console.log(`[in-host] ${indent(s)}${s.title}`);

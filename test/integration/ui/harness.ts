@@ -91,6 +91,16 @@ export async function notifications(page: Page): Promise<string[]> {
 export async function resetWorkbench(page: Page): Promise<void> {
   await page.keyboard.press('Escape');
   await page.keyboard.press('Escape');
-  await runCommand(page, 'Notifications: Clear All Notifications');
-  await runCommand(page, 'View: Close All Editors');
+  if ((await page.locator('.notifications-toasts .notification-toast').count()) > 0) {
+    await runCommand(page, 'Notifications: Clear All Notifications');
+  }
+  const tabs = page.locator('.editor-group-container .tabs-container .tab');
+  if ((await tabs.count()) > 0) {
+    await runCommand(page, 'View: Close All Editors');
+    // Unsaved editors (rare: the web workbench auto-saves by default) make VS Code ask; don't save.
+    const dialog = page.locator('.monaco-dialog-box');
+    await Promise.race([dialog.waitFor(), tabs.first().waitFor({ state: 'detached' })]);
+    if (await dialog.isVisible()) await dialog.locator('.monaco-button', { hasText: "Don't Save" }).click();
+    await tabs.first().waitFor({ state: 'detached' });
+  }
 }
