@@ -15,6 +15,12 @@ export default tseslint.config(
     },
   },
   {
+    // Build and test drivers are plain Node ESM, outside the TypeScript project.
+    files: ['scripts/**/*.mjs', 'eslint.config.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', URL: 'readonly', Buffer: 'readonly', fetch: 'readonly', AbortController: 'readonly', URLSearchParams: 'readonly' } },
+  },
+  {
     // src/core is the pure engine: it must run without VS Code.
     files: ['src/core/**/*.ts', 'src/cli/**/*.ts', 'src/worker/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'src/core, cli and worker must not depend on VS Code.' }] }] },

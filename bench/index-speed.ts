@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FileSource } from '../src/core/dataset/byte-source';
 import { Dataset } from '../src/core/dataset/dataset';
-import { buildOffsetIndex } from '../src/core/dataset/offsets';
+import { buildOffsetIndex, scanJsonl } from '../src/core/dataset/offsets';
 
 const { values } = parseArgs({
   options: {
@@ -116,6 +116,24 @@ async function main(): Promise<void> {
     d.close();
     return d.report;
   });
+  // What bounds (b): the same work on one thread, and V8's JSON.parse alone over the same lines.
+  const oneThread = await bestAsync(1, async () => {
+    const d = await Dataset.open(file, { workers: 1 });
+    d.close();
+  });
+  const bareParse = best(1, () => {
+    const source = new FileSource(file);
+    let n = 0;
+    try {
+      scanJsonl(source, 0, source.size, (_s, _l, _line, bytes) => {
+        JSON.parse(bytes!.toString('utf8'));
+        n++;
+      }, { wantBytes: true });
+    } finally {
+      source.close();
+    }
+    return n;
+  });
   let python: { seconds: number } | undefined;
   if (!values['skip-python']) {
     const py = spawnSync('python3', ['--version'], { encoding: 'utf8' });
@@ -133,6 +151,8 @@ async function main(): Promise<void> {
     offsetsVsWc: round(offsets.seconds / wc.seconds),
     fullSeconds: round(full.seconds),
     fullRecordsPerSecond: Math.round(full.value.records / full.seconds),
+    fullOneThreadSeconds: round(oneThread.seconds),
+    bareJsonParseSeconds: round(bareParse.seconds),
     pythonSeconds: python ? round(python.seconds) : null,
     fullSpeedupVsPython: python ? round(python.seconds / full.seconds) : null,
     indexBytesPerRecord: round(indexBytes / records),
@@ -148,6 +168,7 @@ async function main(): Promise<void> {
     `(b) full index ${result.fullSeconds} s with ${workers} workers (${result.fullRecordsPerSecond} records/s)` +
       (python ? `  vs  Python json.loads loop ${result.pythonSeconds} s → ${result.fullSpeedupVsPython}× faster (target ≥ 1.5×)` : '  (python3 not found)'),
   );
+  console.log(`    one thread: full index ${result.fullOneThreadSeconds} s; a bare JSON.parse loop alone ${result.bareJsonParseSeconds} s`);
   console.log(`    index memory ${result.indexBytesPerRecord} bytes/record (target ≤ 16)`);
 }
 

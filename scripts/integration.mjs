@@ -67,7 +67,8 @@ function summaryLine() {
 function fail(name, error) {
   counts.failed++;
   const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  failures.push({ name, error: message.replace(/\x1b\[[0-9;]*m/g, '') }); // playwright colours its call logs
+  // eslint-disable-next-line no-control-regex -- strips the ANSI colours playwright puts in its call logs
+  failures.push({ name, error: message.replace(/\x1b\[[0-9;]*m/g, '') });
 }
 
 /** Resolves with the value of `promise`, or rejects after `ms` with `what` in the message. */

@@ -26,7 +26,7 @@ async function open(content: string | Buffer, options: IndexOptions = {}): Promi
   return Dataset.open(tempFile(content), { workers: 1, ...options });
 }
 
-test('a clean chosen/rejected file: counts, pairs and random access', async () => {
+void test('a clean chosen/rejected file: counts, pairs and random access', async () => {
   const lines = [pair('hi', 'hello!', 'go away'), pair('2+2?', '4', '5'), pair('hi', 'hey', 'no')];
   const d = await open(lines.join('\n') + '\n');
   assert.equal(d.report.adapter, 'chosen-rejected');
@@ -47,7 +47,7 @@ test('a clean chosen/rejected file: counts, pairs and random access', async () =
   d.close();
 });
 
-test('malformed records are reported with their line and reason; the rest is indexed', async () => {
+void test('malformed records are reported with their line and reason; the rest is indexed', async () => {
   const content = [
     pair('a', 'b', 'c'), // 1
     '{"prompt": "trunc', // 2: truncated JSON
@@ -76,7 +76,7 @@ test('malformed records are reported with their line and reason; the rest is ind
   d.close();
 });
 
-test('invalid UTF-8 is reported, not decoded into replacement characters', async () => {
+void test('invalid UTF-8 is reported, not decoded into replacement characters', async () => {
   const bad = Buffer.concat([Buffer.from('{"prompt": "caf'), Buffer.from([0xc3, 0x28]), Buffer.from('", "chosen": "a", "rejected": "b"}\n')]);
   const d = await open(Buffer.concat([Buffer.from(pair('x', 'y', 'z') + '\n'), bad, Buffer.from(pair('p', 'q', 'r') + '\n')]));
   assert.equal(d.report.usable, 2);
@@ -85,7 +85,7 @@ test('invalid UTF-8 is reported, not decoded into replacement characters', async
   d.close();
 });
 
-test('a UTF-8 BOM and CRLF line ends', async () => {
+void test('a UTF-8 BOM and CRLF line ends', async () => {
   const d = await open('\ufeff' + [pair('一', '二', '三'), pair('四', '五', '六')].join('\r\n') + '\r\n');
   assert.equal(d.report.records, 2);
   assert.equal(d.report.malformed, 0);
@@ -93,7 +93,7 @@ test('a UTF-8 BOM and CRLF line ends', async () => {
   d.close();
 });
 
-test('a 100 MB single line between normal records', async () => {
+void test('a 100 MB single line between normal records', async () => {
   const huge = pair('long', 'x'.repeat(100 * 1024 * 1024), 'short');
   const d = await open([pair('a', 'b', 'c'), huge, '{"prompt": "' + 'y'.repeat(100 * 1024 * 1024), pair('d', 'e', 'f')].join('\n'));
   assert.equal(d.report.usable, 3);
@@ -103,7 +103,7 @@ test('a 100 MB single line between normal records', async () => {
   d.close();
 });
 
-test('duplicate records are flagged as warnings pointing at the first copy', async () => {
+void test('duplicate records are flagged as warnings pointing at the first copy', async () => {
   const d = await open([pair('a', 'b', 'c'), pair('x', 'y', 'z'), pair('a', 'b', 'c')].join('\n'));
   assert.equal(d.report.records, 3);
   assert.equal(d.report.duplicateRecords, 1);
@@ -111,7 +111,7 @@ test('duplicate records are flagged as warnings pointing at the first copy', asy
   d.close();
 });
 
-test('PII flags: e-mail, phone and a checksum-valid ID card number', async () => {
+void test('PII flags: e-mail, phone and a checksum-valid ID card number', async () => {
   const d = await open(
     [
       pair('mail me at jane.doe@example.com', 'ok', 'no'),
@@ -129,7 +129,7 @@ test('PII flags: e-mail, phone and a checksum-valid ID card number', async () =>
   d.close();
 });
 
-test('parallel workers give exactly the single-thread result', async () => {
+void test('parallel workers give exactly the single-thread result', async () => {
   const lines: string[] = [];
   for (let i = 0; i < 60_000; i++) lines.push(i % 997 === 5 ? '{"broken' : pair(`q${i % 5000}`, `good answer ${i} ${'z'.repeat(i % 300)}`, `bad ${i}`));
   const file = tempFile(lines.join('\n') + '\n');
@@ -147,7 +147,7 @@ test('parallel workers give exactly the single-thread result', async () => {
   for (const d of [one, two, three, memory]) d.close();
 });
 
-test('cancellation stops indexing with the abort reason', async () => {
+void test('cancellation stops indexing with the abort reason', async () => {
   const file = tempFile(Array.from({ length: 200_000 }, (_, i) => pair(`q${i}`, 'a'.repeat(100), 'b')).join('\n'));
   const controller = new AbortController();
   const opening = Dataset.open(file, { workers: 2, parallelMinBytes: 0, signal: controller.signal });
@@ -155,7 +155,7 @@ test('cancellation stops indexing with the abort reason', async () => {
   await assert.rejects(opening, /stop/);
 });
 
-test('an in-memory buffer (unsaved editor text) indexes like a file', async () => {
+void test('an in-memory buffer (unsaved editor text) indexes like a file', async () => {
   const d = await Dataset.open(new BufferSource('untitled.jsonl', Buffer.from(pair('a', 'b', 'c'))));
   assert.equal(d.report.records, 1);
   assert.equal(d.recordAtLine(1), 0);
@@ -163,18 +163,18 @@ test('an in-memory buffer (unsaved editor text) indexes like a file', async () =
   d.close();
 });
 
-test('empty file: no records, no crash', async () => {
+void test('empty file: no records, no crash', async () => {
   const d = await open('\n\n');
   assert.equal(d.report.records, 0);
   assert.equal(d.size, 0);
   d.close();
 });
 
-test('unrecognised records fail with a readable reason naming the fields', async () => {
+void test('unrecognised records fail with a readable reason naming the fields', async () => {
   await assert.rejects(open(JSON.stringify({ idx: 1, gpt_result: '1' })), /gpt_result/);
 });
 
-test('DMoERM: ranks that do not match the responses are reported', async () => {
+void test('DMoERM: ranks that do not match the responses are reported', async () => {
   const ok = JSON.stringify({ src: ['q'], tgt: [], response: ['a', 'b'], rank: [1, 2] });
   const d = await open([ok, JSON.stringify({ src: ['q2'], tgt: [], response: ['a', 'b', 'c'], rank: [1, 2] })].join('\n'));
   assert.equal(d.report.adapter, 'dmoerm');
@@ -184,7 +184,7 @@ test('DMoERM: ranks that do not match the responses are reported', async () => {
   d.close();
 });
 
-test('DMoERM ranks: lower is better by default, configurable', async () => {
+void test('DMoERM ranks: lower is better by default, configurable', async () => {
   const line = JSON.stringify({ src: ['q'], tgt: [], response: ['a', 'b', 'c'], rank: [3, 1, 2], label: 'roleplay' });
   const low = await open(line);
   assert.deepEqual(low.read(0).record?.preference?.ranking, [3, 1, 2]);
@@ -195,7 +195,7 @@ test('DMoERM ranks: lower is better by default, configurable', async () => {
   high.close();
 });
 
-test('convert writes canonical JSONL that indexes back to the same records', async () => {
+void test('convert writes canonical JSONL that indexes back to the same records', async () => {
   const d = await open([pair('a', 'b', 'c'), '{"oops', pair('x', 'y', 'z')].join('\n'));
   const out = join(tmp, 'canonical.jsonl');
   assert.deepEqual(writeCanonical(d, out), { written: 2, skipped: 1 });
@@ -207,7 +207,7 @@ test('convert writes canonical JSONL that indexes back to the same records', asy
   back.close();
 });
 
-test('prompt overlap between train and test files', async () => {
+void test('prompt overlap between train and test files', async () => {
   const train = await open([pair('a', '1', '2'), pair('b', '1', '2')].join('\n'));
   const test_ = await open([pair('b', 'x', 'y'), pair('c', 'x', 'y')].join('\n'));
   const r = promptOverlap(train, test_);

@@ -17,7 +17,7 @@ function index(text: string | Buffer, chunkSize?: number) {
 // Every chunk size from tiny (entries straddle many chunks) to larger than the file must agree.
 const CHUNKS = [1, 2, 3, 7, 64, 1 << 20];
 
-test('JSONL: LF, CRLF, blank lines, last line without newline', () => {
+void test('JSONL: LF, CRLF, blank lines, last line without newline', () => {
   const text = '{"a":1}\n\n{"b":2}\r\n  \r\n{"c":3}';
   for (const chunk of CHUNKS) {
     const { idx, entries, lines } = index(text, chunk);
@@ -31,7 +31,7 @@ test('JSONL: LF, CRLF, blank lines, last line without newline', () => {
   }
 });
 
-test('JSONL: UTF-8 BOM is skipped and multi-byte text keeps exact offsets', () => {
+void test('JSONL: UTF-8 BOM is skipped and multi-byte text keeps exact offsets', () => {
   const text = '\ufeff{"q":"你好"}\n{"q":"世界"}\n';
   for (const chunk of CHUNKS) {
     const { entries, lines } = index(text, chunk);
@@ -40,13 +40,13 @@ test('JSONL: UTF-8 BOM is skipped and multi-byte text keeps exact offsets', () =
   }
 });
 
-test('JSONL: empty and whitespace-only files have no entries', () => {
+void test('JSONL: empty and whitespace-only files have no entries', () => {
   assert.equal(index('').idx.starts.length, 0);
   assert.equal(index('\n\n  \r\n').idx.starts.length, 0);
   assert.equal(index('\ufeff').idx.starts.length, 0);
 });
 
-test('JSONL: a line far larger than the read buffer', () => {
+void test('JSONL: a line far larger than the read buffer', () => {
   const big = `{"x":"${'y'.repeat(100_000)}"}`;
   const { entries, lines } = index(`{"a":1}\n${big}\n{"b":2}\n`, 4096);
   assert.equal(entries.length, 3);
@@ -54,7 +54,7 @@ test('JSONL: a line far larger than the read buffer', () => {
   assert.deepEqual(lines, [1, 2, 3]);
 });
 
-test('JSON array: pretty-printed elements with their first lines', () => {
+void test('JSON array: pretty-printed elements with their first lines', () => {
   const text = '[\n  {\n    "a": "x]}\\"{["\n  },\n  {"b": [1, 2]},\n  3,\n  "s,]"\n]\n';
   for (const chunk of CHUNKS) {
     const { idx, entries, lines } = index(text, chunk);
@@ -65,7 +65,7 @@ test('JSON array: pretty-printed elements with their first lines', () => {
   }
 });
 
-test('JSON array: a truncated file keeps the complete elements and says where it broke', () => {
+void test('JSON array: a truncated file keeps the complete elements and says where it broke', () => {
   const { idx, entries } = index('[\n {"a": 1},\n {"b": "tru');
   assert.deepEqual(entries, ['{"a": 1}']);
   assert.equal(idx.problems.length, 1);
@@ -73,19 +73,19 @@ test('JSON array: a truncated file keeps the complete elements and says where it
   assert.match(idx.problems[0].reason, /ends inside this array element/);
 });
 
-test('JSON array: junk between elements is reported with its line', () => {
+void test('JSON array: junk between elements is reported with its line', () => {
   const { idx, entries } = index('[{"a":1}\n x {"b":2}]');
   assert.deepEqual(entries, ['{"a":1}']);
   assert.equal(idx.problems[0].line, 2);
   assert.match(idx.problems[0].reason, /expected ',' or '\]'/);
 });
 
-test('detectFormat looks past BOM and whitespace', () => {
+void test('detectFormat looks past BOM and whitespace', () => {
   assert.equal(detectFormat(new BufferSource('t', Buffer.from('\ufeff \n[1]'))), 'json-array');
   assert.equal(detectFormat(new BufferSource('t', Buffer.from('{"a":1}\n'))), 'jsonl');
 });
 
-test('entryAtLine finds the entry starting on or spanning a line', () => {
+void test('entryAtLine finds the entry starting on or spanning a line', () => {
   const lines = new Uint32Array([1, 3, 10]);
   assert.equal(entryAtLine(lines, 0), -1);
   assert.equal(entryAtLine(lines, 1), 0);
@@ -93,7 +93,7 @@ test('entryAtLine finds the entry starting on or spanning a line', () => {
   assert.equal(entryAtLine(lines, 99), 2);
 });
 
-test('FileSource reads the same entries as an in-memory buffer', () => {
+void test('FileSource reads the same entries as an in-memory buffer', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rl-offsets-'));
   const file = join(dir, 'f.jsonl');
   const text = Array.from({ length: 1000 }, (_, i) => JSON.stringify({ i, t: 'x'.repeat(i % 97) })).join('\n');

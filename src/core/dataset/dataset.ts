@@ -11,7 +11,7 @@ import type { AdapterSpec } from './entry';
 import { adapterFromSpec, parseEntry } from './entry';
 import type { FileFormat, OffsetIndex } from './offsets';
 import { buildOffsetIndex, bomLength, detectFormat, entryAtLine, scanJsonArray, scanJsonl } from './offsets';
-import { findPii } from './pii';
+import { findPiiInRecord } from './pii';
 import type { RangeResult } from './range-scan';
 import { MAX_PROBLEMS, scanRange } from './range-scan';
 import type { PreferenceRecord, Problem } from './record';
@@ -460,8 +460,7 @@ function indexGrouped(source: ByteSource, format: FileFormat, adapter: GroupedAd
       const prompt = promptKeyHash(merged.value.context);
       if (seenPrompts.has(prompt)) duplicatePrompts++;
       else seenPrompts.add(prompt);
-      const text = group.entries.map((e) => readRange(source, index.starts[e], index.lengths[e]).toString('latin1')).join('\n');
-      addRecord(stats, merged.value, line, findPii(text));
+      addRecord(stats, merged.value, line, findPiiInRecord(merged.value));
     }
     g++;
   }

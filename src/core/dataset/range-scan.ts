@@ -4,7 +4,7 @@ import { parseEntry } from './entry';
 import { Growable } from './growable';
 import type { FileFormat } from './offsets';
 import { OffsetCollector, scanJsonArray, scanJsonl } from './offsets';
-import { findPii } from './pii';
+import { findPiiInRecord } from './pii';
 import type { Problem } from './record';
 import { recordHashes } from './record-id';
 import type { StatsPartial } from './stats';
@@ -70,8 +70,7 @@ export function scanRange(source: ByteSource, adapter: RecordAdapter, request: R
     const hashes = recordHashes(record);
     idHashes.push(hashes.id);
     promptHashes.push(hashes.prompt);
-    // PII is looked for in the raw text: one pass over a string we already have.
-    addRecord(stats, record, line, findPii(bytes!.toString('latin1')));
+    addRecord(stats, record, line, findPiiInRecord(record));
   };
 
   const options = { chunkSize: request.chunkSize, wantBytes: true, signal: request.signal, onChunk: request.onChunk };

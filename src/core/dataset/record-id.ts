@@ -34,7 +34,11 @@ export function promptKeyHash(context: readonly Turn[]): string {
   return fullPromptHash(context).slice(0, 16);
 }
 
-/** Both hashes of a record as exact doubles (first 52 bits): cheap to ship between threads and compare. */
+/**
+ * Duplicate-detection keys for the index pass, as exact doubles (52 bits): cheap to ship between
+ * threads and compare. The record key hashes the prompt's hash with the responses, so the long
+ * part of a record is hashed once for both keys.
+ */
 export function recordHashes(record: MappedRecord): { id: number; prompt: number } {
   const prompt = fullPromptHash(record.context);
   return { id: hashToNumber(idFromPromptHash(prompt, record)), prompt: hashToNumber(prompt) };
