@@ -34,6 +34,7 @@ const node = {
     { in: 'src/cli/main.ts', out: 'cli' },
     { in: 'src/core/dataset/scan-worker.ts', out: 'scan-worker' },
     { in: 'bench/index-speed.ts', out: 'bench/index-speed' },
+    { in: 'bench/label-throughput.ts', out: 'bench/label-throughput' },
     ...testEntries('test/unit', 'test/unit'),
     ...testEntries('test/integration', 'test/integration'),
   ].filter((e) => existsSync(e.in)),

@@ -5,6 +5,7 @@ import type { IndexOptions, IndexReport } from '../core/dataset/dataset';
 import { Dataset, indexOffsets } from '../core/dataset/dataset';
 import { promptOverlap } from '../core/dataset/overlap';
 import { formatIndexReport, formatOverlap } from './format';
+import { LABEL_USAGE, LabelUsageError, labelCommand, labelsFromRatingsCommand } from './label';
 
 const USAGE = `rewardlens — preference datasets and DMoERM reward models from the terminal
 
@@ -12,6 +13,7 @@ Usage:
   rewardlens index FILE [--schema MAP.jsonc] [--json] [--offsets-only]
   rewardlens convert FILE [--schema MAP.jsonc] --out OUT.jsonl
   rewardlens overlap TRAIN TEST [--schema MAP.jsonc] [--json]
+${LABEL_USAGE}
 
 Options:
   --schema FILE        field-mapping file for shapes that are not detected (docs/mapping-file.md)
@@ -27,6 +29,9 @@ Options:
 class UsageError extends Error {}
 
 export async function main(argv: string[]): Promise<number> {
+  // Labelling commands have their own options (src/cli/label.ts).
+  if (argv[0] === 'label') return labelCommand(argv.slice(1));
+  if (argv[0] === 'labels-from-ratings') return labelsFromRatingsCommand(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -155,8 +160,8 @@ if (require.main === module) {
     (code) => process.exit(code),
     (e: unknown) => {
       const message = e instanceof Error ? e.message : String(e);
-      const known = e instanceof UsageError || (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
-      console.error(`rewardlens: ${message.split('\n')[0]}`);
+      const known = e instanceof UsageError || e instanceof LabelUsageError || (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
+      console.error(`rewardlens: ${e instanceof LabelUsageError ? message : message.split('\n')[0]}`);
       if (!known && e instanceof Error && process.env.REWARDLENS_DEBUG) console.error(e.stack);
       process.exit(known ? 2 : 1);
     },
