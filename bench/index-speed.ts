@@ -3,15 +3,18 @@
  * measures, in one run,
  *   (a) the offset index (every record reachable) against `wc -l`,
  *   (b) the full index (parse, map, validate, statistics) against a plain Python json.loads loop,
- *   records/s, and bytes of index memory per record.
+ *   records/s, and bytes of index memory per record,
+ * and what bounds (b): the full index on one thread, and a bare JSON.parse loop (no mapping, hashing
+ * or statistics) on one thread and split over the same threads as (b), which no full index can beat.
  * Usage: node dist/bench/index-speed.js [--size-mb 1024] [--runs 3] [--workers N] [--json]
  * Every timing is on a warm page cache (the file is read once before timing), best of --runs.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { FileSource } from '../src/core/dataset/byte-source';
 import { Dataset } from '../src/core/dataset/dataset';
 import { buildOffsetIndex, scanJsonl } from '../src/core/dataset/offsets';
@@ -93,6 +96,57 @@ async function bestAsync<T>(n: number, fn: () => Promise<T>): Promise<{ seconds:
   return { seconds, value };
 }
 
+/** Counts the lines of `[from, to)` that JSON.parse accepts: the parse-only work of one scan range. */
+function bareParse(from: number, to: number): number {
+  const source = new FileSource(file);
+  let n = 0;
+  try {
+    scanJsonl(source, from, to, (_s, _l, _line, bytes) => {
+      JSON.parse(bytes!.toString('utf8'));
+      n++;
+    }, { wantBytes: true });
+  } finally {
+    source.close();
+  }
+  return n;
+}
+
+/** Line-aligned split of the file into `parts` ranges, as the indexer splits it for its workers. */
+function lineAlignedBounds(parts: number): number[] {
+  const size = statSync(file).size;
+  const fd = openSync(file, 'r');
+  const probe = Buffer.alloc(1 << 20);
+  const bounds = [0];
+  try {
+    for (let k = 1; k < parts; k++) {
+      const at = Math.floor((size * k) / parts);
+      const n = readSync(fd, probe, 0, probe.length, at);
+      const nl = probe.subarray(0, n).indexOf(0x0a);
+      bounds.push(nl < 0 ? size : at + nl + 1);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  bounds.push(size);
+  return bounds;
+}
+
+/** The bare JSON.parse loop split over `parts` worker threads (this same script, run as a worker). */
+async function bareParseInWorkers(parts: number): Promise<number> {
+  const bounds = lineAlignedBounds(parts);
+  const counts = await Promise.all(
+    bounds.slice(0, -1).map(
+      (from, k) =>
+        new Promise<number>((resolve, reject) => {
+          const worker = new Worker(__filename, { workerData: { from, to: bounds[k + 1] }, argv: process.argv.slice(2) });
+          worker.once('message', (n: number) => resolve(n));
+          worker.once('error', reject);
+        }),
+    ),
+  );
+  return counts.reduce((a, b) => a + b, 0);
+}
+
 const PYTHON_LOOP = 'import json,sys\nn=0\nfor line in open(sys.argv[1],"rb"):\n    if line.strip():\n        json.loads(line); n+=1\nprint(n)';
 
 async function main(): Promise<void> {
@@ -121,19 +175,8 @@ async function main(): Promise<void> {
     const d = await Dataset.open(file, { workers: 1 });
     d.close();
   });
-  const bareParse = best(1, () => {
-    const source = new FileSource(file);
-    let n = 0;
-    try {
-      scanJsonl(source, 0, source.size, (_s, _l, _line, bytes) => {
-        JSON.parse(bytes!.toString('utf8'));
-        n++;
-      }, { wantBytes: true });
-    } finally {
-      source.close();
-    }
-    return n;
-  });
+  const bare = best(1, () => bareParse(0, bytes));
+  const bareParallel = await bestAsync(1, () => bareParseInWorkers(workers));
   let python: { seconds: number } | undefined;
   if (!values['skip-python']) {
     const py = spawnSync('python3', ['--version'], { encoding: 'utf8' });
@@ -152,7 +195,9 @@ async function main(): Promise<void> {
     fullSeconds: round(full.seconds),
     fullRecordsPerSecond: Math.round(full.value.records / full.seconds),
     fullOneThreadSeconds: round(oneThread.seconds),
-    bareJsonParseSeconds: round(bareParse.seconds),
+    bareJsonParseSeconds: round(bare.seconds),
+    bareJsonParseParallelSeconds: round(bareParallel.seconds),
+    bareParallelVsPython: python ? round(python.seconds / bareParallel.seconds) : null,
     pythonSeconds: python ? round(python.seconds) : null,
     fullSpeedupVsPython: python ? round(python.seconds / full.seconds) : null,
     indexBytesPerRecord: round(indexBytes / records),
@@ -169,6 +214,10 @@ async function main(): Promise<void> {
       (python ? `  vs  Python json.loads loop ${result.pythonSeconds} s → ${result.fullSpeedupVsPython}× faster (target ≥ 1.5×)` : '  (python3 not found)'),
   );
   console.log(`    one thread: full index ${result.fullOneThreadSeconds} s; a bare JSON.parse loop alone ${result.bareJsonParseSeconds} s`);
+  console.log(
+    `    bound: a bare JSON.parse loop over ${workers} threads ${result.bareJsonParseParallelSeconds} s` +
+      (python ? ` (${result.bareParallelVsPython}× Python)` : ''),
+  );
   console.log(`    index memory ${result.indexBytesPerRecord} bytes/record (target ≤ 16)`);
 }
 
@@ -176,7 +225,12 @@ function round(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(1);
-});
+if (isMainThread) {
+  main().catch((e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  });
+} else {
+  const range = workerData as { from: number; to: number };
+  parentPort!.postMessage(bareParse(range.from, range.to));
+}

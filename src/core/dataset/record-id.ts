@@ -36,12 +36,23 @@ export function promptKeyHash(context: readonly Turn[]): string {
 
 /**
  * Duplicate-detection keys for the index pass, as exact doubles (52 bits): cheap to ship between
- * threads and compare. The record key hashes the prompt's hash with the responses, so the long
- * part of a record is hashed once for both keys.
+ * threads and compare. The record key hashes the prompt's digest with the responses, so the long
+ * part of a record is hashed once for both keys. These keys only need to be equal exactly for equal
+ * content, so they take the digests as latin1 strings (one char per byte) and read 52 bits off the
+ * chars: hex digests, slicing and parseInt cost ~0.5 µs of the ~2.9 µs of hashing a record.
  */
 export function recordHashes(record: MappedRecord): { id: number; prompt: number } {
-  const prompt = fullPromptHash(record.context);
-  return { id: hashToNumber(idFromPromptHash(prompt, record)), prompt: hashToNumber(prompt) };
+  const prompt = hash('sha256', contextKey(record.context), 'binary'); // 'binary' is Node's name for latin1
+  let key = prompt; // 32 chars, so the key stays unambiguous
+  for (const r of record.responses) key += `${r.text.length}:${r.text}`;
+  return { id: first52Bits(hash('sha256', key, 'binary')), prompt: first52Bits(prompt) };
+}
+
+/** The first 52 bits of a latin1 digest (one char per byte), as `hashToNumber` reads them off hex. */
+export function first52Bits(digest: string): number {
+  const high = ((digest.charCodeAt(0) << 24) | (digest.charCodeAt(1) << 16) | (digest.charCodeAt(2) << 8) | digest.charCodeAt(3)) >>> 0;
+  const low = (digest.charCodeAt(4) << 12) | (digest.charCodeAt(5) << 4) | (digest.charCodeAt(6) >>> 4);
+  return high * 2 ** 20 + low;
 }
 
 export function hashToNumber(hex: string): number {

@@ -37,6 +37,10 @@ export function splitAtDivergence(
   const cut = Math.min(shared, a.length - 1, b.length - 1);
   if (a.length === b.length && shared === a.length) warnings.push(`${names[0]} and ${names[1]} are identical`);
   const context = a.slice(0, cut);
+  // The usual pair, one assistant turn each after the context: no rests to build (part of the HH map speed-up).
+  if (cut === a.length - 1 && cut === b.length - 1 && a[cut].role === 'assistant' && b[cut].role === 'assistant') {
+    return done({ context, texts: [a[cut].content, b[cut].content] });
+  }
   const rests = [a.slice(cut), b.slice(cut)];
   const texts = rests.map((rest, i) => {
     if (rest.every((turn) => turn.role === 'assistant')) {

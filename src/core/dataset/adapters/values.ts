@@ -67,14 +67,14 @@ export function shareOf(sample: readonly unknown[], recognises: (value: unknown)
  * (e.g. PandaLM's `idx` and `cmp_key`, FineGrained's `passages` and `feedback`).
  */
 export function leftoverFields(obj: JsonObject, consumed: ReadonlySet<string>): Record<string, unknown> | undefined {
-  const rest: Record<string, unknown> = {};
-  let any = false;
-  for (const [key, value] of Object.entries(obj)) {
+  // Keys, not entries, and no object until a field is left: runs for every record (~6% of mapping an HH one).
+  let rest: Record<string, unknown> | undefined;
+  for (const key of Object.keys(obj)) {
+    const value = obj[key];
     if (consumed.has(key) || value === undefined) continue;
-    rest[key] = value;
-    any = true;
+    (rest ??= {})[key] = value;
   }
-  return any ? rest : undefined;
+  return rest;
 }
 
 /** JSON-quoted field name for reasons, so `response 1` and `response_1` read unambiguously. */
