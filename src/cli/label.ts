@@ -9,11 +9,10 @@ import { planLabelJob, runLabelJob } from '../core/labelling/job';
 import { formatConfigErrors } from '../core/labelling/jsonc';
 import { OpenAIProvider } from '../core/labelling/openai-provider';
 import type { PointsConfig } from '../core/labelling/points';
-import { defaultPointsConfig, loadPointsConfig } from '../core/labelling/points';
 import { buildReport } from '../core/labelling/report';
+import { isLang, resolvePoints, resolveTemplates } from '../core/labelling/setup';
 import { readStore, storeFileFor } from '../core/labelling/store';
 import type { PromptTemplates } from '../core/labelling/templates';
-import { DEFAULT_TEMPLATES, loadTemplatesFile } from '../core/labelling/templates';
 import { formatFromRatings, formatPlan, formatReport, formatSummary } from './label-format';
 
 /**
@@ -95,19 +94,16 @@ const positiveInt = (n: number): boolean => Number.isInteger(n) && n >= 1;
 const nonNegative = (n: number): boolean => n >= 0;
 
 function loadPoints(file: string | undefined): PointsConfig {
-  if (file === undefined) return defaultPointsConfig();
-  const r = loadPointsConfig(file);
-  if (!r.ok) throw new LabelUsageError(formatConfigErrors(file, r.errors).join('\n'));
-  return r.config;
+  const r = resolvePoints(file);
+  if (!r.ok) throw new LabelUsageError(formatConfigErrors(r.file, r.errors).join('\n'));
+  return r.value;
 }
 
 function loadTemplates(file: string | undefined, lang: string | undefined): PromptTemplates {
-  if (lang !== undefined && lang !== 'zh' && lang !== 'en') throw new LabelUsageError(`--lang must be zh or en, not "${lang}"`);
-  if (file === undefined) return DEFAULT_TEMPLATES[lang ?? 'zh'];
-  const r = loadTemplatesFile(file);
-  if (!r.ok) throw new LabelUsageError(formatConfigErrors(file, r.errors).join('\n'));
-  if (lang !== undefined && r.templates.lang !== lang) throw new LabelUsageError(`${file} is a "${r.templates.lang}" template but --lang is ${lang}`);
-  return r.templates;
+  if (lang !== undefined && !isLang(lang)) throw new LabelUsageError(`--lang must be zh or en, not "${lang}"`);
+  const r = resolveTemplates(file, lang);
+  if (!r.ok) throw new LabelUsageError(formatConfigErrors(r.file, r.errors).join('\n'));
+  return r.value;
 }
 
 async function openDataset(file: string, values: Values): Promise<Dataset> {

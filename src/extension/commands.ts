@@ -4,7 +4,10 @@ import { CommandId } from './command-id';
 import type { Ctx } from './context';
 import { openDataset, reindexDataset, uriArg } from './datasets/open';
 import type { IndexedDataset } from './datasets/registry';
+import { labelCapabilities, labelOptionsArg } from './labelling/label-command';
+import { labelsFromRatingsCommand, ratingsSourceArg } from './labelling/ratings-command';
 import { recordDocumentUri } from './records/record-document';
+import { LabelReportPanel } from './webviews/labels/panel';
 import { OverviewPanel } from './webviews/overview/panel';
 import { RecordsPanel } from './webviews/records/panel';
 
@@ -143,6 +146,42 @@ export function createCommands(): Record<CommandId, CommandFactory> {
         return doc.uri.toString();
       },
       disabled: needsDataset('show a record'),
+    },
+    [CommandId.LabelCapabilities]: {
+      enabled: (ctx) => (d, options?: unknown) => {
+        ctx.datasets.activeUri = d.uri;
+        return labelCapabilities(ctx, d, labelOptionsArg(options));
+      },
+      disabled: needsDataset('label capability points'),
+    },
+    [CommandId.ShowLabelReport]: {
+      enabled: (ctx) => (d) => {
+        ctx.datasets.activeUri = d.uri;
+        LabelReportPanel.createOrShow(ctx, d.uri);
+        return summarize(d);
+      },
+      disabled: needsDataset('show its label report'),
+    },
+    [CommandId.LabelsFromRatings]: {
+      enabled: (ctx) => (d, options?: unknown) => {
+        ctx.datasets.activeUri = d.uri;
+        return labelsFromRatingsCommand(ctx, d, ratingsSourceArg(options));
+      },
+      disabled: needsDataset('derive labels from its ratings'),
+    },
+    [CommandId.SetJudgeApiKey]: {
+      run: (ctx) => async () => {
+        if (!(await ctx.labelling.apiKey.prompt())) return;
+        ctx.log.info('judge API key updated in SecretStorage');
+        void vscode.window.showInformationMessage('RewardLens: judge API key stored in VS Code SecretStorage.');
+      },
+    },
+    [CommandId.ClearJudgeApiKey]: {
+      run: (ctx) => async () => {
+        await ctx.labelling.apiKey.clear();
+        ctx.log.info('judge API key removed from SecretStorage');
+        void vscode.window.showInformationMessage('RewardLens: judge API key removed.');
+      },
     },
   };
 }

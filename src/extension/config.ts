@@ -1,8 +1,16 @@
 import * as vscode from 'vscode';
+import type { Pricing } from '../core/labelling/estimate';
+import type { Lang } from '../core/labelling/templates';
 
 /** Typed access to `contributes.configuration` (package.json); keep the two in step. */
 
 export type RankDirection = 'lower-is-better' | 'higher-is-better';
+
+export type JudgeProviderKind = 'openai-compatible' | 'vscode-lm';
+
+const positive = (n: unknown): number | undefined => (typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : undefined);
+const nonNegative = (n: unknown): number | undefined => (typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : undefined);
+const text = (s: unknown): string | undefined => (typeof s === 'string' && s.trim() !== '' ? s.trim() : undefined);
 
 const SECTION = 'rewardlens';
 
@@ -41,6 +49,99 @@ export class Config {
   /** Milliseconds between the last edit and re-indexing the document. */
   get reindexDelayMs(): number {
     return Math.max(0, this.get<number>('reindexDelayMs') ?? 300);
+  }
+
+  /**
+   * A setting as the user (or the remote machine) set it, else its default: never a workspace's
+   * value. The judge's endpoint settings are `machine`-scoped in package.json, which already keeps
+   * workspace settings.json from redirecting calls (and the key) elsewhere; reading them this way
+   * makes that independent of the schema.
+   */
+  private userValue<T>(key: string): T | undefined {
+    const i = vscode.workspace.getConfiguration(SECTION).inspect<T>(key);
+    return i?.globalValue ?? i?.defaultValue;
+  }
+
+  // The judge (machine scope: user settings only).
+
+  get judgeProvider(): JudgeProviderKind {
+    return this.userValue<string>('judge.provider') === 'vscode-lm' ? 'vscode-lm' : 'openai-compatible';
+  }
+
+  /** OpenAI-compatible endpoint, e.g. `https://api.deepseek.com/v1`, `http://127.0.0.1:8000/v1`. */
+  get judgeBaseUrl(): string | undefined {
+    return text(this.userValue<string>('judge.baseUrl'));
+  }
+
+  get judgeModel(): string | undefined {
+    return text(this.userValue<string>('judge.model'));
+  }
+
+  get judgeTemperature(): number {
+    return nonNegative(this.userValue<number>('judge.temperature')) ?? 0;
+  }
+
+  get judgeMaxTokens(): number | undefined {
+    const n = positive(this.userValue<number>('judge.maxTokens'));
+    return n === undefined ? undefined : Math.floor(n);
+  }
+
+  /** Selector of the VS Code language model (`family`, e.g. `gpt-4o`); any model when empty. */
+  get judgeVscodeLmFamily(): string | undefined {
+    return text(this.userValue<string>('judge.vscodeLmFamily'));
+  }
+
+  // The labelling job.
+
+  get labellingConcurrency(): number {
+    return Math.floor(positive(this.get<number>('labelling.concurrency')) ?? 4);
+  }
+
+  /** Requests per minute; undefined = no limit. */
+  get labellingRpm(): number | undefined {
+    return positive(this.get<number>('labelling.rpm'));
+  }
+
+  /** Tokens per minute (estimated); undefined = no limit. */
+  get labellingTpm(): number | undefined {
+    return positive(this.get<number>('labelling.tpm'));
+  }
+
+  /** One price for prompt and completion tokens, or `{prompt, completion}`; none = no cost shown. */
+  get labellingPricing(): Pricing {
+    const v = this.get<unknown>('labelling.pricePer1kTokens');
+    if (typeof v === 'number') return { promptPer1k: nonNegative(v) };
+    if (typeof v === 'object' && v !== null) {
+      const o = v as { prompt?: unknown; completion?: unknown };
+      return { promptPer1k: nonNegative(o.prompt), completionPer1k: nonNegative(o.completion) };
+    }
+    return {};
+  }
+
+  /** The prompt language when set explicitly; undefined: a templates file's own, else zh. */
+  get labellingLang(): Lang | undefined {
+    const i = vscode.workspace.getConfiguration(SECTION).inspect<string>('labelling.lang');
+    const v = i?.workspaceFolderValue ?? i?.workspaceValue ?? i?.globalValue;
+    return v === 'zh' || v === 'en' ? v : undefined;
+  }
+
+  get labellingAttachHistory(): boolean {
+    return this.get<boolean>('labelling.attachHistory') ?? false;
+  }
+
+  /** Path of a JSONC capability-points config (relative: to the dataset's folder, else the workspace). */
+  get labellingPointsConfig(): string | undefined {
+    return text(this.get<string>('labelling.pointsConfig'));
+  }
+
+  /** Path of a JSONC prompt-templates file (relative as `pointsConfig`). */
+  get labellingTemplatesFile(): string | undefined {
+    return text(this.get<string>('labelling.templatesFile'));
+  }
+
+  /** Folder of the label stores (relative: to the workspace folder); default `.rewardlens/` beside the dataset. */
+  get labellingStoreDir(): string | undefined {
+    return text(this.get<string>('labelling.storeDir'));
   }
 
   /** Settings whose change invalidates every index. */

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { Config } from './config';
 import { DatasetRegistry } from './datasets/registry';
+import { Labelling } from './labelling/labelling';
 
 /**
  * The extension's one context object: it owns every disposable (registrations, panels, the dataset
@@ -10,12 +11,15 @@ export class Ctx implements vscode.Disposable {
   readonly config = new Config();
   readonly log: vscode.LogOutputChannel;
   readonly datasets: DatasetRegistry;
+  /** The judge's key, labelling config diagnostics and running jobs. */
+  readonly labelling: Labelling;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(readonly extCtx: vscode.ExtensionContext) {
     extCtx.subscriptions.push(this);
     this.log = this.push(vscode.window.createOutputChannel('RewardLens', { log: true }));
     this.datasets = this.push(new DatasetRegistry(this.config, this.log));
+    this.labelling = this.push(new Labelling(extCtx.secrets));
   }
 
   get extensionUri(): vscode.Uri {

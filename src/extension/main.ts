@@ -12,6 +12,7 @@ import type { RecordDetail, RecordRow } from '../../webview/records-protocol';
 import type { IndexReport } from '../core/dataset/dataset';
 import { RecordDocumentProvider } from './records/record-document';
 import { DatasetStatusBar } from './status-bar';
+import { LabelReportPanel } from './webviews/labels/panel';
 import { OverviewPanel } from './webviews/overview/panel';
 import { RecordsPanel } from './webviews/records/panel';
 
@@ -24,6 +25,16 @@ export interface RewardLensApi {
   /** Record-browser rows `[start, start + count)`. */
   rows(uri: vscode.Uri, start: number, count: number): RecordRow[] | undefined;
   detail(uri: vscode.Uri, index: number): RecordDetail | undefined;
+  /** Only while the extension runs its integration tests (`ExtensionMode.Test`). */
+  testing?: TestingApi;
+}
+
+/** Hooks for the in-host tests: what the UI does through password boxes and files they cannot reach. */
+export interface TestingApi {
+  /** What "Set Judge API Key" stores (write-only: nothing reads the key back). */
+  setJudgeApiKey(key: string): Promise<void>;
+  /** The window's extension-host log folder (the output channel's log file is under it). */
+  logFolder: string;
 }
 
 export function activate(context: vscode.ExtensionContext): RewardLensApi {
@@ -37,10 +48,16 @@ export function activate(context: vscode.ExtensionContext): RewardLensApi {
   RecordDocumentProvider.register(ctx);
   OverviewPanel.register(ctx);
   RecordsPanel.register(ctx);
+  LabelReportPanel.register(ctx);
   registerCommands(ctx);
   trackDocuments(ctx);
 
+  const testing: TestingApi | undefined =
+    context.extensionMode === vscode.ExtensionMode.Test
+      ? { setJudgeApiKey: (key) => ctx.labelling.apiKey.set(key), logFolder: vscode.Uri.joinPath(context.logUri, '..').fsPath }
+      : undefined;
   return {
+    testing,
     report: (uri) => ctx.datasets.get(uri)?.dataset.report,
     rows: (uri, start, count) => {
       const d = ctx.datasets.get(uri);

@@ -1,0 +1,281 @@
+import * as vscode from 'vscode';
+import type { CostEstimate } from '../../core/labelling/estimate';
+import type { JobEvent, JobStatus, JobSummary, LabelJobOptions, LabelPlan } from '../../core/labelling/job';
+import { planLabelJob, runLabelJob } from '../../core/labelling/job';
+import { readStore } from '../../core/labelling/store';
+import { CommandId } from '../command-id';
+import type { Ctx } from '../context';
+import { errorMessage } from '../context';
+import type { IndexedDataset } from '../datasets/registry';
+import { isJobConfig, loadJobConfig } from './job-config';
+import { createJudge, scrub } from './judge';
+import { datasetPath, storeFileOf } from './paths';
+import { labellingBlockedReason } from './trust';
+
+/**
+ * "RewardLens: Label Capability Points…": the CLI's `rewardlens label` in VS Code (docs/labelling.md).
+ * Settings and files → judge → estimate in a modal (with an optional limit) → the job under a
+ * cancellable progress notification → a summary with the report one click away. The store keeps
+ * every finished call, so a cancelled or failed run resumes where it stopped.
+ */
+
+/** Arguments of the command after the dataset (from other commands and tests; never needed in the UI). */
+export interface LabelCommandOptions {
+  /** Label only the first N records. */
+  limitRecords?: number;
+  /** Make at most N calls in this run. */
+  maxCalls?: number;
+  /**
+   * `false` starts without the confirmation. Honoured only when the extension runs its integration
+   * tests (`ExtensionMode.Test`): nothing else can start a paid job without the user's yes.
+   */
+  confirm?: boolean;
+}
+
+/** What the command returns to `executeCommand` callers: a summary, never live objects. */
+export type LabelCommandResult =
+  | { outcome: 'not-started'; reason: string }
+  | { outcome: 'nothing-to-do'; store: string; alreadyStored: number }
+  | ({ outcome: 'ran'; status: JobStatus; plannedCalls: number; consistent: number; inconsistent: number; invalid: number } & Pick<JobSummary, 'store' | 'calls' | 'failedCalls' | 'alreadyStored' | 'remaining' | 'retries'>);
+
+/** Above this many calls, the confirmation offers to limit the run first. */
+const LARGE_RUN_CALLS = 500;
+const PROGRESS_EVERY_MS = 250;
+
+function positiveInt(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 1 ? v : undefined;
+}
+
+export function labelOptionsArg(arg: unknown): LabelCommandOptions {
+  if (typeof arg !== 'object' || arg === null) return {};
+  const o = arg as Record<string, unknown>;
+  return { limitRecords: positiveInt(o.limitRecords), maxCalls: positiveInt(o.maxCalls), confirm: o.confirm === false ? false : undefined };
+}
+
+const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+function estimate(e: CostEstimate): string {
+  return `${int(e.calls)} calls, ≈${int(e.promptTokens + e.completionTokens)} tokens${e.cost === undefined ? '' : `, cost ≈ ${e.cost.toFixed(2)}`}`;
+}
+
+/** The modal's detail text: this run, what is stored, the whole dataset. */
+export function planDetail(plan: LabelPlan): string {
+  const r = plan.records;
+  const cats = Object.entries(r.byCategory)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  return [
+    `This run: ${estimate(plan.remaining)}.`,
+    `Already stored: ${int(plan.alreadyStored)} calls (not repeated).`,
+    `Records: ${int(r.selected)} of ${int(r.total)} selected, ${int(r.labelled)} to label${cats ? ` (${cats})` : ''}${r.toClassify > 0 ? `, ${int(r.toClassify)} to classify first` : ''}.`,
+    `Whole dataset: ${estimate(plan.full)}.`,
+    plan.remaining.cost === undefined ? 'No price set (rewardlens.labelling.pricePer1kTokens): cost not shown.' : '',
+    `Judge: ${plan.provider} ${plan.model}, template ${plan.template}. Tokens are estimated (1 per CJK character, 1 per 4 others).`,
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
+
+/** Asks for a record or call limit; undefined when dismissed. */
+async function askLimit(job: LabelJobOptions): Promise<Pick<LabelJobOptions, 'limitRecords' | 'maxCalls'> | undefined> {
+  const kind = await vscode.window.showQuickPick(
+    [
+      { label: 'Limit records', description: 'label only the first N records', id: 'records' as const },
+      { label: 'Limit calls', description: 'make at most N calls in this run (run again to go on)', id: 'calls' as const },
+    ],
+    { title: 'RewardLens: limit the labelling run' },
+  );
+  if (kind === undefined) return undefined;
+  const value = await vscode.window.showInputBox({
+    title: kind.label,
+    prompt: kind.id === 'records' ? 'Number of records, from the first' : 'Number of calls',
+    value: String((kind.id === 'records' ? job.limitRecords : job.maxCalls) ?? ''),
+    validateInput: (v) => (positiveInt(Number(v)) === undefined ? 'a positive whole number' : undefined),
+  });
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  return kind.id === 'records' ? { limitRecords: n, maxCalls: job.maxCalls } : { limitRecords: job.limitRecords, maxCalls: n };
+}
+
+/** The estimate in a modal, until the user starts, limits or cancels; returns the plan to run or undefined. */
+async function confirmPlan(name: string, job: LabelJobOptions, store: string, first: LabelPlan): Promise<LabelPlan | undefined> {
+  let plan = first;
+  for (;;) {
+    const start = `Start ${int(plan.remaining.calls)} Calls`;
+    const limit = 'Limit…';
+    const buttons = plan.remaining.calls > LARGE_RUN_CALLS ? [start, limit] : [start];
+    const answer = await vscode.window.showWarningMessage(`Label capability points of ${name}?`, { modal: true, detail: planDetail(plan) }, ...buttons);
+    if (answer === start) return plan;
+    if (answer !== limit) return undefined;
+    const limits = await askLimit(job);
+    if (limits === undefined) continue;
+    Object.assign(job, limits);
+    plan = planLabelJob(job, readStore(store));
+  }
+}
+
+function notStarted(ctx: Ctx, reason: string, ...actions: { title: string; run: () => unknown }[]): LabelCommandResult {
+  ctx.log.warn(`labelling not started: ${reason}`);
+  void vscode.window.showErrorMessage(`RewardLens: ${reason}`, ...actions.map((a) => a.title)).then((picked) => actions.find((a) => a.title === picked)?.run());
+  return { outcome: 'not-started', reason };
+}
+
+const openSettings = { title: 'Open Settings', run: () => vscode.commands.executeCommand('workbench.action.openSettings', 'rewardlens.judge') };
+const showReport = (d: IndexedDataset) => ({ title: 'Show Label Report', run: () => vscode.commands.executeCommand(CommandId.ShowLabelReport, d.key) });
+const showLog = { title: 'Show Log', run: () => vscode.commands.executeCommand(CommandId.ShowOutput) };
+
+export async function labelCapabilities(ctx: Ctx, d: IndexedDataset, options: LabelCommandOptions): Promise<LabelCommandResult> {
+  const blocked = labellingBlockedReason(vscode.workspace.isTrusted);
+  if (blocked !== undefined) return notStarted(ctx, blocked, { title: 'Manage Workspace Trust', run: () => vscode.commands.executeCommand('workbench.trust.manage') });
+  const file = datasetPath(d);
+  if (file === undefined) return notStarted(ctx, `save ${d.name} to a file first: its labels are stored beside it`);
+
+  const config = loadJobConfig(ctx, file);
+  if (!isJobConfig(config)) {
+    const open = { title: 'Open File', run: () => vscode.window.showTextDocument(vscode.Uri.file(config.file)) };
+    return notStarted(ctx, `${config.file}:${config.message}${config.count > 1 ? ` (and ${config.count - 1} more problems, see Problems)` : ''}`, open);
+  }
+  const judge = await createJudge(ctx.config, ctx.labelling.apiKey);
+  if ('problem' in judge) return notStarted(ctx, judge.problem, ...(judge.openSettings ? [openSettings] : []));
+
+  const store = storeFileOf(ctx.config, file);
+  const controller = ctx.labelling.begin(store);
+  if (controller === undefined) return notStarted(ctx, `a labelling job is already running on ${d.name}`);
+  try {
+    const job: LabelJobOptions = {
+      dataset: d.dataset,
+      provider: judge.provider,
+      store,
+      points: config.points,
+      templates: config.templates,
+      attachHistory: ctx.config.labellingAttachHistory,
+      concurrency: ctx.config.labellingConcurrency,
+      rpm: ctx.config.labellingRpm,
+      tpm: ctx.config.labellingTpm,
+      limitRecords: options.limitRecords,
+      maxCalls: options.maxCalls,
+      pricing: ctx.config.labellingPricing,
+      signal: controller.signal,
+    };
+    let plan = planLabelJob(job, readStore(store));
+    ctx.log.info(`labelling ${d.name} with ${plan.provider} ${plan.model} (${plan.template}), store ${store}: ${planDetail(plan).replace(/\n/g, ' ')}`);
+    if (plan.remaining.calls === 0) {
+      const report = showReport(d);
+      void vscode.window.showInformationMessage(`RewardLens: nothing to label in ${d.name}: all ${int(plan.alreadyStored)} calls of the selected records are stored.`, report.title).then((p) => p && report.run());
+      return { outcome: 'nothing-to-do', store, alreadyStored: plan.alreadyStored };
+    }
+    const skipConfirm = options.confirm === false && ctx.extCtx.extensionMode === vscode.ExtensionMode.Test;
+    if (!skipConfirm) {
+      const confirmed = await confirmPlan(d.name, job, store, plan);
+      if (confirmed === undefined) {
+        ctx.log.info('labelling not started: not confirmed');
+        return { outcome: 'not-started', reason: 'not confirmed' };
+      }
+      plan = confirmed;
+    }
+    return await run(ctx, d, job, plan, controller, judge.secret);
+  } finally {
+    ctx.labelling.end(store);
+  }
+}
+
+async function run(ctx: Ctx, d: IndexedDataset, job: LabelJobOptions, plan: LabelPlan, controller: AbortController, secret: string | undefined): Promise<LabelCommandResult> {
+  const log = ctx.log;
+  const counts = { consistent: 0, inconsistent: 0, invalid: 0 };
+  const summary = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `RewardLens: labelling ${d.name}`, cancellable: true },
+    async (progress, token) => {
+      const cancel = token.onCancellationRequested(() => {
+        log.info('labelling cancelled: waiting for the calls in flight (every finished call is stored)');
+        controller.abort();
+      });
+      let reported = 0;
+      let lastReport = 0;
+      job.onEvent = (e: JobEvent): void => {
+        switch (e.type) {
+          case 'phase':
+            reported = 0;
+            log.info(`${e.phase === 'classify' ? 'classifying' : 'labelling'}: ${e.total} calls${e.alreadyStored ? `, ${e.alreadyStored} stored already` : ''}`);
+            progress.report({ message: e.phase === 'classify' ? `classifying ${int(e.total)} records` : `${int(e.alreadyStored)}/${int(e.total)} calls` });
+            return;
+          case 'progress': {
+            Object.assign(counts, { consistent: e.consistent, inconsistent: e.inconsistent, invalid: e.invalid });
+            const now = Date.now();
+            if (now - lastReport < PROGRESS_EVERY_MS && e.done < e.total) return;
+            lastReport = now;
+            const percent = e.total > 0 ? (100 * e.done) / e.total : 100;
+            const increment = e.phase === 'label' ? Math.max(0, percent - reported) : undefined;
+            if (increment !== undefined) reported = percent;
+            progress.report({
+              increment,
+              message:
+                e.phase === 'classify'
+                  ? `classifying ${int(e.done)}/${int(e.total)} records`
+                  : `${int(e.done)}/${int(e.total)} calls · consistent ${int(e.consistent)} · inconsistent ${int(e.inconsistent)} · invalid ${int(e.invalid)}`,
+            });
+            return;
+          }
+          case 'retry':
+            log.info(`retry ${e.attempt} in ${e.delayMs} ms: ${scrub(e.reason, secret)}`);
+            return;
+          case 'call-failed':
+            log.warn(`call failed after retries (asked again on the next run): ${scrub(e.message, secret)}`);
+            return;
+          case 'error':
+            log.error(`labelling error: ${scrub(e.message, secret)}`);
+            return;
+          default:
+            return;
+        }
+      };
+      try {
+        return await runLabelJob(job);
+      } catch (e) {
+        // Before the job starts (e.g. the store is locked by another process).
+        const message = scrub(errorMessage(e), secret);
+        log.error(`labelling failed: ${message}`);
+        return undefined;
+      } finally {
+        cancel.dispose();
+      }
+    },
+  );
+  if (summary === undefined) return notStarted(ctx, `cannot label ${d.name}: see the log`, showLog);
+  const made = `${int(summary.calls)} calls made (${int(summary.alreadyStored)} stored before)`;
+  const tally = `consistent ${int(counts.consistent)} · inconsistent ${int(counts.inconsistent)} · invalid ${int(counts.invalid)}`;
+  const left = `${int(summary.remaining)} calls still to make`;
+  log.info(`labelling ${d.name} ${summary.status}: ${made}, ${summary.failedCalls} failed, ${summary.retries} retries, ${left}; ${tally}${summary.error ? `; ${scrub(summary.error, secret)}` : ''}`);
+  const report = showReport(d);
+  const actions = summary.status === 'failed' || summary.failedCalls > 0 ? [report, showLog] : [report];
+  const show = (message: string, kind: 'info' | 'warning' | 'error'): void => {
+    const fn = kind === 'info' ? vscode.window.showInformationMessage : kind === 'warning' ? vscode.window.showWarningMessage : vscode.window.showErrorMessage;
+    void fn(`RewardLens: ${message}`, ...actions.map((a) => a.title)).then((picked) => actions.find((a) => a.title === picked)?.run());
+  };
+  switch (summary.status) {
+    case 'completed':
+      show(`labelled ${d.name}: ${made}; ${tally}.${summary.failedCalls ? ` ${summary.failedCalls} calls failed: run again to retry them.` : ''}`, summary.failedCalls ? 'warning' : 'info');
+      break;
+    case 'max-calls':
+      show(`stopped ${d.name} at the call limit: ${made}; ${left}. Resumable: run the command again to go on.`, 'info');
+      break;
+    case 'cancelled':
+      show(`labelling ${d.name} cancelled: ${made}; ${left}. Resumable: every finished call is stored and never asked again.`, 'warning');
+      break;
+    case 'failed':
+      show(`labelling ${d.name} failed: ${scrub(summary.error ?? 'unknown error', secret)}. ${made}; resumable once fixed.`, 'error');
+      break;
+  }
+  ctx.labelling.jobFinished(d.key);
+  return {
+    outcome: 'ran',
+    status: summary.status,
+    plannedCalls: plan.remaining.calls,
+    store: summary.store,
+    calls: summary.calls,
+    failedCalls: summary.failedCalls,
+    alreadyStored: summary.alreadyStored,
+    remaining: summary.remaining,
+    retries: summary.retries,
+    ...counts,
+  };
+}

@@ -1,0 +1,159 @@
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { exportPointsJsonl } from '../../../core/labelling/export';
+import type { PointsConfig } from '../../../core/labelling/points';
+import { resolvePoints, storeReport } from '../../../core/labelling/setup';
+import { readStore } from '../../../core/labelling/store';
+import type { LabelsState } from '../../../../webview/labels-protocol';
+import { ExportPoints, LabelDataset, LabelsBusy, LabelsReady, labelsViewType, RefreshLabels, UpdateLabels } from '../../../../webview/labels-protocol';
+import { CommandId } from '../../command-id';
+import type { Ctx } from '../../context';
+import { errorMessage } from '../../context';
+import type { DatasetChange, IndexedDataset } from '../../datasets/registry';
+import { datasetPath, resolveConfigFile, storeFileOf } from '../../labelling/paths';
+import { DatasetPanel } from '../dataset-panel';
+
+function isState(state: unknown): state is LabelsState {
+  return typeof state === 'object' && state !== null && typeof (state as LabelsState).uri === 'string';
+}
+
+/**
+ * The Label Report: what a dataset's label store holds, per source × category × capability point
+ * (asked, consistent, inconsistent, invalid, kept, human agreement), with the points.jsonl export.
+ */
+export class LabelReportPanel extends DatasetPanel {
+  static current: LabelReportPanel | undefined;
+
+  static createOrShow(ctx: Ctx, uri: vscode.Uri): LabelReportPanel {
+    const current = LabelReportPanel.current;
+    if (current !== undefined) {
+      // Another dataset: retarget() refreshes; the same one: read its store again.
+      const same = current.uri?.toString() === uri.toString();
+      current.retarget(uri);
+      current.panel.reveal();
+      if (same) void current.sendUpdate();
+      return current;
+    }
+    const panel = vscode.window.createWebviewPanel(labelsViewType, 'Label Report', vscode.ViewColumn.Active, {});
+    return (LabelReportPanel.current = new LabelReportPanel(ctx, panel, uri));
+  }
+
+  /** Restores the panel after a window reload; registered once at activation. */
+  static register(ctx: Ctx): void {
+    ctx.push(
+      vscode.window.registerWebviewPanelSerializer(labelsViewType, {
+        deserializeWebviewPanel: (panel, state: unknown) => {
+          LabelReportPanel.current?.dispose();
+          LabelReportPanel.current = new LabelReportPanel(ctx, panel, isState(state) ? vscode.Uri.parse(state.uri, true) : undefined);
+          return Promise.resolve();
+        },
+      }),
+    );
+    ctx.push({ dispose: () => LabelReportPanel.current?.dispose() });
+  }
+
+  private constructor(ctx: Ctx, panel: vscode.WebviewPanel, uri: vscode.Uri | undefined) {
+    super(ctx, panel, uri, { script: 'labels', title: 'Labels' });
+    ctx.labelling.onDidFinish(
+      (key) => {
+        if (key === this.uri?.toString()) void this.sendUpdate();
+      },
+      null,
+      this.disposables,
+    );
+  }
+
+  protected onMessage(msg: unknown): void {
+    switch (true) {
+      case LabelsReady.is(msg):
+        this.ready = true;
+        void this.sendUpdate();
+        break;
+      case RefreshLabels.is(msg):
+        void this.sendUpdate();
+        break;
+      case ExportPoints.is(msg):
+        void this.exportPoints();
+        break;
+      case LabelDataset.is(msg):
+        if (this.dataset !== undefined) void vscode.commands.executeCommand(CommandId.LabelCapabilities, this.dataset.key);
+        break;
+      default:
+        this.ctx.log.warn(`label report: unexpected message ${JSON.stringify(msg)?.slice(0, 200)}`);
+    }
+  }
+
+  protected onDatasetChange(change: DatasetChange | undefined): void {
+    if (!this.ready || change?.kind === 'indexing') return;
+    void this.sendUpdate();
+  }
+
+  /** The points config of the settings (for human agreement by aspect); the defaults when it cannot be read. */
+  private points(file: string): PointsConfig | undefined {
+    const setting = this.ctx.config.labellingPointsConfig;
+    if (setting === undefined) return undefined;
+    const r = resolvePoints(resolveConfigFile(setting, file));
+    if (r.ok) return r.value;
+    this.ctx.log.warn(`label report: the points config has errors (run the label command to see them); using the defaults`);
+    return undefined;
+  }
+
+  private async sendUpdate(): Promise<void> {
+    if (!this.ready) return;
+    if (this.uri === undefined) {
+      this.post(UpdateLabels({ message: 'No dataset: open a .jsonl file and run "RewardLens: Show Label Report".' }));
+      return;
+    }
+    const uri = this.uri;
+    this.post(LabelsBusy({ busy: true }));
+    const d = await this.ensureDataset();
+    if (uri !== this.uri) return;
+    this.post(LabelsBusy({ busy: false }));
+    if (d === undefined) {
+      const reason = this.ctx.datasets.errorOf(uri);
+      this.post(UpdateLabels({ message: reason !== undefined ? `Not indexed: ${reason}` : 'The dataset is not open any more. Open it again to see its labels.' }));
+      return;
+    }
+    const file = datasetPath(d);
+    if (file === undefined) {
+      this.post(UpdateLabels({ message: `${d.name} is not a file on disk, so it has no label store.` }));
+      return;
+    }
+    const store = storeFileOf(this.ctx.config, file);
+    try {
+      const report = storeReport(store, { dataset: d.dataset, points: this.points(file) });
+      this.post(UpdateLabels({ data: { uri: d.key, name: d.name, store, storeExists: existsSync(store), report } }));
+    } catch (e) {
+      this.ctx.log.warn(`label report of ${d.name}: ${errorMessage(e)}`);
+      this.post(UpdateLabels({ message: `Cannot read the label store ${store}: ${errorMessage(e)}` }));
+    }
+  }
+
+  private async exportPoints(): Promise<void> {
+    const d: IndexedDataset | undefined = this.dataset;
+    const file = d ? datasetPath(d) : undefined;
+    if (d === undefined || file === undefined) return;
+    const store = storeFileOf(this.ctx.config, file);
+    const target = await vscode.window.showSaveDialog({
+      title: 'Export kept labels as DMoERM points.jsonl',
+      defaultUri: vscode.Uri.file(path.join(path.dirname(file), `${path.basename(file).replace(/\.(jsonl?|json)$/i, '')}.points.jsonl`)),
+      filters: { 'JSON Lines': ['jsonl'] },
+    });
+    if (target === undefined) return;
+    try {
+      const summary = exportPointsJsonl(readStore(store), d.dataset, target.fsPath);
+      const missing = summary.missingRecords ? ` (${summary.missingRecords} labels left out: their records changed)` : '';
+      this.ctx.log.info(`exported ${summary.written} labels of ${d.name} to ${summary.out}${missing}`);
+      const open = 'Open File';
+      const picked = await vscode.window.showInformationMessage(`RewardLens: ${summary.written} labels exported to ${path.basename(summary.out)}${missing}.`, open);
+      if (picked === open) await vscode.window.showTextDocument(target);
+    } catch (e) {
+      this.ctx.showError(`cannot export the labels of ${d.name}`, e);
+    }
+  }
+
+  protected onDispose(): void {
+    if (LabelReportPanel.current === this) LabelReportPanel.current = undefined;
+  }
+}

@@ -1,0 +1,180 @@
+// Label Report webview: renders a LabelReport (per source × category × capability point) and offers
+// the points.jsonl export. Every store value becomes text (dom.ts), never HTML.
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-collapsible/index.js';
+import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
+import '@vscode-elements/elements/dist/vscode-table/index.js';
+import '@vscode-elements/elements/dist/vscode-table-body/index.js';
+import '@vscode-elements/elements/dist/vscode-table-cell/index.js';
+import '@vscode-elements/elements/dist/vscode-table-header/index.js';
+import '@vscode-elements/elements/dist/vscode-table-header-cell/index.js';
+import '@vscode-elements/elements/dist/vscode-table-row/index.js';
+import type { Agreement, LabelReport, ReportRow } from '../src/core/labelling/report';
+import { h, replaceChildren } from './lib/dom';
+import type { Child } from './lib/dom';
+import { formatCount, formatShare } from './lib/format';
+import { connect } from './lib/vscode-api';
+import type { LabelsData, LabelsState } from './labels-protocol';
+import { ExportPoints, LabelDataset, LabelsBusy, LabelsReady, RefreshLabels, UpdateLabels } from './labels-protocol';
+
+const host = connect<LabelsState>();
+const app = document.getElementById('app')!;
+const progress = h('vscode-progress-bar', { class: 'progress', attrs: { indeterminate: true, 'aria-label': 'Reading the label store' } });
+progress.hidden = true;
+document.body.prepend(progress);
+
+function button(label: string, onClick: () => void, secondary = false): HTMLElement {
+  return h('vscode-button', { attrs: { secondary }, on: { click: onClick } }, label);
+}
+
+function card(label: string, value: Child, detail?: Child, tone?: 'error' | 'warning' | 'ok'): HTMLElement {
+  return h('div', { class: `card${tone ? ` ${tone}` : ''}` }, h('div', { class: 'card-label' }, label), h('div', { class: 'card-value' }, value), detail ? h('div', { class: 'card-detail' }, detail) : undefined);
+}
+
+/** `12 (4.0%)`, muted when zero. */
+function countWithShare(n: number, of: number, tone?: 'error' | 'warning'): HTMLElement {
+  return h('span', { class: n > 0 && tone ? tone : n === 0 ? 'muted' : undefined }, formatCount(n), n > 0 ? h('span', { class: 'share-of' }, ` ${formatShare(n, of)}`) : undefined);
+}
+
+function agreement(a: Agreement | undefined): Child {
+  if (a === undefined || a.n === 0 || a.rate === null) return h('span', { class: 'muted' }, '–');
+  return h('span', { title: `${a.agree} of ${a.n} kept labels agree with people` }, `${(a.rate * 100).toFixed(0)}%`, h('span', { class: 'share-of' }, ` n=${formatCount(a.n)}`));
+}
+
+function firstPosition(share: number | null): Child {
+  if (share === null) return h('span', { class: 'muted' }, '–');
+  // Far from 50%: the judge prefers a position (inconsistent pairs follow).
+  const biased = Math.abs(share - 0.5) >= 0.15;
+  return h('span', { class: biased ? 'warning' : undefined, title: 'share of single verdicts naming response 1 (50% = no position bias)' }, `${(share * 100).toFixed(0)}%`);
+}
+
+/** Column label and what it means (the header's tooltip). */
+const HEADERS: [string, string][] = [
+  ['Source', 'judge, or ratings:<source> (labels from ratings)'],
+  ['Category', 'the category whose capability points were asked'],
+  ['Point', 'capability point id'],
+  ['Asked', 'pairs with both orders answered'],
+  ['Consistent', 'both orders name the same response'],
+  ['Inconsistent', 'the orders disagree: position bias'],
+  ['Invalid', 'a reply without a verdict'],
+  ['Ties', 'equal ratings (labels from ratings)'],
+  ['Kept', 'labels for training: consistent, not tied'],
+  ['Pending', 'one order answered only (an interrupted run)'],
+  ['1st pos.', 'share of single verdicts naming response 1 (50% = no position bias)'],
+  ['Hum. aspect', 'kept labels agreeing with human ratings of the same aspect'],
+  ['Hum. overall', 'kept labels agreeing with the human overall preference'],
+];
+const NUMERIC = new Set([3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+const COLUMNS = ['7%', '9%', '13%', '5%', '9%', '10%', '7%', '4%', '5%', '7%', '7%', '8%', '9%'];
+
+function rowCells(r: Pick<ReportRow, 'asked' | 'consistent' | 'inconsistent' | 'invalid' | 'ties' | 'kept' | 'pending' | 'humanAspect' | 'humanOverall'>, label: Child[], first: Child): Child[] {
+  return [
+    ...label,
+    formatCount(r.asked),
+    countWithShare(r.consistent, r.asked),
+    countWithShare(r.inconsistent, r.asked, 'warning'),
+    countWithShare(r.invalid, r.asked, 'error'),
+    r.ties > 0 ? formatCount(r.ties) : h('span', { class: 'muted' }, '0'),
+    h('strong', {}, formatCount(r.kept)),
+    r.pending > 0 ? formatCount(r.pending) : h('span', { class: 'muted' }, '0'),
+    first,
+    agreement(r.humanAspect),
+    agreement(r.humanOverall),
+  ];
+}
+
+function renderTable(report: LabelReport): HTMLElement {
+  const rows = report.rows.map((r) => rowCells(r, [h('span', { class: 'source', title: r.source }, r.source), h('span', { title: r.category }, r.category), h('span', { class: 'point', title: r.point }, r.point)], firstPosition(r.firstPosition)));
+  rows.push(rowCells(report.totals, [h('strong', {}, 'all'), '', ''], ''));
+  const cellClass = (i: number) => (NUMERIC.has(i) ? 'num' : undefined);
+  return h(
+    'vscode-table',
+    { class: 'table report', attrs: { zebra: true, 'bordered-rows': true, resizable: true, columns: JSON.stringify(COLUMNS) } },
+    h('vscode-table-header', { attrs: { slot: 'header' } }, ...HEADERS.map(([label, title], i) => h('vscode-table-header-cell', { class: cellClass(i), title }, label))),
+    h('vscode-table-body', { attrs: { slot: 'body' } }, ...rows.map((cells, r) => h('vscode-table-row', { class: r === rows.length - 1 ? 'totals' : undefined }, ...cells.map((c, i) => h('vscode-table-cell', { class: cellClass(i) }, c))))),
+  );
+}
+
+function renderCards(report: LabelReport): HTMLElement {
+  const t = report.totals;
+  return h(
+    'section',
+    { class: 'cards', attrs: { 'aria-label': 'Summary' } },
+    card('Calls stored', formatCount(report.calls), `≈${formatCount(report.promptTokens + report.completionTokens)} tokens`),
+    card('Pairs asked', formatCount(t.asked), t.pending > 0 ? `${formatCount(t.pending)} pending (one order only)` : 'both orders answered'),
+    card('Kept', formatCount(t.kept), formatShare(t.kept, t.asked), 'ok'),
+    card('Inconsistent', formatCount(t.inconsistent), `position bias · ${formatShare(t.inconsistent, t.asked)}`, t.inconsistent > 0 ? 'warning' : undefined),
+    card('Invalid', formatCount(t.invalid), `no verdict · ${formatShare(t.invalid, t.asked)}`, t.invalid > 0 ? 'error' : undefined),
+    card('Human agreement', t.humanOverall && t.humanOverall.rate !== null ? `${(t.humanOverall.rate * 100).toFixed(1)}%` : '–', t.humanOverall?.n ? `overall preference, ${formatCount(t.humanOverall.n)} pairs` : 'no human preference to compare'),
+  );
+}
+
+function renderClassified(report: LabelReport): HTMLElement | undefined {
+  const entries = Object.entries(report.classified);
+  if (entries.length === 0) return undefined;
+  return h(
+    'vscode-collapsible',
+    { class: 'section', attrs: { heading: 'Categories by the judge', description: `${entries.length}`, open: true } },
+    h('div', { class: 'section-body' }, ...entries.map(([name, n]) => h('div', {}, name === 'null' ? h('span', { class: 'muted' }, 'none named') : name, ` — ${formatCount(n)} records`))),
+  );
+}
+
+function render(data: LabelsData): void {
+  const r = data.report;
+  const details = [
+    r.setups.length > 0 ? `setups: ${r.setups.join(', ')}` : undefined,
+    r.ignoredLines > 0 ? `${formatCount(r.ignoredLines)} torn lines ignored` : undefined,
+  ]
+    .filter((s): s is string => s !== undefined)
+    .join(' · ');
+  const header = h(
+    'header',
+    { class: 'page-header' },
+    h('div', { class: 'titles' }, h('h1', { title: data.uri }, `Labels: ${data.name}`), h('div', { class: 'subtitle', title: data.store }, data.store), details ? h('div', { class: 'subtitle' }, details) : undefined),
+    h(
+      'div',
+      { class: 'actions' },
+      button('Export points.jsonl', () => host.post(ExportPoints({}))),
+      button('Refresh', () => host.post(RefreshLabels({})), true),
+    ),
+  );
+  if (r.rows.length === 0) {
+    replaceChildren(
+      app,
+      header,
+      h(
+        'div',
+        { class: 'empty' },
+        h('p', {}, data.storeExists ? 'The label store holds no labels yet.' : 'Nothing labelled yet.'),
+        button('Label Capability Points…', () => host.post(LabelDataset({}))),
+      ),
+    );
+  } else {
+    replaceChildren(app, header, renderCards(r), h('h3', {}, 'By source, category and capability point'), renderTable(r), renderClassified(r));
+  }
+  app.setAttribute('aria-busy', 'false');
+}
+
+function renderMessage(message: string): void {
+  replaceChildren(app, h('div', { class: 'empty' }, h('p', {}, message)));
+  app.setAttribute('aria-busy', 'false');
+}
+
+host.onMessage((msg) => {
+  switch (true) {
+    case UpdateLabels.is(msg): {
+      const { data, message } = msg.params;
+      progress.hidden = true;
+      if (data !== undefined) {
+        host.setState({ uri: data.uri });
+        render(data);
+      } else renderMessage(message ?? 'Nothing to show.');
+      break;
+    }
+    case LabelsBusy.is(msg):
+      progress.hidden = !msg.params.busy;
+      break;
+  }
+});
+
+host.post(LabelsReady({}));
