@@ -7,6 +7,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { writeCanonical } from '../../../src/core/dataset/canonical-writer';
+import { Dataset } from '../../../src/core/dataset/dataset';
+import { buildReport } from '../../../src/core/labelling/report';
 import { readStore, storeFileFor } from '../../../src/core/labelling/store';
 import type { LabelCommandResult } from '../../../src/extension/labelling/label-command';
 import type { RatingsCommandResult } from '../../../src/extension/labelling/ratings-command';
@@ -99,6 +102,44 @@ suite('RewardLens labelling', () => {
     assert.ok(more.outcome === 'ran');
     assert.deepEqual([more.status, more.calls, more.alreadyStored, more.remaining], ['max-calls', 4, 30, 6]);
     assert.equal(judge.requests.length, 34);
+  });
+
+  test('llmeval2 (converted by the dataset engine): labelled end to end, interrupted, resumed, report equal to the store', async function () {
+    const extension = vscode.extensions.getExtension(EXTENSION_ID)!;
+    const physics = join(extension.extensionPath, '..', 'shared', 'data', 'llmeval2-zh', 'human-score', 'Physics_data.json');
+    if (!existsSync(physics)) {
+      this.skip(); // ../shared/data is absent: nothing to label
+      return;
+    }
+    this.timeout(120_000);
+    const source = await Dataset.open(physics, { schemaFile: join(extension.extensionPath, 'docs', 'examples', 'llmeval2.mapping.jsonc') });
+    const converted = join(mkdtempSync(join(tmpdir(), 'rl-it-llmeval2-')), 'physics.canonical.jsonl');
+    writeCanonical(source, converted);
+    source.close();
+    await set('labelling.concurrency', 16);
+    const uri = vscode.Uri.file(converted).toString();
+    const before = judge.requests.length;
+    // An interrupted run (the call budget stands in for a kill: the store keeps what returned)…
+    const first = await vscode.commands.executeCommand<LabelCommandResult>(LABEL, uri, { confirm: false, limitRecords: 1, maxCalls: 500 });
+    assert.ok(first.outcome === 'ran', JSON.stringify(first));
+    assert.deepEqual([first.status, first.calls], ['max-calls', 500]);
+    // …and the resumed one asks only for the rest: 20 responses → 190 pairs × the category's points × 2 orders.
+    const second = await vscode.commands.executeCommand<LabelCommandResult>(LABEL, uri, { confirm: false, limitRecords: 1 });
+    assert.ok(second.outcome === 'ran', JSON.stringify(second));
+    assert.equal(second.status, 'completed');
+    assert.equal(second.alreadyStored, 500);
+    assert.equal(second.calls, second.plannedCalls);
+    const total = first.calls + second.calls;
+    assert.equal(total % (190 * 2), 0);
+    assert.equal(judge.requests.length - before, total, 'no call was asked twice');
+    const stored = readStore(second.store);
+    assert.equal(stored.calls.size, total);
+    assert.equal(stored.labels.size, total / 2);
+    const report = buildReport(stored);
+    const merged = report.rows.reduce((n, r) => n + r.consistent + r.inconsistent + r.invalid, 0);
+    assert.equal(merged, stored.labels.size, 'the report counts every merged label in the store');
+    assert.equal(report.calls, total);
+    await set('labelling.concurrency', 4);
   });
 
   test('the report panel opens on the dataset\'s store', async () => {
