@@ -6,7 +6,7 @@ import { exportPointsJsonl } from '../core/labelling/export';
 import { labelsFromRatings } from '../core/labelling/from-ratings';
 import type { JobEvent, LabelJobOptions, LabelPlan } from '../core/labelling/job';
 import { planLabelJob, runLabelJob } from '../core/labelling/job';
-import { formatConfigErrors } from '../core/labelling/jsonc';
+import { formatConfigErrors } from '../core/jsonc';
 import { OpenAIProvider } from '../core/labelling/openai-provider';
 import type { PointsConfig } from '../core/labelling/points';
 import { buildReport } from '../core/labelling/report';

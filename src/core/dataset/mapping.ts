@@ -12,6 +12,8 @@ import { mappedAdapter } from './adapters/mapped';
 import type { Aggregate, CategorySpec, MappingSpec, MetadataSpec, PromptSpec, RankingSpec, RatingSpec, ResponsesSpec, RowResponseSpec } from './adapters/mapping-spec';
 import { defaultRoleNames } from './adapters/turns';
 import type { Role } from './record';
+import type { ConfigError } from '../jsonc';
+import { Diagnostics, formatConfigErrors, nodeKind, syntaxMessage } from '../jsonc';
 
 /**
  * Field-mapping files (`*.jsonc`, reference in docs/mapping-file.md): how to read a dataset no
@@ -21,19 +23,11 @@ import type { Role } from './record';
 
 export type { MappingSpec } from './adapters/mapping-spec';
 
-export interface MappingError {
-  /** 1-based. */
-  line: number;
-  /** 1-based, in UTF-16 code units like editors count. */
-  column: number;
-  message: string;
-}
+export type MappingError = ConfigError;
 
 export type MappingResult = { ok: true; adapter: Adapter; spec: MappingSpec } | { ok: false; errors: MappingError[] };
 
-export function formatMappingErrors(fileName: string, errors: readonly MappingError[]): string[] {
-  return errors.map((e) => `${fileName}:${e.line}:${e.column}: ${e.message}`);
-}
+export const formatMappingErrors = formatConfigErrors;
 
 export function loadMappingFile(path: string, options?: Partial<AdapterOptions>): MappingResult {
   let text: string;
@@ -63,68 +57,7 @@ function defaultName(fileName: string): string {
   return basename(fileName).replace(/(\.mapping)?\.jsonc?$/, '');
 }
 
-const syntaxMessages: Record<string, string> = {
-  InvalidSymbol: 'invalid symbol',
-  InvalidNumberFormat: 'invalid number',
-  PropertyNameExpected: 'property name expected (keys must be double-quoted)',
-  ValueExpected: 'value expected',
-  ColonExpected: '":" expected',
-  CommaExpected: '"," expected',
-  CloseBraceExpected: '"}" expected',
-  CloseBracketExpected: '"]" expected',
-  EndOfFileExpected: 'end of file expected (only one top-level object)',
-  InvalidCommentToken: 'invalid comment',
-  UnexpectedEndOfComment: 'unterminated comment',
-  UnexpectedEndOfString: 'unterminated string',
-  UnexpectedEndOfNumber: 'unterminated number',
-  InvalidUnicode: 'invalid unicode escape',
-  InvalidEscapeCharacter: 'invalid escape character',
-  InvalidCharacter: 'invalid character in string',
-};
-
-function syntaxMessage(code: string): string {
-  return `syntax error: ${syntaxMessages[code] ?? code}`;
-}
-
-class Diagnostics {
-  readonly errors: MappingError[] = [];
-  private readonly lineStarts: number[] = [0];
-
-  constructor(text: string) {
-    for (let i = 0; i < text.length; i++) if (text[i] === '\n') this.lineStarts.push(i + 1);
-  }
-
-  at(where: Node | number, message: string): void {
-    const offset = typeof where === 'number' ? where : where.offset;
-    let lo = 0;
-    let hi = this.lineStarts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (this.lineStarts[mid] <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    this.errors.push({ line: lo + 1, column: offset - this.lineStarts[lo] + 1, message });
-  }
-}
-
 const roles: readonly Role[] = ['system', 'user', 'assistant'];
-
-function nodeKind(node: Node): string {
-  switch (node.type) {
-    case 'object':
-      return 'an object';
-    case 'array':
-      return 'a list';
-    case 'string':
-      return 'a string';
-    case 'number':
-      return 'a number';
-    case 'boolean':
-      return 'a boolean';
-    default:
-      return 'null';
-  }
-}
 
 /** Reads the syntax tree into a MappingSpec, reporting every problem it meets rather than the first. */
 class SpecReader {

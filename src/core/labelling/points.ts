@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Node } from 'jsonc-parser';
-import type { ConfigError } from './jsonc';
-import { Diagnostics, nodeKind, objectKeys, parseJsonc, stringValue } from './jsonc';
+import type { ConfigError } from '../jsonc';
+import { Diagnostics, nodeKind, objectKeys, parseJsonc, stringValue } from '../jsonc';
 import type { Lang } from './templates';
 
 /**

@@ -1,5 +1,5 @@
 import type { Dataset } from '../dataset/dataset';
-import type { ConfigError } from './jsonc';
+import type { ConfigError } from '../jsonc';
 import type { PointsConfig } from './points';
 import { defaultPointsConfig, loadPointsConfig } from './points';
 import type { LabelReport } from './report';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Turn } from '../dataset/record';
-import type { ConfigError } from './jsonc';
-import { Diagnostics, objectKeys, parseJsonc, stringValue } from './jsonc';
+import type { ConfigError } from '../jsonc';
+import { Diagnostics, objectKeys, parseJsonc, stringValue } from '../jsonc';
 
 /**
  * Prompt templates of the judge. The defaults are the paper's (DMoERM, Tables 13/14): the query, two

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
-import type { ConfigError } from '../../core/labelling/jsonc';
+import type { ConfigError } from '../../core/jsonc';
 import type { PointsConfig } from '../../core/labelling/points';
 import type { SetupResult } from '../../core/labelling/setup';
 import { resolvePoints, resolveTemplates } from '../../core/labelling/setup';

@@ -2,9 +2,9 @@ import { parseTree, printParseErrorCode } from 'jsonc-parser';
 import type { Node, ParseError } from 'jsonc-parser';
 
 /**
- * Reading the labelling configuration files (capability points, prompt templates): JSONC with
- * comments and trailing commas, every problem reported at its line and column (1-based, UTF-16 code
- * units as editors count), like mapping files (src/core/dataset/mapping.ts).
+ * Reading the project's JSONC files (mapping files, capability points, prompt templates): comments
+ * and trailing commas allowed, every problem reported at its line and column (1-based, UTF-16 code
+ * units as editors count).
  */
 
 export interface ConfigError {
@@ -15,6 +15,29 @@ export interface ConfigError {
 
 export function formatConfigErrors(fileName: string, errors: readonly ConfigError[]): string[] {
   return errors.map((e) => `${fileName}:${e.line}:${e.column}: ${e.message}`);
+}
+
+const syntaxMessages: Record<string, string> = {
+  InvalidSymbol: 'invalid symbol',
+  InvalidNumberFormat: 'invalid number',
+  PropertyNameExpected: 'property name expected (keys must be double-quoted)',
+  ValueExpected: 'value expected',
+  ColonExpected: '":" expected',
+  CommaExpected: '"," expected',
+  CloseBraceExpected: '"}" expected',
+  CloseBracketExpected: '"]" expected',
+  EndOfFileExpected: 'end of file expected (only one top-level object)',
+  InvalidCommentToken: 'invalid comment',
+  UnexpectedEndOfComment: 'unterminated comment',
+  UnexpectedEndOfString: 'unterminated string',
+  UnexpectedEndOfNumber: 'unterminated number',
+  InvalidUnicode: 'invalid unicode escape',
+  InvalidEscapeCharacter: 'invalid escape character',
+  InvalidCharacter: 'invalid character in string',
+};
+
+export function syntaxMessage(code: string): string {
+  return `syntax error: ${syntaxMessages[code] ?? code}`;
 }
 
 /** Collects errors at offsets or nodes of one text. */
@@ -43,7 +66,7 @@ export class Diagnostics {
 export function parseJsonc(text: string, d: Diagnostics): Node | undefined {
   const errors: ParseError[] = [];
   const root = parseTree(text, errors, { allowTrailingComma: true });
-  for (const e of errors) d.at(e.offset, `syntax error: ${printParseErrorCode(e.error)}`);
+  for (const e of errors) d.at(e.offset, syntaxMessage(printParseErrorCode(e.error)));
   if (errors.length > 0) return undefined;
   if (root === undefined) d.at(0, 'the file is empty');
   return root;
