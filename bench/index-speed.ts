@@ -180,7 +180,7 @@ async function main(): Promise<void> {
   let python: { seconds: number } | undefined;
   if (!values['skip-python']) {
     const py = spawnSync('python3', ['--version'], { encoding: 'utf8' });
-    if (py.status === 0) python = best(1, () => execFileSync('python3', ['-c', PYTHON_LOOP, file], { encoding: 'utf8' }));
+    if (py.status === 0) python = best(runs, () => execFileSync('python3', ['-c', PYTHON_LOOP, file], { encoding: 'utf8' }));
   }
   const result = {
     machine: `${cpus()[0]?.model ?? 'unknown'} × ${availableParallelism()}`,

@@ -132,6 +132,8 @@ void test('PII flags: e-mail, phone and a checksum-valid ID card number', async 
 void test('parallel workers give exactly the single-thread result', async () => {
   const lines: string[] = [];
   for (let i = 0; i < 60_000; i++) lines.push(i % 997 === 5 ? '{"broken' : pair(`q${i % 5000}`, `good answer ${i} ${'z'.repeat(i % 300)}`, `bad ${i}`));
+  // Copies of the first records at the end: duplicates whose first occurrence is in another range.
+  lines.push(...lines.slice(0, 100));
   const file = tempFile(lines.join('\n') + '\n');
   const one = await Dataset.open(file, { workers: 1 });
   const two = await Dataset.open(file, { workers: 2, parallelMinBytes: 0 });
@@ -142,8 +144,10 @@ void test('parallel workers give exactly the single-thread result', async () => 
     assert.deepEqual(d.offsets.starts, one.offsets.starts);
     assert.deepEqual(d.offsets.lines, one.offsets.lines);
   }
-  assert.equal(one.report.malformed, 61);
-  assert.equal(one.report.duplicatePrompts, 60_000 - 61 - 5000);
+  assert.equal(one.report.malformed, 62);
+  assert.equal(one.report.duplicatePrompts, 60_000 - 61 - 5000 + 99);
+  assert.equal(one.report.duplicateRecords, 99);
+  assert.equal(two.report.problems.find((p) => p.severity === 'warning')?.reason, 'duplicate of the record on line 1 (same conversation and responses)');
   for (const d of [one, two, three, memory]) d.close();
 });
 

@@ -13,7 +13,7 @@ import type { FileFormat, OffsetIndex } from './offsets';
 import { buildOffsetIndex, bomLength, detectFormat, entryAtLine, scanJsonArray, scanJsonl } from './offsets';
 import { findPiiInRecord } from './pii';
 import type { RangeResult } from './range-scan';
-import { MAX_PROBLEMS, scanRange } from './range-scan';
+import { MAX_PROBLEMS, rereadRecordKey, scanRange } from './range-scan';
 import type { PreferenceRecord, Problem } from './record';
 import { FirstSeen } from './hash-table';
 import { promptKeyHash, recordId } from './record-id';
@@ -360,44 +360,77 @@ function assemble(source: ByteSource, format: FileFormat, adapter: RecordAdapter
   const starts = new Float64Array(total);
   const lengths = new Uint32Array(total);
   const lines = new Uint32Array(total);
+  const recordKeys = new Float64Array(total);
+  const promptKeys = new Float64Array(total);
   const stats = emptyStats();
   const problems: Problem[] = [];
   let problemCount = 0;
   let malformed = 0;
   let at = 0;
   let lineOffset = 0;
-  const seenIds = new FirstSeen(total);
-  const seenPrompts = new FirstSeen(total);
-  let duplicatePrompts = 0;
-  let duplicateRecords = 0;
   for (const r of results) {
     starts.set(r.starts, at);
     lengths.set(r.lengths, at);
+    recordKeys.set(r.idHashes, at);
+    promptKeys.set(r.promptHashes, at);
     for (let i = 0; i < r.lines.length; i++) lines[at + i] = r.lines[i] + lineOffset;
     for (const p of r.problems) problems.push({ ...p, line: p.line + lineOffset });
     problemCount += r.problems.length;
     malformed += r.malformed;
     shiftLines(r.stats, lineOffset);
     mergeStats(stats, r.stats);
-    for (let i = 0; i < r.idHashes.length; i++) {
-      const id = r.idHashes[i];
-      if (Number.isNaN(id)) continue;
-      const first = seenIds.getOrAdd(id, lines[at + i]);
-      if (first >= 0) {
-        duplicateRecords++;
-        problems.push({ line: lines[at + i], reason: `duplicate of the record on line ${first} (same conversation and responses)`, severity: 'warning' });
-        problemCount++;
-      }
-      if (seenPrompts.getOrAdd(r.promptHashes[i], 0) >= 0) duplicatePrompts++;
-    }
     at += r.starts.length;
     lineOffset += r.newlines;
   }
+  const duplicates = findDuplicates(source, adapter, starts, lengths, lines, recordKeys, promptKeys);
+  problems.push(...duplicates.problems);
+  problemCount += duplicates.problems.length;
   problems.sort((a, b) => a.line - b.line);
   if (problems.length > MAX_PROBLEMS) problems.length = MAX_PROBLEMS;
   const offsets: OffsetIndex = { format, size: source.size, starts, lengths, lines, problems: [] };
-  const report = makeReport(source, format, adapterName, total, total, stats, malformed, problems, problemCount, duplicatePrompts, duplicateRecords);
+  const report = makeReport(source, format, adapterName, total, total, stats, malformed, problems, problemCount, duplicates.prompts, duplicates.records);
   return new Dataset(source, offsets, adapter, report);
+}
+
+/**
+ * Duplicate prompts over the whole file, then duplicate records among the entries whose prompt
+ * repeats (only those can be duplicates). Ranges computed record keys for their own repeats; a
+ * prompt that repeats across ranges has its missing keys computed here by reading those entries.
+ */
+function findDuplicates(
+  source: ByteSource,
+  adapter: RecordAdapter,
+  starts: Float64Array,
+  lengths: Uint32Array,
+  lines: Uint32Array,
+  recordKeys: Float64Array,
+  promptKeys: Float64Array,
+): { prompts: number; records: number; problems: Problem[] } {
+  const repeats = new Uint8Array(promptKeys.length);
+  const firstPrompt = new FirstSeen(promptKeys.length);
+  let prompts = 0;
+  let candidates = 0;
+  for (let e = 0; e < promptKeys.length; e++) {
+    if (Number.isNaN(promptKeys[e])) continue;
+    const first = firstPrompt.getOrAdd(promptKeys[e], e);
+    if (first < 0) continue;
+    prompts++;
+    if (!repeats[first]) candidates++;
+    repeats[first] = repeats[e] = 1;
+    candidates++;
+  }
+  const problems: Problem[] = [];
+  const firstRecord = new FirstSeen(candidates);
+  let records = 0;
+  for (let e = 0; e < promptKeys.length; e++) {
+    if (!repeats[e]) continue;
+    if (Number.isNaN(recordKeys[e])) recordKeys[e] = rereadRecordKey(source, adapter, starts[e], lengths[e]);
+    const first = firstRecord.getOrAdd(recordKeys[e], e);
+    if (first < 0) continue;
+    records++;
+    problems.push({ line: lines[e], reason: `duplicate of the record on line ${lines[first]} (same conversation and responses)`, severity: 'warning' });
+  }
+  return { prompts, records, problems };
 }
 
 /**

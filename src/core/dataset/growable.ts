@@ -22,6 +22,14 @@ export class Growable<T extends TypedArray> {
     this.data[this.length++] = value;
   }
 
+  get(index: number): number {
+    return this.data[index];
+  }
+
+  set(index: number, value: number): void {
+    this.data[index] = value;
+  }
+
   /** A copy of exactly `length` elements, so no spare capacity stays alive. */
   trimmed(): T {
     const out = new this.ctor(this.length);

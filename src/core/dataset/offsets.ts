@@ -264,6 +264,11 @@ export class OffsetCollector {
     return this.starts.length;
   }
 
+  /** Byte range `[start, length]` of entry `i` collected so far. */
+  entry(i: number): [number, number] {
+    return [this.starts.get(i), this.lengths.get(i)];
+  }
+
   finish(format: FileFormat, size: number, structural: Problem[] = []): OffsetIndex {
     return {
       format,

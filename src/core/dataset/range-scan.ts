@@ -6,7 +6,9 @@ import type { FileFormat } from './offsets';
 import { OffsetCollector, scanJsonArray, scanJsonl } from './offsets';
 import { findPiiInRecord } from './pii';
 import type { Problem } from './record';
-import { recordHashes } from './record-id';
+import { readRange } from './byte-source';
+import { FirstSeen } from './hash-table';
+import { first52Bits, promptDigest, recordKey } from './record-id';
 import type { StatsPartial } from './stats';
 import { addRecord, emptyStats } from './stats';
 
@@ -22,7 +24,10 @@ export interface RangeResult {
   starts: Float64Array;
   lengths: Uint32Array;
   lines: Uint32Array;
-  /** Per entry: 52-bit record-id hash, NaN for malformed entries. */
+  /**
+   * Per entry: 52-bit record key, computed only for entries whose prompt repeats within the range;
+   * NaN otherwise (and for malformed entries). The merge computes what cross-range repeats need.
+   */
   idHashes: Float64Array;
   /** Per entry: 52-bit hash of the conversation context, NaN for malformed entries. */
   promptHashes: Float64Array;
@@ -54,8 +59,12 @@ export function scanRange(source: ByteSource, adapter: RecordAdapter, request: R
     if (problems.length < MAX_PROBLEMS) problems.push({ line, reason, severity });
   };
 
+  const localPrompts = new FirstSeen(1024);
+
   const onEntry = (start: number, length: number, line: number, bytes: Buffer | undefined): void => {
+    const entry = offsets.count;
     offsets.add(start, length, line);
+    if (offsets.count === entry) return; // refused (oversized), already reported
     const parsed = parseEntry(bytes!);
     const mapped = parsed.ok ? adapter.map(parsed.value) : parsed;
     if (!mapped.ok) {
@@ -67,9 +76,13 @@ export function scanRange(source: ByteSource, adapter: RecordAdapter, request: R
     }
     for (const w of mapped.warnings ?? []) report(line, w, 'warning');
     const record = mapped.value;
-    const hashes = recordHashes(record);
-    idHashes.push(hashes.id);
-    promptHashes.push(hashes.prompt);
+    const digest = promptDigest(record);
+    const prompt = first52Bits(digest);
+    promptHashes.push(prompt);
+    // Record keys cost a second SHA-256 per record (~15% of the scan): only repeats need them.
+    const first = localPrompts.getOrAdd(prompt, entry);
+    idHashes.push(first >= 0 ? recordKey(digest, record) : NaN);
+    if (first >= 0 && Number.isNaN(idHashes.get(first))) idHashes.set(first, rereadRecordKey(source, adapter, ...offsets.entry(first)));
     addRecord(stats, record, line, findPiiInRecord(record));
   };
 
@@ -99,4 +112,11 @@ export function scanRange(source: ByteSource, adapter: RecordAdapter, request: R
     malformed,
     stats,
   };
+}
+
+/** The record key of the entry at `[start, start + length)`, read again (NaN if it does not map). */
+export function rereadRecordKey(source: ByteSource, adapter: RecordAdapter, start: number, length: number): number {
+  const parsed = parseEntry(readRange(source, start, length));
+  const mapped = parsed.ok ? adapter.map(parsed.value) : parsed;
+  return mapped.ok ? recordKey(promptDigest(mapped.value), mapped.value) : NaN;
 }
