@@ -10,7 +10,7 @@ import '@vscode-elements/elements/dist/vscode-table-header/index.js';
 import '@vscode-elements/elements/dist/vscode-table-header-cell/index.js';
 import '@vscode-elements/elements/dist/vscode-table-row/index.js';
 import type { Agreement, LabelReport, ReportRow } from '../src/core/labelling/report';
-import { h, replaceChildren } from './lib/dom';
+import { h, renderMessage, replaceChildren } from './lib/dom';
 import type { Child } from './lib/dom';
 import { formatCount, formatShare } from './lib/format';
 import { connect } from './lib/vscode-api';
@@ -155,11 +155,6 @@ function render(data: LabelsData): void {
   app.setAttribute('aria-busy', 'false');
 }
 
-function renderMessage(message: string): void {
-  replaceChildren(app, h('div', { class: 'empty' }, h('p', {}, message)));
-  app.setAttribute('aria-busy', 'false');
-}
-
 host.onMessage((msg) => {
   switch (true) {
     case UpdateLabels.is(msg): {
@@ -168,7 +163,7 @@ host.onMessage((msg) => {
       if (data !== undefined) {
         host.setState({ uri: data.uri });
         render(data);
-      } else renderMessage(message ?? 'Nothing to show.');
+      } else renderMessage(app, message ?? 'Nothing to show.');
       break;
     }
     case LabelsBusy.is(msg):

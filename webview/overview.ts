@@ -10,7 +10,7 @@ import '@vscode-elements/elements/dist/vscode-table-header/index.js';
 import '@vscode-elements/elements/dist/vscode-table-header-cell/index.js';
 import '@vscode-elements/elements/dist/vscode-table-row/index.js';
 import type { IndexReport } from '../src/core/dataset/dataset';
-import { h, replaceChildren } from './lib/dom';
+import { h, renderMessage, replaceChildren } from './lib/dom';
 import type { Child } from './lib/dom';
 import { formatBytes, formatCount, formatShare } from './lib/format';
 import { connect } from './lib/vscode-api';
@@ -171,11 +171,6 @@ function render(data: OverviewData): void {
   app.setAttribute('aria-busy', 'false');
 }
 
-function renderMessage(message: string): void {
-  replaceChildren(app, h('div', { class: 'empty' }, h('p', {}, message)));
-  app.setAttribute('aria-busy', 'false');
-}
-
 host.onMessage((msg) => {
   switch (true) {
     case UpdateOverview.is(msg): {
@@ -184,7 +179,7 @@ host.onMessage((msg) => {
       if (data !== undefined) {
         host.setState({ uri: data.uri });
         render(data);
-      } else renderMessage(message ?? 'Nothing to show.');
+      } else renderMessage(app, message ?? 'Nothing to show.');
       break;
     }
     case IndexingState.is(msg): {

@@ -39,3 +39,9 @@ export function replaceChildren(parent: Element, ...children: Child[]): void {
   parent.replaceChildren();
   append(parent, ...children);
 }
+
+/** Replaces the page with a centred message (no data to show yet, or an error). */
+export function renderMessage(app: HTMLElement, message: string): void {
+  replaceChildren(app, h('div', { class: 'empty' }, h('p', {}, message)));
+  app.setAttribute('aria-busy', 'false');
+}

@@ -10,7 +10,7 @@ import { detectAdapter } from './detect';
 import type { AdapterSpec } from './entry';
 import { adapterFromSpec, parseEntry } from './entry';
 import type { FileFormat, OffsetIndex } from './offsets';
-import { buildOffsetIndex, bomLength, detectFormat, entryAtLine, scanJsonArray, scanJsonl } from './offsets';
+import { OffsetCollector, buildOffsetIndex, bomLength, detectFormat, entryAtLine, scanJsonArray, scanJsonl } from './offsets';
 import { findPiiInRecord } from './pii';
 import type { RangeResult } from './range-scan';
 import { MAX_PROBLEMS, rereadRecordKey, scanRange } from './range-scan';
@@ -438,29 +438,35 @@ function findDuplicates(
  * past and grouped by key in memory (these files are per-row small; the groups are what is kept).
  */
 function indexGrouped(source: ByteSource, format: FileFormat, adapter: GroupedAdapter, adapterName: string, options: IndexOptions): Dataset {
-  const index = buildOffsetIndex(source, { chunkSize: options.chunkSize, signal: options.signal });
-  const problems: Problem[] = [...index.problems];
-  let malformed = index.problems.length;
+  const problems: Problem[] = [];
+  let malformed = 0;
   const groups = new Map<string, { entries: number[]; rows: MappedRow[] }>();
-  for (let e = 0; e < index.starts.length; e++) {
-    if (options.signal?.aborted) throw options.signal.reason;
-    const line = index.lines[e];
-    const parsed = parseEntry(readRange(source, index.starts[e], index.lengths[e]));
+  // One pass: rows are mapped as the scan hands them over, not read back by offset afterwards.
+  const collector = new OffsetCollector();
+  const onEntry = (start: number, length: number, line: number, bytes: Buffer | undefined): void => {
+    const e = collector.count;
+    collector.add(start, length, line);
+    if (collector.count === e) return; // refused (oversized), reported by the collector
+    const parsed = parseEntry(bytes!);
     const key = parsed.ok ? adapter.groupKey(parsed.value) : parsed;
     const row = parsed.ok && key.ok ? adapter.mapRow(parsed.value) : undefined;
     const failure = !key.ok ? key.reason : row !== undefined && !row.ok ? row.reason : undefined;
     if (failure !== undefined || !key.ok || row === undefined || !row.ok) {
       malformed++;
       problems.push({ line, reason: failure ?? 'unmappable row', severity: 'error' });
-      continue;
+      return;
     }
     for (const w of row.warnings ?? []) problems.push({ line, reason: w, severity: 'warning' });
     let group = groups.get(key.value);
     if (group === undefined) groups.set(key.value, (group = { entries: [], rows: [] }));
     group.entries.push(e);
     group.rows.push(row.value);
-    options.onProgress?.((e + 1) / index.starts.length);
-  }
+  };
+  const scan = { chunkSize: options.chunkSize, signal: options.signal, wantBytes: true, onChunk: (p: number) => options.onProgress?.(p / Math.max(1, source.size)) };
+  const structural = format === 'json-array' ? scanJsonArray(source, onEntry, scan) : (scanJsonl(source, bomLength(source), source.size, onEntry, scan), []);
+  const index = collector.finish(format, source.size, structural);
+  problems.push(...index.problems);
+  malformed += index.problems.length;
   const stats = emptyStats();
   const starts = new Uint32Array(groups.size + 1);
   const members = new Uint32Array(Array.from(groups.values()).reduce((n, g) => n + g.entries.length, 0));

@@ -13,7 +13,7 @@ import type { Aggregate, CategorySpec, MappingSpec, MetadataSpec, PromptSpec, Ra
 import { defaultRoleNames } from './adapters/turns';
 import type { Role } from './record';
 import type { ConfigError } from '../jsonc';
-import { Diagnostics, formatConfigErrors, nodeKind, syntaxMessage } from '../jsonc';
+import { Diagnostics, formatConfigErrors, nodeKind, objectKeys, stringValue, syntaxMessage } from '../jsonc';
 
 /**
  * Field-mapping files (`*.jsonc`, reference in docs/mapping-file.md): how to read a dataset no
@@ -108,28 +108,12 @@ class SpecReader {
     return undefined;
   }
 
-  /** An object's properties by key; unknown and duplicate keys are reported at the key. */
   private object(node: Node, what: string, allowed: readonly string[]): Map<string, Node> | undefined {
-    if (node.type !== 'object') {
-      this.d.at(node, `${what} must be an object, not ${nodeKind(node)}`);
-      return undefined;
-    }
-    const keys = new Map<string, Node>();
-    for (const property of node.children ?? []) {
-      const [keyNode, valueNode] = property.children ?? [];
-      if (keyNode === undefined || valueNode === undefined) continue;
-      const key = keyNode.value as string;
-      if (!allowed.includes(key)) this.d.at(keyNode, `unknown key "${key}" in ${what} (expected one of: ${allowed.filter((k) => !k.startsWith('$')).join(', ')})`);
-      else if (keys.has(key)) this.d.at(keyNode, `duplicate key "${key}" in ${what}`);
-      else keys.set(key, valueNode);
-    }
-    return keys;
+    return objectKeys(this.d, node, what, allowed);
   }
 
   private string(node: Node, what: string): string | undefined {
-    if (node.type === 'string') return node.value as string;
-    this.d.at(node, `${what} must be a string, not ${nodeKind(node)}`);
-    return undefined;
+    return stringValue(this.d, node, what, false);
   }
 
   private path(node: Node, what: string): FieldPath | undefined {

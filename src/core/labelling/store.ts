@@ -282,19 +282,7 @@ function releaseLock(lockFile: string): void {
 }
 
 /** A pair and point with its label, from either source. */
-export interface MergedLabel {
-  key: string;
-  setup: string;
-  record: string;
-  index: number;
-  category: string;
-  a: number;
-  b: number;
-  point: string;
-  source: string;
-  result: LabelResult;
-  winner: number | null;
-}
+export type MergedLabel = Omit<LabelLine, 'type' | 'model' | 'template' | 'ts'>;
 
 /**
  * The merged view: judge labels computed from the stored calls (both orders present), which is the
