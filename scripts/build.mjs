@@ -1,6 +1,6 @@
 // Bundles every entry point with esbuild; types are checked separately (`npm run typecheck`).
 import * as esbuild from 'esbuild';
-import { readdirSync, existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const watch = process.argv.includes('--watch');
@@ -33,8 +33,11 @@ const node = {
     { in: 'src/extension/main.ts', out: 'extension' },
     { in: 'src/cli/main.ts', out: 'cli' },
     { in: 'src/core/dataset/scan-worker.ts', out: 'scan-worker' },
+    { in: 'src/worker/train-worker.ts', out: 'train-worker' },
     { in: 'bench/index-speed.ts', out: 'bench/index-speed' },
     { in: 'bench/label-throughput.ts', out: 'bench/label-throughput' },
+    { in: 'bench/llmeval2-experiment.ts', out: 'bench/llmeval2-experiment' },
+    { in: 'bench/train-speed.ts', out: 'bench/train-speed' },
     ...testEntries('test/unit', 'test/unit'),
     ...testEntries('test/integration', 'test/integration'),
   ].filter((e) => existsSync(e.in)),
@@ -53,6 +56,11 @@ const web = {
   entryPoints: webviewEntries,
   outdir: 'media/webview',
 };
+
+// tfjs-backend-wasm loads its .wasm binaries at run time; ship them beside the bundles that train.
+const wasmDir = 'node_modules/@tensorflow/tfjs-backend-wasm/dist';
+mkdirSync('dist', { recursive: true });
+for (const f of readdirSync(wasmDir).filter((n) => n.endsWith('.wasm'))) copyFileSync(join(wasmDir, f), join('dist', f));
 
 const contexts = [await esbuild.context(node)];
 if (webviewEntries.length) contexts.push(await esbuild.context(web));
