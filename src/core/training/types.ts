@@ -1,0 +1,77 @@
+/**
+ * The training engine's public vocabulary: what a run is asked to do, what it reports while it runs, and
+ * what its evaluation returns. Shared by the recipe, the worker protocol, the CLI and the extension.
+ */
+
+/** The paper's methods (Table 3): DMoERM, its ablation without the outer router, and the baselines. */
+export const METHODS = ['dmoerm', 'dmoerm-no-outer', 'single', 'mean', 'wco', 'uwo'] as const;
+export type Method = (typeof METHODS)[number];
+
+export const PRESET_NAMES = ['tiny', 'small'] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+
+export const BACKENDS = ['wasm', 'cpu', 'tfjs-node', 'tfjs-node-gpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+/** Phases of a run, in the order they run. `base` is the general RM every method starts from. */
+export type Phase = 'base' | 'router' | 'phase1' | 'phase2' | 'phase3' | 'ensemble' | 'eval';
+
+export interface TrainOptions {
+  /** Training dataset (any format the dataset engine reads). */
+  dataset: string;
+  /** Label store (`.labels.jsonl`) with capability labels; needed by dmoerm and dmoerm-no-outer. */
+  labels?: string;
+  method: Method;
+  /** Run folder; created, or resumed when it holds a run of the same configuration. */
+  out: string;
+  preset: PresetName;
+  /** Folder of a pre-trained BERT-family encoder (config.json, model.safetensors, tokenizer.json). */
+  base?: string;
+  /** 'auto': the best backend that loads (tfjs-node-gpu, tfjs-node, wasm, cpu). */
+  backend: BackendName | 'auto';
+  /** Wall-clock budget; phases share it and stop early (keeping their best weights) when it runs out. */
+  maxMinutes?: number;
+  seed: number;
+  /** Dataset reading options, as for `rewardlens index`. */
+  schemaFile?: string;
+  adapter?: string;
+  /** Expert settings (learning rates, batch size, patience, …) over the preset's defaults. */
+  overrides?: Record<string, number | string | boolean>;
+}
+
+export type TrainEvent =
+  | { type: 'backend'; backend: BackendName; tfBackend: string; note?: string }
+  | { type: 'phase'; phase: Phase; expert?: string; message: string }
+  | {
+      type: 'progress';
+      phase: Phase;
+      expert?: string;
+      step: number;
+      totalSteps: number;
+      loss: number;
+      trainAcc?: number;
+      valAcc?: number;
+    }
+  | { type: 'checkpoint'; phase: Phase; expert?: string; step: number; path: string }
+  | { type: 'evaluation'; result: EvalResult }
+  | { type: 'log'; level: 'info' | 'warn'; message: string };
+
+/** Agreement of one method's rewards with the human preferences of a test set (paper Table 3). */
+export interface EvalResult {
+  method: Method;
+  /** Fraction of non-tied human pairs the model orders the same way; null when there are no pairs. */
+  overall: number | null;
+  pairs: number;
+  byCategory: Record<string, { accuracy: number | null; pairs: number }>;
+}
+
+export interface TrainSummary {
+  out: string;
+  method: Method;
+  backend: BackendName;
+  /** True when a phase stopped because the time budget ran out. */
+  truncated: boolean;
+  seconds: number;
+  /** Evaluation on the held-out part of the training file, when one was made. */
+  evaluation?: EvalResult;
+}
