@@ -1,0 +1,126 @@
+/**
+ * Importing Hugging Face checkpoints: a BERT-family encoder folder (config.json + model.safetensors) and a
+ * peft LoRA adapter folder (adapter_config.json + adapter_model.safetensors).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { EncoderConfig, LoraConfig, LoraTarget } from './config';
+import { Encoder } from './encoder';
+import { LoraAdapter } from './lora';
+import type { NamedArray } from './safetensors';
+import { readSafetensors } from './safetensors';
+
+export interface BertFolder {
+  config: EncoderConfig;
+  encoder: Encoder;
+  hasPooler: boolean;
+  /** tokenizer.json beside the weights, when there is one. */
+  tokenizerFile?: string;
+  modelType: string;
+}
+
+/** model_type values whose weights follow BertModel's names and maths (post-LN, absolute positions). */
+const BERT_TYPES = ['bert'];
+const ACTIVATIONS = ['gelu', 'gelu_new', 'relu'] as const;
+
+function readJson(file: string): Record<string, unknown> {
+  if (!existsSync(file)) throw new Error(`${file}: not found`);
+  try {
+    const v = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
+    return v as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`${file}: cannot read JSON (${(e as Error).message})`);
+  }
+}
+
+function num(cfg: Record<string, unknown>, key: string, file: string, fallback?: number): number {
+  const v = cfg[key] ?? fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${file}: field '${key}' must be a number, got ${JSON.stringify(cfg[key])}`);
+  return v;
+}
+
+/** Reads config.json of a BertModel into an EncoderConfig. */
+export function bertConfigFrom(cfg: Record<string, unknown>, file: string): EncoderConfig {
+  const modelType = String(cfg.model_type);
+  if (!BERT_TYPES.includes(modelType)) {
+    throw new Error(`${file}: field 'model_type' is '${modelType}'; only BERT encoders (model_type 'bert') can be loaded`);
+  }
+  const act = String(cfg.hidden_act ?? 'gelu');
+  if (!(ACTIVATIONS as readonly string[]).includes(act)) throw new Error(`${file}: field 'hidden_act' is '${act}'; supported: ${ACTIVATIONS.join(', ')}`);
+  const posType = cfg.position_embedding_type ?? 'absolute';
+  if (posType !== 'absolute') throw new Error(`${file}: field 'position_embedding_type' is '${String(posType)}'; only 'absolute' is supported`);
+  return {
+    vocabSize: num(cfg, 'vocab_size', file),
+    hidden: num(cfg, 'hidden_size', file),
+    layers: num(cfg, 'num_hidden_layers', file),
+    heads: num(cfg, 'num_attention_heads', file),
+    intermediate: num(cfg, 'intermediate_size', file),
+    maxPositions: num(cfg, 'max_position_embeddings', file),
+    typeVocabSize: num(cfg, 'type_vocab_size', file, 2),
+    layerNormEps: num(cfg, 'layer_norm_eps', file, 1e-12),
+    hiddenAct: act as EncoderConfig['hiddenAct'],
+    hiddenDropout: num(cfg, 'hidden_dropout_prob', file, 0.1),
+    attentionDropout: num(cfg, 'attention_probs_dropout_prob', file, 0.1),
+  };
+}
+
+/** Loads a Hugging Face BERT folder; weight names may carry the "bert." prefix of BertFor* models or not. */
+export function loadBertFolder(dir: string): BertFolder {
+  const configFile = join(dir, 'config.json');
+  const cfg = readJson(configFile);
+  const config = bertConfigFrom(cfg, configFile);
+  const weightsFile = join(dir, 'model.safetensors');
+  if (!existsSync(weightsFile)) {
+    const hint = existsSync(join(dir, 'pytorch_model.bin')) ? ' (only pytorch_model.bin is there: re-save it with save_pretrained(safe_serialization=True))' : '';
+    throw new Error(`${weightsFile}: not found${hint}`);
+  }
+  const { tensors } = readSafetensors(weightsFile);
+  const named = new Map<string, NamedArray>();
+  for (const [name, t] of tensors) named.set(name.startsWith('bert.') ? name.slice(5) : name, t);
+  const encoder = Encoder.fromNamed(config, named, weightsFile);
+  const tokenizerFile = join(dir, 'tokenizer.json');
+  return {
+    config,
+    encoder,
+    hasPooler: encoder.hasPooler,
+    tokenizerFile: existsSync(tokenizerFile) ? tokenizerFile : undefined,
+    modelType: String(cfg.model_type),
+  };
+}
+
+/** Loads a peft LoRA adapter folder for an encoder of the given shape. */
+export function loadPeftAdapter(dir: string, encoder: EncoderConfig): LoraAdapter {
+  const configFile = join(dir, 'adapter_config.json');
+  const cfg = readJson(configFile);
+  if (cfg.peft_type !== undefined && cfg.peft_type !== 'LORA') throw new Error(`${configFile}: field 'peft_type' is '${String(cfg.peft_type)}'; only LORA adapters can be loaded`);
+  for (const flag of ['use_rslora', 'use_dora', 'fan_in_fan_out'] as const) {
+    if (cfg[flag] === true) throw new Error(`${configFile}: field '${flag}' is true; only plain LoRA (use_rslora, use_dora and fan_in_fan_out false) is supported`);
+  }
+  for (const pattern of ['rank_pattern', 'alpha_pattern'] as const) {
+    const v = cfg[pattern];
+    if (v && typeof v === 'object' && Object.keys(v).length) throw new Error(`${configFile}: field '${pattern}' is set; per-module ranks or alphas are not supported`);
+  }
+  if (cfg.bias !== undefined && cfg.bias !== 'none') throw new Error(`${configFile}: field 'bias' is '${String(cfg.bias)}'; only 'none' is supported`);
+  const rawTargets = cfg.target_modules;
+  const targets = Array.isArray(rawTargets) ? rawTargets.map(String) : typeof rawTargets === 'string' ? [rawTargets] : [];
+  if (!targets.length || targets.some((t) => !['query', 'key', 'value'].includes(t))) {
+    throw new Error(`${configFile}: field 'target_modules' is ${JSON.stringify(rawTargets)}; it must be a non-empty subset of query, key, value`);
+  }
+  const config: LoraConfig = {
+    r: num(cfg, 'r', configFile),
+    alpha: num(cfg, 'lora_alpha', configFile),
+    dropout: num(cfg, 'lora_dropout', configFile, 0),
+    targets: (['query', 'key', 'value'] as LoraTarget[]).filter((t) => targets.includes(t)),
+  };
+  const weightsFile = join(dir, 'adapter_model.safetensors');
+  if (!existsSync(weightsFile)) throw new Error(`${weightsFile}: not found`);
+  const { tensors } = readSafetensors(weightsFile);
+  const named = new Map<string, NamedArray>();
+  for (const [name, t] of tensors) {
+    // peft saves "base_model.model.<module>.lora_A.weight" (older versions also a ".default" adapter name)
+    const bare = name.replace(/^base_model\.model\./, '').replace(/^bert\./, '').replace(/\.lora_([AB])\.default\.weight$/, '.lora_$1.weight');
+    named.set(bare, t);
+  }
+  return LoraAdapter.fromNamed(encoder, config, named, weightsFile);
+}
