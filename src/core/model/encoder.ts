@@ -158,15 +158,15 @@ export class Encoder {
       const word = tf.gather(this.p('embeddings.word_embeddings.weight'), ids); // [B*T, H]
       const type = tf.gather(this.p('embeddings.token_type_embeddings.weight'), types); // [B*T, H]
       const pos = tf.slice(this.p('embeddings.position_embeddings.weight'), [0, 0], [T, c.hidden]); // [T, H]
-      const emb = tf.add(tf.add(word, type).reshape([B, T, c.hidden]), pos).reshape([B * T, c.hidden]) as Tensor2D;
-      let x = drop(this.layerNorm(emb, 'embeddings.LayerNorm'), c.hiddenDropout) as Tensor2D; // [B*T, H]
+      const emb = tf.add(tf.add(word, type).reshape([B, T, c.hidden]), pos).reshape<Tensor2D>([B * T, c.hidden]);
+      let x = drop(this.layerNorm(emb, 'embeddings.LayerNorm'), c.hiddenDropout); // [B*T, H]
 
       for (let i = 0; i < c.layers; i++) x = this.layer(i, x, maskAdd, B, T, options.adapter, training, drop);
 
-      const hidden = x.reshape([B, T, c.hidden]) as Tensor3D;
+      const hidden = x.reshape<Tensor3D>([B, T, c.hidden]);
       const counts = tf.maximum(mask.sum(1, true), 1); // [B, 1]: an empty row pools to zeros, not NaN
-      const pooled = tf.div(tf.sum(tf.mul(hidden, mask.expandDims(2)), 1), counts) as Tensor2D; // [B, H]
-      const cls = tf.slice(hidden, [0, 0, 0], [B, 1, c.hidden]).reshape([B, c.hidden]) as Tensor2D;
+      const pooled = tf.div<Tensor2D>(tf.sum(tf.mul(hidden, mask.expandDims(2)), 1), counts); // [B, H]
+      const cls = tf.slice(hidden, [0, 0, 0], [B, 1, c.hidden]).reshape<Tensor2D>([B, c.hidden]);
       return { hidden, pooled, cls };
     });
   }
@@ -207,13 +207,13 @@ export class Encoder {
   }
 
   private dense(x: Tensor2D, prefix: string): Tensor2D {
-    return tf.add(linear(x, this.p(`${prefix}.weight`)), this.p<Tensor1D>(`${prefix}.bias`)) as Tensor2D;
+    return tf.add<Tensor2D>(linear(x, this.p(`${prefix}.weight`)), this.p<Tensor1D>(`${prefix}.bias`));
   }
 
   private layerNorm(x: Tensor2D, prefix: string): Tensor2D {
     const { mean, variance } = tf.moments(x, -1, true); // [N, 1]
     const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.config.layerNormEps)));
-    return tf.add(tf.mul(normed, this.p<Tensor1D>(`${prefix}.weight`)), this.p<Tensor1D>(`${prefix}.bias`)) as Tensor2D;
+    return tf.add<Tensor2D>(tf.mul(normed, this.p<Tensor1D>(`${prefix}.weight`)), this.p<Tensor1D>(`${prefix}.bias`));
   }
 
   private activation(x: Tensor2D): Tensor2D {
@@ -242,13 +242,13 @@ export class Encoder {
     const hd = c.hidden / nh;
     const p = `encoder.layer.${i}`;
     // [B*T, H] → [B*nh, T, hd]
-    const split = (t: Tensor2D) => t.reshape([B, T, nh, hd]).transpose([0, 2, 1, 3]).reshape([B * nh, T, hd]) as Tensor3D;
+    const split = (t: Tensor2D) => t.reshape([B, T, nh, hd]).transpose([0, 2, 1, 3]).reshape<Tensor3D>([B * nh, T, hd]);
     const q = split(tf.mul(this.projection(x, i, 'query', adapter, training, drop), 1 / Math.sqrt(hd)));
     const k = split(this.projection(x, i, 'key', adapter, training, drop));
     const v = split(this.projection(x, i, 'value', adapter, training, drop));
     const scores = tf.add(tf.matMul(q, k, false, true).reshape([B, nh, T, T]), maskAdd); // [B, nh, T, T]
-    const probs = drop(tf.softmax(scores), c.attentionDropout).reshape([B * nh, T, T]) as Tensor3D;
-    const ctx = tf.matMul(probs, v).reshape([B, nh, T, hd]).transpose([0, 2, 1, 3]).reshape([B * T, c.hidden]) as Tensor2D; // [B*T, H]
+    const probs = drop(tf.softmax(scores), c.attentionDropout).reshape<Tensor3D>([B * nh, T, T]);
+    const ctx = tf.matMul(probs, v).reshape([B, nh, T, hd]).transpose([0, 2, 1, 3]).reshape<Tensor2D>([B * T, c.hidden]); // [B*T, H]
     const attn = this.layerNorm(tf.add(drop(this.dense(ctx, `${p}.attention.output.dense`), c.hiddenDropout), x), `${p}.attention.output.LayerNorm`);
     const inter = this.activation(this.dense(attn, `${p}.intermediate.dense`)); // [B*T, I]
     return this.layerNorm(tf.add(drop(this.dense(inter, `${p}.output.dense`), c.hiddenDropout), attn), `${p}.output.LayerNorm`);

@@ -83,7 +83,7 @@ export class ScalarHead extends Head {
   }
 
   forward(z: Tensor2D /* [B, in] */): Tensor1D /* [B] */ {
-    return tf.tidy(() => tf.sigmoid(tf.add(linear(z, this.p('weight')), this.p<Tensor1D>('bias'))).reshape([-1]) as Tensor1D);
+    return tf.tidy(() => tf.sigmoid(tf.add(linear(z, this.p('weight')), this.p<Tensor1D>('bias'))).reshape<Tensor1D>([-1]));
   }
 
   clone(): ScalarHead {
@@ -112,9 +112,9 @@ export class MlpHead extends Head {
 
   forward(z: Tensor2D /* [B, in] */): Tensor1D /* [B] */ {
     return tf.tidy(() => {
-      const h = tf.add(linear(z, this.p('w0')), this.p<Tensor1D>('b0')) as Tensor2D; // [B, hidden]
+      const h = tf.add<Tensor2D>(linear(z, this.p('w0')), this.p<Tensor1D>('b0')); // [B, hidden]
       const act = tf.prelu(h, this.p<Tensor2D>('prelu')); // slopes [hidden] broadcast over rows
-      return tf.sigmoid(tf.add(linear(act, this.p('w1')), this.p<Tensor1D>('b1'))).reshape([-1]) as Tensor1D;
+      return tf.sigmoid(tf.add(linear(act, this.p('w1')), this.p<Tensor1D>('b1'))).reshape<Tensor1D>([-1]);
     });
   }
 
@@ -141,7 +141,7 @@ export class Classifier extends Head {
   }
 
   logits(z: Tensor2D /* [B, in] */): Tensor2D /* [B, classes] */ {
-    return tf.tidy(() => tf.add(linear(z, this.p('weight')), this.p<Tensor1D>('bias')) as Tensor2D);
+    return tf.tidy(() => tf.add<Tensor2D>(linear(z, this.p('weight')), this.p<Tensor1D>('bias')));
   }
 
   clone(): Classifier {

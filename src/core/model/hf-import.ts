@@ -46,10 +46,10 @@ export function bertConfigFrom(cfg: Record<string, unknown>, file: string): Enco
   if (!BERT_TYPES.includes(modelType)) {
     throw new Error(`${file}: field 'model_type' is '${modelType}'; only BERT encoders (model_type 'bert') can be loaded`);
   }
-  const act = String(cfg.hidden_act ?? 'gelu');
+  const act = typeof cfg.hidden_act === 'string' ? cfg.hidden_act : JSON.stringify(cfg.hidden_act ?? 'gelu');
   if (!(ACTIVATIONS as readonly string[]).includes(act)) throw new Error(`${file}: field 'hidden_act' is '${act}'; supported: ${ACTIVATIONS.join(', ')}`);
   const posType = cfg.position_embedding_type ?? 'absolute';
-  if (posType !== 'absolute') throw new Error(`${file}: field 'position_embedding_type' is '${String(posType)}'; only 'absolute' is supported`);
+  if (posType !== 'absolute') throw new Error(`${file}: field 'position_embedding_type' is ${JSON.stringify(posType)}; only 'absolute' is supported`);
   return {
     vocabSize: num(cfg, 'vocab_size', file),
     hidden: num(cfg, 'hidden_size', file),
@@ -93,7 +93,7 @@ export function loadBertFolder(dir: string): BertFolder {
 export function loadPeftAdapter(dir: string, encoder: EncoderConfig): LoraAdapter {
   const configFile = join(dir, 'adapter_config.json');
   const cfg = readJson(configFile);
-  if (cfg.peft_type !== undefined && cfg.peft_type !== 'LORA') throw new Error(`${configFile}: field 'peft_type' is '${String(cfg.peft_type)}'; only LORA adapters can be loaded`);
+  if (cfg.peft_type !== undefined && cfg.peft_type !== 'LORA') throw new Error(`${configFile}: field 'peft_type' is ${JSON.stringify(cfg.peft_type)}; only LORA adapters can be loaded`);
   for (const flag of ['use_rslora', 'use_dora', 'fan_in_fan_out'] as const) {
     if (cfg[flag] === true) throw new Error(`${configFile}: field '${flag}' is true; only plain LoRA (use_rslora, use_dora and fan_in_fan_out false) is supported`);
   }
@@ -101,7 +101,7 @@ export function loadPeftAdapter(dir: string, encoder: EncoderConfig): LoraAdapte
     const v = cfg[pattern];
     if (v && typeof v === 'object' && Object.keys(v).length) throw new Error(`${configFile}: field '${pattern}' is set; per-module ranks or alphas are not supported`);
   }
-  if (cfg.bias !== undefined && cfg.bias !== 'none') throw new Error(`${configFile}: field 'bias' is '${String(cfg.bias)}'; only 'none' is supported`);
+  if (cfg.bias !== undefined && cfg.bias !== 'none') throw new Error(`${configFile}: field 'bias' is ${JSON.stringify(cfg.bias)}; only 'none' is supported`);
   const rawTargets = cfg.target_modules;
   const targets = Array.isArray(rawTargets) ? rawTargets.map(String) : typeof rawTargets === 'string' ? [rawTargets] : [];
   if (!targets.length || targets.some((t) => !['query', 'key', 'value'].includes(t))) {

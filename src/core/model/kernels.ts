@@ -85,7 +85,7 @@ function linearFrozen(x: Tensor2D, w: Tensor2D): Tensor2D {
     save([]);
     return {
       value: tf.matMul(xi, tf.transpose(w)),
-      gradFunc: (dy: Tensor) => [tf.matMul(dy as Tensor2D, w)],
+      gradFunc: (dy: Tensor) => [tf.matMul(dy, w)],
     };
   });
   return f(x) as Tensor2D;

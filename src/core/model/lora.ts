@@ -85,7 +85,7 @@ export class LoraAdapter {
     const a = this.params.get(loraName(layer, target, 'A'));
     const b = this.params.get(loraName(layer, target, 'B'));
     if (!a || !b) return undefined;
-    return tf.mul(linear(linear(x, a as unknown as Tensor2D), b as unknown as Tensor2D), this.scale) as Tensor2D; // [N, out]
+    return tf.mul<Tensor2D>(linear(linear(x, a as unknown as Tensor2D), b as unknown as Tensor2D), this.scale); // [N, out]
   }
 
   /** A new encoder whose targeted weights are W + scale · B A: the same outputs with no adapter (export, tests). */

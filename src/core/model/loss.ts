@@ -7,7 +7,7 @@ import type { Scalar, Tensor1D, Tensor2D } from './tf';
  * neither overflows nor loses precision for large margins.
  */
 export function pairwiseLoss(rw: Tensor1D /* [P] */, rl: Tensor1D /* [P] */): Scalar {
-  return tf.tidy(() => tf.mean(tf.softplus(tf.sub(rl, rw))) as Scalar);
+  return tf.tidy(() => tf.mean<Scalar>(tf.softplus(tf.sub(rl, rw))));
 }
 
 /** Mean softmax cross-entropy of integer labels (the router's objective). */
