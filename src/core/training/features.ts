@@ -1,0 +1,120 @@
+/**
+ * Preference records → token sequences: one `[CLS] context [SEP] response [SEP]` per response for the
+ * reward model, and `[CLS] user turns [SEP]` for the router (paper §3.1: the router classifies the
+ * input, not the answers). Ids are in the tokenizer's full vocabulary; `VocabMap` compacts them later.
+ */
+import type { Dataset } from '../dataset/dataset';
+import type { PreferenceRecord, Role } from '../dataset/record';
+import type { TextTokenizer } from '../model/tokenizer';
+
+/** Original vocabulary ids. */
+export interface EncodedResponse {
+  ids: Int32Array;
+  typeIds: Int32Array;
+}
+
+export interface EncodedRecord {
+  /** Record number in its dataset. */
+  index: number;
+  id: string;
+  category?: string;
+  /** `[CLS] user turns [SEP]`, token types all 0. */
+  router: Int32Array;
+  /** One sequence per response, in the record's order. */
+  responses: EncodedResponse[];
+}
+
+export interface FeatureLimits {
+  /** Longest reward-model input, specials included. */
+  maxLen: number;
+  /** Longest router input, specials included. */
+  routerMaxLen: number;
+}
+
+/**
+ * Plain English role names, for Chinese and English data alike: the tokenizer spells them in a few
+ * wordpieces, and a fixed marker is all the model needs to tell the speakers apart.
+ */
+const ROLE_MARKER: Record<Role, string> = { system: 'System', user: 'User', assistant: 'Assistant' };
+
+/**
+ * The conversation as one text. A single user turn is its content alone (most data, and what a
+ * `[query, response]` reward model is trained on); a multi-turn context is one `Role: content` line per
+ * turn, in order, so the final user turn comes last and survives truncation from the front.
+ */
+export function contextText(record: PreferenceRecord): string {
+  const turns = record.context;
+  if (turns.length === 1 && turns[0].role === 'user') return turns[0].content;
+  return turns.map((t) => `${ROLE_MARKER[t.role]}: ${t.content}`).join('\n');
+}
+
+/**
+ * What the user said, turn after turn, the most recent last: the router classifies the task from the
+ * input alone. A context without user turns (a mapping problem) falls back to the whole context.
+ */
+export function routerText(record: PreferenceRecord): string {
+  const user = record.context.filter((t) => t.role === 'user');
+  return user.length > 0 ? user.map((t) => t.content).join('\n') : contextText(record);
+}
+
+export function encodeRecord(record: PreferenceRecord, index: number, tokenizer: TextTokenizer, limits: FeatureLimits): EncodedRecord {
+  const { maxLen, routerMaxLen } = checkLimits(limits);
+  const ctx = contextText(record);
+  const pairBudget = maxLen - 3;
+  const routerBudget = routerMaxLen - 2;
+  // The context is tokenized once for all responses; only its end can be used.
+  const ctxIds = tokenizer.tokenizeTail(ctx, pairBudget);
+  const routerSource = routerText(record);
+  // Single-turn records read the same text for both; its tail tokens are then usually at hand already.
+  const reuse = routerSource === ctx && (routerBudget <= pairBudget || ctxIds.length < pairBudget);
+  const routerIds = reuse ? ctxIds.slice(-routerBudget) : tokenizer.tokenizeTail(routerSource, routerBudget);
+  const encoded: EncodedRecord = {
+    index,
+    id: record.id,
+    router: tokenizer.encodeSingleIds(routerIds, routerMaxLen).ids,
+    responses: record.responses.map((r) => tokenizer.encodePairIds(ctxIds, tokenizer.tokenizeHead(r.text, pairBudget), maxLen)),
+  };
+  if (record.category !== undefined) encoded.category = record.category;
+  return encoded;
+}
+
+function checkLimits(limits: FeatureLimits): FeatureLimits {
+  const { maxLen, routerMaxLen } = limits;
+  if (!Number.isInteger(maxLen) || maxLen < 4) throw new RangeError(`maxLen must be an integer of at least 4 ([CLS] [SEP] [SEP] and one token); got ${maxLen}`);
+  if (!Number.isInteger(routerMaxLen) || routerMaxLen < 3) throw new RangeError(`routerMaxLen must be an integer of at least 3 ([CLS] [SEP] and one token); got ${routerMaxLen}`);
+  return limits;
+}
+
+export interface EncodeDatasetOptions {
+  signal?: AbortSignal;
+  /** Records visited so far (encoded or skipped) of those the filter lets through. */
+  onProgress?: (done: number, total: number) => void;
+  /** Which record numbers to encode (a split); default all. */
+  filter?: (i: number) => boolean;
+}
+
+/** Records read per turn of the event loop, so cancellation and progress get through on long files. */
+const YIELD_EVERY = 256;
+
+/**
+ * Encodes the records of an indexed dataset, in file order. Malformed records (those the dataset could
+ * not map; they are in its report's problems) are skipped, so `result[k].index` says which record each is.
+ */
+export async function encodeDataset(dataset: Dataset, tokenizer: TextTokenizer, limits: FeatureLimits, options: EncodeDatasetOptions = {}): Promise<EncodedRecord[]> {
+  const { signal, onProgress, filter } = options;
+  const indices: number[] = [];
+  for (let i = 0; i < dataset.size; i++) if (!filter || filter(i)) indices.push(i);
+  const out: EncodedRecord[] = [];
+  for (let k = 0; k < indices.length; k++) {
+    if (k % YIELD_EVERY === 0) {
+      signal?.throwIfAborted();
+      onProgress?.(k, indices.length);
+      await new Promise((resolve) => setImmediate(resolve));
+      signal?.throwIfAborted();
+    }
+    const record = dataset.read(indices[k]).record;
+    if (record) out.push(encodeRecord(record, indices[k], tokenizer, limits));
+  }
+  onProgress?.(indices.length, indices.length);
+  return out;
+}
