@@ -12,7 +12,7 @@ import { filled, normal, subSeed } from './init';
 import { linear } from './kernels';
 import type { LoraAdapter } from './lora';
 import type { NamedArray } from './safetensors';
-import { tf } from './tf';
+import { tf, variableOf } from './tf';
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Variable } from './tf';
 
 export interface EncoderOutput {
@@ -98,7 +98,7 @@ export class Encoder {
   static create(config: EncoderConfig, seed: number): Encoder {
     validateEncoderConfig(config, 'encoder config');
     const params = new Map<string, Variable>();
-    for (const [name, shape] of encoderShapes(config)) params.set(name, tf.variable(tf.tensor(initialValue(name, shape, seed), shape)));
+    for (const [name, shape] of encoderShapes(config)) params.set(name, variableOf(initialValue(name, shape, seed), shape));
     return new Encoder({ ...config }, params);
   }
 
@@ -115,7 +115,7 @@ export class Encoder {
       }
     }
     const params = new Map<string, Variable>();
-    for (const [name, shape] of wanted) params.set(name, tf.variable(tf.tensor(named.get(name)!.data, shape)));
+    for (const [name, shape] of wanted) params.set(name, variableOf(named.get(name)!.data, shape));
     return new Encoder({ ...config }, params);
   }
 

@@ -5,7 +5,7 @@
 import { filled, normal, subSeed, uniform } from './init';
 import { linear } from './kernels';
 import type { NamedArray } from './safetensors';
-import { tf } from './tf';
+import { tf, variableOf } from './tf';
 import type { Tensor1D, Tensor2D, Variable } from './tf';
 import { cloneVariables } from './encoder';
 
@@ -17,7 +17,7 @@ function variablesFrom(named: Map<string, NamedArray>, names: string[], where: s
   for (const n of names) {
     const t = named.get(n);
     if (!t) throw new Error(`${where}: missing parameter '${n}'`);
-    out.set(n, tf.variable(tf.tensor(t.data, t.shape)));
+    out.set(n, variableOf(t.data, t.shape));
   }
   return out;
 }
@@ -38,8 +38,8 @@ function expectShape(named: Map<string, NamedArray>, name: string, shape: number
 function torchLinear(out: number, inDim: number, seed: number, name: string): [Variable, Variable] {
   const bound = 1 / Math.sqrt(inDim);
   return [
-    tf.variable(tf.tensor2d(uniform(out * inDim, bound, subSeed(seed, `${name}.weight`)), [out, inDim])),
-    tf.variable(tf.tensor1d(uniform(out, bound, subSeed(seed, `${name}.bias`)))),
+    variableOf(uniform(out * inDim, bound, subSeed(seed, `${name}.weight`)), [out, inDim]),
+    variableOf(uniform(out, bound, subSeed(seed, `${name}.bias`)), [out]),
   ];
 }
 
@@ -70,8 +70,8 @@ abstract class Head {
 export class ScalarHead extends Head {
   static create(inDim: number, seed: number): ScalarHead {
     // BERT-style N(0, 0.02) keeps initial rewards near 0.5, where σ is steepest.
-    const weight = tf.variable(tf.tensor2d(normal(inDim, 0.02, subSeed(seed, 'scalar.weight')), [1, inDim]));
-    const bias = tf.variable(tf.tensor1d(filled(1, 0)));
+    const weight = variableOf(normal(inDim, 0.02, subSeed(seed, 'scalar.weight')), [1, inDim]);
+    const bias = variableOf(filled(1, 0), [1]);
     return new ScalarHead(new Map<string, Variable>([['weight', weight], ['bias', bias]]));
   }
 
@@ -96,7 +96,7 @@ export class MlpHead extends Head {
   static create(inDim: number, hidden: number, seed: number): MlpHead {
     const [w0, b0] = torchLinear(hidden, inDim, seed, 'w0');
     const [w1, b1] = torchLinear(1, hidden, seed, 'w1');
-    const prelu = tf.variable(tf.tensor1d(filled(hidden, PRELU_INIT)));
+    const prelu = variableOf(filled(hidden, PRELU_INIT), [hidden]);
     return new MlpHead(new Map<string, Variable>([['w0', w0], ['b0', b0], ['prelu', prelu], ['w1', w1], ['b1', b1]]));
   }
 

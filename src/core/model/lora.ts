@@ -7,7 +7,7 @@ import { Encoder, cloneVariables } from './encoder';
 import { subSeed, uniform } from './init';
 import { linear } from './kernels';
 import type { NamedArray } from './safetensors';
-import { tf } from './tf';
+import { tf, variableOf } from './tf';
 import type { Tensor2D, Variable } from './tf';
 
 const TARGETS: readonly LoraTarget[] = ['query', 'key', 'value'];
@@ -44,8 +44,8 @@ export class LoraAdapter {
     for (let i = 0; i < encoder.layers; i++) {
       for (const t of config.targets) {
         const a = loraName(i, t, 'A');
-        params.set(a, tf.variable(tf.tensor2d(uniform(config.r * H, 1 / Math.sqrt(H), subSeed(seed, a)), [config.r, H])));
-        params.set(loraName(i, t, 'B'), tf.variable(tf.zeros([H, config.r])));
+        params.set(a, variableOf(uniform(config.r * H, 1 / Math.sqrt(H), subSeed(seed, a)), [config.r, H]));
+        params.set(loraName(i, t, 'B'), variableOf(new Float32Array(H * config.r), [H, config.r]));
       }
     }
     return new LoraAdapter({ ...config, targets: [...config.targets] }, encoder.layers, params);
@@ -67,7 +67,7 @@ export class LoraAdapter {
       }
     }
     const params = new Map<string, Variable>();
-    for (const [name, shape] of wanted) params.set(name, tf.variable(tf.tensor(named.get(name)!.data, shape)));
+    for (const [name, shape] of wanted) params.set(name, variableOf(named.get(name)!.data, shape));
     return new LoraAdapter({ ...config, targets: [...config.targets] }, encoder.layers, params);
   }
 

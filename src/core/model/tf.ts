@@ -7,6 +7,7 @@
  * binding (esbuild keeps ES module `let` exports live), so modules read the current one on each use.
  */
 import * as bundled from '@tensorflow/tfjs';
+import type { Variable } from '@tensorflow/tfjs';
 
 export type TfNamespace = typeof bundled;
 export type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from '@tensorflow/tfjs';
@@ -21,4 +22,12 @@ export function useTfNamespace(ns: TfNamespace): void {
 /** The bundled namespace, whatever `tf` is now (the wasm backend registers with this one). */
 export function bundledTf(): TfNamespace {
   return bundled;
+}
+
+/** A trainable variable holding `values`; the staging tensor is released (tf.variable keeps its own reference). */
+export function variableOf(values: Float32Array, shape: number[], trainable = true): Variable {
+  const t = tf.tensor(values, shape, 'float32');
+  const v = tf.variable(t, trainable);
+  t.dispose();
+  return v;
 }
