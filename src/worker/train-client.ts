@@ -28,7 +28,10 @@ export interface TrainingProcessOptions {
 
 export interface TrainingProcess<T> {
   readonly pid: number | undefined;
-  /** Resolves with the worker's answer; rejects with WorkerFailedError, WorkerDiedError or a protocol error. */
+  /**
+   * Resolves with the worker's answer (after `cancel()`, what was done, when the recipe returns it);
+   * rejects with WorkerCancelledError, WorkerFailedError, WorkerDiedError or a protocol error.
+   */
   readonly done: Promise<T>;
   /** Asks the recipe to stop at its next step (it keeps its checkpoint); kills the process tree after the grace period. */
   cancel(): void;
@@ -44,6 +47,14 @@ export class WorkerFailedError extends Error {
   ) {
     super(message);
     this.name = 'WorkerFailedError';
+  }
+}
+
+/** The request stopped because it was cancelled; the run folder keeps its last checkpoint and resumes. */
+export class WorkerCancelledError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WorkerCancelledError';
   }
 }
 
@@ -138,7 +149,7 @@ function launch<T>(request: StartMessage | EvaluateMessage, options: TrainingPro
         return;
       }
       if (isErrorMessage(msg)) {
-        outcome ??= { error: new WorkerFailedError(msg.message, msg.stack) };
+        outcome ??= { error: msg.cancelled ? new WorkerCancelledError(msg.message) : new WorkerFailedError(msg.message, msg.stack) };
         return;
       }
       const a = answer(msg);

@@ -67,6 +67,8 @@ export interface ErrorMessage {
   type: 'error';
   message: string;
   stack?: string;
+  /** The request stopped because it was cancelled (the run keeps its last checkpoint and resumes). */
+  cancelled?: boolean;
 }
 
 export type WorkerMessage = ReadyMessage | EventMessage | DoneMessage | EvaluatedMessage | ErrorMessage;
@@ -124,7 +126,7 @@ export function isEvaluatedMessage(msg: unknown): msg is EvaluatedMessage {
 
 export function isErrorMessage(msg: unknown): msg is ErrorMessage {
   const m = object(msg);
-  return m?.type === 'error' && isString(m.message) && optional(m.stack, isString);
+  return m?.type === 'error' && isString(m.message) && optional(m.stack, isString) && optional(m.cancelled, (v) => typeof v === 'boolean');
 }
 
 /** Why a versioned message cannot be trusted (another build of RewardLens on the other side), or undefined. */

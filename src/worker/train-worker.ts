@@ -52,6 +52,8 @@ async function handle(msg: StartMessage | EvaluateMessage): Promise<void> {
 
 function fail(e: unknown): Promise<void> {
   const err = e instanceof Error ? e : new Error(String(e));
+  // A recipe may end a cancelled run by throwing: that is a stop, not a failure.
+  if (controller.signal.aborted) return finish({ type: 'error', message: err.message, cancelled: true }, 0);
   // The stack also goes to stderr, which the client keeps in the run's log.
   process.stderr.write(`train-worker: ${err.stack ?? err.message}\n`);
   return finish({ type: 'error', message: err.message, stack: err.stack }, 1);

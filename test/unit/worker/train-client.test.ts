@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type * as Esbuild from 'esbuild';
 import type { TrainEvent, TrainOptions } from '../../../src/core/training/types';
-import { WorkerDiedError, WorkerFailedError, startEvaluation, startTraining } from '../../../src/worker/train-client';
+import { WorkerCancelledError, WorkerDiedError, WorkerFailedError, startEvaluation, startTraining } from '../../../src/worker/train-client';
 import { PROTOCOL_VERSION, isErrorMessage, isReadyMessage } from '../../../src/worker/train-protocol';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rl-train-client-'));
@@ -167,6 +167,10 @@ void describe('training worker client', () => {
       recipe,
       `exports.train = async (options, io) => {
         if (options.dataset === 'fail') throw new Error('fail: no such file');
+        if (options.dataset === 'throw-on-cancel') {
+          while (!io.signal.aborted) await new Promise((r) => setTimeout(r, 10));
+          throw Object.assign(new Error('cancelled at step 3; resume with the same options'), { name: 'CancelledError' });
+        }
         for (let step = 1; !io.signal.aborted; step++) {
           io.onEvent({ type: 'progress', phase: 'base', step, totalSteps: 100, loss: 1 });
           await new Promise((r) => setTimeout(r, 10));
@@ -208,6 +212,16 @@ void describe('training worker client', () => {
       const summary = await p.done;
       assert.equal(summary.truncated, true);
       assert.ok(events.every((e) => e.type === 'progress'));
+    });
+
+    void it('a recipe that throws when cancelled ends in WorkerCancelledError, not a failure', async () => {
+      await bundled;
+      const p = startTraining({ ...options('real-throw'), dataset: 'throw-on-cancel' }, [], { workerScript: script });
+      await new Promise((r) => setTimeout(r, 300));
+      p.cancel();
+      const err = await p.done.then(() => assert.fail('resolved'), (e: unknown) => e);
+      assert.ok(err instanceof WorkerCancelledError, String(err));
+      assert.match(err.message, /resume/);
     });
 
     void it('refuses a request of another protocol version with a readable error', async () => {

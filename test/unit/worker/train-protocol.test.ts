@@ -45,7 +45,9 @@ void describe('training worker protocol', () => {
     assert.ok(!isEvaluatedMessage({ type: 'evaluated', result: { method: 'single' } }));
     assert.ok(isErrorMessage({ type: 'error', message: 'no such file', stack: 'Error: …' }));
     assert.ok(isErrorMessage({ type: 'error', message: 'no such file' }));
+    assert.ok(isErrorMessage({ type: 'error', message: 'cancelled', cancelled: true }));
     assert.ok(!isErrorMessage({ type: 'error', message: 'x', stack: 1 }));
+    assert.ok(!isErrorMessage({ type: 'error', message: 'x', cancelled: 'yes' }));
     assert.ok(!isErrorMessage({ type: 'error' }));
   });
 

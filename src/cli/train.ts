@@ -1,0 +1,261 @@
+import { existsSync, statSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { storeFileFor } from '../core/labelling/store';
+import { evaluateRun, train } from '../core/training/train';
+import type { BackendName, EvalResult, Method, PresetName, TrainEvent, TrainOptions, TrainSummary } from '../core/training/types';
+import { BACKENDS, METHODS, PRESET_NAMES } from '../core/training/types';
+
+/**
+ * `rewardlens train` and `rewardlens eval` (docs/training-ui.md). Training runs in this process: from the
+ * editor's point of view the CLI is already the background process. Ctrl-C stops at the next step; the
+ * run folder keeps its checkpoint and the same command resumes it.
+ */
+
+export const TRAIN_USAGE = `  rewardlens train FILE --method M --out RUN [--labels STORE] [--preset tiny|small] [--base DIR]
+                  [--backend B] [--max-minutes N] [--seed N] [--set KEY=VALUE …] [--json]
+  rewardlens eval RUN TESTFILE [--json]
+
+Training (docs/training-ui.md; run again with the same options to resume):
+  --method M           ${METHODS.join(' | ')}
+  --out RUN            run folder (created, or resumed when it holds the same run)
+  --labels STORE       capability label store (.labels.jsonl); needed by dmoerm and dmoerm-no-outer
+  --preset P           ${PRESET_NAMES.join(' | ')} (default small)
+  --base DIR           pre-trained BERT-family encoder (config.json, model.safetensors, tokenizer.json)
+  --backend B          auto (default) | ${BACKENDS.join(' | ')}
+  --max-minutes N      wall-clock budget; phases stop early, keeping their best weights
+  --seed N             random seed (default 42)
+  --set KEY=VALUE      expert setting over the preset's (learning rate, batch size, patience, …); repeatable
+  -q, --quiet          no progress lines on stderr`;
+
+/** A problem the user can fix; main prints it as one line and exits 2. */
+export class TrainUsageError extends Error {}
+
+const DEFAULT_SEED = 42;
+
+const trainFlags = {
+  method: { type: 'string' },
+  out: { type: 'string' },
+  labels: { type: 'string' },
+  preset: { type: 'string' },
+  base: { type: 'string' },
+  backend: { type: 'string' },
+  'max-minutes': { type: 'string' },
+  seed: { type: 'string' },
+  set: { type: 'string', multiple: true },
+  schema: { type: 'string' },
+  adapter: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  quiet: { type: 'boolean', short: 'q', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+const evalFlags = {
+  schema: { type: 'string' },
+  adapter: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new TrainUsageError(`--${flag} must be one of ${allowed.join(', ')}, not "${value}"`);
+}
+
+function numberFlag(flag: string, raw: string | undefined, check: (n: number) => boolean, what: string): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || !check(n)) throw new TrainUsageError(`--${flag} must be ${what}, not "${raw}"`);
+  return n;
+}
+
+function mustExist(flag: string, file: string, kind: 'file' | 'directory'): void {
+  if (!existsSync(file)) throw new TrainUsageError(`${flag}${file}: no such ${kind}`);
+  const isDir = statSync(file).isDirectory();
+  if (kind === 'file' && isDir) throw new TrainUsageError(`${flag}${file}: is a directory, not a file`);
+  if (kind === 'directory' && !isDir) throw new TrainUsageError(`${flag}${file}: is a file, not a directory`);
+}
+
+/** `--set lr=2e-5` → `{lr: 0.00002}`; `true`/`false` are booleans, numbers numbers, the rest text. */
+export function parseOverrides(pairs: readonly string[]): Record<string, number | string | boolean> {
+  const out: Record<string, number | string | boolean> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    const key = eq < 0 ? '' : pair.slice(0, eq).trim();
+    if (!/^[A-Za-z][\w.-]*$/.test(key)) throw new TrainUsageError(`--set takes KEY=VALUE (e.g. --set learningRate=2e-5), not "${pair}"`);
+    const raw = pair.slice(eq + 1).trim();
+    out[key] = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+  }
+  return out;
+}
+
+const NEEDS_LABELS: readonly Method[] = ['dmoerm', 'dmoerm-no-outer'];
+
+/** The TrainOptions of `rewardlens train …` (and whether to print JSON); throws TrainUsageError with what to fix. */
+export function parseTrainArgs(argv: string[]): { help: true } | { help: false; options: TrainOptions; json: boolean; quiet: boolean } {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: trainFlags });
+  if (values.help) return { help: true };
+  if (positionals.length !== 1) throw new TrainUsageError(`give one training dataset FILE (usage: rewardlens train FILE --method M --out RUN)`);
+  const dataset = positionals[0];
+  mustExist('', dataset, 'file');
+  if (values.method === undefined) throw new TrainUsageError(`train needs --method (${METHODS.join(', ')})`);
+  const method = oneOf<Method>('method', values.method, METHODS);
+  if (values.out === undefined || values.out.trim() === '') throw new TrainUsageError('train needs --out RUN (the run folder; the same folder resumes an interrupted run)');
+  if (values.out !== undefined && existsSync(values.out) && !statSync(values.out).isDirectory()) throw new TrainUsageError(`--out ${values.out}: is a file, not a run folder`);
+  if (values.labels === undefined && NEEDS_LABELS.includes(method)) {
+    const beside = storeFileFor(dataset);
+    const hint = existsSync(beside) ? ` (the store beside the dataset is ${beside})` : ' (make one with `rewardlens label` or `rewardlens labels-from-ratings`)';
+    throw new TrainUsageError(`--method ${method} needs --labels STORE, the capability label store${hint}`);
+  }
+  if (values.labels !== undefined) mustExist('--labels ', values.labels, 'file');
+  if (values.base !== undefined) mustExist('--base ', values.base, 'directory');
+  const options: TrainOptions = {
+    dataset,
+    method,
+    out: values.out,
+    labels: values.labels,
+    preset: values.preset === undefined ? 'small' : oneOf<PresetName>('preset', values.preset, PRESET_NAMES),
+    base: values.base,
+    backend: values.backend === undefined ? 'auto' : oneOf<BackendName | 'auto'>('backend', values.backend, ['auto', ...BACKENDS]),
+    maxMinutes: numberFlag('max-minutes', values['max-minutes'], (n) => n > 0, 'a positive number of minutes'),
+    seed: numberFlag('seed', values.seed, (n) => Number.isInteger(n) && n >= 0, 'a whole number ≥ 0') ?? DEFAULT_SEED,
+    schemaFile: values.schema,
+    adapter: values.adapter,
+    overrides: values.set?.length ? parseOverrides(values.set) : undefined,
+  };
+  // Absent keys, not `undefined` ones: the options are stored in run.json and compared on resume.
+  for (const key of Object.keys(options) as (keyof TrainOptions)[]) if (options[key] === undefined) delete options[key];
+  return { options, json: values.json, quiet: values.quiet, help: false };
+}
+
+export function parseEvalArgs(argv: string[]): { help: true } | { help: false; run: string; testFile: string; schemaFile?: string; adapter?: string; json: boolean } {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: evalFlags });
+  if (values.help) return { help: true };
+  if (positionals.length !== 2) throw new TrainUsageError('usage: rewardlens eval RUN TESTFILE');
+  const [run, testFile] = positionals;
+  mustExist('', run, 'directory');
+  mustExist('', testFile, 'file');
+  return { run, testFile, schemaFile: values.schema, adapter: values.adapter, json: values.json, help: false };
+}
+
+const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
+
+/** One line per event worth a line; undefined for the rest. Progress lines: phase, expert, step/total, loss, acc. */
+export function formatTrainEvent(e: TrainEvent): string | undefined {
+  switch (e.type) {
+    case 'backend':
+      return `backend: ${e.backend} (tfjs ${e.tfBackend})${e.note ? ` — ${e.note}` : ''}`;
+    case 'phase':
+      return `${e.phase}${e.expert ? ` [${e.expert}]` : ''}: ${e.message}`;
+    case 'progress': {
+      const acc = [e.trainAcc !== undefined ? `train acc ${pct(e.trainAcc)}` : '', e.valAcc !== undefined ? `val acc ${pct(e.valAcc)}` : ''].filter(Boolean).join(', ');
+      return `${e.phase}${e.expert ? ` [${e.expert}]` : ''} step ${e.step}/${e.totalSteps} loss ${e.loss.toFixed(4)}${acc ? `, ${acc}` : ''}`;
+    }
+    case 'checkpoint':
+      return undefined;
+    case 'evaluation':
+      return `evaluation: ${pct(e.result.overall)} of ${e.result.pairs} pairs`;
+    case 'log':
+      return `${e.level === 'warn' ? 'warning: ' : ''}${e.message}`;
+  }
+}
+
+/** The small table of `rewardlens eval`: overall, then each category. */
+export function formatEvalResult(r: EvalResult): string {
+  const rows: [string, string, string][] = [['category', 'accuracy', 'pairs'], ['overall', pct(r.overall), String(r.pairs)]];
+  for (const [name, c] of Object.entries(r.byCategory).sort(([a], [b]) => a.localeCompare(b))) rows.push([name, pct(c.accuracy), String(c.pairs)]);
+  const width = rows.reduce((w, [n]) => Math.max(w, n.length), 0);
+  return [`method: ${r.method}`, ...rows.map(([n, a, p]) => `${n.padEnd(width)}  ${a.padStart(8)}  ${p.padStart(7)}`)].join('\n');
+}
+
+function formatSummary(s: TrainSummary, stopped: boolean): string {
+  const state = stopped ? 'stopped; resume with the same command' : s.truncated ? 'finished early (time budget)' : 'finished';
+  return `${s.out}: ${s.method} ${state} in ${Math.round(s.seconds)} s on ${s.backend}${s.evaluation ? `; held-out accuracy ${pct(s.evaluation.overall)} (${s.evaluation.pairs} pairs)` : ''}`;
+}
+
+/** Progress on stderr: one line rewritten on a terminal (other events on lines of their own), a progress line every 5 s otherwise. */
+function printer(quiet: boolean): (e: TrainEvent) => void {
+  const tty = process.stderr.isTTY;
+  let last = 0;
+  let open = false;
+  return (e) => {
+    if (quiet) return;
+    const line = formatTrainEvent(e);
+    if (line === undefined) return;
+    if (e.type !== 'progress') {
+      process.stderr.write(`${open ? '\n' : ''}${line}\n`);
+      open = false;
+      return;
+    }
+    const now = Date.now();
+    if (now - last < (tty ? 200 : 5000) && e.step < e.totalSteps) return;
+    last = now;
+    if (tty) {
+      process.stderr.write(`\r${line}\x1b[K`);
+      open = true;
+    } else process.stderr.write(`${line}\n`);
+  };
+}
+
+/** Ctrl-C (and SIGTERM) abort `controller`; a second one quits at once. Returns the cleanup. */
+function abortOnSignal(controller: AbortController, quiet: boolean): () => void {
+  const onSignal = (): void => {
+    if (controller.signal.aborted) process.exit(130);
+    if (!quiet) process.stderr.write('\nstopping at the next step (the last checkpoint is kept; Ctrl-C again to quit at once)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}
+
+/** `rewardlens train FILE …`; returns the exit code (130 when stopped with Ctrl-C, resumable). */
+export async function trainCommand(argv: string[]): Promise<number> {
+  const args = parseTrainArgs(argv);
+  if (args.help) {
+    console.log(`Usage:\n${TRAIN_USAGE}`);
+    return 0;
+  }
+  const { options, json } = args;
+  // --json: stdout carries the summary only, and stderr stays quiet too.
+  const quiet = args.quiet || json;
+  const controller = new AbortController();
+  const cleanup = abortOnSignal(controller, quiet);
+  let summary: TrainSummary;
+  try {
+    summary = await train(options, { signal: controller.signal, onEvent: printer(quiet) });
+  } catch (e) {
+    // The recipe may end a cancelled run by throwing; after Ctrl-C that is the expected way out.
+    if (!controller.signal.aborted) throw e;
+    if (!args.quiet) process.stderr.write(`${options.out}: stopped; resume with the same command\n`);
+    return 130;
+  } finally {
+    cleanup();
+  }
+  const stopped = controller.signal.aborted;
+  if (!args.quiet && (!json || stopped)) process.stderr.write(`${formatSummary(summary, stopped)}\n`);
+  if (json) console.log(JSON.stringify(summary));
+  return stopped ? 130 : 0;
+}
+
+/** `rewardlens eval RUN TESTFILE`. */
+export async function evalCommand(argv: string[]): Promise<number> {
+  const args = parseEvalArgs(argv);
+  if (args.help) {
+    console.log(`Usage:\n${TRAIN_USAGE}`);
+    return 0;
+  }
+  const controller = new AbortController();
+  const cleanup = abortOnSignal(controller, args.json);
+  let result: EvalResult;
+  try {
+    result = await evaluateRun(args.run, args.testFile, { signal: controller.signal, schemaFile: args.schemaFile, adapter: args.adapter, onEvent: printer(args.json) });
+  } finally {
+    cleanup();
+  }
+  if (controller.signal.aborted) return 130;
+  console.log(args.json ? JSON.stringify(result) : formatEvalResult(result));
+  return 0;
+}
