@@ -4,7 +4,8 @@ import type { TokenBatch } from '../../../src/core/model/batch';
 import { initBackend } from '../../../src/core/model/backend';
 import { PRESETS } from '../../../src/core/model/config';
 import { Encoder } from '../../../src/core/model/encoder';
-import { tf } from '../../../src/core/model/tf';
+import { bundledTf, tf, useTfNamespace } from '../../../src/core/model/tf';
+import type { TfNamespace } from '../../../src/core/model/tf';
 
 const config = { ...PRESETS.tiny.encoder, vocabSize: 20, maxPositions: 8 };
 
@@ -27,6 +28,17 @@ void describe('encoder and backend', () => {
     assert.equal(info.backend, 'wasm');
     assert.equal(tf.getBackend(), 'wasm');
     assert.match(info.note ?? '', /tfjs-node-gpu is not installed.*tfjs-node is not installed/);
+  });
+
+  void test('useTfNamespace swaps the namespace every module sees (live binding survives bundling)', () => {
+    const other = { ...bundledTf() } as TfNamespace;
+    useTfNamespace(other);
+    try {
+      assert.equal(tf, other);
+    } finally {
+      useTfNamespace(bundledTf());
+    }
+    assert.equal(tf, bundledTf());
   });
 
   void test('create is deterministic per seed and uses BERT initialisation', () => {
