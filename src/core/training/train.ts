@@ -1,4 +1,27 @@
-import type { EvalResult, TrainEvent, TrainOptions, TrainSummary } from './types';
+import { createHash } from 'node:crypto';
+import { copyFileSync, createReadStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readStore, mergedLabels } from '../labelling/store';
+import { initBackend } from '../model/backend';
+import { PRESETS } from '../model/config';
+import type { Preset } from '../model/config';
+import { Encoder } from '../model/encoder';
+import { loadBertFolder } from '../model/hf-import';
+import { TextTokenizer } from '../model/tokenizer';
+import { VocabMap } from '../model/vocab';
+import { capabilityPairs } from './capability-pairs';
+import type { PreferenceData } from './data';
+import { loadPreferenceData } from './data';
+import { agreement } from './evaluate';
+import { applyOverrides, defaultHyperParams } from './hparams';
+import type { RunModel } from './networks';
+import { CancelledError, runRecipe } from './recipe';
+import { Rng } from './rng';
+import { RunFolder } from './run-folder';
+import { RunScorer } from './scorer';
+import { splitByGroup } from './split';
+import type { SequenceSource } from './tasks';
+import type { EvalResult, Method, TrainEvent, TrainOptions, TrainSummary } from './types';
 
 /** How a caller (CLI, worker) hears from and steers a run. */
 export interface TrainIO {
@@ -8,15 +31,97 @@ export interface TrainIO {
   nativeModulePaths?: string[];
 }
 
+const NEEDS_LABELS: Method[] = ['dmoerm', 'dmoerm-no-outer'];
+
 /**
  * Trains `options.method` into the run folder `options.out`, resuming what an earlier, interrupted run of
  * the same configuration left there. Cancellation (the signal) stops at the next step, keeps the last
- * checkpoint and resolves with what was done.
+ * checkpoint and rejects with a CancelledError.
  */
-export function train(options: TrainOptions, io: TrainIO = {}): Promise<TrainSummary> {
-  void options;
-  void io;
-  return Promise.reject(new Error('the training recipe is being written (issue 4)'));
+export async function train(options: TrainOptions, io: TrainIO = {}): Promise<TrainSummary> {
+  const started = Date.now();
+  if (NEEDS_LABELS.includes(options.method) && !options.labels) {
+    throw new Error(`method ${options.method} needs capability labels: pass --labels STORE (from 'rewardlens label' or 'rewardlens labels-from-ratings')`);
+  }
+  const backend = await initBackend(options.backend, { nativeModulePaths: io.nativeModulePaths });
+  io.onEvent?.({ type: 'backend', ...backend });
+
+  const preset = PRESETS[options.preset];
+  const imported = options.base ? loadBertFolder(options.base) : undefined;
+  const tokenizerFile = imported ? (imported.tokenizerFile ?? fail(`${options.base}: no tokenizer.json beside the model`)) : TextTokenizer.default().file;
+  const tokenizer = TextTokenizer.fromFile(tokenizerFile);
+  const limits = limitsFor(preset, imported?.config.maxPositions);
+  const hp = applyOverrides(defaultHyperParams(options.preset, imported !== undefined), options.overrides);
+
+  const run = RunFolder.create(options.out, {
+    method: options.method,
+    dataset: options.dataset,
+    datasetSha256: await sha256(options.dataset),
+    labels: options.labels ?? null,
+    labelsSha256: options.labels ? await sha256(options.labels) : null,
+    preset: options.preset,
+    base: options.base ?? null,
+    seed: options.seed,
+    schemaFile: options.schemaFile ?? null,
+    adapter: options.adapter ?? null,
+    hyperParams: hp,
+    limits,
+  });
+  run.log(`backend ${backend.backend} (tfjs '${backend.tfBackend}')${backend.note ? `: ${backend.note}` : ''}`);
+
+  io.onEvent?.({ type: 'phase', phase: 'base', message: `reading ${options.dataset}` });
+  const data = await loadPreferenceData(options.dataset, tokenizer, limits, { schemaFile: options.schemaFile, adapter: options.adapter, signal: io.signal });
+  const vocab = loadOrBuildVocab(run, tokenizer, data);
+  copyFileSync(tokenizerFile, join(run.dir, 'tokenizer.json'));
+
+  const rng = new Rng(options.seed);
+  const all = data.records.map((_, i) => i);
+  const [trainPositions, testPositions] = hp.testFraction > 0 ? splitByGroup(all, (p) => data.groups[p], [1 - hp.testFraction, hp.testFraction], rng.fork('split/test')) : [all, []];
+
+  const capability = new Map<string, ReturnType<typeof capabilityPairs> extends Map<string, infer V> ? V : never>();
+  if (options.labels && NEEDS_LABELS.includes(options.method)) {
+    const byId = new Map(data.records.map((r, i) => [r.id, i]));
+    for (const [point, pairs] of capabilityPairs(mergedLabels(readStore(options.labels)), byId)) capability.set(point, pairs);
+    if (capability.size === 0) throw new Error(`${options.labels}: no consistent capability labels for records of ${options.dataset}`);
+  }
+
+  const initialEncoder = imported ? imported.encoder.restrictVocab(vocab.keep) : Encoder.create({ ...preset.encoder, vocabSize: vocab.size }, options.seed);
+  imported?.encoder.dispose();
+  const src: SequenceSource = { data, vocab, padId: vocab.toCompact(Int32Array.of(tokenizer.special.pad))[0], scoreBatch: hp.scoreBatch };
+  try {
+    const { model, truncated } = await runRecipe({
+      method: options.method,
+      run,
+      hp,
+      preset: { ...preset, maxLen: limits.maxLen, routerMaxLen: limits.routerMaxLen },
+      data,
+      src,
+      vocab,
+      train: trainPositions,
+      capability,
+      initialEncoder,
+      rng,
+      seed: options.seed,
+      signal: io.signal,
+      onEvent: io.onEvent,
+      deadline: options.maxMinutes ? started + options.maxMinutes * 60_000 : undefined,
+    });
+    writeFileSync(join(run.dir, 'model.json'), JSON.stringify(model, null, 2) + '\n');
+    initialEncoder.dispose();
+
+    let evaluation: EvalResult | undefined;
+    if (testPositions.length > 0) {
+      io.onEvent?.({ type: 'phase', phase: 'eval', message: `evaluating on ${testPositions.length} held-out records` });
+      evaluation = evaluatePositions(model, run, src, testPositions);
+      run.writeEval(evaluation);
+      io.onEvent?.({ type: 'evaluation', result: evaluation });
+    }
+    run.writeState({ ...run.readState(), finished: true });
+    return { out: run.dir, method: options.method, backend: backend.backend, truncated, seconds: (Date.now() - started) / 1000, evaluation };
+  } catch (e) {
+    if (e instanceof CancelledError) run.log(e.message);
+    throw e;
+  }
 }
 
 export interface EvalOptions {
@@ -25,12 +130,62 @@ export interface EvalOptions {
   schemaFile?: string;
   adapter?: string;
   nativeModulePaths?: string[];
+  backend?: TrainOptions['backend'];
 }
 
 /** Agreement of a trained run with the human preferences of `testFile` (paper Table 3). */
-export function evaluateRun(runDir: string, testFile: string, options: EvalOptions = {}): Promise<EvalResult> {
-  void runDir;
-  void testFile;
-  void options;
-  return Promise.reject(new Error('the training recipe is being written (issue 4)'));
+export async function evaluateRun(runDir: string, testFile: string, options: EvalOptions = {}): Promise<EvalResult> {
+  const run = RunFolder.open(runDir);
+  const modelFile = join(run.dir, 'model.json');
+  if (!existsSync(modelFile)) throw new Error(`${runDir}: the run has not finished training (no model.json); resume it first`);
+  const model = JSON.parse(readFileSync(modelFile, 'utf8')) as RunModel;
+  const backend = await initBackend(options.backend ?? 'auto', { nativeModulePaths: options.nativeModulePaths });
+  options.onEvent?.({ type: 'backend', ...backend });
+  const tokenizer = TextTokenizer.fromFile(join(run.dir, 'tokenizer.json'));
+  const vocab = VocabMap.fromJSON(JSON.parse(readFileSync(join(run.dir, 'vocab.json'), 'utf8')) as { keep: number[] });
+  const data = await loadPreferenceData(testFile, tokenizer, { maxLen: model.maxLen, routerMaxLen: model.routerMaxLen }, options);
+  const src: SequenceSource = { data, vocab, padId: vocab.toCompact(Int32Array.of(tokenizer.special.pad))[0], scoreBatch: 32 };
+  return evaluatePositions(model, run, src, data.records.map((_, i) => i));
+}
+
+function evaluatePositions(model: RunModel, run: RunFolder, src: SequenceSource, positions: number[]): EvalResult {
+  const scores = RunScorer.load(model, (c) => run.checkpointPath(c)).score(src, positions);
+  return agreement(
+    model.method,
+    positions.map((p) => ({ category: src.data.categories[p], pairs: src.data.pairs[p] })),
+    (i) => scores.get(positions[i])!.rewards,
+  );
+}
+
+function loadOrBuildVocab(run: RunFolder, tokenizer: TextTokenizer, data: PreferenceData): VocabMap {
+  const file = join(run.dir, 'vocab.json');
+  // A resumed run must keep the embedding rows its checkpoints were trained with.
+  if (existsSync(file)) return VocabMap.fromJSON(JSON.parse(readFileSync(file, 'utf8')) as { keep: number[] });
+  const used = new Set<number>();
+  for (const r of data.records) {
+    for (const id of r.router) used.add(id);
+    for (const s of r.responses) for (const id of s.ids) used.add(id);
+  }
+  const vocab = VocabMap.build(tokenizer, used);
+  writeFileSync(file, JSON.stringify(vocab.toJSON()) + '\n');
+  return vocab;
+}
+
+function limitsFor(preset: Preset, maxPositions?: number): { maxLen: number; routerMaxLen: number } {
+  const cap = maxPositions ?? Infinity;
+  return { maxLen: Math.min(preset.maxLen, cap), routerMaxLen: Math.min(preset.routerMaxLen, cap) };
+}
+
+function sha256(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    createReadStream(file)
+      .on('data', (b) => h.update(b))
+      .on('error', reject)
+      .on('end', () => resolve(h.digest('hex')));
+  });
+}
+
+function fail(message: string): never {
+  throw new Error(message);
 }

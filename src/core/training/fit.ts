@@ -1,0 +1,181 @@
+import type * as TF from '@tensorflow/tfjs';
+import { tf } from '../model/tf';
+import { EarlyStopping } from './early-stopping';
+import type { TrainedPhase } from './hparams';
+import type { Rng } from './rng';
+import type { TrainEvent } from './types';
+
+/** A module whose parameters a checkpoint stores by name. */
+export interface NamedParams {
+  named(): Map<string, TF.Variable>;
+}
+
+/** One optimiser step's outputs: the loss to minimise and, per example, whether the model got it right. */
+export interface StepResult {
+  loss: TF.Scalar;
+  /** 1 for a correctly ordered pair (or classified input), 0 otherwise; [batch]. */
+  correct: TF.Tensor1D;
+}
+
+/**
+ * What `fit` trains: a number of training examples (pairs, or inputs for the router), a loss over a batch
+ * of them, and a validation score. The task decides what an example is; `fit` owns the schedule.
+ */
+export interface FitTask {
+  component: string;
+  phase: TrainedPhase;
+  expert?: string;
+  /** The parameters the optimiser updates, by part name (checkpointed under these names). */
+  parts: Record<string, NamedParams>;
+  /** Batches of example indices for one pass over the training examples, in training order. */
+  epoch(rng: Rng): number[][];
+  /** Called inside a gradient tape: `seed` makes dropout deterministic per step. */
+  step(batch: number[], seed: number): StepResult;
+  /** Validation accuracy (higher is better) and loss, without gradients. */
+  validate(): { accuracy: number; loss: number };
+}
+
+export interface FitSchedule {
+  lr: number;
+  maxSteps: number;
+  evalEvery: number;
+  patience: number;
+  /** Epoch time in ms after which the component stops, keeping its best weights. */
+  deadline?: number;
+}
+
+export interface FitResume {
+  step: number;
+  stopping: ReturnType<EarlyStopping['toJSON']>;
+}
+
+export interface FitIO {
+  rng: Rng;
+  signal?: AbortSignal;
+  onEvent?: (e: TrainEvent) => void;
+  onMetric?: (m: { step: number; loss: number; trainAcc: number; valAcc: number; valLoss: number }) => void;
+  /** Saves the best weights so far and the schedule's position, so a stopped run resumes here. */
+  onCheckpoint?: (resume: FitResume) => void;
+  resume?: FitResume;
+}
+
+export interface FitOutcome {
+  steps: number;
+  bestStep: number;
+  bestValAcc: number;
+  /** Why training ended. */
+  reason: 'early-stopped' | 'max-steps' | 'deadline' | 'cancelled';
+}
+
+/**
+ * Adam on the task's parameters with the paper's early stopping (Appendix B.1): every `evalEvery`
+ * steps the validation accuracy is measured; after `patience` evaluations without improvement training
+ * stops, and the parameters are set back to the best evaluation's values before returning.
+ */
+export async function fit(task: FitTask, schedule: FitSchedule, io: FitIO): Promise<FitOutcome> {
+  const variables = Object.values(task.parts).flatMap((p) => [...p.named().values()]);
+  const optimizer = tf.train.adam(schedule.lr);
+  const stopping = io.resume ? EarlyStopping.fromJSON(io.resume.stopping) : new EarlyStopping({ patience: schedule.patience });
+  let best = snapshot(variables);
+  let step = io.resume?.step ?? 0;
+  let batches: number[][] = [];
+  // Replaying the data order up to the resumed step keeps a resumed run on the same example stream.
+  for (let skipped = 0; skipped < step; skipped++) {
+    batches = nextBatch(batches, task, io.rng).rest;
+    io.rng.int(2 ** 31);
+  }
+  let lossSum = 0;
+  let correct = 0;
+  let seen = 0;
+  let stepsSinceEval = 0;
+  let reason: FitOutcome['reason'] = 'max-steps';
+  const evaluate = (): boolean => {
+    const val = task.validate();
+    const trainAcc = seen ? correct / seen : 0;
+    const loss = stepsSinceEval ? lossSum / stepsSinceEval : val.loss;
+    const verdict = stopping.observe(step, val.accuracy, val.loss);
+    if (verdict.improved) {
+      disposeSnapshot(best);
+      best = snapshot(variables);
+    }
+    io.onMetric?.({ step, loss, trainAcc, valAcc: val.accuracy, valLoss: val.loss });
+    io.onEvent?.({ type: 'progress', phase: task.phase, expert: task.expert, step, totalSteps: schedule.maxSteps, loss, trainAcc, valAcc: val.accuracy });
+    lossSum = 0;
+    correct = 0;
+    seen = 0;
+    stepsSinceEval = 0;
+    return verdict.stop;
+  };
+  try {
+    if (!io.resume) evaluate();
+    while (step < schedule.maxSteps) {
+      if (io.signal?.aborted) {
+        reason = 'cancelled';
+        break;
+      }
+      if (schedule.deadline !== undefined && Date.now() > schedule.deadline) {
+        reason = 'deadline';
+        break;
+      }
+      const next = nextBatch(batches, task, io.rng);
+      batches = next.rest;
+      const seed = io.rng.int(2 ** 31);
+      let stepCorrect: TF.Tensor1D | undefined;
+      const cost = tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => {
+          const r = task.step(next.batch, seed);
+          stepCorrect = tf.keep(r.correct);
+          return r.loss;
+        }, variables);
+        // Adam's typing wants variables; tfjs matches the gradients to them by variable name.
+        optimizer.applyGradients(grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
+        return value;
+      });
+      lossSum += (await cost.data())[0];
+      cost.dispose();
+      if (stepCorrect) {
+        const c = await stepCorrect.data();
+        for (const v of c) correct += v;
+        seen += c.length;
+        stepCorrect.dispose();
+      }
+      step++;
+      stepsSinceEval++;
+      if (step % schedule.evalEvery === 0 || step === schedule.maxSteps) {
+        const stop = evaluate();
+        io.onCheckpoint?.({ step, stopping: stopping.toJSON() });
+        if (stop) {
+          reason = 'early-stopped';
+          break;
+        }
+      }
+      // Yield so that cancel messages and progress reach the event loop between steps.
+      await new Promise((r) => setImmediate(r));
+    }
+    restore(variables, best);
+    const b = stopping.best;
+    return { steps: step, bestStep: b?.step ?? 0, bestValAcc: b?.value ?? 0, reason };
+  } finally {
+    disposeSnapshot(best);
+    optimizer.dispose();
+  }
+}
+
+function nextBatch(batches: number[][], task: FitTask, rng: Rng): { batch: number[]; rest: number[][] } {
+  let rest = batches;
+  if (rest.length === 0) rest = task.epoch(rng);
+  if (rest.length === 0) throw new Error(`${task.component}: no training examples`);
+  return { batch: rest[0], rest: rest.slice(1) };
+}
+
+function snapshot(variables: TF.Variable[]): TF.Tensor[] {
+  return variables.map((v) => tf.keep(v.clone()));
+}
+
+function restore(variables: TF.Variable[], saved: TF.Tensor[]): void {
+  variables.forEach((v, i) => v.assign(saved[i]));
+}
+
+function disposeSnapshot(saved: TF.Tensor[]): void {
+  for (const t of saved) t.dispose();
+}

@@ -1,0 +1,99 @@
+import type { Phase, PresetName } from './types';
+
+/** Phases that run an optimiser (evaluation does not). */
+export type TrainedPhase = Exclude<Phase, 'eval'>;
+
+/**
+ * Everything a run's outcome depends on besides data, seed and model shape. Defaults per preset; any
+ * field can be overridden by name (`--set lr.phase2=0.0005`, `--set patience=10`).
+ */
+export interface HyperParams {
+  /** Preference pairs per optimiser step (two sequences each). 8 keeps the wasm heap safe at seq 256. */
+  batchPairs: number;
+  /** Evaluate on the validation split every N steps (paper Appendix B.1: 100). */
+  evalEvery: number;
+  /** Stop after P evaluations without a better validation accuracy (paper: 20). */
+  patience: number;
+  /** Upper bound on steps per component; early stopping usually ends sooner. */
+  maxSteps: Record<TrainedPhase, number>;
+  /** Adam learning rates. Full fine-tuning wants a small rate, LoRA and the small heads a larger one. */
+  lr: Record<TrainedPhase, number>;
+  /** Share of each component's training records kept apart for early stopping. */
+  valFraction: number;
+  /** Share of the training file held out for the final evaluation when no test file is given. */
+  testFraction: number;
+  /** Share of each category's records for Phases 1 and 2; the rest trains Phase 3 (paper §4: 60/40). */
+  phase12Fraction: number;
+  /** Ensemble size for the mean / WCO / UWO baselines. */
+  ensembleSize: number;
+  /** UWO's variance weight: reward = mean − λ·variance. */
+  uwoLambda: number;
+  /** Width of Phase 3's aggregation MLP. */
+  mlpHidden: number;
+  /** Categories (and capability points) with fewer training pairs than this get no model of their own. */
+  minPairs: number;
+  /** Validation pairs scored per evaluation at most (a fixed random subset), to bound evaluation time. */
+  maxValPairs: number;
+  /** Sequences per forward pass when scoring without gradients (evaluation, embedding caches). */
+  scoreBatch: number;
+}
+
+const PAPER_PHASES: TrainedPhase[] = ['base', 'router', 'phase1', 'phase2', 'phase3', 'ensemble'];
+
+function perPhase(values: Partial<Record<TrainedPhase, number>>, fallback: number): Record<TrainedPhase, number> {
+  return Object.fromEntries(PAPER_PHASES.map((p) => [p, values[p] ?? fallback])) as Record<TrainedPhase, number>;
+}
+
+/**
+ * Defaults chosen on the tiny and small presets (docs/training.md has the measurements): from-scratch
+ * encoders need a larger rate than the paper's 1e-5 for a 1.8B model; the MLP and router heads train on
+ * cached embeddings, so their steps are cheap and they get more of them.
+ */
+export function defaultHyperParams(preset: PresetName, pretrained = false): HyperParams {
+  const tiny = preset === 'tiny';
+  const h: HyperParams = {
+    batchPairs: 8,
+    evalEvery: tiny ? 20 : 50,
+    patience: tiny ? 4 : 8,
+    maxSteps: perPhase({ base: tiny ? 200 : 2000, router: 400, phase1: tiny ? 100 : 1000, phase2: tiny ? 60 : 600, phase3: 400, ensemble: tiny ? 60 : 600 }, 200),
+    lr: perPhase({ base: tiny ? 1e-3 : 2e-4, router: 3e-3, phase1: tiny ? 5e-4 : 1e-4, phase2: tiny ? 2e-3 : 5e-4, phase3: 3e-3, ensemble: tiny ? 2e-3 : 5e-4 }, 1e-3),
+    valFraction: 0.1,
+    testFraction: 0.2,
+    phase12Fraction: 0.6,
+    ensembleSize: 3,
+    uwoLambda: 0.5,
+    mlpHidden: 64,
+    minPairs: 16,
+    maxValPairs: 256,
+    scoreBatch: 32,
+  };
+  if (pretrained) {
+    // Fine-tuning a pre-trained encoder: BERT's usual 2e-5..5e-5 keeps what it learnt; LoRA and heads as above.
+    h.lr.base = 3e-5;
+    h.lr.phase1 = 2e-5;
+  }
+  return h;
+}
+
+/** Applies `key=value` overrides (dotted keys for per-phase values); unknown keys are an error. */
+export function applyOverrides(h: HyperParams, overrides: Record<string, number | string | boolean> = {}): HyperParams {
+  const out: HyperParams = structuredClone(h);
+  for (const [key, raw] of Object.entries(overrides)) {
+    const value = typeof raw === 'number' ? raw : Number(raw);
+    if (!Number.isFinite(value)) throw new Error(`setting ${key}: '${String(raw)}' is not a number`);
+    const [head, sub] = key.split('.', 2);
+    const table = out as unknown as Record<string, unknown>;
+    if (!(head in table)) throw new Error(`unknown setting '${key}' (known: ${Object.keys(out).join(', ')})`);
+    const current = table[head];
+    if (typeof current === 'number' && sub === undefined) {
+      table[head] = value;
+    } else if (typeof current === 'object' && current !== null && sub !== undefined && sub in current) {
+      (current as Record<string, number>)[sub] = value;
+    } else if (typeof current === 'object' && current !== null && sub === undefined) {
+      for (const k of Object.keys(current)) (current as Record<string, number>)[k] = value;
+    } else {
+      throw new Error(`unknown setting '${key}'`);
+    }
+  }
+  return out;
+}

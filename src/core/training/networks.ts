@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+import type * as TF from '@tensorflow/tfjs';
+import type { TokenBatch } from '../model/batch';
+import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint';
+import type { EncoderConfig, LoraConfig } from '../model/config';
+import type { Encoder } from '../model/encoder';
+import type { ScalarHead } from '../model/heads';
+import type { LoraAdapter } from '../model/lora';
+import { tf } from '../model/tf';
+import type { NamedParams } from './fit';
+import type { Aggregation } from './aggregate';
+import type { Method } from './types';
+
+/**
+ * The structure of a trained run (`model.json`): which checkpoint holds which part and how the parts
+ * combine into a reward. Written when training ends; read by evaluation, scoring and export.
+ */
+export interface RunModel {
+  format: 'rewardlens-model';
+  version: 1;
+  method: Method;
+  encoder: EncoderConfig;
+  lora: LoraConfig;
+  maxLen: number;
+  routerMaxLen: number;
+  mlpHidden: number;
+  /** The general RM every method starts from; `single` scores with it alone. */
+  base: string;
+  /** dmoerm: the router's classes (task categories) and its checkpoint. */
+  router?: { component: string; categories: string[] };
+  /** Inner MoE per category (dmoerm), or one named 'all' (dmoerm-no-outer). */
+  inner?: Record<string, InnerModel>;
+  /** Ensemble members and their aggregation (mean, wco, uwo). */
+  ensemble?: { members: string[]; aggregation: Aggregation; lambda: number };
+}
+
+export interface InnerModel {
+  phase1: string;
+  experts: Array<{ point: string; component: string }>;
+  /** Absent when the category had too little data for Phase 3: Phase 1's head then scores it. */
+  phase3?: string;
+}
+
+/** A token-level reward network: encoder (optionally with one LoRA expert) → pooled z → scalar head. */
+export class RewardNet {
+  constructor(
+    readonly encoder: Encoder,
+    readonly head: ScalarHead,
+    readonly adapter?: LoraAdapter,
+  ) {}
+
+  reward(batch: TokenBatch, training: boolean, seed: number): TF.Tensor1D {
+    return this.head.forward(this.embed(batch, training, seed));
+  }
+
+  embed(batch: TokenBatch, training = false, seed = 0): TF.Tensor2D {
+    return this.encoder.forward(batch, { adapter: this.adapter, training, seed }).pooled; // [B, H]
+  }
+}
+
+/** File-system-safe component names that stay unique for any category or point name. */
+export function componentName(...parts: string[]): string {
+  const slug = parts.map((p) => p.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 40)).join('-');
+  const digest = createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 6);
+  return /^[A-Za-z0-9_-]+$/.test(parts.join('')) ? parts.join('-') : `${slug}-${digest}`;
+}
+
+export function saveParts(file: string, parts: Record<string, NamedParams>, manifest: Record<string, unknown>): void {
+  saveCheckpoint(file, parts, manifest);
+}
+
+/** Loads a checkpoint's tensors into existing parameters, checking names and shapes. */
+export function loadParts(file: string, parts: Record<string, NamedParams>): Record<string, unknown> {
+  const loaded = loadCheckpoint(file);
+  for (const [part, params] of Object.entries(parts)) {
+    const stored = loaded.parts[part];
+    if (!stored) throw new Error(`${file}: checkpoint has no part '${part}' (has ${Object.keys(loaded.parts).join(', ')})`);
+    for (const [name, variable] of params.named()) {
+      const t = stored.get(name);
+      if (!t) throw new Error(`${file}: part '${part}' has no tensor '${name}'`);
+      if (t.shape.join('x') !== variable.shape.join('x')) {
+        throw new Error(`${file}: ${part}/${name} has shape [${t.shape.join(', ')}], the model expects [${variable.shape.join(', ')}]`);
+      }
+      tf.tidy(() => variable.assign(tf.tensor(t.data, t.shape)));
+    }
+  }
+  return loaded.manifest;
+}
