@@ -50,10 +50,12 @@ export interface AlignmentReport {
   /** Rows left out as unreadable (no final llm turn, non-numeric stars, …), with the first reasons. */
   malformedRows: number;
   malformedExamples: string[];
+  /** Rows (either side) whose dialog content was a JSON boolean or number, kept as its text (`true`). */
+  nonTextContent: number;
   /** Questions whose type is not A or B (they get no category). */
   unknownType: number;
   /** Some dialog_uuids of each kind of problem, to look them up. */
-  examples: { missingGpt: string[]; missingHuman: string[]; duplicate: string[] };
+  examples: { missingGpt: string[]; missingHuman: string[]; duplicate: string[]; nonTextContent: string[] };
 }
 
 export interface Llmeval2Data {
@@ -85,21 +87,28 @@ function readRows(file: string): unknown[] {
 
 const ROLES: Readonly<Record<string, Role>> = { user: 'user', llm: 'assistant', assistant: 'assistant', system: 'system' };
 
-/** The row if it has what a response needs, else why not. */
-function checkRow(v: unknown): Row | string {
+/** The row if it has what a response needs (non-text content made text), else why not. */
+function checkRow(v: unknown): { row: Row; coerced: boolean } | string {
   if (typeof v !== 'object' || v === null) return 'not an object';
   const r = v as Record<string, unknown>;
   if (typeof r.question_uuid !== 'string' || typeof r.dialog_uuid !== 'string') return 'no question_uuid or dialog_uuid';
   if (!Array.isArray(r.dialog) || r.dialog.length < 2) return `${r.dialog_uuid}: dialog has no prompt and response`;
+  let coerced = false;
+  const dialog: Row['dialog'] = [];
   for (const t of r.dialog as unknown[]) {
     const turn = t as Record<string, unknown>;
-    if (typeof turn !== 'object' || turn === null || typeof turn.content !== 'string' || typeof turn.role !== 'string' || !(turn.role in ROLES))
-      return `${r.dialog_uuid}: a dialog turn is not {role: user|llm, content}`;
+    if (typeof turn !== 'object' || turn === null || typeof turn.role !== 'string' || !(turn.role in ROLES)) return `${r.dialog_uuid}: a dialog turn is not {role: user|llm, content}`;
+    if (typeof turn.content === 'string') dialog.push({ role: turn.role, content: turn.content });
+    else if (typeof turn.content === 'boolean' || typeof turn.content === 'number') {
+      // llmeval2 has true/false answers stored as JSON booleans; they are answers all the same.
+      dialog.push({ role: turn.role, content: String(turn.content) });
+      coerced = true;
+    } else return `${r.dialog_uuid}: the content of a dialog turn is not text`;
   }
-  if (ROLES[(r.dialog as Array<{ role: string }>).at(-1)!.role] !== 'assistant') return `${r.dialog_uuid}: the dialog does not end with the llm's turn`;
+  if (ROLES[dialog.at(-1)!.role] !== 'assistant') return `${r.dialog_uuid}: the dialog does not end with the llm's turn`;
   if (typeof r.stars !== 'object' || r.stars === null || !Object.values(r.stars).every((s) => typeof s === 'number' && Number.isFinite(s)))
     return `${r.dialog_uuid}: stars are not {dimension: number}`;
-  return v as Row;
+  return { row: { ...(v as Row), dialog }, coerced };
 }
 
 function ratings(stars: Record<string, number>, source: string): Rating[] {
@@ -125,17 +134,23 @@ export function readLlmeval2(dir: string): Llmeval2Data {
     duplicateRows: 0,
     malformedRows: 0,
     malformedExamples: [],
+    nonTextContent: 0,
     unknownType: 0,
-    examples: { missingGpt: [], missingHuman: [], duplicate: [] },
+    examples: { missingGpt: [], missingHuman: [], duplicate: [], nonTextContent: [] },
   };
   const usable = (file: string, seen: Map<string, Row>, subject: string): Array<Row & { subject: string }> => {
     const rows: Array<Row & { subject: string }> = [];
     for (const v of readRows(file)) {
-      const row = checkRow(v);
-      if (typeof row === 'string') {
+      const checked = checkRow(v);
+      if (typeof checked === 'string') {
         report.malformedRows++;
-        note(report.malformedExamples, `${file}: ${row}`);
+        note(report.malformedExamples, `${file}: ${checked}`);
         continue;
+      }
+      const row = checked.row;
+      if (checked.coerced) {
+        report.nonTextContent++;
+        note(report.examples.nonTextContent, row.dialog_uuid);
       }
       if (seen.has(row.dialog_uuid)) {
         report.duplicateRows++;
@@ -234,8 +249,12 @@ export function splitByQuestion(data: Llmeval2Data, seed: number, testFraction =
 }
 
 /** Canonical JSONL (docs/record-model.md), readable by `Dataset.open` with the canonical adapter. */
+export function canonicalJsonl(records: readonly PreferenceRecord[]): string {
+  return records.map((r) => canonicalLine(r) + '\n').join('');
+}
+
 export function writeCanonicalFile(file: string, records: readonly PreferenceRecord[]): void {
-  writeFileSync(file, records.map((r) => canonicalLine(r) + '\n').join(''));
+  writeFileSync(file, canonicalJsonl(records));
 }
 
 /** Non-tied human pairs and ties of a set of records, counted as training and evaluation count them. */

@@ -48,7 +48,7 @@ after(() => rmSync(root, { recursive: true, force: true }));
 /**
  * Two subjects: Alpha (type A, 6 questions × 3 responses) and Beta (type B, 4 questions × 4). The GPT-4
  * side misses one row and has one the human side lacks; the human side repeats one row and has one
- * malformed row. Alpha_0's human stars are set by hand so that two of its responses tie.
+ * malformed row, and one answer that is a JSON boolean. Alpha_0's human stars are set by hand so that two of its responses tie.
  */
 function writeSynthetic(dir: string): void {
   const human: Record<string, Row[]> = { Alpha: [], Beta: [] };
@@ -68,6 +68,8 @@ function writeSynthetic(dir: string): void {
   human.Alpha[1].stars = { Correctness: 1, 'Explanation Correctness': 0 };
   human.Alpha[2].stars = { Correctness: 3, 'Explanation Correctness': 0 };
   gpt.Alpha = gpt.Alpha.filter((r) => r.dialog_uuid !== 'm1_Alpha_3');
+  // llmeval2 stores some true/false answers as JSON booleans.
+  (human.Beta[3].dialog[1] as { content: unknown }).content = true;
   gpt.Beta.push(row('Beta', 9, 0, 'B', starsB(9, 0)));
   human.Beta.push(human.Beta[5]);
   human.Beta.push({ ...row('Beta', 8, 0, 'B', starsB(8, 0)), dialog: [{ role: 'user', content: 'no answer' }] });
@@ -93,6 +95,9 @@ void describe('llmeval2 data preparation', () => {
     assert.deepEqual(report.examples.missingHuman, ['m0_Beta_9']);
     assert.equal(report.duplicateRows, 1);
     assert.equal(report.malformedRows, 1);
+    assert.equal(report.nonTextContent, 1);
+    assert.deepEqual(report.examples.nonTextContent, ['m3_Beta_0']);
+    assert.equal(records.find((r) => r.metadata?.question_uuid === 'Beta_0')!.responses[3].text, 'true');
     assert.equal(report.aligned, report.humanRows - report.missingGpt);
     assert.equal(records.length, 10);
 
