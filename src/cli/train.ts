@@ -4,6 +4,7 @@ import { storeFileFor } from '../core/labelling/store';
 import { evaluateRun, train } from '../core/training/train';
 import type { BackendName, EvalResult, Method, PresetName, TrainEvent, TrainOptions, TrainSummary } from '../core/training/types';
 import { BACKENDS, METHODS, PRESET_NAMES } from '../core/training/types';
+import { formatEvalResult, formatTrainEvent } from '../worker/train-protocol';
 
 /**
  * `rewardlens train` and `rewardlens eval` (docs/training-ui.md). Training runs in this process: from the
@@ -138,34 +139,6 @@ export function parseEvalArgs(argv: string[]): { help: true } | { help: false; r
 }
 
 const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
-
-/** One line per event worth a line; undefined for the rest. Progress lines: phase, expert, step/total, loss, acc. */
-export function formatTrainEvent(e: TrainEvent): string | undefined {
-  switch (e.type) {
-    case 'backend':
-      return `backend: ${e.backend} (tfjs ${e.tfBackend})${e.note ? ` — ${e.note}` : ''}`;
-    case 'phase':
-      return `${e.phase}${e.expert ? ` [${e.expert}]` : ''}: ${e.message}`;
-    case 'progress': {
-      const acc = [e.trainAcc !== undefined ? `train acc ${pct(e.trainAcc)}` : '', e.valAcc !== undefined ? `val acc ${pct(e.valAcc)}` : ''].filter(Boolean).join(', ');
-      return `${e.phase}${e.expert ? ` [${e.expert}]` : ''} step ${e.step}/${e.totalSteps} loss ${e.loss.toFixed(4)}${acc ? `, ${acc}` : ''}`;
-    }
-    case 'checkpoint':
-      return undefined;
-    case 'evaluation':
-      return `evaluation: ${pct(e.result.overall)} of ${e.result.pairs} pairs`;
-    case 'log':
-      return `${e.level === 'warn' ? 'warning: ' : ''}${e.message}`;
-  }
-}
-
-/** The small table of `rewardlens eval`: overall, then each category. */
-export function formatEvalResult(r: EvalResult): string {
-  const rows: [string, string, string][] = [['category', 'accuracy', 'pairs'], ['overall', pct(r.overall), String(r.pairs)]];
-  for (const [name, c] of Object.entries(r.byCategory).sort(([a], [b]) => a.localeCompare(b))) rows.push([name, pct(c.accuracy), String(c.pairs)]);
-  const width = rows.reduce((w, [n]) => Math.max(w, n.length), 0);
-  return [`method: ${r.method}`, ...rows.map(([n, a, p]) => `${n.padEnd(width)}  ${a.padStart(8)}  ${p.padStart(7)}`)].join('\n');
-}
 
 function formatSummary(s: TrainSummary, stopped: boolean): string {
   const state = stopped ? 'stopped; resume with the same command' : s.truncated ? 'finished early (time budget)' : 'finished';

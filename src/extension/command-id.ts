@@ -17,4 +17,21 @@ export const enum CommandId {
   LabelsFromRatings = 'rewardlens.labelsFromRatings',
   SetJudgeApiKey = 'rewardlens.setJudgeApiKey',
   ClearJudgeApiKey = 'rewardlens.clearJudgeApiKey',
+  /** (datasetUri?, options?: TrainCommandOptions) — train a reward model (docs/training-ui.md); with options.method no questions. */
+  Train = 'rewardlens.train',
+  /** (run?: path | runs-view node) — resume a stopped run. */
+  ResumeTraining = 'rewardlens.resumeTraining',
+  /** (run?, testFileUri?) — agreement of a finished run with a test set's human preferences. */
+  EvaluateRun = 'rewardlens.evaluateRun',
+  /** (run?) — ask the run's training process to stop at its next step. */
+  StopTraining = 'rewardlens.stopTraining',
+  /** (run, phase?) — the training chart of a run. */
+  ShowTrainingChart = 'rewardlens.showTrainingChart',
+  /** (run) — the run's MODEL_CARD.md. */
+  OpenModelCard = 'rewardlens.openModelCard',
+  /** (run) — the run folder in the OS file manager. */
+  RevealRun = 'rewardlens.revealRun',
+  RefreshRuns = 'rewardlens.refreshRuns',
+  InstallGpuBackend = 'rewardlens.installGpuBackend',
+  InstallNativeBackend = 'rewardlens.installNativeBackend',
 }

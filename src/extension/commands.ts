@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { CommandId } from './command-id';
@@ -7,6 +8,11 @@ import type { IndexedDataset } from './datasets/registry';
 import { labelCapabilities, labelOptionsArg } from './labelling/label-command';
 import { labelsFromRatingsCommand, ratingsSourceArg } from './labelling/ratings-command';
 import { recordDocumentUri } from './records/record-document';
+import { TrainingChartPanel } from './training/chart-panel';
+import { installBackend } from './training/install-backend';
+import { pickRun } from './training/runs';
+import { runArg } from './training/runs-tree';
+import { evaluateCommand, resumeCommand, trainCommand } from './training/train-command';
 import { LabelReportPanel } from './webviews/labels/panel';
 import { OverviewPanel } from './webviews/overview/panel';
 import { RecordsPanel } from './webviews/records/panel';
@@ -182,6 +188,63 @@ export function createCommands(): Record<CommandId, CommandFactory> {
         ctx.log.info('judge API key removed from SecretStorage');
         void vscode.window.showInformationMessage('RewardLens: judge API key removed.');
       },
+    },
+    [CommandId.Train]: {
+      run: (ctx) => (arg?: unknown, options?: unknown) => trainCommand(ctx, arg, options),
+    },
+    [CommandId.ResumeTraining]: {
+      run: (ctx) => (arg?: unknown) => resumeCommand(ctx, arg),
+    },
+    [CommandId.EvaluateRun]: {
+      run: (ctx) => (arg?: unknown, testFile?: unknown) => evaluateCommand(ctx, arg, testFile),
+    },
+    [CommandId.StopTraining]: {
+      run: (ctx) => async (arg?: unknown) => {
+        const run = runArg(arg) ?? (await pickRun(ctx, 'Stop training', (r) => r.state === 'running', 'no training is running.'));
+        if (run === undefined) return false;
+        const stopping = ctx.training.cancel(run);
+        if (stopping) ctx.log.info(`${path.basename(run)}: stopping at the next step (the last checkpoint is kept)`);
+        return stopping;
+      },
+    },
+    [CommandId.ShowTrainingChart]: {
+      run: (ctx) => async (arg?: unknown, phase?: unknown) => {
+        const run = runArg(arg) ?? (await pickRun(ctx, 'Show the training chart of', () => true, 'no training runs yet: run "Train Reward Model" first.'));
+        if (run === undefined) return undefined;
+        TrainingChartPanel.createOrShow(ctx, run, { phase: typeof phase === 'string' ? phase : undefined });
+        return run;
+      },
+    },
+    [CommandId.OpenModelCard]: {
+      run: (ctx) => async (arg?: unknown) => {
+        const run = runArg(arg) ?? (await pickRun(ctx, 'Open the model card of', (r) => r.state === 'finished', 'no finished training run yet.'));
+        if (run === undefined) return undefined;
+        const card = vscode.Uri.file(path.join(run, 'MODEL_CARD.md'));
+        if (!existsSync(card.fsPath)) {
+          void vscode.window.showInformationMessage(`RewardLens: ${path.basename(run)} has no model card yet: it is written when the run finishes.`);
+          return undefined;
+        }
+        await vscode.commands.executeCommand('markdown.showPreview', card).then(undefined, () => vscode.window.showTextDocument(card));
+        return card.toString();
+      },
+    },
+    [CommandId.RevealRun]: {
+      run: (ctx) => async (arg?: unknown) => {
+        const run = runArg(arg);
+        if (run === undefined) return;
+        const uri = vscode.Uri.file(run);
+        // The Explorer shows folders of the workspace only; elsewhere, the OS file manager (desktop).
+        await vscode.commands.executeCommand(vscode.workspace.getWorkspaceFolder(uri) ? 'revealInExplorer' : 'revealFileInOS', uri).then(undefined, (e: unknown) => ctx.showError(`cannot reveal ${run}`, e));
+      },
+    },
+    [CommandId.RefreshRuns]: {
+      run: (ctx) => () => ctx.training.requestRefresh(),
+    },
+    [CommandId.InstallGpuBackend]: {
+      run: (ctx) => () => installBackend(ctx, 'gpu'),
+    },
+    [CommandId.InstallNativeBackend]: {
+      run: (ctx) => () => installBackend(ctx, 'cpu'),
     },
   };
 }

@@ -1,6 +1,8 @@
 import * as vscode from 'vscode';
 import type { Pricing } from '../core/labelling/estimate';
 import type { Lang } from '../core/labelling/templates';
+import type { BackendName, PresetName } from '../core/training/types';
+import { BACKENDS, PRESET_NAMES } from '../core/training/types';
 
 /** Typed access to `contributes.configuration` (package.json); keep the two in step. */
 
@@ -142,6 +144,29 @@ export class Config {
   /** Folder of the label stores (relative: to the workspace folder); default `.rewardlens/` beside the dataset. */
   get labellingStoreDir(): string | undefined {
     return text(this.get<string>('labelling.storeDir'));
+  }
+
+  // Training.
+
+  /** 'auto': the best backend that loads (tfjs-node-gpu, tfjs-node, wasm, cpu). */
+  get trainingBackend(): BackendName | 'auto' {
+    const v = this.get<string>('training.backend');
+    return (BACKENDS as readonly string[]).includes(v ?? '') ? (v as BackendName) : 'auto';
+  }
+
+  get trainingPreset(): PresetName {
+    const v = this.get<string>('training.preset');
+    return (PRESET_NAMES as readonly string[]).includes(v ?? '') ? (v as PresetName) : 'small';
+  }
+
+  /** Folder of new runs (relative: to the workspace folder); default `.rewardlens/runs/` beside the dataset. */
+  get trainingRunsFolder(): string | undefined {
+    return text(this.get<string>('training.runsFolder'));
+  }
+
+  /** Wall-clock budget of a run in minutes; undefined = none. */
+  get trainingMaxMinutes(): number | undefined {
+    return positive(this.get<number>('training.maxMinutes'));
   }
 
   /** Settings whose change invalidates every index. */

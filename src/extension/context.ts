@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { Config } from './config';
 import { DatasetRegistry } from './datasets/registry';
 import { Labelling } from './labelling/labelling';
+import { Training } from './training/training';
 
 /**
  * The extension's one context object: it owns every disposable (registrations, panels, the dataset
@@ -13,6 +14,8 @@ export class Ctx implements vscode.Disposable {
   readonly datasets: DatasetRegistry;
   /** The judge's key, labelling config diagnostics and running jobs. */
   readonly labelling: Labelling;
+  /** Training and evaluation processes running now, and the runs started in this window. */
+  readonly training: Training;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(readonly extCtx: vscode.ExtensionContext) {
@@ -20,6 +23,7 @@ export class Ctx implements vscode.Disposable {
     this.log = this.push(vscode.window.createOutputChannel('RewardLens', { log: true }));
     this.datasets = this.push(new DatasetRegistry(this.config, this.log));
     this.labelling = this.push(new Labelling(extCtx.secrets));
+    this.training = this.push(new Training(extCtx, this.log));
   }
 
   get extensionUri(): vscode.Uri {

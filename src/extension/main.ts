@@ -12,6 +12,10 @@ import type { RecordDetail, RecordRow } from '../../webview/records-protocol';
 import type { IndexReport } from '../core/dataset/dataset';
 import { RecordDocumentProvider } from './records/record-document';
 import { DatasetStatusBar } from './status-bar';
+import { TrainingChartPanel } from './training/chart-panel';
+import type { RunsNode } from './training/runs-tree';
+import { RunsTreeProvider } from './training/runs-tree';
+import type { ChartData } from '../../webview/training-chart-protocol';
 import { LabelReportPanel } from './webviews/labels/panel';
 import { OverviewPanel } from './webviews/overview/panel';
 import { RecordsPanel } from './webviews/records/panel';
@@ -35,6 +39,10 @@ export interface TestingApi {
   setJudgeApiKey(key: string): Promise<void>;
   /** The window's extension-host log folder (the output channel's log file is under it). */
   logFolder: string;
+  /** The Training Runs view's top-level nodes, as the view gets them (children when `of` is given). */
+  trainingRunNodes(of?: RunsNode): Promise<{ node: RunsNode; label: string; description: string }[]>;
+  /** What the training chart panel last sent its webview, or undefined when it is closed. */
+  trainingChartData(): ChartData | undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): RewardLensApi {
@@ -49,12 +57,25 @@ export function activate(context: vscode.ExtensionContext): RewardLensApi {
   OverviewPanel.register(ctx);
   RecordsPanel.register(ctx);
   LabelReportPanel.register(ctx);
+  TrainingChartPanel.register(ctx);
+  const runsTree = RunsTreeProvider.register(ctx);
   registerCommands(ctx);
   trackDocuments(ctx);
 
   const testing: TestingApi | undefined =
     context.extensionMode === vscode.ExtensionMode.Test
-      ? { setJudgeApiKey: (key) => ctx.labelling.apiKey.set(key), logFolder: vscode.Uri.joinPath(context.logUri, '..').fsPath }
+      ? {
+          setJudgeApiKey: (key) => ctx.labelling.apiKey.set(key),
+          logFolder: vscode.Uri.joinPath(context.logUri, '..').fsPath,
+          trainingRunNodes: async (of) => {
+            const nodes = await runsTree.getChildren(of);
+            return nodes.map((node) => {
+              const item = runsTree.getTreeItem(node);
+              return { node, label: typeof item.label === 'string' ? item.label : (item.label?.label ?? ''), description: typeof item.description === 'string' ? item.description : '' };
+            });
+          },
+          trainingChartData: () => TrainingChartPanel.current?.lastData,
+        }
       : undefined;
   return {
     testing,

@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { TRAIN_USAGE, TrainUsageError, formatEvalResult, formatTrainEvent, parseEvalArgs, parseOverrides, parseTrainArgs } from '../../src/cli/train';
+import { TRAIN_USAGE, TrainUsageError, parseEvalArgs, parseOverrides, parseTrainArgs } from '../../src/cli/train';
+import { formatEvalResult, formatTrainEvent } from '../../src/worker/train-protocol';
 import { storeFileFor } from '../../src/core/labelling/store';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rl-cli-train-'));
