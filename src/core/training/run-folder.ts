@@ -150,7 +150,8 @@ export class RunFolder {
     }
     if (existsSync(abs)) {
       if (!statSync(abs).isDirectory()) throw new Error(`${abs} is a file, not a folder: choose a folder for the run`);
-      const entries = readdirSync(abs);
+      // The worker's log is opened before the recipe creates the run, so it may already be there.
+      const entries = readdirSync(abs).filter((e) => e !== RUN_FILES.log);
       if (entries.length > 0)
         throw new Error(`${abs} is not empty and is not a run folder (no ${RUN_FILES.config}; it holds ${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}): choose an empty or new folder`);
     }

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync, fork } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type * as Esbuild from 'esbuild';
 import type { TrainEvent, TrainOptions } from '../../../src/core/training/types';
+import { repoRoot } from '../../support/repo-root';
 import { WorkerCancelledError, WorkerDiedError, WorkerFailedError, startEvaluation, startTraining } from '../../../src/worker/train-client';
 import { PROTOCOL_VERSION, isErrorMessage, isReadyMessage } from '../../../src/worker/train-protocol';
 
@@ -69,11 +70,6 @@ function fake(mode: string, extra: Record<string, string> = {}) {
 }
 
 /** The repository root (this bundle runs from .test-tmp/unit or dist/test/unit/worker). */
-function repoRoot(): string {
-  for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) if (existsSync(join(dir, 'src', 'worker', 'train-worker.ts'))) return dir;
-  throw new Error(`no repository above ${__dirname}`);
-}
-
 void describe('training worker client', () => {
   void it('forwards events in order and resolves with the summary', async () => {
     const f = fake('ok');
