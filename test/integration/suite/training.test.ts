@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import type { RewardLensApi, TestingApi } from '../../../src/extension/main';
 import type { TrainCommandResult } from '../../../src/extension/training/train-command';
 import { trainingBlockedReason } from '../../../src/extension/training/trust';
+import { writeSyntheticPreferences } from '../../support/synthetic-prefs';
 import { EXTENSION_ID, waitFor, workspaceFolder } from './helpers';
 
 const COMMANDS = [
@@ -128,7 +129,23 @@ suite('RewardLens training UI', () => {
     assert.match(trainingBlockedReason(false) ?? '', /disabled in Restricted Mode.*Trust the workspace/);
   });
 
-  // ── Real training in VS Code: the lead adds this test here once the recipe lands (issue 4). It should
-  // run `rewardlens.train` with { method: 'single', preset: 'tiny', out } on a sample, check the summary,
-  // the run in the view as finished, and the chart's points. ──
+  test('Train Reward Model trains for real in the worker process and lists the finished run', async function () {
+    this.timeout(240_000);
+    const data = join(workspaceFolder().fsPath, 'synthetic-prefs.jsonl');
+    writeSyntheticPreferences(data, 120, 21);
+    const out = join(runs, 'synthetic-single');
+    rmSync(out, { recursive: true, force: true });
+    const result = await vscode.commands.executeCommand<TrainCommandResult>('rewardlens.train', vscode.Uri.file(data), {
+      method: 'single', preset: 'tiny', backend: 'wasm', out, seed: 2,
+      overrides: { 'maxSteps.base': 60, evalEvery: 20, patience: 3 },
+    });
+    assert.equal(result.outcome, 'finished', JSON.stringify(result));
+    assert.ok(result.outcome === 'finished' && result.summary.backend === 'wasm');
+    assert.ok(result.outcome === 'finished' && (result.summary.evaluation?.pairs ?? 0) > 0, 'held-out evaluation ran');
+    await vscode.commands.executeCommand('rewardlens.refreshRuns');
+    await waitFor(async () => (await testing.trainingRunNodes()).some((n) => n.label === 'synthetic-single' && /finished/.test(String(n.description))), 'the run listed as finished', 10_000);
+    await vscode.commands.executeCommand('rewardlens.showTrainingChart', out);
+    await waitFor(() => (testing.trainingChartData()?.points.filter((p) => p.phase === 'base').length ?? 0) >= 2, 'the chart to show the base phase', 10_000);
+    rmSync(data, { force: true });
+  });
 });
