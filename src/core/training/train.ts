@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, createReadStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { readStore, mergedLabels } from '../labelling/store';
 import { initBackend } from '../model/backend';
 import { PRESETS } from '../model/config';
@@ -14,6 +14,9 @@ import type { PreferenceData } from './data';
 import { loadPreferenceData } from './data';
 import { agreement } from './evaluate';
 import { applyOverrides, defaultHyperParams } from './hparams';
+import type { FitOutcome } from './fit';
+import type { ModelCardPhase } from './model-card';
+import { renderModelCard } from './model-card';
 import type { RunModel } from './networks';
 import { CancelledError, runRecipe } from './recipe';
 import { Rng } from './rng';
@@ -21,7 +24,7 @@ import { RunFolder } from './run-folder';
 import { RunScorer } from './scorer';
 import { splitByGroup } from './split';
 import type { SequenceSource } from './tasks';
-import type { EvalResult, Method, TrainEvent, TrainOptions, TrainSummary } from './types';
+import type { EvalResult, Method, Phase, TrainEvent, TrainOptions, TrainSummary } from './types';
 
 /** How a caller (CLI, worker) hears from and steers a run. */
 export interface TrainIO {
@@ -107,6 +110,7 @@ export async function train(options: TrainOptions, io: TrainIO = {}): Promise<Tr
       deadline: options.maxMinutes ? started + options.maxMinutes * 60_000 : undefined,
     });
     writeFileSync(join(run.dir, 'model.json'), JSON.stringify(model, null, 2) + '\n');
+    const parameters = [...initialEncoder.named().values()].reduce((n, v) => n + v.size, 0);
     initialEncoder.dispose();
 
     let evaluation: EvalResult | undefined;
@@ -116,6 +120,28 @@ export async function train(options: TrainOptions, io: TrainIO = {}): Promise<Tr
       run.writeEval(evaluation);
       io.onEvent?.({ type: 'evaluation', result: evaluation });
     }
+    run.writeModelCard(
+      renderModelCard({
+        method: options.method,
+        base: options.base ? { kind: 'imported', folder: options.base, parameters } : { kind: 'preset', preset: options.preset, parameters },
+        tokenizer: `${basename(dirname(tokenizerFile))}/${basename(tokenizerFile)}, ${tokenizer.vocabSize} tokens (${vocab.size} used), max length ${limits.maxLen}`,
+        data: {
+          file: options.dataset,
+          hash: String(run.config.datasetSha256),
+          records: trainPositions.length,
+          pairs: trainPositions.reduce((n, p) => n + data.pairs[p].length, 0),
+          categories: countBy(trainPositions.map((p) => data.categories[p])),
+          labels: options.labels && capability.size ? { file: options.labels, used: [...capability.values()].reduce((n, l) => n + l.length, 0) } : undefined,
+          test: evaluation ? { records: testPositions.length, pairs: evaluation.pairs } : undefined,
+        },
+        phases: componentPhases(run, run.readState().completed),
+        evaluation: evaluation ? [evaluation] : undefined,
+        seed: options.seed,
+        backend: `${backend.backend} (tfjs '${backend.tfBackend}')`,
+        created: new Date().toISOString(),
+        notes: truncated ? ['The time budget (--max-minutes) ended some phases before early stopping did.'] : undefined,
+      }),
+    );
     run.writeState({ ...run.readState(), finished: true });
     return { out: run.dir, method: options.method, backend: backend.backend, truncated, seconds: (Date.now() - started) / 1000, evaluation };
   } catch (e) {
@@ -169,6 +195,21 @@ function loadOrBuildVocab(run: RunFolder, tokenizer: TextTokenizer, data: Prefer
   const vocab = VocabMap.build(tokenizer, used);
   writeFileSync(file, JSON.stringify(vocab.toJSON()) + '\n');
   return vocab;
+}
+
+/** What each finished component's checkpoint manifest says about its training, for the model card. */
+function componentPhases(run: RunFolder, components: string[]): ModelCardPhase[] {
+  return components.map((c) => {
+    const m = JSON.parse(readFileSync(run.checkpointMetaPath(c), 'utf8')) as { phase: Phase; expert?: string; outcome: FitOutcome };
+    const stoppedBy = { 'early-stopped': 'early stopping', deadline: 'time budget', 'max-steps': undefined, cancelled: 'cancel' }[m.outcome.reason];
+    return { phase: m.phase, expert: m.expert, steps: m.outcome.steps, bestStep: m.outcome.bestStep, bestValAcc: m.outcome.bestValAcc, stoppedBy };
+  });
+}
+
+function countBy(values: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of values) out[v] = (out[v] ?? 0) + 1;
+  return out;
 }
 
 function limitsFor(preset: Preset, maxPositions?: number): { maxLen: number; routerMaxLen: number } {

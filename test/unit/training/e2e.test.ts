@@ -69,6 +69,8 @@ void describe('training end to end (tiny preset, synthetic preferences)', async 
     t.diagnostic(`dmoerm: ${result.overall} on ${result.pairs} held-apart pairs ${JSON.stringify(result.byCategory)}`);
     assert.ok(result.overall! > 0.6, `dmoerm agreement ${result.overall}`);
     assert.deepEqual(Object.keys(result.byCategory).sort(), ['objective knowledge QA', 'subjective knowledge QA']);
+    const card = readFileSync(join(o.out, 'MODEL_CARD.md'), 'utf8');
+    for (const expected of ['dmoerm', 'router', 'correctness', 'fluency', String(summary.evaluation.pairs)]) assert.ok(card.includes(expected), `model card lacks ${expected}`);
     const metrics = readFileSync(join(o.out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { phase: string });
     assert.deepEqual([...new Set(metrics.map((m) => m.phase))].sort(), ['base', 'phase1', 'phase2', 'phase3', 'router']);
   });
