@@ -233,6 +233,7 @@ async function trainAndEvaluate(method: Method, o: Options, prepared: Prepared, 
       out,
       preset: o.preset,
       base: o.base,
+      baseRun: method === 'single' ? undefined : join(runs, 'single'),
       backend: o.backend,
       maxMinutes: o.maxMinutes,
       seed: o.seed,
@@ -281,8 +282,10 @@ function failed(e: unknown): MethodOutcome['result'] {
 }
 
 /** The methods in training order: `mean` before the aggregations that reuse its members. */
+/** `single` first: its general RM is the one every other method starts from (same base, same budget). */
 function trainingOrder(methods: readonly Method[]): Method[] {
-  return METHODS.filter((m) => methods.includes(m) || (m === 'mean' && methods.some((x) => ENSEMBLE_AGGREGATIONS.includes(x))));
+  const order: Method[] = ['single', ...METHODS.filter((m) => m !== 'single')];
+  return order.filter((m) => m === 'single' || methods.includes(m) || (m === 'mean' && methods.some((x) => ENSEMBLE_AGGREGATIONS.includes(x))));
 }
 
 function round(x: number, digits = 2): number {

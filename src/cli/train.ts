@@ -12,7 +12,7 @@ import { formatEvalResult, formatTrainEvent } from '../worker/train-protocol';
  * run folder keeps its checkpoint and the same command resumes it.
  */
 
-export const TRAIN_USAGE = `  rewardlens train FILE --method M --out RUN [--labels STORE] [--preset tiny|small] [--base DIR]
+export const TRAIN_USAGE = `  rewardlens train FILE --method M --out RUN [--labels STORE] [--preset tiny|small] [--base DIR] [--base-run RUN]
                   [--backend B] [--max-minutes N] [--seed N] [--set KEY=VALUE …] [--json]
   rewardlens eval RUN TESTFILE [--json]
 
@@ -22,6 +22,7 @@ Training (docs/training-ui.md; run again with the same options to resume):
   --labels STORE       capability label store (.labels.jsonl); needed by dmoerm and dmoerm-no-outer
   --preset P           ${PRESET_NAMES.join(' | ')} (default small)
   --base DIR           pre-trained BERT-family encoder (config.json, model.safetensors, tokenizer.json)
+  --base-run RUN       start from the general RM of another run of the same data, preset, base and seed
   --backend B          auto (default) | ${BACKENDS.join(' | ')}
   --max-minutes N      wall-clock budget; phases stop early, keeping their best weights
   --seed N             random seed (default 42)
@@ -39,6 +40,7 @@ const trainFlags = {
   labels: { type: 'string' },
   preset: { type: 'string' },
   base: { type: 'string' },
+  'base-run': { type: 'string' },
   backend: { type: 'string' },
   'max-minutes': { type: 'string' },
   seed: { type: 'string' },
@@ -109,6 +111,7 @@ export function parseTrainArgs(argv: string[]): { help: true } | { help: false; 
   }
   if (values.labels !== undefined) mustExist('--labels ', values.labels, 'file');
   if (values.base !== undefined) mustExist('--base ', values.base, 'directory');
+  if (values['base-run'] !== undefined) mustExist('--base-run ', values['base-run'], 'directory');
   const options: TrainOptions = {
     dataset,
     method,
@@ -116,6 +119,7 @@ export function parseTrainArgs(argv: string[]): { help: true } | { help: false; 
     labels: values.labels,
     preset: values.preset === undefined ? 'small' : oneOf<PresetName>('preset', values.preset, PRESET_NAMES),
     base: values.base,
+    baseRun: values['base-run'],
     backend: values.backend === undefined ? 'auto' : oneOf<BackendName | 'auto'>('backend', values.backend, ['auto', ...BACKENDS]),
     maxMinutes: numberFlag('max-minutes', values['max-minutes'], (n) => n > 0, 'a positive number of minutes'),
     seed: numberFlag('seed', values.seed, (n) => Number.isInteger(n) && n >= 0, 'a whole number ≥ 0') ?? DEFAULT_SEED,

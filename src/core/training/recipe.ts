@@ -1,4 +1,4 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import type { Preset } from '../model/config';
 import type { Encoder } from '../model/encoder';
 import { Classifier, MlpHead, ScalarHead } from '../model/heads';
@@ -211,21 +211,26 @@ class RecipeRunner {
     const inner: InnerModel = { phase1: phase1Name, experts };
     const [p3Train, p3Val] = this.splitPositions(p3, `phase3/${category}`);
     const p3Pairs = pairsOf(ctx.data, p3Train);
-    if (experts.length > 0 && p3Pairs.length >= ctx.hp.minPairs) {
-      const name = componentName('phase3', category);
+    const name = componentName('phase3', category);
+    if (experts.length > 0 && p3Pairs.length >= ctx.hp.minPairs && (this.isDone(name) || !this.pastDeadline())) {
       const hidden = phase1.encoder.config.hidden;
       const mlp = MlpHead.create(hidden * experts.length, ctx.hp.mlpHidden, ctx.seed + 300);
       const parts = { mlp };
+      let steps: number;
       if (!this.isDone(name)) {
         this.phase('phase3', category, `Phase 3 '${category}': caching ${experts.length} experts' embeddings of ${p3.length} records`);
         const cache = cacheExpertEmbeddings(ctx.src, phase1.encoder, adapters, p3);
         const task = cachedPairTask({ component: name, phase: 'phase3', expert: category, parts }, cache, p3Pairs, validationSubset(pairsOf(ctx.data, p3Val), ctx.hp.maxValPairs, ctx.rng.fork(`valset/${name}`)), ctx.hp.batchPairs, mlp);
-        await this.runFit(name, task, 'phase3', parts);
+        steps = (await this.runFit(name, task, 'phase3', parts)).steps;
+      } else {
+        steps = (JSON.parse(readFileSync(ctx.run.checkpointMetaPath(name), 'utf8')) as { outcome: FitOutcome }).outcome.steps;
       }
       mlp.dispose();
-      inner.phase3 = name;
+      // An MLP that never took a step is its random initialisation: Phase 1's head scores better.
+      if (steps > 0) inner.phase3 = name;
+      else this.log(`category '${category}': the time budget left Phase 3 no step; Phase 1's head scores it`);
     } else if (experts.length > 0) {
-      this.log(`category '${category}': ${p3Pairs.length} Phase-3 pairs (< ${ctx.hp.minPairs}); Phase 1's head scores it`);
+      this.log(`category '${category}': ${this.pastDeadline() ? 'no time left' : `${p3Pairs.length} Phase-3 pairs (< ${ctx.hp.minPairs})`} for Phase 3; Phase 1's head scores it`);
     }
     for (const a of adapters) a.dispose();
     phase1.encoder.dispose();
@@ -297,6 +302,10 @@ class RecipeRunner {
     const share = total > 0 ? this.plan[at].weight / total : 1;
     const now = Date.now();
     return now + Math.max(0, deadline - now) * share;
+  }
+
+  private pastDeadline(): boolean {
+    return this.ctx.deadline !== undefined && Date.now() > this.ctx.deadline;
   }
 
   private splitPositions(positions: number[], label: string): [number[], number[]] {

@@ -69,7 +69,9 @@ export async function train(options: TrainOptions, io: TrainIO = {}): Promise<Tr
     adapter: options.adapter ?? null,
     hyperParams: hp,
     limits,
+    baseRun: options.baseRun ?? null,
   });
+  if (options.baseRun) adoptBase(run, options.baseRun);
   run.log(`backend ${backend.backend} (tfjs '${backend.tfBackend}')${backend.note ? `: ${backend.note}` : ''}`);
 
   io.onEvent?.({ type: 'phase', phase: 'base', message: `reading ${options.dataset}` });
@@ -195,6 +197,23 @@ function loadOrBuildVocab(run: RunFolder, tokenizer: TextTokenizer, data: Prefer
   const vocab = VocabMap.build(tokenizer, used);
   writeFileSync(file, JSON.stringify(vocab.toJSON()) + '\n');
   return vocab;
+}
+
+/** Copies the finished general RM (and the vocabulary it was trained with) of another run into this one. */
+function adoptBase(run: RunFolder, from: string): void {
+  if (run.readState().completed.includes('base')) return;
+  const source = RunFolder.open(from);
+  for (const key of ['datasetSha256', 'preset', 'base', 'seed', 'schemaFile', 'adapter']) {
+    const a = JSON.stringify(source.config[key] ?? null);
+    const b = JSON.stringify(run.config[key] ?? null);
+    if (a !== b) throw new Error(`--base-run ${from}: its ${key} is ${a}, this run's is ${b}; the general RM can only be shared between runs of the same data, preset, base and seed`);
+  }
+  if (!source.readState().completed.includes('base')) throw new Error(`--base-run ${from}: that run has not finished its general RM yet`);
+  copyFileSync(join(source.dir, 'vocab.json'), join(run.dir, 'vocab.json'));
+  copyFileSync(source.checkpointPath('base'), run.checkpointPath('base'));
+  copyFileSync(source.checkpointMetaPath('base'), run.checkpointMetaPath('base'));
+  run.writeState({ ...run.readState(), completed: ['base'] });
+  run.log(`general RM taken from ${source.dir}`);
 }
 
 /** What each finished component's checkpoint manifest says about its training, for the model card. */

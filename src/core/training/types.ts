@@ -27,6 +27,11 @@ export interface TrainOptions {
   preset: PresetName;
   /** Folder of a pre-trained BERT-family encoder (config.json, model.safetensors, tokenizer.json). */
   base?: string;
+  /**
+   * A run of the same dataset, preset, base and seed whose general RM (`base`) this run starts from
+   * instead of training its own: the methods then differ only in what they add to one general RM.
+   */
+  baseRun?: string;
   /** 'auto': the best backend that loads (tfjs-node-gpu, tfjs-node, wasm, cpu). */
   backend: BackendName | 'auto';
   /** Wall-clock budget; phases share it and stop early (keeping their best weights) when it runs out. */

@@ -41,6 +41,16 @@ void describe('training end to end (tiny preset, synthetic preferences)', async 
     assert.ok(result.overall! > 0.6, `single agreement ${result.overall}`);
   });
 
+  await test('mean: an ensemble starting from the single run\'s general RM does not train its own', async () => {
+    const events: TrainEvent[] = [];
+    const summary = await train({ ...options('mean', 'mean'), baseRun: join(dir, 'single') }, { onEvent: (e) => events.push(e) });
+    assert.ok(!events.some((e) => e.type === 'progress' && e.phase === 'base'), 'the general RM is reused');
+    assert.ok(events.some((e) => e.type === 'progress' && e.phase === 'ensemble' && e.expert === 'member-2'));
+    const result = await evaluateRun(summary.out, testFile);
+    assert.ok(result.overall! > 0.6, `mean agreement ${result.overall}`);
+    await assert.rejects(train({ ...options('wco', 'wco'), seed: 4, baseRun: join(dir, 'single') }), /its seed is 3, this run's is 4/);
+  });
+
   await test('dmoerm: router, three phases per category, resumable after a cancel, beats chance', async (t) => {
     const o = options('dmoerm', 'dmoerm');
     const controller = new AbortController();
