@@ -16,7 +16,7 @@ import type { Rng } from './rng';
 import type { RunFolder, RunState } from './run-folder';
 import { splitByGroup } from './split';
 import type { SequenceSource } from './tasks';
-import { EmbeddingCache, cachedPairTask, embedSequences, routerTask, tokenPairTask, validationSubset } from './tasks';
+import { EmbeddingCache, Standardizer, cachedPairTask, embedSequences, routerTask, tokenPairTask, validationSubset } from './tasks';
 import type { Method, TrainEvent } from './types';
 
 export class CancelledError extends Error {
@@ -159,11 +159,14 @@ class RecipeRunner {
       // The router reads the frozen base encoder's embedding of the user turns; caching it makes each
       // classifier step cost a matrix product instead of a transformer pass.
       const seqs = ctx.data.records.map((r) => ({ ids: r.router, typeIds: new Int32Array(r.router.length) }));
-      const features = embedSequences(ctx.src, seqs, (b) => base.embed(b));
+      const raw = embedSequences(ctx.src, seqs, (b) => base.embed(b));
+      const std = Standardizer.fit(train.map((p) => raw[p]));
+      const features = raw.map((row) => std.apply(row));
       const index = new Map(categories.map((c, i) => [c, i]));
       const labels = ctx.data.categories.map((c) => index.get(c) ?? -1);
       const task = routerTask({ component: 'router', phase: 'router', parts }, features, labels, train, val, 32, classifier);
-      await this.runFit('router', task, 'router', parts);
+      const p = classifier.named();
+      await this.runFit('router', task, 'router', parts, () => std.foldInto(p.get('weight')!, p.get('bias')!));
     } else {
       loadParts(ctx.run.checkpointPath('router'), parts);
     }
@@ -220,8 +223,10 @@ class RecipeRunner {
       if (!this.isDone(name)) {
         this.phase('phase3', category, `Phase 3 '${category}': caching ${experts.length} experts' embeddings of ${p3.length} records`);
         const cache = cacheExpertEmbeddings(ctx.src, phase1.encoder, adapters, p3);
+        const std = cache.standardise();
         const task = cachedPairTask({ component: name, phase: 'phase3', expert: category, parts }, cache, p3Pairs, validationSubset(pairsOf(ctx.data, p3Val), ctx.hp.maxValPairs, ctx.rng.fork(`valset/${name}`)), ctx.hp.batchPairs, mlp);
-        steps = (await this.runFit(name, task, 'phase3', parts)).steps;
+        const p = mlp.named();
+        steps = (await this.runFit(name, task, 'phase3', parts, () => std.foldInto(p.get('w0')!, p.get('b0')!))).steps;
       } else {
         steps = (JSON.parse(readFileSync(ctx.run.checkpointMetaPath(name), 'utf8')) as { outcome: FitOutcome }).outcome.steps;
       }
@@ -252,7 +257,8 @@ class RecipeRunner {
     await this.runFit(name, task, phase, parts);
   }
 
-  private async runFit(name: string, task: FitTask, phase: TrainedPhase, parts: Record<string, NamedParams>): Promise<FitOutcome> {
+  /** `finalize` adjusts the trained parameters before the final checkpoint (e.g. folds a standardisation in). */
+  private async runFit(name: string, task: FitTask, phase: TrainedPhase, parts: Record<string, NamedParams>, finalize?: () => void): Promise<FitOutcome> {
     const { ctx } = this;
     const partial = ctx.run.checkpointPath(`${name}.partial`);
     let resume: FitResume | undefined;
@@ -282,6 +288,7 @@ class RecipeRunner {
     );
     if (outcome.reason === 'cancelled') throw new CancelledError();
     if (outcome.reason === 'deadline') this.truncated = true;
+    finalize?.();
     saveParts(ctx.run.checkpointPath(name), parts, { component: name, phase, expert: task.expert, outcome });
     this.state = { ...this.state, completed: [...this.state.completed, name], current: undefined };
     ctx.run.writeState(this.state);

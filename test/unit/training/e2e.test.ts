@@ -6,7 +6,12 @@ import { after, describe, test } from 'node:test';
 import { Dataset } from '../../../src/core/dataset/dataset';
 import { labelsFromRatings } from '../../../src/core/labelling/from-ratings';
 import { defaultPointsConfig } from '../../../src/core/labelling/points';
+import { TextTokenizer } from '../../../src/core/model/tokenizer';
+import type { VocabMapJson } from '../../../src/core/model/vocab';
+import { VocabMap } from '../../../src/core/model/vocab';
+import { loadPreferenceData } from '../../../src/core/training/data';
 import type { RunModel } from '../../../src/core/training/networks';
+import { RunScorer } from '../../../src/core/training/scorer';
 import { CancelledError } from '../../../src/core/training/recipe';
 import { evaluateRun, train } from '../../../src/core/training/train';
 import type { TrainEvent, TrainOptions } from '../../../src/core/training/types';
@@ -79,6 +84,22 @@ void describe('training end to end (tiny preset, synthetic preferences)', async 
     t.diagnostic(`dmoerm: ${result.overall} on ${result.pairs} held-apart pairs ${JSON.stringify(result.byCategory)}`);
     assert.ok(result.overall! > 0.6, `dmoerm agreement ${result.overall}`);
     assert.deepEqual(Object.keys(result.byCategory).sort(), ['objective knowledge QA', 'subjective knowledge QA']);
+    // The router is a top-1 gate: each record goes to the arg-max category, and on this data (distinct
+    // prompt wording per category) it should almost always be the record's own category.
+    const tokenizer = TextTokenizer.fromFile(join(o.out, 'tokenizer.json'));
+    const test = await loadPreferenceData(testFile, tokenizer, { maxLen: model.maxLen, routerMaxLen: model.routerMaxLen });
+    const vocab = VocabMap.fromJSON(JSON.parse(readFileSync(join(o.out, 'vocab.json'), 'utf8')) as VocabMapJson);
+    const positions = test.records.map((_, i) => i);
+    const scores = RunScorer.load(model, (c) => join(o.out, 'checkpoints', `${c}.safetensors`)).score({ data: test, vocab, padId: vocab.toCompact(Int32Array.of(tokenizer.special.pad))[0], scoreBatch: 32 }, positions);
+    let routedRight = 0;
+    for (const p of positions) {
+      const route = scores.get(p)!.route!;
+      const top = route.probabilities.indexOf(Math.max(...route.probabilities));
+      assert.equal(route.category, model.router!.categories[top]);
+      if (route.category === test.categories[p]) routedRight++;
+    }
+    t.diagnostic(`router: ${routedRight} of ${positions.length} test records to their own category`);
+    assert.ok(routedRight / positions.length > 0.9, `router accuracy ${routedRight}/${positions.length}`);
     const card = readFileSync(join(o.out, 'MODEL_CARD.md'), 'utf8');
     for (const expected of ['dmoerm', 'router', 'correctness', 'fluency', String(summary.evaluation.pairs)]) assert.ok(card.includes(expected), `model card lacks ${expected}`);
     const metrics = readFileSync(join(o.out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { phase: string });
