@@ -77,7 +77,7 @@ export function pairShard(b: TokenBatch, from: number, to: number): TokenBatch {
 
 /** Gradients of weight · loss(shard) for the given variables, as tensors the caller disposes. */
 function shardGrads(p: RewardParts, vars: Variable[], shard: TokenBatch, seed: number, weight: number): { loss: number; grads: Tensor[] } {
-  const { value, grads } = tf.variableGrads(() => tf.mul(pairBatchLoss(p, shard, seed), weight) as Scalar, vars);
+  const { value, grads } = tf.variableGrads(() => tf.mul<Scalar>(pairBatchLoss(p, shard, seed), weight), vars);
   const loss = value.dataSync()[0];
   value.dispose();
   return { loss, grads: vars.map((v) => grads[v.name]) };
@@ -131,7 +131,7 @@ export class DataParallel {
         for (const t of theirs) g = tf.add(g, tf.tensor(t.grads[i], v.shape));
         named[v.name] = g;
       });
-      optimizer.applyGradients(named as unknown as Parameters<Optimizer['applyGradients']>[0]);
+      optimizer.applyGradients(named);
     });
     for (const g of mine.grads) g.dispose();
     for (const t of theirs) loss += t.loss;
@@ -183,7 +183,7 @@ export async function runGradientWorker(): Promise<void> {
       const { loss, grads } = shardGrads(parts, vars, m.batch, m.seed, m.weight);
       const out = grads.map((g) => g.dataSync() as Float32Array);
       for (const g of grads) g.dispose();
-      port.postMessage({ type: 'grads', loss, grads: out } satisfies FromWorker, out.map((a) => a.buffer as ArrayBuffer));
+      port.postMessage({ type: 'grads', loss, grads: out } satisfies FromWorker, out.map((a) => a.buffer));
     } catch (e) {
       port.postMessage({ type: 'error', message: (e as Error).message } satisfies FromWorker);
     }

@@ -9,7 +9,7 @@ import type { TokenBatch } from './batch';
 import type { EncoderConfig } from './config';
 import { validateEncoderConfig } from './config';
 import { filled, normal, subSeed } from './init';
-import { linear } from './kernels';
+import { attention, linear } from './kernels';
 import type { LoraAdapter } from './lora';
 import type { NamedArray } from './safetensors';
 import { tf, variableOf } from './tf';
@@ -241,14 +241,12 @@ export class Encoder {
     const nh = c.heads;
     const hd = c.hidden / nh;
     const p = `encoder.layer.${i}`;
-    // [B*T, H] → [B*nh, T, hd]
-    const split = (t: Tensor2D) => t.reshape([B, T, nh, hd]).transpose([0, 2, 1, 3]).reshape<Tensor3D>([B * nh, T, hd]);
-    const q = split(tf.mul(this.projection(x, i, 'query', adapter, training, drop), 1 / Math.sqrt(hd)));
-    const k = split(this.projection(x, i, 'key', adapter, training, drop));
-    const v = split(this.projection(x, i, 'value', adapter, training, drop));
-    const scores = tf.add(tf.matMul(q, k, false, true).reshape([B, nh, T, T]), maskAdd); // [B, nh, T, T]
-    const probs = drop(tf.softmax(scores), c.attentionDropout).reshape<Tensor3D>([B * nh, T, T]);
-    const ctx = tf.matMul(probs, v).reshape([B, nh, T, hd]).transpose([0, 2, 1, 3]).reshape<Tensor2D>([B * T, c.hidden]); // [B*T, H]
+    const q = tf.mul<Tensor2D>(this.projection(x, i, 'query', adapter, training, drop), 1 / Math.sqrt(hd));
+    const k = this.projection(x, i, 'key', adapter, training, drop);
+    const v = this.projection(x, i, 'value', adapter, training, drop);
+    // The dropout multiplier drawn as drop(softmax(…)) would draw it: same shape, same seed and site.
+    const keep = training && c.attentionDropout > 0 ? drop(tf.ones([B, nh, T, T]), c.attentionDropout) : undefined;
+    const ctx = attention(q, k, v, maskAdd, { batch: B, seqLen: T, heads: nh }, keep); // [B*T, H]
     const attn = this.layerNorm(tf.add(drop(this.dense(ctx, `${p}.attention.output.dense`), c.hiddenDropout), x), `${p}.attention.output.LayerNorm`);
     const inter = this.activation(this.dense(attn, `${p}.intermediate.dense`)); // [B*T, I]
     return this.layerNorm(tf.add(drop(this.dense(inter, `${p}.output.dense`), c.hiddenDropout), attn), `${p}.output.LayerNorm`);

@@ -49,11 +49,134 @@ function unsortedSegmentSum(args: { inputs: Record<string, unknown>; attrs?: Rec
 type Save = (tensors: Tensor[]) => void;
 type CustomArgs = Array<Tensor | Save>;
 
-/** Registers the JS kernels wasm lacks; safe to call more than once. */
-export function registerWasmKernelFixes(): void {
+interface WasmHeapBackend extends WasmBackendLike {
+  incRef(dataId: object): void;
+}
+
+type KernelArgs = { inputs: Record<string, unknown>; attrs?: Record<string, unknown>; backend: unknown };
+
+/**
+ * Copies the box [begin, begin + size) of x into a new tensor, reading x where it lies in the wasm heap.
+ * tfjs-wasm's own Slice first copies all of x out of the heap (readSync), so slicing G pieces out of one
+ * tensor costs O(G·|x|); this costs O(|piece|).
+ */
+function sliceInHeap(backend: WasmHeapBackend, x: KernelTensor, begin: number[], size: number[]): KernelTensor {
+  const out = backend.makeOutput(size, x.dtype);
+  // Views are taken after makeOutput: a heap that grows detaches earlier views.
+  const xv = backend.typedArrayFromHeap(x);
+  const ov = backend.typedArrayFromHeap(out);
+  const rank = x.shape.length;
+  if (rank === 0) {
+    ov.set(xv);
+    return out;
+  }
+  const strides = new Array<number>(rank);
+  for (let d = rank - 1, s = 1; d >= 0; d--) {
+    strides[d] = s;
+    s *= x.shape[d];
+  }
+  // Trailing dimensions taken whole form one contiguous run per index of the leading ones.
+  let inner = rank - 1;
+  let run = size[rank - 1] ?? 1;
+  while (inner > 0 && begin[inner] === 0 && size[inner] === x.shape[inner]) {
+    inner--;
+    run *= size[inner];
+  }
+  const outer = size.slice(0, inner);
+  const count = outer.reduce((a, b) => a * b, 1);
+  const idx = new Array<number>(inner).fill(0);
+  let o = 0;
+  for (let n = 0; n < count; n++) {
+    let from = 0;
+    for (let d = 0; d < inner; d++) from += (begin[d] + idx[d]) * strides[d];
+    from += begin[inner] * strides[inner];
+    ov.set(xv.subarray(from, from + run), o);
+    o += run;
+    for (let d = inner - 1; d >= 0; d--) {
+      if (++idx[d] < outer[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+function normaliseBox(shape: number[], begin: number[] | number, size: number[] | number): [number[], number[]] {
+  const b = shape.map((_, d) => (typeof begin === 'number' ? (d === 0 ? begin : 0) : (begin[d] ?? 0)));
+  const s = shape.map((n, d) => {
+    const v = typeof size === 'number' ? (d === 0 ? size : -1) : (size[d] ?? -1);
+    return v === -1 ? n - b[d] : v;
+  });
+  return [b, s];
+}
+
+function fastSlice(args: KernelArgs): KernelTensor {
+  const x = args.inputs.x as KernelTensor;
+  const [begin, size] = normaliseBox(x.shape, args.attrs?.begin as number[], args.attrs?.size as number[]);
+  return sliceInHeap(args.backend as WasmHeapBackend, x, begin, size);
+}
+
+function fastUnpack(args: KernelArgs): KernelTensor[] {
+  const x = args.inputs.value as KernelTensor;
+  const rank = x.shape.length;
+  const axis = ((Number(args.attrs?.axis ?? 0) % rank) + rank) % rank;
+  const outShape = x.shape.filter((_, d) => d !== axis);
+  const size = x.shape.slice();
+  size[axis] = 1;
+  return [...Array(x.shape[axis]).keys()].map((i) => {
+    const begin = x.shape.map((_, d) => (d === axis ? i : 0));
+    const out = sliceInHeap(args.backend as WasmHeapBackend, x, begin, size);
+    return { ...out, shape: outShape };
+  });
+}
+
+function fastSplitV(args: KernelArgs): KernelTensor[] {
+  const x = args.inputs.x as KernelTensor;
+  const rank = x.shape.length;
+  const axis = ((Number(args.attrs?.axis ?? 0) % rank) + rank) % rank;
+  const spec = args.attrs?.numOrSizeSplits as number | number[];
+  const sizes = typeof spec === 'number' ? new Array<number>(spec).fill(x.shape[axis] / spec) : [...spec];
+  const unknown = sizes.indexOf(-1);
+  if (unknown >= 0) sizes[unknown] = x.shape[axis] - sizes.reduce((a, b) => a + (b === -1 ? 0 : b), 0);
+  let at = 0;
+  return sizes.map((n) => {
+    const begin = x.shape.map((_, d) => (d === axis ? at : 0));
+    const size = x.shape.map((m, d) => (d === axis ? n : m));
+    at += n;
+    return sliceInHeap(args.backend as WasmHeapBackend, x, begin, size);
+  });
+}
+
+/** Identity shares its input's buffer (as tfjs's cpu backend does) instead of copying it. */
+function sharedIdentity(args: KernelArgs): KernelTensor {
+  const x = args.inputs.x as KernelTensor;
+  (args.backend as WasmHeapBackend).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+const FAST_KERNELS: Array<[string, (args: KernelArgs) => KernelTensor | KernelTensor[]]> = [
+  ['Slice', fastSlice],
+  ['Unpack', fastUnpack],
+  ['SplitV', fastSplitV],
+  ['Identity', sharedIdentity],
+];
+
+let fastKernelsOn = false;
+
+/**
+ * Registers the JS kernels wasm lacks, and (unless `fast` is false) replaces wasm's copying Slice,
+ * Unpack, SplitV and Identity with ones that work in the heap; safe to call more than once.
+ */
+export function registerWasmKernelFixes(fast = true): void {
   if (!tf.getKernel('UnsortedSegmentSum', 'wasm')) {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum as never });
   }
+  if (!fast || fastKernelsOn) return;
+  for (const [name, kernelFunc] of FAST_KERNELS) {
+    // registerKernel refuses a name that is taken: the stock kernel goes first.
+    if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: kernelFunc as never });
+  }
+  fastKernelsOn = true;
 }
 
 /**
@@ -112,4 +235,63 @@ export function bmm(a: Tensor3D, b: Tensor3D, transposeB = false): Tensor3D {
     };
   });
   return f(a, b) as Tensor3D;
+}
+
+export interface AttentionShape {
+  batch: number; // B
+  seqLen: number; // T
+  heads: number; // nh
+}
+
+/**
+ * Multi-head scaled dot-product attention, softmax(q·kᵀ + maskAdd)·v per head, on projections laid out
+ * [B*T, H] (q already scaled), with its gradient written by hand. Every product, forward and backward, is
+ * a plain 2-D matmul of one (sequence, head) block: wasm runs those in XNNPACK at 10–20 GFLOP/s, while the
+ * batched and transposed matmuls of the textbook formula fall to a naive loop at 1.5–2.
+ * `dropMask` (the attention-dropout multiplier, 0 or 1/keep, [B, nh, T, T]) is applied after the softmax.
+ */
+export function attention(q: Tensor2D, k: Tensor2D, v: Tensor2D, maskAdd: Tensor /* [B, 1, 1, T] */, shape: AttentionShape, dropMask?: Tensor): Tensor2D /* [B*T, H] */ {
+  const { batch: B, seqLen: T, heads: nh } = shape;
+  const H = q.shape[1];
+  const hd = H / nh;
+  const G = B * nh;
+  // [B*T, H] → [G*T, hd]: each (sequence, head) block is T consecutive rows
+  const heads = (t: Tensor): Tensor2D => t.reshape([B, T, nh, hd]).transpose([0, 2, 1, 3]).reshape([G * T, hd]);
+  // [B*T, H] → [G*hd, T]: each block transposed, hd consecutive rows
+  const headsT = (t: Tensor): Tensor2D => t.reshape([B, T, nh, hd]).transpose([0, 2, 3, 1]).reshape([G * hd, T]);
+  const merge = (t: Tensor): Tensor2D => t.reshape([B, nh, T, hd]).transpose([0, 2, 1, 3]).reshape([B * T, H]);
+  // [G*T, T] with each block transposed
+  const blocksT = (t: Tensor): Tensor2D => t.reshape([G, T, T]).transpose([0, 2, 1]).reshape([G * T, T]);
+  /** Block g of a·b, with a in blocks of `ar` rows and b in blocks of `br` rows, concatenated over g. */
+  const perBlock = (a: Tensor2D, ar: number, b: Tensor2D, br: number): Tensor2D => {
+    const parts: Tensor2D[] = [];
+    for (let g = 0; g < G; g++) {
+      parts.push(tf.matMul(tf.slice(a, [g * ar, 0], [ar, a.shape[1]]), tf.slice(b, [g * br, 0], [br, b.shape[1]])));
+    }
+    return tf.concat(parts, 0);
+  };
+  const f = tf.customGrad((...args: CustomArgs) => {
+    const [qi, ki, vi, save] = args as [Tensor2D, Tensor2D, Tensor2D, Save];
+    const scores = tf.add(perBlock(heads(qi), T, headsT(ki), hd).reshape([B, nh, T, T]), maskAdd);
+    const probs = tf.softmax(scores).reshape<Tensor2D>([G * T, T]);
+    const kept = dropMask ? tf.mul<Tensor2D>(probs, dropMask.reshape([G * T, T])) : probs;
+    // Saved, not closed over: the caller's tidy disposes dropMask before the backward pass runs.
+    save(dropMask ? [qi, ki, vi, probs, kept, dropMask] : [qi, ki, vi, probs, kept]);
+    return {
+      value: merge(perBlock(kept, T, heads(vi), T)),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
+        const [qs, ks, vs, p, pk, m] = saved as Tensor2D[];
+        const dc = heads(dy); // [G*T, hd]
+        const dv = perBlock(blocksT(pk), T, dc, T); // Pᵀ·dC
+        let dp = perBlock(dc, T, headsT(vs), hd); // dC·Vᵀ
+        if (m) dp = tf.mul(dp, m.reshape([G * T, T]));
+        // softmax backward: dS = P ⊙ (dP − Σ_j dP ⊙ P)
+        const ds = tf.mul<Tensor2D>(p, tf.sub(dp, tf.sum(tf.mul(dp, p), 1, true)));
+        const dq = perBlock(ds, T, heads(ks), T); // dS·K
+        const dk = perBlock(blocksT(ds), T, heads(qs), T); // dSᵀ·Q
+        return [merge(dq), merge(dk), merge(dv)];
+      },
+    };
+  });
+  return f(q, k, v);
 }
