@@ -1,0 +1,84 @@
+/**
+ * The manifest written beside an exported model (MODEL.manifest.json): what the graph computes and from
+ * what, so a scorer (ours, or Python with onnxruntime) needs nothing from the run folder.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Aggregation } from '../training/aggregate';
+import type { Method } from '../training/types';
+
+export const EXPORT_FORMAT = 'rewardlens-onnx';
+export const EXPORT_VERSION = 1;
+/** LayerNormalization needs 17; Gelu (20) is spelled out with Erf so that ORT builds from 2022 load it. */
+export const OPSET = 17;
+
+/** One column of the capability_scores output: a Phase-2 expert's own head, σ(w_i z_i + b_i). */
+export interface CapabilityColumn {
+  category: string;
+  point: string;
+  zh: string;
+  en: string;
+}
+
+export interface ExportManifest {
+  format: typeof EXPORT_FORMAT;
+  version: typeof EXPORT_VERSION;
+  opset: number;
+  method: Method;
+  /** File names, relative to the manifest's folder. */
+  model: string;
+  /** SHA-256 of the .onnx bytes: the scoring cache's key, and a check that the pair belongs together. */
+  modelSha256: string;
+  tokenizer: string;
+  /** Token budgets the inputs were truncated to in training (the scorer encodes records the same way). */
+  maxLen: number;
+  routerMaxLen: number;
+  special: { cls: number; sep: number; pad: number; unk: number };
+  /** Columns of category_probs (dmoerm); ['all'] for dmoerm-no-outer; [] otherwise. */
+  categories: string[];
+  /** Columns of capability_scores, in order. */
+  capabilities: CapabilityColumn[];
+  ensemble?: { members: string[]; aggregation: Aggregation; lambda: number };
+  inputs: string[];
+  outputs: string[];
+  training: {
+    run: string;
+    dataset: string | null;
+    datasetSha256: string | null;
+    labelsSha256: string | null;
+    preset: string | null;
+    seed: number | null;
+  };
+  createdAt: string;
+}
+
+/** MODEL.onnx → MODEL.manifest.json */
+export function manifestFileFor(model: string): string {
+  return model.replace(/\.onnx$/i, '') + '.manifest.json';
+}
+
+/** MODEL.onnx → MODEL.tokenizer.json */
+export function tokenizerFileFor(model: string): string {
+  return model.replace(/\.onnx$/i, '') + '.tokenizer.json';
+}
+
+/** Reads and checks the manifest beside MODEL.onnx; errors name the file and what is wrong. */
+export function readManifest(model: string): ExportManifest & { dir: string } {
+  const file = manifestFileFor(model);
+  if (!existsSync(file)) throw new Error(`${file}: manifest not found (export the model with 'rewardlens export', which writes it beside ${model})`);
+  let m: ExportManifest;
+  try {
+    m = JSON.parse(readFileSync(file, 'utf8')) as ExportManifest;
+  } catch (e) {
+    throw new Error(`${file}: cannot read JSON (${(e as Error).message})`);
+  }
+  const { format, version } = m as { format: unknown; version: unknown };
+  if (format !== EXPORT_FORMAT) throw new Error(`${file}: field 'format' is ${JSON.stringify(format)}, not '${EXPORT_FORMAT}'`);
+  if (version !== EXPORT_VERSION) throw new Error(`${file}: manifest version ${JSON.stringify(version)} is not supported (this build reads ${EXPORT_VERSION})`);
+  for (const k of ['model', 'tokenizer', 'modelSha256'] as const) if (typeof m[k] !== 'string') throw new Error(`${file}: field '${k}' is missing`);
+  return { ...m, dir: dirname(file) };
+}
+
+export function tokenizerPath(m: ExportManifest & { dir: string }): string {
+  return join(m.dir, m.tokenizer);
+}
