@@ -6,6 +6,8 @@ import { Dataset, indexOffsets } from '../core/dataset/dataset';
 import { promptOverlap } from '../core/dataset/overlap';
 import { formatIndexReport, formatOverlap } from './format';
 import { LABEL_USAGE, LabelUsageError, labelCommand, labelsFromRatingsCommand } from './label';
+import { EXPORT_USAGE, OnnxUsageError, exportCommand } from './export';
+import { scoreCommand } from './score';
 import { TRAIN_USAGE, TrainUsageError, evalCommand, trainCommand } from './train';
 
 const USAGE = `rewardlens — preference datasets and DMoERM reward models from the terminal
@@ -16,6 +18,7 @@ Usage:
   rewardlens overlap TRAIN TEST [--schema MAP.jsonc] [--json]
 ${LABEL_USAGE}
 ${TRAIN_USAGE}
+${EXPORT_USAGE}
 
 Options:
   --schema FILE        field-mapping file for shapes that are not detected (docs/mapping-file.md)
@@ -37,6 +40,9 @@ export async function main(argv: string[]): Promise<number> {
   // So do training and evaluation (src/cli/train.ts).
   if (argv[0] === 'train') return trainCommand(argv.slice(1));
   if (argv[0] === 'eval') return evalCommand(argv.slice(1));
+  // And ONNX export and scoring (src/cli/export.ts, src/cli/score.ts).
+  if (argv[0] === 'export') return exportCommand(argv.slice(1));
+  if (argv[0] === 'score') return scoreCommand(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -165,7 +171,7 @@ if (require.main === module) {
     (code) => process.exit(code),
     (e: unknown) => {
       const message = e instanceof Error ? e.message : String(e);
-      const known = e instanceof UsageError || e instanceof LabelUsageError || e instanceof TrainUsageError || (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
+      const known = e instanceof UsageError || e instanceof LabelUsageError || e instanceof TrainUsageError || e instanceof OnnxUsageError || (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
       console.error(`rewardlens: ${e instanceof LabelUsageError ? message : message.split('\n')[0]}`);
       if (!known && e instanceof Error && process.env.REWARDLENS_DEBUG) console.error(e.stack);
       process.exit(known ? 2 : 1);

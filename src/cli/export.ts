@@ -1,0 +1,48 @@
+import { existsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { exportRun } from '../core/export/export';
+
+/** `rewardlens export` (docs/onnx-export.md): a trained run → MODEL.onnx, its manifest and tokenizer beside it. */
+
+export const EXPORT_USAGE = `  rewardlens export RUN --out MODEL.onnx [--json]
+  rewardlens score MODEL.onnx FILE [--json] [--threads N] [--batch N]
+
+ONNX (docs/onnx-export.md):
+  --out MODEL.onnx     export: where to write the model (MODEL.manifest.json and MODEL.tokenizer.json go beside it)
+  --threads N          score: onnxruntime intra-op threads (default: all cores)
+  --batch N            score: responses per onnxruntime run (default 64)`;
+
+/** A problem the user can fix with the export or score command line; main prints it as one line, exit 2. */
+export class OnnxUsageError extends Error {}
+
+const exportFlags = {
+  out: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+export function parseExportArgs(argv: string[]): { help: true } | { help: false; run: string; out: string; json: boolean } {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: exportFlags });
+  if (values.help) return { help: true };
+  if (positionals.length !== 1) throw new OnnxUsageError('usage: rewardlens export RUN --out MODEL.onnx');
+  const [run] = positionals;
+  if (!existsSync(run)) throw new OnnxUsageError(`${run}: no such directory`);
+  if (!statSync(run).isDirectory()) throw new OnnxUsageError(`${run}: is a file, not a run folder`);
+  if (values.out === undefined) throw new OnnxUsageError('export needs --out MODEL.onnx');
+  if (!/\.onnx$/i.test(values.out)) throw new OnnxUsageError(`--out ${values.out}: the model file name must end in .onnx`);
+  const dir = dirname(values.out);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new OnnxUsageError(`--out ${values.out}: folder ${dir} does not exist`);
+  return { help: false, run, out: values.out, json: values.json };
+}
+
+export function exportCommand(argv: string[]): number {
+  const args = parseExportArgs(argv);
+  if (args.help) {
+    console.log(`Usage:\n${EXPORT_USAGE}`);
+    return 0;
+  }
+  const r = exportRun(args.run, args.out);
+  console.log(args.json ? JSON.stringify(r) : `${r.model}: ${(r.bytes / 1e6).toFixed(1)} MB, ${r.nodes} nodes, in ${r.seconds.toFixed(2)} s; manifest ${r.manifest}, tokenizer ${r.tokenizer}`);
+  return 0;
+}

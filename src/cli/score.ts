@@ -1,0 +1,101 @@
+import { existsSync, statSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { FileScore } from '../core/scoring/score-file';
+import { scoreFile } from '../core/scoring/score-file';
+import { formatEvalResult } from '../worker/train-protocol';
+import { EXPORT_USAGE, OnnxUsageError } from './export';
+
+/** `rewardlens score MODEL FILE` (docs/onnx-export.md): an exported model scores every record of a file. */
+
+const scoreFlags = {
+  threads: { type: 'string' },
+  batch: { type: 'string' },
+  schema: { type: 'string' },
+  adapter: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+export interface ScoreArgs {
+  help: false;
+  model: string;
+  file: string;
+  json: boolean;
+  threads?: number;
+  batch?: number;
+  schemaFile?: string;
+  adapter?: string;
+}
+
+function positiveInt(flag: string, raw: string | undefined, min: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < min) throw new OnnxUsageError(`--${flag} must be an integer of at least ${min}, not "${raw}"`);
+  return n;
+}
+
+function mustBeFile(file: string): void {
+  if (!existsSync(file)) throw new OnnxUsageError(`${file}: no such file`);
+  if (statSync(file).isDirectory()) throw new OnnxUsageError(`${file}: is a directory, not a file`);
+}
+
+export function parseScoreArgs(argv: string[]): { help: true } | ScoreArgs {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: scoreFlags });
+  if (values.help) return { help: true };
+  if (positionals.length !== 2) throw new OnnxUsageError('usage: rewardlens score MODEL.onnx FILE');
+  const [model, file] = positionals;
+  mustBeFile(model);
+  mustBeFile(file);
+  return {
+    help: false,
+    model,
+    file,
+    json: values.json,
+    threads: positiveInt('threads', values.threads, 1),
+    batch: positiveInt('batch', values.batch, 1),
+    schemaFile: values.schema,
+    adapter: values.adapter,
+  };
+}
+
+const fixed = (x: number): string => x.toFixed(3);
+
+/** Plain text: one line per record (category, rewards, agreement), then the eval table. */
+export function formatFileScore(s: FileScore): string {
+  const lines = s.records.map((r) => {
+    const route = r.category !== undefined ? ` → ${r.category}` : '';
+    const agree = r.agreement.pairs ? `  ${r.agreement.agree}/${r.agreement.pairs} pairs agree` : '';
+    return `#${r.index} ${r.id}${route}: ${r.rewards.map(fixed).join(' ')}${agree}`;
+  });
+  return [...lines, '', formatEvalResult(s.summary), `${s.summary.records} records scored in ${s.summary.seconds.toFixed(1)} s`].join('\n');
+}
+
+export async function scoreCommand(argv: string[]): Promise<number> {
+  const args = parseScoreArgs(argv);
+  if (args.help) {
+    console.log(`Usage:\n${EXPORT_USAGE}`);
+    return 0;
+  }
+  const controller = new AbortController();
+  const onSignal = (): void => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  try {
+    const result = await scoreFile(args.model, args.file, {
+      intraOpNumThreads: args.threads,
+      batchSize: args.batch,
+      schemaFile: args.schemaFile,
+      adapter: args.adapter,
+      signal: controller.signal,
+    });
+    console.log(args.json ? JSON.stringify(result) : formatFileScore(result));
+    return 0;
+  } catch (e) {
+    if (controller.signal.aborted) return 130;
+    throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+  }
+}
