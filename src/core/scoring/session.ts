@@ -140,8 +140,11 @@ export class OrtScorer {
     return this.session;
   }
 
-  /** Scores records (one result per record, in order); the signal stops between batches with its reason. */
-  async score(records: readonly EncodedRecord[], signal?: AbortSignal): Promise<ModelRecordScore[]> {
+  /**
+   * Scores records (one result per record, in order). The signal stops between batches with its reason;
+   * batches already run stay cached. `onBatch` hears how many of the records missing from the cache are done.
+   */
+  async score(records: readonly EncodedRecord[], signal?: AbortSignal, onBatch?: (done: number, total: number) => void): Promise<ModelRecordScore[]> {
     signal?.throwIfAborted();
     const out = new Array<ModelRecordScore>(records.length);
     const keys = records.map((r) => ScoreCache.key(this.manifest.modelSha256, r));
@@ -153,6 +156,7 @@ export class OrtScorer {
     });
     if (todo.length === 0) return out;
     const session = await this.open();
+    let done = 0;
     for (const batch of packBatches(todo, records, this.options.batchSize ?? DEFAULT_BATCH)) {
       signal?.throwIfAborted();
       const scores = await this.run(session, batch.map((i) => records[i]));
@@ -160,6 +164,8 @@ export class OrtScorer {
         out[i] = scores[k];
         this.cache.set(keys[i], scores[k]);
       });
+      done += batch.length;
+      onBatch?.(done, todo.length);
     }
     signal?.throwIfAborted();
     return out;
