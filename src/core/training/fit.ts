@@ -42,6 +42,12 @@ export interface FitSchedule {
   patience: number;
   /** Epoch time in ms after which the component stops, keeping its best weights. */
   deadline?: number;
+  /**
+   * Examples per forward/backward pass; a batch larger than this is split and its gradients summed
+   * before one optimiser step (same update up to float rounding). Bounds activation memory: the wasm
+   * heap overflows on a 512-wide encoder at 16 sequences of 256 tokens.
+   */
+  microBatch?: number;
 }
 
 export interface FitResume {
@@ -120,25 +126,10 @@ export async function fit(task: FitTask, schedule: FitSchedule, io: FitIO): Prom
       const next = nextBatch(batches, task, io.rng);
       batches = next.rest;
       const seed = io.rng.int(2 ** 31);
-      let stepCorrect: TF.Tensor1D | undefined;
-      const cost = tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => {
-          const r = task.step(next.batch, seed);
-          stepCorrect = tf.keep(r.correct);
-          return r.loss;
-        }, variables);
-        // Adam's typing wants variables; tfjs matches the gradients to them by variable name.
-        optimizer.applyGradients(grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
-        return value;
-      });
-      lossSum += (await cost.data())[0];
-      cost.dispose();
-      if (stepCorrect) {
-        const c = await stepCorrect.data();
-        for (const v of c) correct += v;
-        seen += c.length;
-        stepCorrect.dispose();
-      }
+      const { loss, correct: right } = accumulatedStep(task, next.batch, seed, schedule.microBatch ?? next.batch.length, variables, optimizer);
+      lossSum += loss;
+      for (const v of right) correct += v;
+      seen += right.length;
       step++;
       stepsSinceEval++;
       if (step % schedule.evalEvery === 0 || step === schedule.maxSteps) {
@@ -159,6 +150,43 @@ export async function fit(task: FitTask, schedule: FitSchedule, io: FitIO): Prom
     disposeSnapshot(best);
     optimizer.dispose();
   }
+}
+
+/**
+ * One optimiser step over `batch`, in micro-batches: each micro-batch's mean loss is weighted by its
+ * share of the batch, so the summed gradients are those of the whole batch's mean loss.
+ */
+function accumulatedStep(task: FitTask, batch: number[], seed: number, micro: number, variables: TF.Variable[], optimizer: TF.Optimizer): { loss: number; correct: Float32Array } {
+  const size = Math.max(1, micro);
+  const chunks: number[][] = [];
+  for (let i = 0; i < batch.length; i += size) chunks.push(batch.slice(i, i + size));
+  let summed: Record<string, TF.Tensor> | undefined;
+  let loss = 0;
+  const correct: number[] = [];
+  chunks.forEach((chunk, k) => {
+    const weight = chunk.length / batch.length;
+    let chunkCorrect: TF.Tensor1D | undefined;
+    const { value, grads } = tf.variableGrads(() => {
+      const r = task.step(chunk, seed + k);
+      chunkCorrect = tf.keep(r.correct);
+      return tf.mul<TF.Scalar>(r.loss, weight);
+    }, variables);
+    loss += value.dataSync()[0];
+    value.dispose();
+    correct.push(...(chunkCorrect?.dataSync() ?? []));
+    chunkCorrect?.dispose();
+    if (!summed) {
+      summed = grads;
+    } else {
+      const previous: Record<string, TF.Tensor> = summed;
+      summed = Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, tf.add(previous[name], g)]));
+      tf.dispose([...Object.values(previous), ...Object.values(grads)]);
+    }
+  });
+  // Adam's typing wants variables; tfjs matches the gradients to them by variable name.
+  optimizer.applyGradients(summed as unknown as Parameters<typeof optimizer.applyGradients>[0]);
+  tf.dispose(Object.values(summed ?? {}));
+  return { loss, correct: Float32Array.from(correct) };
 }
 
 function nextBatch(batches: number[][], task: FitTask, rng: Rng): { batch: number[]; rest: number[][] } {

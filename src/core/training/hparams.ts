@@ -10,6 +10,8 @@ export type TrainedPhase = Exclude<Phase, 'eval'>;
 export interface HyperParams {
   /** Preference pairs per optimiser step (two sequences each). 8 keeps the wasm heap safe at seq 256. */
   batchPairs: number;
+  /** Pairs per forward/backward pass (gradients summed over a step's micro-batches); bounds memory. */
+  microBatchPairs: number;
   /** Evaluate on the validation split every N steps (paper Appendix B.1: 100). */
   evalEvery: number;
   /** Stop after P evaluations without a better validation accuracy (paper: 20). */
@@ -53,6 +55,7 @@ export function defaultHyperParams(preset: PresetName, pretrained = false): Hype
   const tiny = preset === 'tiny';
   const h: HyperParams = {
     batchPairs: 8,
+    microBatchPairs: 8,
     evalEvery: tiny ? 20 : 50,
     patience: tiny ? 4 : 8,
     maxSteps: perPhase({ base: tiny ? 200 : 2000, router: 400, phase1: tiny ? 100 : 1000, phase2: tiny ? 60 : 600, phase3: 400, ensemble: tiny ? 60 : 600 }, 200),
@@ -71,6 +74,8 @@ export function defaultHyperParams(preset: PresetName, pretrained = false): Hype
     // Fine-tuning a pre-trained encoder: BERT's usual 2e-5..5e-5 keeps what it learnt; LoRA and heads as above.
     h.lr.base = 3e-5;
     h.lr.phase1 = 2e-5;
+    // A BERT-base-sized encoder's activations for 16 sequences of 256 tokens do not fit the wasm heap.
+    h.microBatchPairs = 2;
   }
   return h;
 }

@@ -269,7 +269,7 @@ class RecipeRunner {
     }
     const outcome = await fit(
       task,
-      { lr: ctx.hp.lr[phase], maxSteps: ctx.hp.maxSteps[phase], evalEvery: ctx.hp.evalEvery, patience: ctx.hp.patience, deadline: this.componentDeadline(name) },
+      { lr: ctx.hp.lr[phase], maxSteps: ctx.hp.maxSteps[phase], evalEvery: ctx.hp.evalEvery, patience: ctx.hp.patience, deadline: this.componentDeadline(name), microBatch: ctx.hp.microBatchPairs },
       {
         rng: ctx.rng.fork(`data/${name}`),
         signal: ctx.signal,
