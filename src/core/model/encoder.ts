@@ -9,7 +9,7 @@ import type { TokenBatch } from './batch';
 import type { EncoderConfig } from './config';
 import { validateEncoderConfig } from './config';
 import { filled, normal, subSeed } from './init';
-import { attention, linear } from './kernels';
+import { attention, dropout, geluErf, linear } from './kernels';
 import type { LoraAdapter } from './lora';
 import type { NamedArray } from './safetensors';
 import { tf, variableOf } from './tf';
@@ -147,7 +147,9 @@ export class Encoder {
     const training = options.training ?? false;
     const seed = options.seed ?? this.dropoutCalls++;
     let site = 0;
-    const drop = <R extends Tensor>(x: R, rate: number): R => (training && rate > 0 ? (tf.dropout(x, rate, undefined, seed * 7919 + site++) as R) : x);
+    const dropSeed = (): number => seed * 7919 + site++;
+    // Same masks as tf.dropout(x, rate, undefined, dropSeed()); kernels.ts says why it is not tf.dropout.
+    const drop = <R extends Tensor>(x: R, rate: number): R => (training && rate > 0 ? dropout(x, rate, dropSeed()) : x);
     return tf.tidy(() => {
       const ids = tf.tensor1d(batch.ids, 'int32');
       const types = tf.tensor1d(batch.typeIds, 'int32');
@@ -161,7 +163,9 @@ export class Encoder {
       const emb = tf.add(tf.add(word, type).reshape([B, T, c.hidden]), pos).reshape<Tensor2D>([B * T, c.hidden]);
       let x = drop(this.layerNorm(emb, 'embeddings.LayerNorm'), c.hiddenDropout); // [B*T, H]
 
-      for (let i = 0; i < c.layers; i++) x = this.layer(i, x, maskAdd, B, T, options.adapter, training, drop);
+      // A scope per layer: its temporaries go when it ends, not when the whole forward pass does (the tape keeps
+      // what the gradient needs), which bounds the wasm heap by one layer's scratch rather than all of them.
+      for (let i = 0; i < c.layers; i++) x = tf.tidy(() => this.layer(i, x, maskAdd, B, T, options.adapter, training, drop, dropSeed));
 
       const hidden = x.reshape<Tensor3D>([B, T, c.hidden]);
       const counts = tf.maximum(mask.sum(1, true), 1); // [B, 1]: an empty row pools to zeros, not NaN
@@ -225,7 +229,7 @@ export class Encoder {
         return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
       }
       case 'gelu':
-        return tf.mul(tf.mul(0.5, x), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+        return geluErf(x);
     }
   }
 
@@ -236,7 +240,7 @@ export class Encoder {
     return delta ? tf.add(base, delta) : base;
   }
 
-  private layer(i: number, x: Tensor2D, maskAdd: Tensor, B: number, T: number, adapter: LoraAdapter | undefined, training: boolean, drop: Dropout): Tensor2D {
+  private layer(i: number, x: Tensor2D, maskAdd: Tensor, B: number, T: number, adapter: LoraAdapter | undefined, training: boolean, drop: Dropout, dropSeed: () => number): Tensor2D {
     const c = this.config;
     const nh = c.heads;
     const hd = c.hidden / nh;
@@ -244,8 +248,8 @@ export class Encoder {
     const q = tf.mul<Tensor2D>(this.projection(x, i, 'query', adapter, training, drop), 1 / Math.sqrt(hd));
     const k = this.projection(x, i, 'key', adapter, training, drop);
     const v = this.projection(x, i, 'value', adapter, training, drop);
-    // The dropout multiplier drawn as drop(softmax(…)) would draw it: same shape, same seed and site.
-    const keep = training && c.attentionDropout > 0 ? drop(tf.ones([B, nh, T, T]), c.attentionDropout) : undefined;
+    // The attention dropout takes the next site, as drop(softmax(…)) would.
+    const keep = training && c.attentionDropout > 0 ? { rate: c.attentionDropout, seed: dropSeed() } : undefined;
     const ctx = attention(q, k, v, maskAdd, { batch: B, seqLen: T, heads: nh }, keep); // [B*T, H]
     const attn = this.layerNorm(tf.add(drop(this.dense(ctx, `${p}.attention.output.dense`), c.hiddenDropout), x), `${p}.attention.output.LayerNorm`);
     const inter = this.activation(this.dense(attn, `${p}.intermediate.dense`)); // [B*T, I]

@@ -153,7 +153,34 @@ function sharedIdentity(args: KernelArgs): KernelTensor {
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }
 
-const FAST_KERNELS: Array<[string, (args: KernelArgs) => KernelTensor | KernelTensor[]]> = [
+type KernelFn = (args: KernelArgs) => KernelTensor | KernelTensor[];
+/** Stock wasm kernels that the replacements below hand the cases they do not cover. */
+const stock = new Map<string, KernelFn>();
+
+/** Row gather (an embedding lookup) by copying rows in the heap; other forms go to the stock kernel. */
+function rowGather(args: KernelArgs): KernelTensor | KernelTensor[] {
+  const x = args.inputs.x as KernelTensor;
+  const indices = args.inputs.indices as KernelTensor;
+  const axis = Number(args.attrs?.axis ?? 0);
+  if (axis !== 0 || Number(args.attrs?.batchDims ?? 0) !== 0 || x.dtype !== 'float32' || indices.dtype !== 'int32') return stock.get('GatherV2')!(args);
+  const backend = args.backend as WasmHeapBackend;
+  const row = x.shape.slice(1).reduce((a, b) => a * b, 1);
+  const n = indices.shape.reduce((a, b) => a * b, 1);
+  const out = backend.makeOutput([...indices.shape, ...x.shape.slice(1)], 'float32');
+  const xv = backend.typedArrayFromHeap(x);
+  const iv = backend.typedArrayFromHeap(indices);
+  const ov = backend.typedArrayFromHeap(out);
+  for (let i = 0; i < n; i++) {
+    const r = iv[i];
+    // As the stock kernel: an index outside the table is an error, not a silent row of zeros.
+    if (!(r >= 0 && r < x.shape[0])) throw new Error(`GatherV2: the index value ${r} is not in [0, ${x.shape[0] - 1}]`);
+    ov.set(xv.subarray(r * row, (r + 1) * row), i * row);
+  }
+  return out;
+}
+
+const FAST_KERNELS: Array<[string, KernelFn]> = [
+  ['GatherV2', rowGather],
   ['Slice', fastSlice],
   ['Unpack', fastUnpack],
   ['SplitV', fastSplitV],
@@ -173,7 +200,11 @@ export function registerWasmKernelFixes(fast = true): void {
   if (!fast || fastKernelsOn) return;
   for (const [name, kernelFunc] of FAST_KERNELS) {
     // registerKernel refuses a name that is taken: the stock kernel goes first.
-    if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+    const old = tf.getKernel(name, 'wasm');
+    if (old) {
+      stock.set(name, old.kernelFunc as unknown as KernelFn);
+      tf.unregisterKernel(name, 'wasm');
+    }
     tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: kernelFunc as never });
   }
   fastKernelsOn = true;
@@ -248,9 +279,9 @@ export interface AttentionShape {
  * [B*T, H] (q already scaled), with its gradient written by hand. Every product, forward and backward, is
  * a plain 2-D matmul of one (sequence, head) block: wasm runs those in XNNPACK at 10–20 GFLOP/s, while the
  * batched and transposed matmuls of the textbook formula fall to a naive loop at 1.5–2.
- * `dropMask` (the attention-dropout multiplier, 0 or 1/keep, [B, nh, T, T]) is applied after the softmax.
+ * `drop` applies dropout to the probabilities, drawn as tf.dropout(probs, rate, undefined, seed) draws it.
  */
-export function attention(q: Tensor2D, k: Tensor2D, v: Tensor2D, maskAdd: Tensor /* [B, 1, 1, T] */, shape: AttentionShape, dropMask?: Tensor): Tensor2D /* [B*T, H] */ {
+export function attention(q: Tensor2D, k: Tensor2D, v: Tensor2D, maskAdd: Tensor /* [B, 1, 1, T] */, shape: AttentionShape, drop?: DropoutSpec): Tensor2D /* [B*T, H] */ {
   const { batch: B, seqLen: T, heads: nh } = shape;
   const H = q.shape[1];
   const hd = H / nh;
@@ -272,26 +303,82 @@ export function attention(q: Tensor2D, k: Tensor2D, v: Tensor2D, maskAdd: Tensor
   };
   const f = tf.customGrad((...args: CustomArgs) => {
     const [qi, ki, vi, save] = args as [Tensor2D, Tensor2D, Tensor2D, Save];
-    const scores = tf.add(perBlock(heads(qi), T, headsT(ki), hd).reshape([B, nh, T, T]), maskAdd);
-    const probs = tf.softmax(scores).reshape<Tensor2D>([G * T, T]);
-    const kept = dropMask ? tf.mul<Tensor2D>(probs, dropMask.reshape([G * T, T])) : probs;
-    // Saved, not closed over: the caller's tidy disposes dropMask before the backward pass runs.
-    save(dropMask ? [qi, ki, vi, probs, kept, dropMask] : [qi, ki, vi, probs, kept]);
+    // tidy: the 2·G blocks and their concatenations would otherwise live until the caller's scope ends.
+    const dropMask = drop && dropMultiplier([G * T, T], drop);
+    const [probs, value] = tf.tidy(() => {
+      const scores = tf.add(perBlock(heads(qi), T, headsT(ki), hd).reshape([B, nh, T, T]), maskAdd);
+      const p = tf.softmax(scores).reshape<Tensor2D>([G * T, T]);
+      const kept = dropMask ? tf.mul<Tensor2D>(p, dropMask) : p;
+      return [p, merge(perBlock(kept, T, heads(vi), T))];
+    });
+    // The dropped probabilities are recomputed in the backward pass rather than kept: one [G·T, T] buffer less per layer.
+    save(dropMask ? [qi, ki, vi, probs, dropMask] : [qi, ki, vi, probs]);
     return {
-      value: merge(perBlock(kept, T, heads(vi), T)),
-      gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const [qs, ks, vs, p, pk, m] = saved as Tensor2D[];
-        const dc = heads(dy); // [G*T, hd]
-        const dv = perBlock(blocksT(pk), T, dc, T); // Pᵀ·dC
-        let dp = perBlock(dc, T, headsT(vs), hd); // dC·Vᵀ
-        if (m) dp = tf.mul(dp, m.reshape([G * T, T]));
-        // softmax backward: dS = P ⊙ (dP − Σ_j dP ⊙ P)
-        const ds = tf.mul<Tensor2D>(p, tf.sub(dp, tf.sum(tf.mul(dp, p), 1, true)));
-        const dq = perBlock(ds, T, heads(ks), T); // dS·K
-        const dk = perBlock(blocksT(ds), T, heads(qs), T); // dSᵀ·Q
-        return [merge(dq), merge(dk), merge(dv)];
-      },
+      value,
+      gradFunc: (dy: Tensor, saved: Tensor[]) =>
+        tf.tidy(() => {
+          const [qs, ks, vs, p, m] = saved as Tensor2D[];
+          const mask = m as Tensor2D | undefined;
+          const pk = mask ? tf.mul<Tensor2D>(p, mask) : p;
+          const dc = heads(dy); // [G*T, hd]
+          const dv = perBlock(blocksT(pk), T, dc, T); // Pᵀ·dC
+          let dp = perBlock(dc, T, headsT(vs), hd); // dC·Vᵀ
+          if (mask) dp = tf.mul(dp, mask);
+          // softmax backward: dS = P ⊙ (dP − Σ_j dP ⊙ P)
+          const ds = tf.mul<Tensor2D>(p, tf.sub(dp, tf.sum(tf.mul(dp, p), 1, true)));
+          const dq = perBlock(ds, T, heads(ks), T); // dS·K
+          const dk = perBlock(blocksT(ds), T, heads(qs), T); // dSᵀ·Q
+          return [merge(dq), merge(dk), merge(dv)];
+        }),
     };
   });
   return f(q, k, v);
+}
+
+export interface DropoutSpec {
+  rate: number;
+  seed: number;
+}
+
+/** tf.dropout's multiplier, 0 or 1/keep, from the same uniform stream (same shape and seed, same mask). */
+function dropMultiplier(shape: number[], { rate, seed }: DropoutSpec): Tensor {
+  const keep = 1 - rate;
+  return tf.tidy(() => tf.div(tf.floor(tf.add(tf.randomUniform(shape, 0, 1, 'float32', seed), keep)), keep));
+}
+
+/**
+ * tf.dropout(x, rate, undefined, seed) with the same result, as one taped op that keeps only its mask:
+ * the stock op's uniform draw, add, floor and divide are each recorded on the gradient tape (and held
+ * until the backward pass ends) though none of them needs a gradient.
+ */
+export function dropout<R extends Tensor>(x: R, rate: number, seed: number): R {
+  const f = tf.customGrad((...args: CustomArgs) => {
+    const [xi, save] = args as [Tensor, Save];
+    const m = dropMultiplier(xi.shape, { rate, seed }); // inside a custom op's forward nothing is taped
+    save([m]);
+    return { value: tf.mul(xi, m), gradFunc: (dy: Tensor, saved: Tensor[]) => [tf.mul(dy, saved[0])] };
+  });
+  return f(x) as R;
+}
+
+/**
+ * BERT's exact GELU, 0.5·x·(1 + erf(x/√2)), as one taped op that keeps only x; its derivative is
+ * Φ(x) + x·φ(x). The stock composition tapes five [N, I] tensors per layer.
+ */
+export function geluErf<R extends Tensor>(x: R): R {
+  const f = tf.customGrad((...args: CustomArgs) => {
+    const [xi, save] = args as [Tensor, Save];
+    save([xi]);
+    return {
+      value: tf.tidy(() => tf.mul(tf.mul(0.5, xi), tf.add(1, tf.erf(tf.mul(xi, Math.SQRT1_2))))),
+      gradFunc: (dy: Tensor, saved: Tensor[]) =>
+        tf.tidy(() => {
+          const [xs] = saved;
+          const cdf = tf.mul(0.5, tf.add(1, tf.erf(tf.mul(xs, Math.SQRT1_2))));
+          const pdf = tf.mul(tf.exp(tf.mul(tf.square(xs), -0.5)), 1 / Math.sqrt(2 * Math.PI));
+          return [tf.mul(dy, tf.add(cdf, tf.mul(xs, pdf)))];
+        }),
+    };
+  });
+  return f(x) as R;
 }
