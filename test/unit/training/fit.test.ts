@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { initBackend } from '../../../src/core/model/backend';
 import { ScalarHead } from '../../../src/core/model/heads';
 import { pairwiseLoss } from '../../../src/core/model/loss';
+import type { Tensor1D } from '../../../src/core/model/tf';
 import { tf } from '../../../src/core/model/tf';
 import type { FitTask } from '../../../src/core/training/fit';
 import { fit } from '../../../src/core/training/fit';
@@ -26,7 +27,7 @@ function task(head: ScalarHead): FitTask {
     step: (batch) => {
       const rw = head.forward(input(batch.map((i) => pairs[i][0])));
       const rl = head.forward(input(batch.map((i) => pairs[i][1])));
-      return { loss: pairwiseLoss(rw, rl), correct: tf.cast(tf.greater(rw, rl), 'float32') };
+      return { loss: pairwiseLoss(rw, rl), correct: tf.cast(tf.greater(rw, rl), 'float32') as Tensor1D };
     },
     // Each evaluation scores better than the last, so the weights kept are the final step's.
     validate: () => ({ accuracy: 0.5 + 0.1 * evaluations++, loss: 0.69 }),

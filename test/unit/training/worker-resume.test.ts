@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import type * as Esbuild from 'esbuild';
 import { Dataset } from '../../../src/core/dataset/dataset';
 import { labelsFromRatings } from '../../../src/core/labelling/from-ratings';
 import { defaultPointsConfig } from '../../../src/core/labelling/points';
 import type { TrainEvent, TrainOptions } from '../../../src/core/training/types';
 import { WorkerDiedError, startTraining } from '../../../src/worker/train-client';
+import { bundleTrainWorker } from '../../support/bundle-worker';
 import { repoRoot } from '../../support/repo-root';
 import { writeSyntheticPreferences } from '../../support/synthetic-prefs';
 
@@ -22,18 +21,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 void test('a training worker killed with SIGKILL resumes from its run folder', async () => {
   // Bundled inside the repository so that it finds models/ and tfjs-backend-wasm's .wasm files as dist/ does.
   const script = join(root, '.test-tmp', 'worker-resume', 'train-worker.js');
-  const esbuild = createRequire(join(root, 'package.json'))('esbuild') as typeof Esbuild;
-  await esbuild.build({
-    entryPoints: [join(root, 'src', 'worker', 'train-worker.ts')],
-    outfile: script,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    logLevel: 'silent',
-    mainFields: ['module', 'main'],
-    external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
-  });
+  await bundleTrainWorker(script);
   const data = join(dir, 'train.jsonl');
   const labels = join(dir, 'train.labels.jsonl');
   writeSyntheticPreferences(data, 160, 5);

@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync, fork } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import type * as Esbuild from 'esbuild';
 import type { TrainEvent, TrainOptions } from '../../../src/core/training/types';
-import { repoRoot } from '../../support/repo-root';
+import { bundleTrainWorker } from '../../support/bundle-worker';
 import { WorkerCancelledError, WorkerDiedError, WorkerFailedError, startEvaluation, startTraining } from '../../../src/worker/train-client';
 import { PROTOCOL_VERSION, isErrorMessage, isReadyMessage } from '../../../src/worker/train-protocol';
 
@@ -154,7 +152,6 @@ void describe('training worker client', () => {
   });
 
   void describe('the real worker (src/worker/train-worker.ts, bundled here over a stand-in recipe)', () => {
-    const root = repoRoot();
     const script = join(tmp, 'train-worker.js');
     const recipe = join(tmp, 'fake-recipe.js');
     // The worker's own logic, not the recipe's: train() fails on a dataset named "fail", else reports
@@ -175,18 +172,7 @@ void describe('training worker client', () => {
       };
       exports.evaluateRun = async () => ({ method: 'single', overall: null, pairs: 0, byCategory: {} });`,
     );
-    // esbuild from the project's node_modules, loaded at run time (a bundle cannot contain it).
-    const esbuild = createRequire(join(root, 'package.json'))('esbuild') as typeof Esbuild;
-    const bundled = esbuild.build({
-      entryPoints: [join(root, 'src', 'worker', 'train-worker.ts')],
-      outfile: script,
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'cjs',
-      logLevel: 'silent',
-      plugins: [{ name: 'fake-recipe', setup: (b) => b.onResolve({ filter: /core\/training\/train$/ }, () => ({ path: recipe })) }],
-    });
+    const bundled = bundleTrainWorker(script, recipe);
 
     void it('bundles', async () => {
       await bundled;
