@@ -8,10 +8,19 @@
  *   plain   stock tfjs-wasm ops (plain-forward.ts): the yardstick, no workarounds
  *   engine  Encoder + LoraAdapter + ScalarHead + pairwiseLoss + Adam on the backend fit.ts uses
  *   dp2     engine, the 16 sequences split over the main thread and one worker_thread, gradients averaged
+ *   matmul  (not a step) GFLOP/s of wasm's matmul on the model's shapes: what bounds a step
  * Usage: node dist/bench/train-speed.js [--variants plain,engine,dp2] [--steps 6] [--warmup 2] [--reps 3] [--json]
+ *
+ * --mode e2e: wall time of `train` (method dmoerm: every phase, evaluation included) for the tiny and small
+ * presets on a fixed slice of llmeval2-zh (the first --records records in the loader's order, GPT-4 stars as
+ * capability labels), each phase capped at --max-steps steps so that runs are comparable and bounded.
+ *   node dist/bench/train-speed.js --mode e2e [--data /work/shared/data/llmeval2-zh] [--presets tiny,small]
+ *     [--records 300] [--max-steps 40] [--json]
  */
 import { spawnSync } from 'node:child_process';
-import { loadavg } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
@@ -27,6 +36,12 @@ import { plainReward } from '../src/core/model/plain-forward';
 import { tf } from '../src/core/model/tf';
 import type { Tensor1D, Variable } from '../src/core/model/tf';
 import { rewardStepFlops } from '../src/core/model/flops';
+import { Dataset } from '../src/core/dataset/dataset';
+import { labelsFromRatings } from '../src/core/labelling/from-ratings';
+import { defaultPointsConfig } from '../src/core/labelling/points';
+import { train } from '../src/core/training/train';
+import type { PresetName } from '../src/core/training/types';
+import { GPT_SOURCE, readLlmeval2, writeCanonicalFile } from './llmeval2-data';
 
 export const BENCH_ENCODER: EncoderConfig = {
   vocabSize: 8000,
@@ -66,6 +81,39 @@ function benchBatch(seed: number): TokenBatch {
     typeIds[i] = i % SEQ < SEQ / 4 ? 0 : 1; // a quarter context, the rest response
   }
   return { ids, typeIds, mask: new Int32Array(B * SEQ).fill(1), batch: B, seqLen: SEQ };
+}
+
+/** GFLOP/s of tf.matMul on wasm for the products a step runs (median of 7 after 2 warm-up calls). */
+async function matmulProbe(): Promise<Record<string, number>> {
+  await initBackend('wasm');
+  const shapes: Array<[string, number[], number[], boolean]> = [
+    ['linear [4096,128]·[128,512]', [4096, 128], [128, 512], false],
+    ['linear [4096,512]·[512,128]', [4096, 512], [512, 128], false],
+    ['linear [4096,128]·[128,128]', [4096, 128], [128, 128], false],
+    ['head block [256,32]·[32,256]', [256, 32], [32, 256], false],
+    ['head block [256,256]·[256,32]', [256, 256], [256, 32], false],
+    ['batched [64,256,32]·[64,256,32]ᵀ (stock attention)', [64, 256, 32], [64, 256, 32], true],
+    ['batched [64,256,256]·[64,256,32] (stock attention)', [64, 256, 256], [64, 256, 32], false],
+  ];
+  const out: Record<string, number> = {};
+  for (const [name, a, b, tb] of shapes) {
+    const x = tf.randomNormal(a);
+    const y = tf.randomNormal(b);
+    const m = a[a.length - 2];
+    const k = a[a.length - 1];
+    const n = tb ? b[b.length - 2] : b[b.length - 1];
+    const flops = 2 * m * k * n * (a.length === 3 ? a[0] : 1);
+    const reps = Math.max(3, Math.min(50, Math.round(2e9 / flops)));
+    const times: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      const t0 = performance.now();
+      for (let r = 0; r < reps; r++) tf.matMul(x, y, false, tb).dispose();
+      if (i >= 2) times.push((performance.now() - t0) / 1000 / reps);
+    }
+    out[name] = +(flops / median(times) / 1e9).toFixed(2);
+    tf.dispose([x, y]);
+  }
+  return out;
 }
 
 async function child(variant: string, steps: number, warmup: number): Promise<ChildResult> {
@@ -133,7 +181,15 @@ function parent(variants: string[], steps: number, warmup: number, reps: number,
   const flops = rewardStepFlops(BENCH_ENCODER, BENCH_LORA, 2 * PAIRS, SEQ);
   const rows: Array<Record<string, string | number>> = [];
   const load0 = loadavg()[0];
+  let matmul: Record<string, number> | undefined;
   for (const variant of variants) {
+    if (variant === 'matmul') {
+      const out = spawnSync(process.execPath, [__filename, '--child', 'matmul'], { encoding: 'utf8' });
+      const line = out.stdout.split('\n').find((l) => l.startsWith('{'));
+      if (out.status !== 0 || !line) throw new Error(`matmul probe failed (${out.status}): ${out.stderr.slice(-2000)}`);
+      matmul = JSON.parse(line) as Record<string, number>;
+      continue;
+    }
     const runs: ChildResult[] = [];
     for (let r = 0; r < reps; r++) {
       const out = spawnSync(process.execPath, [__filename, '--child', variant, '--steps', String(steps), '--warmup', String(warmup)], { encoding: 'utf8', maxBuffer: 1 << 24 });
@@ -160,18 +216,85 @@ function parent(variants: string[], steps: number, warmup: number, reps: number,
   for (const r of rows) if (base) r['× plain'] = +((r['steps/s'] as number) / (base['steps/s'] as number)).toFixed(2);
   const meta = { date: new Date().toISOString(), loadavgStart: load0, loadavgEnd: loadavg()[0], steps, warmup, reps, flopsPerStep: flops };
   if (json) {
-    console.log(JSON.stringify({ meta, rows }));
+    console.log(JSON.stringify({ meta, rows, matmul }));
     return;
+  }
+  if (matmul) {
+    console.log('wasm matmul GFLOP/s (one thread):');
+    console.table(matmul);
   }
   console.log(`model FLOPs per step: ${(flops.total / 1e9).toFixed(2)} G (forward ${(flops.forward / 1e9).toFixed(2)}, backward ${(flops.backward / 1e9).toFixed(2)}; matmuls only)`);
   console.log(`load average ${load0.toFixed(2)} → ${meta.loadavgEnd.toFixed(2)}; ${steps} timed steps after ${warmup} warm-up, ${reps} runs per variant`);
   console.table(rows);
 }
 
+const TRAINED_PHASES = ['base', 'router', 'phase1', 'phase2', 'phase3', 'ensemble'] as const;
+
+/** Seconds of one dmoerm run on the slice, in total and per phase (from phase events to the next). */
+async function endToEnd(preset: PresetName, dataset: string, labels: string, maxSteps: number): Promise<Record<string, number | string>> {
+  const out = mkdtempSync(join(tmpdir(), `train-speed-${preset}-`));
+  const overrides: Record<string, number> = { patience: 1000 }; // no early stop: every run takes its steps
+  for (const p of TRAINED_PHASES) overrides[`maxSteps.${p}`] = maxSteps;
+  const phases: Record<string, number> = {};
+  let current: string | undefined;
+  let since = performance.now();
+  const t0 = since;
+  try {
+    const summary = await train(
+      { dataset, labels, method: 'dmoerm', out, preset, backend: 'wasm', seed: 1, overrides },
+      {
+        onEvent: (e) => {
+          if (e.type !== 'phase') return;
+          const now = performance.now();
+          if (current) phases[current] = (phases[current] ?? 0) + (now - since) / 1000;
+          current = e.phase;
+          since = now;
+        },
+      },
+    );
+    if (current) phases[current] = (phases[current] ?? 0) + (performance.now() - since) / 1000;
+    const row: Record<string, number | string> = { preset, 'total s': +((performance.now() - t0) / 1000).toFixed(1) };
+    for (const [p, sec] of Object.entries(phases)) row[`${p} s`] = +sec.toFixed(1);
+    row['agreement'] = summary.evaluation?.overall !== undefined && summary.evaluation.overall !== null ? +summary.evaluation.overall.toFixed(3) : '-';
+    return row;
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+async function e2e(dataDir: string, presets: PresetName[], records: number, maxSteps: number, json: boolean): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'train-speed-data-'));
+  mkdirSync(work, { recursive: true });
+  const dataset = join(work, 'slice.jsonl');
+  const labels = join(work, 'slice.labels.jsonl');
+  writeCanonicalFile(dataset, readLlmeval2(dataDir).records.slice(0, records));
+  const ds = await Dataset.open(dataset, { adapter: 'canonical' });
+  try {
+    labelsFromRatings({ dataset: ds, store: labels, source: GPT_SOURCE, points: defaultPointsConfig() });
+  } finally {
+    ds.close();
+  }
+  const load0 = loadavg()[0];
+  const rows = [];
+  for (const preset of presets) rows.push(await endToEnd(preset, dataset, labels, maxSteps));
+  rmSync(work, { recursive: true, force: true });
+  const meta = { date: new Date().toISOString(), loadavgStart: load0, loadavgEnd: loadavg()[0], records, maxSteps };
+  if (json) console.log(JSON.stringify({ meta, rows }));
+  else {
+    console.log(`dmoerm end to end, first ${records} records of ${dataDir}, ≤ ${maxSteps} steps per phase; load ${load0.toFixed(2)} → ${meta.loadavgEnd.toFixed(2)}`);
+    console.table(rows);
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       child: { type: 'string' },
+      mode: { type: 'string', default: 'model' },
+      data: { type: 'string', default: '/work/shared/data/llmeval2-zh' },
+      presets: { type: 'string', default: 'tiny,small' },
+      records: { type: 'string', default: '300' },
+      'max-steps': { type: 'string', default: '40' },
       variants: { type: 'string', default: 'plain,engine,dp2' },
       steps: { type: 'string', default: '6' },
       warmup: { type: 'string', default: '2' },
@@ -181,6 +304,14 @@ async function main(): Promise<void> {
   });
   const steps = Number(values.steps);
   const warmup = Number(values.warmup);
+  if (values.mode === 'e2e') {
+    await e2e(values.data, values.presets.split(',') as PresetName[], Number(values.records), Number(values['max-steps']), values.json);
+    return;
+  }
+  if (values.child === 'matmul') {
+    console.log(JSON.stringify(await matmulProbe()));
+    process.exit(0);
+  }
   if (values.child) {
     console.log(JSON.stringify(await child(values.child, steps, warmup)));
     process.exit(0);
