@@ -2,10 +2,11 @@
  * `rewardlens export`: a trained run (docs/training.md) → one ONNX model (opset 17) that scores the way
  * RunScorer does, with the tokenizer and a manifest beside it (docs/onnx-export.md).
  *
- * Top-1 routing is dense: every category's inner MoE runs on every response and the router's argmax picks
- * one reward per response with GatherElements. For the small encoders RewardLens trains this costs less
- * than the control flow an If/Loop per record would need, keeps batches rectangular, and gives every
- * category's capability scores for free; a large many-category model would want a graph per category.
+ * Top-1 routing stays sparse inside one graph: the router's argmax selects, per category, the rows routed
+ * to it (NonZero + Gather), that category's inner MoE runs on those rows only, and ScatterElements puts
+ * the rewards back in place. Running every category on every row and picking afterwards would be simpler
+ * but cost a factor of the number of categories (ten in the paper); If nodes would need subgraphs and
+ * still run whole batches.
  */
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -24,6 +25,7 @@ import type { SequenceInputs } from './graph';
 import { GraphBuilder, encoderPooled, linear, mergeLora, mlpHead, scalarHead, sequenceInputs } from './graph';
 import type { CapabilityColumn, ExportManifest } from './manifest';
 import { EXPORT_FORMAT, EXPORT_VERSION, OPSET, manifestFileFor, tokenizerFileFor } from './manifest';
+import type { TensorProto } from './proto';
 import { DataType, encodeModel } from './proto';
 
 type Parts = Record<string, Map<string, NamedArray>>;
@@ -155,85 +157,114 @@ export function buildRunGraph(model: RunModel, parts: (component: string) => Par
     if (!p) throw new Error(`checkpoint ${component}: no part '${name}' (has ${Object.keys(parts(component)).join(', ')})`);
     return p;
   };
+  const scale = model.lora.alpha / model.lora.r;
+  /** Pooled embeddings of one component's encoder over one set of rows (`on.tag`), built once. */
   const pooledCache = new Map<string, string>();
-  const pooled = (key: string, weights: Map<string, NamedArray>, on: SequenceInputs = seq): string => {
+  const pooled = (component: string, weights: () => Map<string, NamedArray>, on: Rows): string => {
+    const key = `${component}${on.tag}`;
     let z = pooledCache.get(key);
-    if (!z) pooledCache.set(key, (z = encoderPooled(g, c, weights, on, key, `checkpoint ${key}`)));
+    if (!z) pooledCache.set(key, (z = encoderPooled(g, c, weights(), on.seq, key, `checkpoint ${component}`)));
     return z;
   };
-  const scale = model.lora.alpha / model.lora.r;
-  let baseRewardName: string | undefined;
-  const baseReward = (): string =>
-    (baseRewardName ??= scalarHead(g, pooled(model.base, part(model.base, 'encoder')), part(model.base, 'head'), model.base, `checkpoint ${model.base}`));
+  const baseReward = (on: Rows): string =>
+    scalarHead(g, pooled(model.base, () => part(model.base, 'encoder'), on), part(model.base, 'head'), `${model.base}${on.tag}`, `checkpoint ${model.base}`);
+  const all: Rows = { seq, tag: '' };
   const capabilities: CapabilityColumn[] = [];
-  const capabilityOutputs: string[] = [];
+
+  /** A category's inner MoE over some rows: its reward [n] and each expert's capability score [n, 1]. */
+  const innerModel = (category: string, on: Rows): { reward: string; caps: string[] } => {
+    const inner = model.inner?.[category];
+    if (!inner) return { reward: baseReward(on), caps: [] };
+    const phase1 = (): Map<string, NamedArray> => part(inner.phase1, 'encoder');
+    const caps: string[] = [];
+    const zs = inner.experts.map((e) => {
+      const z = pooled(e.component, () => mergeLora(phase1(), part(e.component, 'lora'), scale, `checkpoint ${e.component}`), on);
+      capabilities.push({ category, point: e.point, ...pointNames(category, e.point) });
+      caps.push(g.op('Unsqueeze', [scalarHead(g, z, part(e.component, 'head'), e.component, `checkpoint ${e.component}`), g.int64([1])], {}, `${e.component}.col`));
+      return z;
+    });
+    if (!inner.phase3 || zs.length === 0) return { reward: scalarHead(g, pooled(inner.phase1, phase1, on), part(inner.phase1, 'head'), inner.phase1, `checkpoint ${inner.phase1}`), caps };
+    const z = zs.length === 1 ? zs[0] : g.op('Concat', zs, { axis: 1 }, `${inner.phase3}.z`); // [n, k·H], experts in order
+    return { reward: mlpHead(g, z, part(inner.phase3, 'mlp'), inner.phase3, `checkpoint ${inner.phase3}`), caps };
+  };
+  const stack = (cols: string[], hint: string): string => (cols.length === 1 ? cols[0] : g.op('Concat', cols, { axis: 1 }, hint));
 
   let reward: string;
   let categories: string[] = [];
+  let capabilityScores: string | undefined;
   if (model.ensemble) {
-    const base = part(model.base, 'encoder');
     const members = model.ensemble.members.map((m) => {
-      const z = pooled(m, mergeLora(base, part(m, 'lora'), scale, `checkpoint ${m}`));
+      const z = pooled(m, () => mergeLora(part(model.base, 'encoder'), part(m, 'lora'), scale, `checkpoint ${m}`), all);
       return g.op('Unsqueeze', [scalarHead(g, z, part(m, 'head'), m, `checkpoint ${m}`), g.int64([1])], {}, `${m}.col`);
     });
-    const stacked = members.length === 1 ? members[0] : g.op('Concat', members, { axis: 1 }, 'member_stack'); // [batch, k]
+    const stacked = stack(members, 'member_stack'); // [batch, k]
     reward = aggregate(g, stacked, model.ensemble.aggregation, model.ensemble.lambda);
     g.output('member_rewards', stacked, DataType.FLOAT, ['batch', model.ensemble.members.length]);
-  } else if (model.method !== 'single' && model.inner) {
-    const innerReward = (category: string): string => {
-      const inner = model.inner?.[category];
-      if (!inner) return baseReward();
-      const phase1 = part(inner.phase1, 'encoder');
-      const zs = inner.experts.map((e) => {
-        const z = pooled(e.component, mergeLora(phase1, part(e.component, 'lora'), scale, `checkpoint ${e.component}`));
-        capabilities.push({ category, point: e.point, ...pointNames(category, e.point) });
-        capabilityOutputs.push(g.op('Unsqueeze', [scalarHead(g, z, part(e.component, 'head'), e.component, `checkpoint ${e.component}`), g.int64([1])], {}, `${e.component}.col`));
-        return z;
-      });
-      if (!inner.phase3 || zs.length === 0) return scalarHead(g, pooled(inner.phase1, phase1), part(inner.phase1, 'head'), inner.phase1, `checkpoint ${inner.phase1}`);
-      const z = zs.length === 1 ? zs[0] : g.op('Concat', zs, { axis: 1 }, `${inner.phase3}.z`); // [batch, k·H], experts in order
-      return mlpHead(g, z, part(inner.phase3, 'mlp'), inner.phase3, `checkpoint ${inner.phase3}`);
-    };
-    if (model.router) {
-      categories = model.router.categories;
-      const rIds = g.input('router_input_ids', DataType.INT64, ['records', 'router_sequence']);
-      const rMask = g.input('router_attention_mask', DataType.INT64, ['records', 'router_sequence']);
-      const responseRecord = g.input('response_record', DataType.INT64, ['batch']);
-      let probs: string;
-      let chosen: string;
-      if (model.router.component) {
-        const rz = pooled(`${model.base}.router`, part(model.base, 'encoder'), sequenceInputs(g, lookup, rIds, rMask));
-        const cls = part(model.router.component, 'classifier');
-        const logits = linear(g, rz, cls.get('weight')!, cls.get('bias')!, 'router.logits');
-        probs = g.op('Softmax', [logits], { axis: -1 }, 'router.probs');
-        chosen = g.op('ArgMax', [probs], { axis: 1, keepdims: 0 }, 'router.chosen');
-      } else {
-        // One category in the training data: no classifier was trained, everything goes to it.
-        const shape = g.op('Concat', [g.op('Shape', [rIds], { start: 0, end: 1 }, 'records_n'), g.int64([1])], { axis: 0 }, 'probs_shape');
-        probs = g.op('ConstantOfShape', [shape], { value: { name: 'one', dims: [1], dataType: DataType.FLOAT, raw: new Uint8Array(Float32Array.of(1).buffer) } }, 'router.probs');
-        const zeros = g.op('ConstantOfShape', [shape], { value: { name: 'zero', dims: [1], dataType: DataType.INT64, raw: new Uint8Array(BigInt64Array.of(0n).buffer) } }, 'router.zeros');
-        chosen = g.op('Squeeze', [zeros, g.int64([1])], {}, 'router.chosen');
-      }
-      const rewards = categories.map((cat) => g.op('Unsqueeze', [innerReward(cat), g.int64([1])], {}, `reward_col`));
-      const table = rewards.length === 1 ? rewards[0] : g.op('Concat', rewards, { axis: 1 }, 'category_rewards'); // [batch, C]
-      const perResponse = g.op('Gather', [chosen, responseRecord], { axis: 0 }, 'response_category'); // [batch]
-      const picked = g.op('GatherElements', [table, g.op('Unsqueeze', [perResponse, g.int64([1])], {}, 'response_category_col')], { axis: 1 }, 'picked');
-      reward = g.op('Squeeze', [picked, g.int64([1])], {}, 'reward_routed');
-      g.output('category_probs', probs, DataType.FLOAT, ['records', categories.length]);
-      g.output('category', chosen, DataType.INT64, ['records']);
+  } else if (model.method !== 'single' && model.inner && model.router) {
+    categories = model.router.categories;
+    const rIds = g.input('router_input_ids', DataType.INT64, ['records', 'router_sequence']);
+    const rMask = g.input('router_attention_mask', DataType.INT64, ['records', 'router_sequence']);
+    const responseRecord = g.input('response_record', DataType.INT64, ['batch']);
+    let probs: string;
+    let chosen: string;
+    if (model.router.component) {
+      const rz = pooled(model.base, () => part(model.base, 'encoder'), { seq: sequenceInputs(g, lookup, rIds, rMask), tag: '.router' });
+      const cls = part(model.router.component, 'classifier');
+      const logits = linear(g, rz, cls.get('weight')!, cls.get('bias')!, 'router.logits');
+      probs = g.op('Softmax', [logits], { axis: -1 }, 'router.probs');
+      chosen = g.op('ArgMax', [probs], { axis: 1, keepdims: 0 }, 'router.chosen');
     } else {
-      categories = Object.keys(model.inner).includes('all') ? ['all'] : [];
-      reward = innerReward('all');
+      // One category in the training data: no classifier was trained, everything goes to it.
+      const shape = g.op('Concat', [g.op('Shape', [rIds], { start: 0, end: 1 }, 'records_n'), g.int64([1])], { axis: 0 }, 'probs_shape');
+      probs = g.op('ConstantOfShape', [shape], { value: constant('one', Float32Array.of(1)) }, 'router.probs');
+      chosen = g.op('Squeeze', [g.op('ConstantOfShape', [shape], { value: constant('zero', BigInt64Array.of(0n)) }, 'router.zeros'), g.int64([1])], {}, 'router.chosen');
     }
+    const perResponse = g.op('Gather', [chosen, responseRecord], { axis: 0 }, 'response_category'); // [batch]
+    const batchShape = g.op('Shape', [responseRecord], {}, 'batch_shape');
+    // Top-1 routing: each category's inner MoE runs on the rows routed to it only (possibly none), and
+    // its rewards are scattered back into place, so a response costs what it costs in the training engine.
+    reward = g.op('ConstantOfShape', [batchShape], { value: constant('zero_f', Float32Array.of(0)) }, 'reward_init');
+    const capColumns: string[] = [];
+    categories.forEach((category, k) => {
+      const tag = `.c${k}`;
+      const rows = g.op('Squeeze', [g.op('NonZero', [g.op('Equal', [perResponse, g.int64([k], [], `category_${k}`)], {}, `routed${tag}`)], {}, `rows${tag}_2d`), g.int64([0])], {}, `rows${tag}`); // [n]
+      const pick = (x: string): string => g.op('Gather', [x, rows], { axis: 0 }, `${x}${tag}`);
+      const sub: Rows = { seq: sequenceInputs(g, lookup, pick(ids), pick(mask), pick(types)), tag };
+      const out = innerModel(category, sub);
+      reward = g.op('ScatterElements', [reward, rows, out.reward], { axis: 0 }, `reward${tag}`);
+      if (out.caps.length) {
+        // Columns of the categories a response was not routed to stay 0: those experts never ran on it.
+        const shape = g.op('Concat', [batchShape, g.int64([out.caps.length])], { axis: 0 }, `caps_shape${tag}`);
+        const zeros = g.op('ConstantOfShape', [shape], { value: constant('zero_f', Float32Array.of(0)) }, `caps_init${tag}`);
+        const at = g.op('Unsqueeze', [rows, g.int64([1])], {}, `rows${tag}_col`);
+        capColumns.push(g.op('ScatterND', [zeros, at, stack(out.caps, `caps${tag}_stack`)], {}, `caps${tag}`));
+      }
+    });
+    if (capColumns.length) capabilityScores = stack(capColumns, 'capability_stack');
+    g.output('category_probs', probs, DataType.FLOAT, ['records', categories.length]);
+    g.output('category', chosen, DataType.INT64, ['records']);
+  } else if (model.method !== 'single' && model.inner) {
+    categories = Object.keys(model.inner).includes('all') ? ['all'] : [];
+    const out = innerModel('all', all);
+    reward = out.reward;
+    if (out.caps.length) capabilityScores = stack(out.caps, 'capability_stack');
   } else {
-    reward = baseReward();
+    reward = baseReward(all);
   }
   g.output('reward', reward, DataType.FLOAT, ['batch']);
-  if (capabilityOutputs.length) {
-    const scores = capabilityOutputs.length === 1 ? capabilityOutputs[0] : g.op('Concat', capabilityOutputs, { axis: 1 }, 'capability_stack');
-    g.output('capability_scores', scores, DataType.FLOAT, ['batch', capabilityOutputs.length]);
-  }
+  if (capabilityScores) g.output('capability_scores', capabilityScores, DataType.FLOAT, ['batch', capabilities.length]);
   return { g, categories, capabilities };
+}
+
+/** The rows of the batch one set of encoders runs on: all of them, or those routed to one category. */
+interface Rows {
+  seq: SequenceInputs;
+  /** Distinguishes the same encoder on other rows ('' for the whole batch). */
+  tag: string;
+}
+
+function constant(name: string, value: Float32Array | BigInt64Array): TensorProto {
+  return { name, dims: [1], dataType: value instanceof Float32Array ? DataType.FLOAT : DataType.INT64, raw: new Uint8Array(value.buffer, value.byteOffset, value.byteLength) };
 }
 
 /** The ensemble's aggregation over members [batch, k] → [batch], as aggregateRows computes it. */

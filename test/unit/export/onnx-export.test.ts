@@ -222,6 +222,17 @@ void describe('ONNX export of trained runs (tiny preset, synthetic data)', () =>
       assert.deepEqual(long.category_probs.dims, [1, 2]);
       assert.ok(maxDiff(short.reward.data as Float32Array, long.reward.data as Float32Array) < 1e-5);
       assert.ok(maxDiff(short.reward.data as Float32Array, f.reference.get(0)!.rewards.subarray(0, 2)) < TOLERANCE);
+      // One record: every row goes to one category and the other's experts run on no rows at all (their
+      // capability columns stay 0) — routing is sparse, and empty selections are valid.
+      const chosen = m.categories[Number((short.category.data as BigInt64Array)[0])];
+      const caps = short.capability_scores.data as Float32Array;
+      m.capabilities.forEach((col, p) => {
+        for (let row = 0; row < 2; row++) {
+          const v = caps[row * m.capabilities.length + p];
+          if (col.category === chosen) assert.ok(v > 0, `${col.point} of the chosen category scored`);
+          else assert.equal(v, 0, `${col.category}/${col.point} did not run`);
+        }
+      });
     } finally {
       await session.release();
     }
