@@ -122,8 +122,8 @@ export interface SequenceInputs {
   mask3: string;
   /** [B, 1] float: real tokens per row, at least 1 (an empty row pools to zeros, as in training). */
   counts: string;
-  /** [1] int64: T. */
-  seqLen: string;
+  /** [B, T] int64: 0 … T-1 in every row. */
+  positions: string;
 }
 
 /** Maps tokenizer ids to the run's compact embedding rows and derives the masks from attention_mask. */
@@ -136,8 +136,11 @@ export function sequenceInputs(g: GraphBuilder, lookup: string, ids: string, mas
   const mask3 = g.op('Unsqueeze', [maskF, g.int64([2])], {}, `${mask}_3d`);
   const sum = g.op('ReduceSum', [maskF, g.int64([1])], { keepdims: 1 }, `${mask}_sum`);
   const counts = g.op('Max', [sum, g.scalar(1, 'one')], {}, `${mask}_counts`);
-  const seqLen = g.op('Shape', [ids], { start: 1, end: 2 }, `${ids}_len`);
-  return { ids: cids, types, maskAdd, mask3, counts, seqLen };
+  // Position ids 0..T-1 per row, computed from ids so their shape is the ids' own symbolic [B, T]: with a
+  // Slice of the table the sequence dimension goes unknown and onnxruntime's SkipLayerNorm fusion is lost.
+  const ones = g.op('Add', [g.op('Mul', [ids, g.int64([0], [], 'zero_i64')], {}, `${ids}_zeros`), g.int64([1], [], 'one_i64')], {}, `${ids}_ones`);
+  const positions = g.op('Sub', [g.op('CumSum', [ones, g.int64([1], [], 'axis_1')], {}, `${ids}_cumsum`), g.int64([1], [], 'one_i64')], {}, `${ids}_positions`);
+  return { ids: cids, types, maskAdd, mask3, counts, positions };
 }
 
 function need(weights: Map<string, NamedArray>, name: string, where: string): NamedArray {
@@ -169,7 +172,7 @@ export function encoderPooled(g: GraphBuilder, c: EncoderConfig, weights: Map<st
   const word = g.op('Gather', [vec('embeddings.word_embeddings.weight'), seq.ids], { axis: 0 }, `${tag}.word`); // [B, T, H]
   const typeIndex = seq.types ?? g.int64([0], [], 'type_zero');
   const type = g.op('Gather', [vec('embeddings.token_type_embeddings.weight'), typeIndex], { axis: 0 }, `${tag}.type`); // [B, T, H] or [H]
-  const pos = g.op('Slice', [vec('embeddings.position_embeddings.weight'), g.int64([0]), seq.seqLen, g.int64([0])], {}, `${tag}.pos`); // [T, H]
+  const pos = g.op('Gather', [vec('embeddings.position_embeddings.weight'), seq.positions], { axis: 0 }, `${tag}.pos`); // [B, T, H]
   const emb = g.op('Add', [g.op('Add', [word, type], {}, `${tag}.wt`), pos], {}, `${tag}.emb`);
   let x = layerNorm(emb, 'embeddings.LayerNorm'); // [B, T, H]
 
@@ -201,8 +204,9 @@ function activation(g: GraphBuilder, x: string, kind: EncoderConfig['hiddenAct']
       return g.op('Relu', [x], {}, hint);
     case 'gelu': {
       // opset 17 has no Gelu op (it arrives in 20): 0.5 x (1 + erf(x / √2)), the training engine's order.
-      const erf = g.op('Erf', [g.op('Mul', [x, g.scalar(Math.SQRT1_2, 'sqrt_half')], {}, `${hint}_s`)], {}, `${hint}_erf`);
-      return g.op('Mul', [g.op('Mul', [g.scalar(0.5, 'half'), x], {}, `${hint}_h`), g.op('Add', [g.scalar(1, 'one'), erf], {}, `${hint}_1p`)], {}, hint);
+      const erf = g.op('Erf', [g.op('Div', [x, g.scalar(Math.SQRT2, 'sqrt_two')], {}, `${hint}_s`)], {}, `${hint}_erf`);
+      const xp = g.op('Mul', [x, g.op('Add', [erf, g.scalar(1, 'one')], {}, `${hint}_1p`)], {}, `${hint}_x1p`);
+      return g.op('Mul', [xp, g.scalar(0.5, 'half')], {}, hint);
     }
     case 'gelu_new': {
       const cube = g.op('Mul', [g.scalar(0.044715, 'gelu_c'), g.op('Pow', [x, g.scalar(3, 'three')], {}, `${hint}_x3`)], {}, `${hint}_c`);
