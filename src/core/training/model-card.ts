@@ -124,8 +124,9 @@ export function renderModelCard(info: ModelCardInfo): string {
   out.push('## Limitations', '');
   out.push(
     '- Human preference labels are noisy: annotators agree on roughly 60–75% of pairs in common preference datasets, which bounds the agreement any model can show.',
-    '- Capability-point labels come from an LLM judge; only verdicts that agree in both response orders were used, but the judge\'s own biases remain.',
   );
+  if (d.labels)
+    out.push('- Capability-point labels come from an LLM judge (or from its ratings); only verdicts that agree in both response orders were used, but the judge\'s own biases remain.');
   if (info.base.kind === 'preset')
     out.push('- A small encoder trained from scratch on one dataset learns surface cues (length, wording) more than meaning; expect it to fail on prompts unlike its training data.');
   else out.push('- The imported encoder\'s pre-training (languages, domains, maximum length) limits what the reward model can judge; text beyond the maximum length is cut.');
