@@ -1,7 +1,7 @@
 // Training chart webview (paper Figure 4): accuracy against step, one line per phase or expert, drawn
 // as SVG here (a few polylines need no chart library). Phase and expert names are user data: they only
 // ever become Text nodes or attribute values set through the DOM. Colours are classes in
-// media/training.css over the theme's --vscode-charts-* variables (the CSP allows no inline styles).
+// media/training-chart.css over the theme's --vscode-charts-* variables (the CSP allows no inline styles).
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
