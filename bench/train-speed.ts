@@ -155,7 +155,7 @@ async function child(variant: string, steps: number, warmup: number): Promise<Ch
     const batch = benchBatch(100 + i);
     const t0 = performance.now();
     if (dp) {
-      loss = await dp.step(batch, i, optimizer);
+      loss = (await dp.step(batch, i, optimizer)).loss;
     } else {
       const cost = tf.tidy(() => {
         const { value, grads } = tf.variableGrads(() => lossOf(batch, i), trainable);

@@ -28,7 +28,7 @@ type ToWorker =
   | { type: 'close' };
 
 /** worker → main */
-type FromWorker = { type: 'ready' } | { type: 'grads'; loss: number; grads: Float32Array[] } | { type: 'error'; message: string };
+type FromWorker = { type: 'ready' } | { type: 'grads'; loss: number; correct: number; grads: Float32Array[] } | { type: 'error'; message: string };
 
 export interface RewardParts {
   encoder: Encoder;
@@ -51,9 +51,16 @@ function toMap(named: Named): Map<string, NamedArray> {
 
 /** Mean pairwise loss of a batch whose first half are winners and second half the matching losers. */
 export function pairBatchLoss(p: RewardParts, batch: TokenBatch, seed: number): Scalar {
+  return pairBatchStep(p, batch, seed).loss;
+}
+
+/** The loss, and per pair 1 when the winner scores higher (fit.ts's train accuracy), 0 otherwise. */
+function pairBatchStep(p: RewardParts, batch: TokenBatch, seed: number): { loss: Scalar; correct: Tensor } {
   const r = p.head.forward(p.encoder.forward(batch, { adapter: p.adapter, training: true, seed }).pooled);
   const P = batch.batch / 2;
-  return pairwiseLoss(r.slice(0, P), r.slice(P, P));
+  const rw = r.slice(0, P);
+  const rl = r.slice(P, P);
+  return { loss: pairwiseLoss(rw, rl), correct: tf.cast(tf.greater(rw, rl), 'float32') };
 }
 
 /** Pairs [from, to) of a winners-then-losers batch, trimmed to their longest sequence. */
@@ -76,11 +83,23 @@ export function pairShard(b: TokenBatch, from: number, to: number): TokenBatch {
 }
 
 /** Gradients of weight · loss(shard) for the given variables, as tensors the caller disposes. */
-function shardGrads(p: RewardParts, vars: Variable[], shard: TokenBatch, seed: number, weight: number): { loss: number; grads: Tensor[] } {
-  const { value, grads } = tf.variableGrads(() => tf.mul<Scalar>(pairBatchLoss(p, shard, seed), weight), vars);
+function shardGrads(p: RewardParts, vars: Variable[], shard: TokenBatch, seed: number, weight: number): { loss: number; correct: number; grads: Tensor[] } {
+  let correct = 0;
+  const { value, grads } = tf.variableGrads(() => {
+    const step = pairBatchStep(p, shard, seed);
+    correct = step.correct.sum().dataSync()[0];
+    return tf.mul<Scalar>(step.loss, weight);
+  }, vars);
   const loss = value.dataSync()[0];
   value.dispose();
-  return { loss, grads: vars.map((v) => grads[v.name]) };
+  return { loss, correct, grads: vars.map((v) => grads[v.name]) };
+}
+
+/** One data-parallel step's outcome: the batch's mean loss and how many pairs the model ordered right. */
+export interface ParallelStepResult {
+  loss: number;
+  correct: number;
+  pairs: number;
 }
 
 export interface DataParallelOptions extends RewardParts {
@@ -110,8 +129,8 @@ export class DataParallel {
     return new DataParallel({ encoder: o.encoder, head: o.head, adapter: o.adapter }, workers, vars);
   }
 
-  /** One optimiser step on a winners-then-losers batch; returns the batch's mean loss. */
-  async step(batch: TokenBatch, seed: number, optimizer: Optimizer): Promise<number> {
+  /** One optimiser step on a winners-then-losers batch (as tokenPairTask builds it). */
+  async step(batch: TokenBatch, seed: number, optimizer: Optimizer): Promise<ParallelStepResult> {
     const P = batch.batch / 2;
     const shares = this.workers.length + 1;
     const bounds = [...Array(shares + 1).keys()].map((k) => Math.round((k * P) / shares));
@@ -134,8 +153,12 @@ export class DataParallel {
       optimizer.applyGradients(named);
     });
     for (const g of mine.grads) g.dispose();
-    for (const t of theirs) loss += t.loss;
-    return loss;
+    let correct = mine.correct;
+    for (const t of theirs) {
+      loss += t.loss;
+      correct += t.correct;
+    }
+    return { loss, correct, pairs: P };
   }
 
   async close(): Promise<void> {
@@ -180,10 +203,10 @@ export async function runGradientWorker(): Promise<void> {
       }
       if (!parts) throw new Error('step before init');
       tf.tidy(() => vars.forEach((v, i) => v.assign(tf.tensor(m.values[i], v.shape))));
-      const { loss, grads } = shardGrads(parts, vars, m.batch, m.seed, m.weight);
+      const { loss, correct, grads } = shardGrads(parts, vars, m.batch, m.seed, m.weight);
       const out = grads.map((g) => g.dataSync() as Float32Array);
       for (const g of grads) g.dispose();
-      port.postMessage({ type: 'grads', loss, grads: out } satisfies FromWorker, out.map((a) => a.buffer));
+      port.postMessage({ type: 'grads', loss, correct, grads: out } satisfies FromWorker, out.map((a) => a.buffer));
     } catch (e) {
       port.postMessage({ type: 'error', message: (e as Error).message } satisfies FromWorker);
     }

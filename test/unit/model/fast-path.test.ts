@@ -200,11 +200,20 @@ if (!isMainThread) {
         sgd.applyGradients(grads);
       });
       const dp = await DataParallel.start({ script: __filename, workers: 1, ...parallel });
+      let correct = -1;
       try {
-        await dp.step(batch, 0, tf.train.sgd(RATE));
+        const r = await dp.step(batch, 0, tf.train.sgd(RATE));
+        assert.equal(r.pairs, 4);
+        correct = r.correct;
       } finally {
         await dp.close();
       }
+      const ref = build(NO_DROPOUT, true); // the weights before the step, which the step's rewards came from
+      const rw = plainReward(ref.encoder, ref.head, batch, { adapter: ref.adapter }).dataSync();
+      let want = 0;
+      for (let i = 0; i < 4; i++) if (rw[i] > rw[i + 4]) want++;
+      assert.ok(want > 0 && want < 4, `the batch must mix right and wrong pairs for the count to mean anything (${want} of 4 right)`);
+      assert.equal(correct, want, 'pairs ordered right, counted over both shares');
       const a = trainable(single).map((v) => v.dataSync() as Float32Array);
       const b = trainable(parallel).map((v) => v.dataSync() as Float32Array);
       const start = trainable(build(NO_DROPOUT, true)).map((v) => v.dataSync() as Float32Array);
