@@ -34,4 +34,6 @@ export const enum CommandId {
   RefreshRuns = 'rewardlens.refreshRuns',
   InstallGpuBackend = 'rewardlens.installGpuBackend',
   InstallNativeBackend = 'rewardlens.installNativeBackend',
+  /** (model?: path | Uri | null) — the reward model for CodeLens and hovers; null clears it; no argument asks. */
+  SelectRewardModel = 'rewardlens.selectRewardModel',
 }

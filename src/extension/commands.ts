@@ -8,6 +8,7 @@ import type { IndexedDataset } from './datasets/registry';
 import { labelCapabilities, labelOptionsArg } from './labelling/label-command';
 import { labelsFromRatingsCommand, ratingsSourceArg } from './labelling/ratings-command';
 import { recordDocumentUri } from './records/record-document';
+import { selectRewardModel } from './scoring/select-model';
 import { TrainingChartPanel } from './training/chart-panel';
 import { installBackend } from './training/install-backend';
 import { pickRun } from './training/runs';
@@ -245,6 +246,9 @@ export function createCommands(): Record<CommandId, CommandFactory> {
     },
     [CommandId.InstallNativeBackend]: {
       run: (ctx) => () => installBackend(ctx, 'cpu'),
+    },
+    [CommandId.SelectRewardModel]: {
+      run: (ctx) => (arg?: unknown) => selectRewardModel(ctx, arg),
     },
   };
 }

@@ -169,6 +169,18 @@ export class Config {
     return positive(this.get<number>('training.maxMinutes'));
   }
 
+  // Scoring (docs/scoring-ui.md).
+
+  /** Path of an exported MODEL.onnx (relative: to the first workspace folder); undefined = no scores shown. */
+  get scoringModel(): string | undefined {
+    return text(this.get<string>('scoring.model'));
+  }
+
+  /** onnxruntime intra-op threads; 0 = onnxruntime's default (all cores). */
+  get scoringThreads(): number {
+    return Math.floor(nonNegative(this.get<number>('scoring.threads')) ?? 0);
+  }
+
   /** Settings whose change invalidates every index. */
   static readonly reindexOn: readonly string[] = [`${SECTION}.rankDirection`];
 

@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { Config } from './config';
 import { DatasetRegistry } from './datasets/registry';
 import { Labelling } from './labelling/labelling';
+import { RewardModel } from './scoring/reward-model';
 import { Training } from './training/training';
 
 /**
@@ -16,6 +17,8 @@ export class Ctx implements vscode.Disposable {
   readonly labelling: Labelling;
   /** Training and evaluation processes running now, and the runs started in this window. */
   readonly training: Training;
+  /** The reward model of `rewardlens.scoring.model`, scoring records for CodeLens and hovers. */
+  readonly rewardModel: RewardModel;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(readonly extCtx: vscode.ExtensionContext) {
@@ -24,6 +27,7 @@ export class Ctx implements vscode.Disposable {
     this.datasets = this.push(new DatasetRegistry(this.config, this.log));
     this.labelling = this.push(new Labelling(extCtx.secrets));
     this.training = this.push(new Training(extCtx, this.log));
+    this.rewardModel = this.push(new RewardModel(this.config, this.log));
   }
 
   get extensionUri(): vscode.Uri {

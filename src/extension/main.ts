@@ -11,6 +11,7 @@ import { recordDetail, recordRows } from './presentation/records';
 import type { RecordDetail, RecordRow } from '../../webview/records-protocol';
 import type { IndexReport } from '../core/dataset/dataset';
 import { RecordDocumentProvider } from './records/record-document';
+import { RewardModelStatusBar } from './scoring/status-bar';
 import { DatasetStatusBar } from './status-bar';
 import { TrainingChartPanel } from './training/chart-panel';
 import type { RunsNode } from './training/runs-tree';
@@ -43,6 +44,8 @@ export interface TestingApi {
   trainingRunNodes(of?: RunsNode): Promise<{ node: RunsNode; label: string; description: string }[]>;
   /** What the training chart panel last sent its webview, or undefined when it is closed. */
   trainingChartData(): ChartData | undefined;
+  /** The reward model of `rewardlens.scoring.model`: its file, whether its onnxruntime session exists, cached scores. */
+  rewardModel(): { file?: string; sessionLoaded: boolean; cachedScores: number };
 }
 
 export function activate(context: vscode.ExtensionContext): RewardLensApi {
@@ -53,6 +56,7 @@ export function activate(context: vscode.ExtensionContext): RewardLensApi {
   ctx.push(new CodeLensController(ctx));
   ctx.push(vscode.languages.registerHoverProvider(DATASET_SELECTOR, new RecordHoverProvider(ctx)));
   ctx.push(new DatasetStatusBar(ctx));
+  ctx.push(new RewardModelStatusBar(ctx));
   RecordDocumentProvider.register(ctx);
   OverviewPanel.register(ctx);
   RecordsPanel.register(ctx);
@@ -75,6 +79,7 @@ export function activate(context: vscode.ExtensionContext): RewardLensApi {
             });
           },
           trainingChartData: () => TrainingChartPanel.current?.lastData,
+          rewardModel: () => ({ file: ctx.rewardModel.file, sessionLoaded: ctx.rewardModel.sessionLoaded, cachedScores: ctx.rewardModel.cache.size }),
         }
       : undefined;
   return {

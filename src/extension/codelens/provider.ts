@@ -3,9 +3,22 @@ import { CommandId } from '../command-id';
 import type { Ctx } from '../context';
 import type { IndexedDataset } from '../datasets/registry';
 import { lensTitle, snippet } from '../presentation/format';
+import { scoreLensTitle, scoreLensTooltip } from '../scoring/format';
+import { RewardModel } from '../scoring/reward-model';
 
 /** A lens on a record's first line; its text is computed in `resolveCodeLens`, for visible lenses only. */
 export class RecordLens extends vscode.CodeLens {
+  constructor(
+    range: vscode.Range,
+    readonly dataset: IndexedDataset,
+    readonly index: number,
+  ) {
+    super(range);
+  }
+}
+
+/** The reward model's scores of a record, beside its `RecordLens`; placed only while a model is set. */
+export class ScoreLens extends vscode.CodeLens {
   constructor(
     range: vscode.Range,
     readonly dataset: IndexedDataset,
@@ -21,32 +34,39 @@ const TITLE_CHARS = 120;
  * Lenses for every record of an indexed document. `provideCodeLenses` only places them (one typed
  * array lookup per record); reading and mapping the record happens in `resolveCodeLens`.
  */
-export class RecordCodeLensProvider implements vscode.CodeLensProvider<RecordLens>, vscode.Disposable {
+export class RecordCodeLensProvider implements vscode.CodeLensProvider<RecordLens | ScoreLens>, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.emitter.event;
-  private readonly subscription: vscode.Disposable;
+  private readonly subscriptions: vscode.Disposable[];
 
   constructor(private readonly ctx: Ctx) {
-    this.subscription = ctx.datasets.onDidChange((change) => {
-      if (change.kind !== 'indexing') this.emitter.fire();
-    });
+    this.subscriptions = [
+      ctx.datasets.onDidChange((change) => {
+        if (change.kind !== 'indexing') this.emitter.fire();
+      }),
+      ctx.rewardModel.onDidChange(() => this.emitter.fire()),
+    ];
   }
 
-  async provideCodeLenses(doc: vscode.TextDocument, token: vscode.CancellationToken): Promise<RecordLens[]> {
+  async provideCodeLenses(doc: vscode.TextDocument, token: vscode.CancellationToken): Promise<Array<RecordLens | ScoreLens>> {
     const indexed = await this.ctx.datasets.forDocument(doc, token);
     if (indexed === undefined || token.isCancellationRequested) return [];
     const { dataset } = indexed;
-    const lenses: RecordLens[] = [];
+    const scored = this.ctx.rewardModel.file !== undefined;
+    const lenses: Array<RecordLens | ScoreLens> = [];
     for (let i = 0; i < dataset.size; i++) {
       if ((i & 0x3ff) === 0 && token.isCancellationRequested) return [];
       const line = dataset.lineOf(i) - 1;
       if (line >= doc.lineCount) break;
-      lenses.push(new RecordLens(new vscode.Range(line, 0, line, 0), indexed, i));
+      const range = new vscode.Range(line, 0, line, 0);
+      lenses.push(new RecordLens(range, indexed, i));
+      if (scored) lenses.push(new ScoreLens(range, indexed, i));
     }
     return lenses;
   }
 
-  resolveCodeLens(lens: RecordLens, token: vscode.CancellationToken): RecordLens {
+  resolveCodeLens(lens: RecordLens | ScoreLens, token: vscode.CancellationToken): RecordLens | Promise<ScoreLens> {
+    if (lens instanceof ScoreLens) return this.resolveScore(lens, token);
     if (token.isCancellationRequested) return lens;
     const args = [lens.dataset.key, lens.index];
     try {
@@ -67,8 +87,31 @@ export class RecordCodeLensProvider implements vscode.CodeLensProvider<RecordLen
     return lens;
   }
 
+  /** Scores are batched across the lenses VS Code resolves together (the visible ones), and cached. */
+  private async resolveScore(lens: ScoreLens, token: vscode.CancellationToken): Promise<ScoreLens> {
+    const model = this.ctx.rewardModel;
+    try {
+      const scored = await model.score(lens.dataset, lens.index, token);
+      if (scored === undefined || token.isCancellationRequested) {
+        lens.command = { title: '', command: '' };
+        return lens;
+      }
+      const m = model.manifest;
+      const name = RewardModel.displayName(model.file ?? '');
+      lens.command = {
+        title: scoreLensTitle(scored.record, scored.score, m?.categories ?? []),
+        command: CommandId.SelectRewardModel,
+        tooltip: scoreLensTooltip(name, scored.record, scored.score),
+      };
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      lens.command = { title: `$(warning) reward model: ${snippet(message, TITLE_CHARS)}`, command: CommandId.SelectRewardModel, tooltip: message };
+    }
+    return lens;
+  }
+
   dispose(): void {
-    this.subscription.dispose();
+    for (const s of this.subscriptions) s.dispose();
     this.emitter.dispose();
   }
 }

@@ -5,13 +5,11 @@ import type { Ctx } from '../context';
 import type { IndexedDataset } from '../datasets/registry';
 import { describeRank, formatPreference, formatVerdict, pairVerdicts, snippet } from '../presentation/format';
 import { responseForString, stringAt } from './locate';
+import { escapeMarkdown } from './markdown';
+import { scoreHoverMarkdown } from '../scoring/format';
+import { RewardModel } from '../scoring/reward-model';
 
 const RESPONSE_PREVIEW_CHARS = 280;
-
-/** Markdown-escapes untrusted text for inline use (table cells included). */
-export function escapeMarkdown(text: string): string {
-  return text.replace(/[\\`*_{}[\]()#+\-.!|<>~&]/g, '\\$&').replace(/\r?\n/g, ' ');
-}
 
 function commandLink(label: string, command: CommandId, args: unknown[], tooltip: string): string {
   return `[${label}](command:${command}?${encodeURIComponent(JSON.stringify(args))} "${tooltip}")`;
@@ -42,9 +40,26 @@ export class RecordHoverProvider implements vscode.HoverProvider {
     if (view.record === undefined) return new vscode.Hover(md, line.range);
     const record = view.record;
     const which = str !== undefined && !str.isKey ? responseForString(record, str.value) : undefined;
+    await this.appendScores(md, indexed, index, token);
+    if (token.isCancellationRequested) return undefined;
     this.appendRecord(md, indexed, record, which);
     const range = which !== undefined && str !== undefined ? new vscode.Range(position.line, str.start, position.line, str.end) : line.range;
     return new vscode.Hover(md, range);
+  }
+
+  /** The reward model's scores of the record, when a model is set (docs/scoring-ui.md). */
+  private async appendScores(md: vscode.MarkdownString, indexed: IndexedDataset, index: number, token: vscode.CancellationToken): Promise<void> {
+    const model = this.ctx.rewardModel;
+    const file = model.file;
+    if (file === undefined) return;
+    const name = RewardModel.displayName(file);
+    try {
+      const scored = await model.score(indexed, index, token);
+      if (scored === undefined) return;
+      md.appendMarkdown(scoreHoverMarkdown(name, scored.record, scored.score, model.manifest?.categories ?? []));
+    } catch (e) {
+      md.appendMarkdown(`$(warning) reward model ${escapeMarkdown(name)}: ${escapeMarkdown(e instanceof Error ? e.message : String(e))}\n\n`);
+    }
   }
 
   private appendRecord(md: vscode.MarkdownString, _indexed: IndexedDataset, record: PreferenceRecord, which: number | undefined): void {

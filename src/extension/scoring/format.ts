@@ -1,0 +1,126 @@
+/**
+ * What the editor shows of a model's scores (CodeLens titles, hover markdown). Pure, no `vscode`: the
+ * texts and their escaping are unit-tested without a host.
+ */
+import type { PreferenceRecord } from '../../core/dataset/record';
+import type { ModelRecordScore } from '../../core/scoring/session';
+import { humanPairs } from '../../core/training/pairs';
+import { escapeMarkdown } from '../hovers/markdown';
+
+const BAR_CELLS = 5;
+
+/** `▇▇▇▁▁` for 0.6: a score in [0, 1] as cells of a text bar (clamped; NaN is empty). */
+export function bar(value: number, cells = BAR_CELLS): string {
+  const v = Number.isFinite(value) ? Math.min(1, Math.max(0, value)) : 0;
+  const full = Math.round(v * cells);
+  return '▇'.repeat(full) + '▁'.repeat(cells - full);
+}
+
+export function fixed(v: number): string {
+  return Number.isFinite(v) ? v.toFixed(3) : String(v);
+}
+
+function percent(p: number): string {
+  return `${Math.round(p * 100)}%`;
+}
+
+/** Response indices, highest reward first (ties keep the record's order). */
+export function modelOrder(rewards: readonly number[]): number[] {
+  return rewards.map((_, i) => i).sort((a, b) => rewards[b] - rewards[a] || a - b);
+}
+
+export interface ModelAgreement {
+  /** Human (non-tied) pairs the rewards order the same way, of all of them. */
+  agree: number;
+  pairs: number;
+  /** The human's best responses: those no other response beats (several when tied for first); empty without pairs. */
+  humanBest: number[];
+  modelTop: number;
+  /**
+   * The best reward of the human's best responses − the best reward of the others: positive when the
+   * model's top is one of the human's best (by how much), negative when another response outscores them.
+   */
+  margin?: number;
+}
+
+export function modelAgreement(record: PreferenceRecord, rewards: readonly number[]): ModelAgreement {
+  const { pairs } = humanPairs(record, 0);
+  const agree = pairs.filter((p) => rewards[p.winner] > rewards[p.loser]).length;
+  const modelTop = modelOrder(rewards)[0] ?? 0;
+  const losers = new Set(pairs.map((p) => p.loser));
+  const humanBest = [...new Set(pairs.map((p) => p.winner))].filter((w) => !losers.has(w)).sort((a, b) => a - b);
+  const out: ModelAgreement = { agree, pairs: pairs.length, humanBest, modelTop };
+  const others = rewards.filter((_, i) => !humanBest.includes(i));
+  if (humanBest.length > 0 && others.length > 0) out.margin = Math.max(...humanBest.map((i) => rewards[i])) - Math.max(...others);
+  return out;
+}
+
+/** The router's decision and its probability, e.g. `objective knowledge QA 97%`; undefined without a router. */
+export function routerDecision(score: ModelRecordScore, categories: readonly string[]): string | undefined {
+  if (score.category === undefined) return undefined;
+  const k = categories.indexOf(score.category);
+  const p = k >= 0 ? score.probabilities?.[k] : undefined;
+  return p === undefined ? score.category : `${score.category} ${percent(p)}`;
+}
+
+/**
+ * The score lens: `$(git-merge) objective knowledge QA 97% · R2 0.912 › R1 0.540 › R3 0.101 · ✓ 3/3 pairs, top +0.372`.
+ * Plain text: a CodeLens title renders no markdown, only `$(icon)`s, so `$(` in category names is broken up.
+ */
+export function scoreLensTitle(record: PreferenceRecord, score: ModelRecordScore, categories: readonly string[]): string {
+  const parts: string[] = [];
+  const route = routerDecision(score, categories);
+  if (route !== undefined) parts.push(`$(git-merge) ${route.replace(/\$\(/g, '$\u200b(')}`);
+  parts.push(modelOrder(score.rewards).map((i) => `R${i + 1} ${fixed(score.rewards[i])}`).join(' › '));
+  const a = modelAgreement(record, score.rewards);
+  if (a.pairs > 0) {
+    const mark = a.agree === a.pairs ? '✓' : '✗';
+    const margin = a.margin === undefined ? '' : `, top ${a.margin >= 0 ? '+' : ''}${fixed(a.margin)}`;
+    parts.push(`${mark} ${a.agree}/${a.pairs} pairs${margin}`);
+  } else parts.push(record.preference === undefined ? 'no human ranking' : 'human: all tied');
+  return parts.join(' · ');
+}
+
+/** The lens's tooltip: what the numbers are. */
+export function scoreLensTooltip(modelName: string, record: PreferenceRecord, score: ModelRecordScore): string {
+  const a = modelAgreement(record, score.rewards);
+  const lines = [`${modelName}: reward per response, the model's best first.`];
+  if (a.pairs > 0) lines.push(`The model orders ${a.agree} of ${a.pairs} human preference pairs the same way.`);
+  if (a.margin !== undefined) {
+    const best = a.humanBest.map((i) => `R${i + 1}`).join(' = ');
+    lines.push(
+      a.humanBest.includes(a.modelTop)
+        ? `The model's top (R${a.modelTop + 1}) is the human's best (${best}), ${fixed(a.margin)} above the next response.`
+        : `The model prefers R${a.modelTop + 1} to the human's best (${best}) by ${fixed(-a.margin)}.`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/**
+ * The hover's score section (markdown; every name from the data or the model escaped): router
+ * probabilities, then one row per response, the model's best first, with its reward, capability scores
+ * and human rank.
+ */
+export function scoreHoverMarkdown(modelName: string, record: PreferenceRecord, score: ModelRecordScore, categories: readonly string[]): string {
+  const out: string[] = [`**Reward model** ${escapeMarkdown(modelName)}\n\n`];
+  if (score.probabilities !== undefined && categories.length > 1) {
+    const rows = categories
+      .map((c, k) => ({ c, p: score.probabilities![k] }))
+      .sort((x, y) => y.p - x.p)
+      .map(({ c, p }) => `\`${bar(p)}\` ${percent(p)} ${escapeMarkdown(c)}${c === score.category ? ' ← routed' : ''}`);
+    out.push(`Router: ${rows.join(' · ')}\n\n`);
+  }
+  const caps = score.capabilities ?? [];
+  const ranking = record.preference?.ranking;
+  const head = ['response', 'reward', ...caps.map((c) => escapeMarkdown(c.en || c.point)), 'human rank'];
+  out.push(`| ${head.join(' | ')} |\n|${head.map((_, i) => (i === 0 || i === head.length - 1 ? '---' : '---:')).join('|')}|\n`);
+  for (const i of modelOrder(score.rewards)) {
+    const cells = [`R${i + 1}`, `\`${bar(score.rewards[i])}\` ${fixed(score.rewards[i])}`, ...caps.map((c) => `\`${bar(c.scores[i])}\` ${fixed(c.scores[i])}`), ranking?.[i] !== undefined ? String(ranking[i]) : '—'];
+    out.push(`| ${cells.join(' | ')} |\n`);
+  }
+  out.push('\n');
+  const a = modelAgreement(record, score.rewards);
+  if (a.pairs > 0) out.push(`${a.agree === a.pairs ? '✓' : '✗'} agrees on ${a.agree} of ${a.pairs} human pairs\n\n`);
+  return out.join('');
+}

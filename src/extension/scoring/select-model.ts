@@ -1,0 +1,76 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { readManifest } from '../../core/export/manifest';
+import type { Ctx } from '../context';
+import { RewardModel } from './reward-model';
+
+/** Exported models this many at most are offered from the workspace's run folders. */
+const MAX_FOUND = 50;
+
+type PickItem = vscode.QuickPickItem & { file?: string; action?: 'browse' | 'clear' };
+
+/**
+ * "Select Reward Model…": an exported model of the workspace's runs, any .onnx file, or none. The choice
+ * is stored in `rewardlens.scoring.model` (the workspace's settings when a folder is open). Returns the
+ * path set, null when cleared, undefined when nothing changed.
+ */
+export async function selectRewardModel(ctx: Ctx, arg?: unknown): Promise<string | null | undefined> {
+  if (arg === null) return setModel(ctx, null);
+  const given = arg instanceof vscode.Uri ? arg.fsPath : typeof arg === 'string' && arg.trim() !== '' ? arg : undefined;
+  if (given !== undefined) return setModel(ctx, given);
+  const current = ctx.rewardModel.file;
+  const found = await vscode.workspace.findFiles('**/.rewardlens/runs/**/*.onnx', '**/node_modules/**', MAX_FOUND);
+  const items: PickItem[] = found
+    .map((u) => u.fsPath)
+    .sort()
+    .map((file) => ({ label: RewardModel.displayName(file), description: vscode.workspace.asRelativePath(file), file, picked: file === current }));
+  if (items.length > 0) items.unshift({ label: 'Exported models', kind: vscode.QuickPickItemKind.Separator });
+  items.push({ label: '$(folder-opened) Browse…', description: 'an .onnx file exported with "rewardlens export"', action: 'browse' });
+  if (current !== undefined) items.push({ label: '$(close) No reward model', description: 'hide scores', action: 'clear' });
+  const picked = await vscode.window.showQuickPick(items, {
+    title: 'Reward model for CodeLens and hovers',
+    placeHolder: current ? `now: ${RewardModel.displayName(current)}` : 'no model selected; export one with "rewardlens export RUN --out MODEL.onnx"',
+  });
+  if (picked === undefined) return undefined;
+  if (picked.action === 'clear') return setModel(ctx, null);
+  if (picked.file !== undefined) return setModel(ctx, picked.file);
+  const chosen = await vscode.window.showOpenDialog({
+    title: 'Select an exported reward model',
+    canSelectMany: false,
+    defaultUri: current ? vscode.Uri.file(path.dirname(current)) : vscode.workspace.workspaceFolders?.[0]?.uri,
+    filters: { 'ONNX models': ['onnx'] },
+  });
+  return chosen?.[0] ? setModel(ctx, chosen[0].fsPath) : undefined;
+}
+
+async function setModel(ctx: Ctx, file: string | null): Promise<string | null | undefined> {
+  let value: string | undefined;
+  if (file !== null) {
+    try {
+      // Fails early, with the file named, on a model exported without its manifest or by another tool.
+      readManifest(file);
+    } catch (e) {
+      ctx.showError(`cannot use ${path.basename(file)} as a reward model`, e);
+      return undefined;
+    }
+    value = storedPath(file);
+  }
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  const target = folder ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+  try {
+    await vscode.workspace.getConfiguration('rewardlens').update('scoring.model', value, target);
+  } catch (e) {
+    ctx.showError('cannot store the reward model setting', e);
+    return undefined;
+  }
+  ctx.log.info(value === undefined ? 'reward model cleared' : `reward model set to ${value}`);
+  return file;
+}
+
+/** Relative to the first workspace folder when inside it, so the setting travels with the workspace. */
+function storedPath(file: string): string {
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+  if (folder?.scheme !== 'file') return file;
+  const rel = path.relative(folder.fsPath, file);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel.split(path.sep).join('/') : file;
+}

@@ -1,0 +1,132 @@
+// In-host tests of scores in the editor: a tiny dmoerm model trained and exported by the CLI (a child
+// process, so the extension host stays responsive), set as the reward model, then CodeLens and hovers
+// on a synthetic dataset of the workspace.
+import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import * as vscode from 'vscode';
+import { recordId } from '../../../src/core/dataset/record-id';
+import type { RewardLensApi, TestingApi } from '../../../src/extension/main';
+import { SYNTHETIC_CATEGORIES, writeSyntheticPreferences } from '../../support/synthetic-prefs';
+import { EXTENSION_ID, openEditor, waitFor, workspaceFile } from './helpers';
+
+const run = promisify(execFile);
+
+const DATASET = 'scoring-synthetic.jsonl';
+const RECORDS = 6;
+const XSS = '<img src=x onerror=alert(1)>';
+/** Steps enough for every phase to run and export; the scores need not be good. */
+const FAST = ['maxSteps.base=10', 'maxSteps.router=10', 'maxSteps.phase1=5', 'maxSteps.phase2=5', 'maxSteps.phase3=5', 'evalEvery=5', 'minPairs=8'];
+
+function hoverText(hovers: vscode.Hover[]): string {
+  return hovers
+    .flatMap((h) => h.contents)
+    .map((c) => (typeof c === 'string' ? c : c.value))
+    .join('\n');
+}
+
+suite('RewardLens scores in the editor', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rl-it-score-'));
+  const model = join(dir, 'run', 'model.onnx');
+  let testing: TestingApi;
+  let api: RewardLensApi;
+
+  suiteSetup(async function () {
+    this.timeout(60_000);
+    const extension = vscode.extensions.getExtension<RewardLensApi>(EXTENSION_ID);
+    assert.ok(extension, `${EXTENSION_ID} is not loaded`);
+    api = await extension.activate();
+    assert.ok(api.testing, 'the test hooks exist only in ExtensionMode.Test');
+    testing = api.testing;
+    const train = join(dir, 'train.jsonl');
+    writeSyntheticPreferences(train, 80, 21);
+    const cli = join(extension.extensionPath, 'dist', 'cli.js');
+    // Desktop VS Code's extension host is Electron; this makes it a plain Node for the child.
+    const options = { cwd: dir, env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, timeout: 50_000 };
+    await run(process.execPath, [cli, 'labels-from-ratings', train, '--source', 'judge', '--store', join(dir, 'labels')], options);
+    const labels = join(dir, 'labels', 'train.jsonl.labels.jsonl');
+    await run(process.execPath, [cli, 'train', train, '--method', 'dmoerm', '--out', join(dir, 'run'), '--labels', labels, '--preset', 'tiny', '--backend', 'wasm', '--seed', '5', ...FAST.flatMap((s) => ['--set', s])], options);
+    await run(process.execPath, [cli, 'export', join(dir, 'run'), '--out', model], options);
+
+    const file = workspaceFile(DATASET).fsPath;
+    writeSyntheticPreferences(file, RECORDS, 22);
+    // A record whose response would run script if the hover rendered it as HTML.
+    const first = JSON.parse(readFileSync(file, 'utf8').split('\n')[0]) as { category: string; context: unknown; responses: Array<{ text: string }>; preference: unknown };
+    const hostile = { category: first.category, context: first.context, responses: [{ text: `fine ${XSS}` }, first.responses[1]], preference: { ranking: [2, 1] } };
+    appendFileSync(file, JSON.stringify({ id: recordId(hostile as Parameters<typeof recordId>[0]), ...hostile }) + '\n');
+  });
+
+  teardown(() => vscode.commands.executeCommand('workbench.action.closeAllEditors'));
+
+  suiteTeardown(async () => {
+    await vscode.commands.executeCommand('rewardlens.selectRewardModel', null);
+    rmSync(workspaceFile(DATASET).fsPath, { force: true });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('selecting a model stores it; the session is created on first use, not before', async () => {
+    assert.equal(await vscode.commands.executeCommand('rewardlens.selectRewardModel', model), model);
+    assert.equal(vscode.workspace.getConfiguration('rewardlens').get('scoring.model'), model);
+    assert.deepEqual(testing.rewardModel(), { file: model, sessionLoaded: false, cachedScores: 0 });
+    // A file that is no exported model is refused, and the setting kept.
+    assert.equal(await vscode.commands.executeCommand('rewardlens.selectRewardModel', join(dir, 'train.jsonl')), undefined);
+    assert.equal(testing.rewardModel().file, model);
+  });
+
+  test('CodeLens: router decision and a reward per response, best first, with agreement, on every record line', async () => {
+    const editor = await openEditor(DATASET);
+    const uri = editor.document.uri;
+    await waitFor(() => api.report(uri), 'the dataset to be indexed');
+    const scoreTitles = await waitFor(async () => {
+      const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri, 100);
+      const titles = lenses.filter((l) => /R\d \d/.test(l.command?.title ?? '')).map((l) => [l.range.start.line, l.command!.title] as const);
+      return titles.length === RECORDS + 1 ? new Map(titles) : undefined;
+    }, 'a score lens on every record', 30_000);
+    const categories = Object.keys(SYNTHETIC_CATEGORIES).join('|');
+    for (let line = 0; line <= RECORDS; line++) {
+      const title = scoreTitles.get(line) ?? '';
+      const responses = line === RECORDS ? 2 : 3;
+      assert.match(title, new RegExp(`^\\$\\(git-merge\\) (${categories}) \\d+% · `), `line ${line}: ${title}`);
+      assert.equal(title.match(/R\d -?\d\.\d{3}/g)?.length, responses, `line ${line}: one reward per response: ${title}`);
+      assert.match(title, /· [✓✗] \d+\/\d+ pairs, top [+-]\d\.\d{3}$/, `line ${line}: ${title}`);
+    }
+    const state = testing.rewardModel();
+    assert.ok(state.sessionLoaded, 'scoring opened the session');
+    assert.equal(state.cachedScores, RECORDS + 1);
+  });
+
+  test('hover: capability scores with bars, router probabilities, rewards and human ranks', async () => {
+    const editor = await openEditor(DATASET);
+    const text = await waitFor(async () => {
+      const t = hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', editor.document.uri, new vscode.Position(1, 2)));
+      return t.includes('Reward model') ? t : undefined;
+    }, 'a hover with scores', 15_000);
+    assert.match(text, /Router: `[▇▁]{5}` \d+% (objective|subjective) knowledge QA ← routed · `[▇▁]{5}` \d+%/);
+    assert.match(text, /\| response \| reward \| correctness \| fluency \| human rank \|/);
+    const rows = text.match(/^\| R\d \| `[▇▁]{5}` -?\d\.\d{3} \| `[▇▁]{5}` \d\.\d{3} \| `[▇▁]{5}` \d\.\d{3} \| \d \|$/gm) ?? [];
+    assert.equal(rows.length, 3, text);
+  });
+
+  test('hover: a response holding HTML is shown escaped, never as markup', async () => {
+    const editor = await openEditor(DATASET);
+    const text = await waitFor(async () => {
+      const t = hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', editor.document.uri, new vscode.Position(RECORDS, 2)));
+      return t.includes('Reward model') ? t : undefined;
+    }, 'a hover with scores on the hostile record', 15_000);
+    assert.ok(text.includes('\\<img src=x onerror=alert\\(1\\)\\>'), text);
+    assert.ok(!/(^|[^\\])<img/.test(text), 'no unescaped tag');
+  });
+
+  test('clearing the model disposes its session and removes the score lenses', async () => {
+    await vscode.commands.executeCommand('rewardlens.selectRewardModel', null);
+    assert.deepEqual(testing.rewardModel(), { file: undefined, sessionLoaded: false, cachedScores: RECORDS + 1 });
+    const editor = await openEditor(DATASET);
+    await waitFor(async () => {
+      const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', editor.document.uri);
+      return lenses.length === RECORDS + 1;
+    }, 'one lens per record again');
+  });
+});

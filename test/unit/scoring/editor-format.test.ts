@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { PreferenceRecord } from '../../../src/core/dataset/record';
+import type { ModelRecordScore } from '../../../src/core/scoring/session';
+import { bar, modelAgreement, modelOrder, scoreHoverMarkdown, scoreLensTitle, scoreLensTooltip } from '../../../src/extension/scoring/format';
+
+// The score texts of CodeLens and hovers: pure, so tested without VS Code (the in-host test checks they reach the editor).
+
+const CATEGORIES = ['objective knowledge QA', 'subjective knowledge QA'];
+
+function record(ranking: number[] | undefined, texts = ['a', 'b', 'c']): PreferenceRecord {
+  return { id: 'r', context: [{ role: 'user', content: 'q' }], responses: texts.map((text) => ({ text })), ...(ranking ? { preference: { ranking } } : {}) };
+}
+
+function score(rewards: number[]): ModelRecordScore {
+  return {
+    id: 'r',
+    rewards,
+    category: 'subjective knowledge QA',
+    probabilities: [0.03, 0.97],
+    capabilities: [
+      { point: 'correctness', zh: '正确性', en: 'correctness', scores: rewards.map((r) => r / 2) },
+      { point: 'fluency', zh: '流畅性', en: 'fluency', scores: rewards.map(() => 0.6) },
+    ],
+  };
+}
+
+void describe('score texts in the editor', () => {
+  void it('draws bars from characters, clamped to [0, 1]', () => {
+    assert.equal(bar(0.6), '▇▇▇▁▁');
+    assert.equal(bar(0), '▁▁▁▁▁');
+    assert.equal(bar(1.7), '▇▇▇▇▇');
+    assert.equal(bar(-2), '▁▁▁▁▁');
+    assert.equal(bar(Number.NaN), '▁▁▁▁▁');
+  });
+
+  void it('orders responses by reward, ties in record order', () => {
+    assert.deepEqual(modelOrder([0.1, 0.9, 0.5]), [1, 2, 0]);
+    assert.deepEqual(modelOrder([0.5, 0.5, 0.7]), [2, 0, 1]);
+  });
+
+  void it('agreement: pairs and the margin of the human best against the rest', () => {
+    const agreeing = modelAgreement(record([1, 2, 3]), [0.9, 0.5, 0.1]);
+    assert.deepEqual(agreeing, { agree: 3, pairs: 3, modelTop: 0, humanBest: [0], margin: 0.9 - 0.5 });
+    const wrongTop = modelAgreement(record([1, 2, 3]), [0.4, 0.7, 0.1]);
+    assert.equal(wrongTop.agree, 2);
+    assert.equal(wrongTop.modelTop, 1);
+    assert.ok(Math.abs(wrongTop.margin! - (0.4 - 0.7)) < 1e-12);
+    // Two responses tied for best: the better of them against the rest.
+    const tied = modelAgreement(record([1, 1, 2]), [0.4, 0.7, 0.1]);
+    assert.deepEqual(tied.humanBest, [0, 1]);
+    assert.ok(Math.abs(tied.margin! - (0.7 - 0.1)) < 1e-12);
+    assert.equal(tied.pairs, 2);
+    // Everything tied: no pairs, no best, no margin.
+    assert.deepEqual(modelAgreement(record([1, 1, 1]), [0.4, 0.7, 0.1]), { agree: 0, pairs: 0, humanBest: [], modelTop: 1 });
+  });
+
+  void it('lens: router decision with probability, rewards best first, ✓/✗ with the top margin', () => {
+    assert.equal(
+      scoreLensTitle(record([1, 2, 3]), score([0.9, 0.5, 0.1]), CATEGORIES),
+      '$(git-merge) subjective knowledge QA 97% · R1 0.900 › R2 0.500 › R3 0.100 · ✓ 3/3 pairs, top +0.400',
+    );
+    assert.equal(scoreLensTitle(record([1, 2, 3]), score([0.4, 0.7, 0.1]), CATEGORIES), '$(git-merge) subjective knowledge QA 97% · R2 0.700 › R1 0.400 › R3 0.100 · ✗ 2/3 pairs, top -0.300');
+    assert.match(scoreLensTitle(record(undefined), { id: 'r', rewards: [0.2, 0.3, 0.1] }, []), /^R2 0\.300 › R1 0\.200 › R3 0\.100 · no human ranking$/);
+    assert.match(scoreLensTooltip('m.onnx', record([1, 2, 3]), score([0.4, 0.7, 0.1])), /prefers R2 to the human's best \(R1\) by 0\.300/);
+    assert.match(scoreLensTooltip('m.onnx', record([1, 1, 3]), score([0.4, 0.7, 0.1])), /top \(R2\) is the human's best \(R1 = R2\), 0\.600 above/);
+  });
+
+  void it('lens: an icon syntax in a category name is not rendered as an icon', () => {
+    const s = { ...score([0.9, 0.5, 0.1]), category: '$(bug) odd' };
+    assert.ok(!scoreLensTitle(record([1, 2, 3]), s, ['$(bug) odd', 'x']).includes('$(bug)'));
+  });
+
+  void it('hover: router bars, one row per response with reward, capabilities and human rank', () => {
+    const md = scoreHoverMarkdown('run/model.onnx', record([1, 2, 3]), score([0.9, 0.5, 0.1]), CATEGORIES);
+    assert.match(md, /`▇▇▇▇▇` 97% subjective knowledge QA ← routed · `▁▁▁▁▁` 3% objective knowledge QA/);
+    assert.match(md, /\| response \| reward \| correctness \| fluency \| human rank \|/);
+    assert.match(md, /\| R1 \| `▇▇▇▇▇` 0\.900 \| `▇▇▁▁▁` 0\.450 \| `▇▇▇▁▁` 0\.600 \| 1 \|/);
+    assert.ok(md.indexOf('| R1 ') < md.indexOf('| R2 ') && md.indexOf('| R2 ') < md.indexOf('| R3 '));
+    assert.match(md, /✓ agrees on 3 of 3 human pairs/);
+  });
+
+  void it('hover: names from the model and the data are escaped, no HTML passes', () => {
+    const s = score([0.9, 0.5]);
+    s.category = '<img src=x onerror=alert(1)>';
+    s.capabilities![0].en = '<script>x</script>|pipe';
+    const md = scoreHoverMarkdown('<b>m</b>.onnx', record([1, 2], ['a', 'b']), s, ['<img src=x onerror=alert(1)>', 'y']);
+    assert.ok(!/<(img|script|b)\b/.test(md.replace(/\\</g, '')), md);
+    assert.ok(md.includes('\\<img src=x onerror=alert\\(1\\)\\>'));
+    assert.ok(md.includes('\\|pipe'), 'a pipe in a name cannot split the table');
+  });
+});
