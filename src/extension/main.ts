@@ -45,7 +45,7 @@ export interface TestingApi {
   /** What the training chart panel last sent its webview, or undefined when it is closed. */
   trainingChartData(): ChartData | undefined;
   /** The reward model of `rewardlens.scoring.model`: its file, whether its onnxruntime session exists, cached scores. */
-  rewardModel(): { file?: string; sessionLoaded: boolean; cachedScores: number };
+  rewardModel(): { file?: string; sessionLoaded: boolean; sessionRuns: number; cachedScores: number };
 }
 
 export function activate(context: vscode.ExtensionContext): RewardLensApi {
@@ -79,7 +79,7 @@ export function activate(context: vscode.ExtensionContext): RewardLensApi {
             });
           },
           trainingChartData: () => TrainingChartPanel.current?.lastData,
-          rewardModel: () => ({ file: ctx.rewardModel.file, sessionLoaded: ctx.rewardModel.sessionLoaded, cachedScores: ctx.rewardModel.cache.size }),
+          rewardModel: () => ({ file: ctx.rewardModel.file, sessionLoaded: ctx.rewardModel.sessionLoaded, sessionRuns: ctx.rewardModel.sessionRuns, cachedScores: ctx.rewardModel.cache.size }),
         }
       : undefined;
   return {

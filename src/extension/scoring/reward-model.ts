@@ -91,6 +91,11 @@ export class RewardModel implements vscode.Disposable {
     return this.loaded?.scorer.loaded ?? false;
   }
 
+  /** onnxruntime runs of the current model's session so far (each scores one batch of records). */
+  get sessionRuns(): number {
+    return this.loaded?.scorer.runs ?? 0;
+  }
+
   private load(): Loaded | undefined {
     const file = this.file;
     if (file === undefined) return undefined;

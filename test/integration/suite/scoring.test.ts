@@ -70,7 +70,7 @@ suite('RewardLens scores in the editor', () => {
   test('selecting a model stores it; the session is created on first use, not before', async () => {
     assert.equal(await vscode.commands.executeCommand('rewardlens.selectRewardModel', model), model);
     assert.equal(vscode.workspace.getConfiguration('rewardlens').get('scoring.model'), model);
-    assert.deepEqual(testing.rewardModel(), { file: model, sessionLoaded: false, cachedScores: 0 });
+    assert.deepEqual(testing.rewardModel(), { file: model, sessionLoaded: false, sessionRuns: 0, cachedScores: 0 });
     // A file that is no exported model is refused, and the setting kept.
     assert.equal(await vscode.commands.executeCommand('rewardlens.selectRewardModel', join(dir, 'train.jsonl')), undefined);
     assert.equal(testing.rewardModel().file, model);
@@ -96,6 +96,11 @@ suite('RewardLens scores in the editor', () => {
     const state = testing.rewardModel();
     assert.ok(state.sessionLoaded, 'scoring opened the session');
     assert.equal(state.cachedScores, RECORDS + 1);
+    // The lenses resolved together went to the model together (one run per lens would be 7).
+    assert.ok(state.sessionRuns <= 2, `${state.sessionRuns} session runs for ${RECORDS + 1} lenses`);
+    // Asking again is answered from the cache.
+    await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri, 100);
+    assert.equal(testing.rewardModel().sessionRuns, state.sessionRuns);
   });
 
   test('hover: capability scores with bars, router probabilities, rewards and human ranks', async () => {
@@ -122,7 +127,7 @@ suite('RewardLens scores in the editor', () => {
 
   test('clearing the model disposes its session and removes the score lenses', async () => {
     await vscode.commands.executeCommand('rewardlens.selectRewardModel', null);
-    assert.deepEqual(testing.rewardModel(), { file: undefined, sessionLoaded: false, cachedScores: RECORDS + 1 });
+    assert.deepEqual(testing.rewardModel(), { file: undefined, sessionLoaded: false, sessionRuns: 0, cachedScores: RECORDS + 1 });
     const editor = await openEditor(DATASET);
     await waitFor(async () => {
       const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', editor.document.uri);
