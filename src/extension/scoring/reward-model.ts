@@ -57,7 +57,7 @@ export class RewardModel implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
   ) {
     this.configListener = vscode.workspace.onDidChangeConfiguration((e) => {
-      if (Config.affects(e, 'scoring.model') || Config.affects(e, 'scoring.threads')) this.reset();
+      if (Config.affects(e, 'scoring.model') || Config.affects(e, 'scoring.threads')) this.reload();
     });
   }
 
@@ -125,7 +125,13 @@ export class RewardModel implements vscode.Disposable {
       if (this.loadError !== undefined) throw new Error(this.loadError.message);
       return undefined;
     }
-    const record = indexed.dataset.read(index).record;
+    let record: PreferenceRecord | undefined;
+    try {
+      record = indexed.dataset.read(index).record;
+    } catch {
+      // The index was replaced (and its file closed) since the caller got it: a fresh request follows.
+      return undefined;
+    }
     if (record === undefined || record.responses.length === 0 || token.isCancellationRequested) return undefined;
     const m = loaded.scorer.manifest;
     const encoded = encodeRecord(record, index, loaded.tokenizer, { maxLen: m.maxLen, routerMaxLen: m.routerMaxLen });
@@ -174,8 +180,12 @@ export class RewardModel implements vscode.Disposable {
     });
   }
 
-  /** Forgets the model (disposing its session) so that the next use reads the setting again. */
-  private reset(): void {
+  /**
+   * Forgets the model (disposing its session) so that the next use reads the setting and the files
+   * again: on a change of the setting, and when the same model is selected again (it may have been
+   * re-exported, or its manifest fixed).
+   */
+  reload(): void {
     this.dropPending();
     const old = this.loaded;
     this.loaded = undefined;

@@ -63,6 +63,8 @@ async function setModel(ctx: Ctx, file: string | null): Promise<string | null | 
     ctx.showError('cannot store the reward model setting', e);
     return undefined;
   }
+  // An unchanged setting fires no change event, yet the file behind it may have been exported again.
+  ctx.rewardModel.reload();
   ctx.log.info(value === undefined ? 'reward model cleared' : `reward model set to ${value}`);
   return file;
 }

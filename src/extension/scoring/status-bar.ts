@@ -14,6 +14,7 @@ export class RewardModelStatusBar implements vscode.Disposable {
     this.disposables.push(
       ctx.rewardModel.onDidChange(() => this.update()),
       ctx.datasets.onDidChange(() => this.update()),
+      vscode.window.onDidChangeActiveTextEditor(() => this.update()),
     );
     this.update();
   }
