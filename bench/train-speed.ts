@@ -18,7 +18,7 @@
  *     [--records 300] [--max-steps 40] [--json]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -264,20 +264,22 @@ async function endToEnd(preset: PresetName, dataset: string, labels: string, max
 
 async function e2e(dataDir: string, presets: PresetName[], records: number, maxSteps: number, json: boolean): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'train-speed-data-'));
-  mkdirSync(work, { recursive: true });
   const dataset = join(work, 'slice.jsonl');
   const labels = join(work, 'slice.labels.jsonl');
-  writeCanonicalFile(dataset, readLlmeval2(dataDir).records.slice(0, records));
-  const ds = await Dataset.open(dataset, { adapter: 'canonical' });
-  try {
-    labelsFromRatings({ dataset: ds, store: labels, source: GPT_SOURCE, points: defaultPointsConfig() });
-  } finally {
-    ds.close();
-  }
   const load0 = loadavg()[0];
   const rows = [];
-  for (const preset of presets) rows.push(await endToEnd(preset, dataset, labels, maxSteps));
-  rmSync(work, { recursive: true, force: true });
+  try {
+    writeCanonicalFile(dataset, readLlmeval2(dataDir).records.slice(0, records));
+    const ds = await Dataset.open(dataset, { adapter: 'canonical' });
+    try {
+      labelsFromRatings({ dataset: ds, store: labels, source: GPT_SOURCE, points: defaultPointsConfig() });
+    } finally {
+      ds.close();
+    }
+    for (const preset of presets) rows.push(await endToEnd(preset, dataset, labels, maxSteps));
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
   const meta = { date: new Date().toISOString(), loadavgStart: load0, loadavgEnd: loadavg()[0], records, maxSteps };
   if (json) console.log(JSON.stringify({ meta, rows }));
   else {
