@@ -95,7 +95,7 @@ void describe('training end to end (tiny preset, synthetic preferences)', async 
     for (const p of positions) {
       const route = scores.get(p)!.route!;
       const top = route.probabilities.indexOf(Math.max(...route.probabilities));
-      assert.equal(route.category, model.router!.categories[top]);
+      assert.equal(route.category, model.router.categories[top]);
       if (route.category === test.categories[p]) routedRight++;
     }
     t.diagnostic(`router: ${routedRight} of ${positions.length} test records to their own category`);
