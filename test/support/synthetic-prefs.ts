@@ -1,5 +1,8 @@
 import { writeFileSync } from 'node:fs';
+import { Dataset } from '../../src/core/dataset/dataset';
 import { recordId } from '../../src/core/dataset/record-id';
+import { labelsFromRatings } from '../../src/core/labelling/from-ratings';
+import { defaultPointsConfig } from '../../src/core/labelling/points';
 import { Rng } from '../../src/core/training/rng';
 
 /**
@@ -48,4 +51,15 @@ export function writeSyntheticPreferences(file: string, records: number, seed: n
     lines.push(JSON.stringify({ id: recordId(record), ...record }));
   }
   writeFileSync(file, lines.join('\n') + '\n');
+}
+
+/** Synthetic preferences plus their capability labels (from the per-aspect ratings) in `labelsFile`. */
+export async function writeLabelledSyntheticPreferences(file: string, labelsFile: string, records: number, seed: number): Promise<void> {
+  writeSyntheticPreferences(file, records, seed);
+  const dataset = await Dataset.open(file);
+  try {
+    labelsFromRatings({ dataset, store: labelsFile, source: 'judge', points: defaultPointsConfig() });
+  } finally {
+    dataset.close();
+  }
 }

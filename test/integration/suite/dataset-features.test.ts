@@ -5,16 +5,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, writeSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import type { RewardLensApi } from '../../../src/extension/main';
-import { EXTENSION_ID, openEditor, waitFor, workspaceFile } from './helpers';
+import { activateExtension, openEditor, waitFor, workspaceFile } from './helpers';
 
 const HH = 'hh-rlhf-harmless.sample.jsonl';
 
-async function api(): Promise<RewardLensApi> {
-  const extension = vscode.extensions.getExtension<RewardLensApi>(EXTENSION_ID);
-  assert.ok(extension, `${EXTENSION_ID} is not loaded`);
-  return extension.activate();
-}
+const api = activateExtension;
 
 /** Resolved lens titles by 0-based line, once the provider has answered with lenses. */
 async function lensTitles(uri: vscode.Uri, resolve = 50): Promise<Map<number, string>> {

@@ -1,7 +1,23 @@
 // Small helpers for in-host tests. Not a test file itself (only `*.test.ts` files are run).
+import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
+import type { RewardLensApi, TestingApi } from '../../../src/extension/main';
 
 export const EXTENSION_ID = 'rewardlens.rewardlens';
+
+/** The extension's API, activating it if needed. */
+export async function activateExtension(): Promise<RewardLensApi> {
+  const extension = vscode.extensions.getExtension<RewardLensApi>(EXTENSION_ID);
+  assert.ok(extension, `${EXTENSION_ID} is not loaded`);
+  return extension.activate();
+}
+
+/** The test hooks of the extension's API (present only in ExtensionMode.Test). */
+export async function testingApi(): Promise<TestingApi> {
+  const api = await activateExtension();
+  assert.ok(api.testing, 'the test hooks exist only in ExtensionMode.Test');
+  return api.testing;
+}
 
 /** The folder the tests run in: a throw-away copy of test/fixtures/samples. */
 export function workspaceFolder(): vscode.Uri {

@@ -14,9 +14,9 @@ import { readStore, storeFileFor } from '../../../src/core/labelling/store';
 import type { LabelCommandResult } from '../../../src/extension/labelling/label-command';
 import type { RatingsCommandResult } from '../../../src/extension/labelling/ratings-command';
 import { labellingBlockedReason } from '../../../src/extension/labelling/trust';
-import type { RewardLensApi, TestingApi } from '../../../src/extension/main';
+import type { TestingApi } from '../../../src/extension/main';
 import { FakeJudgeServer } from '../../support/fake-judge-server';
-import { EXTENSION_ID, waitFor, workspaceFile } from './helpers';
+import { EXTENSION_ID, testingApi, waitFor, workspaceFile } from './helpers';
 
 const HH = 'hh-rlhf-harmless.sample.jsonl';
 const PANDALM = 'pandalm.sample.jsonl';
@@ -46,11 +46,7 @@ suite('RewardLens labelling', () => {
   let testing: TestingApi;
 
   suiteSetup(async () => {
-    const extension = vscode.extensions.getExtension<RewardLensApi>(EXTENSION_ID);
-    assert.ok(extension, `${EXTENSION_ID} is not loaded`);
-    const api = await extension.activate();
-    assert.ok(api.testing, 'the test hooks exist only in ExtensionMode.Test');
-    testing = api.testing;
+    testing = await testingApi();
     judge = await FakeJudgeServer.start({ biasShare: 0.2, invalidShare: 0.1 });
     // Machine-scoped settings can be set in user (global) settings only: as the user would.
     await set('judge.provider', 'openai-compatible');

@@ -5,11 +5,11 @@ import * as assert from 'node:assert/strict';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import type { RewardLensApi, TestingApi } from '../../../src/extension/main';
+import type { TestingApi } from '../../../src/extension/main';
 import type { TrainCommandResult } from '../../../src/extension/training/train-command';
 import { trainingBlockedReason } from '../../../src/extension/training/trust';
 import { writeSyntheticPreferences } from '../../support/synthetic-prefs';
-import { EXTENSION_ID, waitFor, workspaceFolder } from './helpers';
+import { testingApi, waitFor, workspaceFolder } from './helpers';
 
 const COMMANDS = [
   'rewardlens.train',
@@ -44,11 +44,7 @@ suite('RewardLens training UI', () => {
   let testing: TestingApi;
 
   suiteSetup(async () => {
-    const extension = vscode.extensions.getExtension<RewardLensApi>(EXTENSION_ID);
-    assert.ok(extension, `${EXTENSION_ID} is not loaded`);
-    const api = await extension.activate();
-    assert.ok(api.testing, 'the test hooks exist only in ExtensionMode.Test');
-    testing = api.testing;
+    testing = await testingApi();
     for (const dir of [finished, stopped]) mkdirSync(join(dir, 'checkpoints'), { recursive: true });
     writeFileSync(join(finished, 'run.json'), JSON.stringify({ method: 'dmoerm', dataset: join(workspaceFolder().fsPath, 'pandalm.sample.jsonl'), preset: 'tiny', seed: 42 }));
     writeFileSync(join(finished, 'state.json'), JSON.stringify({ completed: ['base', 'phase1-empathy'], finished: true }));

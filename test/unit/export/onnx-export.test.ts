@@ -5,12 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
-import { Dataset } from '../../../src/core/dataset/dataset';
 import { exportRun } from '../../../src/core/export/export';
 import type { ExportManifest } from '../../../src/core/export/manifest';
 import { readManifest } from '../../../src/core/export/manifest';
-import { labelsFromRatings } from '../../../src/core/labelling/from-ratings';
-import { defaultPointsConfig } from '../../../src/core/labelling/points';
 import { initBackend } from '../../../src/core/model/backend';
 import { Encoder } from '../../../src/core/model/encoder';
 import { ScalarHead } from '../../../src/core/model/heads';
@@ -30,7 +27,7 @@ import { embedSequences } from '../../../src/core/training/tasks';
 import { train } from '../../../src/core/training/train';
 import type { Method, TrainOptions } from '../../../src/core/training/types';
 import { OrtScorer } from '../../../src/core/scoring/session';
-import { writeSyntheticPreferences } from '../../support/synthetic-prefs';
+import { writeLabelledSyntheticPreferences, writeSyntheticPreferences } from '../../support/synthetic-prefs';
 
 // Few steps: parity needs trained-looking weights (LoRA B ≠ 0, a router that is not uniform), not good ones.
 const FAST = { 'maxSteps.base': 30, 'maxSteps.router': 40, 'maxSteps.phase1': 10, 'maxSteps.phase2': 10, 'maxSteps.phase3': 40, 'maxSteps.ensemble': 10, evalEvery: 10, patience: 3, minPairs: 8 };
@@ -88,12 +85,9 @@ void describe('ONNX export of trained runs (tiny preset, synthetic data)', () =>
   before(async () => {
     await initBackend('wasm');
     const trainFile = join(dir, 'train.jsonl');
-    writeSyntheticPreferences(trainFile, 120, 11);
     writeSyntheticPreferences(testFile, 30, 12);
     const labels = join(dir, 'train.labels.jsonl');
-    const dataset = await Dataset.open(trainFile);
-    labelsFromRatings({ dataset, store: labels, source: 'judge', points: defaultPointsConfig() });
-    dataset.close();
+    await writeLabelledSyntheticPreferences(trainFile, labels, 120, 11);
     for (const method of ['single', 'uwo', 'dmoerm', 'dmoerm-no-outer'] as const) {
       const options: TrainOptions = {
         dataset: trainFile, labels, method, out: join(dir, method), preset: 'tiny', backend: 'wasm', seed: 3, overrides: FAST,

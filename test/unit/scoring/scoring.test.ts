@@ -6,11 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { OnnxUsageError, parseExportArgs } from '../../../src/cli/export';
 import { parseScoreArgs, scoreCommand } from '../../../src/cli/score';
-import { Dataset } from '../../../src/core/dataset/dataset';
 import { exportRun } from '../../../src/core/export/export';
 import { readManifest } from '../../../src/core/export/manifest';
-import { labelsFromRatings } from '../../../src/core/labelling/from-ratings';
-import { defaultPointsConfig } from '../../../src/core/labelling/points';
 import { TextTokenizer } from '../../../src/core/model/tokenizer';
 import type { FileScore } from '../../../src/core/scoring/score-file';
 import { scoreFile } from '../../../src/core/scoring/score-file';
@@ -18,7 +15,7 @@ import { OrtScorer, ScoreCache } from '../../../src/core/scoring/session';
 import type { PreferenceData } from '../../../src/core/training/data';
 import { loadPreferenceData } from '../../../src/core/training/data';
 import { evaluateRun, train } from '../../../src/core/training/train';
-import { writeSyntheticPreferences } from '../../support/synthetic-prefs';
+import { writeLabelledSyntheticPreferences, writeSyntheticPreferences } from '../../support/synthetic-prefs';
 
 const FAST = { 'maxSteps.base': 30, 'maxSteps.router': 40, 'maxSteps.phase1': 10, 'maxSteps.phase2': 10, 'maxSteps.phase3': 40, evalEvery: 10, patience: 3, minPairs: 8 };
 
@@ -42,12 +39,9 @@ async function scoreJson(t: TestContext, argv: string[]): Promise<FileScore> {
 void describe('scoring with an exported model (onnxruntime-node)', () => {
   before(async () => {
     const trainFile = join(dir, 'train.jsonl');
-    writeSyntheticPreferences(trainFile, 120, 21);
     writeSyntheticPreferences(testFile, 40, 22);
     const labels = join(dir, 'train.labels.jsonl');
-    const dataset = await Dataset.open(trainFile);
-    labelsFromRatings({ dataset, store: labels, source: 'judge', points: defaultPointsConfig() });
-    dataset.close();
+    await writeLabelledSyntheticPreferences(trainFile, labels, 120, 21);
     await train({ dataset: trainFile, labels, method: 'dmoerm', out: runDir, preset: 'tiny', backend: 'wasm', seed: 5, overrides: FAST });
     exportRun(runDir, model);
     const m = readManifest(model);

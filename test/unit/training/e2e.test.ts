@@ -3,9 +3,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { Dataset } from '../../../src/core/dataset/dataset';
-import { labelsFromRatings } from '../../../src/core/labelling/from-ratings';
-import { defaultPointsConfig } from '../../../src/core/labelling/points';
 import { TextTokenizer } from '../../../src/core/model/tokenizer';
 import type { VocabMapJson } from '../../../src/core/model/vocab';
 import { VocabMap } from '../../../src/core/model/vocab';
@@ -15,7 +12,7 @@ import { RunScorer } from '../../../src/core/training/scorer';
 import { CancelledError } from '../../../src/core/training/recipe';
 import { evaluateRun, train } from '../../../src/core/training/train';
 import type { TrainEvent, TrainOptions } from '../../../src/core/training/types';
-import { writeSyntheticPreferences } from '../../support/synthetic-prefs';
+import { writeLabelledSyntheticPreferences, writeSyntheticPreferences } from '../../support/synthetic-prefs';
 
 // Small budgets: the point is that every phase runs for real and the result beats chance on records
 // the model never saw, within CI's two cores.
@@ -27,11 +24,8 @@ void describe('training end to end (tiny preset, synthetic preferences)', async 
   const trainFile = join(dir, 'train.jsonl');
   const testFile = join(dir, 'test.jsonl');
   const labels = join(dir, 'train.labels.jsonl');
-  writeSyntheticPreferences(trainFile, 200, 11);
   writeSyntheticPreferences(testFile, 80, 12);
-  const dataset = await Dataset.open(trainFile);
-  labelsFromRatings({ dataset, store: labels, source: 'judge', points: defaultPointsConfig() });
-  dataset.close();
+  await writeLabelledSyntheticPreferences(trainFile, labels, 200, 11);
   const options = (method: TrainOptions['method'], out: string): TrainOptions => ({
     dataset: trainFile, labels, method, out: join(dir, out), preset: 'tiny', backend: 'wasm', seed: 3, overrides: FAST,
   });

@@ -3,14 +3,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { Dataset } from '../../../src/core/dataset/dataset';
-import { labelsFromRatings } from '../../../src/core/labelling/from-ratings';
-import { defaultPointsConfig } from '../../../src/core/labelling/points';
 import type { TrainEvent, TrainOptions } from '../../../src/core/training/types';
 import { WorkerDiedError, startTraining } from '../../../src/worker/train-client';
 import { bundleTrainWorker } from '../../support/bundle-worker';
 import { repoRoot } from '../../support/repo-root';
-import { writeSyntheticPreferences } from '../../support/synthetic-prefs';
+import { writeLabelledSyntheticPreferences } from '../../support/synthetic-prefs';
 
 const root = repoRoot();
 const dir = mkdtempSync(join(tmpdir(), 'rl-worker-resume-'));
@@ -24,10 +21,7 @@ void test('a training worker killed with SIGKILL resumes from its run folder', a
   await bundleTrainWorker(script);
   const data = join(dir, 'train.jsonl');
   const labels = join(dir, 'train.labels.jsonl');
-  writeSyntheticPreferences(data, 160, 5);
-  const dataset = await Dataset.open(data);
-  labelsFromRatings({ dataset, store: labels, source: 'judge', points: defaultPointsConfig() });
-  dataset.close();
+  await writeLabelledSyntheticPreferences(data, labels, 160, 5);
   const options: TrainOptions = {
     dataset: data, labels, method: 'dmoerm-no-outer', out: join(dir, 'run'), preset: 'tiny', backend: 'wasm', seed: 9,
     overrides: { 'maxSteps.base': 40, 'maxSteps.phase1': 60, 'maxSteps.phase2': 20, evalEvery: 10, patience: 3, minPairs: 8 },
