@@ -14,7 +14,7 @@ import type { ReferenceResult } from '../src/core/training/references';
 import { judgedRecords, longerWins, ratingJudge } from '../src/core/training/references';
 import { evaluateRun, train } from '../src/core/training/train';
 import type { BackendName, EvalResult, Method, PresetName, TrainEvent } from '../src/core/training/types';
-import { BACKENDS, METHODS, PRESET_NAMES } from '../src/core/training/types';
+import { BACKENDS, METHODS, METHODS_NEEDING_LABELS, PRESET_NAMES } from '../src/core/training/types';
 import type { AlignmentReport, Split } from './llmeval2-data';
 import { GPT_SOURCE, canonicalJsonl, pairCounts, readLlmeval2, splitByQuestion } from './llmeval2-data';
 
@@ -36,7 +36,6 @@ const USAGE = `usage: llmeval2-experiment --train DIR [--test DIR] [--preset ${P
 /** Share of the questions held out when no --test folder is given (issue 4). */
 const TEST_FRACTION = 0.2;
 const ENSEMBLE_AGGREGATIONS: readonly Method[] = ['wco', 'uwo'];
-const LABELLED_METHODS: readonly Method[] = ['dmoerm', 'dmoerm-no-outer'];
 
 interface Options {
   train: string;
@@ -228,7 +227,7 @@ async function trainAndEvaluate(method: Method, o: Options, prepared: Prepared, 
   const summary = await train(
     {
       dataset: prepared.trainFile,
-      labels: LABELLED_METHODS.includes(method) ? prepared.labelsFile : undefined,
+      labels: METHODS_NEEDING_LABELS.includes(method) ? prepared.labelsFile : undefined,
       method,
       out,
       preset: o.preset,

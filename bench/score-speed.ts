@@ -26,6 +26,7 @@ import { saveParts } from '../src/core/training/networks';
 import { RunFolder } from '../src/core/training/run-folder';
 import { RunScorer } from '../src/core/training/scorer';
 import type { BackendName, PresetName } from '../src/core/training/types';
+import { sequenceSource } from '../src/core/training/tasks';
 
 const { values } = parseArgs({
   options: {
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
     const responses = data.records.reduce((n, r) => n + r.responses.length, 0);
     const meanLen = data.records.reduce((n, r) => n + r.responses.reduce((m, s) => m + s.ids.length, 0), 0) / responses;
     const positions = data.records.map((_, i) => i);
-    const src = { data, vocab, padId: vocab.toCompact(Int32Array.of(tokenizer.special.pad))[0], scoreBatch: 16 };
+    const src = sequenceSource(data, vocab, tokenizer, 16);
     const scorer = RunScorer.load(model, (c) => run.checkpointPath(c));
     scorer.score(src, positions.slice(0, 2)); // warm-up: kernels compiled, weights paged in
     const orts = threadCounts.map((threads) => new OrtScorer(onnx, { intraOpNumThreads: threads, batchSize: 16, cache: new ScoreCache() }));

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { storeFileFor } from '../core/labelling/store';
 import { evaluateRun, train } from '../core/training/train';
 import type { BackendName, EvalResult, Method, PresetName, TrainEvent, TrainOptions, TrainSummary } from '../core/training/types';
-import { BACKENDS, METHODS, PRESET_NAMES } from '../core/training/types';
+import { BACKENDS, METHODS, METHODS_NEEDING_LABELS, PRESET_NAMES } from '../core/training/types';
 import { formatEvalResult, formatTrainEvent } from '../worker/train-protocol';
 
 /**
@@ -91,7 +91,6 @@ export function parseOverrides(pairs: readonly string[]): Record<string, number 
   return out;
 }
 
-const NEEDS_LABELS: readonly Method[] = ['dmoerm', 'dmoerm-no-outer'];
 
 /** The TrainOptions of `rewardlens train …` (and whether to print JSON); throws TrainUsageError with what to fix. */
 export function parseTrainArgs(argv: string[]): { help: true } | { help: false; options: TrainOptions; json: boolean; quiet: boolean } {
@@ -104,7 +103,7 @@ export function parseTrainArgs(argv: string[]): { help: true } | { help: false; 
   const method = oneOf<Method>('method', values.method, METHODS);
   if (values.out === undefined || values.out.trim() === '') throw new TrainUsageError('train needs --out RUN (the run folder; the same folder resumes an interrupted run)');
   if (values.out !== undefined && existsSync(values.out) && !statSync(values.out).isDirectory()) throw new TrainUsageError(`--out ${values.out}: is a file, not a run folder`);
-  if (values.labels === undefined && NEEDS_LABELS.includes(method)) {
+  if (values.labels === undefined && METHODS_NEEDING_LABELS.includes(method)) {
     const beside = storeFileFor(dataset);
     const hint = existsSync(beside) ? ` (the store beside the dataset is ${beside})` : ' (make one with `rewardlens label` or `rewardlens labels-from-ratings`)';
     throw new TrainUsageError(`--method ${method} needs --labels STORE, the capability label store${hint}`);

@@ -9,18 +9,17 @@
  * still run whole batches.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { defaultPointsConfig, findCategory } from '../labelling/points';
 import type { CapabilityPoint } from '../labelling/points';
 import { loadCheckpoint } from '../model/checkpoint';
 import type { NamedArray } from '../model/safetensors';
 import { writeFileAtomic } from '../model/safetensors';
 import { TextTokenizer } from '../model/tokenizer';
-import type { VocabMapJson } from '../model/vocab';
-import { VocabMap } from '../model/vocab';
+import type { VocabMap } from '../model/vocab';
 import type { RunModel } from '../training/networks';
-import { RunFolder } from '../training/run-folder';
+import { readRunModel, readRunVocab } from '../training/networks';
 import type { SequenceInputs } from './graph';
 import { GraphBuilder, encoderPooled, linear, mergeLora, mlpHead, scalarHead, sequenceInputs } from './graph';
 import type { CapabilityColumn, ExportManifest } from './manifest';
@@ -39,28 +38,13 @@ export interface ExportResult {
   seconds: number;
 }
 
-/** Reads a finished run's model.json, or says why it cannot. */
-export function readRunModel(runDir: string): { run: RunFolder; model: RunModel } {
-  const run = RunFolder.open(runDir);
-  const file = join(run.dir, 'model.json');
-  if (!existsSync(file)) throw new Error(`${runDir}: the run has not finished training (no model.json); resume it first`);
-  let model: RunModel;
-  try {
-    model = JSON.parse(readFileSync(file, 'utf8')) as RunModel;
-  } catch (e) {
-    throw new Error(`${file}: cannot read JSON (${(e as Error).message})`);
-  }
-  if (model.format !== 'rewardlens-model' || model.version !== 1) throw new Error(`${file}: not a RewardLens run model (format ${JSON.stringify(model.format)}, version ${JSON.stringify(model.version)})`);
-  return { run, model };
-}
-
 /** Writes OUT (.onnx), OUT's manifest and tokenizer beside it; returns where and how big. */
 export function exportRun(runDir: string, out: string): ExportResult {
   const started = Date.now();
   const { run, model } = readRunModel(runDir);
   const tokenizerSrc = run.file('tokenizer');
   const tokenizer = TextTokenizer.fromFile(tokenizerSrc);
-  const vocab = VocabMap.fromJSON(JSON.parse(readFileSync(run.file('vocab'), 'utf8')) as VocabMapJson);
+  const vocab = readRunVocab(run);
   const cache = new Map<string, Parts>();
   const parts = (component: string): Parts => {
     let p = cache.get(component);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import type * as TF from '@tensorflow/tfjs';
 import type { TokenBatch } from '../model/batch';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint';
@@ -7,8 +8,11 @@ import type { Encoder } from '../model/encoder';
 import type { ScalarHead } from '../model/heads';
 import type { LoraAdapter } from '../model/lora';
 import { tf } from '../model/tf';
+import type { VocabMapJson } from '../model/vocab';
+import { VocabMap } from '../model/vocab';
 import type { NamedParams } from './fit';
 import type { Aggregation } from './aggregate';
+import { RunFolder } from './run-folder';
 import type { Method } from './types';
 
 /**
@@ -39,6 +43,26 @@ export interface InnerModel {
   experts: Array<{ point: string; component: string }>;
   /** Absent when the category had too little data for Phase 3: Phase 1's head then scores it. */
   phase3?: string;
+}
+
+/** Reads a finished run's model.json, or says why it cannot. */
+export function readRunModel(runDir: string): { run: RunFolder; model: RunModel } {
+  const run = RunFolder.open(runDir);
+  const file = run.file('model');
+  if (!existsSync(file)) throw new Error(`${runDir}: the run has not finished training (no model.json); resume it first`);
+  let model: RunModel;
+  try {
+    model = JSON.parse(readFileSync(file, 'utf8')) as RunModel;
+  } catch (e) {
+    throw new Error(`${file}: cannot read JSON (${(e as Error).message})`);
+  }
+  if (model.format !== 'rewardlens-model' || model.version !== 1) throw new Error(`${file}: not a RewardLens run model (format ${JSON.stringify(model.format)}, version ${JSON.stringify(model.version)})`);
+  return { run, model };
+}
+
+/** The compact vocabulary a run's checkpoints were trained with (`vocab.json`). */
+export function readRunVocab(run: RunFolder): VocabMap {
+  return VocabMap.fromJSON(JSON.parse(readFileSync(run.file('vocab'), 'utf8')) as VocabMapJson);
 }
 
 /** A token-level reward network: encoder (optionally with one LoRA expert) → pooled z → scalar head. */

@@ -83,7 +83,7 @@ class RecipeRunner {
       base: 'base',
     };
     const [baseTrain, baseVal] = this.splitPositions(ctx.train, 'base');
-    this.plan = this.planComponents(baseTrain);
+    this.plan = this.planComponents();
 
     const base = new RewardNet(ctx.initialEncoder, ScalarHead.create(ctx.initialEncoder.config.hidden, ctx.seed));
     await this.trainTokens('base', 'base', undefined, { encoder: base.encoder, head: base.head }, pairsOf(ctx.data, baseTrain), pairsOf(ctx.data, baseVal), base);
@@ -130,7 +130,7 @@ class RecipeRunner {
   }
 
   /** Component names in training order with rough relative costs, for sharing the time budget. */
-  private planComponents(baseTrain: number[]): Planned[] {
+  private planComponents(): Planned[] {
     const { ctx } = this;
     const h = ctx.hp;
     const plan: Planned[] = [{ component: 'base', weight: h.maxSteps.base }];
@@ -146,7 +146,6 @@ class RecipeRunner {
         plan.push({ component: componentName('phase3', c), weight: h.maxSteps.phase3 * 0.02 });
       }
     }
-    void baseTrain;
     return plan;
   }
 

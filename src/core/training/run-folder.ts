@@ -21,6 +21,7 @@ export const RUN_FILES = {
   state: 'state.json',
   tokenizer: 'tokenizer.json',
   vocab: 'vocab.json',
+  model: 'model.json',
   checkpoints: 'checkpoints',
   metrics: 'metrics.jsonl',
   eval: 'eval.json',

@@ -3,6 +3,7 @@ import type { TokenBatch } from '../model/batch';
 import type { Classifier, MlpHead } from '../model/heads';
 import { crossEntropy, pairwiseLoss } from '../model/loss';
 import { tf } from '../model/tf';
+import type { TextTokenizer } from '../model/tokenizer';
 import type { VocabMap } from '../model/vocab';
 import { bucketByLength, makeBatch } from './batching';
 import type { PreferenceData } from './data';
@@ -30,6 +31,11 @@ export interface TaskInfo {
   phase: TrainedPhase;
   expert?: string;
   parts: Record<string, NamedParams>;
+}
+
+/** Sequences of `data` in `vocab`, padded with the tokenizer's [PAD] mapped into that vocabulary. */
+export function sequenceSource(data: PreferenceData, vocab: VocabMap, tokenizer: TextTokenizer, scoreBatch: number): SequenceSource {
+  return { data, vocab, padId: vocab.toCompact(Int32Array.of(tokenizer.special.pad))[0], scoreBatch };
 }
 
 const seqOf = (data: PreferenceData, record: number, response: number): EncodedResponse => data.records[record].responses[response];

@@ -18,13 +18,16 @@ import type { FitOutcome } from './fit';
 import type { ModelCardPhase } from './model-card';
 import { renderModelCard } from './model-card';
 import type { RunModel } from './networks';
+import { readRunModel, readRunVocab } from './networks';
 import { CancelledError, runRecipe } from './recipe';
 import { Rng } from './rng';
 import { RunFolder } from './run-folder';
 import { RunScorer } from './scorer';
 import { splitByGroup } from './split';
 import type { SequenceSource } from './tasks';
-import type { EvalResult, Method, Phase, TrainEvent, TrainOptions, TrainSummary } from './types';
+import { sequenceSource } from './tasks';
+import type { EvalResult, Phase, TrainEvent, TrainOptions, TrainSummary } from './types';
+import { METHODS_NEEDING_LABELS } from './types';
 
 /** How a caller (CLI, worker) hears from and steers a run. */
 export interface TrainIO {
@@ -34,8 +37,6 @@ export interface TrainIO {
   nativeModulePaths?: string[];
 }
 
-const NEEDS_LABELS: Method[] = ['dmoerm', 'dmoerm-no-outer'];
-
 /**
  * Trains `options.method` into the run folder `options.out`, resuming what an earlier, interrupted run of
  * the same configuration left there. Cancellation (the signal) stops at the next step, keeps the last
@@ -43,7 +44,7 @@ const NEEDS_LABELS: Method[] = ['dmoerm', 'dmoerm-no-outer'];
  */
 export async function train(options: TrainOptions, io: TrainIO = {}): Promise<TrainSummary> {
   const started = Date.now();
-  if (NEEDS_LABELS.includes(options.method) && !options.labels) {
+  if (METHODS_NEEDING_LABELS.includes(options.method) && !options.labels) {
     throw new Error(`method ${options.method} needs capability labels: pass --labels STORE (from 'rewardlens label' or 'rewardlens labels-from-ratings')`);
   }
   const backend = await initBackend(options.backend, { nativeModulePaths: io.nativeModulePaths });
@@ -77,14 +78,14 @@ export async function train(options: TrainOptions, io: TrainIO = {}): Promise<Tr
   io.onEvent?.({ type: 'phase', phase: 'base', message: `reading ${options.dataset}` });
   const data = await loadPreferenceData(options.dataset, tokenizer, limits, { schemaFile: options.schemaFile, adapter: options.adapter, signal: io.signal });
   const vocab = loadOrBuildVocab(run, tokenizer, data);
-  copyFileSync(tokenizerFile, join(run.dir, 'tokenizer.json'));
+  copyFileSync(tokenizerFile, run.file('tokenizer'));
 
   const rng = new Rng(options.seed);
   const all = data.records.map((_, i) => i);
   const [trainPositions, testPositions] = hp.testFraction > 0 ? splitByGroup(all, (p) => data.groups[p], [1 - hp.testFraction, hp.testFraction], rng.fork('split/test')) : [all, []];
 
   const capability = new Map<string, ReturnType<typeof capabilityPairs> extends Map<string, infer V> ? V : never>();
-  if (options.labels && NEEDS_LABELS.includes(options.method)) {
+  if (options.labels && METHODS_NEEDING_LABELS.includes(options.method)) {
     const byId = new Map(data.records.map((r, i) => [r.id, i]));
     for (const [point, pairs] of capabilityPairs(mergedLabels(readStore(options.labels)), byId)) capability.set(point, pairs);
     if (capability.size === 0) throw new Error(`${options.labels}: no consistent capability labels for records of ${options.dataset}`);
@@ -92,7 +93,7 @@ export async function train(options: TrainOptions, io: TrainIO = {}): Promise<Tr
 
   const initialEncoder = imported ? imported.encoder.restrictVocab(vocab.keep) : Encoder.create({ ...preset.encoder, vocabSize: vocab.size }, options.seed);
   imported?.encoder.dispose();
-  const src: SequenceSource = { data, vocab, padId: vocab.toCompact(Int32Array.of(tokenizer.special.pad))[0], scoreBatch: hp.scoreBatch };
+  const src = sequenceSource(data, vocab, tokenizer, hp.scoreBatch);
   try {
     const { model, truncated } = await runRecipe({
       method: options.method,
@@ -111,7 +112,7 @@ export async function train(options: TrainOptions, io: TrainIO = {}): Promise<Tr
       onEvent: io.onEvent,
       deadline: options.maxMinutes ? started + options.maxMinutes * 60_000 : undefined,
     });
-    writeFileSync(join(run.dir, 'model.json'), JSON.stringify(model, null, 2) + '\n');
+    writeFileSync(run.file('model'), JSON.stringify(model, null, 2) + '\n');
     const parameters = [...initialEncoder.named().values()].reduce((n, v) => n + v.size, 0);
     initialEncoder.dispose();
 
@@ -163,16 +164,12 @@ export interface EvalOptions {
 
 /** Agreement of a trained run with the human preferences of `testFile` (paper Table 3). */
 export async function evaluateRun(runDir: string, testFile: string, options: EvalOptions = {}): Promise<EvalResult> {
-  const run = RunFolder.open(runDir);
-  const modelFile = join(run.dir, 'model.json');
-  if (!existsSync(modelFile)) throw new Error(`${runDir}: the run has not finished training (no model.json); resume it first`);
-  const model = JSON.parse(readFileSync(modelFile, 'utf8')) as RunModel;
+  const { run, model } = readRunModel(runDir);
   const backend = await initBackend(options.backend ?? 'auto', { nativeModulePaths: options.nativeModulePaths });
   options.onEvent?.({ type: 'backend', ...backend });
-  const tokenizer = TextTokenizer.fromFile(join(run.dir, 'tokenizer.json'));
-  const vocab = VocabMap.fromJSON(JSON.parse(readFileSync(join(run.dir, 'vocab.json'), 'utf8')) as { keep: number[] });
+  const tokenizer = TextTokenizer.fromFile(run.file('tokenizer'));
   const data = await loadPreferenceData(testFile, tokenizer, { maxLen: model.maxLen, routerMaxLen: model.routerMaxLen }, options);
-  const src: SequenceSource = { data, vocab, padId: vocab.toCompact(Int32Array.of(tokenizer.special.pad))[0], scoreBatch: 32 };
+  const src = sequenceSource(data, readRunVocab(run), tokenizer, 32);
   return evaluatePositions(model, run, src, data.records.map((_, i) => i));
 }
 
@@ -186,9 +183,9 @@ function evaluatePositions(model: RunModel, run: RunFolder, src: SequenceSource,
 }
 
 function loadOrBuildVocab(run: RunFolder, tokenizer: TextTokenizer, data: PreferenceData): VocabMap {
-  const file = join(run.dir, 'vocab.json');
+  const file = run.file('vocab');
   // A resumed run must keep the embedding rows its checkpoints were trained with.
-  if (existsSync(file)) return VocabMap.fromJSON(JSON.parse(readFileSync(file, 'utf8')) as { keep: number[] });
+  if (existsSync(file)) return readRunVocab(run);
   const used = new Set<number>();
   for (const r of data.records) {
     for (const id of r.router) used.add(id);

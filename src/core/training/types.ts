@@ -7,6 +7,9 @@
 export const METHODS = ['dmoerm', 'dmoerm-no-outer', 'single', 'mean', 'wco', 'uwo'] as const;
 export type Method = (typeof METHODS)[number];
 
+/** Methods whose capability experts train on capability labels (`--labels`). */
+export const METHODS_NEEDING_LABELS: readonly Method[] = ['dmoerm', 'dmoerm-no-outer'];
+
 export const PRESET_NAMES = ['tiny', 'small'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 

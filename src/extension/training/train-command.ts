@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import { storeFileFor } from '../../core/labelling/store';
 import { RUN_FILES } from '../../core/training/run-folder';
 import type { BackendName, EvalResult, Method, PresetName, TrainOptions, TrainSummary } from '../../core/training/types';
-import { BACKENDS, METHODS, PRESET_NAMES } from '../../core/training/types';
+import { BACKENDS, METHODS, METHODS_NEEDING_LABELS, PRESET_NAMES } from '../../core/training/types';
 import { WorkerCancelledError, WorkerDiedError, WorkerFailedError } from '../../worker/train-client';
 import { CommandId } from '../command-id';
 import type { Ctx } from '../context';
@@ -43,7 +43,6 @@ export type TrainCommandResult =
   | { outcome: 'stopped'; run: string }
   | { outcome: 'failed'; run: string; message: string; died: boolean };
 
-const NEEDS_LABELS: readonly Method[] = ['dmoerm', 'dmoerm-no-outer'];
 
 const METHOD_DETAIL: Record<Method, string> = {
   dmoerm: 'DMoERM: outer router by category, inner experts per capability point, MLP aggregation (needs labels)',
@@ -123,7 +122,7 @@ async function pickOne<T extends string>(title: string, values: readonly T[], cu
 async function askOptions(ctx: Ctx, dataset: string): Promise<TrainOptions | undefined> {
   const labels = await pickLabels(ctx, dataset);
   if (labels === undefined) return undefined;
-  const methods = METHODS.filter((m) => labels !== null || !NEEDS_LABELS.includes(m));
+  const methods = METHODS.filter((m) => labels !== null || !METHODS_NEEDING_LABELS.includes(m));
   const method = await pickOne('Train a reward model (3/6): method', methods, methods[0], (m) => METHOD_DETAIL[m]);
   if (method === undefined) return undefined;
   const preset = await pickOne('Train a reward model (4/6): model size', PRESET_NAMES, ctx.config.trainingPreset, (p) => (p === 'tiny' ? 'fast, for trying things out' : 'the default encoder size'));
@@ -184,7 +183,7 @@ export async function trainCommand(ctx: Ctx, arg: unknown, optionsArg: unknown):
     });
   } else options = await askOptions(ctx, dataset);
   if (options === undefined) return { outcome: 'not-started', reason: 'not confirmed' };
-  if (NEEDS_LABELS.includes(options.method) && options.labels === undefined) return notStarted(ctx, `method ${options.method} needs capability labels: label the dataset first ("Label Capability Points…")`);
+  if (METHODS_NEEDING_LABELS.includes(options.method) && options.labels === undefined) return notStarted(ctx, `method ${options.method} needs capability labels: label the dataset first ("Label Capability Points…")`);
   return runTraining(ctx, options);
 }
 

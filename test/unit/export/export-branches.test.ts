@@ -25,6 +25,7 @@ import type { SequenceSource } from '../../../src/core/training/tasks';
 import { embedSequences } from '../../../src/core/training/tasks';
 import { OrtScorer } from '../../../src/core/scoring/session';
 import { writeSyntheticPreferences } from '../../support/synthetic-prefs';
+import { sequenceSource } from '../../../src/core/training/tasks';
 
 /**
  * Every shape a run can take, on seeded random weights (no training, so each case costs milliseconds):
@@ -59,7 +60,7 @@ function adapter(c: EncoderConfig, name: string): LoraAdapter {
 }
 
 function sourceOf(): SequenceSource {
-  return { data, vocab, padId: vocab.toCompact(Int32Array.of(tokenizer.special.pad))[0], scoreBatch: 8 };
+  return sequenceSource(data, vocab, tokenizer, 8);
 }
 
 /** A run folder as training leaves it, with the components `model` names made up from random weights. */

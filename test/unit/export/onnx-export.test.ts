@@ -28,6 +28,7 @@ import { train } from '../../../src/core/training/train';
 import type { Method, TrainOptions } from '../../../src/core/training/types';
 import { OrtScorer } from '../../../src/core/scoring/session';
 import { writeLabelledSyntheticPreferences, writeSyntheticPreferences } from '../../support/synthetic-prefs';
+import { sequenceSource } from '../../../src/core/training/tasks';
 
 // Few steps: parity needs trained-looking weights (LoRA B ≠ 0, a router that is not uniform), not good ones.
 const FAST = { 'maxSteps.base': 30, 'maxSteps.router': 40, 'maxSteps.phase1': 10, 'maxSteps.phase2': 10, 'maxSteps.phase3': 40, 'maxSteps.ensemble': 10, evalEvery: 10, patience: 3, minPairs: 8 };
@@ -49,7 +50,7 @@ async function sourceFor(runDir: string, model: RunModel): Promise<SequenceSourc
   const tokenizer = TextTokenizer.fromFile(join(runDir, 'tokenizer.json'));
   const vocab = VocabMap.fromJSON(JSON.parse(readFileSync(join(runDir, 'vocab.json'), 'utf8')) as VocabMapJson);
   const data: PreferenceData = await loadPreferenceData(testFile, tokenizer, { maxLen: model.maxLen, routerMaxLen: model.routerMaxLen });
-  return { data, vocab, padId: vocab.toCompact(Int32Array.of(tokenizer.special.pad))[0], scoreBatch: 16 };
+  return sequenceSource(data, vocab, tokenizer, 16);
 }
 
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {

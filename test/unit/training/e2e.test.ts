@@ -13,6 +13,7 @@ import { CancelledError } from '../../../src/core/training/recipe';
 import { evaluateRun, train } from '../../../src/core/training/train';
 import type { TrainEvent, TrainOptions } from '../../../src/core/training/types';
 import { writeLabelledSyntheticPreferences, writeSyntheticPreferences } from '../../support/synthetic-prefs';
+import { sequenceSource } from '../../../src/core/training/tasks';
 
 // Small budgets: the point is that every phase runs for real and the result beats chance on records
 // the model never saw, within CI's two cores.
@@ -84,7 +85,7 @@ void describe('training end to end (tiny preset, synthetic preferences)', async 
     const test = await loadPreferenceData(testFile, tokenizer, { maxLen: model.maxLen, routerMaxLen: model.routerMaxLen });
     const vocab = VocabMap.fromJSON(JSON.parse(readFileSync(join(o.out, 'vocab.json'), 'utf8')) as VocabMapJson);
     const positions = test.records.map((_, i) => i);
-    const scores = RunScorer.load(model, (c) => join(o.out, 'checkpoints', `${c}.safetensors`)).score({ data: test, vocab, padId: vocab.toCompact(Int32Array.of(tokenizer.special.pad))[0], scoreBatch: 32 }, positions);
+    const scores = RunScorer.load(model, (c) => join(o.out, 'checkpoints', `${c}.safetensors`)).score(sequenceSource(test, vocab, tokenizer, 32), positions);
     let routedRight = 0;
     for (const p of positions) {
       const route = scores.get(p)!.route!;
