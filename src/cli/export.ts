@@ -2,14 +2,18 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { exportRun } from '../core/export/export';
+import type { PointsConfig } from '../core/labelling/points';
+import { formatConfigErrors } from '../core/jsonc';
+import { resolvePoints } from '../core/labelling/setup';
 
 /** `rewardlens export` (docs/onnx-export.md): a trained run → MODEL.onnx, its manifest and tokenizer beside it. */
 
-export const EXPORT_USAGE = `  rewardlens export RUN --out MODEL.onnx [--json]
+export const EXPORT_USAGE = `  rewardlens export RUN --out MODEL.onnx [--points CONFIG.jsonc] [--json]
   rewardlens score MODEL.onnx FILE [--json] [--threads N] [--batch N]
 
 ONNX (docs/onnx-export.md):
   --out MODEL.onnx     export: where to write the model (MODEL.manifest.json and MODEL.tokenizer.json go beside it)
+  --points FILE        export: the points config the labels were made with, for the points' zh/en names (default: the paper's Table 12)
   --threads N          score: onnxruntime intra-op threads (default: all cores)
   --batch N            score: responses per onnxruntime run (default 64)`;
 
@@ -18,11 +22,12 @@ export class OnnxUsageError extends Error {}
 
 const exportFlags = {
   out: { type: 'string' },
+  points: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-export function parseExportArgs(argv: string[]): { help: true } | { help: false; run: string; out: string; json: boolean } {
+export function parseExportArgs(argv: string[]): { help: true } | { help: false; run: string; out: string; points?: PointsConfig; json: boolean } {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: exportFlags });
   if (values.help) return { help: true };
   if (positionals.length !== 1) throw new OnnxUsageError('usage: rewardlens export RUN --out MODEL.onnx');
@@ -33,7 +38,13 @@ export function parseExportArgs(argv: string[]): { help: true } | { help: false;
   if (!/\.onnx$/i.test(values.out)) throw new OnnxUsageError(`--out ${values.out}: the model file name must end in .onnx`);
   const dir = dirname(values.out);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new OnnxUsageError(`--out ${values.out}: folder ${dir} does not exist`);
-  return { help: false, run, out: values.out, json: values.json };
+  let points: PointsConfig | undefined;
+  if (values.points !== undefined) {
+    const r = resolvePoints(values.points);
+    if (!r.ok) throw new OnnxUsageError(formatConfigErrors(r.file, r.errors).join('; '));
+    points = r.value;
+  }
+  return { help: false, run, out: values.out, points, json: values.json };
 }
 
 export function exportCommand(argv: string[]): number {
@@ -42,7 +53,7 @@ export function exportCommand(argv: string[]): number {
     console.log(`Usage:\n${EXPORT_USAGE}`);
     return 0;
   }
-  const r = exportRun(args.run, args.out);
+  const r = exportRun(args.run, args.out, { points: args.points });
   console.log(args.json ? JSON.stringify(r) : `${r.model}: ${(r.bytes / 1e6).toFixed(1)} MB, ${r.nodes} nodes, in ${r.seconds.toFixed(2)} s; manifest ${r.manifest}, tokenizer ${r.tokenizer}`);
   return 0;
 }

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { defaultPointsConfig, findCategory } from '../labelling/points';
-import type { CapabilityPoint } from '../labelling/points';
+import type { CapabilityPoint, PointsConfig } from '../labelling/points';
 import { loadCheckpoint } from '../model/checkpoint';
 import type { NamedArray } from '../model/safetensors';
 import { writeFileAtomic } from '../model/safetensors';
@@ -38,8 +38,13 @@ export interface ExportResult {
   seconds: number;
 }
 
+export interface ExportOptions {
+  /** Where the capability points' display names come from (the labelling's points config); default the paper's Table 12. */
+  points?: PointsConfig;
+}
+
 /** Writes OUT (.onnx), OUT's manifest and tokenizer beside it; returns where and how big. */
-export function exportRun(runDir: string, out: string): ExportResult {
+export function exportRun(runDir: string, out: string, options: ExportOptions = {}): ExportResult {
   const started = Date.now();
   const { run, model } = readRunModel(runDir);
   const tokenizerSrc = run.file('tokenizer');
@@ -51,7 +56,7 @@ export function exportRun(runDir: string, out: string): ExportResult {
     if (!p) cache.set(component, (p = loadCheckpoint(run.checkpointPath(component)).parts));
     return p;
   };
-  const built = buildRunGraph(model, parts, compactLookup(tokenizer, vocab));
+  const built = buildRunGraph(model, parts, compactLookup(tokenizer, vocab), options.points ?? defaultPointsConfig());
   const bytes = encodeModel({
     irVersion: 8,
     opset: OPSET,
@@ -106,9 +111,8 @@ function stringOrNull(v: unknown): string | null {
   return typeof v === 'string' ? v : null;
 }
 
-/** Display names of a point: the default points config's (Table 12), the id where it has none. */
-function pointNames(category: string, point: string): { zh: string; en: string } {
-  const config = defaultPointsConfig();
+/** Display names of a point: the points config's, the id where it has none. */
+function pointNames(config: PointsConfig, category: string, point: string): { zh: string; en: string } {
   const inCategory = findCategory(config, category)?.points.find((p) => p.id === point);
   const anywhere: CapabilityPoint | undefined = inCategory ?? config.categories.flatMap((c) => c.points).find((p) => p.id === point);
   return anywhere ? { zh: anywhere.zh, en: anywhere.en } : { zh: point, en: point };
@@ -128,7 +132,7 @@ export interface BuiltGraph {
  * response). Outputs: reward [batch]; category_probs [records, C] and category [records] (router);
  * capability_scores [batch, P] (Phase-2 heads); member_rewards [batch, k] (ensembles).
  */
-export function buildRunGraph(model: RunModel, parts: (component: string) => Parts, lookupTable: BigInt64Array): BuiltGraph {
+export function buildRunGraph(model: RunModel, parts: (component: string) => Parts, lookupTable: BigInt64Array, points: PointsConfig): BuiltGraph {
   const g = new GraphBuilder();
   const c = model.encoder;
   const lookup = g.int64(lookupTable, [lookupTable.length], 'vocab_lookup');
@@ -163,7 +167,7 @@ export function buildRunGraph(model: RunModel, parts: (component: string) => Par
     const caps: string[] = [];
     const zs = inner.experts.map((e) => {
       const z = pooled(e.component, () => mergeLora(phase1(), part(e.component, 'lora'), scale, `checkpoint ${e.component}`), on);
-      capabilities.push({ category, point: e.point, ...pointNames(category, e.point) });
+      capabilities.push({ category, point: e.point, ...pointNames(points, category, e.point) });
       caps.push(g.op('Unsqueeze', [scalarHead(g, z, part(e.component, 'head'), e.component, `checkpoint ${e.component}`), g.int64([1])], {}, `${e.component}.col`));
       return z;
     });

@@ -1,0 +1,76 @@
+/**
+ * Rebuilds the demo model in models/demo/ from ../shared/data (see its MODEL_CARD.md), through the same
+ * CLI a user runs: labels-from-ratings → train (dmoerm, tiny) → eval on the held-out prompts → export.
+ *
+ *   node scripts/demo-model.mjs [--shared ../shared/data] [--minutes 20] [--seed 1]
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { EvalResult } from '../../src/core/training/types';
+import { writeDemoData } from './demo-data';
+
+const ROOT = resolve(__dirname, '..', '..');
+const { values } = parseArgs({
+  options: {
+    shared: { type: 'string', default: resolve(ROOT, '..', 'shared', 'data') },
+    minutes: { type: 'string', default: '20' },
+    seed: { type: 'string', default: '1' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+
+const DEMO = join(ROOT, 'models', 'demo');
+const WORK = join(ROOT, '.test-tmp', 'demo-model');
+const CLI = join(ROOT, 'dist', 'cli.js');
+const TEST_FILE = join(ROOT, 'test', 'fixtures', 'samples', 'demo.test.jsonl');
+const POINTS = join(DEMO, 'points.jsonc');
+
+function cli(args: string[]): string {
+  console.log(`$ rewardlens ${args.map((a) => (a.startsWith(ROOT) ? relative(ROOT, a) : a)).join(' ')}`);
+  return execFileSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 28 });
+}
+
+function percent(accuracy: number | null, pairs: number): string {
+  return accuracy === null ? 'no pairs' : `${(100 * accuracy).toFixed(1)}% (${pairs} pairs)`;
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run node scripts/build.mjs first`);
+  if (!existsSync(values.shared)) throw new Error(`${values.shared}: the shared datasets are needed to rebuild the demo model`);
+  rmSync(WORK, { recursive: true, force: true });
+  mkdirSync(WORK, { recursive: true });
+  const train = join(WORK, 'demo.train.jsonl');
+  const counts = await writeDemoData(values.shared, train, TEST_FILE);
+  console.log(`demo data: ${counts.train} train, ${counts.test} test records; ${JSON.stringify(counts.byCategory)}`);
+
+  const store = join(WORK, 'labels');
+  cli(['labels-from-ratings', train, '--source', 'human-feedback', '--points', POINTS, '--store', store, '--json']);
+  const run = join(WORK, 'run');
+  const labels = join(store, 'demo.train.jsonl.labels.jsonl');
+  cli(['train', train, '--method', 'dmoerm', '--out', run, '--labels', labels, '--preset', 'tiny', '--seed', values.seed, '--max-minutes', values.minutes]);
+  const evaluation = JSON.parse(cli(['eval', run, TEST_FILE, '--json'])) as EvalResult;
+  const model = join(DEMO, 'model.onnx');
+  cli(['export', run, '--out', model, '--points', POINTS, '--json']);
+  writeFileSync(join(DEMO, 'eval.json'), JSON.stringify(evaluation, null, 2) + '\n');
+  copyFileSync(join(run, 'MODEL_CARD.md'), join(WORK, 'run-model-card.md'));
+  const table = [
+    '| category | held-out accuracy |',
+    '|---|---|',
+    ...Object.entries(evaluation.byCategory).map(([c, r]) => `| ${c} | ${percent(r.accuracy, r.pairs)} |`),
+    `| **overall** | **${percent(evaluation.overall, evaluation.pairs)}** |`,
+  ].join('\n');
+  const card = readFileSync(join(__dirname, 'MODEL_CARD.template.md'), 'utf8')
+    .replace('{{counts}}', `${counts.train} training and ${counts.test} held-out records (${Object.entries(counts.byCategory).map(([c, n]) => `${c} ${n}`).join(', ')})`)
+    .replace('{{evaluation}}', table)
+    .replace('{{run card}}', readFileSync(join(run, 'MODEL_CARD.md'), 'utf8').replace(/^# /gm, '### '));
+  writeFileSync(join(DEMO, 'MODEL_CARD.md'), card);
+  console.log(`demo model written to ${relative(ROOT, DEMO)}; held-out accuracy ${percent(evaluation.overall, evaluation.pairs)}`);
+  if (!values.keep) rmSync(join(run, 'checkpoints'), { recursive: true, force: true });
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : String(e));
+  process.exit(1);
+});
