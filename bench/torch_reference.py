@@ -79,9 +79,9 @@ class RewardModel(nn.Module):
         super().__init__()
         self.word = nn.Embedding(VOCAB, HIDDEN)
         self.pos = nn.Embedding(SEQ, HIDDEN)
-        self.type = nn.Embedding(2, HIDDEN)
+        self.token_type = nn.Embedding(2, HIDDEN)
         self.ln = nn.LayerNorm(HIDDEN, eps=1e-12)
-        for m in (self.word, self.pos, self.type, self.ln):
+        for m in (self.word, self.pos, self.token_type, self.ln):
             m.requires_grad_(False)
         self.layers = nn.ModuleList(Layer() for _ in range(LAYERS))
         self.head = nn.Linear(HIDDEN, 1)
@@ -89,7 +89,7 @@ class RewardModel(nn.Module):
 
     def forward(self, ids, types, mask):  # [B, T] each
         T = ids.shape[1]
-        x = self.drop(self.ln(self.word(ids) + self.type(types) + self.pos.weight[:T]))
+        x = self.drop(self.ln(self.word(ids) + self.token_type(types) + self.pos.weight[:T]))
         mask_add = ((1 - mask.float()) * -1e9)[:, None, None, :]
         for layer in self.layers:
             x = layer(x, mask_add)
