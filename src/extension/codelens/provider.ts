@@ -98,10 +98,12 @@ export class RecordCodeLensProvider implements vscode.CodeLensProvider<RecordLen
       }
       const m = model.manifest;
       const name = RewardModel.displayName(model.file ?? '');
+      // The breakdown of this record; changing the model stays one click away in the status bar.
       lens.command = {
         title: scoreLensTitle(scored.record, scored.score, m?.categories ?? []),
-        command: CommandId.SelectRewardModel,
-        tooltip: scoreLensTooltip(name, scored.record, scored.score),
+        command: CommandId.ShowRewardBreakdown,
+        arguments: [lens.dataset.key, lens.index],
+        tooltip: `${scoreLensTooltip(name, scored.record, scored.score)}\nClick for the reward breakdown.`,
       };
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);

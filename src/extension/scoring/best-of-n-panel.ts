@@ -1,0 +1,327 @@
+import * as vscode from 'vscode';
+import type { BonFilter, BonRecord, BonSummary } from '../../core/scoring/best-of-n';
+import { bestOfNRecord, isHit, matchesFilter, summarizeBestOfN } from '../../core/scoring/best-of-n';
+import { scoreFile } from '../../core/scoring/score-file';
+import { OrtScorer } from '../../core/scoring/session';
+import type { BestOfNState, BonHeader, BonModel, BonRow, BonRunState } from '../../../webview/best-of-n-protocol';
+import { BestOfNAction, BestOfNReady, BON_PAGE_SIZE, BonPage, bestOfNViewType, RequestBonPage, RevealBonRecord, SetBonFilter, UpdateBestOfN } from '../../../webview/best-of-n-protocol';
+import type { Ctx } from '../context';
+import { errorMessage } from '../context';
+import type { DatasetChange, IndexedDataset } from '../datasets/registry';
+import { firstUserTurn, snippet } from '../presentation/format';
+import { DatasetPanel } from '../webviews/dataset-panel';
+import { pickModels } from './pick-models';
+import { RewardModel } from './reward-model';
+
+const SNIPPET_CHARS = 120;
+/** Progress messages at most this often: a 100k-record file reports thousands of batches. */
+const PROGRESS_MS = 150;
+/** Records joined between yields to the event loop, so the window stays responsive. */
+const JOIN_CHUNK = 4096;
+const FILTERS: readonly BonFilter[] = ['all', 'missed', 'disagree'];
+
+function isState(state: unknown): state is BestOfNState {
+  const s = state as BestOfNState | null;
+  return typeof s === 'object' && s !== null && typeof s.uri === 'string' && Array.isArray(s.models) && s.models.every((m) => typeof m === 'string');
+}
+
+interface Result {
+  records: BonRecord[];
+  /** 1-based line of each record, when it was scored. */
+  lines: number[];
+  summary: BonSummary;
+  eligible: number;
+  total: number;
+  /** The dataset's index build the result belongs to. */
+  generation: number;
+}
+
+/**
+ * "Show Best-of-n": every record of a dataset with n ≥ 2 responses scored by each chosen model (one
+ * after another, through scoreFile with progress and cancellation), each model's pick against the
+ * human's best, the summary and a paged record table. The arithmetic is src/core/scoring/best-of-n.ts.
+ */
+export class BestOfNPanel extends DatasetPanel {
+  static current: BestOfNPanel | undefined;
+  private models: string[];
+  private modelInfo: BonModel[] = [];
+  private job: AbortController | undefined;
+  private state: BonRunState = 'idle';
+  private progress: BonHeader['progress'];
+  private message: string | undefined;
+  private result: Result | undefined;
+  /** Positions in `result.records` that pass the filter. */
+  private filtered: number[] = [];
+  private filter: BonFilter = 'all';
+  private generation = 0;
+  private lastProgress = 0;
+  /** What was last posted (the integration tests read it through the API). */
+  lastHeader: BonHeader | undefined;
+
+  static createOrShow(ctx: Ctx, uri: vscode.Uri, models: string[]): BestOfNPanel {
+    let current = BestOfNPanel.current;
+    if (current === undefined) {
+      const panel = vscode.window.createWebviewPanel(bestOfNViewType, 'Best-of-n', vscode.ViewColumn.Active, {});
+      current = BestOfNPanel.current = new BestOfNPanel(ctx, panel, uri, models);
+    } else {
+      current.panel.reveal();
+      current.models = models;
+      current.retarget(uri);
+    }
+    void current.run();
+    return current;
+  }
+
+  static register(ctx: Ctx): void {
+    ctx.push(
+      vscode.window.registerWebviewPanelSerializer(bestOfNViewType, {
+        deserializeWebviewPanel: (panel, state: unknown) => {
+          BestOfNPanel.current?.dispose();
+          const ok = isState(state);
+          BestOfNPanel.current = new BestOfNPanel(ctx, panel, ok ? vscode.Uri.parse(state.uri, true) : undefined, ok ? state.models : []);
+          return Promise.resolve();
+        },
+      }),
+    );
+    ctx.push({ dispose: () => BestOfNPanel.current?.dispose() });
+  }
+
+  private constructor(ctx: Ctx, panel: vscode.WebviewPanel, uri: vscode.Uri | undefined, models: string[]) {
+    super(ctx, panel, uri, { script: 'best-of-n', title: 'Best-of-n' });
+    this.models = models;
+    this.modelInfo = models.map((file) => ({ name: RewardModel.displayName(file), file }));
+    // A restored panel has no scores (they live in memory): it waits for Run.
+    this.message = uri !== undefined && models.length > 0 ? 'Press Run to score the dataset with these models.' : undefined;
+  }
+
+  /** Each record's picks, model by model (the integration tests compare them with the scorer's rewards). */
+  get picks(): Array<{ index: number; picks: Array<number | undefined> }> {
+    return this.result?.records.map((r) => ({ index: r.index, picks: r.picks })) ?? [];
+  }
+
+  protected onMessage(msg: unknown): void {
+    switch (true) {
+      case BestOfNReady.is(msg):
+        this.ready = true;
+        this.postHeader();
+        break;
+      case RequestBonPage.is(msg):
+        if (msg.params.generation === this.generation) this.post(BonPage({ generation: this.generation, start: msg.params.start, rows: this.rows(Math.max(0, Math.floor(msg.params.start))) }));
+        break;
+      case SetBonFilter.is(msg): {
+        const f = FILTERS.find((x) => x === msg.params.filter);
+        if (f !== undefined && f !== this.filter) {
+          this.filter = f;
+          this.applyFilter();
+          this.postHeader();
+        }
+        break;
+      }
+      case BestOfNAction.is(msg):
+        void this.act(msg.params.action);
+        break;
+      case RevealBonRecord.is(msg): {
+        const d = this.dataset;
+        const at = this.result?.records.findIndex((r) => r.index === msg.params.index) ?? -1;
+        if (d !== undefined && at >= 0) void this.revealLine(this.result!.lines[at]);
+        break;
+      }
+      default:
+        this.ctx.log.warn(`best-of-n: unexpected message ${JSON.stringify(msg)?.slice(0, 200)}`);
+    }
+  }
+
+  private async act(action: string): Promise<void> {
+    if (action === 'cancel') this.job?.abort();
+    else if (action === 'rerun') await this.run();
+    else if (action === 'models') {
+      const chosen = await pickModels(this.ctx, this.models);
+      if (chosen === undefined) return;
+      this.models = chosen;
+      await this.run();
+    }
+  }
+
+  protected onDatasetChange(change: DatasetChange | undefined): void {
+    // A new dataset: createOrShow runs it. A re-index makes a finished result's lines doubtful.
+    if (change === undefined || change.kind === 'indexing' || this.state === 'scoring') return;
+    if (this.result !== undefined && change.kind === 'indexed' && change.dataset.generation !== this.result.generation) {
+      this.message = 'The dataset changed since it was scored: press Run to score it again.';
+      this.postHeader();
+    }
+  }
+
+  private setState(state: BonRunState, message?: string): void {
+    this.state = state;
+    this.message = message;
+    if (state !== 'scoring') this.progress = undefined;
+    this.postHeader();
+  }
+
+  /** Scores the dataset with every chosen model, one after another, then joins the rewards with the human preferences. */
+  private async run(): Promise<void> {
+    this.job?.abort();
+    const job = (this.job = new AbortController());
+    this.result = undefined;
+    this.filtered = [];
+    this.modelInfo = this.models.map((file) => ({ name: RewardModel.displayName(file), file }));
+    const uri = this.uri;
+    if (uri === undefined) return this.setState('failed', 'No dataset: open a .jsonl file and run "RewardLens: Show Best-of-n".');
+    if (this.models.length === 0) return this.setState('failed', 'No reward model: choose the exported models to compare.');
+    const d = await this.ensureDataset();
+    if (this.job !== job) return;
+    if (d === undefined) return this.setState('failed', 'The dataset is not open any more. Open it again to compare picks.');
+    if (d.uri.scheme !== 'file') return this.setState('failed', `${d.name} is not a file on disk: the models score the file, so save it first.`);
+    if (vscode.workspace.textDocuments.some((doc) => doc.uri.toString() === d.key && doc.isDirty)) {
+      return this.setState('failed', `${d.name} has unsaved changes: the models score the file on disk, so save it and press Run.`);
+    }
+    const scorers: OrtScorer[] = [];
+    try {
+      // Every manifest first: a bad model fails before minutes of scoring the others.
+      for (const file of this.models) {
+        try {
+          scorers.push(new OrtScorer(file, { cache: this.ctx.rewardModel.cache, intraOpNumThreads: this.ctx.config.scoringThreads }));
+        } catch (e) {
+          return this.setState('failed', `${file} cannot be used: ${errorMessage(e)}`);
+        }
+      }
+      this.modelInfo = scorers.map((s) => ({ name: RewardModel.displayName(s.modelFile), file: s.modelFile, method: s.manifest.method }));
+      this.progress = { text: 'reading the dataset…', fraction: 0 };
+      this.setState('scoring');
+      const started = Date.now();
+      const rewards: Array<Map<number, { id: string; rewards: number[] }>> = [];
+      for (const [k, scorer] of scorers.entries()) {
+        const label = `${this.modelInfo[k].name} (${k + 1} of ${scorers.length})`;
+        this.report(`${label}: reading and tokenising ${d.name}…`, k / scorers.length, true);
+        const scored = await scoreFile(scorer.modelFile, d.uri.fsPath, {
+          scorer,
+          signal: job.signal,
+          onProgress: (done, total) => this.report(`${label}: ${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} records`, (k + (total > 0 ? done / total : 1)) / scorers.length),
+        });
+        rewards.push(new Map(scored.records.map((r) => [r.index, { id: r.id, rewards: r.rewards }])));
+      }
+      const result = await this.join(d, rewards, job.signal);
+      if (this.job !== job) return;
+      this.result = result;
+      this.applyFilter();
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      this.ctx.log.info(`best-of-n on ${d.name}: ${result.eligible} records with n ≥ 2, ${scorers.length} model(s), ${seconds} s`);
+      this.setState('done', result.eligible === 0 ? `${d.name} has no record with two or more responses: best-of-n needs n ≥ 2.` : undefined);
+    } catch (e) {
+      if (this.job !== job) return;
+      if (job.signal.aborted) this.setState('cancelled', 'Cancelled. Batches already scored are cached: Run again continues from them.');
+      else {
+        this.ctx.log.error(`best-of-n on ${d.name}: ${errorMessage(e)}`);
+        this.setState('failed', errorMessage(e));
+      }
+    } finally {
+      if (this.job === job) this.job = undefined;
+      for (const s of scorers) void s.dispose().catch(() => undefined);
+    }
+  }
+
+  /** Rewards (by record number, from the file on disk) joined with the records of the editor's index; ids must match. */
+  private async join(d: IndexedDataset, rewards: Array<Map<number, { id: string; rewards: number[] }>>, signal: AbortSignal): Promise<Result> {
+    const records: BonRecord[] = [];
+    const lines: number[] = [];
+    for (let i = 0; i < d.dataset.size; i++) {
+      if (i % JOIN_CHUNK === 0) {
+        await new Promise((r) => setImmediate(r));
+        signal.throwIfAborted();
+      }
+      const view = d.dataset.read(i);
+      const record = view.record;
+      if (record === undefined || record.responses.length < 2) continue;
+      const perModel = rewards.map((m) => {
+        const s = m.get(i);
+        if (s !== undefined && s.id !== record.id) throw new Error(`record ${i + 1} (line ${view.line}) of ${d.name} differs from the file on disk; re-index the dataset and press Run`);
+        return s?.rewards;
+      });
+      records.push(bestOfNRecord(i, record, perModel));
+      lines.push(view.line);
+    }
+    return { records, lines, summary: summarizeBestOfN(records, rewards.length), eligible: records.length, total: d.dataset.size, generation: d.generation };
+  }
+
+  private report(text: string, fraction: number, force = false): void {
+    const now = Date.now();
+    if (!force && now - this.lastProgress < PROGRESS_MS) return;
+    this.lastProgress = now;
+    this.progress = { text, fraction };
+    this.postHeader();
+  }
+
+  private applyFilter(): void {
+    const records = this.result?.records ?? [];
+    this.filtered = [];
+    records.forEach((r, p) => {
+      if (matchesFilter(r, this.filter)) this.filtered.push(p);
+    });
+    this.generation++;
+  }
+
+  private rows(start: number): BonRow[] {
+    const result = this.result;
+    if (result === undefined) return [];
+    const d = this.dataset;
+    return this.filtered.slice(start, start + BON_PAGE_SIZE).map((p) => {
+      const r = result.records[p];
+      let text = '';
+      try {
+        const record = d?.generation === result.generation ? d.dataset.read(r.index).record : undefined;
+        text = record ? snippet(firstUserTurn(record), SNIPPET_CHARS) : '';
+      } catch {
+        // The index was replaced since: the row keeps its numbers, without the snippet.
+      }
+      return {
+        index: r.index,
+        line: result.lines[p],
+        n: r.n,
+        humanBest: r.human.best,
+        picks: r.picks.map((pick, m) => ({ pick, rank: pick === undefined ? undefined : r.human.ranks[pick], hit: isHit(r, m) })),
+        snippet: text,
+      };
+    });
+  }
+
+  private postHeader(): void {
+    const d = this.dataset;
+    const uri = this.uri;
+    if (uri === undefined) {
+      this.post(UpdateBestOfN({ message: 'No dataset: open a .jsonl file and run "RewardLens: Show Best-of-n".' }));
+      return;
+    }
+    const r = this.result;
+    const header: BonHeader = {
+      uri: uri.toString(),
+      dataset: d?.name ?? uri.path.split('/').pop() ?? uri.toString(),
+      models: this.modelInfo,
+      state: this.state,
+      progress: this.state === 'scoring' ? this.progress : undefined,
+      message: this.message,
+      summary: r?.summary,
+      eligible: r?.eligible,
+      records: r?.total,
+      filter: this.filter,
+      rows: this.filtered.length,
+      generation: this.generation,
+    };
+    this.lastHeader = header;
+    this.post(UpdateBestOfN({ header }));
+  }
+
+  protected onDispose(): void {
+    this.job?.abort();
+    if (BestOfNPanel.current === this) BestOfNPanel.current = undefined;
+  }
+}
+
+/** The command: `options.models` (paths) or, without them, the models the user ticks. */
+export async function showBestOfN(ctx: Ctx, d: IndexedDataset, options?: unknown): Promise<{ uri: string; models: string[] } | undefined> {
+  const given = (options as { models?: unknown } | undefined)?.models;
+  const models = Array.isArray(given) && given.every((m): m is string => typeof m === 'string') && given.length > 0 ? given : await pickModels(ctx);
+  if (models === undefined) return undefined;
+  ctx.datasets.activeUri = d.uri;
+  BestOfNPanel.createOrShow(ctx, d.uri, models);
+  return { uri: d.key, models };
+}

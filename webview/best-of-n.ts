@@ -1,0 +1,216 @@
+// Best-of-n webview: per model, how often its pick (the highest reward) is the human's best response
+// and the mean human rank of the pick, a random-pick baseline, the same per n with KL_bon, and a paged
+// table of records (the host sends one page at a time: datasets may have 100k records). Dataset text
+// (snippets) and model names only ever become Text nodes through lib/dom's `h`.
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import type { BonGroupStats } from '../src/core/scoring/best-of-n';
+import type { BestOfNState, BonHeader, BonPick, BonRow } from './best-of-n-protocol';
+import { BestOfNAction, BestOfNReady, BON_PAGE_SIZE, BonPage, RequestBonPage, RevealBonRecord, SetBonFilter, UpdateBestOfN } from './best-of-n-protocol';
+import { h, renderMessage, replaceChildren } from './lib/dom';
+import { formatCount } from './lib/format';
+import { connect } from './lib/vscode-api';
+
+const host = connect<BestOfNState>();
+const app = document.getElementById('app')!;
+
+let header: BonHeader | undefined;
+let page = 0;
+let rows: BonRow[] | undefined;
+
+const pct = (x: number | undefined): string => (x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
+const num = (x: number | undefined, digits = 2): string => (x === undefined ? '–' : x.toFixed(digits));
+const responseName = (i: number | undefined): string => (i === undefined ? '—' : `R${i + 1}`);
+
+function button(label: string, action: string, secondary = true): HTMLElement {
+  return h('vscode-button', { attrs: { secondary }, on: { click: () => host.post(BestOfNAction({ action })) } }, label);
+}
+
+function renderProgress(hd: BonHeader): HTMLElement | undefined {
+  if (hd.state !== 'scoring') return undefined;
+  const p = hd.progress;
+  const bar = h('vscode-progress-bar', { attrs: { 'aria-label': 'scoring progress' } }) as HTMLElement & { value: number; max: number; indeterminate: boolean };
+  if (p !== undefined) {
+    bar.max = 1;
+    bar.value = Math.min(1, Math.max(0, p.fraction));
+  } else bar.indeterminate = true;
+  return h('div', { class: 'progress' }, bar, h('div', { class: 'progress-text' }, p?.text ?? 'scoring…', p !== undefined ? ` · ${pct(p.fraction)}` : ''), button('Cancel', 'cancel', false));
+}
+
+function statsRow(label: HTMLElement | string, stats: BonGroupStats, m: number | 'random'): HTMLElement {
+  if (m === 'random') return h('tr', { class: 'random' }, h('th', { attrs: { scope: 'row' } }, label), h('td', { class: 'num' }, pct(stats.random.hitRate)), h('td', { class: 'num' }, '–'), h('td', { class: 'num' }, num(stats.random.meanRank)));
+  const s = stats.models[m];
+  return h(
+    'tr',
+    {},
+    h('th', { attrs: { scope: 'row' } }, label),
+    h('td', { class: 'num' }, pct(s.hitRate)),
+    h('td', { class: 'num muted' }, `${formatCount(s.hits)} / ${formatCount(s.judged)}`),
+    h('td', { class: 'num' }, num(s.meanRank)),
+  );
+}
+
+function renderSummary(hd: BonHeader): HTMLElement[] {
+  const s = hd.summary;
+  if (s === undefined) return [];
+  const modelLabel = (k: number): HTMLElement => h('span', { title: hd.models[k]?.file ?? '' }, hd.models[k]?.name ?? `model ${k + 1}`, hd.models[k]?.method ? h('span', { class: 'muted' }, ` · ${hd.models[k].method}`) : undefined);
+  const overall = h(
+    'table',
+    { class: 'stats' },
+    h('thead', {}, h('tr', {}, h('th', {}, 'Model'), h('th', { class: 'num', title: 'share of records whose pick is a human-best response' }, 'Pick is human best'), h('th', { class: 'num' }, 'Records'), h('th', { class: 'num', title: 'mean human rank of the picked response (1 = best)' }, 'Mean human rank'))),
+    h('tbody', {}, ...hd.models.map((_, k) => statsRow(modelLabel(k), s, k)), statsRow('random pick (expected)', s, 'random')),
+  );
+  const perN = h(
+    'table',
+    { class: 'stats per-n' },
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        h('th', { class: 'num' }, 'n'),
+        h('th', { class: 'num' }, 'Records'),
+        h('th', { class: 'num', title: 'KL_bon = log n − (n−1)/n (nats): how far best-of-n moves from the base policy' }, 'KL_bon'),
+        h('th', { class: 'num' }, 'Random'),
+        ...hd.models.map((m) => h('th', { class: 'num', title: m.file }, m.name)),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      ...s.byN.map((g) =>
+        h(
+          'tr',
+          {},
+          h('td', { class: 'num' }, String(g.n)),
+          h('td', { class: 'num' }, formatCount(g.records)),
+          h('td', { class: 'num' }, g.kl.toFixed(3)),
+          h('td', { class: 'num muted' }, pct(g.random.hitRate)),
+          ...g.models.map((x) => h('td', { class: 'num', title: `${x.hits} of ${x.judged}; mean human rank ${num(x.meanRank)}` }, pct(x.hitRate))),
+        ),
+      ),
+    ),
+  );
+  const noBest = s.records - s.judged;
+  return [
+    h('h3', {}, 'Picks against the human'),
+    overall,
+    noBest > 0 ? h('p', { class: 'muted note' }, `${formatCount(noBest)} of ${formatCount(s.records)} records have no human best (all tied, unlabelled or a cycle of pairs); they count for the mean rank only.`) : undefined,
+    h('h3', {}, 'By number of responses'),
+    perN,
+  ].filter((x): x is HTMLElement => x !== undefined);
+}
+
+function pickCell(p: BonPick): HTMLElement {
+  const tone = p.hit === undefined ? '' : p.hit ? 'ok' : 'bad';
+  const text = `${responseName(p.pick)}${p.rank !== undefined ? ` (rank ${p.rank})` : ''}`;
+  return h('td', { class: `pick ${tone}`.trim(), title: p.hit === undefined ? 'no human best to compare with' : p.hit ? 'a human-best response' : 'not a human-best response' }, p.hit === undefined ? '' : p.hit ? '✓ ' : '✗ ', text);
+}
+
+function renderTable(hd: BonHeader): HTMLElement[] {
+  if (hd.summary === undefined) return [];
+  const pages = Math.max(1, Math.ceil(hd.rows / BON_PAGE_SIZE));
+  const filter = h(
+    'vscode-single-select',
+    { attrs: { 'aria-label': 'records to list' }, on: { change: (e) => host.post(SetBonFilter({ filter: (e.target as HTMLElement & { value: string }).value })) } },
+    ...[
+      ['all', 'All records'],
+      ['missed', 'A model misses the human best'],
+      ['disagree', 'The models pick differently'],
+    ].map(([value, label]) => h('vscode-option', { attrs: { value, selected: value === hd.filter } }, label)),
+  );
+  const go = (to: number): void => {
+    page = Math.min(pages - 1, Math.max(0, to));
+    rows = undefined;
+    host.post(RequestBonPage({ generation: hd.generation, start: page * BON_PAGE_SIZE }));
+    render();
+  };
+  const first = page * BON_PAGE_SIZE;
+  const pager = h(
+    'div',
+    { class: 'pager' },
+    h('vscode-button', { attrs: { secondary: true, disabled: page === 0 }, on: { click: () => go(page - 1) } }, '‹ Previous'),
+    h('span', { class: 'muted' }, hd.rows === 0 ? 'no records' : `${formatCount(first + 1)}–${formatCount(Math.min(hd.rows, first + BON_PAGE_SIZE))} of ${formatCount(hd.rows)}`),
+    h('vscode-button', { attrs: { secondary: true, disabled: page >= pages - 1 }, on: { click: () => go(page + 1) } }, 'Next ›'),
+  );
+  const body =
+    rows === undefined
+      ? [h('tr', {}, h('td', { class: 'muted', attrs: { colspan: 4 + hd.models.length } }, 'loading…'))]
+      : rows.map((r) =>
+          h(
+            'tr',
+            { class: 'record', attrs: { tabindex: 0 }, title: `line ${r.line}: click to show it in the editor`, on: { click: () => host.post(RevealBonRecord({ index: r.index })), keydown: (e) => (e as KeyboardEvent).key === 'Enter' && host.post(RevealBonRecord({ index: r.index })) } },
+            h('td', { class: 'num' }, formatCount(r.index + 1)),
+            h('td', { class: 'num muted' }, formatCount(r.line)),
+            h('td', { class: 'num' }, String(r.n)),
+            h('td', { class: 'human' }, r.humanBest.length > 0 ? r.humanBest.map(responseName).join(' = ') : '—'),
+            ...r.picks.map(pickCell),
+            h('td', { class: 'snippet' }, r.snippet),
+          ),
+        );
+  return [
+    h('div', { class: 'table-head' }, h('h3', {}, 'Records'), filter, pager),
+    h(
+      'div',
+      { class: 'table-wrap' },
+      h(
+        'table',
+        { class: 'records' },
+        h('thead', {}, h('tr', {}, h('th', { class: 'num' }, '#'), h('th', { class: 'num' }, 'Line'), h('th', { class: 'num' }, 'n'), h('th', {}, 'Human best'), ...hd.models.map((m) => h('th', { title: m.file }, m.name)), h('th', {}, 'First user turn'))),
+        h('tbody', {}, ...body),
+      ),
+    ),
+  ];
+}
+
+function render(): void {
+  const hd = header;
+  if (hd === undefined) return;
+  const title = h(
+    'header',
+    { class: 'page-header' },
+    h(
+      'div',
+      { class: 'titles' },
+      h('h1', {}, `Best-of-n: ${hd.dataset}`),
+      h('div', { class: 'subtitle' }, hd.models.length > 0 ? `${hd.models.length} model${hd.models.length === 1 ? '' : 's'}: ${hd.models.map((m) => m.name).join(', ')}` : 'no models chosen', hd.eligible !== undefined && hd.records !== undefined ? ` · ${formatCount(hd.eligible)} of ${formatCount(hd.records)} records have n ≥ 2 responses` : ''),
+    ),
+    h('div', { class: 'actions' }, hd.state === 'scoring' ? undefined : button('Run', 'rerun', false), button('Choose Models…', 'models')),
+  );
+  const message = hd.message !== undefined ? h('div', { class: `message ${hd.state}` }, hd.message) : undefined;
+  replaceChildren(app, title, renderProgress(hd), message, ...renderSummary(hd), ...renderTable(hd));
+  app.setAttribute('aria-busy', String(hd.state === 'scoring'));
+}
+
+host.onMessage((msg) => {
+  switch (true) {
+    case UpdateBestOfN.is(msg): {
+      const next = msg.params.header;
+      if (next === undefined || !Array.isArray(next.models)) {
+        header = undefined;
+        renderMessage(app, msg.params.message ?? 'Nothing to show.');
+        return;
+      }
+      const fresh = header?.generation !== next.generation;
+      header = next;
+      host.setState({ uri: next.uri, models: next.models.map((m) => m.file) });
+      if (fresh) {
+        page = 0;
+        rows = undefined;
+        if (next.summary !== undefined) host.post(RequestBonPage({ generation: next.generation, start: 0 }));
+      }
+      render();
+      break;
+    }
+    case BonPage.is(msg):
+      if (header === undefined || msg.params.generation !== header.generation || msg.params.start !== page * BON_PAGE_SIZE) break;
+      rows = msg.params.rows;
+      render();
+      break;
+  }
+});
+
+host.post(BestOfNReady({}));
