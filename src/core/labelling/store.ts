@@ -24,18 +24,25 @@ import type { Order } from './verdict';
  * rewritten. A lock file (`.lock`, with pid and host) keeps two jobs from appending to one store.
  */
 
-export interface CallLine {
-  type: 'call';
+/** What a judge call and a label say about one (record, response pair, capability point). */
+interface PairPointLine {
   key: string;
-  pairKey: string;
   setup: string;
   record: string;
-  /** Record number in the dataset when the call was made. */
+  /** Record number in the dataset when the line was written. */
   index: number;
   category: string;
   a: number;
   b: number;
   point: string;
+  /** The response (index into the record's responses) the line picks; null for none (invalid, or a tie). */
+  winner: number | null;
+  ts: string;
+}
+
+export interface CallLine extends PairPointLine {
+  type: 'call';
+  pairKey: string;
   order: Order;
   provider: string;
   model: string;
@@ -44,35 +51,22 @@ export interface CallLine {
   history: boolean;
   reply: string;
   verdict: Verdict;
-  /** The response (index into the record's responses) the verdict picks, or null when invalid. */
-  winner: number | null;
   promptTokens: number;
   completionTokens: number;
   /** True when the server reported no usage and the counts are estimates. */
   tokensEstimated: boolean;
   ms: number;
-  ts: string;
 }
 
 export type LabelResult = PairResult | 'tie';
 
-export interface LabelLine {
+export interface LabelLine extends PairPointLine {
   type: 'label';
-  key: string;
-  setup: string;
-  record: string;
-  index: number;
-  category: string;
-  a: number;
-  b: number;
-  point: string;
   /** `judge`, or `ratings:<source>` for labels derived from ratings. */
   source: string;
   result: LabelResult;
-  winner: number | null;
   model?: string;
   template?: string;
-  ts: string;
 }
 
 export interface CategoryLine {
