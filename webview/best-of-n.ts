@@ -28,15 +28,27 @@ function button(label: string, action: string, secondary = true): HTMLElement {
   return h('vscode-button', { attrs: { secondary }, on: { click: () => host.post(BestOfNAction({ action })) } }, label);
 }
 
-function renderProgress(hd: BonHeader): HTMLElement | undefined {
-  if (hd.state !== 'scoring') return undefined;
-  const p = hd.progress;
-  const bar = h('vscode-progress-bar', { attrs: { 'aria-label': 'scoring progress' } }) as HTMLElement & { value: number; max: number; indeterminate: boolean };
+type ProgressBar = HTMLElement & { value: number; max: number; indeterminate: boolean };
+/** The progress bar and its text while scoring: updated in place, so the Cancel button beside them is never rebuilt under the pointer. */
+let progressView: { bar: ProgressBar; text: HTMLElement } | undefined;
+
+function setProgress(p: BonHeader['progress']): void {
+  if (progressView === undefined) return;
+  const { bar, text } = progressView;
   if (p !== undefined) {
     bar.max = 1;
     bar.value = Math.min(1, Math.max(0, p.fraction));
+    bar.indeterminate = false;
   } else bar.indeterminate = true;
-  return h('div', { class: 'progress' }, bar, h('div', { class: 'progress-text' }, p?.text ?? 'scoring…', p !== undefined ? ` · ${pct(p.fraction)}` : ''), button('Cancel', 'cancel', false));
+  text.textContent = p !== undefined ? `${p.text} · ${pct(p.fraction)}` : 'scoring…';
+}
+
+function renderProgress(hd: BonHeader): HTMLElement | undefined {
+  progressView = undefined;
+  if (hd.state !== 'scoring') return undefined;
+  progressView = { bar: h('vscode-progress-bar', { attrs: { 'aria-label': 'scoring progress' } }) as ProgressBar, text: h('div', { class: 'progress-text' }) };
+  setProgress(hd.progress);
+  return h('div', { class: 'progress' }, progressView.bar, progressView.text, button('Cancel', 'cancel', false));
 }
 
 function statsRow(label: HTMLElement | string, stats: BonGroupStats, m: number | 'random'): HTMLElement {
@@ -195,7 +207,12 @@ host.onMessage((msg) => {
         return;
       }
       const fresh = header?.generation !== next.generation;
+      const stillScoring = !fresh && header?.state === 'scoring' && next.state === 'scoring' && next.message === header.message && progressView !== undefined;
       header = next;
+      if (stillScoring) {
+        setProgress(next.progress);
+        break;
+      }
       host.setState({ uri: next.uri, models: next.models.map((m) => m.file) });
       if (fresh) {
         page = 0;
