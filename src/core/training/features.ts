@@ -3,7 +3,6 @@
  * reward model, and `[CLS] user turns [SEP]` for the router (paper §3.1: the router classifies the
  * input, not the answers). Ids are in the tokenizer's full vocabulary; `VocabMap` compacts them later.
  */
-import type { Dataset } from '../dataset/dataset';
 import type { PreferenceRecord, Role } from '../dataset/record';
 import type { TextTokenizer } from '../model/tokenizer';
 
@@ -83,38 +82,4 @@ function checkLimits(limits: FeatureLimits): FeatureLimits {
   if (!Number.isInteger(maxLen) || maxLen < 4) throw new RangeError(`maxLen must be an integer of at least 4 ([CLS] [SEP] [SEP] and one token); got ${maxLen}`);
   if (!Number.isInteger(routerMaxLen) || routerMaxLen < 3) throw new RangeError(`routerMaxLen must be an integer of at least 3 ([CLS] [SEP] and one token); got ${routerMaxLen}`);
   return limits;
-}
-
-export interface EncodeDatasetOptions {
-  signal?: AbortSignal;
-  /** Records visited so far (encoded or skipped) of those the filter lets through. */
-  onProgress?: (done: number, total: number) => void;
-  /** Which record numbers to encode (a split); default all. */
-  filter?: (i: number) => boolean;
-}
-
-/** Records read per turn of the event loop, so cancellation and progress get through on long files. */
-const YIELD_EVERY = 256;
-
-/**
- * Encodes the records of an indexed dataset, in file order. Malformed records (those the dataset could
- * not map; they are in its report's problems) are skipped, so `result[k].index` says which record each is.
- */
-export async function encodeDataset(dataset: Dataset, tokenizer: TextTokenizer, limits: FeatureLimits, options: EncodeDatasetOptions = {}): Promise<EncodedRecord[]> {
-  const { signal, onProgress, filter } = options;
-  const indices: number[] = [];
-  for (let i = 0; i < dataset.size; i++) if (!filter || filter(i)) indices.push(i);
-  const out: EncodedRecord[] = [];
-  for (let k = 0; k < indices.length; k++) {
-    if (k % YIELD_EVERY === 0) {
-      signal?.throwIfAborted();
-      onProgress?.(k, indices.length);
-      await new Promise((resolve) => setImmediate(resolve));
-      signal?.throwIfAborted();
-    }
-    const record = dataset.read(indices[k]).record;
-    if (record) out.push(encodeRecord(record, indices[k], tokenizer, limits));
-  }
-  onProgress?.(indices.length, indices.length);
-  return out;
 }

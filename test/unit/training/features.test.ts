@@ -10,7 +10,8 @@ import { VocabMap } from '../../../src/core/model/vocab';
 import type { Sequence } from '../../../src/core/training/batching';
 import { bucketByLength, makeBatch, paddingWaste } from '../../../src/core/training/batching';
 import type { EncodedRecord } from '../../../src/core/training/features';
-import { contextText, encodeDataset, encodeRecord, routerText } from '../../../src/core/training/features';
+import { loadPreferenceData } from '../../../src/core/training/data';
+import { contextText, encodeRecord, routerText } from '../../../src/core/training/features';
 
 const SAMPLES = join('test', 'fixtures', 'samples');
 const bert = TextTokenizer.default();
@@ -128,12 +129,12 @@ async function encodeSamples(limits: { maxLen: number; routerMaxLen: number }): 
   const out: Array<{ dataset: Dataset; encoded: EncodedRecord[] }> = [];
   for (const f of files) {
     const dataset = await Dataset.open(join(SAMPLES, f), { workers: 1 });
-    out.push({ dataset, encoded: await encodeDataset(dataset, bert, limits) });
+    out.push({ dataset, encoded: (await loadPreferenceData(join(SAMPLES, f), bert, limits)).records });
   }
   return out;
 }
 
-void describe('encodeDataset', () => {
+void describe('loadPreferenceData encodes', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'rl-features-'));
 
   void test('every sample dataset (zh and en) encodes as the whole texts would, whatever the limits', async () => {
@@ -162,7 +163,7 @@ void describe('encodeDataset', () => {
     }
   });
 
-  void test('malformed records are skipped, the rest keep their record numbers; filter, progress and cancel', async () => {
+  void test('malformed records are skipped, the rest keep their record numbers; progress and cancel', async () => {
     const lines = [
       { prompt: '你好', chosen: '你好！', rejected: '嗯' },
       { prompt: 'broken', chosen: 'x' },
@@ -176,7 +177,7 @@ void describe('encodeDataset', () => {
       assert.ok(dataset.report.malformed >= 1, 'the dataset reports the malformed lines');
       const limits = { maxLen: 32, routerMaxLen: 16 };
       const progress: Array<[number, number]> = [];
-      const all = await encodeDataset(dataset, bert, limits, { onProgress: (d, t) => progress.push([d, t]) });
+      const all = (await loadPreferenceData(file, bert, limits, { onProgress: (d, t) => progress.push([d, t]) })).records;
       const usable = Array.from({ length: dataset.size }, (_, i) => i).filter((i) => dataset.read(i).record !== undefined);
       assert.deepEqual(
         all.map((e) => e.index),
@@ -184,14 +185,9 @@ void describe('encodeDataset', () => {
       );
       assert.ok(!usable.includes(1), 'the line that is not JSON is skipped');
       assert.deepEqual(progress.at(-1), [dataset.size, dataset.size]);
-      const last = await encodeDataset(dataset, bert, limits, { filter: (i) => i === dataset.size - 1 });
-      assert.deepEqual(
-        last.map((e) => e.index),
-        [dataset.size - 1],
-      );
       const stop = new AbortController();
       stop.abort(new Error('stopped by the test'));
-      await assert.rejects(encodeDataset(dataset, bert, limits, { signal: stop.signal }), /stopped by the test/);
+      await assert.rejects(loadPreferenceData(file, bert, limits, { signal: stop.signal }), /stopped by the test/);
     } finally {
       dataset.close();
     }
