@@ -71,6 +71,8 @@ suite('RewardLens analysis views', () => {
 
   suiteTeardown(async () => {
     await vscode.commands.executeCommand('rewardlens.selectRewardModel', null);
+    // The score cache outlives models (switching back keeps scores): suites that count its entries start from none.
+    testing.clearScoreCache();
     rmSync(workspaceFile(DATASET).fsPath, { force: true });
     rmSync(dir, { recursive: true, force: true });
   });
@@ -86,7 +88,7 @@ suite('RewardLens analysis views', () => {
     assert.deepEqual(lens.command.arguments, [uri.toString(), 1]);
     await vscode.commands.executeCommand(lens.command.command, ...lens.command.arguments);
     const data = await waitFor(() => (testing.rewardBreakdown()?.data?.index === 1 ? testing.rewardBreakdown()?.data : undefined), 'the breakdown of record 2', 15_000);
-    assert.ok(webviewTab('rewardlens.rewardBreakdown'), 'the panel is open');
+    await waitFor(() => webviewTab('rewardlens.rewardBreakdown'), 'the reward breakdown tab');
 
     const manifest = JSON.parse(readFileSync(join(dir, 'run', 'model.manifest.json'), 'utf8')) as ExportManifest;
     assert.equal(data.model.method, 'dmoerm');
@@ -149,7 +151,7 @@ suite('RewardLens analysis views', () => {
       return s?.header?.state === 'done' || s?.header?.state === 'failed' ? s : undefined;
     }, 'best-of-n to finish', 30_000);
     assert.equal(state.header?.state, 'done', state.header?.message);
-    assert.ok(webviewTab('rewardlens.bestOfN'), 'the panel is open');
+    await waitFor(() => webviewTab('rewardlens.bestOfN'), 'the best-of-n tab');
     assert.equal(state.header.eligible, RECORDS + 1);
     assert.deepEqual(state.picks.map((p) => p.index), [...Array(RECORDS + 1).keys()]);
     for (const p of state.picks) {
