@@ -1,6 +1,6 @@
 // Rebuilds models/demo/ (the demo reward model the quick start scores with) from ../shared/data:
-//   node scripts/build.mjs && node scripts/demo-model.mjs [--minutes 20] [--seed 1] [--shared DIR]
-// See models/demo/MODEL_CARD.md. Takes about the --minutes budget on two cores.
+//   node scripts/build.mjs && node scripts/demo-model.mjs [--seed 1] [--shared DIR]
+// See models/demo/MODEL_CARD.md. Takes 5–15 minutes on two cores.
 import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';

@@ -1,6 +1,6 @@
 // `npm start`: builds RewardLens and serves a real VS Code (code-server 4.100.3 = VS Code 1.100.3)
-// on 127.0.0.1 with the extension loaded from this working tree in development mode and the sample
-// folder open. Open the printed URL in a browser; Ctrl-C stops everything.
+// on 127.0.0.1 with the extension loaded from this working tree in development mode, the sample
+// folder open and the demo reward model (models/demo/) set for CodeLens and hovers. Open the printed URL in a browser; Ctrl-C stops everything.
 //
 //   npm start [-- --port 8080] [-- --folder path] [-- --file path] [-- --watch]
 
@@ -21,7 +21,8 @@ const { values: opts } = parseArgs({
 });
 
 const folder = resolve(opts.folder);
-const file = opts.file ? resolve(opts.file) : resolve(folder, 'hh-rlhf-harmless.sample.jsonl');
+const file = opts.file ? resolve(opts.file) : resolve(folder, 'demo.test.jsonl');
+const demoModel = resolve(ROOT, 'models', 'demo', 'model.onnx');
 
 console.log('building the extension…');
 const build = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
@@ -29,7 +30,13 @@ if (build.status !== 0) process.exit(build.status ?? 1);
 
 let cs;
 try {
-  cs = await launchCodeServer({ workspace: folder, port: opts.port ? Number(opts.port) : undefined, verbose: opts.verbose });
+  cs = await launchCodeServer({
+    workspace: folder,
+    port: opts.port ? Number(opts.port) : undefined,
+    verbose: opts.verbose,
+    // User settings, not the sample folder's: the integration tests copy that folder and expect no model.
+    settings: existsSync(demoModel) ? { 'rewardlens.scoring.model': demoModel } : {},
+  });
 } catch (err) {
   console.error(err instanceof Error ? err.message : err);
   process.exit(1);

@@ -48,7 +48,7 @@ function withId(r: Omit<PreferenceRecord, 'id'>): PreferenceRecord {
   return { id: recordId(r), ...r };
 }
 
-function feedbackRecords(file: string): PreferenceRecord[] {
+export function feedbackRecords(file: string): PreferenceRecord[] {
   const rows = JSON.parse(readFileSync(file, 'utf8')) as FeedbackRecord[];
   return rows.map((row, i) => {
     const counts = new Map(POINTS.map((p) => [p, 0]));

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { readManifest } from '../../core/export/manifest';
@@ -19,12 +20,16 @@ export async function selectRewardModel(ctx: Ctx, arg?: unknown): Promise<string
   const given = arg instanceof vscode.Uri ? arg.fsPath : typeof arg === 'string' && arg.trim() !== '' ? arg : undefined;
   if (given !== undefined) return setModel(ctx, given);
   const current = ctx.rewardModel.file;
-  const found = await vscode.workspace.findFiles('**/.rewardlens/runs/**/*.onnx', '**/node_modules/**', MAX_FOUND);
-  const items: PickItem[] = found
-    .map((u) => u.fsPath)
-    .sort()
+  const items: PickItem[] = (await findExportedModels())
     .map((file) => ({ label: RewardModel.displayName(file), description: vscode.workspace.asRelativePath(file), file, picked: file === current }));
   if (items.length > 0) items.unshift({ label: 'Exported models', kind: vscode.QuickPickItemKind.Separator });
+  const demo = demoModelFile(ctx);
+  if (demo !== undefined) {
+    items.push(
+      { label: 'Bundled with RewardLens', kind: vscode.QuickPickItemKind.Separator },
+      { label: '$(beaker) Demo model', description: 'three categories, trained from scratch on public data: a demonstration, not a reward model to optimise against', file: demo, picked: demo === current },
+    );
+  }
   items.push({ label: '$(folder-opened) Browse…', description: 'an .onnx file exported with "rewardlens export"', action: 'browse' });
   if (current !== undefined) items.push({ label: '$(close) No reward model', description: 'hide scores', action: 'clear' });
   const picked = await vscode.window.showQuickPick(items, {
@@ -41,6 +46,18 @@ export async function selectRewardModel(ctx: Ctx, arg?: unknown): Promise<string
     filters: { 'ONNX models': ['onnx'] },
   });
   return chosen?.[0] ? setModel(ctx, chosen[0].fsPath) : undefined;
+}
+
+/** The demo model shipped in the extension (models/demo/MODEL_CARD.md), when this build has it. */
+export function demoModelFile(ctx: Ctx): string | undefined {
+  const file = vscode.Uri.joinPath(ctx.extensionUri, 'models', 'demo', 'model.onnx').fsPath;
+  return existsSync(file) ? file : undefined;
+}
+
+/** Exported models of the workspace's run folders (sorted paths): the candidates every model picker offers. */
+export async function findExportedModels(): Promise<string[]> {
+  const found = await vscode.workspace.findFiles('**/.rewardlens/runs/**/*.onnx', '**/node_modules/**', MAX_FOUND);
+  return found.map((u) => u.fsPath).sort();
 }
 
 async function setModel(ctx: Ctx, file: string | null): Promise<string | null | undefined> {
