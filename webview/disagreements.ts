@@ -1,0 +1,188 @@
+// Disagreement explorer webview: the human pairs the reward model orders the other way, most confident
+// first, one page at a time (the host keeps the list), with filters, label-noise flags and a jump to the
+// record's line. Response texts, categories and point names are dataset text: text nodes only (dom.ts).
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import type { CapabilityVerdict } from '../src/core/scoring/disagreements';
+import type { DisagreementsState, DisagreementsSummary, DisagreementView, PageQuery } from './disagreements-protocol';
+import { DisagreementsPage, DisagreementsProgress, DisagreementsReady, ExportDisagreements, PAGE_SIZE, RequestPage, Rescore, RevealRecord, UpdateDisagreements } from './disagreements-protocol';
+import { h, renderMessage, replaceChildren } from './lib/dom';
+import type { Child } from './lib/dom';
+import { formatCount, formatShare } from './lib/format';
+import { connect } from './lib/vscode-api';
+
+const host = connect<DisagreementsState>();
+const app = document.getElementById('app')!;
+const progress = h('div', { class: 'progress-wrap' }, h('vscode-progress-bar', { attrs: { indeterminate: true, 'aria-label': 'Scoring' } }), h('div', { class: 'progress-text', attrs: { role: 'status' } }));
+progress.hidden = true;
+document.body.prepend(progress);
+
+let summary: DisagreementsSummary | undefined;
+/** The filters; the host answers each change with the first page of the filtered list. */
+const filter: Omit<PageQuery, 'offset'> = { labelNoiseOnly: false };
+const list = h('section', { class: 'list', attrs: { 'aria-label': 'Disagreements' } });
+
+const fixed = (x: number | null, digits = 3): string => (x === null || !Number.isFinite(x) ? '–' : x.toFixed(digits));
+
+function request(offset: number): void {
+  host.post(RequestPage({ offset, ...filter }));
+}
+
+function button(label: string, onClick: () => void, secondary = false, title?: string): HTMLElement {
+  return h('vscode-button', { attrs: { secondary }, title, on: { click: onClick } }, label);
+}
+
+function categorySelect(label: string, values: string[], current: string | undefined, set: (v: string | undefined) => void): HTMLElement {
+  const all = '\u0000all';
+  const el = h('vscode-single-select', { attrs: { 'aria-label': label } }, h('vscode-option', { attrs: { value: all, selected: current === undefined } }, `${label}: all`), ...values.map((v) => h('vscode-option', { attrs: { value: v, selected: current === v } }, v)));
+  el.addEventListener('change', () => {
+    const v = (el as HTMLElement & { value: string }).value;
+    set(v === all ? undefined : v);
+    request(0);
+  });
+  return el;
+}
+
+function verdictList(verdicts: CapabilityVerdict[], withModel: boolean): Child {
+  const points = verdicts.filter((v) => v.withModel === withModel);
+  if (points.length === 0) return undefined;
+  return h('div', { class: withModel ? 'with-model' : 'with-human' }, withModel ? 'model ✓ ' : 'human ✓ ', ...points.map((v, i) => h('span', { class: 'point', title: v.source }, `${i > 0 ? ', ' : ''}${v.point}`)));
+}
+
+function labelsCell(r: DisagreementView): HTMLElement {
+  if (r.verdicts.length === 0) return h('td', { class: 'labels muted' }, 'no labels');
+  const withModel = r.verdicts.filter((v) => v.withModel).length;
+  return h(
+    'td',
+    { class: 'labels', title: `${withModel} of ${r.verdicts.length} consistent capability verdicts prefer the human loser` },
+    r.labelNoise ? h('span', { class: 'noise' }, 'label noise? ') : undefined,
+    h('span', { class: 'muted' }, `${withModel}/${r.verdicts.length} with model`),
+    verdictList(r.verdicts, true),
+    verdictList(r.verdicts, false),
+  );
+}
+
+function response(label: string, index: number, reward: number, text: string): HTMLElement {
+  return h('div', { class: 'response' }, h('span', { class: 'tag' }, `${label} R${index + 1}`), h('span', { class: 'reward' }, ` ${fixed(reward)} `), h('span', { class: 'text' }, text));
+}
+
+function row(r: DisagreementView): HTMLElement {
+  const rw = r.rewards[r.humanWinner === r.a ? 0 : 1];
+  const rl = r.rewards[r.humanLoser === r.a ? 0 : 1];
+  const reveal = (): void => host.post(RevealRecord({ index: r.index, line: r.line }));
+  const tr = h(
+    'tr',
+    { class: r.labelNoise ? 'noise-row' : undefined },
+    h('td', { class: 'line' }, h('button', { class: 'link', title: `record ${r.index + 1} (${r.id}): show it in the editor`, on: { click: reveal } }, String(r.line))),
+    h('td', { class: 'category' }, h('div', {}, r.datasetCategory), r.routerCategory !== undefined ? h('div', { class: 'muted', title: "the router's category" }, `→ ${r.routerCategory}`) : undefined),
+    h('td', { class: 'pair' }, response('human ✓', r.humanWinner, rw, r.winnerText), response('model ✓', r.humanLoser, rl, r.loserText)),
+    h('td', { class: 'n', title: 'r(human loser) − r(human winner)' }, fixed(r.margin)),
+    h('td', { class: 'n', title: "the model's probability that the human loser is better, σ(margin)" }, Number.isFinite(r.confidence) ? `${(100 * r.confidence).toFixed(1)}%` : '–'),
+    labelsCell(r),
+  );
+  tr.addEventListener('dblclick', reveal);
+  return tr;
+}
+
+function pager(offset: number, count: number, total: number): HTMLElement {
+  const from = total === 0 ? 0 : offset + 1;
+  return h(
+    'div',
+    { class: 'pager' },
+    h('span', { class: 'range' }, `${formatCount(from)}–${formatCount(offset + count)} of ${formatCount(total)}`),
+    h('vscode-button', { attrs: { secondary: true, disabled: offset === 0 }, on: { click: () => request(Math.max(0, offset - PAGE_SIZE)) } }, 'Previous'),
+    h('vscode-button', { attrs: { secondary: true, disabled: offset + count >= total }, on: { click: () => request(offset + PAGE_SIZE) } }, 'Next'),
+  );
+}
+
+function renderPage(query: PageQuery, total: number, rows: DisagreementView[]): void {
+  replaceChildren(
+    list,
+    pager(query.offset, rows.length, total),
+    rows.length === 0
+      ? h('div', { class: 'empty' }, h('p', {}, summary?.disagreements === 0 ? 'The model orders every human pair as people did.' : 'No pair matches the filters.'))
+      : h(
+          'table',
+          { class: 'rows' },
+          h('thead', {}, h('tr', {}, h('th', {}, 'line'), h('th', {}, 'category'), h('th', {}, 'responses (reward, first words)'), h('th', { class: 'n' }, 'margin'), h('th', { class: 'n' }, 'confidence'), h('th', {}, 'capability labels'))),
+          h('tbody', {}, ...rows.map(row)),
+        ),
+    rows.length > 20 ? pager(query.offset, rows.length, total) : undefined,
+  );
+}
+
+function render(s: DisagreementsSummary): void {
+  if (filter.category !== undefined && !s.categories.includes(filter.category)) filter.category = undefined;
+  if (filter.routerCategory !== undefined && !s.routerCategories.includes(filter.routerCategory)) filter.routerCategory = undefined;
+  const noise = h('vscode-checkbox', { attrs: { checked: filter.labelNoiseOnly } }, 'only label-noise candidates');
+  noise.addEventListener('change', () => {
+    filter.labelNoiseOnly = (noise as HTMLElement & { checked: boolean }).checked;
+    request(0);
+  });
+  replaceChildren(
+    app,
+    h(
+      'header',
+      { class: 'page-header' },
+      h(
+        'div',
+        { class: 'titles' },
+        h('h1', { title: s.uri }, `Disagreements: ${s.name}`),
+        h('div', { class: 'subtitle', title: s.model }, `${s.model} (${s.method})`),
+        h(
+          'div',
+          { class: 'subtitle' },
+          `${formatCount(s.records)} records · ${formatCount(s.pairs)} human pairs · ${formatCount(s.disagreements)} ordered the other way (${formatShare(s.disagreements, s.pairs)}) · ${formatCount(s.labelNoise)} label-noise candidates`,
+          s.labelStore ? ` · labels from ${s.labelStore}` : ' · no capability labels',
+        ),
+      ),
+      h('div', { class: 'actions' }, button('Export JSONL', () => host.post(ExportDisagreements({ ...filter })), false, 'write the listed pairs (with the filters) to a .jsonl file'), button('Rescore', () => host.post(Rescore({})), true)),
+    ),
+    s.stale ? h('p', { class: 'warning' }, '⚠ The dataset changed after scoring: lines and texts may not match. Rescore.') : undefined,
+    h(
+      'p',
+      { class: 'muted note' },
+      'Pairs whose human winner the model does not reward higher, by the model’s confidence σ(r_loser − r_winner). Label noise?: most consistent capability verdicts for the pair prefer the human loser too. Click a line to open the record.',
+    ),
+    h(
+      'div',
+      { class: 'toolbar' },
+      categorySelect('Category', s.categories, filter.category, (v) => (filter.category = v)),
+      s.routerCategories.length > 0 ? categorySelect('Router', s.routerCategories, filter.routerCategory, (v) => (filter.routerCategory = v)) : undefined,
+      noise,
+    ),
+    list,
+  );
+  app.setAttribute('aria-busy', 'false');
+}
+
+host.onMessage((msg) => {
+  switch (true) {
+    case UpdateDisagreements.is(msg): {
+      const { data, message } = msg.params;
+      if (data === undefined || !Array.isArray(data.categories)) {
+        summary = undefined;
+        renderMessage(app, message ?? 'Nothing to show.');
+        app.querySelector('.empty')?.appendChild(button('Rescore', () => host.post(Rescore({})), true));
+        return;
+      }
+      summary = data;
+      host.setState({ uri: data.uri });
+      render(data);
+      break;
+    }
+    case DisagreementsPage.is(msg):
+      if (summary !== undefined && Array.isArray(msg.params.rows)) renderPage(msg.params.query, msg.params.total, msg.params.rows);
+      break;
+    case DisagreementsProgress.is(msg): {
+      const text = msg.params.text;
+      progress.hidden = text === undefined;
+      progress.querySelector('.progress-text')!.textContent = text ?? '';
+      break;
+    }
+  }
+});
+host.post(DisagreementsReady({}));
