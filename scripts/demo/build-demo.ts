@@ -8,7 +8,7 @@
  * should come out the same on every machine for the same seed and backend.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { EvalResult } from '../../src/core/training/types';
@@ -20,6 +20,8 @@ const { values } = parseArgs({
     shared: { type: 'string', default: resolve(ROOT, '..', 'shared', 'data') },
     seed: { type: 'string', default: '1' },
     keep: { type: 'boolean', default: false },
+    // Rewrites MODEL_CARD.md from the last build's folder (after editing the template).
+    'card-only': { type: 'boolean', default: false },
   },
 });
 
@@ -31,6 +33,7 @@ const SETTINGS = ['maxSteps.base=1000', 'maxSteps.phase1=300', 'maxSteps.phase2=
 
 const DEMO = join(ROOT, 'models', 'demo');
 const WORK = join(ROOT, '.test-tmp', 'demo-model');
+const RUN = join(WORK, 'run');
 const CLI = join(ROOT, 'dist', 'cli.js');
 const TEST_FILE = join(ROOT, 'test', 'fixtures', 'samples', 'demo.test.jsonl');
 const POINTS = join(DEMO, 'points.jsonc');
@@ -44,31 +47,39 @@ function percent(accuracy: number | null, pairs: number): string {
   return accuracy === null ? 'no pairs' : `${(100 * accuracy).toFixed(1)}% (${pairs} pairs)`;
 }
 
-async function main(): Promise<void> {
+type Counts = Awaited<ReturnType<typeof writeDemoData>>;
+
+async function buildModel(): Promise<void> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run node scripts/build.mjs first`);
   if (!existsSync(values.shared)) throw new Error(`${values.shared}: the shared datasets are needed to rebuild the demo model`);
   rmSync(WORK, { recursive: true, force: true });
   mkdirSync(WORK, { recursive: true });
   const train = join(WORK, 'demo.train.jsonl');
   const counts = await writeDemoData(values.shared, train, TEST_FILE);
+  writeFileSync(join(WORK, 'counts.json'), JSON.stringify(counts));
   console.log(`demo data: ${counts.train} train, ${counts.test} test records; ${JSON.stringify(counts.byCategory)}`);
 
   const store = join(WORK, 'labels');
   cli(['labels-from-ratings', train, '--source', 'human-feedback', '--points', POINTS, '--store', store, '--json']);
-  const run = join(WORK, 'run');
   const labels = join(store, 'demo.train.jsonl.labels.jsonl');
-  cli(['train', train, '--method', 'dmoerm', '--out', run, '--labels', labels, '--preset', 'tiny', '--seed', values.seed, ...SETTINGS.flatMap((x) => ['--set', x])]);
-  const evaluation = JSON.parse(cli(['eval', run, TEST_FILE, '--json'])) as EvalResult;
-  const model = join(DEMO, 'model.onnx');
-  cli(['export', run, '--out', model, '--points', POINTS, '--json']);
+  cli(['train', train, '--method', 'dmoerm', '--out', RUN, '--labels', labels, '--preset', 'tiny', '--seed', values.seed, ...SETTINGS.flatMap((x) => ['--set', x])]);
+  const evaluation = JSON.parse(cli(['eval', RUN, TEST_FILE, '--json'])) as EvalResult;
   writeFileSync(join(DEMO, 'eval.json'), JSON.stringify(evaluation, null, 2) + '\n');
+  cli(['export', RUN, '--out', join(DEMO, 'model.onnx'), '--points', POINTS, '--json']);
   // The manifest names the run and dataset by absolute path: meaningless (and private) in a shipped model.
   const manifestFile = join(DEMO, 'model.manifest.json');
   const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { training: { run: string; dataset: string } };
   manifest.training.run = 'built by scripts/demo-model.mjs (run folder not shipped)';
   manifest.training.dataset = 'demo.train.jsonl, written by scripts/demo/demo-data.ts from ../shared/data';
   writeFileSync(manifestFile, JSON.stringify(manifest, null, 2) + '\n');
-  copyFileSync(join(run, 'MODEL_CARD.md'), join(WORK, 'run-model-card.md'));
+}
+
+/** MODEL_CARD.md from the template, the held-out evaluation and the run's own card. */
+function writeCard(): void {
+  const counts = JSON.parse(readFileSync(join(WORK, 'counts.json'), 'utf8')) as Counts;
+  const evaluation = JSON.parse(readFileSync(join(DEMO, 'eval.json'), 'utf8')) as EvalResult;
+  // The run's eval.json lists its evaluations, the trainer's held-out part first.
+  const [runEvaluation] = JSON.parse(readFileSync(join(RUN, 'eval.json'), 'utf8')) as EvalResult[];
   const table = [
     '| category | held-out accuracy |',
     '|---|---|',
@@ -78,10 +89,17 @@ async function main(): Promise<void> {
   const card = readFileSync(join(__dirname, 'MODEL_CARD.template.md'), 'utf8')
     .replace('{{counts}}', `${counts.train} training and ${counts.test} held-out records (${Object.entries(counts.byCategory).map(([c, n]) => `${c} ${n}`).join(', ')})`)
     .replace('{{evaluation}}', table)
-    .replace('{{run card}}', readFileSync(join(run, 'MODEL_CARD.md'), 'utf8').replace(/^# /gm, '### '));
+    .replace('{{internal}}', percent(runEvaluation.overall, runEvaluation.pairs))
+    // The run's own card, two heading levels down, with the build folder instead of this machine's paths.
+    .replace('{{run card}}', readFileSync(join(RUN, 'MODEL_CARD.md'), 'utf8').replace(/^(#+) /gm, '$1## ').replaceAll(WORK, '(build folder)'));
   writeFileSync(join(DEMO, 'MODEL_CARD.md'), card);
   console.log(`demo model written to ${relative(ROOT, DEMO)}; held-out accuracy ${percent(evaluation.overall, evaluation.pairs)}`);
-  if (!values.keep) rmSync(join(run, 'checkpoints'), { recursive: true, force: true });
+}
+
+async function main(): Promise<void> {
+  if (!values['card-only']) await buildModel();
+  writeCard();
+  if (!values.keep) rmSync(join(RUN, 'checkpoints'), { recursive: true, force: true });
 }
 
 main().catch((e: unknown) => {
