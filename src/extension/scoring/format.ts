@@ -4,6 +4,7 @@
  */
 import type { PreferenceRecord } from '../../core/dataset/record';
 import type { ModelRecordScore } from '../../core/scoring/session';
+import { humanVerdict } from '../../core/scoring/best-of-n';
 import { humanPairs } from '../../core/training/pairs';
 import { escapeMarkdown } from '../hovers/markdown';
 
@@ -47,8 +48,7 @@ export function modelAgreement(record: PreferenceRecord, rewards: readonly numbe
   const { pairs } = humanPairs(record, 0);
   const agree = pairs.filter((p) => rewards[p.winner] > rewards[p.loser]).length;
   const modelTop = modelOrder(rewards)[0] ?? 0;
-  const losers = new Set(pairs.map((p) => p.loser));
-  const humanBest = [...new Set(pairs.map((p) => p.winner))].filter((w) => !losers.has(w)).sort((a, b) => a - b);
+  const humanBest = humanVerdict(record).best;
   const out: ModelAgreement = { agree, pairs: pairs.length, humanBest, modelTop };
   const others = rewards.filter((_, i) => !humanBest.includes(i));
   if (humanBest.length > 0 && others.length > 0) out.margin = Math.max(...humanBest.map((i) => rewards[i])) - Math.max(...others);
@@ -98,9 +98,21 @@ export function scoreLensTooltip(modelName: string, record: PreferenceRecord, sc
 }
 
 /**
+ * Bars of one column scaled within the record, lowest empty and highest full: a pairwise-trained reward
+ * means something only against the record's other responses, and a tiny expert's σ outputs can sit
+ * within a few thousandths of each other, all in one bar cell on an absolute scale.
+ */
+function relativeBars(values: readonly number[]): string[] {
+  const finite = values.filter(Number.isFinite);
+  const lo = Math.min(...finite);
+  const span = Math.max(...finite) - lo;
+  return values.map((v) => bar(span > 0 ? (v - lo) / span : 0.5));
+}
+
+/**
  * The hover's score section (markdown; every name from the data or the model escaped): router
  * probabilities, then one row per response, the model's best first, with its reward, capability scores
- * and human rank.
+ * (bars relative within the record) and human rank (from pairs when the record has no ranking).
  */
 export function scoreHoverMarkdown(modelName: string, record: PreferenceRecord, score: ModelRecordScore, categories: readonly string[]): string {
   const out: string[] = [`**Reward model** ${escapeMarkdown(modelName)}\n\n`];
@@ -112,14 +124,16 @@ export function scoreHoverMarkdown(modelName: string, record: PreferenceRecord, 
     out.push(`Router: ${rows.join(' · ')}\n\n`);
   }
   const caps = score.capabilities ?? [];
-  const ranking = record.preference?.ranking;
+  const ranks = humanVerdict(record).ranks;
+  const rewardBars = relativeBars(score.rewards);
+  const capBars = caps.map((c) => relativeBars(c.scores));
   const head = ['response', 'reward', ...caps.map((c) => escapeMarkdown(c.en || c.point)), 'human rank'];
   out.push(`| ${head.join(' | ')} |\n|${head.map((_, i) => (i === 0 || i === head.length - 1 ? '---' : '---:')).join('|')}|\n`);
   for (const i of modelOrder(score.rewards)) {
-    const cells = [`R${i + 1}`, `\`${bar(score.rewards[i])}\` ${fixed(score.rewards[i])}`, ...caps.map((c) => `\`${bar(c.scores[i])}\` ${fixed(c.scores[i])}`), ranking?.[i] !== undefined ? String(ranking[i]) : '—'];
+    const cells = [`R${i + 1}`, `\`${rewardBars[i]}\` ${fixed(score.rewards[i])}`, ...caps.map((c, k) => `\`${capBars[k][i]}\` ${fixed(c.scores[i])}`), ranks[i] !== undefined ? String(ranks[i]) : '—'];
     out.push(`| ${cells.join(' | ')} |\n`);
   }
-  out.push('\n');
+  out.push(`\nBars compare the responses of this record (longest: the highest value in the column).\n\n`);
   const a = modelAgreement(record, score.rewards);
   if (a.pairs > 0) out.push(`${a.agree === a.pairs ? '✓' : '✗'} agrees on ${a.agree} of ${a.pairs} human pairs\n\n`);
   return out.join('');

@@ -12,11 +12,13 @@ import { EXTENSION_ID, openEditor, waitFor } from './helpers';
 
 const DATASET = 'demo.test.jsonl';
 
+/** The hovers' markdown with its escapes removed (names like `relevance (…)` are escaped as `\(`). */
 function hoverText(hovers: vscode.Hover[]): string {
   return hovers
     .flatMap((h) => h.contents)
     .map((c) => (typeof c === 'string' ? c : c.value))
-    .join('\n');
+    .join('\n')
+    .replace(/\\(.)/g, '$1');
 }
 
 suite('RewardLens demo model', () => {
@@ -90,6 +92,7 @@ suite('RewardLens demo model', () => {
     assert.match(qaText, /Router: `[▇▁]{5}` \d+%/);
     const dialogue = records.findIndex((r) => r.category === 'harmless dialogue');
     const dialogueText = await hoverAt(dialogue, 'a hover with scores on a dialogue record');
-    for (const p of points) assert.ok(!dialogueText.includes(p) || /routed/.test(dialogueText), dialogueText);
+    // Its category has no experts: unless the router sends it to objective QA, no capability columns.
+    if (!/`[▇▁]{5}` \d+% objective knowledge QA ← routed/.test(dialogueText)) for (const p of points) assert.ok(!dialogueText.includes(p), dialogueText);
   });
 });

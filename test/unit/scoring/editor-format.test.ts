@@ -75,9 +75,23 @@ void describe('score texts in the editor', () => {
     const md = scoreHoverMarkdown('run/model.onnx', record([1, 2, 3]), score([0.9, 0.5, 0.1]), CATEGORIES);
     assert.match(md, /`▇▇▇▇▇` 97% subjective knowledge QA ← routed · `▁▁▁▁▁` 3% objective knowledge QA/);
     assert.match(md, /\| response \| reward \| correctness \| fluency \| human rank \|/);
-    assert.match(md, /\| R1 \| `▇▇▇▇▇` 0\.900 \| `▇▇▁▁▁` 0\.450 \| `▇▇▇▁▁` 0\.600 \| 1 \|/);
+    // Bars are relative within the record: highest full, lowest empty, equal values half.
+    assert.match(md, /\| R1 \| `▇▇▇▇▇` 0\.900 \| `▇▇▇▇▇` 0\.450 \| `▇▇▇▁▁` 0\.600 \| 1 \|/);
+    assert.match(md, /\| R2 \| `▇▇▇▁▁` 0\.500 \| `▇▇▇▁▁` 0\.250 \| `▇▇▇▁▁` 0\.600 \| 2 \|/);
+    assert.match(md, /\| R3 \| `▁▁▁▁▁` 0\.100 \| `▁▁▁▁▁` 0\.050 \| `▇▇▇▁▁` 0\.600 \| 3 \|/);
     assert.ok(md.indexOf('| R1 ') < md.indexOf('| R2 ') && md.indexOf('| R2 ') < md.indexOf('| R3 '));
     assert.match(md, /✓ agrees on 3 of 3 human pairs/);
+  });
+
+  void it('hover: a record with pairs and no ranking gets ranks from the pairs; a response in no pair has none', () => {
+    const r: PreferenceRecord = {
+      ...record(undefined, ['a', 'b', 'c']),
+      preference: { pairs: [{ a: 0, b: 1, winner: 1 }] },
+    };
+    const md = scoreHoverMarkdown('m.onnx', r, score([0.2, 0.9, 0.5]), CATEGORIES);
+    assert.match(md, /\| R2 \| [^\n]* \| 1 \|/);
+    assert.match(md, /\| R1 \| [^\n]* \| 2 \|/);
+    assert.match(md, /\| R3 \| [^\n]* \| — \|/);
   });
 
   void it('hover: names from the model and the data are escaped, no HTML passes', () => {
