@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import { UNCATEGORISED } from './evaluate';
+import type { TestEval } from './run-folder';
 import type { EvalResult } from './types';
 import { METHODS } from './types';
 
@@ -11,7 +12,8 @@ import { METHODS } from './types';
  * eval.json holds only numbers ({method, overall, pairs, byCategory}); it is written by training, on
  * the held-out part of the training file. Which records that part holds follows from run.json: the
  * file's content (datasetSha256), the split's seed and test fraction, and how the file was read
- * (schema file, adapter). `heldOutTestSet` names the test set by exactly those.
+ * (schema file, adapter). `heldOutTestSet` names the test set by exactly those. `rewardlens eval` on
+ * another file keeps its result with the file's hash (test-evals.json): `fileTestSet`.
  */
 
 export interface TestSet {
@@ -96,6 +98,16 @@ export function heldOutTestSet(config: Record<string, unknown>, dir: string, def
     };
   }
   return { key: `run|${dir}`, label: `${basename(dir)}: unknown test set`, detail: `${dir}: run.json names no dataset, so its evaluation is compared with no other run` };
+}
+
+/** A test file evaluated with `rewardlens eval` (the run's test-evals.json): keyed by its content and how it was read. */
+export function fileTestSet(e: Pick<TestEval, 'testFile' | 'testSha256' | 'schemaFile' | 'adapter'>): TestSet {
+  const reading = [e.schemaFile ? `schema ${e.schemaFile}` : undefined, e.adapter ? `adapter ${e.adapter}` : undefined].filter(Boolean).join(', ');
+  return {
+    key: ['file', e.testSha256, e.schemaFile ?? '-', e.adapter ?? '-'].join('|'),
+    label: `${basename(e.testFile)} · data ${e.testSha256.slice(0, 8)}`,
+    detail: [`test file ${e.testFile}`, `sha256 ${e.testSha256}`, reading].filter(Boolean).join('\n'),
+  };
 }
 
 /** Alphabetical, `uncategorised` last (as evaluate.ts orders byCategory). */

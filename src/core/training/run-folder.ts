@@ -12,6 +12,7 @@ import type { EvalResult, Phase } from './types';
  *   checkpoints/    <component>.safetensors + <component>.json
  *   metrics.jsonl   one line per evaluation (append-only; a torn last line is ignored)
  *   eval.json       the final evaluation
+ *   test-evals.json `rewardlens eval` on other test files: one entry per file content (the latest)
  *   MODEL_CARD.md   the model card
  *   train.log       the worker's log
  */
@@ -25,6 +26,7 @@ export const RUN_FILES = {
   checkpoints: 'checkpoints',
   metrics: 'metrics.jsonl',
   eval: 'eval.json',
+  testEvals: 'test-evals.json',
   modelCard: 'MODEL_CARD.md',
   log: 'train.log',
 } as const;
@@ -118,6 +120,17 @@ function writeAtomic(file: string, text: string): void {
 }
 
 const COMPONENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** `rewardlens eval RUN TESTFILE`'s result, kept in the run folder. */
+export interface TestEval {
+  testFile: string;
+  testSha256: string;
+  /** How the file was read, when not by detection. */
+  schemaFile?: string;
+  adapter?: string;
+  evaluatedAt: string;
+  result: EvalResult;
+}
 
 export class RunFolder {
   /** Whether the metrics file may end in a torn line this process has not yet closed off. */
@@ -240,6 +253,27 @@ export class RunFolder {
     if (!list.every((r) => typeof r === 'object' && r !== null && typeof (r as EvalResult).method === 'string'))
       throw new Error(`evaluation ${file} does not hold evaluation results ({method, overall, pairs, byCategory})`);
     return list as EvalResult[];
+  }
+
+  /**
+   * Keeps an evaluation on a test file, replacing an earlier one of the same content: the evaluation
+   * report compares runs on the same test set, so each result names its file and hash.
+   */
+  addTestEval(entry: TestEval): void {
+    const same = (e: TestEval): boolean => e.testSha256 === entry.testSha256 && e.schemaFile === entry.schemaFile && e.adapter === entry.adapter;
+    const list = (this.readTestEvals() ?? []).filter((e) => !same(e));
+    writeAtomic(this.file('testEvals'), `${JSON.stringify([...list, entry], null, 2)}\n`);
+  }
+
+  /** Evaluations on test files, oldest first; undefined when none was made. */
+  readTestEvals(): TestEval[] | undefined {
+    const file = this.file('testEvals');
+    if (!existsSync(file)) return undefined;
+    const v = readJson(file, 'test evaluations');
+    const ok = (e: unknown): e is TestEval =>
+      typeof e === 'object' && e !== null && typeof (e as TestEval).testFile === 'string' && typeof (e as TestEval).testSha256 === 'string' && typeof (e as TestEval).result?.method === 'string';
+    if (!Array.isArray(v) || !v.every(ok)) throw new Error(`${file} does not hold test evaluations ([{testFile, testSha256, evaluatedAt, result}])`);
+    return v;
   }
 
   writeModelCard(markdown: string): void {

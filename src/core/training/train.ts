@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, createReadStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { readStore, mergedLabels } from '../labelling/store';
 import { initBackend } from '../model/backend';
 import { PRESETS } from '../model/config';
@@ -162,7 +162,7 @@ export interface EvalOptions {
   backend?: TrainOptions['backend'];
 }
 
-/** Agreement of a trained run with the human preferences of `testFile` (paper Table 3). */
+/** Agreement of a trained run with the human preferences of `testFile` (paper Table 3), kept in the run's test-evals.json. */
 export async function evaluateRun(runDir: string, testFile: string, options: EvalOptions = {}): Promise<EvalResult> {
   const { run, model } = readRunModel(runDir);
   const backend = await initBackend(options.backend ?? 'auto', { nativeModulePaths: options.nativeModulePaths });
@@ -170,7 +170,9 @@ export async function evaluateRun(runDir: string, testFile: string, options: Eva
   const tokenizer = TextTokenizer.fromFile(run.file('tokenizer'));
   const data = await loadPreferenceData(testFile, tokenizer, { maxLen: model.maxLen, routerMaxLen: model.routerMaxLen }, options);
   const src = sequenceSource(data, readRunVocab(run), tokenizer, 32);
-  return evaluatePositions(model, run, src, data.records.map((_, i) => i));
+  const result = evaluatePositions(model, run, src, data.records.map((_, i) => i));
+  run.addTestEval({ testFile: resolve(testFile), testSha256: await sha256(testFile), ...(options.schemaFile ? { schemaFile: resolve(options.schemaFile) } : {}), ...(options.adapter ? { adapter: options.adapter } : {}), evaluatedAt: new Date().toISOString(), result });
+  return result;
 }
 
 function evaluatePositions(model: RunModel, run: RunFolder, src: SequenceSource, positions: number[]): EvalResult {

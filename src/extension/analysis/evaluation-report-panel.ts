@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ReportRunInput } from '../../core/training/report';
-import { buildEvaluationReport, heldOutTestSet } from '../../core/training/report';
+import { buildEvaluationReport, fileTestSet, heldOutTestSet } from '../../core/training/report';
 import { RunFolder } from '../../core/training/run-folder';
 import type { CurvesData, ReportData, ReportRun, ReportState } from '../../../webview/evaluation-report-protocol';
 import { evaluationReportViewType, OpenTrainingChart, RefreshReport, ReportReady, SelectRun, UpdateCurves, UpdateReport } from '../../../webview/evaluation-report-protocol';
@@ -19,15 +19,22 @@ function isState(state: unknown): state is ReportState {
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
-/** What the report needs of one run folder: its eval.json and the test set its run.json implies. */
-function readRun(dir: string): { input: ReportRunInput; run: ReportRun } {
+/**
+ * What the report needs of one run folder: its eval.json with the test set its run.json implies, and
+ * each test file `rewardlens eval` / "Evaluate Run…" measured it on (test-evals.json).
+ */
+function readRun(dir: string): { inputs: ReportRunInput[]; run: ReportRun } {
   const name = path.basename(dir);
   try {
     const folder = RunFolder.open(dir);
     const method = text(folder.config.method) ?? 'unknown';
-    return { input: { run: name, dir: folder.dir, testSet: heldOutTestSet(folder.config, folder.dir), evaluation: folder.readEval() }, run: { dir: folder.dir, name, method } };
+    const tests: ReportRunInput[] = (folder.readTestEvals() ?? []).map((e) => ({ run: name, dir: folder.dir, testSet: fileTestSet(e), evaluation: [e.result] }));
+    const heldOut = folder.readEval();
+    // A run without a held-out evaluation is "skipped" only when it has no other either.
+    const inputs: ReportRunInput[] = heldOut !== undefined || tests.length === 0 ? [{ run: name, dir: folder.dir, testSet: heldOutTestSet(folder.config, folder.dir), evaluation: heldOut }, ...tests] : tests;
+    return { inputs, run: { dir: folder.dir, name, method } };
   } catch (e) {
-    return { input: { run: name, dir, testSet: heldOutTestSet({}, dir), error: errorMessage(e) }, run: { dir, name, method: 'unknown' } };
+    return { inputs: [{ run: name, dir, testSet: heldOutTestSet({}, dir), error: errorMessage(e) }], run: { dir, name, method: 'unknown' } };
   }
 }
 
@@ -86,7 +93,7 @@ export class EvaluationReportPanel implements vscode.Disposable {
     panel.iconPath = vscode.Uri.joinPath(ctx.extensionUri, 'media', 'rewardlens.svg');
     panel.onDidDispose(() => this.dispose(), null, this.disposables);
     panel.webview.onDidReceiveMessage((msg: unknown) => this.receive(msg), null, this.disposables);
-    const watcher = vscode.workspace.createFileSystemWatcher('**/.rewardlens/runs/**/{run.json,eval.json,metrics.jsonl}');
+    const watcher = vscode.workspace.createFileSystemWatcher('**/.rewardlens/runs/**/{run.json,eval.json,test-evals.json,metrics.jsonl}');
     this.disposables.push(watcher);
     for (const event of [watcher.onDidCreate, watcher.onDidChange, watcher.onDidDelete]) event(() => this.updateSoon(), null, this.disposables);
     // A run of this window finishing (eval.json written) or starting.
@@ -151,7 +158,7 @@ export class EvaluationReportPanel implements vscode.Disposable {
       return;
     }
     const read = dirs.map(readRun);
-    const report = buildEvaluationReport(read.map((r) => r.input));
+    const report = buildEvaluationReport(read.flatMap((r) => r.inputs));
     const runs = read.map((r) => r.run);
     this.known = new Set(runs.map((r) => r.dir));
     if (this.selected === undefined || !this.known.has(this.selected)) this.selected = report.groups[0]?.rows[0]?.dir ?? runs[runs.length - 1]?.dir;

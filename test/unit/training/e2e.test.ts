@@ -8,6 +8,7 @@ import type { VocabMapJson } from '../../../src/core/model/vocab';
 import { VocabMap } from '../../../src/core/model/vocab';
 import { loadPreferenceData } from '../../../src/core/training/data';
 import type { RunModel } from '../../../src/core/training/networks';
+import { RunFolder } from '../../../src/core/training/run-folder';
 import { RunScorer } from '../../../src/core/training/scorer';
 import { CancelledError } from '../../../src/core/training/recipe';
 import { evaluateRun, train } from '../../../src/core/training/train';
@@ -39,6 +40,13 @@ void describe('training end to end (tiny preset, synthetic preferences)', async 
     assert.ok(result.pairs > 100, `${result.pairs} test pairs`);
     t.diagnostic(`single: ${result.overall} on ${result.pairs} held-apart pairs`);
     assert.ok(result.overall! > 0.6, `single agreement ${result.overall}`);
+    // Kept in the run for the evaluation report, once per test file content.
+    await evaluateRun(summary.out, testFile);
+    const kept = RunFolder.open(summary.out).readTestEvals()!;
+    assert.equal(kept.length, 1, 'evaluating the same file again replaces its entry');
+    assert.equal(kept[0].testFile, testFile);
+    assert.match(kept[0].testSha256, /^[0-9a-f]{64}$/);
+    assert.deepEqual(kept[0].result, result);
   });
 
   await test('mean: an ensemble starting from the single run\'s general RM does not train its own', async () => {

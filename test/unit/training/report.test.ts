@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ReportRunInput } from '../../../src/core/training/report';
-import { buildEvaluationReport, heldOutTestSet } from '../../../src/core/training/report';
+import { buildEvaluationReport, fileTestSet, heldOutTestSet } from '../../../src/core/training/report';
 import type { EvalResult, Method } from '../../../src/core/training/types';
 
 const CONFIG = { dataset: '/data/train.jsonl', datasetSha256: 'a1b2c3d4e5f6', seed: 5, hyperParams: { testFraction: 0.2 } };
@@ -108,5 +108,23 @@ void describe('buildEvaluationReport', () => {
     assert.deepEqual(g.rows.map((r) => r.method), ['mean', 'wco']);
     assert.deepEqual(g.rows.map((r) => r.cells[0]?.best), [false, false]);
     assert.deepEqual(g.rows.map((r) => r.overall.best), [false, true]);
+  });
+});
+
+void describe('fileTestSet', () => {
+  void test('test files evaluated with rewardlens eval are keyed by content and reader, named by file', () => {
+    const a = fileTestSet({ testFile: '/data/test.jsonl', testSha256: 'ab'.repeat(32) });
+    assert.equal(a.key, fileTestSet({ testFile: '/elsewhere/copy.jsonl', testSha256: 'ab'.repeat(32) }).key, 'same content, same test set');
+    assert.notEqual(a.key, fileTestSet({ testFile: '/data/test.jsonl', testSha256: 'cd'.repeat(32) }).key, 'edited file, another test set');
+    assert.notEqual(a.key, fileTestSet({ testFile: '/data/test.jsonl', testSha256: 'ab'.repeat(32), adapter: 'hh-rlhf' }).key, 'read another way');
+    assert.match(a.label, /^test\.jsonl · data abababab$/);
+    const held = heldOutTestSet({ dataset: '/data/test.jsonl', datasetSha256: 'ab'.repeat(32), seed: 1 }, '/runs/x');
+    assert.notEqual(a.key, held.key, 'a whole file is not the held-out part of it');
+    const report = buildEvaluationReport([
+      { run: 'r1', dir: '/r1', testSet: a, evaluation: [{ method: 'dmoerm', overall: 0.6, pairs: 10, byCategory: {} }] },
+      { run: 'r2', dir: '/r2', testSet: fileTestSet({ testFile: '/x/test.jsonl', testSha256: 'ab'.repeat(32) }), evaluation: [{ method: 'single', overall: 0.5, pairs: 10, byCategory: {} }] },
+    ]);
+    assert.equal(report.groups.length, 1);
+    assert.deepEqual(report.groups[0].rows.map((r) => r.method), ['dmoerm', 'single']);
   });
 });
