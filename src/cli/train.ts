@@ -13,7 +13,7 @@ import { formatEvalResult, formatTrainEvent } from '../worker/train-protocol';
  */
 
 export const TRAIN_USAGE = `  rewardlens train FILE --method M --out RUN [--labels STORE] [--preset tiny|small] [--base DIR] [--base-run RUN]
-                  [--backend B] [--max-minutes N] [--seed N] [--set KEY=VALUE …] [--json]
+                  [--backend B] [--threads N] [--max-minutes N] [--seed N] [--set KEY=VALUE …] [--json]
   rewardlens eval RUN TESTFILE [--json]
 
 Training (docs/training-ui.md; run again with the same options to resume):
@@ -24,6 +24,8 @@ Training (docs/training-ui.md; run again with the same options to resume):
   --base DIR           pre-trained BERT-family encoder (config.json, model.safetensors, tokenizer.json)
   --base-run RUN       start from the general RM of another run of the same data, preset, base and seed
   --backend B          auto (default) | ${BACKENDS.join(' | ')}
+  --threads N          threads sharing each training step (wasm only; default 2 when there are 2 cores;
+                       a run resumes with the same value)
   --max-minutes N      wall-clock budget; phases stop early, keeping their best weights
   --seed N             random seed (default 42)
   --set KEY=VALUE      expert setting over the preset's (learning rate, batch size, patience, …); repeatable
@@ -42,6 +44,7 @@ const trainFlags = {
   base: { type: 'string' },
   'base-run': { type: 'string' },
   backend: { type: 'string' },
+  threads: { type: 'string' },
   'max-minutes': { type: 'string' },
   seed: { type: 'string' },
   set: { type: 'string', multiple: true },
@@ -111,6 +114,8 @@ export function parseTrainArgs(argv: string[]): { help: true } | { help: false; 
   if (values.labels !== undefined) mustExist('--labels ', values.labels, 'file');
   if (values.base !== undefined) mustExist('--base ', values.base, 'directory');
   if (values['base-run'] !== undefined) mustExist('--base-run ', values['base-run'], 'directory');
+  const threads = numberFlag('threads', values.threads, (n) => Number.isInteger(n) && n >= 1, 'a whole number ≥ 1');
+  const overrides = { ...(values.set?.length ? parseOverrides(values.set) : {}), ...(threads === undefined ? {} : { threads }) };
   const options: TrainOptions = {
     dataset,
     method,
@@ -124,7 +129,7 @@ export function parseTrainArgs(argv: string[]): { help: true } | { help: false; 
     seed: numberFlag('seed', values.seed, (n) => Number.isInteger(n) && n >= 0, 'a whole number ≥ 0') ?? DEFAULT_SEED,
     schemaFile: values.schema,
     adapter: values.adapter,
-    overrides: values.set?.length ? parseOverrides(values.set) : undefined,
+    overrides: Object.keys(overrides).length ? overrides : undefined,
   };
   // Absent keys, not `undefined` ones: the options are stored in run.json and compared on resume.
   for (const key of Object.keys(options) as (keyof TrainOptions)[]) if (options[key] === undefined) delete options[key];

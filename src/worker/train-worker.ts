@@ -3,7 +3,12 @@
  * `child_process.fork`. It runs one request (train or evaluate), forwards the recipe's events and exits:
  * a separate process, so that a backend that runs out of memory or crashes in native code takes down
  * this process and not the extension host, and so that the extension can always kill it.
+ *
+ * The same bundle is also the script of the data-parallel gradient threads (src/core/training/parallel.ts),
+ * of this process and of the CLI's: in a worker thread it only serves gradients.
  */
+import { isMainThread } from 'node:worker_threads';
+import { runGradientWorker } from '../core/model/data-parallel';
 import { evaluateRun, train } from '../core/training/train';
 import type { TrainEvent } from '../core/training/types';
 import type { EvaluateMessage, StartMessage, WorkerMessage } from './train-protocol';
@@ -59,37 +64,42 @@ function fail(e: unknown): Promise<void> {
   return finish({ type: 'error', message: err.message, stack: err.stack }, 1);
 }
 
-process.on('message', (msg: unknown) => {
-  if (isCancelMessage(msg)) {
+function serveParent(): void {
+  process.on('message', (msg: unknown) => {
+    if (isCancelMessage(msg)) {
+      controller.abort();
+      return;
+    }
+    if (!isStartMessage(msg) && !isEvaluateMessage(msg)) {
+      process.stderr.write(`train-worker: ignoring an unknown message ${JSON.stringify(msg)?.slice(0, 200)}\n`);
+      return;
+    }
+    const problem = versionProblem(msg.version, 'extension');
+    if (problem !== undefined) {
+      void fail(new Error(problem));
+      return;
+    }
+    if (busy) {
+      void fail(new Error(`the training worker runs one request; it got a second "${msg.type}"`));
+      return;
+    }
+    busy = true;
+    handle(msg).catch(fail);
+  });
+
+  // No orphan keeps training: when the parent goes, stop at the next step (the checkpoint stays) and exit.
+  process.on('disconnect', () => {
     controller.abort();
-    return;
-  }
-  if (!isStartMessage(msg) && !isEvaluateMessage(msg)) {
-    process.stderr.write(`train-worker: ignoring an unknown message ${JSON.stringify(msg)?.slice(0, 200)}\n`);
-    return;
-  }
-  const problem = versionProblem(msg.version, 'extension');
-  if (problem !== undefined) {
-    void fail(new Error(problem));
-    return;
-  }
-  if (busy) {
-    void fail(new Error(`the training worker runs one request; it got a second "${msg.type}"`));
-    return;
-  }
-  busy = true;
-  handle(msg).catch(fail);
-});
+    if (!busy) process.exit(0);
+    setTimeout(() => process.exit(1), ORPHAN_GRACE_MS);
+  });
 
-// No orphan keeps training: when the parent goes, stop at the next step (the checkpoint stays) and exit.
-process.on('disconnect', () => {
-  controller.abort();
-  if (!busy) process.exit(0);
-  setTimeout(() => process.exit(1), ORPHAN_GRACE_MS);
-});
-
-if (process.send === undefined) {
-  process.stderr.write('train-worker: start me with child_process.fork (I take requests over IPC)\n');
-  process.exit(2);
+  if (process.send === undefined) {
+    process.stderr.write('train-worker: start me with child_process.fork (I take requests over IPC)\n');
+    process.exit(2);
+  }
+  void send({ type: 'ready', version: PROTOCOL_VERSION, pid: process.pid });
 }
-void send({ type: 'ready', version: PROTOCOL_VERSION, pid: process.pid });
+
+if (isMainThread) serveParent();
+else void runGradientWorker();

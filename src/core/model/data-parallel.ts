@@ -5,8 +5,11 @@
  * itself, adds the shares' gradients weighted by their pair counts (so the sum is the full batch's
  * mean-loss gradient) and applies the optimiser. Only trainable values travel each step.
  *
- * The worker script is any bundle that calls `runGradientWorker()` when it is not the main thread.
+ * The worker script is any bundle that calls `runGradientWorker()` when it is not the main thread
+ * (dist/train-worker.js for the CLI and the training process). One set of threads serves a whole run:
+ * `load` gives them the next component's weights.
  */
+import { existsSync } from 'node:fs';
 import { Worker, parentPort } from 'node:worker_threads';
 import { initBackend } from './backend';
 import type { TokenBatch } from './batch';
@@ -21,11 +24,17 @@ import type { Optimizer, Scalar, Tensor, Variable } from '@tensorflow/tfjs';
 
 type Named = Array<[string, number[], Float32Array]>;
 
+/** One forward/backward pass: a winners-then-losers batch, its dropout seed and its share of the step's pairs. */
+interface WeightedPass {
+  batch: TokenBatch;
+  seed: number;
+  weight: number;
+}
+
 /** main → worker */
 type ToWorker =
   | { type: 'init'; encoder: { config: EncoderConfig; named: Named; trainable: boolean }; adapter?: { config: LoraConfig; named: Named }; head: Named }
-  | { type: 'step'; values: Float32Array[]; batch: TokenBatch; seed: number; weight: number }
-  | { type: 'close' };
+  | { type: 'step'; values: Float32Array[]; passes: WeightedPass[] };
 
 /** worker → main */
 type FromWorker = { type: 'ready' } | { type: 'grads'; loss: number; correct: number; grads: Float32Array[] } | { type: 'error'; message: string };
@@ -34,6 +43,12 @@ export interface RewardParts {
   encoder: Encoder;
   head: ScalarHead;
   adapter?: LoraAdapter;
+}
+
+/** A forward/backward pass over a winners-then-losers batch; `seed` fixes its dropout masks. */
+export interface PairPass {
+  batch: TokenBatch;
+  seed: number;
 }
 
 /** The variables a step updates, in a fixed order both sides share: trainable encoder weights, adapter, head. */
@@ -82,17 +97,33 @@ export function pairShard(b: TokenBatch, from: number, to: number): TokenBatch {
   return { ids, typeIds, mask, batch: n, seqLen: len };
 }
 
-/** Gradients of weight · loss(shard) for the given variables, as tensors the caller disposes. */
-function shardGrads(p: RewardParts, vars: Variable[], shard: TokenBatch, seed: number, weight: number): { loss: number; correct: number; grads: Tensor[] } {
+/**
+ * Gradients of Σ weight · loss(pass) for the given variables, summed over the passes in order, as tensors the
+ * caller disposes. A variable the loss does not reach (an imported pooler) gets a zero gradient, so both
+ * sides always exchange one array per variable.
+ */
+function passGrads(p: RewardParts, vars: Variable[], passes: WeightedPass[]): { loss: number; correct: number; grads: Tensor[] } {
+  let loss = 0;
   let correct = 0;
-  const { value, grads } = tf.variableGrads(() => {
-    const step = pairBatchStep(p, shard, seed);
-    correct = step.correct.sum().dataSync()[0];
-    return tf.mul<Scalar>(step.loss, weight);
-  }, vars);
-  const loss = value.dataSync()[0];
-  value.dispose();
-  return { loss, correct, grads: vars.map((v) => grads[v.name]) };
+  let summed: Tensor[] | undefined;
+  for (const pass of passes) {
+    const { value, grads } = tf.variableGrads(() => {
+      const step = pairBatchStep(p, pass.batch, pass.seed);
+      correct += step.correct.sum().dataSync()[0];
+      return tf.mul<Scalar>(step.loss, pass.weight);
+    }, vars);
+    loss += value.dataSync()[0];
+    value.dispose();
+    const ordered = vars.map((v) => grads[v.name] ?? tf.zerosLike(v));
+    if (!summed) {
+      summed = ordered;
+    } else {
+      const previous = summed;
+      summed = previous.map((g, i) => tf.add(g, ordered[i]));
+      tf.dispose([...previous, ...ordered]);
+    }
+  }
+  return { loss, correct, grads: summed ?? vars.map((v) => tf.zerosLike(v)) };
 }
 
 /** One data-parallel step's outcome: the batch's mean loss and how many pairs the model ordered right. */
@@ -110,90 +141,178 @@ export interface DataParallelOptions extends RewardParts {
 }
 
 export class DataParallel {
-  private constructor(
-    private readonly parts: RewardParts,
-    private readonly workers: Worker[],
-    private readonly vars: Variable[],
-  ) {}
+  private parts?: RewardParts;
+  private vars: Variable[] = [];
 
-  static async start(o: DataParallelOptions): Promise<DataParallel> {
-    const vars = trainableOf(o);
-    const init: ToWorker = {
-      type: 'init',
-      encoder: { config: o.encoder.config, named: namedOf(o.encoder.named()), trainable: vars.length > (o.adapter?.variables().length ?? 0) + o.head.variables().length },
-      adapter: o.adapter && { config: o.adapter.config, named: namedOf(o.adapter.named()) },
-      head: namedOf(o.head.named()),
-    };
-    const workers = [...Array(o.workers).keys()].map(() => new Worker(o.script));
-    await Promise.all(workers.map((w) => request(w, init)));
-    return new DataParallel({ encoder: o.encoder, head: o.head, adapter: o.adapter }, workers, vars);
+  private constructor(private readonly threads: GradientThread[]) {}
+
+  /** Starts `workers` threads of `script`; `load` then gives them the weights to train. */
+  static spawn(script: string, workers: number): DataParallel {
+    if (!existsSync(script)) throw new Error(`data parallelism: the worker script ${script} does not exist (rebuild, or train with threads=1)`);
+    if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`data parallelism needs at least one worker thread, got ${workers}`);
+    return new DataParallel([...Array(workers).keys()].map((k) => new GradientThread(script, k + 1)));
   }
 
-  /** One optimiser step on a winners-then-losers batch (as tokenPairTask builds it). */
-  async step(batch: TokenBatch, seed: number, optimizer: Optimizer): Promise<ParallelStepResult> {
-    const P = batch.batch / 2;
-    const shares = this.workers.length + 1;
-    const bounds = [...Array(shares + 1).keys()].map((k) => Math.round((k * P) / shares));
-    const values = this.vars.map((v) => v.dataSync() as Float32Array);
-    const pending = this.workers.map((w, k) => {
-      const from = bounds[k + 1];
-      const to = bounds[k + 2];
-      return request(w, { type: 'step', values, batch: pairShard(batch, from, to), seed: seed * 31 + k + 1, weight: (to - from) / P });
-    });
-    const mine = shardGrads(this.parts, this.vars, pairShard(batch, bounds[0], bounds[1]), seed * 31, (bounds[1] - bounds[0]) / P);
-    const theirs = (await Promise.all(pending)) as Array<Extract<FromWorker, { type: 'grads' }>>;
-    let loss = mine.loss;
-    tf.tidy(() => {
-      const named: Record<string, Tensor> = {};
-      this.vars.forEach((v, i) => {
-        let g = mine.grads[i];
-        for (const t of theirs) g = tf.add(g, tf.tensor(t.grads[i], v.shape));
-        named[v.name] = g;
-      });
-      optimizer.applyGradients(named);
-    });
-    for (const g of mine.grads) g.dispose();
-    let correct = mine.correct;
-    for (const t of theirs) {
-      loss += t.loss;
-      correct += t.correct;
+  static async start(o: DataParallelOptions): Promise<DataParallel> {
+    const dp = DataParallel.spawn(o.script, o.workers);
+    try {
+      await dp.load({ encoder: o.encoder, head: o.head, adapter: o.adapter });
+    } catch (e) {
+      await dp.close();
+      throw e;
     }
-    return { loss, correct, pairs: P };
+    return dp;
+  }
+
+  /** Threads computing gradients, the main thread included. */
+  get size(): number {
+    return this.threads.length + 1;
+  }
+
+  /** The variables a step updates (trainable encoder weights, adapter, head), in the order the threads exchange them. */
+  get trainable(): readonly Variable[] {
+    return this.vars;
+  }
+
+  /**
+   * Copies the parts' weights into every worker; steps then train these parts. Frozen weights are sent only
+   * here, so they must not change until the next `load`.
+   */
+  async load(parts: RewardParts): Promise<void> {
+    const vars = trainableOf(parts);
+    const init: ToWorker = {
+      type: 'init',
+      encoder: { config: parts.encoder.config, named: namedOf(parts.encoder.named()), trainable: vars.length > (parts.adapter?.variables().length ?? 0) + parts.head.variables().length },
+      adapter: parts.adapter && { config: parts.adapter.config, named: namedOf(parts.adapter.named()) },
+      head: namedOf(parts.head.named()),
+    };
+    await Promise.all(this.threads.map((t) => t.request(init)));
+    this.parts = { encoder: parts.encoder, head: parts.head, adapter: parts.adapter };
+    this.vars = vars;
+  }
+
+  /**
+   * One optimiser step on a winners-then-losers batch, split into one share per thread (each trimmed to its
+   * longest sequence; share k's dropout seed is seed·31 + k).
+   */
+  step(batch: TokenBatch, seed: number, optimizer: Optimizer): Promise<ParallelStepResult> {
+    const P = batch.batch / 2;
+    const bounds = [...Array(this.size + 1).keys()].map((k) => Math.round((k * P) / this.size));
+    const passes = bounds.slice(0, -1).map((from, k) => ({ batch: pairShard(batch, from, bounds[k + 1]), seed: seed * 31 + k }));
+    return this.stepPasses(passes.filter((p) => p.batch.batch > 0), optimizer);
+  }
+
+  /**
+   * One optimiser step on the mean loss over all pairs of `passes`: consecutive passes go to the same thread
+   * (the first ones to the main thread), each pass weighted by its share of the pairs, as fit.ts weighs its
+   * micro-batches; the gradients are added in pass order per thread, then thread by thread.
+   */
+  async stepPasses(passes: PairPass[], optimizer: Optimizer): Promise<ParallelStepResult> {
+    const parts = this.parts;
+    if (!parts) throw new Error('DataParallel: step before load');
+    if (passes.length === 0) throw new RangeError('DataParallel: a step needs at least one pass');
+    const P = passes.reduce((n, p) => n + p.batch.batch / 2, 0);
+    const weighted = passes.map((p) => ({ ...p, weight: p.batch.batch / 2 / P }));
+    const groups = [...Array(this.size).keys()].map((k) => weighted.slice(Math.round((k * passes.length) / this.size), Math.round(((k + 1) * passes.length) / this.size)));
+    const values = this.vars.map((v) => v.dataSync() as Float32Array);
+    const pending = this.threads.flatMap((t, k) => (groups[k + 1].length ? [t.request({ type: 'step', values, passes: groups[k + 1] })] : []));
+    const answers = Promise.all(pending);
+    // Should the main share throw first, a worker's later failure must not count as an unhandled rejection.
+    answers.catch(() => undefined);
+    // The main thread's share runs while the workers compute theirs.
+    const mine = passGrads(parts, this.vars, groups[0]);
+    try {
+      const theirs = (await answers).filter((m): m is Extract<FromWorker, { type: 'grads' }> => m.type === 'grads');
+      tf.tidy(() => {
+        const named: Record<string, Tensor> = {};
+        this.vars.forEach((v, i) => {
+          let g = mine.grads[i];
+          for (const t of theirs) g = tf.add(g, tf.tensor(t.grads[i], v.shape));
+          named[v.name] = g;
+        });
+        optimizer.applyGradients(named);
+      });
+      let { loss, correct } = mine;
+      for (const t of theirs) {
+        loss += t.loss;
+        correct += t.correct;
+      }
+      return { loss, correct, pairs: P };
+    } finally {
+      tf.dispose(mine.grads);
+    }
+  }
+
+  /** Stops the worker threads; the instance cannot step afterwards. */
+  async close(): Promise<void> {
+    await Promise.all(this.threads.map((t) => t.close()));
+  }
+}
+
+/**
+ * One worker thread and its one outstanding request. A thread that throws, or exits when not asked to, fails
+ * the request in flight and every later one with an error that says so: a crash never leaves a step waiting.
+ */
+class GradientThread {
+  private readonly worker: Worker;
+  private pending?: { resolve: (m: FromWorker) => void; reject: (e: Error) => void };
+  private failure?: Error;
+  private closing = false;
+
+  constructor(script: string, private readonly index: number) {
+    this.worker = new Worker(script);
+    this.worker.on('message', (m: FromWorker) => {
+      const p = this.pending;
+      this.pending = undefined;
+      if (m.type === 'error') p?.reject(new Error(`gradient worker thread ${this.index}: ${m.message}`));
+      else p?.resolve(m);
+    });
+    this.worker.on('error', (e: Error) => this.fail(new Error(`gradient worker thread ${this.index} crashed: ${e.message}`)));
+    this.worker.on('exit', (code: number) => {
+      if (!this.closing) this.fail(new Error(`gradient worker thread ${this.index} exited unexpectedly (code ${code})`));
+    });
+  }
+
+  request(msg: ToWorker): Promise<FromWorker> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.pending) return Promise.reject(new Error(`gradient worker thread ${this.index}: a request is already in flight`));
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.worker.postMessage(msg);
+    });
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.closing = true;
+    this.pending?.reject(new Error(`gradient worker thread ${this.index} was stopped`));
+    this.pending = undefined;
+    await this.worker.terminate();
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    this.pending?.reject(this.failure);
+    this.pending = undefined;
   }
 }
 
-function request(w: Worker, msg: ToWorker): Promise<FromWorker> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (m: FromWorker): void => {
-      w.off('error', onError);
-      if (m.type === 'error') reject(new Error(`gradient worker: ${m.message}`));
-      else resolve(m);
-    };
-    const onError = (e: Error): void => {
-      w.off('message', onMessage);
-      reject(e);
-    };
-    w.once('message', onMessage);
-    w.once('error', onError);
-    w.postMessage(msg);
-  });
-}
-
-/** The worker side: builds the model from the init message, then answers step messages with gradients. */
+/** The worker side: builds the model from each init message, then answers step messages with gradients. */
 export async function runGradientWorker(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('runGradientWorker: not in a worker thread');
   await initBackend('wasm');
   let parts: RewardParts | undefined;
   let vars: Variable[] = [];
+  const dispose = (p: RewardParts | undefined): void => {
+    p?.encoder.dispose();
+    p?.adapter?.dispose();
+    p?.head.dispose();
+  };
   port.on('message', (m: ToWorker) => {
     try {
-      if (m.type === 'close') return port.close();
       if (m.type === 'init') {
+        dispose(parts);
+        parts = undefined;
         const encoder = Encoder.fromNamed(m.encoder.config, toMap(m.encoder.named), 'data-parallel init');
         encoder.setTrainable(m.encoder.trainable);
         const adapter = m.adapter && LoraAdapter.fromNamed(m.encoder.config, m.adapter.config, toMap(m.adapter.named), 'data-parallel init');
@@ -203,9 +322,9 @@ export async function runGradientWorker(): Promise<void> {
       }
       if (!parts) throw new Error('step before init');
       tf.tidy(() => vars.forEach((v, i) => v.assign(tf.tensor(m.values[i], v.shape))));
-      const { loss, correct, grads } = shardGrads(parts, vars, m.batch, m.seed, m.weight);
+      const { loss, correct, grads } = passGrads(parts, vars, m.passes);
       const out = grads.map((g) => g.dataSync() as Float32Array);
-      for (const g of grads) g.dispose();
+      tf.dispose(grads);
       port.postMessage({ type: 'grads', loss, correct, grads: out } satisfies FromWorker, out.map((a) => a.buffer));
     } catch (e) {
       port.postMessage({ type: 'error', message: (e as Error).message } satisfies FromWorker);

@@ -17,6 +17,13 @@ export interface StepResult {
   correct: TF.Tensor1D;
 }
 
+/** What one optimiser step did: the batch's mean loss, and how many of its examples the model got right. */
+export interface StepTotals {
+  loss: number;
+  correct: number;
+  examples: number;
+}
+
 /**
  * What `fit` trains: a number of training examples (pairs, or inputs for the router), a loss over a batch
  * of them, and a validation score. The task decides what an example is; `fit` owns the schedule.
@@ -31,6 +38,12 @@ export interface FitTask {
   epoch(rng: Rng): number[][];
   /** Called inside a gradient tape: `seed` makes dropout deterministic per step. */
   step(batch: number[], seed: number): StepResult;
+  /**
+   * Optional: the whole optimiser step, run by the task itself (data parallelism over worker threads) instead
+   * of `step` under fit's gradient tape. It must make the update `step` would: the gradient of the batch's
+   * mean loss, at most `microBatch` examples per pass, pass k's dropout seeded `seed + k`.
+   */
+  trainStep?(batch: number[], seed: number, microBatch: number, optimizer: TF.Optimizer): Promise<StepTotals>;
   /** Validation accuracy (higher is better) and loss, without gradients. */
   validate(): { accuracy: number; loss: number };
 }
@@ -126,10 +139,11 @@ export async function fit(task: FitTask, schedule: FitSchedule, io: FitIO): Prom
       const next = nextBatch(batches, task, io.rng);
       batches = next.rest;
       const seed = io.rng.int(2 ** 31);
-      const { loss, correct: right } = accumulatedStep(task, next.batch, seed, schedule.microBatch ?? next.batch.length, variables, optimizer);
-      lossSum += loss;
-      for (const v of right) correct += v;
-      seen += right.length;
+      const micro = Math.max(1, schedule.microBatch ?? next.batch.length);
+      const totals = task.trainStep ? await task.trainStep(next.batch, seed, micro, optimizer) : accumulatedStep(task, next.batch, seed, micro, variables, optimizer);
+      lossSum += totals.loss;
+      correct += totals.correct;
+      seen += totals.examples;
       step++;
       stepsSinceEval++;
       if (step % schedule.evalEvery === 0 || step === schedule.maxSteps) {
@@ -156,13 +170,12 @@ export async function fit(task: FitTask, schedule: FitSchedule, io: FitIO): Prom
  * One optimiser step over `batch`, in micro-batches: each micro-batch's mean loss is weighted by its
  * share of the batch, so the summed gradients are those of the whole batch's mean loss.
  */
-function accumulatedStep(task: FitTask, batch: number[], seed: number, micro: number, variables: TF.Variable[], optimizer: TF.Optimizer): { loss: number; correct: Float32Array } {
-  const size = Math.max(1, micro);
+function accumulatedStep(task: FitTask, batch: number[], seed: number, micro: number, variables: TF.Variable[], optimizer: TF.Optimizer): StepTotals {
   const chunks: number[][] = [];
-  for (let i = 0; i < batch.length; i += size) chunks.push(batch.slice(i, i + size));
+  for (let i = 0; i < batch.length; i += micro) chunks.push(batch.slice(i, i + micro));
   let summed: Record<string, TF.Tensor> | undefined;
   let loss = 0;
-  const correct: number[] = [];
+  let correct = 0;
   chunks.forEach((chunk, k) => {
     const weight = chunk.length / batch.length;
     let chunkCorrect: TF.Tensor1D | undefined;
@@ -173,7 +186,7 @@ function accumulatedStep(task: FitTask, batch: number[], seed: number, micro: nu
     }, variables);
     loss += value.dataSync()[0];
     value.dispose();
-    correct.push(...(chunkCorrect?.dataSync() ?? []));
+    for (const v of chunkCorrect?.dataSync() ?? []) correct += v;
     chunkCorrect?.dispose();
     if (!summed) {
       summed = grads;
@@ -186,7 +199,7 @@ function accumulatedStep(task: FitTask, batch: number[], seed: number, micro: nu
   // Adam's typing wants variables; tfjs matches the gradients to them by variable name.
   optimizer.applyGradients(summed as unknown as Parameters<typeof optimizer.applyGradients>[0]);
   tf.dispose(Object.values(summed ?? {}));
-  return { loss, correct: Float32Array.from(correct) };
+  return { loss, correct, examples: batch.length };
 }
 
 function nextBatch(batches: number[][], task: FitTask, rng: Rng): { batch: number[]; rest: number[][] } {

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Phase, PresetName } from './types';
 
 /** Phases that run an optimiser (evaluation does not). */
@@ -12,6 +13,12 @@ export interface HyperParams {
   batchPairs: number;
   /** Pairs per forward/backward pass (gradients summed over a step's micro-batches); bounds memory. */
   microBatchPairs: number;
+  /**
+   * Threads computing the token-level steps (base, Phase 1, Phase 2, ensemble members), each on its own share
+   * of a step's pairs (data parallelism, wasm only). Absent or 0: automatic (`trainingThreads`). Absent by
+   * default, so run folders written before the setting existed keep resuming (run.json is compared).
+   */
+  threads?: number;
   /** Evaluate on the validation split every N steps (paper Appendix B.1: 100). */
   evalEvery: number;
   /** Stop after P evaluations without a better validation accuracy (paper: 20). */
@@ -39,6 +46,9 @@ export interface HyperParams {
   /** Sequences per forward pass when scoring without gradients (evaluation, embedding caches). */
   scoreBatch: number;
 }
+
+/** Settings a run has only when asked for them (`applyOverrides` accepts them although defaults lack them). */
+const OPTIONAL_SETTINGS = ['threads'];
 
 const PAPER_PHASES: TrainedPhase[] = ['base', 'router', 'phase1', 'phase2', 'phase3', 'ensemble'];
 
@@ -88,9 +98,9 @@ export function applyOverrides(h: HyperParams, overrides: Record<string, number 
     if (!Number.isFinite(value)) throw new Error(`setting ${key}: '${String(raw)}' is not a number`);
     const [head, sub] = key.split('.', 2);
     const table = out as unknown as Record<string, unknown>;
-    if (!(head in table)) throw new Error(`unknown setting '${key}' (known: ${Object.keys(out).join(', ')})`);
+    if (!(head in table) && !OPTIONAL_SETTINGS.includes(head)) throw new Error(`unknown setting '${key}' (known: ${[...Object.keys(out), ...OPTIONAL_SETTINGS].join(', ')})`);
     const current = table[head];
-    if (typeof current === 'number' && sub === undefined) {
+    if ((typeof current === 'number' || (current === undefined && OPTIONAL_SETTINGS.includes(head))) && sub === undefined) {
       table[head] = value;
     } else if (typeof current === 'object' && current !== null && sub !== undefined && sub in current) {
       (current as Record<string, number>)[sub] = value;
@@ -100,5 +110,19 @@ export function applyOverrides(h: HyperParams, overrides: Record<string, number 
       throw new Error(`unknown setting '${key}'`);
     }
   }
+  if (out.threads !== undefined && !(Number.isInteger(out.threads) && out.threads >= 0)) throw new Error(`setting threads: must be a whole number ≥ 0 (0: automatic), not ${out.threads}`);
   return out;
+}
+
+/**
+ * How many threads compute a token-level step: `requested` on wasm, or when it is absent or 0 two when there are
+ * two cores (the measured gain, bench/README.md; every thread holds its own wasm heap and copy of the
+ * weights); always one on other backends, with a note when more were asked for.
+ */
+export function trainingThreads(requested: number | undefined, tfBackend: string, cores = availableParallelism()): { threads: number; note?: string } {
+  if (requested === undefined || requested === 0) return { threads: tfBackend === 'wasm' ? Math.max(1, Math.min(2, cores)) : 1 };
+  if (tfBackend !== 'wasm') {
+    return { threads: 1, note: requested > 1 ? `threads=${requested} ignored: data parallelism runs on the wasm backend ('${tfBackend}' uses its own threads)` : undefined };
+  }
+  return { threads: requested };
 }

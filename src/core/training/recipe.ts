@@ -3,15 +3,18 @@ import type { Preset } from '../model/config';
 import type { Encoder } from '../model/encoder';
 import { Classifier, MlpHead, ScalarHead } from '../model/heads';
 import { LoraAdapter } from '../model/lora';
+import { tf } from '../model/tf';
 import type { VocabMap } from '../model/vocab';
 import type { PreferenceData } from './data';
 import { pairsOf, positionsByCategory } from './data';
 import type { FitOutcome, FitResume, FitTask, NamedParams } from './fit';
 import { fit } from './fit';
 import type { HyperParams, TrainedPhase } from './hparams';
+import { trainingThreads } from './hparams';
 import type { InnerModel, RunModel } from './networks';
 import { RewardNet, componentName, loadParts, saveParts } from './networks';
 import type { PrefPair } from './pairs';
+import { RunThreads, gradientWorkerScript } from './parallel';
 import type { Rng } from './rng';
 import type { RunFolder, RunState } from './run-folder';
 import { splitByGroup } from './split';
@@ -64,12 +67,25 @@ class RecipeRunner {
   private state: RunState;
   private truncated = false;
   private plan: Planned[] = [];
+  private readonly threads: RunThreads;
 
   constructor(private readonly ctx: RecipeContext) {
     this.state = ctx.run.readState();
+    const { threads, note } = trainingThreads(ctx.hp.threads, tf.getBackend());
+    if (note) this.log(note);
+    this.threads = new RunThreads(threads, gradientWorkerScript(), !ctx.hp.threads, (m, level) => this.log(m, level));
   }
 
   async run(): Promise<{ model: RunModel; truncated: boolean }> {
+    try {
+      return await this.trainAll();
+    } finally {
+      // Finished, cancelled or failed: worker threads left running would keep the process alive.
+      await this.threads.close();
+    }
+  }
+
+  private async trainAll(): Promise<{ model: RunModel; truncated: boolean }> {
     const { ctx } = this;
     const model: RunModel = {
       format: 'rewardlens-model',
@@ -252,7 +268,8 @@ class RecipeRunner {
     if (train.length === 0) throw new Error(`${name}: no training pairs (check the dataset's preferences${phase === 'phase2' ? ' and the capability labels' : ''})`);
     this.phase(phase, expert, `${name}: ${train.length} training pairs, ${val.length} validation pairs`);
     const valSet = validationSubset(val, ctx.hp.maxValPairs, ctx.rng.fork(`valset/${name}`));
-    const task = tokenPairTask({ component: name, phase, expert, parts }, ctx.src, train, valSet, ctx.hp.batchPairs, (b, training, seed) => net.reward(b, training, seed));
+    const parallel = await this.threads.load({ encoder: net.encoder, head: net.head, adapter: net.adapter });
+    const task = tokenPairTask({ component: name, phase, expert, parts }, ctx.src, train, valSet, ctx.hp.batchPairs, (b, training, seed) => net.reward(b, training, seed), parallel);
     await this.runFit(name, task, phase, parts);
   }
 
@@ -329,8 +346,8 @@ class RecipeRunner {
     this.ctx.run.log(message);
   }
 
-  private log(message: string): void {
-    this.ctx.onEvent?.({ type: 'log', level: 'info', message });
+  private log(message: string, level: 'info' | 'warn' = 'info'): void {
+    this.ctx.onEvent?.({ type: 'log', level, message });
     this.ctx.run.log(message);
   }
 }

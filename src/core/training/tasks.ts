@@ -1,5 +1,6 @@
 import type * as TF from '@tensorflow/tfjs';
 import type { TokenBatch } from '../model/batch';
+import type { DataParallel } from '../model/data-parallel';
 import type { Classifier, MlpHead } from '../model/heads';
 import { crossEntropy, pairwiseLoss } from '../model/loss';
 import { tf } from '../model/tf';
@@ -49,23 +50,49 @@ export function validationSubset(pairs: PrefPair[], max: number, rng: Rng): Pref
 /**
  * Base RM, Phase 1, Phase 2 experts and ensemble members: a token-level network trained on pairs with
  * −log σ(r_w − r_l) (paper eq. 7). Batches group pairs of similar length so padding stays small.
+ *
+ * With `parallel` (loaded with the same network as `reward`) each step's pairs are split over its threads:
+ * the step is cut into as many passes as there are threads (more when `microBatch` is smaller), pass k
+ * seeded `seed + k` as fit seeds its micro-batches. With microBatchPairs at most batchPairs / threads the
+ * passes are fit's micro-batches exactly, and the training is the single thread's up to float rounding.
  */
-export function tokenPairTask(info: TaskInfo, src: SequenceSource, train: PrefPair[], val: PrefPair[], batchPairs: number, reward: RewardFn): FitTask {
+export function tokenPairTask(info: TaskInfo, src: SequenceSource, train: PrefPair[], val: PrefPair[], batchPairs: number, reward: RewardFn, parallel?: DataParallel): FitTask {
   const length = (p: PrefPair): number => Math.max(seqOf(src.data, p.record, p.winner).ids.length, seqOf(src.data, p.record, p.loser).ids.length);
   const indices = train.map((_, i) => i);
+  /** Winners first, then the matching losers: [2B] sequences for B pairs. */
+  const pairBatch = (batch: number[]): TokenBatch => {
+    const pairs = batch.map((i) => train[i]);
+    return makeBatch([...pairs.map((p) => seqOf(src.data, p.record, p.winner)), ...pairs.map((p) => seqOf(src.data, p.record, p.loser))], src.padId, src.vocab);
+  };
+  if (parallel) checkSameVariables(info, parallel);
   return {
     ...info,
     epoch: (rng) => bucketByLength(indices, (i) => length(train[i]), batchPairs, () => rng.next()),
     step: (batch, seed): StepResult => {
-      const pairs = batch.map((i) => train[i]);
-      const seqs = [...pairs.map((p) => seqOf(src.data, p.record, p.winner)), ...pairs.map((p) => seqOf(src.data, p.record, p.loser))];
-      const r = reward(makeBatch(seqs, src.padId, src.vocab), true, seed); // [2B]
-      const rw = r.slice(0, pairs.length);
-      const rl = r.slice(pairs.length, pairs.length);
+      const r = reward(pairBatch(batch), true, seed); // [2B]
+      const rw = r.slice(0, batch.length);
+      const rl = r.slice(batch.length, batch.length);
       return { loss: pairwiseLoss(rw, rl), correct: tf.cast(tf.greater(rw, rl), 'float32') as TF.Tensor1D };
     },
+    trainStep: parallel
+      ? async (batch, seed, microBatch, optimizer) => {
+          // Sized on the nominal batch, so that a short last batch is cut as fit cuts it into micro-batches.
+          const size = Math.min(microBatch, Math.ceil(batchPairs / parallel.size));
+          const r = await parallel.stepPasses(chunk(batch, size).map((pass, k) => ({ batch: pairBatch(pass), seed: seed + k })), optimizer);
+          return { loss: r.loss, correct: r.correct, examples: r.pairs };
+        }
+      : undefined,
     validate: () => pairMetrics(val, scorePairSequences(src, val, (b) => reward(b, false, 0))),
   };
+}
+
+/** The threads must update exactly the parameters fit would (and checkpoints save): a wiring mistake is loud. */
+function checkSameVariables(info: TaskInfo, parallel: DataParallel): void {
+  const names = (vs: Iterable<TF.Variable>): string => [...vs].map((v) => v.name).sort().join(',');
+  const expected = Object.values(info.parts).flatMap((p) => [...p.named().values()]);
+  if (names(expected) !== names(parallel.trainable)) {
+    throw new Error(`${info.component}: the data-parallel threads train ${parallel.trainable.length} variables, the task's parts have ${expected.length}; load the component's network into them first`);
+  }
 }
 
 /** Phase 3: the aggregation MLP over cached expert embeddings (base and LoRA frozen, paper §3.3). */
