@@ -1,0 +1,100 @@
+// In-host tests of the reward model's status bar item (src/extension/scoring/status-bar.ts): two tiny
+// models of different methods, trained and exported by the CLI (a child process, so the extension host
+// stays responsive), set one after the other in `rewardlens.scoring.model`.
+import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import * as vscode from 'vscode';
+import type { TestingApi } from '../../../src/extension/main';
+import { SYNTHETIC_CATEGORIES, writeSyntheticPreferences } from '../../support/synthetic-prefs';
+import { EXTENSION_ID, openEditor, testingApi, waitFor } from './helpers';
+
+const run = promisify(execFile);
+
+/** Steps enough for every phase to run and export; the scores need not be good. */
+const FAST = ['maxSteps.base=10', 'maxSteps.router=10', 'maxSteps.phase1=5', 'maxSteps.phase2=5', 'maxSteps.phase3=5', 'evalEvery=5', 'minPairs=8'];
+
+/**
+ * The text a markdown tooltip shows, one line per paragraph: MarkdownString.appendText writes spaces as
+ * `&nbsp;`, escapes punctuation and doubles line breaks.
+ */
+function shownText(markdown: string): string {
+  return markdown.replace(/\n+/g, '\n').replace(/&nbsp;/g, ' ').replace(/\\([\\`*_{}[\]()#+\-.!|<>])/g, '$1');
+}
+
+async function setModelSetting(value: string | undefined): Promise<void> {
+  await vscode.workspace.getConfiguration('rewardlens').update('scoring.model', value, vscode.ConfigurationTarget.Workspace);
+}
+
+suite('RewardLens reward model status bar', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rl-it-status-'));
+  const dmoerm = join(dir, 'status-dmoerm.onnx');
+  const single = join(dir, 'status-single.onnx');
+  let testing: TestingApi;
+
+  suiteSetup(async function () {
+    this.timeout(90_000);
+    testing = await testingApi();
+    const extension = vscode.extensions.getExtension(EXTENSION_ID)!;
+    const train = join(dir, 'train.jsonl');
+    writeSyntheticPreferences(train, 80, 31);
+    const cli = join(extension.extensionPath, 'dist', 'cli.js');
+    // Desktop VS Code's extension host is Electron; this makes it a plain Node for the child.
+    const options = { cwd: dir, env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, timeout: 60_000 };
+    const common = ['--preset', 'tiny', '--backend', 'wasm', '--seed', '5', ...FAST.flatMap((s) => ['--set', s])];
+    await run(process.execPath, [cli, 'labels-from-ratings', train, '--source', 'judge', '--store', join(dir, 'labels')], options);
+    await Promise.all([
+      run(process.execPath, [cli, 'train', train, '--method', 'dmoerm', '--out', join(dir, 'run-dmoerm'), '--labels', join(dir, 'labels', 'train.jsonl.labels.jsonl'), ...common], options),
+      run(process.execPath, [cli, 'train', train, '--method', 'single', '--out', join(dir, 'run-single'), ...common], options),
+    ]);
+    await run(process.execPath, [cli, 'export', join(dir, 'run-dmoerm'), '--out', dmoerm], options);
+    await run(process.execPath, [cli, 'export', join(dir, 'run-single'), '--out', single], options);
+    // A dataset in the active editor, as when a user looks at the status bar.
+    await openEditor('hh-rlhf-harmless.sample.jsonl');
+  });
+
+  suiteTeardown(async () => {
+    await setModelSetting(undefined);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('shows the configured model by name, its method and categories in the tooltip; a click selects a reward model', async () => {
+    await setModelSetting(dmoerm);
+    const status = await waitFor(() => {
+      const s = testing.rewardModelStatus();
+      return s.text === '$(beaker) status-dmoerm.onnx' ? { ...s, tooltip: shownText(s.tooltip) } : undefined;
+    }, 'the status bar to show the dmoerm model');
+    assert.ok(status.tooltip.includes(`Reward model ${dmoerm}\ndmoerm · categories: `), status.tooltip);
+    for (const category of Object.keys(SYNTHETIC_CATEGORIES)) assert.ok(status.tooltip.includes(category), `tooltip names ${category}: ${status.tooltip}`);
+    assert.equal(status.command, 'rewardlens.selectRewardModel');
+    assert.ok((await vscode.commands.getCommands(true)).includes(status.command), 'the command is registered');
+  });
+
+  test('follows rewardlens.scoring.model: another model, a missing file, and the item command setting it back', async () => {
+    await setModelSetting(single);
+    const status = await waitFor(() => {
+      const s = testing.rewardModelStatus();
+      return s.text === '$(beaker) status-single.onnx' ? { ...s, tooltip: shownText(s.tooltip) } : undefined;
+    }, 'the status bar to show the single model');
+    assert.ok(status.tooltip.includes(`Reward model ${single}\nsingle\n`), status.tooltip);
+    assert.ok(!status.tooltip.includes('categories'), `a single model has no router categories: ${status.tooltip}`);
+
+    const missing = join(dir, 'gone.onnx');
+    await setModelSetting(missing);
+    const broken = await waitFor(() => {
+      const s = testing.rewardModelStatus();
+      return s.text === '$(warning) gone.onnx' ? { ...s, tooltip: shownText(s.tooltip) } : undefined;
+    }, 'the status bar to show the missing model as unusable');
+    assert.ok(broken.tooltip.startsWith(`Reward model ${missing} cannot be used: `), broken.tooltip);
+    assert.match(broken.tooltip, /manifest not found/);
+
+    // What a click runs: the item's command, here with the file the quick pick would return.
+    assert.equal(await vscode.commands.executeCommand(broken.command!, dmoerm), dmoerm);
+    assert.equal(testing.rewardModel().file, dmoerm);
+    await waitFor(() => testing.rewardModelStatus().text === '$(beaker) status-dmoerm.onnx', 'the status bar to follow the command');
+  });
+});
