@@ -221,7 +221,8 @@ async function main() {
   ensureSystemPackages(TEST_PACKAGES);
 
   mkdirSync(SCREENSHOTS, { recursive: true });
-  cpSync(FIXTURES, WORKSPACE, { recursive: true });
+  // Not the demo's shipped runs (.rewardlens/): the tests count the runs they train.
+  cpSync(FIXTURES, WORKSPACE, { recursive: true, filter: (src) => !src.split(/[\\/]/).includes('.rewardlens') });
 
   const cs = await launchCodeServer({
     workspace: WORKSPACE,

@@ -9,7 +9,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { EvalResult } from '../../src/core/training/types';
 import { writeDemoData } from './demo-data';
@@ -34,6 +34,11 @@ const SETTINGS = ['maxSteps.base=1000', 'maxSteps.phase1=300', 'maxSteps.phase2=
 const DEMO = join(ROOT, 'models', 'demo');
 const WORK = join(ROOT, '.test-tmp', 'demo-model');
 const RUN = join(WORK, 'run');
+const RUN_SINGLE = join(WORK, 'run-single');
+/** The runs the quick start's Training Runs view and evaluation report show (the sample folder's runs). */
+const SHIPPED_RUNS = join(ROOT, 'test', 'fixtures', 'samples', '.rewardlens', 'runs');
+/** What a run folder needs for the runs view, the chart and the evaluation report: no checkpoints (megabytes), no log. */
+const SHIPPED_FILES = ['run.json', 'state.json', 'model.json', 'metrics.jsonl', 'eval.json', 'test-evals.json', 'MODEL_CARD.md'];
 const CLI = join(ROOT, 'dist', 'cli.js');
 const TEST_FILE = join(ROOT, 'test', 'fixtures', 'samples', 'demo.test.jsonl');
 const POINTS = join(DEMO, 'points.jsonc');
@@ -64,6 +69,11 @@ async function buildModel(): Promise<void> {
   const labels = join(store, 'demo.train.jsonl.labels.jsonl');
   cli(['train', train, '--method', 'dmoerm', '--out', RUN, '--labels', labels, '--preset', 'tiny', '--seed', values.seed, ...SETTINGS.flatMap((x) => ['--set', x])]);
   const evaluation = JSON.parse(cli(['eval', RUN, TEST_FILE, '--json'])) as EvalResult;
+  // The paper's Single RM is the general RM DMoERM starts from: the same component, nothing to train.
+  cli(['train', train, '--method', 'single', '--out', RUN_SINGLE, '--base-run', RUN, '--preset', 'tiny', '--seed', values.seed, ...SETTINGS.flatMap((x) => ['--set', x])]);
+  cli(['eval', RUN_SINGLE, TEST_FILE, '--json']);
+  shipRun(RUN, 'demo-dmoerm');
+  shipRun(RUN_SINGLE, 'demo-single');
   writeFileSync(join(DEMO, 'eval.json'), JSON.stringify(evaluation, null, 2) + '\n');
   cli(['export', RUN, '--out', join(DEMO, 'model.onnx'), '--points', POINTS, '--json']);
   // The manifest names the run and dataset by absolute path: meaningless (and private) in a shipped model.
@@ -74,17 +84,31 @@ async function buildModel(): Promise<void> {
   writeFileSync(manifestFile, JSON.stringify(manifest, null, 2) + '\n');
 }
 
+/** A run's small files into the sample folder, with this machine's paths replaced by what they were. */
+function shipRun(run: string, name: string): void {
+  const to = join(SHIPPED_RUNS, name);
+  rmSync(to, { recursive: true, force: true });
+  mkdirSync(to, { recursive: true });
+  for (const f of SHIPPED_FILES) {
+    const text = readFileSync(join(run, f), 'utf8')
+      .replaceAll(`${dirname(TEST_FILE)}/`, '')
+      .replaceAll(WORK, '(build folder)');
+    writeFileSync(join(to, f), text);
+  }
+}
+
 /** MODEL_CARD.md from the template, the held-out evaluation and the run's own card. */
 function writeCard(): void {
   const counts = JSON.parse(readFileSync(join(WORK, 'counts.json'), 'utf8')) as Counts;
   const evaluation = JSON.parse(readFileSync(join(DEMO, 'eval.json'), 'utf8')) as EvalResult;
   // The run's eval.json lists its evaluations, the trainer's held-out part first.
   const [runEvaluation] = JSON.parse(readFileSync(join(RUN, 'eval.json'), 'utf8')) as EvalResult[];
+  const single = (JSON.parse(readFileSync(join(RUN_SINGLE, 'test-evals.json'), 'utf8')) as Array<{ result: EvalResult }>)[0].result;
   const table = [
-    '| category | held-out accuracy |',
-    '|---|---|',
-    ...Object.entries(evaluation.byCategory).map(([c, r]) => `| ${c} | ${percent(r.accuracy, r.pairs)} |`),
-    `| **overall** | **${percent(evaluation.overall, evaluation.pairs)}** |`,
+    '| category | DMoERM (this model) | Single RM (its general RM alone) |',
+    '|---|---|---|',
+    ...Object.entries(evaluation.byCategory).map(([c, r]) => `| ${c} | ${percent(r.accuracy, r.pairs)} | ${percent(single.byCategory[c]?.accuracy ?? null, single.byCategory[c]?.pairs ?? 0)} |`),
+    `| **overall** | **${percent(evaluation.overall, evaluation.pairs)}** | ${percent(single.overall, single.pairs)} |`,
   ].join('\n');
   const card = readFileSync(join(__dirname, 'MODEL_CARD.template.md'), 'utf8')
     .replace('{{counts}}', `${counts.train} training and ${counts.test} held-out records (${Object.entries(counts.byCategory).map(([c, n]) => `${c} ${n}`).join(', ')})`)
