@@ -8,14 +8,17 @@
  *   plain   stock tfjs-wasm ops (plain-forward.ts): the yardstick, no workarounds
  *   engine  Encoder + LoraAdapter + ScalarHead + pairwiseLoss + Adam on the backend fit.ts uses
  *   dp2     engine, the 16 sequences split over the main thread and one worker_thread, gradients averaged
+ *   fit1    the engine's real training path: fit() on tokenPairTask (batching, micro-batches, Adam), one thread
+ *   fit2    fit1 with threads=2 as `rewardlens train` runs it (tokenPairTask over DataParallel)
  *   matmul  (not a step) GFLOP/s of wasm's matmul on the model's shapes: what bounds a step
- * Usage: node dist/bench/train-speed.js [--variants plain,engine,dp2] [--steps 6] [--warmup 2] [--reps 3] [--json]
+ * Usage: node dist/bench/train-speed.js [--variants plain,engine,dp2,fit1,fit2] [--steps 6] [--warmup 2] [--reps 3] [--json]
  *
  * --mode e2e: wall time of `train` (method dmoerm: every phase, evaluation included) for the tiny and small
  * presets on a fixed slice of llmeval2-zh (the first --records records in the loader's order, GPT-4 stars as
- * capability labels), each phase capped at --max-steps steps so that runs are comparable and bounded.
+ * capability labels), each phase capped at --max-steps steps so that runs are comparable and bounded; every
+ * --threads value per preset, the values interleaved, --reps rounds.
  *   node dist/bench/train-speed.js --mode e2e [--data /work/shared/data/llmeval2-zh] [--presets tiny,small]
- *     [--records 300] [--max-steps 40] [--json]
+ *     [--records 300] [--max-steps 40] [--threads 1,2] [--reps 3] [--json]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -39,7 +42,13 @@ import { rewardStepFlops } from '../src/core/model/flops';
 import { Dataset } from '../src/core/dataset/dataset';
 import { labelsFromRatings } from '../src/core/labelling/from-ratings';
 import { defaultPointsConfig } from '../src/core/labelling/points';
+import type { PreferenceData } from '../src/core/training/data';
+import { fit } from '../src/core/training/fit';
+import { RewardNet } from '../src/core/training/networks';
+import { Rng } from '../src/core/training/rng';
+import { tokenPairTask } from '../src/core/training/tasks';
 import { train } from '../src/core/training/train';
+import { VocabMap } from '../src/core/model/vocab';
 import type { PresetName } from '../src/core/training/types';
 import { GPT_SOURCE, readLlmeval2, writeCanonicalFile } from './llmeval2-data';
 
@@ -140,6 +149,7 @@ async function child(variant: string, steps: number, warmup: number): Promise<Ch
     const P = b.batch / 2;
     return pairwiseLoss(r.slice(0, P), r.slice(P, P));
   };
+  if (variant.startsWith('fit')) return fitChild(variant, Number(variant.slice(3)), steps, warmup, encoder, head, adapter);
   let dp: DataParallel | undefined;
   if (variant.startsWith('dp')) {
     dp = await DataParallel.start({ script: __filename, workers: Number(variant.slice(2)) - 1, encoder, head, adapter });
@@ -170,6 +180,51 @@ async function child(variant: string, steps: number, warmup: number): Promise<Ch
   }
   await dp?.close();
   return { variant, tfBackend: tf.getBackend(), stepSeconds, peakRssMb: peakRss / 2 ** 20, wasmHeapMb: wasmHeap() / 2 ** 20, loss };
+}
+
+/**
+ * fit() on tokenPairTask over records of random full-length tokens (one pair each, the bench batch's shape):
+ * what `rewardlens train` runs for a LoRA phase, minus validation (no validation pairs). Step times come from
+ * fit's per-step evaluation callback (evalEvery 1).
+ */
+async function fitChild(variant: string, threads: number, steps: number, warmup: number, encoder: Encoder, head: ScalarHead, adapter: LoraAdapter): Promise<ChildResult> {
+  const total = warmup + steps;
+  const data: PreferenceData = { file: 'bench', records: [], pairs: [], groups: [], categories: [], ties: 0, malformed: 0 };
+  for (let i = 0; i < total; i++) {
+    const b = benchBatch(100 + i);
+    for (let k = 0; k < PAIRS; k++) {
+      const r = data.records.length;
+      const seq = (row: number) => ({ ids: b.ids.slice(row * SEQ, (row + 1) * SEQ), typeIds: b.typeIds.slice(row * SEQ, (row + 1) * SEQ) });
+      data.records.push({ index: r, id: String(r), router: new Int32Array(1), responses: [seq(k), seq(PAIRS + k)] });
+      data.pairs.push([{ record: r, winner: 0, loser: 1 }]);
+      data.groups.push(String(r));
+      data.categories.push('bench');
+    }
+  }
+  const vocab = VocabMap.fromJSON({ keep: [...Array(BENCH_ENCODER.vocabSize).keys()] });
+  const src = { data, vocab, padId: 0, scoreBatch: 32 };
+  const net = new RewardNet(encoder, head, adapter);
+  const parts = { lora: adapter, head };
+  const dp = threads > 1 ? await DataParallel.start({ script: __filename, workers: threads - 1, encoder, head, adapter }) : undefined;
+  const task = tokenPairTask({ component: 'bench', phase: 'phase2', parts }, src, data.pairs.flat(), [], PAIRS, (b, training, seed) => net.reward(b, training, seed), dp);
+  const times: number[] = [];
+  let loss = NaN;
+  let peakRss = 0;
+  try {
+    await fit(task, { lr: 1e-3, maxSteps: total, evalEvery: 1, patience: total + 1, microBatch: PAIRS }, {
+      rng: new Rng(1),
+      onMetric: (m) => {
+        times.push(performance.now());
+        if (m.step > 0) loss = m.loss;
+        peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      },
+    });
+  } finally {
+    await dp?.close();
+  }
+  const stepSeconds = times.slice(1).map((t, i) => (t - times[i]) / 1000).slice(warmup);
+  const b = tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } };
+  return { variant, tfBackend: tf.getBackend(), stepSeconds, peakRssMb: peakRss / 2 ** 20, wasmHeapMb: (b.wasm?.HEAPU8.length ?? 0) / 2 ** 20, loss };
 }
 
 function median(xs: number[]): number {
@@ -231,9 +286,9 @@ function parent(variants: string[], steps: number, warmup: number, reps: number,
 const TRAINED_PHASES = ['base', 'router', 'phase1', 'phase2', 'phase3', 'ensemble'] as const;
 
 /** Seconds of one dmoerm run on the slice, in total and per phase (from phase events to the next). */
-async function endToEnd(preset: PresetName, dataset: string, labels: string, maxSteps: number): Promise<Record<string, number | string>> {
+async function endToEnd(preset: PresetName, dataset: string, labels: string, maxSteps: number, threads: number): Promise<Record<string, number | string>> {
   const out = mkdtempSync(join(tmpdir(), `train-speed-${preset}-`));
-  const overrides: Record<string, number> = { patience: 1000 }; // no early stop: every run takes its steps
+  const overrides: Record<string, number> = { patience: 1000, threads }; // no early stop: every run takes its steps
   for (const p of TRAINED_PHASES) overrides[`maxSteps.${p}`] = maxSteps;
   const phases: Record<string, number> = {};
   let current: string | undefined;
@@ -253,7 +308,7 @@ async function endToEnd(preset: PresetName, dataset: string, labels: string, max
       },
     );
     if (current) phases[current] = (phases[current] ?? 0) + (performance.now() - since) / 1000;
-    const row: Record<string, number | string> = { preset, 'total s': +((performance.now() - t0) / 1000).toFixed(1) };
+    const row: Record<string, number | string> = { preset, threads, load: +loadavg()[0].toFixed(2), 'total s': +((performance.now() - t0) / 1000).toFixed(1) };
     for (const [p, sec] of Object.entries(phases)) row[`${p} s`] = +sec.toFixed(1);
     row['agreement'] = summary.evaluation?.overall !== undefined && summary.evaluation.overall !== null ? +summary.evaluation.overall.toFixed(3) : '-';
     return row;
@@ -262,7 +317,7 @@ async function endToEnd(preset: PresetName, dataset: string, labels: string, max
   }
 }
 
-async function e2e(dataDir: string, presets: PresetName[], records: number, maxSteps: number, json: boolean): Promise<void> {
+async function e2e(dataDir: string, presets: PresetName[], records: number, maxSteps: number, threads: number[], rounds: number, json: boolean): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'train-speed-data-'));
   const dataset = join(work, 'slice.jsonl');
   const labels = join(work, 'slice.labels.jsonl');
@@ -276,7 +331,10 @@ async function e2e(dataDir: string, presets: PresetName[], records: number, maxS
     } finally {
       ds.close();
     }
-    for (const preset of presets) rows.push(await endToEnd(preset, dataset, labels, maxSteps));
+    // Interleaved, so that a neighbour's burst of load falls on both thread counts alike.
+    for (let round = 0; round < rounds; round++) {
+      for (const preset of presets) for (const t of threads) rows.push(await endToEnd(preset, dataset, labels, maxSteps, t));
+    }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -297,7 +355,8 @@ async function main(): Promise<void> {
       presets: { type: 'string', default: 'tiny,small' },
       records: { type: 'string', default: '300' },
       'max-steps': { type: 'string', default: '40' },
-      variants: { type: 'string', default: 'plain,engine,dp2' },
+      threads: { type: 'string', default: '1,2' },
+      variants: { type: 'string', default: 'plain,engine,dp2,fit1,fit2' },
       steps: { type: 'string', default: '6' },
       warmup: { type: 'string', default: '2' },
       reps: { type: 'string', default: '3' },
@@ -307,7 +366,7 @@ async function main(): Promise<void> {
   const steps = Number(values.steps);
   const warmup = Number(values.warmup);
   if (values.mode === 'e2e') {
-    await e2e(values.data, values.presets.split(',') as PresetName[], Number(values.records), Number(values['max-steps']), values.json);
+    await e2e(values.data, values.presets.split(',') as PresetName[], Number(values.records), Number(values['max-steps']), values.threads.split(',').map(Number), Number(values.reps), values.json);
     return;
   }
   if (values.child === 'matmul') {

@@ -24,8 +24,8 @@ Training (docs/training-ui.md; run again with the same options to resume):
   --base DIR           pre-trained BERT-family encoder (config.json, model.safetensors, tokenizer.json)
   --base-run RUN       start from the general RM of another run of the same data, preset, base and seed
   --backend B          auto (default) | ${BACKENDS.join(' | ')}
-  --threads N          threads sharing each training step (wasm only; default 2 when there are 2 cores;
-                       a run resumes with the same value)
+  --threads N          threads sharing each training step on wasm (default 2, or 1 on one core; other
+                       backends use 1); a run resumes with the same value
   --max-minutes N      wall-clock budget; phases stop early, keeping their best weights
   --seed N             random seed (default 42)
   --set KEY=VALUE      expert setting over the preset's (learning rate, batch size, patience, …); repeatable
