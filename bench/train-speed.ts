@@ -291,6 +291,8 @@ async function endToEnd(preset: PresetName, dataset: string, labels: string, max
   const overrides: Record<string, number> = { patience: 1000, threads }; // no early stop: every run takes its steps
   for (const p of TRAINED_PHASES) overrides[`maxSteps.${p}`] = maxSteps;
   const phases: Record<string, number> = {};
+  // What the run says it ran on, not what was asked for: a missing worker script falls back to one thread.
+  let ranOn = 1;
   let current: string | undefined;
   let since = performance.now();
   const t0 = since;
@@ -299,6 +301,9 @@ async function endToEnd(preset: PresetName, dataset: string, labels: string, max
       { dataset, labels, method: 'dmoerm', out, preset, backend: 'wasm', seed: 1, overrides },
       {
         onEvent: (e) => {
+          const split = e.type === 'log' ? /split over (\d+) threads/.exec(e.message) : null;
+          if (split) ranOn = Number(split[1]);
+          if (e.type === 'log' && e.level === 'warn') console.error(`${preset}, threads ${threads}: ${e.message}`);
           if (e.type !== 'phase') return;
           const now = performance.now();
           if (current) phases[current] = (phases[current] ?? 0) + (now - since) / 1000;
@@ -308,7 +313,7 @@ async function endToEnd(preset: PresetName, dataset: string, labels: string, max
       },
     );
     if (current) phases[current] = (phases[current] ?? 0) + (performance.now() - since) / 1000;
-    const row: Record<string, number | string> = { preset, threads, load: +loadavg()[0].toFixed(2), 'total s': +((performance.now() - t0) / 1000).toFixed(1) };
+    const row: Record<string, number | string> = { preset, threads: ranOn, load: +loadavg()[0].toFixed(2), 'total s': +((performance.now() - t0) / 1000).toFixed(1) };
     for (const [p, sec] of Object.entries(phases)) row[`${p} s`] = +sec.toFixed(1);
     row['agreement'] = summary.evaluation?.overall !== undefined && summary.evaluation.overall !== null ? +summary.evaluation.overall.toFixed(3) : '-';
     return row;
