@@ -90,6 +90,7 @@ function shipRun(run: string, name: string): void {
   rmSync(to, { recursive: true, force: true });
   mkdirSync(to, { recursive: true });
   for (const f of SHIPPED_FILES) {
+    if (!existsSync(join(run, f))) continue;
     const text = readFileSync(join(run, f), 'utf8')
       .replaceAll(`${dirname(TEST_FILE)}/`, '')
       .replaceAll(WORK, '(build folder)');

@@ -154,12 +154,18 @@ class RecipeRunner {
       for (let i = 0; i < h.ensembleSize; i++) plan.push({ component: `member-${i}`, weight: h.maxSteps.ensemble });
     }
     if (ctx.method === 'dmoerm' || ctx.method === 'dmoerm-no-outer') {
-      const cats = ctx.method === 'dmoerm' ? [...positionsByCategory(ctx.data, ctx.train).keys()] : ['all'];
-      if (cats.length > 1) plan.push({ component: 'router', weight: h.maxSteps.router * 0.02 });
-      for (const c of cats) {
+      const byCategory = ctx.method === 'dmoerm' ? positionsByCategory(ctx.data, ctx.train) : new Map([['all', ctx.train]]);
+      // Embedding a sequence costs about a third of one sequence's training pass, and a step trains
+      // 2·batchPairs sequences: what the router and Phase 3 spend caching embeddings, in steps.
+      const embedSteps = (sequences: number, len: number): number => (sequences * len) / ctx.preset.maxLen / (6 * h.batchPairs);
+      if (byCategory.size > 1) plan.push({ component: 'router', weight: h.maxSteps.router * 0.02 + embedSteps(ctx.train.length, ctx.preset.routerMaxLen) });
+      for (const [c, positions] of byCategory) {
         plan.push({ component: componentName('phase1', c), weight: h.maxSteps.phase1 });
-        for (const point of ctx.capability.keys()) plan.push({ component: componentName('phase2', c, point), weight: h.maxSteps.phase2 });
-        plan.push({ component: componentName('phase3', c), weight: h.maxSteps.phase3 * 0.02 });
+        const inCategory = new Set(positions);
+        // Only points with enough labels here get an expert; planning the others would shrink every share for nothing.
+        const points = [...ctx.capability].filter(([, pairs]) => pairs.filter((p) => inCategory.has(p.record)).length >= h.minPairs).map(([point]) => point);
+        for (const point of points) plan.push({ component: componentName('phase2', c, point), weight: h.maxSteps.phase2 });
+        if (points.length > 0) plan.push({ component: componentName('phase3', c), weight: h.maxSteps.phase3 * 0.02 + embedSteps(points.length * positions.length * 0.4, ctx.preset.maxLen) });
       }
     }
     return plan;
@@ -214,7 +220,8 @@ class RecipeRunner {
       const train = pairs.filter((p) => inTrain.has(p.record));
       const val = pairs.filter((p) => inVal.has(p.record));
       if (train.length < ctx.hp.minPairs) {
-        this.log(`category '${category}', point '${point}': ${train.length} capability pairs (< ${ctx.hp.minPairs}); no expert`);
+        // A point with no labels in this category is not one of its points: nothing to say.
+        if (train.length > 0) this.log(`category '${category}', point '${point}': ${train.length} capability pairs (< ${ctx.hp.minPairs}); no expert`);
         continue;
       }
       const name = componentName('phase2', category, point);
@@ -224,6 +231,8 @@ class RecipeRunner {
       adapters.push(expert.adapter!);
       experts.push({ point, component: name });
     }
+
+    if (experts.length === 0) this.log(`category '${category}': no capability point has ${ctx.hp.minPairs} labelled training pairs; its Phase-1 model scores it`);
 
     // Phase 3: the MLP over the experts' concatenated embeddings, on the other 40%, everything else frozen.
     const inner: InnerModel = { phase1: phase1Name, experts };

@@ -211,6 +211,8 @@ function adoptBase(run: RunFolder, from: string): void {
   copyFileSync(join(source.dir, 'vocab.json'), join(run.dir, 'vocab.json'));
   copyFileSync(source.checkpointPath('base'), run.checkpointPath('base'));
   copyFileSync(source.checkpointMetaPath('base'), run.checkpointMetaPath('base'));
+  // Its training curve too: the chart and the evaluation report show the general RM's history here as well.
+  for (const m of source.readMetrics()) if (m.phase === 'base') run.appendMetric(m);
   run.writeState({ ...run.readState(), completed: ['base'] });
   run.log(`general RM taken from ${source.dir}`);
 }

@@ -53,6 +53,9 @@ void describe('training end to end (tiny preset, synthetic preferences)', async 
     const events: TrainEvent[] = [];
     const summary = await train({ ...options('mean', 'mean'), baseRun: join(dir, 'single') }, { onEvent: (e) => events.push(e) });
     assert.ok(!events.some((e) => e.type === 'progress' && e.phase === 'base'), 'the general RM is reused');
+    const baseCurve = (run: string) => RunFolder.open(join(dir, run)).readMetrics().filter((m) => m.phase === 'base');
+    assert.ok(baseCurve('single').length > 0);
+    assert.deepEqual(baseCurve('mean'), baseCurve('single'), 'the reused general RM brings its training curve');
     assert.ok(events.some((e) => e.type === 'progress' && e.phase === 'ensemble' && e.expert === 'member-2'));
     const result = await evaluateRun(summary.out, testFile);
     assert.ok(result.overall! > 0.6, `mean agreement ${result.overall}`);
