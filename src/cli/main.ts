@@ -166,9 +166,14 @@ function indexJson(report: IndexReport): Record<string, unknown> {
   };
 }
 
+/** process.exit drops what a pipe has not taken yet (`score --json | jq` got the first 64 KiB): exit once stdout has drained. */
+function exitAfterOutput(code: number): void {
+  process.stdout.write('', () => process.exit(code));
+}
+
 if (require.main === module) {
   main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    (code) => exitAfterOutput(code),
     (e: unknown) => {
       const message = e instanceof Error ? e.message : String(e);
       const known = e instanceof UsageError || e instanceof LabelUsageError || e instanceof TrainUsageError || e instanceof OnnxUsageError || (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
