@@ -76,6 +76,9 @@ async function buildModel(): Promise<void> {
   shipRun(RUN_SINGLE, 'demo-single');
   writeFileSync(join(DEMO, 'eval.json'), JSON.stringify(evaluation, null, 2) + '\n');
   cli(['export', RUN, '--out', join(DEMO, 'model.onnx'), '--points', POINTS, '--json']);
+  // What the editor will show: onnxruntime's scores of the test file (the summary only).
+  const scored = JSON.parse(cli(['score', join(DEMO, 'model.onnx'), TEST_FILE, '--json'])) as { summary: EvalResult };
+  writeFileSync(join(WORK, 'ort-summary.json'), JSON.stringify(scored.summary));
   // The manifest names the run and dataset by absolute path: meaningless (and private) in a shipped model.
   const manifestFile = join(DEMO, 'model.manifest.json');
   const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { training: { run: string; dataset: string } };
@@ -105,6 +108,7 @@ function writeCard(): void {
   // The run's eval.json lists its evaluations, the trainer's held-out part first.
   const [runEvaluation] = JSON.parse(readFileSync(join(RUN, 'eval.json'), 'utf8')) as EvalResult[];
   const single = (JSON.parse(readFileSync(join(RUN_SINGLE, 'test-evals.json'), 'utf8')) as Array<{ result: EvalResult }>)[0].result;
+  const ort = JSON.parse(readFileSync(join(WORK, 'ort-summary.json'), 'utf8')) as EvalResult;
   const table = [
     '| category | DMoERM (this model) | Single RM (its general RM alone) |',
     '|---|---|---|',
@@ -115,6 +119,7 @@ function writeCard(): void {
     .replace('{{counts}}', `${counts.train} training and ${counts.test} held-out records (${Object.entries(counts.byCategory).map(([c, n]) => `${c} ${n}`).join(', ')})`)
     .replace('{{evaluation}}', table)
     .replace('{{internal}}', percent(runEvaluation.overall, runEvaluation.pairs))
+    .replace('{{ort}}', percent(ort.overall, ort.pairs))
     // The run's own card, two heading levels down, with the build folder instead of this machine's paths.
     .replace('{{run card}}', readFileSync(join(RUN, 'MODEL_CARD.md'), 'utf8').replace(/^(#+) /gm, '$1## ').replaceAll(WORK, '(build folder)'));
   writeFileSync(join(DEMO, 'MODEL_CARD.md'), card);
