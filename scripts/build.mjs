@@ -39,6 +39,7 @@ const node = {
     { in: 'bench/llmeval2-experiment.ts', out: 'bench/llmeval2-experiment' },
     { in: 'bench/train-speed.ts', out: 'bench/train-speed' },
     { in: 'bench/score-speed.ts', out: 'bench/score-speed' },
+    { in: 'bench/hover-latency.ts', out: 'bench/hover-latency' },
     ...testEntries('test/unit', 'test/unit'),
     ...testEntries('test/integration', 'test/integration'),
   ].filter((e) => existsSync(e.in)),

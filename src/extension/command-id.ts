@@ -36,4 +36,12 @@ export const enum CommandId {
   InstallNativeBackend = 'rewardlens.installNativeBackend',
   /** (model?: path | Uri | null) — the reward model for CodeLens and hovers; null clears it; no argument asks. */
   SelectRewardModel = 'rewardlens.selectRewardModel',
+  /** (datasetUri?, index?) — one record scored by the reward model; no index: the record at the cursor. */
+  ShowRewardBreakdown = 'rewardlens.showRewardBreakdown',
+  /** (datasetUri?, options?: { models?: string[] }) — each model's best-of-n pick against the human's best; no models: a quick pick. */
+  ShowBestOfN = 'rewardlens.showBestOfN',
+  /** (run?: path | runs-view node) — Table 3 of every run's eval.json, by test set, and the run's training curves. */
+  ShowEvaluationReport = 'rewardlens.showEvaluationReport',
+  /** (datasetUri?) — score the dataset with the reward model; the human pairs it orders the other way. */
+  ShowDisagreements = 'rewardlens.showDisagreements',
 }

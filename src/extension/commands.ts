@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { showDisagreements, showEvaluationReport } from './analysis/commands';
 import { CommandId } from './command-id';
 import type { Ctx } from './context';
 import { openDataset, reindexDataset, uriArg } from './datasets/open';
@@ -8,6 +9,8 @@ import type { IndexedDataset } from './datasets/registry';
 import { labelCapabilities, labelOptionsArg } from './labelling/label-command';
 import { labelsFromRatingsCommand, ratingsSourceArg } from './labelling/ratings-command';
 import { recordDocumentUri } from './records/record-document';
+import { showBestOfN } from './scoring/best-of-n-panel';
+import { showRewardBreakdown } from './scoring/breakdown-panel';
 import { selectRewardModel } from './scoring/select-model';
 import { TrainingChartPanel } from './training/chart-panel';
 import { installBackend } from './training/install-backend';
@@ -249,6 +252,24 @@ export function createCommands(): Record<CommandId, CommandFactory> {
     },
     [CommandId.SelectRewardModel]: {
       run: (ctx) => (arg?: unknown) => selectRewardModel(ctx, arg),
+    },
+    [CommandId.ShowEvaluationReport]: {
+      run: (ctx) => (arg?: unknown) => showEvaluationReport(ctx, arg),
+    },
+    [CommandId.ShowDisagreements]: {
+      enabled: (ctx) => (d) => {
+        ctx.datasets.activeUri = d.uri;
+        return showDisagreements(ctx, d);
+      },
+      disabled: needsDataset('find disagreements with its human labels'),
+    },
+    [CommandId.ShowRewardBreakdown]: {
+      enabled: (ctx) => (d, at?: unknown) => showRewardBreakdown(ctx, d, at),
+      disabled: needsDataset('see a reward breakdown'),
+    },
+    [CommandId.ShowBestOfN]: {
+      enabled: (ctx) => (d, options?: unknown) => showBestOfN(ctx, d, options),
+      disabled: needsDataset('compare best-of-n picks'),
     },
   };
 }

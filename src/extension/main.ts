@@ -1,4 +1,8 @@
 import * as vscode from 'vscode';
+import type { AnalysisTesting } from './analysis/testing';
+import { analysisTesting } from './analysis/testing';
+import { DisagreementsPanel } from './analysis/disagreements-panel';
+import { EvaluationReportPanel } from './analysis/evaluation-report-panel';
 import { CodeLensController } from './codelens/controller';
 import { registerCommands } from './commands';
 import { Config } from './config';
@@ -11,7 +15,11 @@ import { recordDetail, recordRows } from './presentation/records';
 import type { RecordDetail, RecordRow } from '../../webview/records-protocol';
 import type { IndexReport } from '../core/dataset/dataset';
 import { RecordDocumentProvider } from './records/record-document';
+import { BestOfNPanel } from './scoring/best-of-n-panel';
+import { RewardBreakdownPanel } from './scoring/breakdown-panel';
 import { RewardModelStatusBar } from './scoring/status-bar';
+import type { BreakdownData } from '../../webview/reward-breakdown-protocol';
+import type { BonHeader } from '../../webview/best-of-n-protocol';
 import { DatasetStatusBar } from './status-bar';
 import { TrainingChartPanel } from './training/chart-panel';
 import type { RunsNode } from './training/runs-tree';
@@ -46,6 +54,18 @@ export interface TestingApi {
   trainingChartData(): ChartData | undefined;
   /** The reward model of `rewardlens.scoring.model`: its file, whether its onnxruntime session exists, cached scores. */
   rewardModel(): { file?: string; sessionLoaded: boolean; sessionRuns: number; cachedScores: number };
+  /** The reward model's status bar item as the window gets it: text, tooltip (markdown source) and command id. */
+  rewardModelStatus(): { text: string; tooltip: string; command?: string };
+  /** The evaluation report and the disagreement explorer (src/extension/analysis/testing.ts). */
+  analysis: AnalysisTesting;
+  /** What the reward breakdown panel last posted: its data, or the message it shows instead; undefined when it is closed. */
+  rewardBreakdown(): { data?: BreakdownData; message?: string } | undefined;
+  /** The best-of-n panel's last header and each record's picks (model by model); undefined when it is closed. */
+  bestOfN(): { header?: BonHeader; picks: Array<{ index: number; picks: Array<number | undefined> }> } | undefined;
+  /** A record's rewards from the reward model the editor uses (CodeLens, hovers), not through the panels. */
+  scoreRecord(uri: vscode.Uri, index: number): Promise<number[] | undefined>;
+  /** Forgets every cached score, so that a later suite counting cache entries starts from none. */
+  clearScoreCache(): void;
 }
 
 export function activate(context: vscode.ExtensionContext): RewardLensApi {
@@ -56,12 +76,16 @@ export function activate(context: vscode.ExtensionContext): RewardLensApi {
   ctx.push(new CodeLensController(ctx));
   ctx.push(vscode.languages.registerHoverProvider(DATASET_SELECTOR, new RecordHoverProvider(ctx)));
   ctx.push(new DatasetStatusBar(ctx));
-  ctx.push(new RewardModelStatusBar(ctx));
+  const rewardModelStatus = ctx.push(new RewardModelStatusBar(ctx));
   RecordDocumentProvider.register(ctx);
   OverviewPanel.register(ctx);
   RecordsPanel.register(ctx);
   LabelReportPanel.register(ctx);
   TrainingChartPanel.register(ctx);
+  EvaluationReportPanel.register(ctx);
+  DisagreementsPanel.register(ctx);
+  RewardBreakdownPanel.register(ctx);
+  BestOfNPanel.register(ctx);
   const runsTree = RunsTreeProvider.register(ctx);
   registerCommands(ctx);
   trackDocuments(ctx);
@@ -80,6 +104,32 @@ export function activate(context: vscode.ExtensionContext): RewardLensApi {
           },
           trainingChartData: () => TrainingChartPanel.current?.lastData,
           rewardModel: () => ({ file: ctx.rewardModel.file, sessionLoaded: ctx.rewardModel.sessionLoaded, sessionRuns: ctx.rewardModel.sessionRuns, cachedScores: ctx.rewardModel.cache.size }),
+          rewardModelStatus: () => {
+            // Element access reaches the private item and is still type-checked (a renamed field fails tsc).
+            const item = rewardModelStatus['item'];
+            const tooltip = item.tooltip;
+            const command = item.command;
+            return { text: item.text, tooltip: typeof tooltip === 'string' ? tooltip : (tooltip?.value ?? ''), command: typeof command === 'string' ? command : command?.command };
+          },
+          analysis: analysisTesting(),
+          rewardBreakdown: () => {
+            const p = RewardBreakdownPanel.current;
+            return p && { data: p.lastData, message: p.lastMessage };
+          },
+          bestOfN: () => {
+            const p = BestOfNPanel.current;
+            return p && { header: p.lastHeader, picks: p.picks };
+          },
+          scoreRecord: async (uri, index) => {
+            const d = ctx.datasets.get(uri);
+            const source = new vscode.CancellationTokenSource();
+            try {
+              return d ? (await ctx.rewardModel.score(d, index, source.token))?.score.rewards : undefined;
+            } finally {
+              source.dispose();
+            }
+          },
+          clearScoreCache: () => ctx.rewardModel.cache.clear(),
         }
       : undefined;
   return {
