@@ -4,7 +4,8 @@
  * seeded random weights (method single: one encoder and its head; a dmoerm export runs one encoder per
  * expert, so its cost is a multiple of this), so the benchmark needs no training.
  * Usage: node dist/bench/score-speed.js [--preset small|tiny] [--records 32] [--words 150] [--threads 1,2] [--batch 16] [--runs 3] [--backend wasm] [--json]
- * --threads and --batch (responses per onnxruntime run) take lists: every combination is timed.
+ * --threads, --batch (responses per onnxruntime run) and --spin (0/1: onnxruntime's threads busy-wait) take
+ * lists: every combination is timed.
  * Each engine is warmed up on a few records first (session creation, wasm compilation), then timed over all
  * records --runs times, engines interleaved, keeping each one's best pass: on a machine shared with other
  * work the best pass is the one least disturbed by it.
@@ -37,6 +38,7 @@ const { values } = parseArgs({
     words: { type: 'string', default: '150' },
     threads: { type: 'string', default: '1,2' },
     batch: { type: 'string', default: '16' },
+    spin: { type: 'string', default: '0' },
     backend: { type: 'string', default: 'wasm' },
     json: { type: 'boolean', default: false },
   },
@@ -47,7 +49,8 @@ const recordCount = Number(values.records);
 const words = Number(values.words);
 const threadCounts = values.threads.split(',').map(Number);
 const batchSizes = values.batch.split(',').map(Number);
-const ortConfigs = threadCounts.flatMap((threads) => batchSizes.map((batch) => ({ threads, batch })));
+const spins = values.spin.split(',').map((v) => v === '1');
+const ortConfigs = threadCounts.flatMap((threads) => batchSizes.flatMap((batch) => spins.map((spinning) => ({ threads, batch, spinning }))));
 const runs = Number(values.runs);
 
 const WORDS = ['the', 'answer', 'is', 'about', 'this', 'topic', 'and', 'it', 'seems', 'that', 'we', 'can', 'say', 'many', 'things', 'water', 'iron', 'music', 'coffee', 'rivers', '我们', '认为', '这个', '问题'];
@@ -105,7 +108,7 @@ async function main(): Promise<void> {
     const src = sequenceSource(data, vocab, tokenizer, 16);
     const scorer = RunScorer.load(model, (c) => run.checkpointPath(c));
     scorer.score(src, positions.slice(0, 2)); // warm-up: kernels compiled, weights paged in
-    const orts = ortConfigs.map(({ threads, batch }) => new OrtScorer(onnx, { intraOpNumThreads: threads, batchSize: batch, cache: new ScoreCache() }));
+    const orts = ortConfigs.map(({ threads, batch, spinning }) => new OrtScorer(onnx, { intraOpNumThreads: threads, batchSize: batch, spinning, cache: new ScoreCache() }));
     for (const ort of orts) await ort.score(data.records.slice(0, 2)); // warm-up: session created
     const best = new Array<number>(1 + orts.length).fill(Infinity);
     const reference = scorer.score(src, positions);
@@ -123,9 +126,9 @@ async function main(): Promise<void> {
       }
     }
     for (const ort of orts) await ort.dispose();
-    const results: Array<{ engine: string; threads?: number; batch?: number; seconds: number; perSecond: number; maxDiff?: number }> = [
+    const results: Array<{ engine: string; threads?: number; batch?: number; spinning?: boolean; seconds: number; perSecond: number; maxDiff?: number }> = [
       { engine: `tfjs ${backend.tfBackend}`, seconds: best[0], perSecond: responses / best[0] },
-      ...ortConfigs.map(({ threads, batch }, k) => ({ engine: 'onnxruntime-node', threads, batch, seconds: best[k + 1], perSecond: responses / best[k + 1], maxDiff })),
+      ...ortConfigs.map(({ threads, batch, spinning }, k) => ({ engine: 'onnxruntime-node', threads, batch, spinning, seconds: best[k + 1], perSecond: responses / best[k + 1], maxDiff })),
     ];
     const summary = {
       preset: values.preset, runs, hidden: preset.encoder.hidden, layers: preset.encoder.layers, records: recordCount, responses, meanTokens: Math.round(meanLen),
@@ -139,7 +142,7 @@ async function main(): Promise<void> {
     console.log(`export: ${(exported.bytes / 1e6).toFixed(1)} MB in ${exported.seconds.toFixed(2)} s`);
     for (const r of results) {
       const speedup = r.perSecond / results[0].perSecond;
-      console.log(`${r.engine.padEnd(18)} ${r.threads ? `${r.threads} thread${r.threads > 1 ? 's' : ' '}` : '         '} ${r.batch ? `batch ${String(r.batch).padEnd(3)}` : '         '}  ${r.perSecond.toFixed(1).padStart(8)} responses/s  ${speedup.toFixed(1).padStart(5)}×${r.maxDiff !== undefined ? `  max |Δ| ${r.maxDiff.toExponential(1)}` : ''}`);
+      console.log(`${r.engine.padEnd(18)} ${r.threads ? `${r.threads} thread${r.threads > 1 ? 's' : ' '}` : '         '} ${r.batch ? `batch ${String(r.batch).padEnd(3)}` : '         '} ${r.spinning === undefined ? '       ' : r.spinning ? 'spin   ' : 'no spin'}  ${r.perSecond.toFixed(1).padStart(8)} responses/s  ${speedup.toFixed(1).padStart(5)}×${r.maxDiff !== undefined ? `  max |Δ| ${r.maxDiff.toExponential(1)}` : ''}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -15,6 +15,13 @@ export interface OrtScorerOptions {
   intraOpNumThreads?: number;
   /** Responses per session run; records are never split across runs. */
   batchSize?: number;
+  /**
+   * Whether onnxruntime's intra-op threads busy-wait for work between operators. Off by default: on an idle
+   * 2-core machine it made no measurable difference, but while another process held a core, spinning
+   * threads (and each operator's wait for the descheduled one) made a hover 1.6× slower at the median and
+   * batch scoring 1.14× slower (bench/README.md, "Scoring"); an editor always shares its cores.
+   */
+  spinning?: boolean;
   /** Shared between scorers so that reopening a model keeps its scores; default: one per scorer. */
   cache?: ScoreCache;
 }
@@ -130,6 +137,7 @@ export class OrtScorer {
           interOpNumThreads: 1,
           graphOptimizationLevel: 'all',
           executionMode: 'sequential',
+          extra: { session: { intra_op: { allow_spinning: this.options.spinning ? '1' : '0' } } },
         });
       } catch (e) {
         throw new Error(`${file}: onnxruntime cannot load the model (${(e as Error).message.split('\n')[0]})`);
