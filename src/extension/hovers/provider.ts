@@ -54,7 +54,7 @@ export class RecordHoverProvider implements vscode.HoverProvider {
     if (file === undefined) return;
     const name = RewardModel.displayName(file);
     try {
-      const scored = await model.score(indexed, index, token);
+      const scored = await model.score(indexed, index, token, { wait: 'now' });
       if (scored === undefined) return;
       md.appendMarkdown(scoreHoverMarkdown(name, scored.record, scored.score, model.manifest?.categories ?? []));
     } catch (e) {

@@ -145,7 +145,7 @@ export class RewardBreakdownPanel extends DatasetPanel {
     }
     this.show(`Scoring record ${index + 1} with ${RewardModel.displayName(file)}…`, true);
     try {
-      const scored = await model.score(d, index, cts.token);
+      const scored = await model.score(d, index, cts.token, { wait: 'now' });
       if (cts.token.isCancellationRequested) return;
       const manifest = model.manifest;
       if (scored === undefined || manifest === undefined) {

@@ -117,9 +117,10 @@ export class RewardModel implements vscode.Disposable {
 
   /**
    * Scores a record of a dataset. Resolves undefined when no model is set, the index holds no record,
-   * or every caller waiting on its batch cancelled; rejects with the model's error.
+   * or every caller waiting on its batch cancelled; rejects with the model's error. `wait: 'now'` (hovers,
+   * the breakdown) skips the batching window meant for the lenses VS Code resolves one by one.
    */
-  async score(indexed: IndexedDataset, index: number, token: vscode.CancellationToken): Promise<RecordScores | undefined> {
+  async score(indexed: IndexedDataset, index: number, token: vscode.CancellationToken, options: { wait?: 'batch' | 'now' } = {}): Promise<RecordScores | undefined> {
     const loaded = this.load();
     if (loaded === undefined) {
       if (this.loadError !== undefined) throw new Error(this.loadError.message);
@@ -143,7 +144,8 @@ export class RewardModel implements vscode.Disposable {
       if (p === undefined) this.pending.set(key, (p = { encoded, tokens: [], waiters: [] }));
       p.tokens.push(token);
       p.waiters.push({ resolve, reject });
-      this.timer ??= setTimeout(() => this.flush(loaded), BATCH_WINDOW_MS);
+      // A hover is one record someone is waiting for: it joins a batch already gathering, or goes at once.
+      this.timer ??= setTimeout(() => this.flush(loaded), options.wait === 'now' ? 0 : BATCH_WINDOW_MS);
     }).catch((e: unknown) => {
       if (e instanceof CancelledBatch) return undefined;
       throw e;
