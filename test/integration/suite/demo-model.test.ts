@@ -47,7 +47,11 @@ suite('RewardLens demo model', () => {
   });
 
   teardown(() => vscode.commands.executeCommand('workbench.action.closeAllEditors'));
-  suiteTeardown(() => vscode.commands.executeCommand('rewardlens.selectRewardModel', null));
+  suiteTeardown(async () => {
+    await vscode.commands.executeCommand('rewardlens.selectRewardModel', null);
+    // The scoring suite counts cache entries from none.
+    api.testing?.clearScoreCache();
+  });
 
   test('CodeLens on every record: the router decision, and over the file the agreement rewardlens score computes on eval.json\'s pairs', async () => {
     const editor = await openEditor(DATASET);

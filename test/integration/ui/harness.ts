@@ -47,12 +47,21 @@ export async function runCommand(page: Page, label: string): Promise<void> {
 
 /** Opens a workspace file through Quick Open (Ctrl+P) and waits for its editor tab. */
 export async function openFile(page: Page, relativePath: string): Promise<void> {
-  await page.keyboard.press('Control+P');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(relativePath);
   const name = relativePath.split('/').pop() ?? relativePath;
-  await page.locator(ROW, { hasText: name }).first().waitFor();
+  // A file a test has just written may not be in Quick Open's file index yet: ask again until it is.
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('Control+P');
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(relativePath);
+    try {
+      await page.locator(ROW, { hasText: name }).first().waitFor({ timeout: attempt < 4 ? 5_000 : 15_000 });
+      break;
+    } catch (e) {
+      if (attempt >= 4) throw e;
+      await page.keyboard.press('Escape');
+    }
+  }
   await page.keyboard.press('Enter');
   await page.locator('.tabs-container .tab.active', { hasText: name }).waitFor();
 }
