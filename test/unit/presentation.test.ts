@@ -22,6 +22,14 @@ void describe('presentation', () => {
       preference: { ranking: [2, 1], pairs: ['a1', 'a2', 'a3'].map((annotator, i) => ({ a: 0, b: 1, winner: i === 2 ? 0 : 1, annotator })) },
     });
     assert.equal(lensTitle(three), 'Grammarly · 2 responses · majority #2 ≻ #1 (2/3 annotators)');
+    const many: PreferenceRecord = {
+      id: 'q',
+      category: 'objective knowledge QA',
+      context: [{ role: 'user', content: 'q' }],
+      responses: ['a', 'b', 'c', 'd'].map((text) => ({ text })),
+      preference: { pairs: [{ a: 0, b: 1, winner: 0 }, { a: 0, b: 2, winner: 0 }, { a: 1, b: 2, winner: null }, { a: 2, b: 3, winner: 2 }] },
+    };
+    assert.equal(lensTitle(many), 'objective knowledge QA · 4 responses · 4 pairs, best #1');
     const split = record({ preference: { pairs: [{ a: 0, b: 1, winner: 0, annotator: 'a1' }, { a: 0, b: 1, winner: 1, annotator: 'a2' }] } });
     assert.equal(formatPreference(split), 'majority #1 = #2 (no majority of 2)');
     assert.equal(formatPreference(record({})), 'unlabelled');

@@ -1,4 +1,5 @@
 import { majorityWinner } from '../../core/dataset/adapters/ranking';
+import { humanVerdict } from '../../core/scoring/best-of-n';
 import type { PairJudgement, PreferenceRecord } from '../../core/dataset/record';
 
 /**
@@ -80,10 +81,22 @@ export function formatPreference(record: PreferenceRecord, short = false): strin
   return 'unlabelled';
 }
 
-/** The CodeLens title of a record: `harmless-base · 2 responses · ranking #1 ≻ #2`. */
+/** Verdicts a lens lists one by one; more would push the score lens beside it off the screen. */
+const LENS_PAIRS = 3;
+
+/**
+ * The CodeLens title of a record: `harmless-base · 2 responses · ranking #1 ≻ #2`; a record with many
+ * pairwise verdicts and no ranking says how many and who is best (`6 pairs, best #1`; the hover lists them).
+ */
 export function lensTitle(record: PreferenceRecord): string {
   const n = record.responses.length;
-  return [record.category ?? 'no category', `${n} ${n === 1 ? 'response' : 'responses'}`, formatPreference(record)].join(' · ');
+  const pairs = record.preference?.pairs ?? [];
+  let preference = formatPreference(record);
+  if (!record.preference?.ranking && !hasAnnotators(record) && pairs.length > LENS_PAIRS) {
+    const best = humanVerdict(record).best;
+    preference = `${pairs.length} pairs${best.length > 0 ? `, best ${best.map((i) => `#${i + 1}`).join(' = ')}` : ', no best (a cycle)'}`;
+  }
+  return [record.category ?? 'no category', `${n} ${n === 1 ? 'response' : 'responses'}`, preference].join(' · ');
 }
 
 /** The last user turn: what the responses answer. */
