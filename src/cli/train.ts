@@ -1,7 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { storeFileFor } from '../core/labelling/store';
-import { evaluateRun, train } from '../core/training/train';
+import { runTorchTrainer, defaultPython } from '../core/training/torch-trainer';
+import { evaluateRun, prepare, train } from '../core/training/train';
 import type { BackendName, EvalResult, Method, PresetName, TrainEvent, TrainOptions, TrainSummary } from '../core/training/types';
 import { BACKENDS, METHODS, METHODS_NEEDING_LABELS, PRESET_NAMES } from '../core/training/types';
 import { formatEvalResult, formatTrainEvent } from '../worker/train-protocol';
@@ -14,6 +15,8 @@ import { formatEvalResult, formatTrainEvent } from '../worker/train-protocol';
 
 export const TRAIN_USAGE = `  rewardlens train FILE --method M --out RUN [--labels STORE] [--preset tiny|small] [--base DIR] [--base-run RUN]
                   [--backend B] [--threads N] [--max-minutes N] [--seed N] [--set KEY=VALUE …] [--json]
+  rewardlens prepare FILE --method M --out RUN [the train options]   write the training plan only, for
+                  \`python -m rewardlens_trainer RUN\` here or on a GPU machine (docs/torch-trainer.md)
   rewardlens eval RUN TESTFILE [--json]
 
 Training (docs/training-ui.md; run again with the same options to resume):
@@ -23,7 +26,8 @@ Training (docs/training-ui.md; run again with the same options to resume):
   --preset P           ${PRESET_NAMES.join(' | ')} (default small)
   --base DIR           pre-trained BERT-family encoder (config.json, model.safetensors, tokenizer.json)
   --base-run RUN       start from the general RM of another run of the same data, preset, base and seed
-  --backend B          auto (default) | ${BACKENDS.join(' | ')}
+  --backend B          auto (default) | ${BACKENDS.join(' | ')} | torch (the PyTorch trainer: docs/torch-trainer.md)
+  --device D           torch: auto (CUDA when available) | cpu | cuda | cuda:N
   --threads N          threads sharing each training step on wasm (default 2, or 1 on one core; other
                        backends use 1); a run resumes with the same value
   --max-minutes N      wall-clock budget; phases stop early, keeping their best weights
@@ -44,6 +48,7 @@ const trainFlags = {
   base: { type: 'string' },
   'base-run': { type: 'string' },
   backend: { type: 'string' },
+  device: { type: 'string' },
   threads: { type: 'string' },
   'max-minutes': { type: 'string' },
   seed: { type: 'string' },
@@ -96,7 +101,7 @@ export function parseOverrides(pairs: readonly string[]): Record<string, number 
 
 
 /** The TrainOptions of `rewardlens train …` (and whether to print JSON); throws TrainUsageError with what to fix. */
-export function parseTrainArgs(argv: string[]): { help: true } | { help: false; options: TrainOptions; json: boolean; quiet: boolean } {
+export function parseTrainArgs(argv: string[]): { help: true } | { help: false; options: TrainOptions; torch: boolean; device?: string; json: boolean; quiet: boolean } {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: trainFlags });
   if (values.help) return { help: true };
   if (positionals.length !== 1) throw new TrainUsageError(`give one training dataset FILE (usage: rewardlens train FILE --method M --out RUN)`);
@@ -124,7 +129,7 @@ export function parseTrainArgs(argv: string[]): { help: true } | { help: false; 
     preset: values.preset === undefined ? 'small' : oneOf<PresetName>('preset', values.preset, PRESET_NAMES),
     base: values.base,
     baseRun: values['base-run'],
-    backend: values.backend === undefined ? 'auto' : oneOf<BackendName | 'auto'>('backend', values.backend, ['auto', ...BACKENDS]),
+    backend: values.backend === undefined || values.backend === 'torch' ? 'auto' : oneOf<BackendName | 'auto'>('backend', values.backend, ['auto', ...BACKENDS]),
     maxMinutes: numberFlag('max-minutes', values['max-minutes'], (n) => n > 0, 'a positive number of minutes'),
     seed: numberFlag('seed', values.seed, (n) => Number.isInteger(n) && n >= 0, 'a whole number ≥ 0') ?? DEFAULT_SEED,
     schemaFile: values.schema,
@@ -133,7 +138,8 @@ export function parseTrainArgs(argv: string[]): { help: true } | { help: false; 
   };
   // Absent keys, not `undefined` ones: the options are stored in run.json and compared on resume.
   for (const key of Object.keys(options) as (keyof TrainOptions)[]) if (options[key] === undefined) delete options[key];
-  return { options, json: values.json, quiet: values.quiet, help: false };
+  if (values.device !== undefined && values.backend !== 'torch') throw new TrainUsageError('--device is for --backend torch (the PyTorch trainer)');
+  return { options, torch: values.backend === 'torch', device: values.device, json: values.json, quiet: values.quiet, help: false };
 }
 
 export function parseEvalArgs(argv: string[]): { help: true } | { help: false; run: string; testFile: string; schemaFile?: string; adapter?: string; json: boolean } {
@@ -206,7 +212,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const cleanup = abortOnSignal(controller, quiet);
   let summary: TrainSummary;
   try {
-    summary = await train(options, { signal: controller.signal, onEvent: printer(quiet) });
+    if (args.torch) {
+      const onEvent = printer(quiet);
+      await prepare(options, { signal: controller.signal, onEvent });
+      summary = await runTorchTrainer(options.out, { python: defaultPython(), device: args.device, threads: options.overrides?.threads as number | undefined, maxMinutes: options.maxMinutes, signal: controller.signal, onEvent, onStderr: quiet ? undefined : (l) => process.stderr.write(`${l}\n`) });
+    } else summary = await train(options, { signal: controller.signal, onEvent: printer(quiet) });
   } catch (e) {
     // The recipe may end a cancelled run by throwing; after Ctrl-C that is the expected way out.
     if (!controller.signal.aborted) throw e;
@@ -238,5 +248,19 @@ export async function evalCommand(argv: string[]): Promise<number> {
   }
   if (controller.signal.aborted) return 130;
   console.log(args.json ? JSON.stringify(result) : formatEvalResult(result));
+  return 0;
+}
+
+/** `rewardlens prepare FILE …`: the run folder with its training plan, for the PyTorch trainer. */
+export async function prepareCommand(argv: string[]): Promise<number> {
+  const args = parseTrainArgs(argv);
+  if (args.help) {
+    console.log(`Usage:\n${TRAIN_USAGE}`);
+    return 0;
+  }
+  const plan = await prepare(args.options, { onEvent: printer(args.quiet || args.json) });
+  const out = args.options.out;
+  if (args.json) console.log(JSON.stringify({ out, method: plan.method, components: plan.components.map((c) => ({ name: c.name, phase: c.phase, trainExamples: c.trainExamples, valExamples: c.valExamples })) }));
+  else console.log(`${out}: training plan with ${plan.components.length} components (${plan.components.map((c) => c.name).join(', ')}); train it with: python -m rewardlens_trainer ${out}`);
   return 0;
 }

@@ -115,8 +115,17 @@ function halfToFloat(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
-/** Serialises tensors as F32 safetensors bytes: keys sorted, header padded with spaces to 8 bytes (as the Rust library). */
-export function encodeSafetensors(tensors: Map<string, NamedArray>, metadata?: Record<string, string>): Uint8Array {
+/** Token ids, offsets and indices (a training plan's tables): written as I32. */
+export interface IntArray {
+  shape: number[];
+  data: Int32Array;
+}
+
+/**
+ * Serialises tensors as safetensors bytes, F32 (I32 for `Int32Array` data): keys sorted, header padded with
+ * spaces to 8 bytes (as the Rust library).
+ */
+export function encodeSafetensors(tensors: Map<string, NamedArray | IntArray>, metadata?: Record<string, string>): Uint8Array {
   const names = [...tensors.keys()].sort();
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length) header.__metadata__ = metadata;
@@ -125,7 +134,7 @@ export function encodeSafetensors(tensors: Map<string, NamedArray>, metadata?: R
     const t = tensors.get(name)!;
     const count = t.shape.reduce((a, b) => a * b, 1);
     if (count !== t.data.length) throw new Error(`safetensors: tensor '${name}' has ${t.data.length} values but shape ${JSON.stringify(t.shape)}`);
-    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + 4 * count] };
+    header[name] = { dtype: t.data instanceof Int32Array ? 'I32' : 'F32', shape: t.shape, data_offsets: [offset, offset + 4 * count] };
     offset += 4 * count;
   }
   let json = Buffer.from(JSON.stringify(header), 'utf8');
@@ -138,12 +147,13 @@ export function encodeSafetensors(tensors: Map<string, NamedArray>, metadata?: R
   let at = 8 + json.length;
   for (const name of names) {
     const data = tensors.get(name)!.data;
-    for (let i = 0; i < data.length; i++, at += 4) view.setFloat32(at, data[i], true);
+    if (data instanceof Int32Array) for (let i = 0; i < data.length; i++, at += 4) view.setInt32(at, data[i], true);
+    else for (let i = 0; i < data.length; i++, at += 4) view.setFloat32(at, data[i], true);
   }
   return out;
 }
 
-export function writeSafetensors(file: string, tensors: Map<string, NamedArray>, metadata?: Record<string, string>): void {
+export function writeSafetensors(file: string, tensors: Map<string, NamedArray | IntArray>, metadata?: Record<string, string>): void {
   writeFileAtomic(file, encodeSafetensors(tensors, metadata));
 }
 

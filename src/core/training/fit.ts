@@ -97,12 +97,9 @@ export async function fit(task: FitTask, schedule: FitSchedule, io: FitIO): Prom
   const stopping = io.resume ? EarlyStopping.fromJSON(io.resume.stopping) : new EarlyStopping({ patience: schedule.patience });
   let best = snapshot(variables);
   let step = io.resume?.step ?? 0;
-  let batches: number[][] = [];
+  const stream = batchStream((rng) => task.epoch(rng), io.rng, task.component);
   // Replaying the data order up to the resumed step keeps a resumed run on the same example stream.
-  for (let skipped = 0; skipped < step; skipped++) {
-    batches = nextBatch(batches, task, io.rng).rest;
-    io.rng.int(2 ** 31);
-  }
+  for (let skipped = 0; skipped < step; skipped++) stream.next();
   let lossSum = 0;
   let correct = 0;
   let seen = 0;
@@ -136,9 +133,8 @@ export async function fit(task: FitTask, schedule: FitSchedule, io: FitIO): Prom
         reason = 'deadline';
         break;
       }
-      const next = nextBatch(batches, task, io.rng);
-      batches = next.rest;
-      const seed = io.rng.int(2 ** 31);
+      const next = stream.next();
+      const seed = next.seed;
       const micro = Math.max(1, schedule.microBatch ?? next.batch.length);
       const totals = task.trainStep ? await task.trainStep(next.batch, seed, micro, optimizer) : accumulatedStep(task, next.batch, seed, micro, variables, optimizer);
       lossSum += totals.loss;
@@ -202,11 +198,23 @@ function accumulatedStep(task: FitTask, batch: number[], seed: number, micro: nu
   return { loss, correct, examples: batch.length };
 }
 
-function nextBatch(batches: number[][], task: FitTask, rng: Rng): { batch: number[]; rest: number[][] } {
-  let rest = batches;
-  if (rest.length === 0) rest = task.epoch(rng);
-  if (rest.length === 0) throw new Error(`${task.component}: no training examples`);
-  return { batch: rest[0], rest: rest.slice(1) };
+/**
+ * The example stream of a component: each step's batch (a new epoch when one runs out) and its dropout seed,
+ * both from `rng`. Training plans (plan.ts) write down the same stream for other engines.
+ */
+export function batchStream(epoch: (rng: Rng) => number[][], rng: Rng, component = 'component'): { next(): { batch: number[]; seed: number } } {
+  let batches: number[][] = [];
+  let at = 0;
+  return {
+    next() {
+      if (at === batches.length) {
+        batches = epoch(rng);
+        at = 0;
+      }
+      if (batches.length === 0) throw new Error(`${component}: no training examples`);
+      return { batch: batches[at++], seed: rng.int(2 ** 31) };
+    },
+  };
 }
 
 function snapshot(variables: TF.Variable[]): TF.Tensor[] {

@@ -17,9 +17,9 @@ import type { PrefPair } from './pairs';
 import { RunThreads, gradientWorkerScript } from './parallel';
 import type { Rng } from './rng';
 import type { RunFolder, RunState } from './run-folder';
-import { splitByGroup } from './split';
+import { RunSplits, ROUTER_BATCH } from './plan';
 import type { SequenceSource } from './tasks';
-import { EmbeddingCache, Standardizer, cachedPairTask, embedSequences, routerTask, tokenPairTask, validationSubset } from './tasks';
+import { EmbeddingCache, Standardizer, cachedPairTask, embedSequences, routerTask, tokenPairTask } from './tasks';
 import type { Method, TrainEvent } from './types';
 
 export class CancelledError extends Error {
@@ -68,9 +68,11 @@ class RecipeRunner {
   private truncated = false;
   private plan: Planned[] = [];
   private readonly threads: RunThreads;
+  private readonly splits: RunSplits;
 
   constructor(private readonly ctx: RecipeContext) {
     this.state = ctx.run.readState();
+    this.splits = new RunSplits(ctx.data, ctx.hp, ctx.rng);
     const { threads, note } = trainingThreads(ctx.hp.threads, tf.getBackend());
     if (note) this.log(note);
     this.threads = new RunThreads(threads, gradientWorkerScript(), !ctx.hp.threads, (m, level) => this.log(m, level));
@@ -98,7 +100,7 @@ class RecipeRunner {
       mlpHidden: ctx.hp.mlpHidden,
       base: 'base',
     };
-    const [baseTrain, baseVal] = this.splitPositions(ctx.train, 'base');
+    const [baseTrain, baseVal] = this.splits.validation(ctx.train, 'base');
     this.plan = this.planComponents();
 
     const base = new RewardNet(ctx.initialEncoder, ScalarHead.create(ctx.initialEncoder.config.hidden, ctx.seed));
@@ -185,7 +187,7 @@ class RecipeRunner {
       const features = raw.map((row) => std.apply(row));
       const index = new Map(categories.map((c, i) => [c, i]));
       const labels = ctx.data.categories.map((c) => index.get(c) ?? -1);
-      const task = routerTask({ component: 'router', phase: 'router', parts }, features, labels, train, val, 32, classifier);
+      const task = routerTask({ component: 'router', phase: 'router', parts }, features, labels, train, val, ROUTER_BATCH, classifier);
       const p = classifier.named();
       await this.runFit('router', task, 'router', parts, () => std.foldInto(p.get('weight')!, p.get('bias')!));
     } else {
@@ -197,8 +199,8 @@ class RecipeRunner {
   /** Phases 1–3 of one category's inner MoE (paper §3.2–3.3). Undefined when the category has too little data. */
   private async trainInner(base: RewardNet, category: string, positions: number[]): Promise<InnerModel | undefined> {
     const { ctx } = this;
-    const [p12, p3] = splitByGroup(positions, (p) => ctx.data.groups[p], [ctx.hp.phase12Fraction, 1 - ctx.hp.phase12Fraction], ctx.rng.fork(`split/${category}`));
-    const [p12Train, p12Val] = this.splitPositions(p12, `phase1/${category}`);
+    const [p12, p3] = this.splits.phases(category, positions);
+    const [p12Train, p12Val] = this.splits.validation(p12, `phase1/${category}`);
     const phase1Pairs = pairsOf(ctx.data, p12Train);
     if (phase1Pairs.length < ctx.hp.minPairs) {
       this.log(`category '${category}': ${phase1Pairs.length} training pairs (< ${ctx.hp.minPairs}); the general RM scores it`);
@@ -236,7 +238,7 @@ class RecipeRunner {
 
     // Phase 3: the MLP over the experts' concatenated embeddings, on the other 40%, everything else frozen.
     const inner: InnerModel = { phase1: phase1Name, experts };
-    const [p3Train, p3Val] = this.splitPositions(p3, `phase3/${category}`);
+    const [p3Train, p3Val] = this.splits.validation(p3, `phase3/${category}`);
     const p3Pairs = pairsOf(ctx.data, p3Train);
     const name = componentName('phase3', category);
     if (experts.length > 0 && p3Pairs.length >= ctx.hp.minPairs && (this.isDone(name) || !this.pastDeadline())) {
@@ -248,7 +250,7 @@ class RecipeRunner {
         this.phase('phase3', category, `Phase 3 '${category}': caching ${experts.length} experts' embeddings of ${p3.length} records`);
         const cache = cacheExpertEmbeddings(ctx.src, phase1.encoder, adapters, p3);
         const std = cache.standardise();
-        const task = cachedPairTask({ component: name, phase: 'phase3', expert: category, parts }, cache, p3Pairs, validationSubset(pairsOf(ctx.data, p3Val), ctx.hp.maxValPairs, ctx.rng.fork(`valset/${name}`)), ctx.hp.batchPairs, mlp);
+        const task = cachedPairTask({ component: name, phase: 'phase3', expert: category, parts }, cache, p3Pairs, this.splits.valSubset(pairsOf(ctx.data, p3Val), name), ctx.hp.batchPairs, mlp);
         const p = mlp.named();
         steps = (await this.runFit(name, task, 'phase3', parts, () => std.foldInto(p.get('w0')!, p.get('b0')!))).steps;
       } else {
@@ -276,7 +278,7 @@ class RecipeRunner {
     }
     if (train.length === 0) throw new Error(`${name}: no training pairs (check the dataset's preferences${phase === 'phase2' ? ' and the capability labels' : ''})`);
     this.phase(phase, expert, `${name}: ${train.length} training pairs, ${val.length} validation pairs`);
-    const valSet = validationSubset(val, ctx.hp.maxValPairs, ctx.rng.fork(`valset/${name}`));
+    const valSet = this.splits.valSubset(val, name);
     const parallel = await this.threads.load({ encoder: net.encoder, head: net.head, adapter: net.adapter });
     const task = tokenPairTask({ component: name, phase, expert, parts }, ctx.src, train, valSet, ctx.hp.batchPairs, (b, training, seed) => net.reward(b, training, seed), parallel);
     await this.runFit(name, task, phase, parts);
@@ -338,12 +340,6 @@ class RecipeRunner {
 
   private pastDeadline(): boolean {
     return this.ctx.deadline !== undefined && Date.now() > this.ctx.deadline;
-  }
-
-  private splitPositions(positions: number[], label: string): [number[], number[]] {
-    const { ctx } = this;
-    const [train, val] = splitByGroup(positions, (p) => ctx.data.groups[p], [1 - ctx.hp.valFraction, ctx.hp.valFraction], ctx.rng.fork(`val/${label}`));
-    return [train, val];
   }
 
   private isDone(name: string): boolean {

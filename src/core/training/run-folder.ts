@@ -15,6 +15,7 @@ import type { EvalResult, Phase } from './types';
  *   test-evals.json `rewardlens eval` on other test files: one entry per file content (the latest)
  *   MODEL_CARD.md   the model card
  *   train.log       the worker's log
+ *   plan.json, plan.safetensors, init.safetensors   the training plan, when another engine trains the run
  */
 
 export const RUN_FILES = {
@@ -29,6 +30,10 @@ export const RUN_FILES = {
   testEvals: 'test-evals.json',
   modelCard: 'MODEL_CARD.md',
   log: 'train.log',
+  /** The training plan another engine trains from (src/core/training/plan.ts, docs/training-plan.md). */
+  plan: 'plan.json',
+  planTables: 'plan.safetensors',
+  planInit: 'init.safetensors',
 } as const;
 
 /**

@@ -58,7 +58,6 @@ export function validationSubset(pairs: PrefPair[], max: number, rng: Rng): Pref
  */
 export function tokenPairTask(info: TaskInfo, src: SequenceSource, train: PrefPair[], val: PrefPair[], batchPairs: number, reward: RewardFn, parallel?: DataParallel): FitTask {
   const length = (p: PrefPair): number => Math.max(seqOf(src.data, p.record, p.winner).ids.length, seqOf(src.data, p.record, p.loser).ids.length);
-  const indices = train.map((_, i) => i);
   /** Winners first, then the matching losers: [2B] sequences for B pairs. */
   const pairBatch = (batch: number[]): TokenBatch => {
     const pairs = batch.map((i) => train[i]);
@@ -67,7 +66,7 @@ export function tokenPairTask(info: TaskInfo, src: SequenceSource, train: PrefPa
   if (parallel) checkSameVariables(info, parallel);
   return {
     ...info,
-    epoch: (rng) => bucketByLength(indices, (i) => length(train[i]), batchPairs, () => rng.next()),
+    epoch: tokenPairEpoch(train, length, batchPairs),
     step: (batch, seed): StepResult => {
       const r = reward(pairBatch(batch), true, seed); // [2B]
       const rw = r.slice(0, batch.length);
@@ -86,6 +85,18 @@ export function tokenPairTask(info: TaskInfo, src: SequenceSource, train: PrefPa
   };
 }
 
+/** One pass over token pairs (indices into `train`): batches of similar length, so padding stays small. */
+export function tokenPairEpoch(train: PrefPair[], length: (p: PrefPair) => number, batchPairs: number): (rng: Rng) => number[][] {
+  const indices = train.map((_, i) => i);
+  return (rng) => bucketByLength(indices, (i) => length(train[i]), batchPairs, () => rng.next());
+}
+
+/** One pass over `n` examples of cached features, shuffled: their cost does not depend on a length. */
+export function shuffledEpoch(n: number, batchSize: number): (rng: Rng) => number[][] {
+  const indices = Array.from({ length: n }, (_, i) => i);
+  return (rng) => chunk(rng.shuffle(indices.slice()), batchSize);
+}
+
 /** The threads must update exactly the parameters fit would (and checkpoints save): a wiring mistake is loud. */
 function checkSameVariables(info: TaskInfo, parallel: DataParallel): void {
   const names = (vs: Iterable<TF.Variable>): string => [...vs].map((v) => v.name).sort().join(',');
@@ -97,12 +108,11 @@ function checkSameVariables(info: TaskInfo, parallel: DataParallel): void {
 
 /** Phase 3: the aggregation MLP over cached expert embeddings (base and LoRA frozen, paper §3.3). */
 export function cachedPairTask(info: TaskInfo, features: EmbeddingCache, train: PrefPair[], val: PrefPair[], batchPairs: number, head: MlpHead): FitTask {
-  const indices = train.map((_, i) => i);
   const rewards = (pairs: PrefPair[], side: 'winner' | 'loser'): TF.Tensor1D =>
     head.forward(features.tensor(pairs.map((p) => [p.record, p[side]])));
   return {
     ...info,
-    epoch: (rng) => chunk(rng.shuffle(indices.slice()), batchPairs),
+    epoch: shuffledEpoch(train.length, batchPairs),
     step: (batch): StepResult => {
       const pairs = batch.map((i) => train[i]);
       const rw = rewards(pairs, 'winner');
@@ -129,10 +139,9 @@ export function routerTask(info: TaskInfo, features: Float32Array[], labels: num
     positions.forEach((p, i) => flat.set(features[p], i * dim));
     return tf.tensor2d(flat, [positions.length, dim]);
   };
-  const indices = train.map((_, i) => i);
   return {
     ...info,
-    epoch: (rng) => chunk(rng.shuffle(indices.slice()), batchSize),
+    epoch: shuffledEpoch(train.length, batchSize),
     step: (batch): StepResult => {
       const positions = batch.map((i) => train[i]);
       const target = Int32Array.from(positions, (p) => labels[p]);

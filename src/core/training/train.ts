@@ -27,6 +27,10 @@ import { splitByGroup } from './split';
 import type { SequenceSource } from './tasks';
 import { sequenceSource } from './tasks';
 import type { EvalResult, Phase, TrainEvent, TrainOptions, TrainSummary } from './types';
+import type { HyperParams } from './hparams';
+import type { PrefPair } from './pairs';
+import type { TrainingPlan } from './plan';
+import { writePlan } from './plan';
 import { METHODS_NEEDING_LABELS } from './types';
 
 /** How a caller (CLI, worker) hears from and steers a run. */
@@ -44,55 +48,10 @@ export interface TrainIO {
  */
 export async function train(options: TrainOptions, io: TrainIO = {}): Promise<TrainSummary> {
   const started = Date.now();
-  if (METHODS_NEEDING_LABELS.includes(options.method) && !options.labels) {
-    throw new Error(`method ${options.method} needs capability labels: pass --labels STORE (from 'rewardlens label' or 'rewardlens labels-from-ratings')`);
-  }
   const backend = await initBackend(options.backend, { nativeModulePaths: io.nativeModulePaths });
   io.onEvent?.({ type: 'backend', ...backend });
-
-  const preset = PRESETS[options.preset];
-  const imported = options.base ? loadBertFolder(options.base) : undefined;
-  const tokenizerFile = imported ? (imported.tokenizerFile ?? fail(`${options.base}: no tokenizer.json beside the model`)) : TextTokenizer.default().file;
-  const tokenizer = TextTokenizer.fromFile(tokenizerFile);
-  const limits = limitsFor(preset, imported?.config.maxPositions);
-  const hp = applyOverrides(defaultHyperParams(options.preset, imported !== undefined), options.overrides);
-
-  const run = RunFolder.create(options.out, {
-    method: options.method,
-    dataset: options.dataset,
-    datasetSha256: await sha256(options.dataset),
-    labels: options.labels ?? null,
-    labelsSha256: options.labels ? await sha256(options.labels) : null,
-    preset: options.preset,
-    base: options.base ?? null,
-    seed: options.seed,
-    schemaFile: options.schemaFile ?? null,
-    adapter: options.adapter ?? null,
-    hyperParams: hp,
-    limits,
-    baseRun: options.baseRun ?? null,
-  });
-  if (options.baseRun) adoptBase(run, options.baseRun);
+  const { run, hp, preset, limits, data, vocab, tokenizer, tokenizerFile, trainPositions, testPositions, capability, initialEncoder, rng } = await setUpRun(options, io);
   run.log(`backend ${backend.backend} (tfjs '${backend.tfBackend}')${backend.note ? `: ${backend.note}` : ''}`);
-
-  io.onEvent?.({ type: 'phase', phase: 'base', message: `reading ${options.dataset}` });
-  const data = await loadPreferenceData(options.dataset, tokenizer, limits, { schemaFile: options.schemaFile, adapter: options.adapter, signal: io.signal });
-  const vocab = loadOrBuildVocab(run, tokenizer, data);
-  copyFileSync(tokenizerFile, run.file('tokenizer'));
-
-  const rng = new Rng(options.seed);
-  const all = data.records.map((_, i) => i);
-  const [trainPositions, testPositions] = hp.testFraction > 0 ? splitByGroup(all, (p) => data.groups[p], [1 - hp.testFraction, hp.testFraction], rng.fork('split/test')) : [all, []];
-
-  const capability = new Map<string, ReturnType<typeof capabilityPairs> extends Map<string, infer V> ? V : never>();
-  if (options.labels && METHODS_NEEDING_LABELS.includes(options.method)) {
-    const byId = new Map(data.records.map((r, i) => [r.id, i]));
-    for (const [point, pairs] of capabilityPairs(mergedLabels(readStore(options.labels)), byId)) capability.set(point, pairs);
-    if (capability.size === 0) throw new Error(`${options.labels}: no consistent capability labels for records of ${options.dataset}`);
-  }
-
-  const initialEncoder = imported ? imported.encoder.restrictVocab(vocab.keep) : Encoder.create({ ...preset.encoder, vocabSize: vocab.size }, options.seed);
-  imported?.encoder.dispose();
   const src = sequenceSource(data, vocab, tokenizer, hp.scoreBatch);
   try {
     const { model, truncated } = await runRecipe({
@@ -151,6 +110,102 @@ export async function train(options: TrainOptions, io: TrainIO = {}): Promise<Tr
     if (e instanceof CancelledError) run.log(e.message);
     throw e;
   }
+}
+
+/** What a run trains on, read and split once: shared by the TensorFlow.js recipe and the training plan. */
+interface RunSetup {
+  run: RunFolder;
+  hp: HyperParams;
+  preset: Preset;
+  limits: { maxLen: number; routerMaxLen: number };
+  data: PreferenceData;
+  vocab: VocabMap;
+  tokenizer: TextTokenizer;
+  tokenizerFile: string;
+  trainPositions: number[];
+  testPositions: number[];
+  capability: Map<string, PrefPair[]>;
+  initialEncoder: Encoder;
+  rng: Rng;
+}
+
+async function setUpRun(options: TrainOptions, io: TrainIO, extraConfig: Record<string, unknown> = {}): Promise<RunSetup> {
+  if (METHODS_NEEDING_LABELS.includes(options.method) && !options.labels) {
+    throw new Error(`method ${options.method} needs capability labels: pass --labels STORE (from 'rewardlens label' or 'rewardlens labels-from-ratings')`);
+  }
+  const preset = PRESETS[options.preset];
+  const imported = options.base ? loadBertFolder(options.base) : undefined;
+  const tokenizerFile = imported ? (imported.tokenizerFile ?? fail(`${options.base}: no tokenizer.json beside the model`)) : TextTokenizer.default().file;
+  const tokenizer = TextTokenizer.fromFile(tokenizerFile);
+  const limits = limitsFor(preset, imported?.config.maxPositions);
+  const hp = applyOverrides(defaultHyperParams(options.preset, imported !== undefined), options.overrides);
+
+  const run = RunFolder.create(options.out, {
+    method: options.method,
+    dataset: options.dataset,
+    datasetSha256: await sha256(options.dataset),
+    labels: options.labels ?? null,
+    labelsSha256: options.labels ? await sha256(options.labels) : null,
+    preset: options.preset,
+    base: options.base ?? null,
+    seed: options.seed,
+    schemaFile: options.schemaFile ?? null,
+    adapter: options.adapter ?? null,
+    hyperParams: hp,
+    limits,
+    baseRun: options.baseRun ?? null,
+    ...extraConfig,
+  });
+  if (options.baseRun) adoptBase(run, options.baseRun);
+
+  io.onEvent?.({ type: 'phase', phase: 'base', message: `reading ${options.dataset}` });
+  const data = await loadPreferenceData(options.dataset, tokenizer, limits, { schemaFile: options.schemaFile, adapter: options.adapter, signal: io.signal });
+  const vocab = loadOrBuildVocab(run, tokenizer, data);
+  copyFileSync(tokenizerFile, run.file('tokenizer'));
+
+  const rng = new Rng(options.seed);
+  const all = data.records.map((_, i) => i);
+  const [trainPositions, testPositions] = hp.testFraction > 0 ? splitByGroup(all, (p) => data.groups[p], [1 - hp.testFraction, hp.testFraction], rng.fork('split/test')) : [all, []];
+
+  const capability = new Map<string, PrefPair[]>();
+  if (options.labels && METHODS_NEEDING_LABELS.includes(options.method)) {
+    const byId = new Map(data.records.map((r, i) => [r.id, i]));
+    for (const [point, pairs] of capabilityPairs(mergedLabels(readStore(options.labels)), byId)) capability.set(point, pairs);
+    if (capability.size === 0) throw new Error(`${options.labels}: no consistent capability labels for records of ${options.dataset}`);
+  }
+
+  const initialEncoder = imported ? imported.encoder.restrictVocab(vocab.keep) : Encoder.create({ ...preset.encoder, vocabSize: vocab.size }, options.seed);
+  imported?.encoder.dispose();
+  return { run, hp, preset, limits, data, vocab, tokenizer, tokenizerFile, trainPositions, testPositions, capability, initialEncoder, rng };
+}
+
+/**
+ * Writes the run's training plan (plan.ts) for another engine: the PyTorch trainer trains it with
+ * `python -m rewardlens_trainer RUN`, here or on a machine with a GPU. The run folder is the one `train`
+ * would make, so evaluation, export and the editor's views read the result unchanged.
+ */
+export async function prepare(options: TrainOptions, io: TrainIO = {}): Promise<TrainingPlan> {
+  await initBackend('cpu');
+  const s = await setUpRun(options, io, { engine: 'torch' });
+  if (options.baseRun) throw new Error('--base-run is not supported with a training plan yet: the plan trains its own general RM');
+  const plan = writePlan(s.run, {
+    method: options.method,
+    seed: options.seed,
+    hp: s.hp,
+    data: s.data,
+    vocab: s.vocab,
+    padId: s.vocab.toCompact(Int32Array.of(s.tokenizer.special.pad))[0],
+    lora: s.preset.lora,
+    maxLen: s.limits.maxLen,
+    routerMaxLen: s.limits.routerMaxLen,
+    train: s.trainPositions,
+    test: s.testPositions,
+    capability: s.capability,
+    initialEncoder: s.initialEncoder,
+    rng: s.rng,
+  });
+  s.run.log(`training plan written: ${plan.components.length} components (${plan.components.map((c) => c.name).join(', ')})`);
+  return plan;
 }
 
 export interface EvalOptions {

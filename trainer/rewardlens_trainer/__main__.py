@@ -1,0 +1,93 @@
+"""`python -m rewardlens_trainer RUN [--device auto|cpu|cuda[:N]] [--threads N] [--micro-batch N] [--max-minutes M]`
+
+Trains the plan in RUN (written by `rewardlens prepare` or `rewardlens train --backend torch`), resuming what
+an interrupted run left there. Messages on stdout, one JSON object a line (the training protocol); exit 0
+when trained, 130 when stopped by SIGINT/SIGTERM (resumable), 2 for a run folder it cannot train, 1 otherwise."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+
+import torch
+
+from .events import Events
+from .run_folder import PlanError, RunFolder, write_json
+
+
+def device_of(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
+    d = torch.device(name)
+    if d.type == "cuda" and not torch.cuda.is_available():
+        raise PlanError(f"--device {name}: torch {torch.__version__} sees no CUDA device")
+    return d
+
+
+def describe(device: torch.device) -> str:
+    if device.type != "cuda":
+        return f"cpu · fp32 · {torch.get_num_threads()} threads"
+    precision = "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return f"{device} · {precision} · {torch.cuda.get_device_name(device)}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rewardlens_trainer", description="Train a RewardLens run folder's plan with PyTorch.")
+    parser.add_argument("run", help="run folder holding plan.json (from `rewardlens prepare`)")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (default: torch's choice)")
+    parser.add_argument("--micro-batch", type=int, default=0, help="pairs per forward/backward pass (default: the whole batch); the update is the same")
+    parser.add_argument("--max-minutes", type=float, default=0, help="wall-clock budget shared by the components")
+    args = parser.parse_args(argv)
+    events = Events()
+    events.ready()
+    started = time.time()
+    try:
+        if args.threads < 0 or args.micro_batch < 0 or args.max_minutes < 0:
+            raise PlanError("--threads, --micro-batch and --max-minutes must not be negative")
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        run = RunFolder(args.run)
+        device = device_of(args.device)
+        from .evaluate import evaluate_test
+        from .recipe import Cancelled, Trainer, install_cancel
+
+        where = describe(device)
+        events.event({"type": "backend", "backend": "torch", "tfBackend": where, "note": f"PyTorch {torch.__version__}"})
+        trainer = Trainer(run, events, device, args.micro_batch or None, started + args.max_minutes * 60 if args.max_minutes else None)
+        run.log(f"backend torch ({where}), PyTorch {torch.__version__}")
+        install_cancel(trainer)
+        try:
+            model = trainer.train_all()
+        except Cancelled:
+            message = "training was cancelled; the run folder keeps the last checkpoint and resumes from it"
+            run.log(message)
+            events.error(message, cancelled=True)
+            return 130
+        write_json(run.dir / "model.json", model)
+        evaluation = None
+        if trainer.tables["test/positions"].numel() > 0:
+            events.event({"type": "phase", "phase": "eval", "message": f"evaluating on {trainer.tables['test/positions'].numel()} held-out records"})
+            evaluation = evaluate_test(trainer, model)
+            write_json(run.dir / "eval.json", [evaluation])
+            events.event({"type": "evaluation", "result": evaluation})
+        run.write_state({**run.read_state(), "finished": True})
+        summary = {"out": str(run.dir), "method": run.plan["method"], "backend": "torch", "device": where, "truncated": trainer.truncated, "seconds": time.time() - started}
+        if evaluation:
+            summary["evaluation"] = evaluation
+        events.done(summary)
+        return 0
+    except PlanError as e:
+        events.error(str(e))
+        print(f"rewardlens-trainer: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # noqa: BLE001 — reported to the parent, then exit 1
+        events.error(f"{type(e).__name__}: {e}")
+        traceback.print_exc()
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

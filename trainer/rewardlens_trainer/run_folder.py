@@ -1,0 +1,141 @@
+"""The run folder as the TypeScript side lays it out (src/core/training/run-folder.ts, docs/checkpoint-format.md):
+the plan it reads, and the checkpoints, state, metrics, log and evaluation it writes."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+CHECKPOINT_FORMAT = "rewardlens-checkpoint"
+CHECKPOINT_VERSION = 1
+PLAN_FORMAT = "rewardlens-plan"
+PLAN_VERSION = 1
+
+
+class PlanError(Exception):
+    """The run folder cannot be trained: a missing or foreign plan. Exit 2 with one line."""
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Temporary file, flushed, renamed over the target: readers see the old or the new file, never half."""
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def write_json(path: Path, value) -> None:
+    write_atomic(path, (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode())
+
+
+class RunFolder:
+    def __init__(self, path: str | os.PathLike):
+        self.dir = Path(path).resolve()
+        plan_file = self.dir / "plan.json"
+        if not plan_file.is_file():
+            raise PlanError(f"{self.dir}: no plan.json (write one with `rewardlens prepare FILE --method M --out {self.dir}`)")
+        try:
+            self.plan = json.loads(plan_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise PlanError(f"{plan_file}: cannot read JSON ({e})") from e
+        if self.plan.get("format") != PLAN_FORMAT or self.plan.get("version") != PLAN_VERSION:
+            raise PlanError(f"{plan_file}: not a RewardLens training plan version {PLAN_VERSION} (format {self.plan.get('format')!r}, version {self.plan.get('version')!r})")
+        (self.dir / "checkpoints").mkdir(exist_ok=True)
+        self._metrics_checked = False
+
+    # tables and initial weights
+
+    def tables(self) -> dict[str, torch.Tensor]:
+        out = {}
+        with safe_open(str(self.dir / "plan.safetensors"), framework="pt") as f:
+            for k in f.keys():
+                out[k] = f.get_tensor(k)
+        return out
+
+    def init_parts(self) -> dict[str, dict[str, torch.Tensor]]:
+        return load_checkpoint(self.dir / "init.safetensors")[1]
+
+    # checkpoints
+
+    def checkpoint(self, name: str) -> Path:
+        return self.dir / "checkpoints" / f"{name}.safetensors"
+
+    # state, metrics, log
+
+    def read_state(self) -> dict:
+        f = self.dir / "state.json"
+        if not f.exists():
+            return {"completed": []}
+        return json.loads(f.read_text(encoding="utf-8"))
+
+    def write_state(self, state: dict) -> None:
+        write_json(self.dir / "state.json", state)
+
+    def append_metric(self, line: dict) -> None:
+        f = self.dir / "metrics.jsonl"
+        # A crash can leave the last line unfinished; start on a line of our own so only that one is lost.
+        if not self._metrics_checked:
+            self._metrics_checked = True
+            if f.exists() and f.stat().st_size > 0:
+                with open(f, "rb") as h:
+                    h.seek(-1, os.SEEK_END)
+                    if h.read(1) != b"\n":
+                        with open(f, "ab") as a:
+                            a.write(b"\n")
+        with open(f, "a", encoding="utf-8") as h:
+            h.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+    def log(self, message: str) -> None:
+        with open(self.dir / "train.log", "a", encoding="utf-8") as h:
+            h.write(f"{now()} {message.rstrip()}\n")
+
+
+def save_checkpoint(path: Path, parts: dict[str, dict[str, torch.Tensor]], manifest: dict) -> None:
+    """docs/checkpoint-format.md: `<part>/<name>` float32 tensors, then the manifest (written last)."""
+    tensors = {}
+    index = {}
+    for part, named in parts.items():
+        index[part] = list(named.keys())
+        for name, t in named.items():
+            tensors[f"{part}/{name}"] = t.detach().to("cpu", torch.float32).contiguous()
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    save_file(tensors, str(tmp), metadata={"format": "pt", "producer": "rewardlens"})
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+        digest = hashlib.sha256(f.read()).hexdigest()
+    os.replace(tmp, path)
+    full = {**manifest, "format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "parts": index, "sha256": digest}
+    write_json(path.with_suffix(".json"), full)
+
+
+def load_checkpoint(path: Path) -> tuple[dict, dict[str, dict[str, torch.Tensor]]]:
+    manifest_file = path.with_suffix(".json")
+    if not manifest_file.exists():
+        raise PlanError(f"{manifest_file}: checkpoint manifest not found")
+    manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+    if manifest.get("format") != CHECKPOINT_FORMAT or manifest.get("version") != CHECKPOINT_VERSION:
+        raise PlanError(f"{manifest_file}: not a RewardLens checkpoint version {CHECKPOINT_VERSION}")
+    parts: dict[str, dict[str, torch.Tensor]] = {}
+    with safe_open(str(path), framework="pt") as f:
+        keys = set(f.keys())
+        for part, names in manifest["parts"].items():
+            parts[part] = {}
+            for name in names:
+                key = f"{part}/{name}"
+                if key not in keys:
+                    raise PlanError(f"{path}: tensor '{key}' listed in the manifest is missing")
+                parts[part][name] = f.get_tensor(key)
+    return manifest, parts
