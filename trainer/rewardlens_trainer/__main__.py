@@ -70,8 +70,10 @@ def main(argv: list[str] | None = None) -> int:
         evaluation = None
         if trainer.tables["test/positions"].numel() > 0:
             events.event({"type": "phase", "phase": "eval", "message": f"evaluating on {trainer.tables['test/positions'].numel()} held-out records"})
-            evaluation = evaluate_test(trainer, model)
+            evaluation, rewards = evaluate_test(trainer, model)
             write_json(run.dir / "eval.json", [evaluation])
+            # The trainer's own rewards of the held-out records: what an export must reproduce.
+            write_json(run.dir / "test-rewards.json", rewards)
             events.event({"type": "evaluation", "result": evaluation})
         run.write_state({**run.read_state(), "finished": True})
         summary = {"out": str(run.dir), "method": run.plan["method"], "backend": "torch", "device": where, "truncated": trainer.truncated, "seconds": time.time() - started}

@@ -117,7 +117,8 @@ def agreement(method: str, records: list[tuple[str, list[tuple[int, int]]]], rew
     }
 
 
-def evaluate_test(trainer, model: dict) -> dict | None:
+def evaluate_test(trainer, model: dict) -> tuple[dict, list[dict]] | None:
+    """The held-out agreement, and each held-out record's rewards (`index`: its record number in the file)."""
     positions = trainer.tables["test/positions"].tolist()
     if not positions:
         return None
@@ -128,4 +129,6 @@ def evaluate_test(trainer, model: dict) -> dict | None:
     names = trainer.plan["categories"]
     cats = trainer.tables["record/category"].tolist()
     records = [(names[cats[p]], pairs_by_record[p]) for p in positions]
-    return agreement(model["method"], records, [scores[p] for p in positions])
+    index = trainer.tables["record/index"].tolist()
+    rewards = [{"index": index[p], "rewards": scores[p]} for p in positions]
+    return agreement(model["method"], records, [scores[p] for p in positions]), rewards

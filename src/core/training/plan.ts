@@ -161,6 +161,7 @@ export function writePlan(run: RunFolder, input: PlanInput): TrainingPlan {
   put('record/responses', seq.responses);
   put('record/router', seq.router);
   put('record/category', Int32Array.from(input.data.categories, (c) => plan.categories.indexOf(c)));
+  put('record/index', Int32Array.from(input.data.records, (r) => r.index));
   put('test/positions', Int32Array.from(input.test));
   const testPairs = pairsOf(input.data, input.test);
   put('test/pairs', pairTable(testPairs), [testPairs.length, 3]);

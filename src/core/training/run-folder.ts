@@ -34,6 +34,8 @@ export const RUN_FILES = {
   plan: 'plan.json',
   planTables: 'plan.safetensors',
   planInit: 'init.safetensors',
+  /** The PyTorch trainer's rewards of the held-out records, [{index, rewards}]: what an export must reproduce. */
+  testRewards: 'test-rewards.json',
 } as const;
 
 /**

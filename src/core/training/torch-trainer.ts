@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { TrainEvent, TrainSummary } from './types';
 import { CancelledError } from './recipe';
@@ -27,12 +27,12 @@ export interface TorchTrainerOptions {
   onStderr?: (line: string) => void;
 }
 
-/** The folder holding the `rewardlens_trainer` package: trainer/ beside dist/ (CLI, extension) or the sources. */
+/** The folder holding the `rewardlens_trainer` package: trainer/ in the first folder above `from` that has one. */
 export function trainerPackageDir(from = __dirname): string {
-  for (const candidate of [resolve(from, '..', 'trainer'), resolve(from, '..', '..', 'trainer'), resolve(from, '..', '..', '..', 'trainer')]) {
-    if (existsSync(join(candidate, 'rewardlens_trainer', '__main__.py'))) return candidate;
+  for (let d = resolve(from); ; d = dirname(d)) {
+    if (existsSync(join(d, 'trainer', 'rewardlens_trainer', '__main__.py'))) return join(d, 'trainer');
+    if (d === dirname(d)) throw new Error(`the PyTorch trainer package (trainer/rewardlens_trainer) is not in a folder above ${from}`);
   }
-  throw new Error(`the PyTorch trainer package (trainer/rewardlens_trainer) is not beside ${from}`);
 }
 
 /** The interpreter to run the trainer with: REWARDLENS_PYTHON, else python3. */

@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, describe, test } from 'node:test';
+import { exportRun } from '../../../src/core/export/export';
+import { scoreFile } from '../../../src/core/scoring/score-file';
+import { CancelledError } from '../../../src/core/training/recipe';
+import { RunFolder } from '../../../src/core/training/run-folder';
+import { runTorchTrainer, trainerPackageDir } from '../../../src/core/training/torch-trainer';
+import { evaluateRun, prepare, train } from '../../../src/core/training/train';
+import type { TrainEvent, TrainOptions } from '../../../src/core/training/types';
+import { repoRoot } from '../../support/repo-root';
+import { writeLabelledSyntheticPreferences } from '../../support/synthetic-prefs';
+
+// The PyTorch trainer (trainer/) against the TypeScript engine, on the same training plans. Needs a Python
+// with trainer/requirements.txt: REWARDLENS_PYTHON, or the venv .ci/run makes in .tools/torch-venv.
+const root = repoRoot();
+const python = process.env.REWARDLENS_PYTHON ?? [join(root, '.tools', 'torch-venv', 'bin', 'python')].find(existsSync) ?? 'python3';
+const probe = spawnSync(python, ['-c', 'import torch, transformers, peft, safetensors'], { encoding: 'utf8' });
+const noTorch = probe.status === 0 ? false : `no Python with the trainer's requirements (${python}: ${(probe.stderr || String(probe.error)).trim().split('\n').pop()}); pip install -r trainer/requirements.txt and set REWARDLENS_PYTHON`;
+const fixture = join(root, '..', 'shared', 'fixtures', 'hf-reference', 'tiny-bert');
+const hh = join(root, 'test', 'fixtures', 'samples', 'hh-rlhf-harmless.sample.jsonl');
+const dir = mkdtempSync(join(tmpdir(), 'rl-torch-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const metrics = (run: string): Array<{ phase: string; step: number; loss: number; valAcc: number }> =>
+  readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { phase: string; step: number; loss: number; valAcc: number });
+
+void describe('PyTorch trainer', { skip: noTorch }, async () => {
+  await test('trains the same steps as the TypeScript engine on the same plan (tiny BERT, dropout off): losses within 1e-4', { skip: existsSync(fixture) ? false : `${fixture} is missing` }, async () => {
+    const base = join(dir, 'tiny-bert-no-dropout');
+    cpSync(fixture, base, { recursive: true });
+    const config = JSON.parse(readFileSync(join(base, 'config.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(base, 'config.json'), JSON.stringify({ ...config, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }));
+    // A rate high enough that the weights move visibly in 20 steps; an evaluation (and metric line) every step.
+    const options = (out: string): TrainOptions => ({
+      dataset: hh, method: 'single', out: join(dir, out), preset: 'tiny', base, backend: 'wasm', seed: 7,
+      overrides: { 'maxSteps.base': 20, evalEvery: 1, patience: 100, 'lr.base': 3e-3 },
+    });
+    await train(options('parity-tfjs'));
+    await prepare(options('parity-torch'));
+    await runTorchTrainer(join(dir, 'parity-torch'), { python, device: 'cpu' });
+    const a = metrics(join(dir, 'parity-tfjs'));
+    const b = metrics(join(dir, 'parity-torch'));
+    assert.equal(a.length, 21, 'step 0 and 20 steps');
+    assert.equal(b.length, a.length);
+    a.forEach((m, i) => {
+      assert.equal(b[i].step, m.step);
+      assert.ok(Math.abs(b[i].loss - m.loss) < 1e-4, `step ${m.step}: loss ${m.loss} (TensorFlow.js) vs ${b[i].loss} (PyTorch)`);
+      assert.equal(b[i].valAcc, m.valAcc, `step ${m.step}: validation accuracy`);
+    });
+    assert.ok(Math.abs(a[20].loss - a[1].loss) > 1e-3, 'the weights moved: the comparison means something');
+    const evalOf = (run: string): unknown => JSON.parse(readFileSync(join(dir, run, 'eval.json'), 'utf8'));
+    assert.deepEqual(evalOf('parity-torch'), evalOf('parity-tfjs'), 'the same held-out evaluation');
+  });
+
+  const data = join(dir, 'train.jsonl');
+  const labels = join(dir, 'train.labels.jsonl');
+  await writeLabelledSyntheticPreferences(data, labels, 160, 5);
+  const FAST = { 'maxSteps.base': 30, 'maxSteps.router': 40, 'maxSteps.phase1': 20, 'maxSteps.phase2': 10, 'maxSteps.phase3': 40, evalEvery: 10, patience: 3, minPairs: 8 };
+  const dmoerm = (out: string, method: TrainOptions['method'] = 'dmoerm'): TrainOptions => ({ dataset: data, labels, method, out: join(dir, out), preset: 'tiny', backend: 'wasm', seed: 5, overrides: FAST });
+
+  await test('dmoerm: router, Phase 1/2/3 train; the export scores as the trainer does (1e-4); the TypeScript engine evaluates the run', async () => {
+    const events: TrainEvent[] = [];
+    await prepare(dmoerm('dmoerm'));
+    const summary = await runTorchTrainer(join(dir, 'dmoerm'), { python, device: 'cpu', onEvent: (e) => events.push(e) });
+    const run = join(dir, 'dmoerm');
+    const model = JSON.parse(readFileSync(join(run, 'model.json'), 'utf8')) as { router: { component: string; categories: string[] }; inner: Record<string, { experts: unknown[]; phase3?: string }> };
+    assert.equal(model.router.component, 'router');
+    assert.ok(model.router.categories.length > 1);
+    assert.ok(Object.values(model.inner).some((i) => i.experts.length > 0 && i.phase3), JSON.stringify(model.inner));
+    for (const phase of ['base', 'router', 'phase1', 'phase2', 'phase3']) assert.ok(events.some((e) => e.type === 'progress' && e.phase === phase), `${phase} reported progress`);
+    assert.ok(events.some((e) => e.type === 'backend' && e.backend === ('torch' as never)));
+    assert.ok(summary.evaluation && summary.evaluation.pairs > 0);
+
+    const onnx = join(dir, 'dmoerm.onnx');
+    exportRun(run, onnx);
+    const expected = JSON.parse(readFileSync(join(run, 'test-rewards.json'), 'utf8')) as Array<{ index: number; rewards: number[] }>;
+    assert.ok(expected.length > 10);
+    const scored = new Map((await scoreFile(onnx, data)).records.map((r) => [r.index, r.rewards]));
+    for (const e of expected) {
+      const got = scored.get(e.index)!;
+      e.rewards.forEach((r, k) => assert.ok(Math.abs(got[k] - r) < 1e-4, `record ${e.index} response ${k}: onnxruntime ${got[k]}, trainer ${r}`));
+    }
+    const result = await evaluateRun(run, data);
+    assert.ok(result.pairs > 100);
+  });
+
+  await test('killed with SIGKILL mid-run, then started again: finished components are not trained again', async () => {
+    const run = join(dir, 'killed');
+    await prepare(dmoerm('killed', 'dmoerm-no-outer'));
+    const env = { ...process.env, PYTHONPATH: trainerPackageDir(join(root, 'dist')) + delimiter + (process.env.PYTHONPATH ?? '') };
+    const child = spawn(python, ['-m', 'rewardlens_trainer', run, '--device', 'cpu'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const killedAt = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        const m = JSON.parse(line) as { type: string; event?: TrainEvent };
+        if (m.event?.type === 'checkpoint' && m.event.phase === 'phase1') {
+          child.kill('SIGKILL');
+          resolve(m.event.path);
+        }
+      });
+      child.on('close', () => reject(new Error('the trainer ended before Phase 1 checkpointed')));
+    });
+    await new Promise((r) => child.on('close', r));
+    assert.ok(existsSync(killedAt), 'the partial checkpoint is there');
+    assert.deepEqual(RunFolder.open(run).readState().completed, ['base']);
+    const events: TrainEvent[] = [];
+    await runTorchTrainer(run, { python, device: 'cpu', onEvent: (e) => events.push(e) });
+    assert.ok(!events.some((e) => e.type === 'progress' && e.phase === 'base'), 'the general RM is not trained again');
+    assert.ok(events.some((e) => e.type === 'log' && /resuming at step \d+/.test(e.message)), 'Phase 1 resumes from its checkpoint');
+    assert.equal(RunFolder.open(run).readState().finished, true);
+  });
+
+  await test('cancel stops at the next step with a CancelledError; the same run then finishes', async () => {
+    const run = join(dir, 'cancelled');
+    await prepare(dmoerm('cancelled', 'single'));
+    const controller = new AbortController();
+    await assert.rejects(
+      runTorchTrainer(run, { python, device: 'cpu', signal: controller.signal, onEvent: (e) => e.type === 'checkpoint' && controller.abort() }),
+      CancelledError,
+    );
+    assert.ok(!RunFolder.open(run).readState().finished);
+    await runTorchTrainer(run, { python, device: 'cpu' });
+    assert.equal(RunFolder.open(run).readState().finished, true);
+  });
+});
