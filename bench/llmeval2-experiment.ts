@@ -13,8 +13,8 @@ import type { RunModel } from '../src/core/training/networks';
 import type { ReferenceResult } from '../src/core/training/references';
 import { judgedRecords, longerWins, ratingJudge } from '../src/core/training/references';
 import { evaluateRun, train } from '../src/core/training/train';
-import type { BackendName, EvalResult, Method, PresetName, TrainEvent } from '../src/core/training/types';
-import { BACKENDS, METHODS, METHODS_NEEDING_LABELS, PRESET_NAMES } from '../src/core/training/types';
+import type { BackendName, EvalResult, Method, PresetName, TrainBackend, TrainEvent } from '../src/core/training/types';
+import { METHODS, METHODS_NEEDING_LABELS, PRESET_NAMES, TRAIN_BACKENDS } from '../src/core/training/types';
 import type { AlignmentReport, Split } from './llmeval2-data';
 import { GPT_SOURCE, canonicalJsonl, pairCounts, readLlmeval2, splitByQuestion } from './llmeval2-data';
 
@@ -31,7 +31,7 @@ import { GPT_SOURCE, canonicalJsonl, pairCounts, readLlmeval2, splitByQuestion }
  */
 
 const USAGE = `usage: llmeval2-experiment --train DIR [--test DIR] [--preset ${PRESET_NAMES.join('|')}] [--base DIR] [--max-minutes M]
-  [--methods ${METHODS.join(',')}] [--seed S] [--out WORKDIR] [--backend auto|${BACKENDS.join('|')}] [--references-only] [--json]`;
+  [--methods ${METHODS.join(',')}] [--seed S] [--out WORKDIR] [--backend ${TRAIN_BACKENDS.join('|')}] [--references-only] [--json]`;
 
 /** Share of the questions held out when no --test folder is given (issue 4). */
 const TEST_FRACTION = 0.2;
@@ -46,7 +46,7 @@ interface Options {
   methods: Method[];
   seed: number;
   out: string;
-  backend: BackendName | 'auto';
+  backend: TrainBackend;
   referencesOnly: boolean;
   json: boolean;
 }
@@ -81,7 +81,7 @@ function parseOptions(argv: string[]): Options {
   const maxMinutes = values['max-minutes'] === undefined ? undefined : Number(values['max-minutes']);
   if (maxMinutes !== undefined && !(maxMinutes > 0)) throw new UsageError('--max-minutes must be a positive number');
   const backend = values.backend as Options['backend'];
-  if (backend !== 'auto' && !BACKENDS.includes(backend)) throw new UsageError(`--backend must be auto or one of ${BACKENDS.join(', ')}`);
+  if (!TRAIN_BACKENDS.includes(backend)) throw new UsageError(`--backend must be one of ${TRAIN_BACKENDS.join(', ')}`);
   return {
     train: values.train,
     test: values.test,
@@ -189,7 +189,7 @@ async function references(testFile: string): Promise<References & { gpt4TiedPair
 function runsDir(o: Options, prepared: Prepared): string {
   const h = createHash('sha256');
   h.update(readFileSync(prepared.trainFile));
-  h.update(JSON.stringify({ preset: o.preset, base: o.base ? resolve(o.base) : null, seed: o.seed }));
+  h.update(JSON.stringify({ preset: o.preset, base: o.base ? resolve(o.base) : null, seed: o.seed, ...(o.backend === 'torch' ? { engine: 'torch' } : {}) }));
   return join(o.out, 'runs', h.digest('hex').slice(0, 12));
 }
 
@@ -214,8 +214,13 @@ interface MethodOutcome {
   truncated?: boolean;
   /** The run folder already held this configuration (resumed, or finished and only re-evaluated). */
   resumed?: boolean;
-  backend?: BackendName;
+  backend?: BackendName | 'torch';
   tfBackend?: string;
+}
+
+/** Evaluation runs in this process on TensorFlow.js, also for runs the PyTorch trainer trained. */
+function evalBackend(o: Options): BackendName | 'auto' {
+  return o.backend === 'torch' ? 'auto' : o.backend;
 }
 
 async function trainAndEvaluate(method: Method, o: Options, prepared: Prepared, runs: string, signal: AbortSignal): Promise<MethodOutcome> {
@@ -250,7 +255,7 @@ async function trainAndEvaluate(method: Method, o: Options, prepared: Prepared, 
   );
   const minutes = (Date.now() - started) / 60_000;
   log(`[${method}] trained in ${minutes.toFixed(1)} min${summary.truncated ? ' (stopped by the time budget)' : ''}; evaluating`);
-  const result = await evaluateRun(out, prepared.testFile, { signal, backend: o.backend, adapter: 'canonical' });
+  const result = await evaluateRun(out, prepared.testFile, { signal, backend: evalBackend(o), adapter: 'canonical' });
   return { result, minutes, truncated: summary.truncated, resumed, backend: summary.backend, tfBackend };
 }
 
@@ -273,7 +278,7 @@ async function evaluateAggregation(method: Method, meanRun: string, runs: string
   } catch {
     cpSync(join(meanRun, 'checkpoints'), join(dir, 'checkpoints'), { recursive: true });
   }
-  return evaluateRun(dir, prepared.testFile, { signal, backend: o.backend, adapter: 'canonical' });
+  return evaluateRun(dir, prepared.testFile, { signal, backend: evalBackend(o), adapter: 'canonical' });
 }
 
 function failed(e: unknown): MethodOutcome['result'] {

@@ -1,10 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { storeFileFor } from '../core/labelling/store';
-import { runTorchTrainer, defaultPython } from '../core/training/torch-trainer';
 import { evaluateRun, prepare, train } from '../core/training/train';
-import type { BackendName, EvalResult, Method, PresetName, TrainEvent, TrainOptions, TrainSummary } from '../core/training/types';
-import { BACKENDS, METHODS, METHODS_NEEDING_LABELS, PRESET_NAMES } from '../core/training/types';
+import type { EvalResult, Method, PresetName, TrainBackend, TrainEvent, TrainOptions, TrainSummary } from '../core/training/types';
+import { BACKENDS, METHODS, METHODS_NEEDING_LABELS, PRESET_NAMES, TRAIN_BACKENDS } from '../core/training/types';
 import { formatEvalResult, formatTrainEvent } from '../worker/train-protocol';
 
 /**
@@ -101,7 +100,7 @@ export function parseOverrides(pairs: readonly string[]): Record<string, number 
 
 
 /** The TrainOptions of `rewardlens train …` (and whether to print JSON); throws TrainUsageError with what to fix. */
-export function parseTrainArgs(argv: string[]): { help: true } | { help: false; options: TrainOptions; torch: boolean; device?: string; json: boolean; quiet: boolean } {
+export function parseTrainArgs(argv: string[]): { help: true } | { help: false; options: TrainOptions; json: boolean; quiet: boolean } {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: trainFlags });
   if (values.help) return { help: true };
   if (positionals.length !== 1) throw new TrainUsageError(`give one training dataset FILE (usage: rewardlens train FILE --method M --out RUN)`);
@@ -129,7 +128,8 @@ export function parseTrainArgs(argv: string[]): { help: true } | { help: false; 
     preset: values.preset === undefined ? 'small' : oneOf<PresetName>('preset', values.preset, PRESET_NAMES),
     base: values.base,
     baseRun: values['base-run'],
-    backend: values.backend === undefined || values.backend === 'torch' ? 'auto' : oneOf<BackendName | 'auto'>('backend', values.backend, ['auto', ...BACKENDS]),
+    backend: values.backend === undefined ? 'auto' : oneOf<TrainBackend>('backend', values.backend, TRAIN_BACKENDS),
+    device: values.device,
     maxMinutes: numberFlag('max-minutes', values['max-minutes'], (n) => n > 0, 'a positive number of minutes'),
     seed: numberFlag('seed', values.seed, (n) => Number.isInteger(n) && n >= 0, 'a whole number ≥ 0') ?? DEFAULT_SEED,
     schemaFile: values.schema,
@@ -139,7 +139,7 @@ export function parseTrainArgs(argv: string[]): { help: true } | { help: false; 
   // Absent keys, not `undefined` ones: the options are stored in run.json and compared on resume.
   for (const key of Object.keys(options) as (keyof TrainOptions)[]) if (options[key] === undefined) delete options[key];
   if (values.device !== undefined && values.backend !== 'torch') throw new TrainUsageError('--device is for --backend torch (the PyTorch trainer)');
-  return { options, torch: values.backend === 'torch', device: values.device, json: values.json, quiet: values.quiet, help: false };
+  return { options, json: values.json, quiet: values.quiet, help: false };
 }
 
 export function parseEvalArgs(argv: string[]): { help: true } | { help: false; run: string; testFile: string; schemaFile?: string; adapter?: string; json: boolean } {
@@ -156,7 +156,7 @@ const pct = (x: number | null | undefined): string => (x === null || x === undef
 
 function formatSummary(s: TrainSummary, stopped: boolean): string {
   const state = stopped ? 'stopped; resume with the same command' : s.truncated ? 'finished early (time budget)' : 'finished';
-  return `${s.out}: ${s.method} ${state} in ${Math.round(s.seconds)} s on ${s.backend}${s.evaluation ? `; held-out accuracy ${pct(s.evaluation.overall)} (${s.evaluation.pairs} pairs)` : ''}`;
+  return `${s.out}: ${s.method} ${state} in ${Math.round(s.seconds)} s on ${s.device ?? s.backend}${s.evaluation ? `; held-out accuracy ${pct(s.evaluation.overall)} (${s.evaluation.pairs} pairs)` : ''}`;
 }
 
 /** Progress on stderr: one line rewritten on a terminal (other events on lines of their own), a progress line every 5 s otherwise. */
@@ -212,11 +212,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const cleanup = abortOnSignal(controller, quiet);
   let summary: TrainSummary;
   try {
-    if (args.torch) {
-      const onEvent = printer(quiet);
-      await prepare(options, { signal: controller.signal, onEvent });
-      summary = await runTorchTrainer(options.out, { python: defaultPython(), device: args.device, threads: options.overrides?.threads as number | undefined, maxMinutes: options.maxMinutes, signal: controller.signal, onEvent, onStderr: quiet ? undefined : (l) => process.stderr.write(`${l}\n`) });
-    } else summary = await train(options, { signal: controller.signal, onEvent: printer(quiet) });
+    summary = await train(options, { signal: controller.signal, onEvent: printer(quiet) });
   } catch (e) {
     // The recipe may end a cancelled run by throwing; after Ctrl-C that is the expected way out.
     if (!controller.signal.aborted) throw e;

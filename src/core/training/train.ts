@@ -26,11 +26,12 @@ import { RunScorer } from './scorer';
 import { splitByGroup } from './split';
 import type { SequenceSource } from './tasks';
 import { sequenceSource } from './tasks';
-import type { EvalResult, Phase, TrainEvent, TrainOptions, TrainSummary } from './types';
+import type { BackendName, EvalResult, Phase, TrainEvent, TrainOptions, TrainSummary } from './types';
 import type { HyperParams } from './hparams';
 import type { PrefPair } from './pairs';
 import type { TrainingPlan } from './plan';
 import { writePlan } from './plan';
+import { defaultPython, runTorchTrainer } from './torch-trainer';
 import { METHODS_NEEDING_LABELS } from './types';
 
 /** How a caller (CLI, worker) hears from and steers a run. */
@@ -47,6 +48,7 @@ export interface TrainIO {
  * checkpoint and rejects with a CancelledError.
  */
 export async function train(options: TrainOptions, io: TrainIO = {}): Promise<TrainSummary> {
+  if (options.backend === 'torch') return trainWithTorch(options, io);
   const started = Date.now();
   const backend = await initBackend(options.backend, { nativeModulePaths: io.nativeModulePaths });
   io.onEvent?.({ type: 'backend', ...backend });
@@ -187,7 +189,6 @@ async function setUpRun(options: TrainOptions, io: TrainIO, extraConfig: Record<
 export async function prepare(options: TrainOptions, io: TrainIO = {}): Promise<TrainingPlan> {
   await initBackend('cpu');
   const s = await setUpRun(options, io, { engine: 'torch' });
-  if (options.baseRun) throw new Error('--base-run is not supported with a training plan yet: the plan trains its own general RM');
   const plan = writePlan(s.run, {
     method: options.method,
     seed: options.seed,
@@ -208,13 +209,28 @@ export async function prepare(options: TrainOptions, io: TrainIO = {}): Promise<
   return plan;
 }
 
+/** The PyTorch trainer on the run's plan (docs/torch-trainer.md): prepared here, trained by `python -m rewardlens_trainer`. */
+async function trainWithTorch(options: TrainOptions, io: TrainIO): Promise<TrainSummary> {
+  await prepare(options, io);
+  const threads = options.overrides?.threads;
+  return runTorchTrainer(options.out, {
+    python: options.python ?? defaultPython(),
+    device: options.device,
+    threads: typeof threads === 'number' ? threads : undefined,
+    maxMinutes: options.maxMinutes,
+    signal: io.signal,
+    onEvent: io.onEvent,
+    onStderr: (line) => io.onEvent?.({ type: 'log', level: 'info', message: `trainer: ${line}` }),
+  });
+}
+
 export interface EvalOptions {
   signal?: AbortSignal;
   onEvent?: (event: TrainEvent) => void;
   schemaFile?: string;
   adapter?: string;
   nativeModulePaths?: string[];
-  backend?: TrainOptions['backend'];
+  backend?: BackendName | 'auto';
 }
 
 /** Agreement of a trained run with the human preferences of `testFile` (paper Table 3), kept in the run's test-evals.json. */

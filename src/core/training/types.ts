@@ -16,6 +16,10 @@ export type PresetName = (typeof PRESET_NAMES)[number];
 export const BACKENDS = ['wasm', 'cpu', 'tfjs-node', 'tfjs-node-gpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
+/** What computes a run: a TensorFlow.js backend ('auto': the best that loads), or the PyTorch trainer (docs/torch-trainer.md). */
+export type TrainBackend = BackendName | 'auto' | 'torch';
+export const TRAIN_BACKENDS: readonly TrainBackend[] = ['auto', ...BACKENDS, 'torch'];
+
 /** Phases of a run, in the order they run. `base` is the general RM every method starts from. */
 export type Phase = 'base' | 'router' | 'phase1' | 'phase2' | 'phase3' | 'ensemble' | 'eval';
 
@@ -35,8 +39,12 @@ export interface TrainOptions {
    * instead of training its own: the methods then differ only in what they add to one general RM.
    */
   baseRun?: string;
-  /** 'auto': the best backend that loads (tfjs-node-gpu, tfjs-node, wasm, cpu). */
-  backend: BackendName | 'auto';
+  /** 'auto': the best TensorFlow.js backend that loads (tfjs-node-gpu, tfjs-node, wasm, cpu); 'torch': the PyTorch trainer. */
+  backend: TrainBackend;
+  /** torch: the Python interpreter with trainer/requirements.txt (default: REWARDLENS_PYTHON, else python3). */
+  python?: string;
+  /** torch: auto (CUDA when available), cpu, cuda or cuda:N. */
+  device?: string;
   /** Wall-clock budget; phases share it and stop early (keeping their best weights) when it runs out. */
   maxMinutes?: number;
   seed: number;
@@ -48,7 +56,7 @@ export interface TrainOptions {
 }
 
 export type TrainEvent =
-  | { type: 'backend'; backend: BackendName; tfBackend: string; note?: string }
+  | { type: 'backend'; backend: BackendName | 'torch'; tfBackend: string; note?: string }
   | { type: 'phase'; phase: Phase; expert?: string; message: string }
   | {
       type: 'progress';
@@ -76,7 +84,9 @@ export interface EvalResult {
 export interface TrainSummary {
   out: string;
   method: Method;
-  backend: BackendName;
+  backend: BackendName | 'torch';
+  /** torch: where it trained (`cuda:0 · bf16 · NVIDIA H200`, `cpu · fp32 · 2 threads`). */
+  device?: string;
   /** True when a phase stopped because the time budget ran out. */
   truncated: boolean;
   seconds: number;
