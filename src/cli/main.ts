@@ -8,7 +8,7 @@ import { formatIndexReport, formatOverlap } from './format';
 import { LABEL_USAGE, LabelUsageError, labelCommand, labelsFromRatingsCommand } from './label';
 import { EXPORT_USAGE, OnnxUsageError, exportCommand } from './export';
 import { scoreCommand } from './score';
-import { TRAIN_USAGE, TrainUsageError, evalCommand, prepareCommand, trainCommand } from './train';
+import { TRAIN_USAGE, TrainUsageError, doctorCommand, evalCommand, prepareCommand, trainCommand } from './train';
 
 const USAGE = `rewardlens — preference datasets and DMoERM reward models from the terminal
 
@@ -41,6 +41,7 @@ export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'train') return trainCommand(argv.slice(1));
   if (argv[0] === 'eval') return evalCommand(argv.slice(1));
   if (argv[0] === 'prepare') return prepareCommand(argv.slice(1));
+  if (argv[0] === 'doctor') return doctorCommand(argv.slice(1));
   // And ONNX export and scoring (src/cli/export.ts, src/cli/score.ts).
   if (argv[0] === 'export') return exportCommand(argv.slice(1));
   if (argv[0] === 'score') return scoreCommand(argv.slice(1));

@@ -1,6 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { storeFileFor } from '../core/labelling/store';
+import { formatPythonReport, probePython } from '../core/training/python-env';
+import { defaultPython } from '../core/training/torch-trainer';
 import { evaluateRun, prepare, train } from '../core/training/train';
 import type { EvalResult, Method, PresetName, TrainBackend, TrainEvent, TrainOptions, TrainSummary } from '../core/training/types';
 import { BACKENDS, METHODS, METHODS_NEEDING_LABELS, PRESET_NAMES, TRAIN_BACKENDS } from '../core/training/types';
@@ -17,6 +19,7 @@ export const TRAIN_USAGE = `  rewardlens train FILE --method M --out RUN [--labe
   rewardlens prepare FILE --method M --out RUN [the train options]   write the training plan only, for
                   \`python -m rewardlens_trainer RUN\` here or on a GPU machine (docs/torch-trainer.md)
   rewardlens eval RUN TESTFILE [--json]
+  rewardlens doctor [--json]     Python, torch, CUDA and GPUs for --backend torch (REWARDLENS_PYTHON, else python3)
 
 Training (docs/training-ui.md; run again with the same options to resume):
   --method M           ${METHODS.join(' | ')}
@@ -259,4 +262,16 @@ export async function prepareCommand(argv: string[]): Promise<number> {
   if (args.json) console.log(JSON.stringify({ out, method: plan.method, components: plan.components.map((c) => ({ name: c.name, phase: c.phase, trainExamples: c.trainExamples, valExamples: c.valExamples })) }));
   else console.log(`${out}: training plan with ${plan.components.length} components (${plan.components.map((c) => c.name).join(', ')}); train it with: python -m rewardlens_trainer ${out}`);
   return 0;
+}
+
+/** `rewardlens doctor`: whether --backend torch can train here, and on what. Exit 0 when ready, 1 when not. */
+export async function doctorCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } });
+  if (values.help) {
+    console.log(`Usage:\n${TRAIN_USAGE}`);
+    return 0;
+  }
+  const report = await probePython(defaultPython());
+  console.log(values.json ? JSON.stringify(report) : formatPythonReport(report));
+  return report.ready ? 0 : 1;
 }

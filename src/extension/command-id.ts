@@ -32,6 +32,8 @@ export const enum CommandId {
   /** (run) — the run folder in the OS file manager. */
   RevealRun = 'rewardlens.revealRun',
   RefreshRuns = 'rewardlens.refreshRuns',
+  /** A Python environment with the PyTorch trainer's requirements in global storage (docs/torch-trainer.md). */
+  SetUpTorchTraining = 'rewardlens.setUpTorchTraining',
   InstallGpuBackend = 'rewardlens.installGpuBackend',
   InstallNativeBackend = 'rewardlens.installNativeBackend',
   /** (model?: path | Uri | null) — the reward model for CodeLens and hovers; null clears it; no argument asks. */

@@ -14,6 +14,7 @@ import { showRewardBreakdown } from './scoring/breakdown-panel';
 import { selectRewardModel } from './scoring/select-model';
 import { TrainingChartPanel } from './training/chart-panel';
 import { installBackend } from './training/install-backend';
+import { setUpTorchTraining } from './training/torch-setup';
 import { pickRun } from './training/runs';
 import { runArg } from './training/runs-tree';
 import { evaluateCommand, resumeCommand, trainCommand } from './training/train-command';
@@ -243,6 +244,9 @@ export function createCommands(): Record<CommandId, CommandFactory> {
     },
     [CommandId.RefreshRuns]: {
       run: (ctx) => () => ctx.training.requestRefresh(),
+    },
+    [CommandId.SetUpTorchTraining]: {
+      run: (ctx) => () => setUpTorchTraining(ctx),
     },
     [CommandId.InstallGpuBackend]: {
       run: (ctx) => () => installBackend(ctx, 'gpu'),

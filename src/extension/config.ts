@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
 import type { Pricing } from '../core/labelling/estimate';
 import type { Lang } from '../core/labelling/templates';
-import type { BackendName, PresetName } from '../core/training/types';
-import { BACKENDS, PRESET_NAMES } from '../core/training/types';
+import type { PresetName, TrainBackend } from '../core/training/types';
+import { PRESET_NAMES, TRAIN_BACKENDS } from '../core/training/types';
 
 /** Typed access to `contributes.configuration` (package.json); keep the two in step. */
 
@@ -148,10 +148,15 @@ export class Config {
 
   // Training.
 
-  /** 'auto': the best backend that loads (tfjs-node-gpu, tfjs-node, wasm, cpu). */
-  get trainingBackend(): BackendName | 'auto' {
+  /** 'auto': PyTorch when set up, else the best TensorFlow.js backend that loads (tfjs-node-gpu, tfjs-node, wasm, cpu). */
+  get trainingBackend(): TrainBackend {
     const v = this.get<string>('training.backend');
-    return (BACKENDS as readonly string[]).includes(v ?? '') ? (v as BackendName) : 'auto';
+    return (TRAIN_BACKENDS as readonly string[]).includes(v ?? '') ? (v as TrainBackend) : 'auto';
+  }
+
+  /** The PyTorch trainer's interpreter as set by the user; undefined: the one Set Up PyTorch Training made. */
+  get python(): string | undefined {
+    return text(this.get<string>('python'));
   }
 
   get trainingPreset(): PresetName {

@@ -144,7 +144,7 @@ const pct = (x: number | null | undefined): string => (x === null || x === undef
 export function formatTrainEvent(e: TrainEvent): string | undefined {
   switch (e.type) {
     case 'backend':
-      return `backend: ${e.backend} (tfjs ${e.tfBackend})${e.note ? ` — ${e.note}` : ''}`;
+      return e.backend === 'torch' ? `backend: PyTorch on ${e.tfBackend}${e.note ? ` (${e.note})` : ''}` : `backend: ${e.backend} (tfjs ${e.tfBackend})${e.note ? ` — ${e.note}` : ''}`;
     case 'phase':
       return `${e.phase}${e.expert ? ` [${e.expert}]` : ''}: ${e.message}`;
     case 'progress': {

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import type { MetricLine } from '../../core/training/run-folder';
 import { RunFolder } from '../../core/training/run-folder';
-import type { BackendName, EvalResult, Method, PresetName, TrainOptions } from '../../core/training/types';
+import type { EvalResult, Method, PresetName, TrainBackend, TrainOptions } from '../../core/training/types';
 import { METHODS, PRESET_NAMES } from '../../core/training/types';
 
 /**
@@ -85,7 +85,7 @@ export function summarizeSeries(metrics: readonly MetricLine[]): SeriesSummary[]
  * The TrainOptions that resume `dir`: the configuration stored in run.json, with the backend and time
  * budget of now (both may change on resume). Throws with what is missing when run.json cannot say.
  */
-export function resumeOptions(dir: string, now: { backend: BackendName | 'auto'; maxMinutes?: number }): TrainOptions {
+export function resumeOptions(dir: string, now: { backend: TrainBackend; maxMinutes?: number }): TrainOptions {
   const folder = RunFolder.open(dir);
   const c = folder.config;
   const method = c.method;
@@ -99,7 +99,8 @@ export function resumeOptions(dir: string, now: { backend: BackendName | 'auto';
     method: method as Method,
     out: folder.dir,
     preset: preset as PresetName,
-    backend: now.backend,
+    // A run the PyTorch trainer started resumes there (its folder holds the plan the trainer follows).
+    backend: c.engine === 'torch' ? 'torch' : now.backend,
     seed: typeof c.seed === 'number' ? c.seed : 42,
   };
   const labels = text(c.labels);

@@ -3,8 +3,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { storeFileFor } from '../../core/labelling/store';
 import { RUN_FILES } from '../../core/training/run-folder';
-import type { BackendName, EvalResult, Method, PresetName, TrainOptions, TrainSummary } from '../../core/training/types';
-import { BACKENDS, METHODS, METHODS_NEEDING_LABELS, PRESET_NAMES } from '../../core/training/types';
+import type { EvalResult, Method, PresetName, TrainBackend, TrainOptions, TrainSummary } from '../../core/training/types';
+import { METHODS, METHODS_NEEDING_LABELS, PRESET_NAMES, TRAIN_BACKENDS } from '../../core/training/types';
 import { WorkerCancelledError, WorkerDiedError, WorkerFailedError } from '../../worker/train-client';
 import { CommandId } from '../command-id';
 import type { Ctx } from '../context';
@@ -15,6 +15,7 @@ import { TrainingChartPanel } from './chart-panel';
 import { resumeOptions } from './run-files';
 import { defaultRunFolder, pickRun } from './runs';
 import { runArg } from './runs-tree';
+import { resolveTrainBackend, trainerPython } from './torch-setup';
 import { trainingBlockedReason } from './trust';
 
 /**
@@ -28,7 +29,7 @@ export interface TrainCommandOptions {
   method?: Method;
   labels?: string;
   preset?: PresetName;
-  backend?: BackendName | 'auto';
+  backend?: TrainBackend;
   base?: string;
   out?: string;
   maxMinutes?: number;
@@ -62,7 +63,7 @@ export function trainOptionsArg(arg: unknown): TrainCommandOptions {
     method: (METHODS as readonly unknown[]).includes(o.method) ? (o.method as Method) : undefined,
     labels: str(o.labels),
     preset: (PRESET_NAMES as readonly unknown[]).includes(o.preset) ? (o.preset as PresetName) : undefined,
-    backend: o.backend === 'auto' || (BACKENDS as readonly unknown[]).includes(o.backend) ? (o.backend as BackendName | 'auto') : undefined,
+    backend: (TRAIN_BACKENDS as readonly unknown[]).includes(o.backend) ? (o.backend as TrainBackend) : undefined,
     base: str(o.base),
     out: str(o.out),
     maxMinutes: num(o.maxMinutes),
@@ -127,8 +128,16 @@ async function askOptions(ctx: Ctx, dataset: string): Promise<TrainOptions | und
   if (method === undefined) return undefined;
   const preset = await pickOne('Train a reward model (4/6): model size', PRESET_NAMES, ctx.config.trainingPreset, (p) => (p === 'tiny' ? 'fast, for trying things out' : 'the default encoder size'));
   if (preset === undefined) return undefined;
-  const backend = await pickOne('Train a reward model (5/6): backend', ['auto', ...BACKENDS] as const, ctx.config.trainingBackend, (b) =>
-    b === 'auto' ? 'the best that loads: GPU, native CPU, wasm, js' : b === 'tfjs-node-gpu' ? 'CUDA 11.2 + cuDNN 8.1 (Install GPU Training Backend)' : b === 'tfjs-node' ? 'native CPU (Install Native Training Backend)' : undefined,
+  const backend = await pickOne('Train a reward model (5/6): backend', TRAIN_BACKENDS, ctx.config.trainingBackend, (b) =>
+    b === 'auto'
+      ? 'PyTorch when set up, else the best TensorFlow.js backend that loads'
+      : b === 'torch'
+        ? `PyTorch trainer, on the GPU when there is one${trainerPython(ctx) ? '' : ' (Set Up PyTorch Training… first)'}`
+        : b === 'tfjs-node-gpu'
+          ? 'CUDA 11.2 + cuDNN 8.1 (Install GPU Training Backend)'
+          : b === 'tfjs-node'
+            ? 'native CPU (Install Native Training Backend)'
+            : undefined,
   );
   if (backend === undefined) return undefined;
   const baseChoice = await vscode.window.showQuickPick(
@@ -208,10 +217,13 @@ function progressMessage(e: { phase: string; expert?: string; step: number; tota
 }
 
 /** Runs the worker on `options` under a cancellable notification; tells the user how it ended. */
-export async function runTraining(ctx: Ctx, options: TrainOptions): Promise<TrainCommandResult> {
-  const run = path.resolve(options.out);
+export async function runTraining(ctx: Ctx, requested: TrainOptions): Promise<TrainCommandResult> {
+  const run = path.resolve(requested.out);
   const name = path.basename(run);
   if (ctx.training.isRunning(run)) return notStarted(ctx, `a training process is already running on ${name}`);
+  const resolved = await resolveTrainBackend(ctx, requested);
+  if ('problem' in resolved) return notStarted(ctx, resolved.problem, { title: 'Set Up PyTorch Training…', run: () => vscode.commands.executeCommand(CommandId.SetUpTorchTraining) });
+  const options = resolved;
   ctx.log.info(`training ${options.method} on ${options.dataset} into ${run} (preset ${options.preset}, backend ${options.backend})`);
   const showLog = { title: 'Show Log', run: () => ctx.log.show(true) };
   const resume = { title: 'Resume', run: () => vscode.commands.executeCommand(CommandId.ResumeTraining, run) };
@@ -256,7 +268,7 @@ export async function runTraining(ctx: Ctx, options: TrainOptions): Promise<Trai
       }
       const acc = summary.evaluation ? `; held-out accuracy ${pct(summary.evaluation.overall)} on ${summary.evaluation.pairs} pairs` : '';
       ctx.log.info(`${name}: ${summary.method} finished in ${Math.round(summary.seconds)} s on ${summary.backend}${summary.truncated ? ' (time budget reached)' : ''}${acc}`);
-      tell('info', `trained ${name} (${summary.method}, ${summary.backend}${summary.truncated ? ', stopped early by the time budget' : ''})${acc}.`, chart, card);
+      tell('info', `trained ${name} (${summary.method}, ${summary.device ?? summary.backend}${summary.truncated ? ', stopped early by the time budget' : ''})${acc}.`, chart, card);
       return { outcome: 'finished', run, summary };
     } catch (e) {
       if (e instanceof WorkerCancelledError || (cancelled && !(e instanceof WorkerDiedError))) {

@@ -1,0 +1,113 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { createInterface } from 'node:readline';
+import * as vscode from 'vscode';
+import type { PythonReport } from '../../core/training/python-env';
+import { formatPythonReport, probePython } from '../../core/training/python-env';
+import type { TrainOptions } from '../../core/training/types';
+import type { Ctx } from '../context';
+
+/**
+ * The PyTorch trainer from the editor (docs/torch-trainer.md): which Python runs it — `rewardlens.python`, or
+ * the environment "Set Up PyTorch Training…" makes in global storage — and what 'auto' trains with.
+ */
+
+function venvFolder(ctx: Ctx): string {
+  return path.join(ctx.extCtx.globalStorageUri.fsPath, 'torch-venv');
+}
+
+function venvPython(folder: string): string {
+  return process.platform === 'win32' ? path.join(folder, 'Scripts', 'python.exe') : path.join(folder, 'bin', 'python');
+}
+
+/** The interpreter the trainer runs with, or undefined when none is set up. */
+export function trainerPython(ctx: Ctx): string | undefined {
+  if (ctx.config.python) return ctx.config.python;
+  const own = venvPython(venvFolder(ctx));
+  return existsSync(own) ? own : undefined;
+}
+
+/**
+ * The options as they will run: 'torch' gets its interpreter (or the reason it cannot run); 'auto' becomes
+ * 'torch' where a Python with the trainer's requirements is set up, and stays TensorFlow.js's choice otherwise.
+ */
+export async function resolveTrainBackend(ctx: Ctx, options: TrainOptions): Promise<TrainOptions | { problem: string }> {
+  if (options.backend !== 'torch' && options.backend !== 'auto') return options;
+  const python = trainerPython(ctx);
+  if (python === undefined) {
+    if (options.backend === 'auto') return options;
+    return { problem: 'the PyTorch trainer needs a Python with torch: run "Set Up PyTorch Training…" or set rewardlens.python' };
+  }
+  const report = await probePython(python);
+  ctx.log.info(`PyTorch trainer: ${formatPythonReport(report).replace(/\n/g, '; ')}`);
+  if (!report.ready) {
+    if (options.backend === 'auto') return options;
+    return { problem: `${python} cannot run the PyTorch trainer (${report.error ?? `missing ${report.missing.join(', ')}`}): run "Set Up PyTorch Training…"` };
+  }
+  return { ...options, backend: 'torch', python };
+}
+
+/** "Set Up PyTorch Training…": a venv in global storage with trainer/requirements.txt, with progress and cancel. */
+export async function setUpTorchTraining(ctx: Ctx): Promise<PythonReport | undefined> {
+  const folder = venvFolder(ctx);
+  const requirements = vscode.Uri.joinPath(ctx.extensionUri, 'trainer', 'requirements.txt').fsPath;
+  const base = ctx.config.python ?? (process.platform === 'win32' ? 'python' : 'python3');
+  const install = 'Install';
+  const answer = await vscode.window.showInformationMessage(
+    'Set up PyTorch training?',
+    {
+      modal: true,
+      detail: `Creates a Python environment in ${folder} with "${base} -m venv" and installs ${requirements} into it (torch, transformers, peft, safetensors: about 3.5 GB on Linux, where torch brings its CUDA libraries). Training with the backend "torch" or "auto" then runs there, on the GPU when torch sees one.`,
+    },
+    install,
+  );
+  if (answer !== install) return undefined;
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'RewardLens: setting up PyTorch training', cancellable: true }, async (progress, token) => {
+    const run = (cmd: string, args: string[], what: string): Promise<void> =>
+      new Promise((resolve, reject) => {
+        progress.report({ message: what });
+        ctx.log.info(`${cmd} ${args.join(' ')}`);
+        const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+        const cancel = token.onCancellationRequested(() => child.kill());
+        const tail: string[] = [];
+        for (const stream of [child.stdout, child.stderr]) {
+          createInterface({ input: stream }).on('line', (line) => {
+            ctx.log.info(`[pip] ${line}`);
+            tail.push(line);
+            if (tail.length > 5) tail.shift();
+            // pip's "Collecting torch==…" / "Downloading …" lines are the progress a user wants to see.
+            if (/^\s*(Collecting|Downloading|Installing|Successfully)/.test(line)) progress.report({ message: line.trim().slice(0, 120) });
+          });
+        }
+        child.on('error', (e) => {
+          cancel.dispose();
+          reject(new Error(`cannot run ${cmd}: ${e.message}${cmd === base ? ' (install Python 3.10 or later, or set rewardlens.python)' : ''}`));
+        });
+        child.on('close', (code) => {
+          cancel.dispose();
+          if (token.isCancellationRequested) reject(new vscode.CancellationError());
+          else if (code === 0) resolve();
+          else reject(new Error(`${what} failed (exit ${code}): ${tail.join(' ').slice(-400)}`));
+        });
+      });
+    try {
+      if (!existsSync(venvPython(folder))) await run(base, ['-m', 'venv', folder], `creating ${folder}`);
+      await run(venvPython(folder), ['-m', 'pip', 'install', '--disable-pip-version-check', '-r', requirements], 'installing torch, transformers, peft, safetensors');
+      const report = await probePython(venvPython(folder));
+      ctx.log.info(formatPythonReport(report));
+      if (!report.ready) throw new Error(report.error ?? `still missing ${report.missing.join(', ')}`);
+      const where = report.cudaAvailable ? `${report.devices?.[0]?.name ?? 'cuda:0'}${report.devices?.[0]?.bf16 ? ' (bf16)' : ''}` : 'the CPU (torch sees no GPU)';
+      void vscode.window.showInformationMessage(`RewardLens: PyTorch training is set up (torch ${report.torch}); runs with the backend "torch" or "auto" train on ${where}.`);
+      return report;
+    } catch (e) {
+      if (e instanceof vscode.CancellationError) {
+        // A half-made environment stays: it does not pass the probe, so 'auto' keeps training with TensorFlow.js.
+        void vscode.window.showWarningMessage('RewardLens: PyTorch set-up cancelled.');
+        return undefined;
+      }
+      ctx.showError('setting up PyTorch training failed', e);
+      return undefined;
+    }
+  });
+}
