@@ -48,12 +48,20 @@ void describe('dmoerm', () => {
 
   void it('reads ranks lower-is-better by default, dense with ties', () => {
     assert.deepEqual(ok(lowerBetter.map({ ...base, rank: [1, 3, 2, 1] })).value.preference, { ranking: [1, 3, 2, 1] });
-    assert.deepEqual(ok(lowerBetter.map({ ...base, rank: [10, 30, 30, 20] })).value.preference, { ranking: [1, 3, 3, 2] });
+    assert.deepEqual(ok(lowerBetter.map({ ...base, rank: [1, 4, 4, 2] })).value.preference, { ranking: [1, 3, 3, 2] });
   });
 
   void it('reads ranks higher-is-better when told, dense with ties', () => {
     assert.deepEqual(ok(higherBetter.map({ ...base, rank: [1, 3, 2, 1] })).value.preference, { ranking: [3, 1, 2, 3] });
-    assert.deepEqual(ok(higherBetter.map({ ...base, rank: [5, 5, 9, 0] })).value.preference, { ranking: [2, 2, 1, 3] });
+    assert.deepEqual(ok(higherBetter.map({ ...base, rank: [2, 2, 4, 1] })).value.preference, { ranking: [2, 2, 1, 3] });
+  });
+
+  void it('refuses ranks that are not whole numbers 1…n, and says when a number is out of range', () => {
+    assert.equal(reason(lowerBetter.map({ ...base, response: ['a', 'b', 'c'], rank: [1, 7, -3] })), 'rank entry 2 is 7: ranks of 3 responses are whole numbers from 1 to 3 (equal ranks tie)');
+    assert.match(reason(lowerBetter.map({ ...base, rank: [1, 2, 0, 3] })), /^rank entry 3 is 0: /);
+    assert.match(reason(lowerBetter.map({ ...base, rank: [1, 2, 2.5, 3] })), /^rank entry 3 is 2.5: /);
+    const overflow = JSON.parse('{"src": ["q"], "response": ["a", "b"], "rank": [1, 1e309]}') as unknown;
+    assert.equal(reason(lowerBetter.map(overflow)), 'rank entry 2 is out of range: a number beyond ±1.8e308 (like 1e309) cannot be represented');
   });
 
   void it('rejects a rank list of the wrong length, empty responses and non-string turns', () => {
@@ -260,6 +268,8 @@ void describe('ranked-n', () => {
     assert.equal(reason(adapter.map({ ...qa, preference: [1, 1, 1] })), 'preference has 3 verdicts but 4 responses have 6 pairs');
     assert.ok(warningsOf(adapter.map({ ...qa, 'prediction 3': '', preference: [1, 1, 1, 1, 1, 1] })).includes('response 3 is empty'));
     assert.equal(reason(adapter.map({ ...qa, preference: [1, 1, 1, 1, 1, 9] })), 'preference entry 6 is 9, not a verdict (0 = none, 1 = first, 2 = second)');
+    assert.match(reason(adapter.map({ prompt: 'p', responses: ['a', 'b', 'c'], ranks: [1, 7, -3] })), /^ranks entry 2 is 7: /);
+    assert.deepEqual(ok(adapter.map({ prompt: 'p', responses: ['a', 'b', 'c'], scores: [1, 7, -3] })).value.preference, { ranking: [2, 1, 3] });
   });
 });
 
@@ -349,6 +359,10 @@ void describe('canonical', () => {
     const withoutId = Object.fromEntries(Object.entries(record).filter(([key]) => key !== 'id'));
     assert.deepEqual(ok(canonicalAdapter.map(record)).value, withoutId);
     assert.equal(canonicalAdapter.detect([record, { prompt: 'p', chosen: 'a', rejected: 'b' }]), 0.5);
+  });
+
+  void it('refuses a stored ranking outside 1…n', () => {
+    assert.match(reason(canonicalAdapter.map({ ...record, preference: { ranking: [1, 3] } })), /^ranking entry 2 is 3: /);
   });
 });
 

@@ -146,6 +146,8 @@ void describe('mapped adapters', () => {
     assert.deepEqual(mapped(ranks, { q: 'x', rs: ['a', 'b', 'c'], r: [1, 3, 3] }).preference, { ranking: [2, 1, 1] });
     const short = ranks.map({ q: 'x', rs: ['a', 'b', 'c'], r: [1, 3] });
     assert.ok(!short.ok && short.reason === 'r has 2 entries but there are 3 responses');
+    const outside = ranks.map({ q: 'x', rs: ['a', 'b', 'c'], r: [1, 7, -3] });
+    assert.ok(!outside.ok && outside.reason.startsWith('r entry 2 is 7: '), JSON.stringify(outside));
     const scores = recordAdapter('{"prompt": "q", "responses": {"path": "rs", "text": "t"}, "ranking": {"scores": "s", "aggregate": "mean"}}');
     assert.deepEqual(mapped(scores, { q: 'x', rs: [{ t: 'a' }, { t: 'b' }], s: [{ x: 1, y: 3 }, { x: 2, y: 2 }] }).preference, { ranking: [1, 1] });
   });
