@@ -123,6 +123,18 @@ void describe('hh-rlhf', () => {
 });
 
 void describe('chosen-rejected', () => {
+  void it('reads chosen/rejected lists of alternative answers: every chosen beats every rejected, each side ties', () => {
+    const { value } = ok(chosenRejectedAdapter.map({ question: 'q', chosen: ['a', 'b'], rejected: ['c', 'd', 'e'], source: 's' }));
+    assert.deepEqual(value.context, [{ role: 'user', content: 'q' }]);
+    assert.deepEqual(value.responses.map((r) => r.text), ['a', 'b', 'c', 'd', 'e']);
+    assert.deepEqual(value.preference, { ranking: [1, 1, 2, 2, 2] });
+    assert.deepEqual(value.metadata, { source: 's' });
+    assert.deepEqual(ok(chosenRejectedAdapter.map({ prompt: 'q', chosen: 'a', rejected: ['c', 'd'] })).value.preference, { ranking: [1, 2, 2] });
+    assert.equal(reason(chosenRejectedAdapter.map({ chosen: ['a'], rejected: ['b'] })), 'no prompt: expected a "prompt", "question", "instruction" or "conversations" field beside the lists of answers');
+    assert.equal(reason(chosenRejectedAdapter.map({ prompt: 'q', chosen: ['a'], rejected: [] })), '"rejected" is an empty list, not a string or a list of strings like "chosen"');
+    assert.deepEqual(warningsOf(chosenRejectedAdapter.map({ prompt: 'q', chosen: ['a', ' '], rejected: ['c'] })), ['response 2 (chosen) is empty']);
+  });
+
   void it('maps prompt + string responses', () => {
     const { value } = ok(chosenRejectedAdapter.map({ prompt: 'Q?', chosen: 'good', rejected: 'bad', id: 7 }));
     assert.deepEqual(value, { context: [{ role: 'user', content: 'Q?' }], responses: [{ text: 'good' }, { text: 'bad' }], preference: { ranking: [1, 2] }, metadata: { id: 7 } });
@@ -202,6 +214,16 @@ void describe('pairwise-label', () => {
     const { value } = ok(pairwiseLabelAdapter.map(arena));
     assert.deepEqual(value.preference, { ranking: [2, 1] });
     assert.deepEqual(value.responses, [{ text: 'x', model: 'm1' }, { text: 'y', model: 'm2' }]);
+  });
+
+  void it('reads LLMBar {input, output_1, output_2, label}: the label names the better output, 0 a tie', () => {
+    const llmbar = { input: 'Say hi', output_1: 'Hi', output_2: 'Bye' };
+    const first = ok(pairwiseLabelAdapter.map({ ...llmbar, label: 1 })).value;
+    assert.deepEqual(first.context, [{ role: 'user', content: 'Say hi' }]);
+    assert.deepEqual(first.preference, { ranking: [1, 2] });
+    assert.equal(first.metadata, undefined);
+    assert.deepEqual(ok(pairwiseLabelAdapter.map({ ...llmbar, label: 2 })).value.preference, { ranking: [2, 1] });
+    assert.deepEqual(ok(pairwiseLabelAdapter.map({ ...llmbar, label: 0 })).value.preference, { ranking: [1, 1] });
   });
 
   void it('keeps several annotators as pairs and ranks by majority (PandaLM: 0 tie, 1, 2)', () => {

@@ -152,6 +152,19 @@ void describe('mapped adapters', () => {
     assert.deepEqual(mapped(scores, { q: 'x', rs: [{ t: 'a' }, { t: 'b' }], s: [{ x: 1, y: 3 }, { x: 2, y: 2 }] }).preference, { ranking: [1, 1] });
   });
 
+  void it('reads responses listed best first (pairs named chosen/reject, better/worse, pos/neg)', () => {
+    const adapter = recordAdapter('{"prompt": "query", "responses": ["better", "worse"], "ranking": {"order": "best-first"}}');
+    assert.deepEqual(mapped(adapter, { query: 'q', better: 'a', worse: 'b' }).preference, { ranking: [1, 2] });
+    const list = recordAdapter('{"prompt": "q", "responses": {"path": "ranked"}, "ranking": {"order": "best-first"}}');
+    assert.deepEqual(mapped(list, { q: 'x', ranked: ['a', 'b', 'c'] }).preference, { ranking: [1, 2, 3] });
+    assert.deepEqual(errorsOf('{"prompt": "p", "responses": ["a"], "ranking": {"order": "worst-first"}}'), [
+      { line: 1, column: 58, message: '"ranking.order" must be one of "best-first", not "worst-first"' },
+    ]);
+    assert.deepEqual(errorsOf('{"groupBy": "g", "prompt": "p", "response": "a", "ranking": {"order": "best-first"}}'), [
+      { line: 1, column: 62, message: 'an "order" ranking compares the responses of one record; it cannot be used with "groupBy"' },
+    ]);
+  });
+
   void it('maps the custom-shape example as its comment describes', () => {
     const result = loadMappingFile(path.join(examples, 'custom-shape.mapping.jsonc'));
     if (!result.ok) assert.fail(formatMappingErrors('custom-shape', result.errors).join('\n'));

@@ -199,6 +199,7 @@ function mapRecord(spec: MappingSpec, value: unknown): MapResult {
 }
 
 function recordPreference(spec: RankingSpec, value: unknown, count: number): MapResult<Preference> {
+  if (spec.kind === 'order') return done({ ranking: Array.from({ length: count }, (_, i) => i + 1) });
   const found = resolvePath(value, spec.path);
   if (!found.found) return fail(found.reason);
   if (spec.kind === 'label') {
@@ -247,7 +248,7 @@ function mapRow(spec: MappingSpec, value: unknown): MapResult<MappedRow> {
   if (ratings.value.length > 0) response.ratings = ratings.value;
 
   let score: number | undefined;
-  if (spec.ranking && spec.ranking.kind !== 'label') {
+  if (spec.ranking && spec.ranking.kind !== 'label' && spec.ranking.kind !== 'order') {
     const found = resolvePath(value, spec.ranking.path);
     if (!found.found) return fail(found.reason);
     const read = scoreOf(found.value, `"${spec.ranking.path.text}"`, spec.ranking.kind === 'scores' ? spec.ranking.aggregate : undefined);
