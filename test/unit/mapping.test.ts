@@ -148,6 +148,11 @@ void describe('mapped adapters', () => {
     assert.ok(!short.ok && short.reason === 'r has 2 entries but there are 3 responses');
     const outside = ranks.map({ q: 'x', rs: ['a', 'b', 'c'], r: [1, 7, -3] });
     assert.ok(!outside.ok && outside.reason.startsWith('r entry 2 is 7: '), JSON.stringify(outside));
+    const rows = compileMapping('{"groupBy": "g", "prompt": "q", "response": "a", "ranking": {"ranks": "r"}}', 'rows.mapping.jsonc');
+    assert.ok(rows.ok && isGrouped(rows.adapter));
+    const negative = rows.adapter.mapRow({ g: 1, q: 'x', a: 'y', r: -3 });
+    assert.ok(!negative.ok && negative.reason === '"r" is -3: a rank is a whole number from 1', JSON.stringify(negative));
+    assert.ok(rows.adapter.mapRow({ g: 1, q: 'x', a: 'y', r: 2 }).ok);
     const scores = recordAdapter('{"prompt": "q", "responses": {"path": "rs", "text": "t"}, "ranking": {"scores": "s", "aggregate": "mean"}}');
     assert.deepEqual(mapped(scores, { q: 'x', rs: [{ t: 'a' }, { t: 'b' }], s: [{ x: 1, y: 3 }, { x: 2, y: 2 }] }).preference, { ranking: [1, 1] });
   });

@@ -253,6 +253,10 @@ function mapRow(spec: MappingSpec, value: unknown): MapResult<MappedRow> {
     if (!found.found) return fail(found.reason);
     const read = scoreOf(found.value, `"${spec.ranking.path.text}"`, spec.ranking.kind === 'scores' ? spec.ranking.aggregate : undefined);
     if (!read.ok) return read;
+    // The group's size is not known per row, so only the lower bound of a rank can be checked here.
+    if (spec.ranking.kind === 'ranks' && !(Number.isInteger(read.value) && read.value >= 1)) {
+      return fail(`"${spec.ranking.path.text}" is ${read.value}: a rank is a whole number from 1`);
+    }
     // Rows are ranked higher-is-better; a lower-is-better rank becomes a score by negation.
     score = spec.ranking.kind === 'ranks' && spec.ranking.direction === 'lower-is-better' ? -read.value : read.value;
   }
