@@ -191,6 +191,7 @@ void test('files that are not lists of records are refused with what they are (D
   await refused(pretty, /^a JSON object whose array of records is at `data` — extract it \(e\.g\. jq -c '\.data\[\]' FILE > OUT\.jsonl\)$/, 'json');
   await refused(JSON.stringify({ meta: {}, splits: { train: [{ q: 1 }, { q: 2 }] } }), /array of records is at `splits\.train`/);
   await refused(JSON.stringify({ a: 1, b: 'x' }, null, 2), /^one JSON object, not a list of records/);
+  await refused(pretty.slice(0, -30), /^line 1 opens a JSON value that the file never closes \(truncated\?\)/, 'json');
   const prettyLines = [pair('a', 'b', 'c'), pair('d', 'e', 'f')].map((l) => JSON.stringify(JSON.parse(l), null, 2)).join('\n');
   await refused(prettyLines, /^multi-line JSON values \(pretty-printed JSONL\) — one record per line is needed/);
 });

@@ -43,8 +43,12 @@ export function notRecordsReason(source: ByteSource): string {
       const rest = text.slice(end).trimStart();
       if (rest === '' && whole && head[i] === 0x7b) return objectReason(value);
       if (rest.startsWith('{') || rest.startsWith('[')) {
-        return "multi-line JSON values (pretty-printed JSONL) — one record per line is needed (e.g. jq -c . FILE > OUT.jsonl)";
+        return 'multi-line JSON values (pretty-printed JSONL) — one record per line is needed (e.g. jq -c . FILE > OUT.jsonl)';
       }
+    }
+    if (end === undefined) {
+      const what = whole ? 'the file never closes (truncated?)' : `does not close within the first ${SNIFF_BYTES / 1024 / 1024} MiB`;
+      return `line ${line} opens a JSON value that ${what}: one pretty-printed JSON object is not a list of records — a JSON array of records or one record per line (JSONL) is needed`;
     }
   }
   const shown = firstLine.toString('utf8').replace(/\s+$/, '');
