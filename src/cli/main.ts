@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { writeCanonical } from '../core/dataset/canonical-writer';
 import type { IndexOptions, IndexReport } from '../core/dataset/dataset';
+import { DatasetFileError } from '../core/dataset/dataset-error';
 import { Dataset, indexOffsets } from '../core/dataset/dataset';
 import { promptOverlap } from '../core/dataset/overlap';
 import { formatIndexReport, formatOverlap } from './format';
@@ -178,7 +179,7 @@ if (require.main === module) {
     (code) => exitAfterOutput(code),
     (e: unknown) => {
       const message = e instanceof Error ? e.message : String(e);
-      const known = e instanceof UsageError || e instanceof LabelUsageError || e instanceof TrainUsageError || e instanceof OnnxUsageError || (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
+      const known = e instanceof UsageError || e instanceof DatasetFileError || e instanceof LabelUsageError || e instanceof TrainUsageError || e instanceof OnnxUsageError || (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
       console.error(`rewardlens: ${e instanceof LabelUsageError ? message : message.split('\n')[0]}`);
       if (!known && e instanceof Error && process.env.REWARDLENS_DEBUG) console.error(e.stack);
       process.exit(known ? 2 : 1);

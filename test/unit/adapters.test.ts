@@ -48,12 +48,20 @@ void describe('dmoerm', () => {
 
   void it('reads ranks lower-is-better by default, dense with ties', () => {
     assert.deepEqual(ok(lowerBetter.map({ ...base, rank: [1, 3, 2, 1] })).value.preference, { ranking: [1, 3, 2, 1] });
-    assert.deepEqual(ok(lowerBetter.map({ ...base, rank: [10, 30, 30, 20] })).value.preference, { ranking: [1, 3, 3, 2] });
+    assert.deepEqual(ok(lowerBetter.map({ ...base, rank: [1, 4, 4, 2] })).value.preference, { ranking: [1, 3, 3, 2] });
   });
 
   void it('reads ranks higher-is-better when told, dense with ties', () => {
     assert.deepEqual(ok(higherBetter.map({ ...base, rank: [1, 3, 2, 1] })).value.preference, { ranking: [3, 1, 2, 3] });
-    assert.deepEqual(ok(higherBetter.map({ ...base, rank: [5, 5, 9, 0] })).value.preference, { ranking: [2, 2, 1, 3] });
+    assert.deepEqual(ok(higherBetter.map({ ...base, rank: [2, 2, 4, 1] })).value.preference, { ranking: [2, 2, 1, 3] });
+  });
+
+  void it('refuses ranks that are not whole numbers 1…n, and says when a number is out of range', () => {
+    assert.equal(reason(lowerBetter.map({ ...base, response: ['a', 'b', 'c'], rank: [1, 7, -3] })), 'rank entry 2 is 7: ranks of 3 responses are whole numbers from 1 to 3 (equal ranks tie)');
+    assert.match(reason(lowerBetter.map({ ...base, rank: [1, 2, 0, 3] })), /^rank entry 3 is 0: /);
+    assert.match(reason(lowerBetter.map({ ...base, rank: [1, 2, 2.5, 3] })), /^rank entry 3 is 2.5: /);
+    const overflow = JSON.parse('{"src": ["q"], "response": ["a", "b"], "rank": [1, 1e309]}') as unknown;
+    assert.equal(reason(lowerBetter.map(overflow)), 'rank entry 2 is out of range: a number beyond ±1.8e308 (like 1e309) cannot be represented');
   });
 
   void it('rejects a rank list of the wrong length, empty responses and non-string turns', () => {
@@ -115,6 +123,18 @@ void describe('hh-rlhf', () => {
 });
 
 void describe('chosen-rejected', () => {
+  void it('reads chosen/rejected lists of alternative answers: every chosen beats every rejected, each side ties', () => {
+    const { value } = ok(chosenRejectedAdapter.map({ question: 'q', chosen: ['a', 'b'], rejected: ['c', 'd', 'e'], source: 's' }));
+    assert.deepEqual(value.context, [{ role: 'user', content: 'q' }]);
+    assert.deepEqual(value.responses.map((r) => r.text), ['a', 'b', 'c', 'd', 'e']);
+    assert.deepEqual(value.preference, { ranking: [1, 1, 2, 2, 2] });
+    assert.deepEqual(value.metadata, { source: 's' });
+    assert.deepEqual(ok(chosenRejectedAdapter.map({ prompt: 'q', chosen: 'a', rejected: ['c', 'd'] })).value.preference, { ranking: [1, 2, 2] });
+    assert.equal(reason(chosenRejectedAdapter.map({ chosen: ['a'], rejected: ['b'] })), 'no prompt: expected a "prompt", "question", "instruction" or "conversations" field beside the lists of answers');
+    assert.equal(reason(chosenRejectedAdapter.map({ prompt: 'q', chosen: ['a'], rejected: [] })), '"rejected" is an empty list, not a string or a list of strings like "chosen"');
+    assert.deepEqual(warningsOf(chosenRejectedAdapter.map({ prompt: 'q', chosen: ['a', ' '], rejected: ['c'] })), ['response 2 (chosen) is empty']);
+  });
+
   void it('maps prompt + string responses', () => {
     const { value } = ok(chosenRejectedAdapter.map({ prompt: 'Q?', chosen: 'good', rejected: 'bad', id: 7 }));
     assert.deepEqual(value, { context: [{ role: 'user', content: 'Q?' }], responses: [{ text: 'good' }, { text: 'bad' }], preference: { ranking: [1, 2] }, metadata: { id: 7 } });
@@ -196,6 +216,16 @@ void describe('pairwise-label', () => {
     assert.deepEqual(value.responses, [{ text: 'x', model: 'm1' }, { text: 'y', model: 'm2' }]);
   });
 
+  void it('reads LLMBar {input, output_1, output_2, label}: the label names the better output, 0 a tie', () => {
+    const llmbar = { input: 'Say hi', output_1: 'Hi', output_2: 'Bye' };
+    const first = ok(pairwiseLabelAdapter.map({ ...llmbar, label: 1 })).value;
+    assert.deepEqual(first.context, [{ role: 'user', content: 'Say hi' }]);
+    assert.deepEqual(first.preference, { ranking: [1, 2] });
+    assert.equal(first.metadata, undefined);
+    assert.deepEqual(ok(pairwiseLabelAdapter.map({ ...llmbar, label: 2 })).value.preference, { ranking: [2, 1] });
+    assert.deepEqual(ok(pairwiseLabelAdapter.map({ ...llmbar, label: 0 })).value.preference, { ranking: [1, 1] });
+  });
+
   void it('keeps several annotators as pairs and ranks by majority (PandaLM: 0 tie, 1, 2)', () => {
     const panda = { instruction: 'Rewrite', input: 'text', response1: 'a', response2: 'b', motivation_app: 'Grammarly', idx: 3 };
     const agree = ok(pairwiseLabelAdapter.map({ ...panda, annotator1: 2, annotator2: 2, annotator3: 1 })).value;
@@ -260,6 +290,8 @@ void describe('ranked-n', () => {
     assert.equal(reason(adapter.map({ ...qa, preference: [1, 1, 1] })), 'preference has 3 verdicts but 4 responses have 6 pairs');
     assert.ok(warningsOf(adapter.map({ ...qa, 'prediction 3': '', preference: [1, 1, 1, 1, 1, 1] })).includes('response 3 is empty'));
     assert.equal(reason(adapter.map({ ...qa, preference: [1, 1, 1, 1, 1, 9] })), 'preference entry 6 is 9, not a verdict (0 = none, 1 = first, 2 = second)');
+    assert.match(reason(adapter.map({ prompt: 'p', responses: ['a', 'b', 'c'], ranks: [1, 7, -3] })), /^ranks entry 2 is 7: /);
+    assert.deepEqual(ok(adapter.map({ prompt: 'p', responses: ['a', 'b', 'c'], scores: [1, 7, -3] })).value.preference, { ranking: [2, 1, 3] });
   });
 });
 
@@ -349,6 +381,10 @@ void describe('canonical', () => {
     const withoutId = Object.fromEntries(Object.entries(record).filter(([key]) => key !== 'id'));
     assert.deepEqual(ok(canonicalAdapter.map(record)).value, withoutId);
     assert.equal(canonicalAdapter.detect([record, { prompt: 'p', chosen: 'a', rejected: 'b' }]), 0.5);
+  });
+
+  void it('refuses a stored ranking outside 1…n', () => {
+    assert.match(reason(canonicalAdapter.map({ ...record, preference: { ranking: [1, 3] } })), /^ranking entry 2 is 3: /);
   });
 });
 

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import { BufferSource } from '../../src/core/dataset/byte-source';
 import { writeCanonical } from '../../src/core/dataset/canonical-writer';
+import { DatasetFileError } from '../../src/core/dataset/dataset-error';
 import type { IndexOptions } from '../../src/core/dataset/dataset';
 import { Dataset } from '../../src/core/dataset/dataset';
 import { promptOverlap } from '../../src/core/dataset/overlap';
@@ -167,10 +168,55 @@ void test('an in-memory buffer (unsaved editor text) indexes like a file', async
   d.close();
 });
 
-void test('empty file: no records, no crash', async () => {
-  const d = await open('\n\n');
-  assert.equal(d.report.records, 0);
-  assert.equal(d.size, 0);
+void test('files that are not lists of records are refused with what they are (DatasetFileError), not indexed as 0 records', async () => {
+  const refused = async (content: string | Buffer, reason: RegExp, ext = 'jsonl'): Promise<void> => {
+    const file = tempFile(content, ext);
+    await assert.rejects(Dataset.open(file, { workers: 1 }), (e: unknown) => {
+      assert.ok(e instanceof DatasetFileError, String(e));
+      assert.match(e.message, new RegExp(`^${basename(file)}: `));
+      assert.match(e.reason, reason);
+      return true;
+    });
+  };
+  await refused('', /^empty file, no records$/);
+  await refused('\n \r\n\t\n', /^empty file, no records$/);
+  await refused('[]', /^an empty JSON array, no records$/, 'json');
+  await refused('[\n  {"prompt": "a", "chosen": "b"', /^a JSON array without one complete record: line 2: the file ends inside/, 'json');
+  await refused('Once upon a time\nthere were records.\n', /^not JSON: line 1 starts with "Once upon a time"$/);
+  await refused('\n\n# notes\n', /^not JSON: line 3 starts with "# notes"$/);
+  await refused(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0xff, 0xfe]), /^not UTF-8 text: line 1 has the byte 0x89/);
+  await refused(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(pair('a', 'b', 'c'), 'utf16le')]), /^UTF-16 \(BOM\) — convert it to UTF-8/);
+  await refused(Buffer.from(pair('a', 'b', 'c'), 'utf16le'), /NUL bytes: a binary file, or UTF-16 without a byte-order mark/);
+  const pretty = JSON.stringify({ version: 2, data: [{ prompt: 'a', chosen: 'b', rejected: 'c' }, { prompt: 'd', chosen: 'e', rejected: 'f' }] }, null, 2);
+  await refused(pretty, /^a JSON object whose array of records is at `data` — extract it \(e\.g\. jq -c '\.data\[\]' FILE > OUT\.jsonl\)$/, 'json');
+  await refused(JSON.stringify({ meta: {}, splits: { train: [{ q: 1 }, { q: 2 }] } }), /array of records is at `splits\.train`/);
+  await refused(JSON.stringify({ a: 1, b: 'x' }, null, 2), /^one JSON object, not a list of records/);
+  await refused(pretty.slice(0, -30), /^line 1 opens a JSON value that the file never closes \(truncated\?\)/, 'json');
+  const prettyLines = [pair('a', 'b', 'c'), pair('d', 'e', 'f')].map((l) => JSON.stringify(JSON.parse(l), null, 2)).join('\n');
+  await refused(prettyLines, /^multi-line JSON values \(pretty-printed JSONL\) — one record per line is needed/);
+});
+
+void test('a truncated JSON array counts its broken tail as a record: usable + malformed == records', async () => {
+  const elements = [pair('a', 'b', 'c'), pair('d', 'e', 'f')];
+  const d = await open(`[\n${elements.join(',\n')},\n{"prompt": "g", "cho`);
+  assert.equal(d.report.usable, 2);
+  assert.equal(d.report.malformed, 1);
+  assert.equal(d.report.records, 3);
+  assert.match(d.report.problems[0].reason, /ends inside this array element/);
+  d.close();
+});
+
+void test('pointwise rows: a failing row is a problem of its line, its group stays one usable record; unkeyed rows are records of their own', async () => {
+  const row = (q: string, r: unknown, score: number): string => JSON.stringify({ question_uuid: q, prompt: 'p' + q, response: r, score });
+  const d = await open([row('1', 'a', 1), row('1', true, 2), row('2', 'c', 1), row('2', 'd', 3), '{"question_uuid": ', row('3', false, 1)].join('\n'));
+  assert.equal(d.report.adapter, 'pointwise-grouped');
+  assert.equal(d.report.records, 4); // groups 1, 2, 3 and the unparsable row 5
+  assert.equal(d.report.usable, 2);
+  assert.equal(d.report.malformed, 2); // row 5, and group 3 whose only row fails
+  assert.deepEqual(
+    d.report.problems.filter((p) => p.severity === 'error').map((p) => p.line),
+    [2, 5, 6, 6],
+  );
   d.close();
 });
 

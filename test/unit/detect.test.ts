@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { isGrouped } from '../../src/core/dataset/adapter';
 import type { Adapter } from '../../src/core/dataset/adapter';
-import { builtinAdapterNames, byName, detectAdapter } from '../../src/core/dataset/detect';
+import { DatasetFileError } from '../../src/core/dataset/dataset-error';
+import { builtinAdapterNames, byName, detectAdapter, detectUsableAdapter } from '../../src/core/dataset/detect';
 
 const dataDir = path.resolve(__dirname, '../../../../shared/data');
 
@@ -39,6 +40,9 @@ void describe('detectAdapter', () => {
       [{ question_uuid: 'q1', dialog: [{ role: 'user', content: 'q' }, { role: 'llm', content: 'a' }], stars: { x: 1 } }, 'pointwise-grouped'],
       [{ prompt_id: 7, prompt: 'p', response: 'a', score: 3 }, 'pointwise-grouped'],
       [{ prompt: 'p', response: 'a' }, 'prompt-response'],
+      [{ input: 'i', output_1: 'a', output_2: 'b', label: 1 }, 'pairwise-label'],
+      [{ input: 'i', output: 'a' }, 'prompt-response'],
+      [{ question: 'q', chosen: ['a', 'b'], rejected: ['c'] }, 'chosen-rejected'],
     ];
     for (const [value, name] of cases) assert.equal(detectAdapter([value]).adapter?.name, name, JSON.stringify(value));
   });
@@ -56,6 +60,28 @@ void describe('detectAdapter', () => {
     assert.ok(scalars.adapter === undefined && /not JSON objects \(a number, a string\)/.test(scalars.reason));
     const empty = detectAdapter([]);
     assert.ok(empty.adapter === undefined && empty.reason === 'no records to detect the format from');
+  });
+
+  void it('falls back to the next adapter that recognises the sample when every sampled record of the first fails', () => {
+    // pairwise-label recognises these (pair + winner) but no winner is a verdict; ranked-n reads the score lists.
+    const value = { prompt: 'p', response_a: 'x', response_b: 'y', winner: 'A>>B', responses: ['x', 'y'], scores: [2, 1] };
+    const sample = [{ value, line: 1 }, { value: { ...value, winner: 'B>A' }, line: 2 }];
+    assert.equal(detectAdapter(sample.map((s) => s.value)).adapter?.name, 'pairwise-label');
+    assert.equal(detectUsableAdapter(sample, undefined, 'f.jsonl'), 'ranked-n');
+    // One record that maps is enough to keep the detected adapter: the others are malformed records.
+    const usable = [...sample, { value: { ...value, winner: 'model_a' }, line: 3 }];
+    assert.equal(detectUsableAdapter(usable, undefined, 'f.jsonl'), 'pairwise-label');
+  });
+
+  void it('refuses a shape whose every sampled record fails, naming the fields and the first failure', () => {
+    const sample = [1, 2].map((line) => ({ value: { instruction: 'i', output_1: 'a', output_2: 'b', label: 3 }, line }));
+    assert.throws(
+      () => detectUsableAdapter(sample, undefined, 'f.jsonl'),
+      (e: unknown) =>
+        e instanceof DatasetFileError &&
+        e.message ===
+          'f.jsonl: none of the first 2 records can be read as pairwise-label (fields: instruction, output_1, output_2, label); line 1: "label" is 3, not a verdict (0 = tie, 1 = response 1, 2 = response 2, or "response 1", "response 2", "tie"); write a mapping file (docs/mapping-file.md)',
+    );
   });
 
   void it('refuses a sample where fewer than half the values fit', () => {

@@ -146,8 +146,28 @@ void describe('mapped adapters', () => {
     assert.deepEqual(mapped(ranks, { q: 'x', rs: ['a', 'b', 'c'], r: [1, 3, 3] }).preference, { ranking: [2, 1, 1] });
     const short = ranks.map({ q: 'x', rs: ['a', 'b', 'c'], r: [1, 3] });
     assert.ok(!short.ok && short.reason === 'r has 2 entries but there are 3 responses');
+    const outside = ranks.map({ q: 'x', rs: ['a', 'b', 'c'], r: [1, 7, -3] });
+    assert.ok(!outside.ok && outside.reason.startsWith('r entry 2 is 7: '), JSON.stringify(outside));
+    const rows = compileMapping('{"groupBy": "g", "prompt": "q", "response": "a", "ranking": {"ranks": "r"}}', 'rows.mapping.jsonc');
+    assert.ok(rows.ok && isGrouped(rows.adapter));
+    const negative = rows.adapter.mapRow({ g: 1, q: 'x', a: 'y', r: -3 });
+    assert.ok(!negative.ok && negative.reason === '"r" is -3: a rank is a whole number from 1', JSON.stringify(negative));
+    assert.ok(rows.adapter.mapRow({ g: 1, q: 'x', a: 'y', r: 2 }).ok);
     const scores = recordAdapter('{"prompt": "q", "responses": {"path": "rs", "text": "t"}, "ranking": {"scores": "s", "aggregate": "mean"}}');
     assert.deepEqual(mapped(scores, { q: 'x', rs: [{ t: 'a' }, { t: 'b' }], s: [{ x: 1, y: 3 }, { x: 2, y: 2 }] }).preference, { ranking: [1, 1] });
+  });
+
+  void it('reads responses listed best first (pairs named chosen/reject, better/worse, pos/neg)', () => {
+    const adapter = recordAdapter('{"prompt": "query", "responses": ["better", "worse"], "ranking": {"order": "best-first"}}');
+    assert.deepEqual(mapped(adapter, { query: 'q', better: 'a', worse: 'b' }).preference, { ranking: [1, 2] });
+    const list = recordAdapter('{"prompt": "q", "responses": {"path": "ranked"}, "ranking": {"order": "best-first"}}');
+    assert.deepEqual(mapped(list, { q: 'x', ranked: ['a', 'b', 'c'] }).preference, { ranking: [1, 2, 3] });
+    assert.deepEqual(errorsOf('{"prompt": "p", "responses": ["a"], "ranking": {"order": "worst-first"}}'), [
+      { line: 1, column: 58, message: '"ranking.order" must be one of "best-first", not "worst-first"' },
+    ]);
+    assert.deepEqual(errorsOf('{"groupBy": "g", "prompt": "p", "response": "a", "ranking": {"order": "best-first"}}'), [
+      { line: 1, column: 62, message: 'an "order" ranking compares the responses of one record; it cannot be used with "groupBy"' },
+    ]);
   });
 
   void it('maps the custom-shape example as its comment describes', () => {

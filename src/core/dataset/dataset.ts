@@ -2,13 +2,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Adapter, AdapterOptions, GroupedAdapter, MappedRow, RecordAdapter } from './adapter';
+import type { Adapter, AdapterOptions, GroupedAdapter, MappedRow, MapResult, RecordAdapter } from './adapter';
 import { defaultAdapterOptions, isGrouped } from './adapter';
 import type { ByteSource } from './byte-source';
 import { BufferSource, FileSource, readRange } from './byte-source';
-import { detectAdapter } from './detect';
+import { DatasetFileError } from './dataset-error';
+import { detectUsableAdapter } from './detect';
 import type { AdapterSpec } from './entry';
 import { adapterFromSpec, parseEntry } from './entry';
+import { notRecordsReason, utf16Reason } from './file-shape';
 import type { FileFormat, OffsetIndex } from './offsets';
 import { OffsetCollector, buildOffsetIndex, bomLength, detectFormat, entryAtLine, scanJsonArray, scanJsonl } from './offsets';
 import { findPiiInRecord } from './pii';
@@ -45,11 +47,15 @@ export interface IndexReport {
   bytes: number;
   /** Entries found in the file: JSONL lines or array elements, malformed ones included. */
   entries: number;
-  /** Records in the file: one per entry, or one per group of rows for pointwise data. */
+  /**
+   * Records in the file: one per entry, or one per group of rows for pointwise data, plus one for
+   * each piece that could not be read as an entry or a row of a group (a truncated array's tail, an
+   * unparsable row): always `usable + malformed`.
+   */
   records: number;
   /** Records that mapped onto the record model; the statistics below describe these. */
   usable: number;
-  /** Entries (or groups) that could not be used, each with an error in `problems`. */
+  /** Records that could not be used, each with an error in `problems` on its line. */
   malformed: number;
   /** Problems in line order; at most MAX_PROBLEMS are kept, `problemCount` has them all. */
   problems: Problem[];
@@ -203,20 +209,32 @@ export function indexOffsets(file: string, options: Pick<IndexOptions, 'chunkSiz
 }
 
 const DETECTION_SAMPLE = 64;
+/** Entries looked at for the sample at most: a large file of text must not be read to its end to find none. */
+const SAMPLE_WINDOW = 1024;
+
+interface Sample {
+  /** The first entries that parse, with their lines. */
+  values: { value: unknown; line: number }[];
+  /** Entries looked at, parsed or not. */
+  entries: number;
+  /** A JSON array's structural damage seen meanwhile. */
+  structural: Problem[];
+}
 
 /** Parses the first entries of the file, for adapter detection. */
-function sampleValues(source: ByteSource, format: FileFormat): unknown[] {
-  const sample: unknown[] = [];
+function sampleValues(source: ByteSource, format: FileFormat): Sample {
+  const sample: Sample = { values: [], entries: 0, structural: [] };
   const stop = new AbortController();
-  const sink = (_s: number, _l: number, _line: number, bytes: Buffer | undefined): void => {
-    if (sample.length >= DETECTION_SAMPLE) return; // the scan stops at the end of this chunk
+  const sink = (_s: number, _l: number, line: number, bytes: Buffer | undefined): void => {
+    if (stop.signal.aborted) return; // the scan stops at the end of this chunk
+    sample.entries++;
     const parsed = parseEntry(bytes!);
-    if (parsed.ok) sample.push(parsed.value);
-    if (sample.length >= DETECTION_SAMPLE) stop.abort(new SampleFull());
+    if (parsed.ok) sample.values.push({ value: parsed.value, line });
+    if (sample.values.length >= DETECTION_SAMPLE || sample.entries >= SAMPLE_WINDOW) stop.abort(new SampleFull());
   };
   const options = { wantBytes: true, signal: stop.signal, chunkSize: 1024 * 1024 };
   try {
-    if (format === 'json-array') scanJsonArray(source, sink, options);
+    if (format === 'json-array') sample.structural = scanJsonArray(source, sink, options);
     else scanJsonl(source, bomLength(source), source.size, sink, options);
   } catch (e) {
     if (!(e instanceof SampleFull)) throw e;
@@ -226,7 +244,23 @@ function sampleValues(source: ByteSource, format: FileFormat): unknown[] {
 
 class SampleFull extends Error {}
 
-function resolveAdapterSpec(source: ByteSource, format: FileFormat, options: IndexOptions): AdapterSpec {
+/**
+ * Refuses files that are not lists of records — empty, UTF-16, not JSON, one pretty-printed
+ * object — with what the file is, instead of indexing them as zero records.
+ */
+function refuseNonRecords(source: ByteSource, format: FileFormat, sample: Sample): void {
+  const name = basename(source.name);
+  const utf16 = utf16Reason(source);
+  if (utf16 !== undefined) throw new DatasetFileError(name, utf16);
+  if (sample.entries === 0 && format === 'json-array') {
+    const damage = sample.structural[0];
+    throw new DatasetFileError(name, damage ? `a JSON array without one complete record: line ${damage.line}: ${damage.reason}` : 'an empty JSON array, no records');
+  }
+  // Most entries not even JSON: the file is something else, and that is the one thing worth saying.
+  if (sample.values.length * 2 < sample.entries || sample.entries === 0) throw new DatasetFileError(name, notRecordsReason(source));
+}
+
+function resolveAdapterSpec(source: ByteSource, sample: Sample, options: IndexOptions): AdapterSpec {
   const adapterOptions = { ...defaultAdapterOptions, ...options.adapterOptions };
   if (options.schemaFile !== undefined) {
     let text: string;
@@ -238,18 +272,16 @@ function resolveAdapterSpec(source: ByteSource, format: FileFormat, options: Ind
     return { kind: 'mapping', file: options.schemaFile, text, options: adapterOptions };
   }
   if (options.adapter !== undefined) return { kind: 'builtin', name: options.adapter, options: adapterOptions };
-  const sample = sampleValues(source, format);
-  if (sample.length === 0) return { kind: 'builtin', name: 'empty', options: adapterOptions };
-  const detected = detectAdapter(sample, adapterOptions);
-  if (detected.adapter === undefined) throw new Error(`${basename(source.name)}: ${detected.reason}`);
-  return { kind: 'builtin', name: detected.adapter.name, options: adapterOptions };
+  const name = detectUsableAdapter(sample.values, adapterOptions, basename(source.name));
+  return { kind: 'builtin', name, options: adapterOptions };
 }
 
 async function indexSource(source: ByteSource, options: IndexOptions): Promise<Dataset> {
   options.signal?.throwIfAborted();
   const format = detectFormat(source);
-  const spec = resolveAdapterSpec(source, format, options);
-  if (spec.kind === 'builtin' && spec.name === 'empty') return emptyDataset(source, format);
+  const sample = sampleValues(source, format);
+  refuseNonRecords(source, format, sample);
+  const spec = resolveAdapterSpec(source, sample, options);
   const adapter = adapterFromSpec(spec);
   const adapterName = adapter.name;
   if (isGrouped(adapter)) return indexGrouped(source, format, adapter, adapterName, options);
@@ -366,6 +398,7 @@ function assemble(source: ByteSource, format: FileFormat, adapter: RecordAdapter
   const problems: Problem[] = [];
   let problemCount = 0;
   let malformed = 0;
+  let unreadable = 0;
   let at = 0;
   let lineOffset = 0;
   for (const r of results) {
@@ -377,6 +410,7 @@ function assemble(source: ByteSource, format: FileFormat, adapter: RecordAdapter
     for (const p of r.problems) problems.push({ ...p, line: p.line + lineOffset });
     problemCount += r.problems.length;
     malformed += r.malformed;
+    unreadable += r.unreadable;
     shiftLines(r.stats, lineOffset);
     mergeStats(stats, r.stats);
     at += r.starts.length;
@@ -388,7 +422,7 @@ function assemble(source: ByteSource, format: FileFormat, adapter: RecordAdapter
   problems.sort((a, b) => a.line - b.line);
   if (problems.length > MAX_PROBLEMS) problems.length = MAX_PROBLEMS;
   const offsets: OffsetIndex = { format, size: source.size, starts, lengths, lines, problems: [] };
-  const report = makeReport(source, format, adapterName, total, total, stats, malformed, problems, problemCount, duplicates.prompts, duplicates.records);
+  const report = makeReport(source, format, adapterName, total, total + unreadable, stats, malformed, problems, problemCount, duplicates.prompts, duplicates.records);
   return new Dataset(source, offsets, adapter, report);
 }
 
@@ -440,6 +474,8 @@ function findDuplicates(
 function indexGrouped(source: ByteSource, format: FileFormat, adapter: GroupedAdapter, adapterName: string, options: IndexOptions): Dataset {
   const problems: Problem[] = [];
   let malformed = 0;
+  // Rows whose group cannot be known (unparsable, no key) are records of their own, all malformed.
+  let orphans = 0;
   const groups = new Map<string, { entries: number[]; rows: MappedRow[] }>();
   // One pass: rows are mapped as the scan hands them over, not read back by offset afterwards.
   const collector = new OffsetCollector();
@@ -448,18 +484,24 @@ function indexGrouped(source: ByteSource, format: FileFormat, adapter: GroupedAd
     collector.add(start, length, line);
     if (collector.count === e) return; // refused (oversized), reported by the collector
     const parsed = parseEntry(bytes!);
-    const key = parsed.ok ? adapter.groupKey(parsed.value) : parsed;
-    const row = parsed.ok && key.ok ? adapter.mapRow(parsed.value) : undefined;
-    const failure = !key.ok ? key.reason : row !== undefined && !row.ok ? row.reason : undefined;
-    if (failure !== undefined || !key.ok || row === undefined || !row.ok) {
+    const value = parsed.ok ? parsed.value : undefined;
+    const key = parsed.ok ? adapter.groupKey(value) : parsed;
+    if (!key.ok) {
       malformed++;
-      problems.push({ line, reason: failure ?? 'unmappable row', severity: 'error' });
+      orphans++;
+      problems.push({ line, reason: key.reason, severity: 'error' });
       return;
     }
-    for (const w of row.warnings ?? []) problems.push({ line, reason: w, severity: 'warning' });
     let group = groups.get(key.value);
     if (group === undefined) groups.set(key.value, (group = { entries: [], rows: [] }));
     group.entries.push(e);
+    // A row that fails is a problem of its line; its group is built from the other rows.
+    const row = adapter.mapRow(value);
+    if (!row.ok) {
+      problems.push({ line, reason: row.reason, severity: 'error' });
+      return;
+    }
+    for (const w of row.warnings ?? []) problems.push({ line, reason: w, severity: 'warning' });
     group.rows.push(row.value);
   };
   const scan = { chunkSize: options.chunkSize, signal: options.signal, wantBytes: true, onChunk: (p: number) => options.onProgress?.(p / Math.max(1, source.size)) };
@@ -467,6 +509,7 @@ function indexGrouped(source: ByteSource, format: FileFormat, adapter: GroupedAd
   const index = collector.finish(format, source.size, structural);
   problems.push(...index.problems);
   malformed += index.problems.length;
+  orphans += index.problems.length;
   const stats = emptyStats();
   const starts = new Uint32Array(groups.size + 1);
   const members = new Uint32Array(Array.from(groups.values()).reduce((n, g) => n + g.entries.length, 0));
@@ -484,7 +527,7 @@ function indexGrouped(source: ByteSource, format: FileFormat, adapter: GroupedAd
       entryGroup[e] = g;
     }
     const line = index.lines[group.entries[0]];
-    const merged = adapter.mergeGroup(group.rows);
+    const merged: MapResult = group.rows.length > 0 ? adapter.mergeGroup(group.rows) : { ok: false, reason: `none of the ${group.entries.length} rows of this group can be used` };
     if (!merged.ok) {
       malformed++;
       problems.push({ line, reason: merged.reason, severity: 'error' });
@@ -507,16 +550,8 @@ function indexGrouped(source: ByteSource, format: FileFormat, adapter: GroupedAd
   problems.sort((a, b) => a.line - b.line);
   const problemCount = problems.length;
   if (problems.length > MAX_PROBLEMS) problems.length = MAX_PROBLEMS;
-  const report = makeReport(source, format, adapterName, index.starts.length, groups.size, stats, malformed, problems, problemCount, duplicatePrompts, duplicateRecords);
+  const report = makeReport(source, format, adapterName, index.starts.length, groups.size + orphans, stats, malformed, problems, problemCount, duplicatePrompts, duplicateRecords);
   return new Dataset(source, { ...index, problems: [] }, adapter, report, { starts, members, entryGroup });
-}
-
-function emptyDataset(source: ByteSource, format: FileFormat): Dataset {
-  const offsets = buildOffsetIndex(source);
-  const problems = offsets.problems;
-  const report = makeReport(source, format, 'empty', 0, 0, emptyStats(), problems.length, problems, problems.length, 0, 0);
-  const nothing: RecordAdapter = { name: 'empty', description: 'no records', detect: () => 0, map: () => ({ ok: false, reason: 'empty file' }) };
-  return new Dataset(source, offsets, nothing, report);
 }
 
 function makeReport(

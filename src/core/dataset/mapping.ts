@@ -207,11 +207,11 @@ class SpecReader {
   }
 
   private ranking(node: Node, grouped: boolean): RankingSpec | undefined {
-    const keys = this.object(node, '"ranking"', ['scores', 'aggregate', 'ranks', 'direction', 'label', 'values']);
+    const keys = this.object(node, '"ranking"', ['scores', 'aggregate', 'ranks', 'direction', 'label', 'values', 'order']);
     if (keys === undefined) return undefined;
-    const kinds = (['scores', 'ranks', 'label'] as const).filter((k) => keys.has(k));
+    const kinds = (['scores', 'ranks', 'label', 'order'] as const).filter((k) => keys.has(k));
     if (kinds.length !== 1) {
-      this.d.at(node, `"ranking" needs exactly one of "scores", "ranks" or "label"${kinds.length > 1 ? ` (found ${kinds.join(', ')})` : ''}`);
+      this.d.at(node, `"ranking" needs exactly one of "scores", "ranks", "label" or "order"${kinds.length > 1 ? ` (found ${kinds.join(', ')})` : ''}`);
       return undefined;
     }
     const kind = kinds[0];
@@ -221,6 +221,15 @@ class SpecReader {
     misplaced('aggregate', 'scores');
     misplaced('direction', 'ranks');
     misplaced('values', 'label');
+    if ((kind === 'label' || kind === 'order') && grouped) {
+      this.d.at(keys.get(kind)!.parent!, `${kind === 'order' ? 'an' : 'a'} "${kind}" ranking compares the responses of one record; it cannot be used with "groupBy"`);
+      return undefined;
+    }
+    if (kind === 'order') {
+      // Pairs named chosen/reject, better/worse, pos/neg carry no label: their order is the preference.
+      const order = this.oneOf(keys.get('order')!, '"ranking.order"', ['best-first']);
+      return order === undefined ? undefined : { kind, order: 'best-first' };
+    }
     const path = this.path(keys.get(kind)!, `"ranking.${kind}"`);
     if (kind === 'scores') {
       const aggregate = keys.has('aggregate') ? this.oneOf(keys.get('aggregate')!, '"ranking.aggregate"', ['sum', 'mean']) : undefined;
@@ -233,10 +242,6 @@ class SpecReader {
         : this.options.rankDirection;
       if (path === undefined || direction === undefined) return undefined;
       return { kind, path, direction: direction as 'lower-is-better' | 'higher-is-better' };
-    }
-    if (grouped) {
-      this.d.at(keys.get('label')!.parent!, 'a "label" ranking compares the responses of one record; it cannot be used with "groupBy"');
-      return undefined;
     }
     if (!keys.has('values')) return this.missing(node, 'values', ' (label value → winning response number or "tie", e.g. {"0": 1, "1": 2, "2": "tie"})');
     const values = this.labelValues(keys.get('values')!);

@@ -33,6 +33,8 @@ export interface RangeResult {
   promptHashes: Float64Array;
   problems: Problem[];
   malformed: number;
+  /** Of the malformed, those that are no entry (a truncated array's tail, an oversized line): each counts as a record too. */
+  unreadable: number;
   stats: StatsPartial;
 }
 
@@ -88,18 +90,11 @@ export function scanRange(source: ByteSource, adapter: RecordAdapter, request: R
 
   const options = { chunkSize: request.chunkSize, wantBytes: true, signal: request.signal, onChunk: request.onChunk };
   let newlines = 0;
-  if (request.format === 'json-array') {
-    for (const p of scanJsonArray(source, onEntry, options)) {
-      malformed++;
-      report(p.line, p.reason, p.severity);
-    }
-  } else {
-    newlines = scanJsonl(source, request.from, request.to, onEntry, options);
-  }
-  for (const p of offsets.problems) {
-    malformed++;
-    report(p.line, p.reason, p.severity);
-  }
+  const structural = request.format === 'json-array' ? scanJsonArray(source, onEntry, options) : [];
+  if (request.format === 'jsonl') newlines = scanJsonl(source, request.from, request.to, onEntry, options);
+  const unreadable = [...structural, ...offsets.problems];
+  for (const p of unreadable) report(p.line, p.reason, p.severity);
+  malformed += unreadable.length;
   const index = offsets.finish(request.format, source.size);
   return {
     newlines,
@@ -110,6 +105,7 @@ export function scanRange(source: ByteSource, adapter: RecordAdapter, request: R
     promptHashes: promptHashes.trimmed(),
     problems,
     malformed,
+    unreadable: unreadable.length,
     stats,
   };
 }

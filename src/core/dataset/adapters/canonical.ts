@@ -2,6 +2,7 @@ import type { MappedRecord, RecordAdapter } from '../adapter';
 import type { PairJudgement, Preference, Rating, Response, Role, Turn } from '../record';
 import { recordId } from '../record-id';
 import { checkResponseText } from './turns';
+import { rankProblem } from './ranking';
 import { done, fail, isFiniteNumber, isObject, kindOf, shareOf } from './values';
 
 /**
@@ -64,8 +65,10 @@ function readPreference(value: unknown, n: number): Preference | string {
   const preference: Preference = {};
   if (value.ranking !== undefined) {
     const ranking = value.ranking;
-    if (!Array.isArray(ranking) || !ranking.every((r) => Number.isInteger(r) && (r as number) >= 1)) return '"ranking" must be a list of positive integers';
+    if (!Array.isArray(ranking) || !ranking.every((r) => Number.isInteger(r))) return '"ranking" must be a list of whole numbers';
     if (ranking.length !== n) return `ranking has ${ranking.length} entries but there are ${n} responses`;
+    const problem = rankProblem(ranking as number[], 'ranking');
+    if (problem) return problem;
     preference.ranking = ranking as number[];
   }
   if (value.pairs !== undefined) {

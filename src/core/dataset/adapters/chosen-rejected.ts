@@ -5,6 +5,7 @@ import { splitAtDivergence } from './divergence';
 import { looksLikeHHPair } from './hh-rlhf';
 import { checkContext, checkResponseText, isMessage, readTurn, readTurns } from './turns';
 import { done, fail, has, isObject, kindOf, leftoverFields, q, shareOf } from './values';
+import type { JsonObject } from './values';
 
 /**
  * Two responses named chosen and rejected: TRL/OpenRLHF (`prompt` + `chosen`/`rejected` strings or
@@ -54,6 +55,7 @@ function map(value: unknown): MapResult {
 
   const prompt = readContext(value, consumed);
   if (prompt !== undefined && !prompt.ok) return prompt;
+  if (keys.some((key) => isStringList(value[key]))) return mapAlternatives(value, keys, prompt?.value ?? [], consumed);
   const sides: Turn[][] = [];
   for (const key of keys) {
     const turns = sideTurns(value[key], key);
@@ -77,6 +79,45 @@ function map(value: unknown): MapResult {
     context,
     responses: split.value.texts.map((text) => ({ text })),
     preference: { ranking: [1, 2] },
+  };
+  const category = readCategory(value, consumed);
+  if (category !== undefined) record.category = category;
+  const metadata = leftoverFields(value, consumed);
+  if (metadata) record.metadata = metadata;
+  return done(record, warnings);
+}
+
+function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === 'string');
+}
+
+/**
+ * `chosen`/`rejected` as lists of alternative answers to one prompt: every chosen answer beats every
+ * rejected one (k × m pairs), answers on the same side tie. The lists are sets of accepted and
+ * refused answers, not aligned pairs — nothing in the data says the i-th chosen was judged against
+ * the i-th rejected, and the sides often differ in length.
+ */
+function mapAlternatives(value: JsonObject, keys: readonly [string, string], context: Turn[], consumed: Set<string>): MapResult {
+  if (context.length === 0) return fail('no prompt: expected a "prompt", "question", "instruction" or "conversations" field beside the lists of answers');
+  const warnings: string[] = [];
+  const contextProblem = checkContext(context, warnings);
+  if (contextProblem) return fail(contextProblem);
+  const sides: string[][] = [];
+  for (const key of keys) {
+    const side = value[key];
+    if (typeof side === 'string') sides.push([side]);
+    else if (isStringList(side)) sides.push(side);
+    else return fail(`${q(key)} is ${Array.isArray(side) && side.length === 0 ? 'an empty list' : kindOf(side)}, not a string or a list of strings like ${q(keys.find((k) => k !== key)!)}`);
+  }
+  const texts = [...sides[0], ...sides[1]];
+  texts.forEach((text, i) => {
+    const problem = checkResponseText(text, `response ${i + 1} (${i < sides[0].length ? keys[0] : keys[1]})`);
+    if (problem) warnings.push(problem);
+  });
+  const record: MappedRecord = {
+    context,
+    responses: texts.map((text) => ({ text })),
+    preference: { ranking: texts.map((_, i) => (i < sides[0].length ? 1 : 2)) },
   };
   const category = readCategory(value, consumed);
   if (category !== undefined) record.category = category;

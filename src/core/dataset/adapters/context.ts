@@ -6,7 +6,8 @@ import type { JsonObject } from './values';
 
 /** Where auto-detected records keep the conversation before the responses, in order of precedence. */
 export const conversationFields = ['conversations', 'messages', 'conversation'] as const;
-export const promptFields = ['prompt', 'question', 'instruction', 'query'] as const;
+/** `input` comes last: next to `instruction` it is the instruction's input (Alpaca), alone it is the prompt (LLMBar). */
+export const promptFields = ['prompt', 'question', 'instruction', 'query', 'input'] as const;
 export const contextFields: readonly string[] = [...conversationFields, ...promptFields];
 
 export function hasContextField(obj: JsonObject): boolean {

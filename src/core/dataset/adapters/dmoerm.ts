@@ -1,8 +1,8 @@
 import type { AdapterOptions, MappedRecord, MapResult, RecordAdapter } from '../adapter';
 import type { Turn } from '../record';
-import { denseRanks } from './ranking';
+import { denseRanks, rankProblem } from './ranking';
 import { checkContext, checkResponseText } from './turns';
-import { done, fail, isFiniteNumber, isObject, kindOf, leftoverFields, shareOf } from './values';
+import { done, fail, isFiniteNumber, isObject, kindOf, leftoverFields, notANumber, shareOf } from './values';
 
 /**
  * DMoERM's own format: `{src: string[], tgt: string[], response: string[], rank: number[], label?}`.
@@ -64,8 +64,10 @@ function map(value: unknown, options: AdapterOptions): MapResult {
     return fail(`rank has ${rank.length} entries but there are ${responses.value.length} responses`);
   }
   for (let i = 0; i < rank.length; i++) {
-    if (!isFiniteNumber(rank[i])) return fail(`rank entry ${i + 1} is ${kindOf(rank[i])}, not a number`);
+    if (!isFiniteNumber(rank[i])) return fail(notANumber(rank[i], `rank entry ${i + 1}`));
   }
+  const rankIssue = rankProblem(rank as number[], 'rank');
+  if (rankIssue) return fail(rankIssue);
   const ranking = denseRanks(rank as number[], options.rankDirection === 'lower-is-better' ? 'lower' : 'higher');
 
   let category: string | undefined;

@@ -4,9 +4,9 @@ import { resolvePath } from './field-path';
 import type { FieldPath } from './field-path';
 import { mergeRows } from './grouping';
 import type { MappingSpec, PromptSpec, RankingSpec, RatingSpec } from './mapping-spec';
-import { denseRanks } from './ranking';
+import { denseRanks, rankProblem } from './ranking';
 import { checkContext, checkResponseText, readTurns } from './turns';
-import { done, fail, isFiniteNumber, isObject, kindOf, shareOf } from './values';
+import { done, fail, isFiniteNumber, isObject, kindOf, notANumber, shareOf } from './values';
 
 /** The adapter a mapping file describes: a RecordAdapter, or a GroupedAdapter when it has `groupBy`. */
 export function mappedAdapter(spec: MappingSpec, _options: AdapterOptions): Adapter {
@@ -86,13 +86,13 @@ function readRatings(specs: readonly RatingSpec[], value: unknown): MapResult<Ra
     const found = resolvePath(value, spec.path);
     if (!found.found) continue;
     if (spec.aspect !== undefined) {
-      if (!isFiniteNumber(found.value)) return fail(`"${spec.path.text}" is ${kindOf(found.value)}, not a number`);
+      if (!isFiniteNumber(found.value)) return fail(notANumber(found.value, `"${spec.path.text}"`));
       ratings.push({ aspect: spec.aspect, value: found.value, source: spec.source });
       continue;
     }
     if (!isObject(found.value)) return fail(`"${spec.path.text}" is ${kindOf(found.value)}, not an object of aspect scores`);
     for (const [aspect, score] of Object.entries(found.value)) {
-      if (!isFiniteNumber(score)) return fail(`"${spec.path.text}" aspect "${aspect}" is ${kindOf(score)}, not a number`);
+      if (!isFiniteNumber(score)) return fail(notANumber(score, `"${spec.path.text}" aspect "${aspect}"`));
       ratings.push({ aspect, value: score, source: spec.source });
     }
   }
@@ -107,12 +107,12 @@ function scoreOf(value: unknown, where: string, aggregate: 'sum' | 'mean' | unde
     if (numbers.length === 0) return fail(`${where} has no aspect scores`);
     let sum = 0;
     for (const [aspect, score] of numbers) {
-      if (!isFiniteNumber(score)) return fail(`${where} aspect "${aspect}" is ${kindOf(score)}, not a number`);
+      if (!isFiniteNumber(score)) return fail(notANumber(score, `${where} aspect "${aspect}"`));
       sum += score;
     }
     return done(aggregate === 'sum' ? sum : sum / numbers.length);
   }
-  return fail(`${where} is ${kindOf(value)}, not a number${aggregate === undefined && isObject(value) ? ' (add "aggregate": "sum" or "mean")' : ''}`);
+  return fail(`${notANumber(value, where)}${aggregate === undefined && isObject(value) ? ' (add "aggregate": "sum" or "mean")' : ''}`);
 }
 
 function readCategory(spec: MappingSpec, value: unknown): string | undefined {
@@ -199,6 +199,7 @@ function mapRecord(spec: MappingSpec, value: unknown): MapResult {
 }
 
 function recordPreference(spec: RankingSpec, value: unknown, count: number): MapResult<Preference> {
+  if (spec.kind === 'order') return done({ ranking: Array.from({ length: count }, (_, i) => i + 1) });
   const found = resolvePath(value, spec.path);
   if (!found.found) return fail(found.reason);
   if (spec.kind === 'label') {
@@ -218,6 +219,10 @@ function recordPreference(spec: RankingSpec, value: unknown, count: number): Map
     const score = scoreOf(entry, `${spec.path.text} entry ${i + 1}`, spec.kind === 'scores' ? spec.aggregate : undefined);
     if (!score.ok) return score;
     values.push(score.value);
+  }
+  if (spec.kind === 'ranks') {
+    const problem = rankProblem(values, spec.path.text);
+    if (problem) return fail(problem);
   }
   const better = spec.kind === 'scores' || spec.direction === 'higher-is-better' ? 'higher' : 'lower';
   return done({ ranking: denseRanks(values, better) });
@@ -243,11 +248,15 @@ function mapRow(spec: MappingSpec, value: unknown): MapResult<MappedRow> {
   if (ratings.value.length > 0) response.ratings = ratings.value;
 
   let score: number | undefined;
-  if (spec.ranking && spec.ranking.kind !== 'label') {
+  if (spec.ranking && spec.ranking.kind !== 'label' && spec.ranking.kind !== 'order') {
     const found = resolvePath(value, spec.ranking.path);
     if (!found.found) return fail(found.reason);
     const read = scoreOf(found.value, `"${spec.ranking.path.text}"`, spec.ranking.kind === 'scores' ? spec.ranking.aggregate : undefined);
     if (!read.ok) return read;
+    // The group's size is not known per row, so only the lower bound of a rank can be checked here.
+    if (spec.ranking.kind === 'ranks' && !(Number.isInteger(read.value) && read.value >= 1)) {
+      return fail(`"${spec.ranking.path.text}" is ${read.value}: a rank is a whole number from 1`);
+    }
     // Rows are ranked higher-is-better; a lower-is-better rank becomes a score by negation.
     score = spec.ranking.kind === 'ranks' && spec.ranking.direction === 'lower-is-better' ? -read.value : read.value;
   }

@@ -40,7 +40,9 @@ export type RankingSpec =
   | { kind: 'scores'; path: FieldPath; aggregate?: Aggregate }
   | { kind: 'ranks'; path: FieldPath; direction: 'lower-is-better' | 'higher-is-better' }
   /** `values` maps a label (as a string) to the 1-based number of the winning response or `tie`. */
-  | { kind: 'label'; path: FieldPath; values: Readonly<Record<string, number | 'tie'>> };
+  | { kind: 'label'; path: FieldPath; values: Readonly<Record<string, number | 'tie'>> }
+  /** Record mode: the responses are listed best first (`[1, 2, …, n]`). */
+  | { kind: 'order'; order: 'best-first' };
 
 export interface RatingSpec {
   path: FieldPath;

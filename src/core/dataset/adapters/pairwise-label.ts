@@ -11,7 +11,7 @@ import type { JsonObject } from './values';
 /**
  * Two responses and a verdict saying which is better: AutoJ (`response 1`/`response 2` + `label`),
  * PandaLM (`response1`/`response2` + `annotator1..3`), Chatbot-Arena-like (`response_a`/`response_b`
- * + `winner`).
+ * + `winner`), LLMBar (`input`, `output_1`/`output_2` + `label`).
  */
 export const pairwiseLabelAdapter: RecordAdapter = {
   name: 'pairwise-label',
@@ -36,11 +36,17 @@ const modelPairKeys = [
   ['model1', 'model2'],
 ] as const;
 
-const labelFields: readonly { key: string; encoding: VerdictEncoding }[] = [
-  { key: 'label', encoding: 'autoj' },
-  { key: 'gt_label', encoding: 'autoj' },
-  { key: 'winner', encoding: 'numbered' },
-];
+const labelFields = ['label', 'gt_label', 'winner'] as const;
+
+/**
+ * AutoJ's 0-based `label`/`gt_label` (0 = response 1, 2 = tie) comes with its own `response 1`/
+ * `response 2` fields; with any other pair (LLMBar `{input, output_1, output_2, label}`) a label
+ * names the better response by its number, as `winner` and annotators do, 0 being a tie. Reading
+ * LLMBar's 1/2 the AutoJ way would silently swap or tie every pair.
+ */
+function labelEncoding(key: string, pair: readonly [string, string]): VerdictEncoding {
+  return key !== 'winner' && pair[0] === 'response 1' ? 'autoj' : 'numbered';
+}
 
 const annotatorKey = /^annotator[ _]?\d+$/;
 
@@ -54,7 +60,7 @@ function annotatorKeys(obj: JsonObject): string[] {
 
 function recognises(value: unknown): boolean {
   if (!isObject(value) || findResponsePair(value) === undefined) return false;
-  return labelFields.some(({ key }) => has(value, key)) || annotatorKeys(value).length > 0;
+  return labelFields.some((key) => has(value, key)) || annotatorKeys(value).length > 0;
 }
 
 function map(value: unknown): MapResult {
@@ -94,13 +100,14 @@ function map(value: unknown): MapResult {
     consumed.add(key);
   }
   let ranking: number[] | undefined;
-  const label = labelFields.find(({ key }) => has(value, key));
+  const label = labelFields.find((key) => has(value, key));
   if (label) {
-    const winner = readVerdict(value[label.key], label.encoding);
+    const encoding = labelEncoding(label, keys);
+    const winner = readVerdict(value[label], encoding);
     if (winner === undefined) {
-      return fail(`${q(label.key)} is ${JSON.stringify(value[label.key])}, not a verdict (${describeEncoding(label.encoding)}, or "response 1", "response 2", "tie")`);
+      return fail(`${q(label)} is ${JSON.stringify(value[label])}, not a verdict (${describeEncoding(encoding)}, or "response 1", "response 2", "tie")`);
     }
-    consumed.add(label.key);
+    consumed.add(label);
     ranking = rankingFromWinner(winner);
   } else if (pairs.length > 0) {
     ranking = rankingFromWinner(majorityWinner(pairs.map((p) => p.winner)));

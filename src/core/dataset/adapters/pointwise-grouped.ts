@@ -4,7 +4,7 @@ import { readCategory, readContext } from './context';
 import { mergeRows } from './grouping';
 import { singleResponseFields } from './response-fields';
 import { checkContext, checkResponseText, readTurns } from './turns';
-import { done, fail, firstPresent, isFiniteNumber, isObject, kindOf, leftoverFields, q, shareOf } from './values';
+import { done, fail, firstPresent, isFiniteNumber, isObject, kindOf, leftoverFields, notANumber, q, shareOf } from './values';
 import type { JsonObject } from './values';
 
 /**
@@ -69,7 +69,7 @@ function readExchange(row: JsonObject, consumed: Set<string>): MapResult<{ conte
 export function readRatingObject(value: JsonObject, field: string, source: string): MapResult<Rating[]> {
   const ratings: Rating[] = [];
   for (const [aspect, score] of Object.entries(value)) {
-    if (!isFiniteNumber(score)) return fail(`${q(field)} aspect ${q(aspect)} is ${kindOf(score)}, not a number`);
+    if (!isFiniteNumber(score)) return fail(notANumber(score, `${q(field)} aspect ${q(aspect)}`));
     ratings.push({ aspect, value: score, source });
   }
   return done(ratings);
@@ -97,7 +97,7 @@ function mapRow(value: unknown): MapResult<MappedRow> {
     ratings = read.value;
     consumed.add(objectKey);
   } else if (numberKey !== undefined) {
-    if (!isFiniteNumber(value[numberKey])) return fail(`${q(numberKey)} is ${kindOf(value[numberKey])}, not a number`);
+    if (!isFiniteNumber(value[numberKey])) return fail(notANumber(value[numberKey], q(numberKey)));
     ratings = [{ aspect: 'overall', value: value[numberKey], source: 'human' }];
     consumed.add(numberKey);
   }

@@ -1,11 +1,11 @@
 import type { AdapterOptions, MappedRecord, MapResult, RecordAdapter } from '../adapter';
 import type { PairJudgement, Preference } from '../record';
 import { readCategory, readContext } from './context';
-import { denseRanks, rankingFromPairs } from './ranking';
+import { denseRanks, rankingFromPairs, rankProblem } from './ranking';
 import { numberedResponseKeys, readResponses, responseListField } from './response-fields';
 import { checkContext } from './turns';
 import { readVerdict } from './verdicts';
-import { done, fail, isFiniteNumber, isObject, kindOf, leftoverFields, shareOf } from './values';
+import { done, fail, isFiniteNumber, isObject, kindOf, leftoverFields, notANumber, shareOf } from './values';
 import type { JsonObject } from './values';
 
 /**
@@ -34,7 +34,7 @@ function recognises(value: unknown): boolean {
 
 function numbers(value: unknown[], key: string): MapResult<number[]> {
   for (let i = 0; i < value.length; i++) {
-    if (!isFiniteNumber(value[i])) return fail(`${key} entry ${i + 1} is ${kindOf(value[i])}, not a number`);
+    if (!isFiniteNumber(value[i])) return fail(notANumber(value[i], `${key} entry ${i + 1}`));
   }
   return done(value as number[]);
 }
@@ -79,6 +79,10 @@ function preferenceOf(obj: JsonObject, count: number, options: AdapterOptions, c
   if (raw.length !== count) return fail(`${key} has ${raw.length} entries but there are ${count} responses`);
   const values = numbers(raw, key);
   if (!values.ok) return values;
+  if (key === rankKey) {
+    const problem = rankProblem(values.value, key);
+    if (problem) return fail(problem);
+  }
   const better = key === scoreKey ? 'higher' : options.rankDirection === 'lower-is-better' ? 'lower' : 'higher';
   return done({ ranking: denseRanks(values.value, better) });
 }

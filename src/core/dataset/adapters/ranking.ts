@@ -11,6 +11,18 @@ export function denseRanks(values: readonly number[], better: Better): number[] 
   return values.map((value) => rankOf.get(value) ?? 0);
 }
 
+/**
+ * Why explicit ranks are not a ranking of their `ranks.length` responses (undefined when they are).
+ * Ranks are whole numbers 1…n with ties allowed — a permutation, dense (`[1, 2, 2]`) or competition
+ * (`[1, 2, 2, 4]`) ranking; `[1, 7, -3]` is a misread field rather than a ranking to normalise.
+ */
+export function rankProblem(ranks: readonly number[], where: string): string | undefined {
+  const n = ranks.length;
+  const bad = ranks.findIndex((r) => !Number.isInteger(r) || r < 1 || r > n);
+  if (bad < 0) return undefined;
+  return `${where} entry ${bad + 1} is ${ranks[bad]}: ranks of ${n} responses are whole numbers from 1 to ${n} (equal ranks tie)`;
+}
+
 /** The ranking of two responses given the winner's index, or `null` for a tie. */
 export function rankingFromWinner(winner: number | null): number[] {
   if (winner === null) return [1, 1];

@@ -48,6 +48,12 @@ export function isFiniteNumber(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value);
 }
 
+/** Why `value` at `where` is not a usable number; JSON like `1e309` parses to Infinity, which no score or rank may be. */
+export function notANumber(value: unknown, where: string): string {
+  if (typeof value === 'number') return `${where} is out of range: a number beyond ±1.8e308 (like 1e309) cannot be represented`;
+  return `${where} is ${kindOf(value)}, not a number`;
+}
+
 /** Detection score: the share of sample values the predicate recognises (0 for an empty sample). */
 export function shareOf(sample: readonly unknown[], recognises: (value: unknown) => boolean): number {
   if (sample.length === 0) return 0;
