@@ -84,34 +84,45 @@ export async function train(options: TrainOptions, io: TrainIO = {}): Promise<Tr
       run.writeEval(evaluation);
       io.onEvent?.({ type: 'evaluation', result: evaluation });
     }
-    run.writeModelCard(
-      renderModelCard({
-        method: options.method,
-        base: options.base ? { kind: 'imported', folder: options.base, parameters } : { kind: 'preset', preset: options.preset, parameters },
-        tokenizer: `${basename(dirname(tokenizerFile))}/${basename(tokenizerFile)}, ${tokenizer.vocabSize} tokens (${vocab.size} used), max length ${limits.maxLen}`,
-        data: {
-          file: options.dataset,
-          hash: String(run.config.datasetSha256),
-          records: trainPositions.length,
-          pairs: trainPositions.reduce((n, p) => n + data.pairs[p].length, 0),
-          categories: countBy(trainPositions.map((p) => data.categories[p])),
-          labels: options.labels && capability.size ? { file: options.labels, used: [...capability.values()].reduce((n, l) => n + l.length, 0) } : undefined,
-          test: evaluation ? { records: testPositions.length, pairs: evaluation.pairs } : undefined,
-        },
-        phases: componentPhases(run, run.readState().completed),
-        evaluation: evaluation ? [evaluation] : undefined,
-        seed: options.seed,
-        backend: `${backend.backend} (tfjs '${backend.tfBackend}')`,
-        created: new Date().toISOString(),
-        notes: truncated ? ['The time budget (--max-minutes) ended some phases before early stopping did.'] : undefined,
-      }),
-    );
+    writeModelCard(options, { run, limits, data, vocab, tokenizer, tokenizerFile, trainPositions, testPositions, capability }, { parameters, evaluation, truncated, backend: `${backend.backend} (tfjs '${backend.tfBackend}')` });
     run.writeState({ ...run.readState(), finished: true });
     return { out: run.dir, method: options.method, backend: backend.backend, truncated, seconds: (Date.now() - started) / 1000, evaluation };
   } catch (e) {
     if (e instanceof CancelledError) run.log(e.message);
     throw e;
   }
+}
+
+/** MODEL_CARD.md of a finished run, whichever engine trained it. */
+function writeModelCard(
+  options: TrainOptions,
+  s: Pick<RunSetup, 'run' | 'limits' | 'data' | 'vocab' | 'tokenizer' | 'tokenizerFile' | 'trainPositions' | 'testPositions' | 'capability'>,
+  outcome: { parameters: number; evaluation?: EvalResult; truncated: boolean; backend: string },
+): void {
+  const { run, data, trainPositions } = s;
+  const { evaluation } = outcome;
+  run.writeModelCard(
+    renderModelCard({
+      method: options.method,
+      base: options.base ? { kind: 'imported', folder: options.base, parameters: outcome.parameters } : { kind: 'preset', preset: options.preset, parameters: outcome.parameters },
+      tokenizer: `${basename(dirname(s.tokenizerFile))}/${basename(s.tokenizerFile)}, ${s.tokenizer.vocabSize} tokens (${s.vocab.size} used), max length ${s.limits.maxLen}`,
+      data: {
+        file: options.dataset,
+        hash: String(run.config.datasetSha256),
+        records: trainPositions.length,
+        pairs: trainPositions.reduce((n, p) => n + data.pairs[p].length, 0),
+        categories: countBy(trainPositions.map((p) => data.categories[p])),
+        labels: options.labels && s.capability.size ? { file: options.labels, used: [...s.capability.values()].reduce((n, l) => n + l.length, 0) } : undefined,
+        test: evaluation ? { records: s.testPositions.length, pairs: evaluation.pairs } : undefined,
+      },
+      phases: componentPhases(run, run.readState().completed),
+      evaluation: evaluation ? [evaluation] : undefined,
+      seed: options.seed,
+      backend: outcome.backend,
+      created: new Date().toISOString(),
+      notes: outcome.truncated ? ['The time budget (--max-minutes) ended some phases before early stopping did.'] : undefined,
+    }),
+  );
 }
 
 /** What a run trains on, read and split once: shared by the TensorFlow.js recipe and the training plan. */
@@ -187,33 +198,39 @@ async function setUpRun(options: TrainOptions, io: TrainIO, extraConfig: Record<
  * would make, so evaluation, export and the editor's views read the result unchanged.
  */
 export async function prepare(options: TrainOptions, io: TrainIO = {}): Promise<TrainingPlan> {
-  await initBackend('cpu');
-  const s = await setUpRun(options, io, { engine: 'torch' });
-  const plan = writePlan(s.run, {
+  return (await preparePlan(options, io)).plan;
+}
+
+async function preparePlan(options: TrainOptions, io: TrainIO): Promise<{ plan: TrainingPlan; setup: RunSetup; parameters: number }> {
+  // The initial weights come from the engine's own seeded generators: any backend gives the same values.
+  await initBackend('wasm');
+  const setup = await setUpRun(options, io, { engine: 'torch' });
+  const parameters = [...setup.initialEncoder.named().values()].reduce((n, v) => n + v.size, 0);
+  const plan = writePlan(setup.run, {
     method: options.method,
     seed: options.seed,
-    hp: s.hp,
-    data: s.data,
-    vocab: s.vocab,
-    padId: s.vocab.toCompact(Int32Array.of(s.tokenizer.special.pad))[0],
-    lora: s.preset.lora,
-    maxLen: s.limits.maxLen,
-    routerMaxLen: s.limits.routerMaxLen,
-    train: s.trainPositions,
-    test: s.testPositions,
-    capability: s.capability,
-    initialEncoder: s.initialEncoder,
-    rng: s.rng,
+    hp: setup.hp,
+    data: setup.data,
+    vocab: setup.vocab,
+    padId: setup.vocab.toCompact(Int32Array.of(setup.tokenizer.special.pad))[0],
+    lora: setup.preset.lora,
+    maxLen: setup.limits.maxLen,
+    routerMaxLen: setup.limits.routerMaxLen,
+    train: setup.trainPositions,
+    test: setup.testPositions,
+    capability: setup.capability,
+    initialEncoder: setup.initialEncoder,
+    rng: setup.rng,
   });
-  s.run.log(`training plan written: ${plan.components.length} components (${plan.components.map((c) => c.name).join(', ')})`);
-  return plan;
+  setup.run.log(`training plan written: ${plan.components.length} components (${plan.components.map((c) => c.name).join(', ')})`);
+  return { plan, setup, parameters };
 }
 
 /** The PyTorch trainer on the run's plan (docs/torch-trainer.md): prepared here, trained by `python -m rewardlens_trainer`. */
 async function trainWithTorch(options: TrainOptions, io: TrainIO): Promise<TrainSummary> {
-  await prepare(options, io);
+  const { setup, parameters } = await preparePlan(options, io);
   const threads = options.overrides?.threads;
-  return runTorchTrainer(options.out, {
+  const summary = await runTorchTrainer(options.out, {
     python: options.python ?? defaultPython(),
     device: options.device,
     threads: typeof threads === 'number' ? threads : undefined,
@@ -222,6 +239,8 @@ async function trainWithTorch(options: TrainOptions, io: TrainIO): Promise<Train
     onEvent: io.onEvent,
     onStderr: (line) => io.onEvent?.({ type: 'log', level: 'info', message: `trainer: ${line}` }),
   });
+  writeModelCard(options, setup, { parameters, evaluation: summary.evaluation, truncated: summary.truncated, backend: `PyTorch trainer (${summary.device ?? 'torch'})` });
+  return summary;
 }
 
 export interface EvalOptions {

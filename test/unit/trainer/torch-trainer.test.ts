@@ -9,6 +9,7 @@ import { exportRun } from '../../../src/core/export/export';
 import { scoreFile } from '../../../src/core/scoring/score-file';
 import { CancelledError } from '../../../src/core/training/recipe';
 import { RunFolder } from '../../../src/core/training/run-folder';
+import { probePython } from '../../../src/core/training/python-env';
 import { runTorchTrainer, trainerPackageDir } from '../../../src/core/training/torch-trainer';
 import { evaluateRun, prepare, train } from '../../../src/core/training/train';
 import type { TrainEvent, TrainOptions } from '../../../src/core/training/types';
@@ -112,6 +113,24 @@ void describe('PyTorch trainer', { skip: noTorch }, async () => {
     assert.ok(!events.some((e) => e.type === 'progress' && e.phase === 'base'), 'the general RM is not trained again');
     assert.ok(events.some((e) => e.type === 'log' && /resuming at step \d+/.test(e.message)), 'Phase 1 resumes from its checkpoint');
     assert.equal(RunFolder.open(run).readState().finished, true);
+  });
+
+  await test('train() with backend torch: the CLI path prepares, trains and writes the model card', async () => {
+    const events: TrainEvent[] = [];
+    const summary = await train({ ...dmoerm('through-train', 'single'), backend: 'torch', python, device: 'cpu' }, { onEvent: (e) => events.push(e) });
+    assert.equal(summary.backend, 'torch');
+    assert.match(summary.device ?? '', /^cpu · fp32/);
+    assert.match(readFileSync(join(dir, 'through-train', 'MODEL_CARD.md'), 'utf8'), /PyTorch trainer \(cpu · fp32/);
+    assert.ok(events.some((e) => e.type === 'evaluation'));
+  });
+
+  await test('doctor: the trainer\'s Python is ready; a missing interpreter says so', async () => {
+    const ready = await probePython(python);
+    assert.equal(ready.ready, true, JSON.stringify(ready));
+    assert.match(ready.torch ?? '', /^\d+\.\d+/);
+    const missing = await probePython(join(dir, 'no-such-python'));
+    assert.equal(missing.ready, false);
+    assert.equal(missing.error, 'not found');
   });
 
   await test('cancel stops at the next step with a CancelledError; the same run then finishes', async () => {
