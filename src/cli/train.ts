@@ -30,6 +30,7 @@ Training (docs/training-ui.md; run again with the same options to resume):
   --base-run RUN       start from the general RM of another run of the same data, preset, base and seed
   --backend B          auto (default) | ${BACKENDS.join(' | ')} | torch (the PyTorch trainer: docs/torch-trainer.md)
   --device D           torch: auto (CUDA when available) | cpu | cuda | cuda:N
+  --gpus N             torch: N processes share each token-level step (torchrun; with --device cpu: gloo processes)
   --threads N          threads sharing each training step on wasm (default 2, or 1 on one core; other
                        backends use 1); a run resumes with the same value
   --max-minutes N      wall-clock budget; phases stop early, keeping their best weights
@@ -51,6 +52,7 @@ const trainFlags = {
   'base-run': { type: 'string' },
   backend: { type: 'string' },
   device: { type: 'string' },
+  gpus: { type: 'string' },
   threads: { type: 'string' },
   'max-minutes': { type: 'string' },
   seed: { type: 'string' },
@@ -133,6 +135,7 @@ export function parseTrainArgs(argv: string[]): { help: true } | { help: false; 
     baseRun: values['base-run'],
     backend: values.backend === undefined ? 'auto' : oneOf<TrainBackend>('backend', values.backend, TRAIN_BACKENDS),
     device: values.device,
+    gpus: numberFlag('gpus', values.gpus, (n) => Number.isInteger(n) && n >= 1 && n <= 64, 'a whole number from 1 to 64'),
     maxMinutes: numberFlag('max-minutes', values['max-minutes'], (n) => n > 0, 'a positive number of minutes'),
     seed: numberFlag('seed', values.seed, (n) => Number.isInteger(n) && n >= 0, 'a whole number ≥ 0') ?? DEFAULT_SEED,
     schemaFile: values.schema,
@@ -141,7 +144,7 @@ export function parseTrainArgs(argv: string[]): { help: true } | { help: false; 
   };
   // Absent keys, not `undefined` ones: the options are stored in run.json and compared on resume.
   for (const key of Object.keys(options) as (keyof TrainOptions)[]) if (options[key] === undefined) delete options[key];
-  if (values.device !== undefined && values.backend !== 'torch') throw new TrainUsageError('--device is for --backend torch (the PyTorch trainer)');
+  if ((values.device !== undefined || values.gpus !== undefined) && values.backend !== 'torch') throw new TrainUsageError('--device and --gpus are for --backend torch (the PyTorch trainer)');
   return { options, json: values.json, quiet: values.quiet, help: false };
 }
 

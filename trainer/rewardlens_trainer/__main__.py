@@ -7,6 +7,7 @@ when trained, 130 when stopped by SIGINT/SIGTERM (resumable), 2 for a run folder
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import traceback
@@ -18,9 +19,13 @@ from .run_folder import PlanError, RunFolder, write_json
 
 
 def device_of(name: str) -> torch.device:
+    # Under torchrun each process takes the GPU of its local rank.
+    local = int(os.environ.get("LOCAL_RANK", "0"))
     if name == "auto":
-        return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
+        return torch.device(f"cuda:{local}" if torch.cuda.is_available() else "cpu")
     d = torch.device(name)
+    if d.type == "cuda" and d.index is None:
+        d = torch.device(f"cuda:{local}")
     if d.type == "cuda" and not torch.cuda.is_available():
         raise PlanError(f"--device {name}: torch {torch.__version__} sees no CUDA device")
     return d
@@ -41,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--micro-batch", type=int, default=0, help="pairs per forward/backward pass (default: the whole batch); the update is the same")
     parser.add_argument("--max-minutes", type=float, default=0, help="wall-clock budget shared by the components")
     args = parser.parse_args(argv)
-    events = Events()
+    # Under torchrun only the first process speaks; the others train their share silently.
+    events = Events(enabled=os.environ.get("RANK", "0") == "0")
     events.ready()
     started = time.time()
     try:
@@ -52,20 +58,27 @@ def main(argv: list[str] | None = None) -> int:
         run = RunFolder(args.run)
         device = device_of(args.device)
         from .evaluate import evaluate_test
-        from .recipe import Cancelled, Trainer, install_cancel
+        from .recipe import Cancelled, Distributed, Trainer, install_cancel
 
-        where = describe(device)
+        dist = Distributed.from_env(device)
+        where = describe(device) + (f" × {dist.world} processes" if dist.world > 1 else "")
         events.event({"type": "backend", "backend": "torch", "tfBackend": where, "note": f"PyTorch {torch.__version__}"})
-        trainer = Trainer(run, events, device, args.micro_batch or None, started + args.max_minutes * 60 if args.max_minutes else None)
-        run.log(f"backend torch ({where}), PyTorch {torch.__version__}")
+        trainer = Trainer(run, events, device, args.micro_batch or None, started + args.max_minutes * 60 if args.max_minutes else None, dist)
+        if dist.rank == 0:
+            run.log(f"backend torch ({where}), PyTorch {torch.__version__}")
         install_cancel(trainer)
         try:
             model = trainer.train_all()
         except Cancelled:
             message = "training was cancelled; the run folder keeps the last checkpoint and resumes from it"
-            run.log(message)
+            if dist.rank == 0:
+                run.log(message)
             events.error(message, cancelled=True)
             return 130
+        finally:
+            dist.close()
+        if dist.rank != 0:
+            return 0
         write_json(run.dir / "model.json", model)
         evaluation = None
         if trainer.tables["test/positions"].numel() > 0:

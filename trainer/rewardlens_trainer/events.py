@@ -11,10 +11,13 @@ from . import PROTOCOL_VERSION
 
 
 class Events:
-    def __init__(self, stream=None):
+    def __init__(self, stream=None, enabled: bool = True):
         self.stream = stream or sys.stdout
+        self.enabled = enabled
 
     def send(self, message: dict) -> None:
+        if not self.enabled:
+            return
         self.stream.write(json.dumps(message, ensure_ascii=False, allow_nan=True) + "\n")
         self.stream.flush()
 

@@ -107,9 +107,75 @@ def chunks(xs, n):
     return [xs[i : i + n] for i in range(0, len(xs), n)]
 
 
+class Distributed:
+    """The processes torchrun started (one per GPU, or gloo processes on the CPU), or just this one."""
+
+    def __init__(self, rank: int, world: int, device: torch.device | None = None):
+        self.rank = rank
+        self.world = world
+        # nccl reduces GPU tensors only.
+        self.device = device or torch.device("cpu")
+
+    @staticmethod
+    def single() -> "Distributed":
+        return Distributed(0, 1)
+
+    @staticmethod
+    def from_env(device: torch.device) -> "Distributed":
+        import os
+
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        if world == 1:
+            return Distributed.single()
+        import torch.distributed as dist
+
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+        return Distributed(dist.get_rank(), world, device)
+
+    def share(self, batch: list[int]) -> list[int]:
+        n = -(-len(batch) // self.world)
+        return batch[self.rank * n : (self.rank + 1) * n]
+
+    def reduce_step(self, params, loss: float, correct: float) -> tuple[float, float]:
+        """Sums the gradients (each process's share is already weighted) and the step's totals over processes."""
+        if self.world == 1:
+            return loss, correct
+        import torch.distributed as dist
+
+        for p in params:
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+            dist.all_reduce(p.grad)
+        t = torch.tensor([loss, correct], dtype=torch.float64, device=params[0].device)
+        dist.all_reduce(t)
+        return t[0].item(), t[1].item()
+
+    def any(self, flag: bool) -> bool:
+        if self.world == 1:
+            return flag
+        import torch.distributed as dist
+
+        t = torch.tensor([1.0 if flag else 0.0], device=self.device)
+        dist.all_reduce(t)
+        return t.item() > 0
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            import torch.distributed as dist
+
+            dist.barrier()
+
+    def close(self) -> None:
+        if self.world > 1:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+
+
 class Trainer:
-    def __init__(self, run: RunFolder, events: Events, device: torch.device, micro_batch: int | None, deadline: float | None):
+    def __init__(self, run: RunFolder, events: Events, device: torch.device, micro_batch: int | None, deadline: float | None, dist: "Distributed | None" = None):
         self.run = run
+        self.dist = dist or Distributed.single()
         self.plan = run.plan
         self.events = events
         self.device = device
@@ -134,7 +200,7 @@ class Trainer:
         for c in self.plan["components"]:
             if c["name"] in self.state["completed"]:
                 continue
-            if self.cancelled:
+            if self.cancelled_anywhere():
                 raise Cancelled()
             {"tokens": self.train_tokens, "router": self.train_router, "phase3": self.train_phase3}[c["kind"]](c)
         model = copy.deepcopy(self.plan["model"])
@@ -365,7 +431,8 @@ class Trainer:
             if improved:
                 best = [p.detach().clone() for p in params]
             line = {"ts": now(), "phase": phase, **({"expert": expert} if expert else {}), "step": step, "loss": loss, "trainAcc": train_acc, "valAcc": val_acc}
-            self.run.append_metric(line)
+            if self.dist.rank == 0:
+                self.run.append_metric(line)
             self.events.event({"type": "progress", "phase": phase, **({"expert": expert} if expert else {}), "step": step, "totalSteps": max_steps, "loss": loss, "trainAcc": train_acc, "valAcc": val_acc})
             loss_sum = correct = seen = since = 0
             return stop
@@ -373,10 +440,7 @@ class Trainer:
         if resume is None:
             evaluate()
         while step < max_steps:
-            if self.cancelled:
-                reason = "cancelled"
-                break
-            if deadline is not None and time.time() > deadline:
+            if self.dist.any(deadline is not None and time.time() > deadline):
                 reason = "deadline"
                 break
             batch = batches[step]
@@ -384,12 +448,19 @@ class Trainer:
             optimizer.zero_grad(set_to_none=True)
             total_loss = 0.0
             total_correct = 0.0
-            for part in chunks(batch, max(1, self.micro_batch)):
+            # Data parallel (torchrun): each process takes a contiguous share of the step's examples, as a single
+            # process cuts micro-batches; the weighted shares' gradients summed over processes are the whole batch's.
+            mine = self.dist.share(batch) if c["kind"] == "tokens" else batch if self.dist.rank == 0 else []
+            for part in chunks(mine, max(1, self.micro_batch)):
                 loss, right = step_fn(part)
                 weighted = loss * (len(part) / len(batch))
                 weighted.backward()
                 total_loss += weighted.item()
                 total_correct += right
+            total_loss, total_correct = self.dist.reduce_step(params, total_loss, total_correct)
+            if self.cancelled_anywhere():
+                reason = "cancelled"
+                break
             if not math.isfinite(total_loss):
                 raise RuntimeError(f"{name}: the loss became {total_loss} at step {step + 1} (learning rate {c['lr']}); lower it with --set lr.{phase}=…")
             optimizer.step()
@@ -400,9 +471,10 @@ class Trainer:
             since += 1
             if step % self.hp["evalEvery"] == 0 or step == max_steps:
                 stop = evaluate()
-                save_checkpoint(partial, state(), {"component": name, "phase": phase, **({"expert": expert} if expert else {}), "resume": {"step": step, "stopping": stopping.to_json()}})
+                if self.dist.rank == 0:
+                    save_checkpoint(partial, state(), {"component": name, "phase": phase, **({"expert": expert} if expert else {}), "resume": {"step": step, "stopping": stopping.to_json()}})
                 self.state = {**self.state, "current": {"component": name, "step": step, "checkpoint": str(partial)}}
-                self.run.write_state(self.state)
+                self.write_state()
                 self.events.event({"type": "checkpoint", "phase": phase, **({"expert": expert} if expert else {}), "step": step, "path": str(partial)})
                 if stop:
                     reason = "early-stopped"
@@ -419,15 +491,21 @@ class Trainer:
         if finalize:
             finalize()
         parts = state()
-        save_checkpoint(self.run.checkpoint(name), parts, {"component": name, "phase": phase, **({"expert": expert} if expert else {}), "outcome": outcome})
+        if self.dist.rank == 0:
+            save_checkpoint(self.run.checkpoint(name), parts, {"component": name, "phase": phase, **({"expert": expert} if expert else {}), "outcome": outcome})
         self.trained[name] = {k: {n: t.detach().cpu() for n, t in v.items()} for k, v in parts.items()}
         self.outcomes[name] = outcome
         self.state = {**self.state, "completed": [*self.state["completed"], name]}
         self.state.pop("current", None)
-        self.run.write_state(self.state)
-        for f in (partial, partial.with_suffix(".json")):
-            f.unlink(missing_ok=True)
+        self.write_state()
+        if self.dist.rank == 0:
+            for f in (partial, partial.with_suffix(".json")):
+                f.unlink(missing_ok=True)
         self.log(f"{name}: {reason} after {step} steps, best validation accuracy {outcome['bestValAcc'] * 100:.1f}% at step {outcome['bestStep']}")
+
+    def cancelled_anywhere(self) -> bool:
+        """A signal reaches each process on its own: all stop at the same step when any of them was asked to."""
+        return self.dist.any(self.cancelled)
 
     def component_deadline(self, name: str):
         if self.deadline is None:
@@ -445,13 +523,21 @@ class Trainer:
     def autocast(self):
         return torch.autocast("cuda", dtype=torch.bfloat16) if self.amp else contextlib.nullcontext()
 
+    def write_state(self) -> None:
+        if self.dist.rank == 0:
+            self.run.write_state(self.state)
+        # No process reads a checkpoint its rank-0 sibling is still writing.
+        self.dist.barrier()
+
     def phase(self, c: dict, message: str) -> None:
         self.events.event({"type": "phase", "phase": c["phase"], **({"expert": c["expert"]} if c.get("expert") else {}), "message": message})
-        self.run.log(message)
+        if self.dist.rank == 0:
+            self.run.log(message)
 
     def log(self, message: str, level: str = "info") -> None:
         self.events.event({"type": "log", "level": level, "message": message})
-        self.run.log(message)
+        if self.dist.rank == 0:
+            self.run.log(message)
 
 
 def pair_metrics(pairs, scores: dict) -> tuple[float, float]:

@@ -20,6 +20,10 @@ export interface TorchTrainerOptions {
   /** cpu, cuda, cuda:N or auto (default). */
   device?: string;
   threads?: number;
+  /** Processes sharing each token-level step (torchrun): one per GPU, or gloo processes with device cpu. */
+  processes?: number;
+  /** Pairs per forward/backward pass (default: the whole batch, or each process's share). */
+  microBatch?: number;
   maxMinutes?: number;
   signal?: AbortSignal;
   onEvent?: (e: TrainEvent) => void;
@@ -46,8 +50,10 @@ export function defaultPython(): string {
  * trainer's message and the end of its stderr.
  */
 export function runTorchTrainer(runDir: string, options: TorchTrainerOptions): Promise<TrainSummary> {
-  const args = ['-m', 'rewardlens_trainer', resolve(runDir), '--device', options.device ?? 'auto'];
+  const trainer = ['-m', 'rewardlens_trainer', resolve(runDir), '--device', options.device ?? 'auto'];
+  const args = options.processes && options.processes > 1 ? ['-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', String(options.processes), ...trainer] : trainer;
   if (options.threads) args.push('--threads', String(options.threads));
+  if (options.microBatch) args.push('--micro-batch', String(options.microBatch));
   if (options.maxMinutes) args.push('--max-minutes', String(options.maxMinutes));
   const pkg = trainerPackageDir();
   const env = { ...process.env, PYTHONPATH: [pkg, process.env.PYTHONPATH].filter(Boolean).join(delimiter), PYTHONUNBUFFERED: '1' };

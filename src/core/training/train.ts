@@ -233,6 +233,7 @@ async function trainWithTorch(options: TrainOptions, io: TrainIO): Promise<Train
   const summary = await runTorchTrainer(options.out, {
     python: options.python ?? defaultPython(),
     device: options.device,
+    processes: options.gpus,
     threads: typeof threads === 'number' ? threads : undefined,
     maxMinutes: options.maxMinutes,
     signal: io.signal,

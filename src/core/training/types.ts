@@ -45,6 +45,8 @@ export interface TrainOptions {
   python?: string;
   /** torch: auto (CUDA when available), cpu, cuda or cuda:N. */
   device?: string;
+  /** torch: processes sharing each token-level step through torchrun (one per GPU; gloo processes with device cpu). */
+  gpus?: number;
   /** Wall-clock budget; phases share it and stop early (keeping their best weights) when it runs out. */
   maxMinutes?: number;
   seed: number;

@@ -6,6 +6,7 @@ import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, test } from 'node:test';
 import { exportRun } from '../../../src/core/export/export';
+import { readSafetensors } from '../../../src/core/model/safetensors';
 import { scoreFile } from '../../../src/core/scoring/score-file';
 import { CancelledError } from '../../../src/core/training/recipe';
 import { RunFolder } from '../../../src/core/training/run-folder';
@@ -56,6 +57,29 @@ void describe('PyTorch trainer', { skip: noTorch }, async () => {
     assert.ok(Math.abs(a[20].loss - a[1].loss) > 1e-3, 'the weights moved: the comparison means something');
     const evalOf = (run: string): unknown => JSON.parse(readFileSync(join(dir, run, 'eval.json'), 'utf8'));
     assert.deepEqual(evalOf('parity-torch'), evalOf('parity-tfjs'), 'the same held-out evaluation');
+  });
+
+  await test('DDP: 2 gloo processes train the same weights as 1 process on the same global batch (within 1e-4)', { skip: existsSync(fixture) ? false : `${fixture} is missing` }, async () => {
+    const base = join(dir, 'tiny-bert-no-dropout');
+    const options = (out: string): TrainOptions => ({
+      dataset: hh, method: 'single', out: join(dir, out), preset: 'tiny', base, backend: 'torch', python, device: 'cpu', seed: 7,
+      overrides: { 'maxSteps.base': 10, evalEvery: 5, 'lr.base': 3e-3, threads: 1 },
+    });
+    await prepare(options('ddp-1'));
+    // One process cuts each step of 8 pairs into two passes of 4, as two processes share it.
+    await runTorchTrainer(join(dir, 'ddp-1'), { python, device: 'cpu', threads: 1, microBatch: 4 });
+    const events: TrainEvent[] = [];
+    await train({ ...options('ddp-2'), gpus: 2 }, { onEvent: (e) => events.push(e) });
+    assert.ok(events.some((e) => e.type === 'backend' && /× 2 processes/.test(e.tfBackend)), 'two processes trained');
+    assert.equal(events.filter((e) => e.type === 'progress' && e.step === 5).length, 1, 'only the first process reports');
+    const weights = (run: string): Map<string, Float32Array> => new Map([...readSafetensors(join(dir, run, 'checkpoints', 'base.safetensors')).tensors].map(([k, t]) => [k, t.data]));
+    const one = weights('ddp-1');
+    const two = weights('ddp-2');
+    assert.deepEqual([...two.keys()], [...one.keys()]);
+    let worst = 0;
+    for (const [k, a] of one) a.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - two.get(k)![i]))));
+    assert.ok(worst < 1e-4, `largest weight difference ${worst}`);
+    assert.deepEqual(metrics(join(dir, 'ddp-2')).map((m) => m.step), [0, 5, 10]);
   });
 
   const data = join(dir, 'train.jsonl');
