@@ -49,7 +49,10 @@ export interface CallLine extends PairPointLine {
   template: string;
   lang: string;
   history: boolean;
+  /** The reply, or its first STORED_REPLY_CHARS characters (storedReply). */
   reply: string;
+  /** The reply's full length in characters, present only when `reply` is cut. */
+  replyChars?: number;
   verdict: Verdict;
   promptTokens: number;
   completionTokens: number;
@@ -80,6 +83,7 @@ export interface CategoryLine {
   template: string;
   lang: string;
   reply: string;
+  replyChars?: number;
   /** The category parsed from the reply, or null when none could be. */
   category: string | null;
   promptTokens: number;
@@ -99,6 +103,18 @@ export interface StoreContents {
   ignoredLines: number;
   /** Lines whose key was already stored (kept: the first). */
   duplicateLines: number;
+}
+
+/**
+ * Characters of a reply kept in the store. Verdicts and categories are parsed from the whole reply
+ * before it is stored; what is kept is for reading, and a store of long replies would be read into
+ * memory whole by every report.
+ */
+export const STORED_REPLY_CHARS = 2000;
+
+/** The `reply` (and `replyChars` when cut) fields of a stored line. */
+export function storedReply(text: string): { reply: string; replyChars?: number } {
+  return text.length > STORED_REPLY_CHARS ? { reply: text.slice(0, STORED_REPLY_CHARS), replyChars: text.length } : { reply: text };
 }
 
 /** `<dir>/<dataset name>.labels.jsonl`; dir defaults to `.rewardlens/` beside the dataset. */
