@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { storeFileFor } from '../core/labelling/store';
+import { applyOverrides, defaultHyperParams, HyperParamError } from '../core/training/hparams';
 import { evaluateRun, train } from '../core/training/train';
 import type { BackendName, EvalResult, Method, PresetName, TrainEvent, TrainOptions, TrainSummary } from '../core/training/types';
 import { BACKENDS, METHODS, METHODS_NEEDING_LABELS, PRESET_NAMES } from '../core/training/types';
@@ -116,12 +117,19 @@ export function parseTrainArgs(argv: string[]): { help: true } | { help: false; 
   if (values['base-run'] !== undefined) mustExist('--base-run ', values['base-run'], 'directory');
   const threads = numberFlag('threads', values.threads, (n) => Number.isInteger(n) && n >= 1, 'a whole number ≥ 1');
   const overrides = { ...(values.set?.length ? parseOverrides(values.set) : {}), ...(threads === undefined ? {} : { threads }) };
+  const preset = values.preset === undefined ? 'small' : oneOf<PresetName>('preset', values.preset, PRESET_NAMES);
+  // Here as well as in train(): a setting out of range is the user's to fix (exit 2), found before the backend starts.
+  try {
+    applyOverrides(defaultHyperParams(preset, values.base !== undefined), overrides);
+  } catch (e) {
+    throw e instanceof HyperParamError ? new TrainUsageError(e.message) : e;
+  }
   const options: TrainOptions = {
     dataset,
     method,
     out: values.out,
     labels: values.labels,
-    preset: values.preset === undefined ? 'small' : oneOf<PresetName>('preset', values.preset, PRESET_NAMES),
+    preset,
     base: values.base,
     baseRun: values['base-run'],
     backend: values.backend === undefined ? 'auto' : oneOf<BackendName | 'auto'>('backend', values.backend, ['auto', ...BACKENDS]),
