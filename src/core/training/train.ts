@@ -13,7 +13,9 @@ import { capabilityPairs } from './capability-pairs';
 import type { PreferenceData } from './data';
 import { loadPreferenceData } from './data';
 import { agreement } from './evaluate';
-import { applyOverrides, defaultHyperParams } from './hparams';
+import type { HyperParams } from './hparams';
+import { applyOverrides, DEFAULT_MAX_PAIRS_PER_RECORD, defaultHyperParams } from './hparams';
+import type { PairSample } from './pairs';
 import type { FitOutcome } from './fit';
 import type { ModelCardPhase } from './model-card';
 import { renderModelCard } from './model-card';
@@ -76,7 +78,13 @@ export async function train(options: TrainOptions, io: TrainIO = {}): Promise<Tr
   run.log(`backend ${backend.backend} (tfjs '${backend.tfBackend}')${backend.note ? `: ${backend.note}` : ''}`);
 
   io.onEvent?.({ type: 'phase', phase: 'base', message: `reading ${options.dataset}` });
-  const data = await loadPreferenceData(options.dataset, tokenizer, limits, { schemaFile: options.schemaFile, adapter: options.adapter, signal: io.signal });
+  const data = await loadPreferenceData(options.dataset, tokenizer, limits, { schemaFile: options.schemaFile, adapter: options.adapter, signal: io.signal, pairSample: pairSampleOf(hp, options.seed) });
+  if (data.sampled.records > 0) {
+    const { records, pairsLeftOut, maxPairsPerRecord } = data.sampled;
+    const message = `${records} record${records === 1 ? '' : 's'} had more than maxPairsPerRecord=${maxPairsPerRecord} preference pairs: ${maxPairsPerRecord} sampled from each (seed ${options.seed}), ${pairsLeftOut.toLocaleString('en-US')} pairs left out`;
+    run.log(message);
+    io.onEvent?.({ type: 'phase', phase: 'base', message });
+  }
   const vocab = loadOrBuildVocab(run, tokenizer, data);
   copyFileSync(tokenizerFile, run.file('tokenizer'));
 
@@ -168,7 +176,9 @@ export async function evaluateRun(runDir: string, testFile: string, options: Eva
   const backend = await initBackend(options.backend ?? 'auto', { nativeModulePaths: options.nativeModulePaths });
   options.onEvent?.({ type: 'backend', ...backend });
   const tokenizer = TextTokenizer.fromFile(run.file('tokenizer'));
-  const data = await loadPreferenceData(testFile, tokenizer, { maxLen: model.maxLen, routerMaxLen: model.routerMaxLen }, options);
+  const hp = run.config.hyperParams as HyperParams | undefined;
+  const seed = typeof run.config.seed === 'number' ? run.config.seed : 0;
+  const data = await loadPreferenceData(testFile, tokenizer, { maxLen: model.maxLen, routerMaxLen: model.routerMaxLen }, { ...options, pairSample: pairSampleOf(hp, seed) });
   const src = sequenceSource(data, readRunVocab(run), tokenizer, 32);
   const result = evaluatePositions(model, run, src, data.records.map((_, i) => i));
   run.addTestEval({ testFile: resolve(testFile), testSha256: await sha256(testFile), ...(options.schemaFile ? { schemaFile: resolve(options.schemaFile) } : {}), ...(options.adapter ? { adapter: options.adapter } : {}), evaluatedAt: new Date().toISOString(), result });
@@ -182,6 +192,11 @@ function evaluatePositions(model: RunModel, run: RunFolder, src: SequenceSource,
     positions.map((p) => ({ category: src.data.categories[p], pairs: src.data.pairs[p] })),
     (i) => scores.get(positions[i])!.rewards,
   );
+}
+
+/** Absent in run folders written before the setting existed: the default. */
+function pairSampleOf(hp: Partial<HyperParams> | undefined, seed: number): PairSample {
+  return { max: hp?.maxPairsPerRecord ?? DEFAULT_MAX_PAIRS_PER_RECORD, seed };
 }
 
 function loadOrBuildVocab(run: RunFolder, tokenizer: TextTokenizer, data: PreferenceData): VocabMap {

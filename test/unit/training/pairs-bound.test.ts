@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import type { PreferenceRecord } from '../../../src/core/dataset/record';
+import { TextTokenizer } from '../../../src/core/model/tokenizer';
+import { loadPreferenceData } from '../../../src/core/training/data';
+import { MAX_RANKED_RESPONSES, humanPairs } from '../../../src/core/training/pairs';
+
+/** Issue 12 item 5: one record with thousands of responses must not take the process down. */
+
+function ranked(k: number): PreferenceRecord {
+  return {
+    id: 'big',
+    context: [{ role: 'user', content: 'q' }],
+    responses: Array.from({ length: k }, (_, i) => ({ text: `r${i}` })),
+    preference: { ranking: Array.from({ length: k }, (_, i) => i + 1) },
+  };
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'rl-pairs-bound-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+void describe('pairs per record', () => {
+  void it('10,000 ranked responses give maxPairsPerRecord pairs, a deterministic sample of the 50 million', () => {
+    const record = ranked(10_000);
+    const a = humanPairs(record, 3, { max: 64, seed: 7 });
+    assert.equal(a.pairs.length, 64);
+    assert.equal(a.available, (10_000 * 9_999) / 2);
+    for (const p of a.pairs) assert.ok(p.record === 3 && p.winner < p.loser && p.loser < 10_000, JSON.stringify(p));
+    assert.equal(new Set(a.pairs.map((p) => `${p.winner}-${p.loser}`)).size, 64, 'no pair twice');
+    assert.deepEqual(humanPairs(record, 3, { max: 64, seed: 7 }).pairs, a.pairs, 'same seed, same pairs');
+    assert.notDeepEqual(humanPairs(record, 3, { max: 64, seed: 8 }).pairs, a.pairs, 'another seed, another sample');
+  });
+
+  void it('a record within the bound keeps every pair, in order', () => {
+    const r = humanPairs(ranked(5), 0, { max: 64, seed: 1 });
+    assert.deepEqual([r.pairs.length, r.available], [10, 10]);
+    assert.deepEqual(r.pairs[0], { record: 0, winner: 0, loser: 1 });
+  });
+
+  void it('refuses a ranking too long to pair, with a message', () => {
+    assert.throws(() => humanPairs(ranked(MAX_RANKED_RESPONSES + 1), 0, { max: 64, seed: 1 }), /record 1 \(big\): 20001 ranked responses are more than the 20000/);
+  });
+
+  void it('loading counts the sampled records and fails with a message past the pairs a run can hold', async () => {
+    const file = join(tmp, 'ranked.jsonl');
+    const line = (k: number, q: string): string => JSON.stringify({ prompt: q, responses: Array.from({ length: k }, (_, i) => `answer ${i}`), ranking: Array.from({ length: k }, (_, i) => i + 1) });
+    writeFileSync(file, `${line(40, 'a')}\n${line(3, 'b')}\n${line(40, 'c')}\n`);
+    const limits = { maxLen: 32, routerMaxLen: 32 };
+    const data = await loadPreferenceData(file, TextTokenizer.default(), limits, { pairSample: { max: 16, seed: 1 } });
+    assert.deepEqual(data.pairs.map((p) => p.length), [16, 3, 16]);
+    assert.deepEqual(data.sampled, { records: 2, pairsLeftOut: 2 * (780 - 16), maxPairsPerRecord: 16 });
+    await assert.rejects(loadPreferenceData(file, TextTokenizer.default(), limits, { pairSample: { max: 16, seed: 1 }, maxPairs: 20 }), /more than 20 preference pairs by record 3 of 3, .*lower maxPairsPerRecord \(now 16\)/);
+  });
+});
