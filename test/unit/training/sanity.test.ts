@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { TrainUsageError, parseTrainArgs } from '../../../src/cli/train';
 import { initBackend } from '../../../src/core/model/backend';
 import { ScalarHead } from '../../../src/core/model/heads';
-import type { Tensor1D } from '../../../src/core/model/tf';
+import type { Rank } from '@tensorflow/tfjs';
 import { tf } from '../../../src/core/model/tf';
 import type { FitTask } from '../../../src/core/training/fit';
 import { NonFiniteLossError, fit } from '../../../src/core/training/fit';
@@ -65,7 +65,7 @@ void describe('a non-finite loss', () => {
         steps++;
         const r = head.forward(tf.ones([1, 4]));
         // Step 3 diverges.
-        return { loss: tf.mul(tf.mean(r), steps === 3 ? Number.NaN : 1).asScalar(), correct: tf.ones([1]) as Tensor1D };
+        return { loss: tf.mul(tf.mean(r), steps === 3 ? Number.NaN : 1).asScalar(), correct: tf.ones<Rank.R1>([1]) };
       },
       validate: () => ({ accuracy: 0.5, loss: 0.69 }),
     };
