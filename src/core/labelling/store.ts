@@ -1,6 +1,7 @@
-import { closeSync, existsSync, fdatasyncSync, mkdirSync, openSync, readFileSync, readSync, fstatSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { closeSync, existsSync, fdatasyncSync, mkdirSync, openSync, readFileSync, readSync, fstatSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import type { FileLock } from '../lock';
+import { acquireLock } from '../lock';
 import type { PairResult, Verdict } from './verdict';
 import { mergeOrders } from './verdict';
 import type { Order } from './verdict';
@@ -166,7 +167,6 @@ export function readStore(file: string): StoreContents {
   return contents;
 }
 
-export class StoreLockedError extends Error {}
 
 const SYNC_EVERY_LINES = 64;
 const SYNC_EVERY_MS = 1000;
@@ -176,20 +176,19 @@ export class LabelStore {
   private fd: number;
   private unsynced = 0;
   private timer: NodeJS.Timeout | undefined;
-  private readonly lockFile: string;
 
   private constructor(
     readonly file: string,
     readonly contents: StoreContents,
     fd: number,
+    private readonly lock: FileLock,
   ) {
     this.fd = fd;
-    this.lockFile = `${file}.lock`;
   }
 
   static open(file: string): LabelStore {
     mkdirSync(dirname(file), { recursive: true });
-    acquireLock(`${file}.lock`);
+    const lock = acquireLock(`${file}.lock`, 'the label store');
     try {
       const contents = readStore(file);
       const fd = openSync(file, 'a');
@@ -205,9 +204,9 @@ export class LabelStore {
         }
         if (last[0] !== 0x0a) writeSync(fd, '\n');
       }
-      return new LabelStore(file, contents, fd);
+      return new LabelStore(file, contents, fd, lock);
     } catch (e) {
-      releaseLock(`${file}.lock`);
+      lock.release();
       throw e;
     }
   }
@@ -240,54 +239,7 @@ export class LabelStore {
     this.sync();
     closeSync(this.fd);
     this.fd = -1;
-    releaseLock(this.lockFile);
-  }
-}
-
-/** Locks held by this process (a VS Code window may run several jobs). */
-const heldLocks = new Set<string>();
-
-function acquireLock(lockFile: string): void {
-  if (heldLocks.has(lockFile)) throw new StoreLockedError(`the label store is in use by another job of this process (${lockFile})`);
-  const me = `${process.pid}@${hostname()}`;
-  for (let tries = 0; tries < 2; tries++) {
-    try {
-      writeFileSync(lockFile, me, { flag: 'wx' });
-      heldLocks.add(lockFile);
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    const owner = readFileSync(lockFile, 'utf8').trim();
-    const [pid, host] = owner.split('@');
-    if (host === hostname() && isAlive(Number(pid)) && Number(pid) !== process.pid) {
-      throw new StoreLockedError(`the label store is in use by process ${pid} (${lockFile}); wait for that job or stop it`);
-    }
-    if (host !== hostname() && host !== undefined) {
-      throw new StoreLockedError(`the label store is locked by process ${owner} on another machine (${lockFile}); delete the lock file if that job is gone`);
-    }
-    // The owner is gone (crash, kill -9): take the lock over.
-    unlinkSync(lockFile);
-  }
-  throw new StoreLockedError(`cannot lock the label store (${lockFile})`);
-}
-
-function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function releaseLock(lockFile: string): void {
-  heldLocks.delete(lockFile);
-  try {
-    if (readFileSync(lockFile, 'utf8').trim().startsWith(`${process.pid}@`)) unlinkSync(lockFile);
-  } catch {
-    // already gone
+    this.lock.release();
   }
 }
 

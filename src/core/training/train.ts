@@ -23,7 +23,7 @@ import type { RunModel } from './networks';
 import { readRunModel, readRunVocab } from './networks';
 import { CancelledError, runRecipe } from './recipe';
 import { Rng } from './rng';
-import { RunFolder } from './run-folder';
+import { lockRunFolder, RunFolder } from './run-folder';
 import { RunScorer } from './scorer';
 import { splitByGroup } from './split';
 import type { SequenceSource } from './tasks';
@@ -49,6 +49,17 @@ export async function train(options: TrainOptions, io: TrainIO = {}): Promise<Tr
   if (METHODS_NEEDING_LABELS.includes(options.method) && !options.labels) {
     throw new Error(`method ${options.method} needs capability labels: pass --labels STORE (from 'rewardlens label' or 'rewardlens labels-from-ratings')`);
   }
+  const hp = applyOverrides(defaultHyperParams(options.preset, Boolean(options.base)), options.overrides);
+  const lock = lockRunFolder(options.out);
+  try {
+    return await trainInto(options, io, hp, started);
+  } finally {
+    lock.release();
+  }
+}
+
+/** The run itself, in a folder this process holds the lock of. */
+async function trainInto(options: TrainOptions, io: TrainIO, hp: HyperParams, started: number): Promise<TrainSummary> {
   const backend = await initBackend(options.backend, { nativeModulePaths: io.nativeModulePaths });
   io.onEvent?.({ type: 'backend', ...backend });
 
@@ -57,7 +68,6 @@ export async function train(options: TrainOptions, io: TrainIO = {}): Promise<Tr
   const tokenizerFile = imported ? (imported.tokenizerFile ?? fail(`${options.base}: no tokenizer.json beside the model`)) : TextTokenizer.default().file;
   const tokenizer = TextTokenizer.fromFile(tokenizerFile);
   const limits = limitsFor(preset, imported?.config.maxPositions);
-  const hp = applyOverrides(defaultHyperParams(options.preset, imported !== undefined), options.overrides);
 
   const run = RunFolder.create(options.out, {
     method: options.method,
