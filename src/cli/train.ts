@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { storeFileFor } from '../core/labelling/store';
-import { applyOverrides, defaultHyperParams, HyperParamError } from '../core/training/hparams';
+import { HyperParamError } from '../core/training/hparams';
 import { evaluateRun, train } from '../core/training/train';
 import type { BackendName, EvalResult, Method, PresetName, TrainEvent, TrainOptions, TrainSummary } from '../core/training/types';
 import { BACKENDS, METHODS, METHODS_NEEDING_LABELS, PRESET_NAMES } from '../core/training/types';
@@ -118,12 +118,6 @@ export function parseTrainArgs(argv: string[]): { help: true } | { help: false; 
   const threads = numberFlag('threads', values.threads, (n) => Number.isInteger(n) && n >= 1, 'a whole number ≥ 1');
   const overrides = { ...(values.set?.length ? parseOverrides(values.set) : {}), ...(threads === undefined ? {} : { threads }) };
   const preset = values.preset === undefined ? 'small' : oneOf<PresetName>('preset', values.preset, PRESET_NAMES);
-  // Here as well as in train(): a setting out of range is the user's to fix (exit 2), found before the backend starts.
-  try {
-    applyOverrides(defaultHyperParams(preset, values.base !== undefined), overrides);
-  } catch (e) {
-    throw e instanceof HyperParamError ? new TrainUsageError(e.message) : e;
-  }
   const options: TrainOptions = {
     dataset,
     method,
@@ -216,6 +210,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   try {
     summary = await train(options, { signal: controller.signal, onEvent: printer(quiet) });
   } catch (e) {
+    // train() checks the settings before it starts anything: one out of range is the user's to fix (exit 2).
+    if (e instanceof HyperParamError) throw new TrainUsageError(e.message);
     // The recipe may end a cancelled run by throwing; after Ctrl-C that is the expected way out.
     if (!controller.signal.aborted) throw e;
     if (!args.quiet) process.stderr.write(`${options.out}: stopped; resume with the same command\n`);

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { TrainUsageError, parseTrainArgs } from '../../../src/cli/train';
+import { TrainUsageError, trainCommand } from '../../../src/cli/train';
 import { initBackend } from '../../../src/core/model/backend';
 import { ScalarHead } from '../../../src/core/model/heads';
 import type { Rank } from '@tensorflow/tfjs';
@@ -42,10 +42,12 @@ void describe('hyper-parameter ranges', () => {
     assert.deepEqual([o.lr.base, o.maxSteps.phase3, o.testFraction, o.maxPairsPerRecord], [5e-4, 10, 0, 8]);
   });
 
-  void it('the CLI refuses them as a usage error (exit 2) before anything starts', () => {
+  void it('the CLI refuses them as a usage error (exit 2) before anything starts', async () => {
     for (const set of [['lr.base=1e30'], ['maxSteps=-5', 'batchPairs=0', 'lr.base=-1']]) {
-      const argv = [data, '--method', 'single', '--out', join(tmp, 'run'), ...set.flatMap((s) => ['--set', s])];
-      assert.throws(() => parseTrainArgs(argv), (e: unknown) => e instanceof TrainUsageError && /^setting \w+(\.\w+)?: -?[\d.e+]+ is out of range/.test(e.message));
+      const out = join(tmp, `run-${set.length}`);
+      const argv = [data, '--method', 'single', '--out', out, '--quiet', ...set.flatMap((s) => ['--set', s])];
+      await assert.rejects(trainCommand(argv), (e: unknown) => e instanceof TrainUsageError && /^setting \w+(\.\w+)?: -?[\d.e+]+ is out of range/.test(e.message));
+      assert.ok(!existsSync(out), 'no run folder made');
     }
   });
 });
