@@ -38,8 +38,8 @@ export function retryWait(attempt: number, error: unknown, policy: RetryPolicy, 
   const cap = Math.min(policy.maxWaitMs, MAX_RETRY_WAIT_SECONDS_LIMIT * 1000);
   const retryAfter = error instanceof JudgeError ? error.retryAfterMs : undefined;
   if (retryAfter !== undefined) {
-    const asked = Math.round(retryAfter * (1 + 0.1 * random()));
-    return asked > cap ? { delayMs: cap, requestedMs: retryAfter } : { delayMs: asked };
+    if (retryAfter > cap) return { delayMs: cap, requestedMs: retryAfter };
+    return { delayMs: Math.min(cap, Math.round(retryAfter * (1 + 0.1 * random()))) };
   }
   const ceiling = Math.min(policy.maxDelayMs, cap, policy.baseDelayMs * 2 ** (attempt - 1));
   return { delayMs: Math.round(random() * ceiling) };
