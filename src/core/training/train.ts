@@ -89,11 +89,10 @@ async function trainInto(options: TrainOptions, io: TrainIO, hp: HyperParams, st
 
   io.onEvent?.({ type: 'phase', phase: 'base', message: `reading ${options.dataset}` });
   const data = await loadPreferenceData(options.dataset, tokenizer, limits, { schemaFile: options.schemaFile, adapter: options.adapter, signal: io.signal, pairSample: pairSampleOf(hp, options.seed) });
-  if (data.sampled.records > 0) {
-    const { records, pairsLeftOut, maxPairsPerRecord } = data.sampled;
-    const message = `${records} record${records === 1 ? '' : 's'} had more than maxPairsPerRecord=${maxPairsPerRecord} preference pairs: ${maxPairsPerRecord} sampled from each (seed ${options.seed}), ${pairsLeftOut.toLocaleString('en-US')} pairs left out`;
-    run.log(message);
-    io.onEvent?.({ type: 'phase', phase: 'base', message });
+  const sampling = samplingNote(data, options.seed);
+  if (sampling) {
+    run.log(sampling);
+    io.onEvent?.({ type: 'phase', phase: 'base', message: sampling });
   }
   const vocab = loadOrBuildVocab(run, tokenizer, data);
   copyFileSync(tokenizerFile, run.file('tokenizer'));
@@ -160,7 +159,7 @@ async function trainInto(options: TrainOptions, io: TrainIO, hp: HyperParams, st
         seed: options.seed,
         backend: `${backend.backend} (tfjs '${backend.tfBackend}')`,
         created: new Date().toISOString(),
-        notes: truncated ? ['The time budget (--max-minutes) ended some phases before early stopping did.'] : undefined,
+        notes: runNotes(truncated, data),
       }),
     );
     run.writeState({ ...run.readState(), finished: true });
@@ -202,6 +201,20 @@ function evaluatePositions(model: RunModel, run: RunFolder, src: SequenceSource,
     positions.map((p) => ({ category: src.data.categories[p], pairs: src.data.pairs[p] })),
     (i) => scores.get(positions[i])!.rewards,
   );
+}
+
+function samplingNote(data: PreferenceData, seed: number): string | undefined {
+  const { records, pairsLeftOut, maxPairsPerRecord } = data.sampled;
+  if (records === 0) return undefined;
+  return `${records} record${records === 1 ? '' : 's'} had more than maxPairsPerRecord=${maxPairsPerRecord} preference pairs: ${maxPairsPerRecord} sampled from each (seed ${seed}), ${pairsLeftOut.toLocaleString('en-US')} pairs left out`;
+}
+
+function runNotes(truncated: boolean, data: PreferenceData): string[] | undefined {
+  const notes: string[] = [];
+  if (truncated) notes.push('The time budget (--max-minutes) ended some phases before early stopping did.');
+  const { records, maxPairsPerRecord } = data.sampled;
+  if (records > 0) notes.push(`${records} record${records === 1 ? '' : 's'} gave a sample of ${maxPairsPerRecord} of ${records === 1 ? 'its' : 'their'} preference pairs (maxPairsPerRecord).`);
+  return notes.length > 0 ? notes : undefined;
 }
 
 /** Absent in run folders written before the setting existed: the default. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -7,6 +7,7 @@ import type { PreferenceRecord } from '../../../src/core/dataset/record';
 import { TextTokenizer } from '../../../src/core/model/tokenizer';
 import { loadPreferenceData } from '../../../src/core/training/data';
 import { MAX_RANKED_RESPONSES, humanPairs } from '../../../src/core/training/pairs';
+import { train } from '../../../src/core/training/train';
 
 /** Issue 12 item 5: one record with thousands of responses must not take the process down. */
 
@@ -53,5 +54,15 @@ void describe('pairs per record', () => {
     assert.deepEqual(data.pairs.map((p) => p.length), [16, 3, 16]);
     assert.deepEqual(data.sampled, { records: 2, pairsLeftOut: 2 * (780 - 16), maxPairsPerRecord: 16 });
     await assert.rejects(loadPreferenceData(file, TextTokenizer.default(), limits, { pairSample: { max: 16, seed: 1 }, maxPairs: 20 }), /more than 20 preference pairs by record 3 of 3, .*lower maxPairsPerRecord \(now 16\)/);
+  });
+
+  void it('train samples a record with many responses and says so in train.log and the model card', async () => {
+    const file = join(tmp, 'train.jsonl');
+    const line = (k: number, q: string): string => JSON.stringify({ prompt: q, responses: Array.from({ length: k }, (_, i) => `answer ${q} ${i}`), ranking: Array.from({ length: k }, (_, i) => i + 1) });
+    writeFileSync(file, `${[line(60, 'big'), ...Array.from({ length: 9 }, (_, i) => line(3, `q${i}`))].join('\n')}\n`);
+    const out = join(tmp, 'run');
+    await train({ dataset: file, method: 'single', out, preset: 'tiny', backend: 'wasm', seed: 3, overrides: { maxPairsPerRecord: 8, maxSteps: 2, evalEvery: 1, testFraction: 0 } });
+    assert.match(readFileSync(join(out, 'train.log'), 'utf8'), /1 record had more than maxPairsPerRecord=8 preference pairs: 8 sampled from each \(seed 3\), 1,762 pairs left out/);
+    assert.match(readFileSync(join(out, 'MODEL_CARD.md'), 'utf8'), /1 record gave a sample of 8 of its preference pairs \(maxPairsPerRecord\)/);
   });
 });
