@@ -161,11 +161,12 @@ export function describeRange(r: Range): string {
   return `${r.integer ? 'a whole number ' : ''}${r.minExclusive ? '(' : '['}${r.min}, ${r.max}]`;
 }
 
-/** Throws a HyperParamError naming the first setting out of range, its value and the range. */
+/** Throws a HyperParamError naming every setting out of range, with its value and its range. */
 export function validateHyperParams(h: HyperParams): void {
+  const problems: string[] = [];
   const check = (key: string, value: unknown, r: Range): void => {
     const ok = typeof value === 'number' && Number.isFinite(value) && (r.minExclusive ? value > r.min : value >= r.min) && value <= r.max && (!r.integer || Number.isInteger(value));
-    if (!ok) throw new HyperParamError(`setting ${key}: ${String(value)} is out of range; it must be ${describeRange(r)}`);
+    if (!ok) problems.push(`setting ${key}: ${String(value)} is out of range; it must be ${describeRange(r)}`);
   };
   const table = h as unknown as Record<string, unknown>;
   for (const [key, range] of Object.entries(HYPER_PARAM_RANGES)) {
@@ -174,6 +175,7 @@ export function validateHyperParams(h: HyperParams): void {
     if (typeof value === 'object' && value !== null) for (const [sub, v] of Object.entries(value)) check(`${key}.${sub}`, v, range);
     else check(key, value, range);
   }
+  if (problems.length > 0) throw new HyperParamError(problems.join('; '));
 }
 
 /**

@@ -33,6 +33,7 @@ void describe('hyper-parameter ranges', () => {
     refuses({ batchPairs: 0 }, /setting batchPairs: 0 .*a whole number \[1, 4096\]/);
     refuses({ patience: 2.5 }, /setting patience: 2\.5/);
     refuses({ valFraction: 1 }, /setting valFraction: 1 .*\[0, 0\.5\]/);
+    refuses({ maxSteps: -5, batchPairs: 0, 'lr.base': -1 }, /^setting batchPairs: 0 .*; setting maxSteps\.base: -5 .*; setting lr\.base: -1 is out of range; it must be \(0, 1\]$/);
     refuses({ maxPairsPerRecord: 0 }, /setting maxPairsPerRecord: 0 .*a whole number \[1, 1000000\]/);
   });
 
