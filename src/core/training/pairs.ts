@@ -88,33 +88,62 @@ export function humanPairs(record: PreferenceRecord, recordIndex: number, sample
   return pairs.result(ties);
 }
 
-/** Reservoir sampling (Algorithm R): the first `max` pairs, then each later one replaces a random slot. */
-class Reservoir {
-  private readonly pairs: PrefPair[] = [];
+/**
+ * Reservoir sampling (Algorithm R): the first `max` items, then each later one replaces a random slot,
+ * so every item is kept with the same chance whatever the order. The stream is forked from the run's
+ * seed by `label` (one per record), and drawn from only once there are more than `max` items.
+ */
+export class PairReservoir<T> {
+  private readonly kept: T[] = [];
   private seen = 0;
   private rng: Rng | undefined;
 
   constructor(
     private readonly sample: PairSample,
-    private readonly record: number,
+    private readonly label: string,
   ) {}
 
-  offer(winner: number, loser: number): void {
-    const pair = { record: this.record, winner, loser };
+  offer(item: T): void {
     this.seen++;
-    if (this.pairs.length < this.sample.max) {
-      this.pairs.push(pair);
+    if (this.kept.length < this.sample.max) {
+      this.kept.push(item);
       return;
     }
-    this.rng ??= new Rng(this.sample.seed).fork(`pairs/${this.record}`);
+    this.rng ??= new Rng(this.sample.seed).fork(this.label);
     const slot = this.rng.int(this.seen);
-    if (slot < this.sample.max) this.pairs[slot] = pair;
+    if (slot < this.sample.max) this.kept[slot] = item;
+  }
+
+  /** Items offered so far. */
+  get offered(): number {
+    return this.seen;
+  }
+
+  /** The kept items; in slot order, not offer order, once some were dropped. */
+  items(): T[] {
+    return this.kept;
+  }
+}
+
+class Reservoir {
+  private readonly r: PairReservoir<PrefPair>;
+
+  constructor(
+    private readonly sample: PairSample,
+    private readonly record: number,
+  ) {
+    this.r = new PairReservoir(sample, `pairs/${record}`);
+  }
+
+  offer(winner: number, loser: number): void {
+    this.r.offer({ record: this.record, winner, loser });
   }
 
   result(ties: number): RecordPairs {
+    const pairs = this.r.items();
     // Sampled pairs back in candidate order, so a sample reads like the full list with gaps.
-    if (this.seen > this.sample.max) this.pairs.sort((x, y) => Math.min(x.winner, x.loser) - Math.min(y.winner, y.loser) || Math.max(x.winner, x.loser) - Math.max(y.winner, y.loser));
-    return { pairs: this.pairs, ties, available: this.seen };
+    if (this.r.offered > this.sample.max) pairs.sort((x, y) => Math.min(x.winner, x.loser) - Math.min(y.winner, y.loser) || Math.max(x.winner, x.loser) - Math.max(y.winner, y.loser));
+    return { pairs, ties, available: this.r.offered };
   }
 }
 

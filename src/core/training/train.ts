@@ -104,7 +104,9 @@ async function trainInto(options: TrainOptions, io: TrainIO, hp: HyperParams, st
   const capability = new Map<string, ReturnType<typeof capabilityPairs> extends Map<string, infer V> ? V : never>();
   if (options.labels && METHODS_NEEDING_LABELS.includes(options.method)) {
     const byId = new Map(data.records.map((r, i) => [r.id, i]));
-    for (const [point, pairs] of capabilityPairs(mergedLabels(readStore(options.labels)), byId)) capability.set(point, pairs);
+    const leftOut = { pairs: 0 };
+    for (const [point, pairs] of capabilityPairs(mergedLabels(readStore(options.labels)), byId, pairSampleOf(hp, options.seed), leftOut)) capability.set(point, pairs);
+    if (leftOut.pairs > 0) run.log(`capability labels: ${leftOut.pairs.toLocaleString('en-US')} pairs left out by maxPairsPerRecord=${pairSampleOf(hp, options.seed).max} (per record and point, seed ${options.seed})`);
     if (capability.size === 0) throw new Error(`${options.labels}: no consistent capability labels for records of ${options.dataset}`);
   }
 

@@ -6,6 +6,8 @@ import { after, describe, it } from 'node:test';
 import type { PreferenceRecord } from '../../../src/core/dataset/record';
 import { TextTokenizer } from '../../../src/core/model/tokenizer';
 import { loadPreferenceData } from '../../../src/core/training/data';
+import type { MergedLabel } from '../../../src/core/labelling/store';
+import { capabilityPairs } from '../../../src/core/training/capability-pairs';
 import { MAX_RANKED_RESPONSES, humanPairs } from '../../../src/core/training/pairs';
 import { train } from '../../../src/core/training/train';
 
@@ -64,5 +66,23 @@ void describe('pairs per record', () => {
     await train({ dataset: file, method: 'single', out, preset: 'tiny', backend: 'wasm', seed: 3, overrides: { maxPairsPerRecord: 8, maxSteps: 2, evalEvery: 1, testFraction: 0 } });
     assert.match(readFileSync(join(out, 'train.log'), 'utf8'), /1 record had more than maxPairsPerRecord=8 preference pairs: 8 sampled from each \(seed 3\), 1,762 pairs left out/);
     assert.match(readFileSync(join(out, 'MODEL_CARD.md'), 'utf8'), /1 record gave a sample of 8 of its preference pairs \(maxPairsPerRecord\)/);
+  });
+
+  void it('capability labels are bounded per record and point the same way', () => {
+    const label = (record: string, a: number, b: number, point = 'logic'): MergedLabel => ({
+      key: `${record}|${a}-${b}|${point}`, setup: 's', record, index: 0, category: 'c', a, b, point, source: 'judge', result: 'consistent', winner: a,
+    });
+    const labels: MergedLabel[] = [];
+    for (let b = 1; b <= 100; b++) labels.push(label('big', 0, b));
+    labels.push(label('small', 0, 1), label('small', 1, 2), label('big', 0, 1, 'style'));
+    const byId = new Map([['big', 0], ['small', 1]]);
+    const leftOut = { pairs: 0 };
+    const byPoint = capabilityPairs(labels, byId, { max: 8, seed: 5 }, leftOut);
+    const logic = byPoint.get('logic')!;
+    assert.equal(logic.filter((p) => p.record === 0).length, 8);
+    assert.deepEqual(logic.filter((p) => p.record === 1), [{ record: 1, winner: 0, loser: 1 }, { record: 1, winner: 1, loser: 2 }]);
+    assert.equal(byPoint.get('style')!.length, 1);
+    assert.equal(leftOut.pairs, 92);
+    assert.deepEqual(capabilityPairs(labels, byId, { max: 8, seed: 5 }), byPoint, 'same seed, same sample');
   });
 });
