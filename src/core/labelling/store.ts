@@ -167,7 +167,6 @@ export function readStore(file: string): StoreContents {
   return contents;
 }
 
-
 const SYNC_EVERY_LINES = 64;
 const SYNC_EVERY_MS = 1000;
 
