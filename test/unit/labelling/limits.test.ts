@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
 import type { Server } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,6 +15,7 @@ import { JudgeError, MAX_REPLY_BYTES } from '../../../src/core/labelling/provide
 import { defaultRetryPolicy, describeLongWait, retryWait, withRetry } from '../../../src/core/labelling/retry';
 import { readStore, STORED_REPLY_CHARS } from '../../../src/core/labelling/store';
 import { DEFAULT_TEMPLATES } from '../../../src/core/labelling/templates';
+import { FakeJudgeServer } from '../../support/fake-judge-server';
 import { syntheticRecords, tempDir, writeDataset } from '../../support/label-fixtures';
 
 /** Issue 12 item 4: no wait, reply or stored line without a bound. */
@@ -118,6 +121,38 @@ void describe('stored replies are bounded', () => {
       assert.equal(c.reply.length, STORED_REPLY_CHARS);
       assert.equal(c.replyChars, long.length);
       assert.equal(c.verdict, 1);
+    }
+  });
+});
+
+void describe('rewardlens label --max-retry-wait', () => {
+  // The built CLI beside this bundle (dist/test/unit/labelling → dist/cli.js).
+  const cli = resolve(__dirname, '..', '..', '..', 'cli.js');
+  const env = { ...process.env, REWARDLENS_API_KEY: undefined, OPENAI_API_KEY: undefined };
+
+  void it('a Retry-After over the cap waits the cap and says so; a cap out of range is a usage error', async () => {
+    const server = await FakeJudgeServer.start({ faults: ({ n }) => (n === 1 ? { kind: 'status', status: 429, retryAfter: '3600' } : undefined) });
+    try {
+      const file = writeDataset(tempDir(), syntheticRecords(1, 2, ['闲聊']));
+      const base = [cli, 'label', file, '--base-url', server.url, '--model', 'judge', '--yes', '--max-calls', '1'];
+      // spawnSync would block the fake server living in this process: run the child asynchronously.
+      const run = (args: string[]): Promise<{ code: number | null; stderr: string }> =>
+        new Promise((done) => {
+          const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+          let stderr = '';
+          child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+          child.on('close', (code) => done({ code, stderr }));
+        });
+      const t0 = Date.now();
+      const ok = await run([...base, '--max-retry-wait', '1']);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.match(ok.stderr, /retry 1 in 1 s \(the server asked for 3600 s: waiting the cap, maxRetryWaitSeconds\): HTTP 429/);
+      assert.ok(Date.now() - t0 < 30_000);
+      const bad = spawnSync(process.execPath, [...base, '--max-retry-wait', '100000'], { env, encoding: 'utf8' });
+      assert.equal(bad.status, 2);
+      assert.match(bad.stderr, /--max-retry-wait must be a number of seconds in \[1, 86400\], not "100000"/);
+    } finally {
+      await server.close();
     }
   });
 });
