@@ -189,7 +189,7 @@ async function child(variant: string, steps: number, warmup: number): Promise<Ch
  */
 async function fitChild(variant: string, threads: number, steps: number, warmup: number, encoder: Encoder, head: ScalarHead, adapter: LoraAdapter): Promise<ChildResult> {
   const total = warmup + steps;
-  const data: PreferenceData = { file: 'bench', records: [], pairs: [], groups: [], categories: [], ties: 0, malformed: 0 };
+  const data: PreferenceData = { file: 'bench', records: [], pairs: [], groups: [], categories: [], ties: 0, malformed: 0, sampled: { records: 0, pairsLeftOut: 0, maxPairsPerRecord: 0 } };
   for (let i = 0; i < total; i++) {
     const b = benchBatch(100 + i);
     for (let k = 0; k < PAIRS; k++) {

@@ -11,6 +11,7 @@ import { OpenAIProvider } from '../core/labelling/openai-provider';
 import type { PointsConfig } from '../core/labelling/points';
 import { buildReport } from '../core/labelling/report';
 import { isLang, resolvePoints, resolveTemplates } from '../core/labelling/setup';
+import { describeLongWait, MAX_RETRY_WAIT_SECONDS_LIMIT } from '../core/labelling/retry';
 import { readStore, storeFileFor } from '../core/labelling/store';
 import type { PromptTemplates } from '../core/labelling/templates';
 import { formatFromRatings, formatPlan, formatReport, formatSummary } from './label-format';
@@ -35,6 +36,7 @@ Labelling (docs/labelling.md; API key from $REWARDLENS_API_KEY or $OPENAI_API_KE
   --history            attach the conversation before the final turn (the paper does not)
   --concurrency N      calls in flight (default 4)      --rpm N / --tpm N   per-minute limits
   --timeout SEC        per call (default 60)            --retries N         tries per call (default 6)
+  --max-retry-wait SEC longest wait before a retry, a server's Retry-After included (default 120)
   --temperature T      (default 0)                      --max-tokens N      reply limit
   --limit N            only the first N records         --max-calls N       at most N calls in this run
   --price-per-1k P     price per 1k prompt tokens       --price-per-1k-output P
@@ -63,6 +65,7 @@ const options = {
   tpm: { type: 'string' },
   timeout: { type: 'string' },
   retries: { type: 'string' },
+  'max-retry-wait': { type: 'string' },
   temperature: { type: 'string' },
   'max-tokens': { type: 'string' },
   limit: { type: 'string' },
@@ -90,6 +93,11 @@ function number(values: Values, name: keyof Values, check: (n: number) => boolea
   if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n) || !check(n)) throw new LabelUsageError(`--${name} must be ${what}, not "${String(raw)}"`);
   return n;
 }
+function maxRetryWaitMs(values: Values): number | undefined {
+  const seconds = number(values, 'max-retry-wait', (n) => n >= 1 && n <= MAX_RETRY_WAIT_SECONDS_LIMIT, `a number of seconds in [1, ${MAX_RETRY_WAIT_SECONDS_LIMIT}]`);
+  return seconds === undefined ? undefined : seconds * 1000;
+}
+
 const positiveInt = (n: number): boolean => Number.isInteger(n) && n >= 1;
 const nonNegative = (n: number): boolean => n >= 0;
 
@@ -182,7 +190,7 @@ export async function labelCommand(argv: string[]): Promise<number> {
       concurrency: number(values, 'concurrency', positiveInt, 'a positive integer'),
       rpm: number(values, 'rpm', (n) => n > 0, 'a positive number'),
       tpm: number(values, 'tpm', (n) => n > 0, 'a positive number'),
-      retry: { maxAttempts: number(values, 'retries', positiveInt, 'a positive integer') ?? 6 },
+      retry: { maxAttempts: number(values, 'retries', positiveInt, 'a positive integer') ?? 6, maxWaitMs: maxRetryWaitMs(values) },
       limitRecords: number(values, 'limit', positiveInt, 'a positive integer'),
       maxCalls: number(values, 'max-calls', positiveInt, 'a positive integer'),
       pricing: { promptPer1k: number(values, 'price-per-1k', nonNegative, 'a number ≥ 0'), completionPer1k: number(values, 'price-per-1k-output', nonNegative, 'a number ≥ 0') },
@@ -253,9 +261,12 @@ function progressPrinter(log: (text: string) => void, quiet: boolean): (e: JobEv
         doneAtStart = e.alreadyStored;
         log(`${e.phase === 'classify' ? 'classifying' : 'labelling'}: ${e.total} calls${e.alreadyStored ? `, ${e.alreadyStored} stored already` : ''}`);
         return;
-      case 'retry':
+      case 'retry': {
         retries++;
+        const wait = describeLongWait(e);
+        if (wait) log(`${tty ? '\n' : ''}${wait}: ${e.reason}`);
         return;
+      }
       case 'call-failed':
         log(`${tty ? '\n' : ''}call failed after retries (it will be asked again on the next run): ${e.message}`);
         return;

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { storeFileFor } from '../core/labelling/store';
+import { HyperParamError } from '../core/training/hparams';
 import { formatPythonReport, probePython } from '../core/training/python-env';
 import { defaultPython } from '../core/training/torch-trainer';
 import { evaluateRun, prepare, train } from '../core/training/train';
@@ -125,12 +126,13 @@ export function parseTrainArgs(argv: string[]): { help: true } | { help: false; 
   if (values['base-run'] !== undefined) mustExist('--base-run ', values['base-run'], 'directory');
   const threads = numberFlag('threads', values.threads, (n) => Number.isInteger(n) && n >= 1, 'a whole number ≥ 1');
   const overrides = { ...(values.set?.length ? parseOverrides(values.set) : {}), ...(threads === undefined ? {} : { threads }) };
+  const preset = values.preset === undefined ? 'small' : oneOf<PresetName>('preset', values.preset, PRESET_NAMES);
   const options: TrainOptions = {
     dataset,
     method,
     out: values.out,
     labels: values.labels,
-    preset: values.preset === undefined ? 'small' : oneOf<PresetName>('preset', values.preset, PRESET_NAMES),
+    preset,
     base: values.base,
     baseRun: values['base-run'],
     backend: values.backend === undefined ? 'auto' : oneOf<TrainBackend>('backend', values.backend, TRAIN_BACKENDS),
@@ -220,6 +222,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   try {
     summary = await train(options, { signal: controller.signal, onEvent: printer(quiet) });
   } catch (e) {
+    // train() checks the settings before it starts anything: one out of range is the user's to fix (exit 2).
+    if (e instanceof HyperParamError) throw new TrainUsageError(e.message);
     // The recipe may end a cancelled run by throwing; after Ctrl-C that is the expected way out.
     if (!controller.signal.aborted) throw e;
     if (!args.quiet) process.stderr.write(`${options.out}: stopped; resume with the same command\n`);

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { Pricing } from '../core/labelling/estimate';
+import { DEFAULT_MAX_RETRY_WAIT_SECONDS, MAX_RETRY_WAIT_SECONDS_LIMIT } from '../core/labelling/retry';
 import type { Lang } from '../core/labelling/templates';
 import type { PresetName, TrainBackend } from '../core/training/types';
 import { PRESET_NAMES, TRAIN_BACKENDS } from '../core/training/types';
@@ -107,6 +108,12 @@ export class Config {
   /** Tokens per minute (estimated); undefined = no limit. */
   get labellingTpm(): number | undefined {
     return positive(this.get<number>('labelling.tpm'));
+  }
+
+  /** Longest wait before a retry, a server's Retry-After included. */
+  get labellingMaxRetryWaitMs(): number {
+    const seconds = positive(this.get<number>('labelling.maxRetryWaitSeconds')) ?? DEFAULT_MAX_RETRY_WAIT_SECONDS;
+    return Math.min(seconds, MAX_RETRY_WAIT_SECONDS_LIMIT) * 1000;
   }
 
   /** One price for prompt and completion tokens, or `{prompt, completion}`; none = no cost shown. */

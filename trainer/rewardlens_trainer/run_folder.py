@@ -117,7 +117,7 @@ def save_checkpoint(path: Path, parts: dict[str, dict[str, torch.Tensor]], manif
         os.fsync(f.fileno())
         digest = hashlib.sha256(f.read()).hexdigest()
     os.replace(tmp, path)
-    full = {**manifest, "format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "parts": index, "sha256": digest}
+    full = {**manifest, "format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "parts": index, "weightsSha256": digest}
     write_json(path.with_suffix(".json"), full)
 
 
@@ -128,6 +128,11 @@ def load_checkpoint(path: Path) -> tuple[dict, dict[str, dict[str, torch.Tensor]
     manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
     if manifest.get("format") != CHECKPOINT_FORMAT or manifest.get("version") != CHECKPOINT_VERSION:
         raise PlanError(f"{manifest_file}: not a RewardLens checkpoint version {CHECKPOINT_VERSION}")
+    expected = manifest.get("weightsSha256")
+    if expected is not None:
+        with open(path, "rb") as h:
+            if hashlib.sha256(h.read()).hexdigest() != expected:
+                raise PlanError(f"{path}: the weights do not match their manifest's weightsSha256 (a damaged or replaced file)")
     parts: dict[str, dict[str, torch.Tensor]] = {}
     with safe_open(str(path), framework="pt") as f:
         keys = set(f.keys())

@@ -14,7 +14,7 @@ import { TokenBucket } from './rate-limit';
 import type { RetryPolicy } from './retry';
 import { withRetry } from './retry';
 import type { CallLine, CategoryLine, LabelLine, StoreContents } from './store';
-import { LabelStore } from './store';
+import { LabelStore, storedReply } from './store';
 import type { PairTask } from './tasks';
 import { categoryKeyOf, pairCount, recordTasks, setupTag, taskKeyOf } from './tasks';
 import type { PromptTemplates } from './templates';
@@ -120,7 +120,8 @@ export type JobEvent =
   | { type: 'plan'; plan: LabelPlan }
   | { type: 'phase'; phase: JobPhase; total: number; alreadyStored: number }
   | { type: 'progress'; phase: JobPhase; done: number; total: number; calls: number; failedCalls: number; inFlight: number; consistent: number; inconsistent: number; invalid: number; promptTokens: number; completionTokens: number }
-  | { type: 'retry'; key: string; attempt: number; delayMs: number; reason: string }
+  /** `requestedMs`: the server's Retry-After, when it asked for longer than the cap (`retry.maxWaitMs`) and the wait was cut to it. */
+  | { type: 'retry'; key: string; attempt: number; delayMs: number; requestedMs?: number; reason: string }
   | { type: 'call-failed'; key: string; message: string }
   | { type: 'error'; message: string }
   | { type: 'done'; summary: JobSummary };
@@ -325,9 +326,9 @@ export async function runLabelJob(o: LabelJobOptions): Promise<JobSummary> {
           signal,
           clock,
           random: o.random,
-          onRetry: ({ attempt, delayMs, error }) => {
+          onRetry: ({ attempt, delayMs, requestedMs, error }) => {
             s.retries++;
-            emit({ type: 'retry', key, attempt, delayMs, reason: error.message });
+            emit({ type: 'retry', key, attempt, delayMs, requestedMs, reason: error.message });
           },
         },
       );
@@ -397,7 +398,7 @@ export async function runLabelJob(o: LabelJobOptions): Promise<JobSummary> {
         const line: CategoryLine = {
           type: 'category', key, setup, record: sel.record.id, index: sel.index,
           provider: o.provider.id, model: o.provider.model, template: o.templates.version, lang: o.templates.lang,
-          reply: result.reply.text, category: category?.name ?? null, ...tokensOf(prompt, result.reply), ts: new Date().toISOString(),
+          ...storedReply(result.reply.text), category: category?.name ?? null, ...tokensOf(prompt, result.reply), ts: new Date().toISOString(),
         };
         store.append(line);
         s.calls++;
@@ -460,7 +461,7 @@ export async function runLabelJob(o: LabelJobOptions): Promise<JobSummary> {
             type: 'call', key: task.key, pairKey: task.pairKey, setup, record: task.recordId, index: task.recordIndex, category: task.category,
             a: task.a, b: task.b, point: task.point.id, order: task.order,
             provider: o.provider.id, model: o.provider.model, template: o.templates.version, lang: o.templates.lang, history: o.attachHistory ?? false,
-            reply: result.reply.text, verdict, winner: winnerOf(verdict, task.order, task.a, task.b),
+            ...storedReply(result.reply.text), verdict, winner: winnerOf(verdict, task.order, task.a, task.b),
             ...tokensOf(prompt, result.reply), ms: result.ms, ts: new Date().toISOString(),
           };
           store.append(line);

@@ -1,5 +1,5 @@
 import type { JudgeProvider, JudgeReply } from './provider';
-import { JudgeError } from './provider';
+import { JudgeError, MAX_REPLY_BYTES, replyTooLarge } from './provider';
 
 /**
  * Any OpenAI-compatible chat-completions endpoint: OpenAI, Ernie/Qwen/DeepSeek compatible modes,
@@ -19,6 +19,8 @@ export interface OpenAIProviderOptions {
   maxTokens?: number;
   /** Per request, headers to body; default 60 s. */
   timeoutMs?: number;
+  /** Bytes of a reply read at most; a longer one fails the call. Default MAX_REPLY_BYTES. */
+  maxReplyBytes?: number;
   /** For tests. */
   fetch?: typeof fetch;
 }
@@ -62,11 +64,13 @@ export class OpenAIProvider implements JudgeProvider {
     if (temperature !== null) body.temperature = temperature;
     if (this.#options.maxTokens !== undefined) body.max_tokens = this.#options.maxTokens;
     const doFetch = this.#options.fetch ?? fetch;
+    const maxBytes = this.#options.maxReplyBytes ?? MAX_REPLY_BYTES;
     let response: Response;
     let text: string;
+    let complete: boolean;
     try {
       response = await doFetch(`${this.baseUrl}/chat/completions`, { method: 'POST', headers, body: JSON.stringify(body), signal: controller.signal });
-      text = await response.text();
+      ({ text, complete } = await readAtMost(response, maxBytes));
     } catch (e) {
       if (signal?.aborted) throw new JudgeError('cancelled', 'cancelled', false);
       if (timedOut) throw new JudgeError(`no reply within ${timeoutMs} ms`, 'timeout', true);
@@ -83,6 +87,7 @@ export class OpenAIProvider implements JudgeProvider {
       const hint = status === 401 || status === 403 ? ' (check the API key)' : status === 404 ? ` (check the base URL and the model "${this.model}")` : '';
       throw new JudgeError(`HTTP ${status}${hint}: ${snippet(text)}`, 'http', retryable, fatal, status, retryAfterMs(response.headers));
     }
+    if (!complete) throw replyTooLarge(maxBytes);
     let parsed: ChatCompletion;
     try {
       parsed = JSON.parse(text) as ChatCompletion;
@@ -93,6 +98,27 @@ export class OpenAIProvider implements JudgeProvider {
     if (typeof content !== 'string') throw new JudgeError(`the reply has no choices[0].message.content: ${snippet(text)}`, 'malformed', true);
     return { text: content, promptTokens: parsed.usage?.prompt_tokens, completionTokens: parsed.usage?.completion_tokens };
   }
+}
+
+/** The body up to `maxBytes`; the rest is not read (the connection is dropped). */
+async function readAtMost(response: Response, maxBytes: number): Promise<{ text: string; complete: boolean }> {
+  if (!response.body) return { text: '', complete: true };
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const room = maxBytes - bytes;
+    if (value.byteLength > room) {
+      chunks.push(value.subarray(0, room));
+      await reader.cancel();
+      return { text: new TextDecoder().decode(Buffer.concat(chunks)), complete: false };
+    }
+    chunks.push(value);
+    bytes += value.byteLength;
+  }
+  return { text: new TextDecoder().decode(Buffer.concat(chunks)), complete: true };
 }
 
 function snippet(text: string): string {

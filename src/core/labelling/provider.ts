@@ -43,3 +43,15 @@ export class JudgeError extends Error {
 export function isAbort(e: unknown): boolean {
   return e instanceof JudgeError ? e.kind === 'cancelled' : (e as Error | undefined)?.name === 'AbortError';
 }
+
+/**
+ * The most of a reply read off the wire (bytes for HTTP, characters for streamed text). A verdict is a
+ * few tokens; a judge that sends megabytes (no `max_tokens`, a runaway model, a hostile endpoint) would
+ * otherwise cost that much memory per call in flight.
+ */
+export const MAX_REPLY_BYTES = 64 * 1024;
+
+/** Not retried: at temperature 0 the same prompt brings the same runaway reply. */
+export function replyTooLarge(limit: number): JudgeError {
+  return new JudgeError(`the reply is larger than ${limit} bytes; stopped reading it (set max tokens for the judge)`, 'malformed', false);
+}

@@ -1,6 +1,7 @@
-import { closeSync, existsSync, fdatasyncSync, mkdirSync, openSync, readFileSync, readSync, fstatSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { closeSync, existsSync, fdatasyncSync, mkdirSync, openSync, readFileSync, readSync, fstatSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import type { FileLock } from '../lock';
+import { acquireLock } from '../lock';
 import type { PairResult, Verdict } from './verdict';
 import { mergeOrders } from './verdict';
 import type { Order } from './verdict';
@@ -49,7 +50,10 @@ export interface CallLine extends PairPointLine {
   template: string;
   lang: string;
   history: boolean;
+  /** The reply, or its first STORED_REPLY_CHARS characters (storedReply). */
   reply: string;
+  /** The reply's full length in characters, present only when `reply` is cut. */
+  replyChars?: number;
   verdict: Verdict;
   promptTokens: number;
   completionTokens: number;
@@ -80,6 +84,7 @@ export interface CategoryLine {
   template: string;
   lang: string;
   reply: string;
+  replyChars?: number;
   /** The category parsed from the reply, or null when none could be. */
   category: string | null;
   promptTokens: number;
@@ -99,6 +104,18 @@ export interface StoreContents {
   ignoredLines: number;
   /** Lines whose key was already stored (kept: the first). */
   duplicateLines: number;
+}
+
+/**
+ * Characters of a reply kept in the store. Verdicts and categories are parsed from the whole reply
+ * before it is stored; what is kept is for reading, and a store of long replies would be read into
+ * memory whole by every report.
+ */
+export const STORED_REPLY_CHARS = 2000;
+
+/** The `reply` (and `replyChars` when cut) fields of a stored line. */
+export function storedReply(text: string): { reply: string; replyChars?: number } {
+  return text.length > STORED_REPLY_CHARS ? { reply: text.slice(0, STORED_REPLY_CHARS), replyChars: text.length } : { reply: text };
 }
 
 /** `<dir>/<dataset name>.labels.jsonl`; dir defaults to `.rewardlens/` beside the dataset. */
@@ -150,8 +167,6 @@ export function readStore(file: string): StoreContents {
   return contents;
 }
 
-export class StoreLockedError extends Error {}
-
 const SYNC_EVERY_LINES = 64;
 const SYNC_EVERY_MS = 1000;
 
@@ -160,20 +175,19 @@ export class LabelStore {
   private fd: number;
   private unsynced = 0;
   private timer: NodeJS.Timeout | undefined;
-  private readonly lockFile: string;
 
   private constructor(
     readonly file: string,
     readonly contents: StoreContents,
     fd: number,
+    private readonly lock: FileLock,
   ) {
     this.fd = fd;
-    this.lockFile = `${file}.lock`;
   }
 
   static open(file: string): LabelStore {
     mkdirSync(dirname(file), { recursive: true });
-    acquireLock(`${file}.lock`);
+    const lock = acquireLock(`${file}.lock`, 'the label store');
     try {
       const contents = readStore(file);
       const fd = openSync(file, 'a');
@@ -189,9 +203,9 @@ export class LabelStore {
         }
         if (last[0] !== 0x0a) writeSync(fd, '\n');
       }
-      return new LabelStore(file, contents, fd);
+      return new LabelStore(file, contents, fd, lock);
     } catch (e) {
-      releaseLock(`${file}.lock`);
+      lock.release();
       throw e;
     }
   }
@@ -224,54 +238,7 @@ export class LabelStore {
     this.sync();
     closeSync(this.fd);
     this.fd = -1;
-    releaseLock(this.lockFile);
-  }
-}
-
-/** Locks held by this process (a VS Code window may run several jobs). */
-const heldLocks = new Set<string>();
-
-function acquireLock(lockFile: string): void {
-  if (heldLocks.has(lockFile)) throw new StoreLockedError(`the label store is in use by another job of this process (${lockFile})`);
-  const me = `${process.pid}@${hostname()}`;
-  for (let tries = 0; tries < 2; tries++) {
-    try {
-      writeFileSync(lockFile, me, { flag: 'wx' });
-      heldLocks.add(lockFile);
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    const owner = readFileSync(lockFile, 'utf8').trim();
-    const [pid, host] = owner.split('@');
-    if (host === hostname() && isAlive(Number(pid)) && Number(pid) !== process.pid) {
-      throw new StoreLockedError(`the label store is in use by process ${pid} (${lockFile}); wait for that job or stop it`);
-    }
-    if (host !== hostname() && host !== undefined) {
-      throw new StoreLockedError(`the label store is locked by process ${owner} on another machine (${lockFile}); delete the lock file if that job is gone`);
-    }
-    // The owner is gone (crash, kill -9): take the lock over.
-    unlinkSync(lockFile);
-  }
-  throw new StoreLockedError(`cannot lock the label store (${lockFile})`);
-}
-
-function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function releaseLock(lockFile: string): void {
-  heldLocks.delete(lockFile);
-  try {
-    if (readFileSync(lockFile, 'utf8').trim().startsWith(`${process.pid}@`)) unlinkSync(lockFile);
-  } catch {
-    // already gone
+    this.lock.release();
   }
 }
 

@@ -1,11 +1,15 @@
 /**
  * RewardLens checkpoints: one safetensors file holding every part's parameters as "<part>/<param name>",
  * and a JSON manifest beside it (docs/checkpoint-format.md). Both are written atomically, manifest last, so
- * a manifest always describes a complete weights file.
+ * a manifest always describes a complete weights file. The manifest carries the weights file's SHA-256
+ * (`weightsSha256`), checked on load when present (manifests of earlier runs lack it), and no loaded
+ * weight may be NaN or infinite: a diverged or corrupted checkpoint otherwise scores NaN, which sorts
+ * and compares as "not better", and evaluates to 0.0% without a word.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { NamedArray } from './safetensors';
-import { readSafetensors, writeFileAtomic, writeSafetensors } from './safetensors';
+import { encodeSafetensors, readSafetensors, writeFileAtomic } from './safetensors';
 import type { Variable } from './tf';
 
 export const CHECKPOINT_FORMAT = 'rewardlens-checkpoint';
@@ -37,9 +41,10 @@ export function saveCheckpoint(file: string, parts: Record<string, CheckpointPar
       index[part].push(name);
     }
   }
-  writeSafetensors(file, tensors, { format: 'pt', producer: 'rewardlens' });
+  const bytes = encodeSafetensors(tensors, { format: 'pt', producer: 'rewardlens' });
+  writeFileAtomic(file, bytes);
   // Caller fields never override the format fields that loaders rely on.
-  const full = { ...manifest, format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, parts: index };
+  const full = { ...manifest, format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, parts: index, weightsSha256: sha256(bytes) };
   writeFileAtomic(manifestFile(file), JSON.stringify(full, null, 2) + '\n');
 }
 
@@ -56,16 +61,31 @@ export function loadCheckpoint(file: string): LoadedCheckpoint {
   if (manifest.version !== CHECKPOINT_VERSION) throw new Error(`${mf}: checkpoint version ${JSON.stringify(manifest.version)} is not supported (this build reads version ${CHECKPOINT_VERSION})`);
   const index = manifest.parts as Record<string, string[]> | undefined;
   if (!index || typeof index !== 'object') throw new Error(`${mf}: field 'parts' is missing`);
-  const { tensors } = readSafetensors(file);
+  const bytes = readFileSync(file);
+  const expected = manifest.weightsSha256;
+  if (expected !== undefined) {
+    if (typeof expected !== 'string' || !/^[0-9a-f]{64}$/.test(expected)) throw new Error(`${mf}: field 'weightsSha256' is ${JSON.stringify(expected)}, not 64 lowercase hex digits`);
+    const actual = sha256(bytes);
+    if (actual !== expected) throw new Error(`${file}: SHA-256 ${actual} differs from the manifest's weightsSha256 ${expected}: the weights file is corrupt or was replaced after the checkpoint was written`);
+  }
+  const { tensors } = readSafetensors(bytes);
   const parts: Record<string, Map<string, NamedArray>> = {};
   for (const [part, names] of Object.entries(index)) {
     const m = new Map<string, NamedArray>();
     for (const name of names) {
       const t = tensors.get(`${part}/${name}`);
       if (!t) throw new Error(`${file}: tensor '${part}/${name}' listed in the manifest is missing`);
+      const bad = t.data.findIndex((x) => !Number.isFinite(x));
+      if (bad >= 0) throw new NonFiniteWeightsError(`${file}: tensor '${part}/${name}' holds ${t.data[bad]} (element ${bad}): the weights are not finite (training diverged, or the file is corrupt); retrain with a smaller learning rate`);
       m.set(name, { shape: t.shape, data: t.data });
     }
     parts[part] = m;
   }
   return { manifest, parts };
+}
+
+export class NonFiniteWeightsError extends Error {}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }

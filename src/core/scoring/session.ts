@@ -98,6 +98,9 @@ function fingerprint(r: EncodedRecord): string {
   return (h >>> 0).toString(16);
 }
 
+/** An exported model whose weights give NaN or infinite rewards: no score it gives means anything. */
+export class NonFiniteScoreError extends Error {}
+
 export class OrtScorer {
   readonly manifest: ExportManifest & { dir: string };
   readonly cache: ScoreCache;
@@ -198,6 +201,11 @@ export class OrtScorer {
     const result = await session.run(feeds);
     this.runs++;
     const reward = result.reward.data as Float32Array;
+    const bad = reward.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) {
+      const k = owner[bad];
+      throw new NonFiniteScoreError(`${join(m.dir, m.model)}: the model's reward for record ${recs[k].id} is ${reward[bad]}: its weights are not finite (exported from a diverged run, or the file is corrupt); export a finite run again`);
+    }
     const probs = result.category_probs?.data as Float32Array | undefined;
     const chosen = result.category?.data as BigInt64Array | undefined;
     const caps = result.capability_scores?.data as Float32Array | undefined;

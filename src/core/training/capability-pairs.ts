@@ -1,5 +1,6 @@
 import type { MergedLabel } from '../labelling/store';
-import type { PrefPair } from './pairs';
+import type { PairSample, PrefPair } from './pairs';
+import { DEFAULT_PAIR_SAMPLE, PairReservoir } from './pairs';
 
 /**
  * Training pairs of the inner experts (paper §4.3, Phase 2): per capability point, the pairs the judge
@@ -28,16 +29,35 @@ function classify(l: MergedLabel, recordIndexById: Map<string, number>): Classif
   return { skip: 'badWinner' };
 }
 
-/** Point id → pairs, in label order (the store's key order, so equal stores give equal lists). */
-export function capabilityPairs(labels: MergedLabel[], recordIndexById: Map<string, number>): Map<string, PrefPair[]> {
-  const out = new Map<string, PrefPair[]>();
+/**
+ * Point id → pairs, in label order (the store's key order, so equal stores give equal lists). A record
+ * gives a point at most `sample.max` pairs (maxPairsPerRecord), a sample seeded as the human pairs are;
+ * `leftOut` counts the pairs the sampling dropped.
+ */
+export function capabilityPairs(labels: MergedLabel[], recordIndexById: Map<string, number>, sample: PairSample = DEFAULT_PAIR_SAMPLE, leftOut = { pairs: 0 }): Map<string, PrefPair[]> {
+  const used: { point: string; pair: PrefPair }[] = [];
+  const perGroup = new Map<string, PairReservoir<number>>();
   for (const l of labels) {
     const c = classify(l, recordIndexById);
     if (!('use' in c)) continue;
-    let list = out.get(l.point);
-    if (list === undefined) out.set(l.point, (list = []));
-    list.push(c.use);
+    const group = `${l.point}\u0000${c.use.record}`;
+    let r = perGroup.get(group);
+    if (r === undefined) perGroup.set(group, (r = new PairReservoir<number>(sample, `capability/${l.point}/${c.use.record}`)));
+    r.offer(used.length);
+    used.push({ point: l.point, pair: c.use });
   }
+  const kept = new Set<number>();
+  for (const r of perGroup.values()) {
+    for (const i of r.items()) kept.add(i);
+    leftOut.pairs += r.offered - r.items().length;
+  }
+  const out = new Map<string, PrefPair[]>();
+  used.forEach(({ point, pair }, i) => {
+    if (!kept.has(i)) return;
+    let list = out.get(point);
+    if (list === undefined) out.set(point, (list = []));
+    list.push(pair);
+  });
   return out;
 }
 

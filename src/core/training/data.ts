@@ -2,8 +2,8 @@ import { Dataset } from '../dataset/dataset';
 import type { TextTokenizer } from '../model/tokenizer';
 import type { EncodedRecord } from './features';
 import { encodeRecord } from './features';
-import type { PrefPair } from './pairs';
-import { humanPairs } from './pairs';
+import type { PairSample, PrefPair } from './pairs';
+import { DEFAULT_PAIR_SAMPLE, humanPairs } from './pairs';
 import { promptGroup } from './split';
 
 /** Records of one file, encoded, with their human preference pairs (paper eq. 7: all non-tied pairs). */
@@ -19,7 +19,15 @@ export interface PreferenceData {
   ties: number;
   /** Records of the file the dataset engine could not read (reported, not trained on). */
   malformed: number;
+  /** Records with more pairs than `maxPairsPerRecord`, and the pairs the sampling left out of them. */
+  sampled: { records: number; pairsLeftOut: number; maxPairsPerRecord: number };
 }
+
+/**
+ * Pairs a run holds at most, all records together (about 50 bytes each in V8): past it the load fails
+ * with what to change, instead of the process dying in an out-of-memory abort.
+ */
+export const MAX_PAIRS_IN_MEMORY = 5_000_000;
 
 export const UNCATEGORISED = 'uncategorised';
 
@@ -28,6 +36,10 @@ export interface LoadOptions {
   adapter?: string;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
+  /** Default DEFAULT_PAIR_SAMPLE; training passes `maxPairsPerRecord` and the run's seed. */
+  pairSample?: PairSample;
+  /** Default MAX_PAIRS_IN_MEMORY. */
+  maxPairs?: number;
 }
 
 export async function loadPreferenceData(
@@ -38,7 +50,10 @@ export async function loadPreferenceData(
 ): Promise<PreferenceData> {
   const dataset = await Dataset.open(file, { schemaFile: options.schemaFile, adapter: options.adapter, signal: options.signal });
   try {
-    const data: PreferenceData = { file, records: [], pairs: [], groups: [], categories: [], ties: 0, malformed: dataset.report.malformed };
+    const sample = options.pairSample ?? DEFAULT_PAIR_SAMPLE;
+    const maxPairs = options.maxPairs ?? MAX_PAIRS_IN_MEMORY;
+    const data: PreferenceData = { file, records: [], pairs: [], groups: [], categories: [], ties: 0, malformed: dataset.report.malformed, sampled: { records: 0, pairsLeftOut: 0, maxPairsPerRecord: sample.max } };
+    let total = 0;
     for (let i = 0; i < dataset.size; i++) {
       if (i % 256 === 0) {
         options.signal?.throwIfAborted();
@@ -49,7 +64,15 @@ export async function loadPreferenceData(
       const record = dataset.read(i).record;
       if (!record || record.responses.length === 0) continue;
       const position = data.records.length;
-      const { pairs, ties } = humanPairs(record, position);
+      const { pairs, ties, available } = humanPairs(record, position, sample);
+      total += pairs.length;
+      if (total > maxPairs) {
+        throw new Error(`${file}: more than ${maxPairs.toLocaleString('en-US')} preference pairs by record ${i + 1} of ${dataset.size}, more than training holds in memory; lower maxPairsPerRecord (now ${sample.max}) or train on part of the file`);
+      }
+      if (available > pairs.length) {
+        data.sampled.records++;
+        data.sampled.pairsLeftOut += available - pairs.length;
+      }
       data.records.push(encodeRecord(record, i, tokenizer, limits));
       data.pairs.push(pairs);
       data.groups.push(promptGroup(record));

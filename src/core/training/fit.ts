@@ -107,6 +107,7 @@ export async function fit(task: FitTask, schedule: FitSchedule, io: FitIO): Prom
   let reason: FitOutcome['reason'] = 'max-steps';
   const evaluate = (): boolean => {
     const val = task.validate();
+    if (!Number.isFinite(val.loss)) throw nonFinite(task, schedule, 'validation loss', val.loss, step);
     const trainAcc = seen ? correct / seen : 0;
     const loss = stepsSinceEval ? lossSum / stepsSinceEval : val.loss;
     const verdict = stopping.observe(step, val.accuracy, val.loss);
@@ -137,6 +138,9 @@ export async function fit(task: FitTask, schedule: FitSchedule, io: FitIO): Prom
       const seed = next.seed;
       const micro = Math.max(1, schedule.microBatch ?? next.batch.length);
       const totals = task.trainStep ? await task.trainStep(next.batch, seed, micro, optimizer) : accumulatedStep(task, next.batch, seed, micro, variables, optimizer);
+      // A NaN or infinite loss has already been applied to the weights: every later step is NaN too, and
+      // early stopping would quietly keep whatever it saw before. Stop here; the last checkpoint is intact.
+      if (!Number.isFinite(totals.loss)) throw nonFinite(task, schedule, 'training loss', totals.loss, step + 1);
       lossSum += totals.loss;
       correct += totals.correct;
       seen += totals.examples;
@@ -196,6 +200,14 @@ function accumulatedStep(task: FitTask, batch: number[], seed: number, micro: nu
   optimizer.applyGradients(summed as unknown as Parameters<typeof optimizer.applyGradients>[0]);
   tf.dispose(Object.values(summed ?? {}));
   return { loss, correct, examples: batch.length };
+}
+
+/** Training diverged: names the component, the phase and the step, and what to change. */
+export class NonFiniteLossError extends Error {}
+
+function nonFinite(task: FitTask, schedule: FitSchedule, what: string, value: number, step: number): NonFiniteLossError {
+  const component = task.expert ? `${task.component} (${task.expert})` : task.component;
+  return new NonFiniteLossError(`${component}, phase ${task.phase}: the ${what} is ${value} at step ${step}; training diverged (learning rate ${schedule.lr}: try a smaller lr.${task.phase})`);
 }
 
 /**

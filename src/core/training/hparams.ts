@@ -45,10 +45,18 @@ export interface HyperParams {
   maxValPairs: number;
   /** Sequences per forward pass when scoring without gradients (evaluation, embedding caches). */
   scoreBatch: number;
+  /**
+   * Preference pairs one record contributes at most (a deterministic sample, seeded by the run's seed);
+   * a record with 10,000 responses has 50 million pairs. Absent in run folders written before it existed,
+   * which keep resuming (run.json is compared); absent means the default.
+   */
+  maxPairsPerRecord?: number;
 }
 
+export const DEFAULT_MAX_PAIRS_PER_RECORD = 64;
+
 /** Settings a run has only when asked for them (`applyOverrides` accepts them although defaults lack them). */
-const OPTIONAL_SETTINGS = ['threads'];
+const OPTIONAL_SETTINGS = ['threads', 'maxPairsPerRecord'];
 
 const PAPER_PHASES: TrainedPhase[] = ['base', 'router', 'phase1', 'phase2', 'phase3', 'ensemble'];
 
@@ -95,10 +103,10 @@ export function applyOverrides(h: HyperParams, overrides: Record<string, number 
   const out: HyperParams = structuredClone(h);
   for (const [key, raw] of Object.entries(overrides)) {
     const value = typeof raw === 'number' ? raw : Number(raw);
-    if (!Number.isFinite(value)) throw new Error(`setting ${key}: '${String(raw)}' is not a number`);
+    if (!Number.isFinite(value)) throw new HyperParamError(`setting ${key}: '${String(raw)}' is not a number`);
     const [head, sub] = key.split('.', 2);
     const table = out as unknown as Record<string, unknown>;
-    if (!(head in table) && !OPTIONAL_SETTINGS.includes(head)) throw new Error(`unknown setting '${key}' (known: ${[...Object.keys(out), ...OPTIONAL_SETTINGS].join(', ')})`);
+    if (!(head in table) && !OPTIONAL_SETTINGS.includes(head)) throw new HyperParamError(`unknown setting '${key}' (known: ${[...Object.keys(out), ...OPTIONAL_SETTINGS].join(', ')})`);
     const current = table[head];
     if ((typeof current === 'number' || (current === undefined && OPTIONAL_SETTINGS.includes(head))) && sub === undefined) {
       table[head] = value;
@@ -107,11 +115,67 @@ export function applyOverrides(h: HyperParams, overrides: Record<string, number 
     } else if (typeof current === 'object' && current !== null && sub === undefined) {
       for (const k of Object.keys(current)) (current as Record<string, number>)[k] = value;
     } else {
-      throw new Error(`unknown setting '${key}'`);
+      throw new HyperParamError(`unknown setting '${key}'`);
     }
   }
-  if (out.threads !== undefined && !(Number.isInteger(out.threads) && out.threads >= 0)) throw new Error(`setting threads: must be a whole number ≥ 0 (0: automatic), not ${out.threads}`);
+  validateHyperParams(out);
   return out;
+}
+
+/** A setting out of its range; the CLI prints it and exits 2. */
+export class HyperParamError extends Error {}
+
+interface Range {
+  min: number;
+  max: number;
+  /** The minimum itself is not allowed (a learning rate of 0 trains nothing). */
+  minExclusive?: boolean;
+  integer?: boolean;
+}
+
+/**
+ * What a setting may be. Far wider than useful values; the point is to refuse what cannot train (0 or
+ * negative steps, batches or rates) or trains to NaN (a learning rate of 1e30) before a run starts.
+ */
+export const HYPER_PARAM_RANGES: Record<string, Range> = {
+  batchPairs: { min: 1, max: 4096, integer: true },
+  microBatchPairs: { min: 1, max: 4096, integer: true },
+  threads: { min: 0, max: 256, integer: true },
+  evalEvery: { min: 1, max: 1e6, integer: true },
+  patience: { min: 1, max: 1e6, integer: true },
+  maxSteps: { min: 1, max: 1e7, integer: true },
+  lr: { min: 0, max: 1, minExclusive: true },
+  valFraction: { min: 0, max: 0.5 },
+  testFraction: { min: 0, max: 0.5 },
+  phase12Fraction: { min: 0.05, max: 0.95 },
+  ensembleSize: { min: 1, max: 64, integer: true },
+  uwoLambda: { min: 0, max: 100 },
+  mlpHidden: { min: 1, max: 4096, integer: true },
+  minPairs: { min: 1, max: 1e9, integer: true },
+  maxValPairs: { min: 1, max: 1e7, integer: true },
+  scoreBatch: { min: 1, max: 4096, integer: true },
+  maxPairsPerRecord: { min: 1, max: 1e6, integer: true },
+};
+
+export function describeRange(r: Range): string {
+  return `${r.integer ? 'a whole number ' : ''}${r.minExclusive ? '(' : '['}${r.min}, ${r.max}]`;
+}
+
+/** Throws a HyperParamError naming every setting out of range, with its value and its range. */
+export function validateHyperParams(h: HyperParams): void {
+  const problems: string[] = [];
+  const check = (key: string, value: unknown, r: Range): void => {
+    const ok = typeof value === 'number' && Number.isFinite(value) && (r.minExclusive ? value > r.min : value >= r.min) && value <= r.max && (!r.integer || Number.isInteger(value));
+    if (!ok) problems.push(`setting ${key}: ${String(value)} is out of range; it must be ${describeRange(r)}`);
+  };
+  const table = h as unknown as Record<string, unknown>;
+  for (const [key, range] of Object.entries(HYPER_PARAM_RANGES)) {
+    const value = table[key];
+    if (value === undefined && OPTIONAL_SETTINGS.includes(key)) continue;
+    if (typeof value === 'object' && value !== null) for (const [sub, v] of Object.entries(value)) check(`${key}.${sub}`, v, range);
+    else check(key, value, range);
+  }
+  if (problems.length > 0) throw new HyperParamError(problems.join('; '));
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { ReferenceResult } from './references';
 import type { EvalResult, Method, Phase, PresetName } from './types';
 import { formatEvalTable } from './evaluate';
+import { codeBlock, escapeMarkdown, inlineCode } from '../markdown';
 
 /**
  * MODEL_CARD.md of a run: what was trained on what, how, how well it agrees with people, and what it
@@ -58,13 +59,13 @@ const METHOD_TITLES: Record<Method, string> = {
   uwo: 'ensemble, uncertainty-weighted (mean − λ·variance of the members)',
 };
 
-/** Table cells: pipes and line breaks would break a Markdown table. */
-function cell(s: string): string {
-  return s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-}
-
+/**
+ * Cells are the card's own text (numbers, phase names) or names from the dataset and the label store
+ * (categories, points, experts), which the callers pass through `escapeMarkdown`: raw, `<img src=…>` in a
+ * category is a remote image in the Markdown preview.
+ */
 function table(header: string[], rows: string[][]): string[] {
-  return [`| ${header.map(cell).join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)];
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
 }
 
 function pct(a: number | null | undefined): string {
@@ -78,20 +79,20 @@ export function renderModelCard(info: ModelCardInfo): string {
 
   out.push('## Base', '');
   if (info.base.kind === 'preset')
-    out.push(`Trained from scratch, preset \`${info.base.preset}\`${info.base.parameters !== undefined ? ` (${info.base.parameters.toLocaleString('en-US')} parameters)` : ''}.`);
+    out.push(`Trained from scratch, preset ${inlineCode(info.base.preset)}${info.base.parameters !== undefined ? ` (${info.base.parameters.toLocaleString('en-US')} parameters)` : ''}.`);
   else
     out.push(
-      `Fine-tuned from the imported encoder in \`${info.base.folder}\`${info.base.name ? ` (${info.base.name})` : ''}${info.base.parameters !== undefined ? `, ${info.base.parameters.toLocaleString('en-US')} parameters` : ''}.`,
+      `Fine-tuned from the imported encoder in ${inlineCode(info.base.folder)}${info.base.name ? ` (${escapeMarkdown(info.base.name)})` : ''}${info.base.parameters !== undefined ? `, ${info.base.parameters.toLocaleString('en-US')} parameters` : ''}.`,
     );
-  out.push('', `Tokenizer: ${info.tokenizer}.`, '');
+  out.push('', `Tokenizer: ${escapeMarkdown(info.tokenizer)}.`, '');
 
   out.push('## Data', '');
   const d = info.data;
-  out.push(`- Training file: \`${d.file}\` (content hash \`${d.hash}\`)`, `- ${d.records.toLocaleString('en-US')} records, ${d.pairs.toLocaleString('en-US')} non-tied preference pairs`);
-  if (d.labels) out.push(`- Capability labels: \`${d.labels.file}\`, ${d.labels.used.toLocaleString('en-US')} labels used`);
-  if (d.test) out.push(`- Evaluated on ${d.test.file ? `\`${d.test.file}\`` : 'the held-out part of the training file (split by prompt)'}: ${d.test.records.toLocaleString('en-US')} records, ${d.test.pairs.toLocaleString('en-US')} pairs`);
+  out.push(`- Training file: ${inlineCode(d.file)} (content hash ${inlineCode(d.hash)})`, `- ${d.records.toLocaleString('en-US')} records, ${d.pairs.toLocaleString('en-US')} non-tied preference pairs`);
+  if (d.labels) out.push(`- Capability labels: ${inlineCode(d.labels.file)}, ${d.labels.used.toLocaleString('en-US')} labels used`);
+  if (d.test) out.push(`- Evaluated on ${d.test.file ? inlineCode(d.test.file) : 'the held-out part of the training file (split by prompt)'}: ${d.test.records.toLocaleString('en-US')} records, ${d.test.pairs.toLocaleString('en-US')} pairs`);
   const categories = Object.entries(d.categories).sort((x, y) => y[1] - x[1]);
-  if (categories.length > 0) out.push('', ...table(['category', 'records'], categories.map(([c, n]) => [c, String(n)])));
+  if (categories.length > 0) out.push('', ...table(['category', 'records'], categories.map(([c, n]) => [escapeMarkdown(c), String(n)])));
   out.push('');
 
   out.push('## Training', '');
@@ -100,7 +101,7 @@ export function renderModelCard(info: ModelCardInfo): string {
     out.push(
       ...table(
         ['phase', 'expert', 'steps', 'best step', 'best validation accuracy', 'stopped by'],
-        info.phases.map((p) => [p.phase, p.expert ?? '', String(p.steps), p.bestStep === undefined ? '' : String(p.bestStep), pct(p.bestValAcc), p.stoppedBy ?? 'step budget']),
+        info.phases.map((p) => [p.phase, escapeMarkdown(p.expert ?? ''), String(p.steps), p.bestStep === undefined ? '' : String(p.bestStep), pct(p.bestValAcc), p.stoppedBy ?? 'step budget']),
       ),
     );
   out.push('', `Seed ${info.seed}, backend ${info.backend}.`, '');
@@ -108,7 +109,7 @@ export function renderModelCard(info: ModelCardInfo): string {
   const points = Object.entries(info.capabilityPoints ?? {});
   if (points.length > 0) {
     out.push('## Capability points', '');
-    out.push(...table(['category', 'point', 'pairs'], points.flatMap(([c, ps]) => ps.map((p) => [c, p.point, String(p.pairs)]))), '');
+    out.push(...table(['category', 'point', 'pairs'], points.flatMap(([c, ps]) => ps.map((p) => [escapeMarkdown(c), escapeMarkdown(p.point), String(p.pairs)]))), '');
   }
 
   out.push('## Evaluation', '');
@@ -116,7 +117,7 @@ export function renderModelCard(info: ModelCardInfo): string {
   if (results.length === 0) out.push('Not evaluated.');
   else {
     out.push('Agreement with the human preferences: the share of non-tied human pairs in which the model gives the preferred response the strictly higher reward (paper Table 3).', '');
-    out.push('```', formatEvalTable(results), '```');
+    out.push(codeBlock(formatEvalTable(results)));
     if ((info.references ?? []).length > 0) out.push('', '`longer-wins` and `ratings:…` are reference judges on the same pairs, not models.');
   }
   out.push('');

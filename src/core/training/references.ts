@@ -1,8 +1,8 @@
 import type { PreferenceRecord } from '../dataset/record';
 import type { Agreement } from './evaluate';
 import { countAgreement } from './evaluate';
-import type { PrefPair } from './pairs';
-import { humanPairs } from './pairs';
+import type { PairSample, PrefPair } from './pairs';
+import { DEFAULT_PAIR_SAMPLE, humanPairs } from './pairs';
 
 /**
  * Reference judges measured on the same test pairs as the models, so a table can say what the
@@ -24,8 +24,8 @@ export interface ReferenceResult extends Agreement {
 }
 
 /** The records with their human pairs, as the recipe's test split has them. */
-export function judgedRecords(records: ReadonlyArray<PreferenceRecord>): JudgedRecord[] {
-  return records.map((record, i) => ({ record, pairs: humanPairs(record, i).pairs }));
+export function judgedRecords(records: ReadonlyArray<PreferenceRecord>, sample: PairSample = DEFAULT_PAIR_SAMPLE): JudgedRecord[] {
+  return records.map((record, i) => ({ record, pairs: humanPairs(record, i, sample).pairs }));
 }
 
 function asEvalRecords(records: ReadonlyArray<JudgedRecord>): Array<{ category?: string; pairs: PrefPair[] }> {

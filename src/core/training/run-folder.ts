@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { FileLock } from '../lock';
+import { acquireLock } from '../lock';
 import type { EvalResult, Phase } from './types';
 
 /**
@@ -16,6 +18,7 @@ import type { EvalResult, Phase } from './types';
  *   MODEL_CARD.md   the model card
  *   train.log       the worker's log
  *   plan.json, plan.safetensors, init.safetensors   the training plan, when another engine trains the run
+ *   run.lock        while a process trains into the folder: its pid@host (lockRunFolder)
  */
 
 export const RUN_FILES = {
@@ -30,12 +33,13 @@ export const RUN_FILES = {
   testEvals: 'test-evals.json',
   modelCard: 'MODEL_CARD.md',
   log: 'train.log',
-  /** The training plan another engine trains from (src/core/training/plan.ts, docs/training-plan.md). */
+  /** The training plan another engine trains from (src/core/training/plan.ts, docs/torch-trainer.md). */
   plan: 'plan.json',
   planTables: 'plan.safetensors',
   planInit: 'init.safetensors',
   /** The PyTorch trainer's rewards of the held-out records, [{index, rewards}]: what an export must reproduce. */
   testRewards: 'test-rewards.json',
+  lock: 'run.lock',
 } as const;
 
 /**
@@ -44,6 +48,18 @@ export const RUN_FILES = {
  * floating-point rounding), and tool versions. Matched by name at any depth of the configuration.
  */
 export const RESUMABLE_FIELDS: readonly string[] = ['maxMinutes', 'out', 'backend', 'tfBackend', 'versions', 'createdAt'];
+
+/**
+ * Locks the run folder `dir` (created if needed) for one training process: a second `train` on the same
+ * folder would resume the same state and write every metric and checkpoint twice. A lock left by a
+ * process that is gone is taken over (src/core/lock.ts).
+ */
+export function lockRunFolder(dir: string): FileLock {
+  const abs = resolve(dir);
+  if (existsSync(abs) && !statSync(abs).isDirectory()) throw new Error(`${abs} is a file, not a folder: choose a folder for the run`);
+  mkdirSync(abs, { recursive: true });
+  return acquireLock(join(abs, RUN_FILES.lock), `the run folder ${abs}`);
+}
 
 export interface RunState {
   /** Components whose best weights are in checkpoints/ (`base`, `phase1-roleplay`, …), in order. */
@@ -172,7 +188,7 @@ export class RunFolder {
     if (existsSync(abs)) {
       if (!statSync(abs).isDirectory()) throw new Error(`${abs} is a file, not a folder: choose a folder for the run`);
       // The worker's log is opened before the recipe creates the run, so it may already be there.
-      const entries = readdirSync(abs).filter((e) => e !== RUN_FILES.log);
+      const entries = readdirSync(abs).filter((e) => e !== RUN_FILES.log && e !== RUN_FILES.lock);
       if (entries.length > 0)
         throw new Error(`${abs} is not empty and is not a run folder (no ${RUN_FILES.config}; it holds ${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}): choose an empty or new folder`);
     }

@@ -13,7 +13,9 @@ import { capabilityPairs } from './capability-pairs';
 import type { PreferenceData } from './data';
 import { loadPreferenceData } from './data';
 import { agreement } from './evaluate';
-import { applyOverrides, defaultHyperParams } from './hparams';
+import type { HyperParams } from './hparams';
+import { applyOverrides, DEFAULT_MAX_PAIRS_PER_RECORD, defaultHyperParams } from './hparams';
+import type { PairSample } from './pairs';
 import type { FitOutcome } from './fit';
 import type { ModelCardPhase } from './model-card';
 import { renderModelCard } from './model-card';
@@ -21,13 +23,12 @@ import type { RunModel } from './networks';
 import { readRunModel, readRunVocab } from './networks';
 import { CancelledError, runRecipe } from './recipe';
 import { Rng } from './rng';
-import { RunFolder } from './run-folder';
+import { lockRunFolder, RunFolder } from './run-folder';
 import { RunScorer } from './scorer';
 import { splitByGroup } from './split';
 import type { SequenceSource } from './tasks';
 import { sequenceSource } from './tasks';
 import type { BackendName, EvalResult, Phase, TrainEvent, TrainOptions, TrainSummary } from './types';
-import type { HyperParams } from './hparams';
 import type { PrefPair } from './pairs';
 import type { TrainingPlan } from './plan';
 import { writePlan } from './plan';
@@ -48,11 +49,25 @@ export interface TrainIO {
  * checkpoint and rejects with a CancelledError.
  */
 export async function train(options: TrainOptions, io: TrainIO = {}): Promise<TrainSummary> {
-  if (options.backend === 'torch') return trainWithTorch(options, io);
   const started = Date.now();
-  const backend = await initBackend(options.backend, { nativeModulePaths: io.nativeModulePaths });
+  if (METHODS_NEEDING_LABELS.includes(options.method) && !options.labels) {
+    throw new Error(`method ${options.method} needs capability labels: pass --labels STORE (from 'rewardlens label' or 'rewardlens labels-from-ratings')`);
+  }
+  // Settings are checked before anything is created or locked.
+  const hp = applyOverrides(defaultHyperParams(options.preset, Boolean(options.base)), options.overrides);
+  const lock = lockRunFolder(options.out);
+  try {
+    return options.backend === 'torch' ? await trainWithTorch(options, io, hp) : await trainInto(options, io, hp, started);
+  } finally {
+    lock.release();
+  }
+}
+
+/** The TensorFlow.js recipe, in a folder this process holds the lock of. */
+async function trainInto(options: TrainOptions, io: TrainIO, hp: HyperParams, started: number): Promise<TrainSummary> {
+  const backend = await initBackend(options.backend as BackendName | 'auto', { nativeModulePaths: io.nativeModulePaths });
   io.onEvent?.({ type: 'backend', ...backend });
-  const { run, hp, preset, limits, data, vocab, tokenizer, tokenizerFile, trainPositions, testPositions, capability, initialEncoder, rng } = await setUpRun(options, io);
+  const { run, preset, limits, data, vocab, tokenizer, tokenizerFile, trainPositions, testPositions, capability, initialEncoder, rng } = await setUpRun(options, io, hp);
   run.log(`backend ${backend.backend} (tfjs '${backend.tfBackend}')${backend.note ? `: ${backend.note}` : ''}`);
   const src = sequenceSource(data, vocab, tokenizer, hp.scoreBatch);
   try {
@@ -120,7 +135,7 @@ function writeModelCard(
       seed: options.seed,
       backend: outcome.backend,
       created: new Date().toISOString(),
-      notes: outcome.truncated ? ['The time budget (--max-minutes) ended some phases before early stopping did.'] : undefined,
+      notes: runNotes(outcome.truncated, data),
     }),
   );
 }
@@ -142,16 +157,12 @@ interface RunSetup {
   rng: Rng;
 }
 
-async function setUpRun(options: TrainOptions, io: TrainIO, extraConfig: Record<string, unknown> = {}): Promise<RunSetup> {
-  if (METHODS_NEEDING_LABELS.includes(options.method) && !options.labels) {
-    throw new Error(`method ${options.method} needs capability labels: pass --labels STORE (from 'rewardlens label' or 'rewardlens labels-from-ratings')`);
-  }
+async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, extraConfig: Record<string, unknown> = {}): Promise<RunSetup> {
   const preset = PRESETS[options.preset];
   const imported = options.base ? loadBertFolder(options.base) : undefined;
   const tokenizerFile = imported ? (imported.tokenizerFile ?? fail(`${options.base}: no tokenizer.json beside the model`)) : TextTokenizer.default().file;
   const tokenizer = TextTokenizer.fromFile(tokenizerFile);
   const limits = limitsFor(preset, imported?.config.maxPositions);
-  const hp = applyOverrides(defaultHyperParams(options.preset, imported !== undefined), options.overrides);
 
   const run = RunFolder.create(options.out, {
     method: options.method,
@@ -172,7 +183,12 @@ async function setUpRun(options: TrainOptions, io: TrainIO, extraConfig: Record<
   if (options.baseRun) adoptBase(run, options.baseRun);
 
   io.onEvent?.({ type: 'phase', phase: 'base', message: `reading ${options.dataset}` });
-  const data = await loadPreferenceData(options.dataset, tokenizer, limits, { schemaFile: options.schemaFile, adapter: options.adapter, signal: io.signal });
+  const data = await loadPreferenceData(options.dataset, tokenizer, limits, { schemaFile: options.schemaFile, adapter: options.adapter, signal: io.signal, pairSample: pairSampleOf(hp, options.seed) });
+  const sampling = samplingNote(data, options.seed);
+  if (sampling) {
+    run.log(sampling);
+    io.onEvent?.({ type: 'phase', phase: 'base', message: sampling });
+  }
   const vocab = loadOrBuildVocab(run, tokenizer, data);
   copyFileSync(tokenizerFile, run.file('tokenizer'));
 
@@ -183,7 +199,9 @@ async function setUpRun(options: TrainOptions, io: TrainIO, extraConfig: Record<
   const capability = new Map<string, PrefPair[]>();
   if (options.labels && METHODS_NEEDING_LABELS.includes(options.method)) {
     const byId = new Map(data.records.map((r, i) => [r.id, i]));
-    for (const [point, pairs] of capabilityPairs(mergedLabels(readStore(options.labels)), byId)) capability.set(point, pairs);
+    const leftOut = { pairs: 0 };
+    for (const [point, pairs] of capabilityPairs(mergedLabels(readStore(options.labels)), byId, pairSampleOf(hp, options.seed), leftOut)) capability.set(point, pairs);
+    if (leftOut.pairs > 0) run.log(`capability labels: ${leftOut.pairs.toLocaleString('en-US')} pairs left out by maxPairsPerRecord=${pairSampleOf(hp, options.seed).max} (per record and point, seed ${options.seed})`);
     if (capability.size === 0) throw new Error(`${options.labels}: no consistent capability labels for records of ${options.dataset}`);
   }
 
@@ -198,13 +216,20 @@ async function setUpRun(options: TrainOptions, io: TrainIO, extraConfig: Record<
  * would make, so evaluation, export and the editor's views read the result unchanged.
  */
 export async function prepare(options: TrainOptions, io: TrainIO = {}): Promise<TrainingPlan> {
-  return (await preparePlan(options, io)).plan;
+  if (METHODS_NEEDING_LABELS.includes(options.method) && !options.labels) throw new Error(`method ${options.method} needs capability labels: pass --labels STORE`);
+  const hp = applyOverrides(defaultHyperParams(options.preset, Boolean(options.base)), options.overrides);
+  const lock = lockRunFolder(options.out);
+  try {
+    return (await preparePlan(options, io, hp)).plan;
+  } finally {
+    lock.release();
+  }
 }
 
-async function preparePlan(options: TrainOptions, io: TrainIO): Promise<{ plan: TrainingPlan; setup: RunSetup; parameters: number }> {
+async function preparePlan(options: TrainOptions, io: TrainIO, hp: HyperParams): Promise<{ plan: TrainingPlan; setup: RunSetup; parameters: number }> {
   // The initial weights come from the engine's own seeded generators: any backend gives the same values.
   await initBackend('wasm');
-  const setup = await setUpRun(options, io, { engine: 'torch' });
+  const setup = await setUpRun(options, io, hp, { engine: 'torch' });
   const parameters = [...setup.initialEncoder.named().values()].reduce((n, v) => n + v.size, 0);
   const plan = writePlan(setup.run, {
     method: options.method,
@@ -227,8 +252,8 @@ async function preparePlan(options: TrainOptions, io: TrainIO): Promise<{ plan: 
 }
 
 /** The PyTorch trainer on the run's plan (docs/torch-trainer.md): prepared here, trained by `python -m rewardlens_trainer`. */
-async function trainWithTorch(options: TrainOptions, io: TrainIO): Promise<TrainSummary> {
-  const { setup, parameters } = await preparePlan(options, io);
+async function trainWithTorch(options: TrainOptions, io: TrainIO, hp: HyperParams): Promise<TrainSummary> {
+  const { setup, parameters } = await preparePlan(options, io, hp);
   const threads = options.overrides?.threads;
   const summary = await runTorchTrainer(options.out, {
     python: options.python ?? defaultPython(),
@@ -259,7 +284,9 @@ export async function evaluateRun(runDir: string, testFile: string, options: Eva
   const backend = await initBackend(options.backend ?? 'auto', { nativeModulePaths: options.nativeModulePaths });
   options.onEvent?.({ type: 'backend', ...backend });
   const tokenizer = TextTokenizer.fromFile(run.file('tokenizer'));
-  const data = await loadPreferenceData(testFile, tokenizer, { maxLen: model.maxLen, routerMaxLen: model.routerMaxLen }, options);
+  const hp = run.config.hyperParams as HyperParams | undefined;
+  const seed = typeof run.config.seed === 'number' ? run.config.seed : 0;
+  const data = await loadPreferenceData(testFile, tokenizer, { maxLen: model.maxLen, routerMaxLen: model.routerMaxLen }, { ...options, pairSample: pairSampleOf(hp, seed) });
   const src = sequenceSource(data, readRunVocab(run), tokenizer, 32);
   const result = evaluatePositions(model, run, src, data.records.map((_, i) => i));
   run.addTestEval({ testFile: resolve(testFile), testSha256: await sha256(testFile), ...(options.schemaFile ? { schemaFile: resolve(options.schemaFile) } : {}), ...(options.adapter ? { adapter: options.adapter } : {}), evaluatedAt: new Date().toISOString(), result });
@@ -273,6 +300,25 @@ function evaluatePositions(model: RunModel, run: RunFolder, src: SequenceSource,
     positions.map((p) => ({ category: src.data.categories[p], pairs: src.data.pairs[p] })),
     (i) => scores.get(positions[i])!.rewards,
   );
+}
+
+function samplingNote(data: PreferenceData, seed: number): string | undefined {
+  const { records, pairsLeftOut, maxPairsPerRecord } = data.sampled;
+  if (records === 0) return undefined;
+  return `${records} record${records === 1 ? '' : 's'} had more than maxPairsPerRecord=${maxPairsPerRecord} preference pairs: ${maxPairsPerRecord} sampled from each (seed ${seed}), ${pairsLeftOut.toLocaleString('en-US')} pairs left out`;
+}
+
+function runNotes(truncated: boolean, data: PreferenceData): string[] | undefined {
+  const notes: string[] = [];
+  if (truncated) notes.push('The time budget (--max-minutes) ended some phases before early stopping did.');
+  const { records, maxPairsPerRecord } = data.sampled;
+  if (records > 0) notes.push(`${records} record${records === 1 ? '' : 's'} gave a sample of ${maxPairsPerRecord} of ${records === 1 ? 'its' : 'their'} preference pairs (maxPairsPerRecord).`);
+  return notes.length > 0 ? notes : undefined;
+}
+
+/** Absent in run folders written before the setting existed: the default. */
+function pairSampleOf(hp: Partial<HyperParams> | undefined, seed: number): PairSample {
+  return { max: hp?.maxPairsPerRecord ?? DEFAULT_MAX_PAIRS_PER_RECORD, seed };
 }
 
 function loadOrBuildVocab(run: RunFolder, tokenizer: TextTokenizer, data: PreferenceData): VocabMap {

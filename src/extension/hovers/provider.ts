@@ -5,7 +5,7 @@ import type { Ctx } from '../context';
 import type { IndexedDataset } from '../datasets/registry';
 import { describeRank, formatPreference, formatVerdict, pairVerdicts, snippet } from '../presentation/format';
 import { responseForString, stringAt } from './locate';
-import { escapeMarkdown } from './markdown';
+import { escapeMarkdown, inlineCode } from '../../core/markdown';
 import { scoreHoverMarkdown } from '../scoring/format';
 import { RewardModel } from '../scoring/reward-model';
 
@@ -84,7 +84,7 @@ function appendResponse(md: vscode.MarkdownString, response: Response, i: number
   const parts = [`**Response ${i + 1}**`];
   if (rank !== undefined && ranking !== undefined) parts.push(`rank ${rank} — ${describeRank(rank, ranking)}`);
   else parts.push('unranked');
-  if (response.model !== undefined) parts.push(`model \`${response.model.replace(/`/g, "'")}\``);
+  if (response.model !== undefined) parts.push(`model ${inlineCode(response.model)}`);
   if (detailed) parts.push('*(under the cursor)*');
   md.appendMarkdown(`${parts.join(' · ')}\n\n`);
   const ratings = response.ratings ?? [];

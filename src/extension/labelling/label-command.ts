@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { CostEstimate } from '../../core/labelling/estimate';
 import type { JobEvent, JobStatus, JobSummary, LabelJobOptions, LabelPlan } from '../../core/labelling/job';
 import { planLabelJob, runLabelJob } from '../../core/labelling/job';
+import { describeLongWait } from '../../core/labelling/retry';
 import { readStore } from '../../core/labelling/store';
 import { CommandId } from '../command-id';
 import type { Ctx } from '../context';
@@ -152,6 +153,7 @@ export async function labelCapabilities(ctx: Ctx, d: IndexedDataset, options: La
       concurrency: ctx.config.labellingConcurrency,
       rpm: ctx.config.labellingRpm,
       tpm: ctx.config.labellingTpm,
+      retry: { maxWaitMs: ctx.config.labellingMaxRetryWaitMs },
       limitRecords: options.limitRecords,
       maxCalls: options.maxCalls,
       pricing: ctx.config.labellingPricing,
@@ -215,9 +217,12 @@ async function run(ctx: Ctx, d: IndexedDataset, job: LabelJobOptions, plan: Labe
             });
             return;
           }
-          case 'retry':
-            log.info(`retry ${e.attempt} in ${e.delayMs} ms: ${scrub(e.reason, secret)}`);
+          case 'retry': {
+            const wait = describeLongWait(e);
+            if (wait) progress.report({ message: wait });
+            log.info(`${wait ?? `retry ${e.attempt} in ${e.delayMs} ms`}: ${scrub(e.reason, secret)}`);
             return;
+          }
           case 'call-failed':
             log.warn(`call failed after retries (asked again on the next run): ${scrub(e.message, secret)}`);
             return;

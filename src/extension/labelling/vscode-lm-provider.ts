@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { JudgeProvider, JudgeReply } from '../../core/labelling/provider';
-import { JudgeError } from '../../core/labelling/provider';
+import { JudgeError, MAX_REPLY_BYTES, replyTooLarge } from '../../core/labelling/provider';
 
 /**
  * The judge as one of VS Code's language models (Copilot or any extension that contributes one),
@@ -28,7 +28,13 @@ export class VsCodeLmProvider implements JudgeProvider {
       if (options.signal?.aborted) throw new JudgeError('cancelled', 'cancelled', false);
       const response = await this.chat.sendRequest([vscode.LanguageModelChatMessage.User(prompt)], {}, source.token);
       let text = '';
-      for await (const part of response.text) text += part;
+      for await (const part of response.text) {
+        text += part;
+        if (text.length > MAX_REPLY_BYTES) {
+          source.cancel();
+          throw replyTooLarge(MAX_REPLY_BYTES);
+        }
+      }
       return { text, promptTokens: await this.chat.countTokens(prompt, source.token), completionTokens: await this.chat.countTokens(text, source.token) };
     } catch (e) {
       throw toJudgeError(e, options.signal);

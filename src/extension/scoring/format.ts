@@ -6,7 +6,7 @@ import type { PreferenceRecord } from '../../core/dataset/record';
 import type { ModelRecordScore } from '../../core/scoring/session';
 import { humanVerdict } from '../../core/scoring/best-of-n';
 import { humanPairs } from '../../core/training/pairs';
-import { escapeMarkdown } from '../hovers/markdown';
+import { escapeMarkdown } from '../../core/markdown';
 
 const BAR_CELLS = 5;
 

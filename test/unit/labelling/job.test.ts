@@ -10,7 +10,8 @@ import type { PointsConfig } from '../../../src/core/labelling/points';
 import { compilePointsConfig, defaultPointsConfig, findCategory } from '../../../src/core/labelling/points';
 import { buildReport } from '../../../src/core/labelling/report';
 import type { MergedLabel } from '../../../src/core/labelling/store';
-import { LabelStore, StoreLockedError, mergedLabels, readStore } from '../../../src/core/labelling/store';
+import { LabelStore, mergedLabels, readStore } from '../../../src/core/labelling/store';
+import { LockedError } from '../../../src/core/lock';
 import { DEFAULT_TEMPLATES } from '../../../src/core/labelling/templates';
 import type { Fault, FakeJudgeOptions } from '../../support/fake-judge-server';
 import { FakeJudgeServer, judgeOf } from '../../support/fake-judge-server';
@@ -277,8 +278,8 @@ void describe('labelling job', () => {
       const lock = LabelStore.open(store);
       try {
         await assert.rejects(runLabelJob(job(server, store)).then((s: JobSummary) => {
-          if (s.status === 'failed') throw new StoreLockedError(s.error);
-        }), StoreLockedError);
+          if (s.status === 'failed') throw new LockedError(s.error);
+        }), LockedError);
       } finally {
         lock.close();
       }

@@ -4,7 +4,7 @@ import type { Clock } from '../../../src/core/labelling/clock';
 import { OpenAIProvider, retryAfterMs } from '../../../src/core/labelling/openai-provider';
 import { JudgeError } from '../../../src/core/labelling/provider';
 import { TokenBucket } from '../../../src/core/labelling/rate-limit';
-import { defaultRetryPolicy, retryDelay, withRetry } from '../../../src/core/labelling/retry';
+import { defaultRetryPolicy, retryWait, withRetry } from '../../../src/core/labelling/retry';
 import type { Fault } from '../../support/fake-judge-server';
 import { FakeJudgeServer } from '../../support/fake-judge-server';
 
@@ -22,6 +22,8 @@ function fakeClock(): Clock & { slept: number[]; t: number } {
   };
   return c;
 }
+
+const retryDelay = (...args: Parameters<typeof retryWait>): number => retryWait(...args).delayMs;
 
 void describe('retry', () => {
   void it('backs off exponentially with full jitter, capped', () => {

@@ -31,7 +31,7 @@ void describe('humanPairs', () => {
   });
 
   void test('all tied: no pairs, C(k,2) ties', () => {
-    assert.deepEqual(humanPairs(rec(3, { ranking: [1, 1, 1] }), 0), { pairs: [], ties: 3 });
+    assert.deepEqual(humanPairs(rec(3, { ranking: [1, 1, 1] }), 0), { pairs: [], ties: 3, available: 0 });
   });
 
   void test('the ranking wins over pairs when a record has both', () => {
@@ -64,8 +64,8 @@ void describe('humanPairs', () => {
   });
 
   void test('no preference, or out-of-range indices: no pairs', () => {
-    assert.deepEqual(humanPairs(rec(2), 0), { pairs: [], ties: 0 });
-    assert.deepEqual(humanPairs(rec(2, { pairs: [vote(0, 5, 0, 'x'), vote(1, 1, 1, 'y')] }), 0), { pairs: [], ties: 0 });
+    assert.deepEqual(humanPairs(rec(2), 0), { pairs: [], ties: 0, available: 0 });
+    assert.deepEqual(humanPairs(rec(2, { pairs: [vote(0, 5, 0, 'x'), vote(1, 1, 1, 'y')] }), 0), { pairs: [], ties: 0, available: 0 });
   });
 
   void test('counts equal the dataset statistics (countPreferencePairs) on varied preferences', () => {

@@ -186,9 +186,9 @@ void describe('renderModelCard', () => {
     assert.match(md, /1,000 records, 2,500 non-tied preference pairs/);
     assert.match(md, /held-out part of the training file.*200 records, 480 pairs/);
     assert.match(md, /\| chit\\\|chat \| 400 \|/); // a pipe in a category name is escaped
-    assert.match(md, /\| phase2 \| roleplay\/empathy_ability \| 400 \| 300 \| 70\.0% \| early stopping \|/);
+    assert.match(md, /\| phase2 \| roleplay\/empathy\\_ability \| 400 \| 300 \| 70\.0% \| early stopping \|/);
     assert.match(md, /\| base \| {2}\| 1200 \| 900 \| 64\.2% \| step budget \|/);
-    assert.match(md, /\| roleplay \| empathy_ability \| 321 \|/);
+    assert.match(md, /\| roleplay \| empathy\\_ability \| 321 \|/);
     assert.match(md, /dmoerm\s+100\.0%\s+100\.0%/);
     assert.match(md, /longer-wins\s+0\.0%/);
     assert.match(md, /Seed 7, backend wasm/);
@@ -197,7 +197,7 @@ void describe('renderModelCard', () => {
 
   void test('imported base and no evaluation are said plainly', () => {
     const md = renderModelCard(info({ base: { kind: 'imported', folder: 'models/bert', name: 'bert-base-chinese' }, evaluation: [], references: [], data: { ...info().data, test: undefined }, notes: ['The time budget ran out in phase 3.'] }));
-    assert.match(md, /Fine-tuned from the imported encoder in `models\/bert` \(bert-base-chinese\)/);
+    assert.match(md, /Fine-tuned from the imported encoder in `models\/bert` \(bert\\-base\\-chinese\)/);
     assert.match(md, /Not evaluated\./);
     assert.match(md, /No held-out evaluation was made/);
     assert.match(md, /- The time budget ran out in phase 3\./);
