@@ -38,6 +38,7 @@ const node = {
     { in: 'bench/label-throughput.ts', out: 'bench/label-throughput' },
     { in: 'bench/llmeval2-experiment.ts', out: 'bench/llmeval2-experiment' },
     { in: 'bench/train-speed.ts', out: 'bench/train-speed' },
+    { in: 'bench/engine-speed.ts', out: 'bench/engine-speed' },
     { in: 'bench/score-speed.ts', out: 'bench/score-speed' },
     { in: 'bench/hover-latency.ts', out: 'bench/hover-latency' },
     ...testEntries('test/unit', 'test/unit'),

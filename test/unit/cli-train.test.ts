@@ -61,7 +61,7 @@ void describe('rewardlens train / eval flags', () => {
     assert.match(usageError([...base, '--method', 'moe']), /--method must be one of dmoerm, dmoerm-no-outer, single, mean, wco, uwo, not "moe"/);
     assert.match(usageError([data, '--method', 'single']), /train needs --out RUN/);
     assert.match(usageError([...base, '--method', 'single', '--preset', 'huge']), /--preset must be one of tiny, small, not "huge"/);
-    assert.match(usageError([...base, '--method', 'single', '--backend', 'cuda']), /--backend must be one of auto, wasm, cpu, tfjs-node, tfjs-node-gpu, not "cuda"/);
+    assert.match(usageError([...base, '--method', 'single', '--backend', 'cuda']), /--backend must be one of auto, wasm, cpu, tfjs-node, tfjs-node-gpu, torch, not "cuda"/);
     assert.match(usageError([...base, '--method', 'single', '--max-minutes', '0']), /--max-minutes must be a positive number of minutes, not "0"/);
     assert.match(usageError([...base, '--method', 'single', '--max-minutes', 'ten']), /--max-minutes must be/);
     assert.match(usageError([...base, '--method', 'single', '--seed', '1.5']), /--seed must be a whole number/);
