@@ -53,7 +53,11 @@ export interface HyperParams {
   maxPairsPerRecord?: number;
 }
 
-export const DEFAULT_MAX_PAIRS_PER_RECORD = 64;
+/**
+ * Large enough that real ranked data keeps every pair (llmeval2's 20 ranked answers give 190; 45 answers give
+ * 990), small enough that a pathological record (10,000 responses) cannot exhaust memory.
+ */
+export const DEFAULT_MAX_PAIRS_PER_RECORD = 1000;
 
 /** Settings a run has only when asked for them (`applyOverrides` accepts them although defaults lack them). */
 const OPTIONAL_SETTINGS = ['threads', 'maxPairsPerRecord'];
