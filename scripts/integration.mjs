@@ -34,8 +34,8 @@ if (opts.help) {
   process.exit(0);
 }
 
-const TOTAL_TIMEOUT_S = Number(process.env.REWARDLENS_IT_TIMEOUT_S ?? 300);
-const HOST_TIMEOUT_MS = 180_000; // the whole in-host suite
+const TOTAL_TIMEOUT_S = Number(process.env.REWARDLENS_IT_TIMEOUT_S ?? 540);
+const HOST_TIMEOUT_MS = 360_000; // the whole in-host suite (a real PyTorch training among its tests)
 const UI_TEST_TIMEOUT_MS = 60_000; // one UI test
 const WORKBENCH_TIMEOUT_MS = 60_000; // a window until the extension host is up
 

@@ -22,6 +22,7 @@ const COMMANDS = [
   'rewardlens.refreshRuns',
   'rewardlens.installGpuBackend',
   'rewardlens.installNativeBackend',
+  'rewardlens.setUpTorchTraining',
 ];
 
 /** An expert name that would run script if it were ever parsed as HTML. */
@@ -142,6 +143,37 @@ suite('RewardLens training UI', () => {
     await waitFor(async () => (await testing.trainingRunNodes()).some((n) => n.label === 'synthetic-single' && /finished/.test(String(n.description))), 'the run listed as finished', 10_000);
     await vscode.commands.executeCommand('rewardlens.showTrainingChart', out);
     await waitFor(() => (testing.trainingChartData()?.points.filter((p) => p.phase === 'base').length ?? 0) >= 2, 'the chart to show the base phase', 10_000);
+    rmSync(data, { force: true });
+  });
+  test('Train Reward Model with the PyTorch backend: the trainer trains, the chart follows it live, the run is listed', async function () {
+    const python = process.env.REWARDLENS_PYTHON;
+    if (!python) return this.skip(); // no Python with trainer/requirements.txt (.ci/run sets one up)
+    this.timeout(300_000);
+    await vscode.workspace.getConfiguration('rewardlens').update('python', python, vscode.ConfigurationTarget.Global);
+    const data = join(workspaceFolder().fsPath, 'synthetic-prefs-torch.jsonl');
+    writeSyntheticPreferences(data, 120, 22);
+    const out = join(runs, 'synthetic-torch');
+    rmSync(out, { recursive: true, force: true });
+    let done = false;
+    const running = Promise.resolve(
+      vscode.commands.executeCommand<TrainCommandResult>('rewardlens.train', vscode.Uri.file(data), {
+        method: 'single', preset: 'tiny', backend: 'torch', out, seed: 2,
+        overrides: { 'maxSteps.base': 80, evalEvery: 10, patience: 10 },
+      }),
+    ).finally(() => (done = true));
+    let liveBeforeEnd = false;
+    while (!done) {
+      if (!liveBeforeEnd && (testing.trainingChartData()?.points.filter((p) => p.phase === 'base').length ?? 0) >= 2) liveBeforeEnd = !done;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const result = await running;
+    assert.equal(result.outcome, 'finished', JSON.stringify(result));
+    assert.ok(result.outcome === 'finished' && result.summary.backend === 'torch');
+    assert.ok(result.outcome === 'finished' && /^cpu · fp32/.test(result.summary.device ?? ''), 'trained on the CPU, and says so');
+    assert.ok(liveBeforeEnd, 'the chart showed the base curve while the trainer was still running');
+    await vscode.commands.executeCommand('rewardlens.refreshRuns');
+    await waitFor(async () => (await testing.trainingRunNodes()).some((n) => n.label === 'synthetic-torch' && /finished/.test(String(n.description))), 'the run listed as finished', 10_000);
+    await vscode.workspace.getConfiguration('rewardlens').update('python', undefined, vscode.ConfigurationTarget.Global);
     rmSync(data, { force: true });
   });
 });
