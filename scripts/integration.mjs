@@ -8,7 +8,7 @@
 //    workbench page (see test/integration/ui/harness.ts); a failure saves a screenshot to
 //    .test-tmp/screenshots/.
 // Ends with a line `N passed, N failed[, N skipped]`; exits 1 on any failure. Nothing waits forever:
-// each phase and test has a time limit and the whole run is capped (REWARDLENS_IT_TIMEOUT_S, 300 s).
+// each phase and test has a time limit and the whole run is capped (REWARDLENS_IT_TIMEOUT_S, 540 s).
 
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
