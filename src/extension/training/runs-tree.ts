@@ -77,11 +77,13 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     item.resourceUri = vscode.Uri.file(r.dir);
     const job = this.ctx.training.job(r.dir);
     const step = job?.progress ? ` · ${job.progress.phase}${job.progress.expert ? ` ${job.progress.expert}` : ''} ${job.progress.step}/${job.progress.totalSteps}` : '';
-    item.description = r.error !== undefined ? 'unreadable' : runDescription(r) + step;
+    const where = job?.where ? ` · ${job.where}` : '';
+    item.description = r.error !== undefined ? 'unreadable' : runDescription(r) + step + where;
     const md = new vscode.MarkdownString();
     md.appendText(`${r.dir}\n`);
     if (r.dataset) md.appendText(`dataset: ${r.dataset}\n`);
     md.appendText(r.error ?? runDescription(r));
+    if (job?.where) md.appendText(`\ntraining on ${job.where}`);
     item.tooltip = md;
     item.iconPath = new vscode.ThemeIcon(
       r.error !== undefined ? 'warning' : r.state === 'running' ? 'sync~spin' : r.state === 'finished' ? 'pass' : 'debug-pause',

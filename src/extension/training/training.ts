@@ -12,6 +12,8 @@ export interface RunningJob {
   process: Pick<TrainingProcess<unknown>, 'pid' | 'cancel' | 'kill'>;
   /** The latest progress event (the runs view shows it). */
   progress?: Extract<TrainEvent, { type: 'progress' }>;
+  /** Where it computes, from its backend event: `cuda:0 · bf16 · NVIDIA H200`, `wasm`, … */
+  where?: string;
 }
 
 /**
@@ -92,6 +94,7 @@ export class Training implements vscode.Disposable {
       },
       onEvent: (event) => {
         if (event.type === 'progress' && job !== undefined) job.progress = event;
+        if (event.type === 'backend' && job !== undefined) job.where = event.backend === 'torch' ? `PyTorch ${event.tfBackend}` : event.backend;
         const line = formatTrainEvent(event);
         // Every step would flood the channel: steps with a validation accuracy are the ones worth a line.
         if (line !== undefined && (event.type !== 'progress' || event.valAcc !== undefined)) {
