@@ -20,7 +20,7 @@ import { pairsOf, positionsByCategory } from './data';
 import { batchStream } from './fit';
 import type { NamedParams } from './fit';
 import type { HyperParams, TrainedPhase } from './hparams';
-import type { RunModel } from './networks';
+import type { InnerModel, RunModel } from './networks';
 import { componentName } from './networks';
 import type { PrefPair } from './pairs';
 import type { Rng } from './rng';
@@ -176,6 +176,7 @@ export function writePlan(run: RunFolder, input: PlanInput): TrainingPlan {
   }
   writeSafetensors(run.file('planTables'), tensors, { producer: 'rewardlens', format: PLAN_FORMAT });
   saveCheckpoint(run.file('planInit'), init, { component: 'init', note: 'initial weights of every component, part names <component>.<part>' });
+  // Written: the tensors (the initial encoder among them) are not needed here again.
   for (const p of Object.values(init)) if ('dispose' in p && typeof p.dispose === 'function') (p as { dispose(): void }).dispose();
   writeFileAtomic(run.file('plan'), `${JSON.stringify(plan, null, 1)}\n`);
   return plan;
@@ -224,7 +225,8 @@ export function buildPlan(input: PlanInput): { plan: TrainingPlan; tables: Map<s
     model.ensemble = { members, aggregation: method, lambda: hp.uwoLambda };
   }
 
-  const inner = (category: string, positions: number[]): RunModel['inner'] extends infer R ? (R extends Record<string, infer I> ? I | undefined : never) : never => {
+  /** Phases 1–3 of one category, as recipe.ts trainInner plans them; undefined when the category has too little data. */
+  const inner = (category: string, positions: number[]): InnerModel | undefined => {
     const [p12, p3] = splits.phases(category, positions);
     const [p12Train, p12Val] = splits.validation(p12, `phase1/${category}`);
     const phase1Pairs = pairsOf(data, p12Train);
@@ -242,7 +244,7 @@ export function buildPlan(input: PlanInput): { plan: TrainingPlan; tables: Map<s
       addTokens({ name, phase: 'phase2', expert: `${category}/${point}`, encoder: phase1, trainEncoder: false, headFrom: phase1, lora: true }, train, pairs.filter((p) => inVal.has(p.record)));
       experts.push({ point, component: name });
     }
-    const result = { phase1, experts, phase3: undefined as string | undefined };
+    const result: InnerModel = { phase1, experts };
     const [p3Train, p3Val] = splits.validation(p3, `phase3/${category}`);
     const p3Pairs = pairsOf(data, p3Train);
     if (experts.length > 0 && p3Pairs.length >= hp.minPairs) {
@@ -254,7 +256,7 @@ export function buildPlan(input: PlanInput): { plan: TrainingPlan; tables: Map<s
       tables.set(name, { train: pairTable(p3Pairs), width: 3, val: pairTable(valSet), records: p3, ...schedule });
       result.phase3 = name;
     }
-    return result.phase3 ? result : { phase1, experts };
+    return result;
   };
 
   if (method === 'dmoerm') {
