@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { makeDirs, AtomicFile } from '../io/safe-output';
 import { dirname } from 'node:path';
 import type { Dataset } from '../dataset/dataset';
 import { RecordLookup } from './records';
@@ -30,9 +30,8 @@ export interface ExportSummary {
 
 export function exportPointsJsonl(c: StoreContents, dataset: Dataset, out: string, options: ExportOptions = {}): ExportSummary {
   const lookup = new RecordLookup(dataset);
-  mkdirSync(dirname(out), { recursive: true });
-  const tmp = `${out}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
+  makeDirs(dirname(out));
+  const file = new AtomicFile(out);
   let written = 0;
   let missingRecords = 0;
   try {
@@ -51,12 +50,13 @@ export function exportPointsJsonl(c: StoreContents, dataset: Dataset, out: strin
         rank: label.winner === label.a ? [1, 2] : [2, 1],
         point: label.point,
       };
-      writeSync(fd, `${JSON.stringify(line)}\n`);
+      file.write(`${JSON.stringify(line)}\n`);
       written++;
     }
-  } finally {
-    closeSync(fd);
+    file.commit();
+  } catch (e) {
+    file.abort();
+    throw e;
   }
-  renameSync(tmp, out);
   return { out, written, missingRecords };
 }

@@ -1,5 +1,6 @@
-import { closeSync, existsSync, fdatasyncSync, mkdirSync, openSync, readFileSync, readSync, fstatSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, readSync, fstatSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { makeDirs } from '../io/safe-output';
 import { basename, dirname, join } from 'node:path';
 import type { PairResult, Verdict } from './verdict';
 import { mergeOrders } from './verdict';
@@ -121,6 +122,28 @@ function addLine(c: StoreContents, line: StoreLine): void {
   else map.set(line.key, line);
 }
 
+/**
+ * Whether `file` is a label store (by its name, or a first line that is a store line), so that no output
+ * of a command is written over one: its calls were paid for.
+ */
+export function isLabelStoreFile(file: string): boolean {
+  if (file.endsWith('.labels.jsonl') && existsSync(file)) return true;
+  let fd: number | undefined;
+  try {
+    // stat before open: opening a FIFO would wait for a writer.
+    if (!statSync(file).isFile()) return false;
+    fd = openSync(file, 'r');
+    const head = Buffer.alloc(64 * 1024);
+    const text = head.subarray(0, readSync(fd, head, 0, head.length, 0)).toString('utf8');
+    const first = text.split('\n', 1)[0].trim();
+    return first !== '' && isLine(JSON.parse(first));
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 /** Reads a store without locking it (reports, exports, the editor). A missing file is an empty store. */
 export function readStore(file: string): StoreContents {
   const contents = emptyContents(file);
@@ -172,7 +195,7 @@ export class LabelStore {
   }
 
   static open(file: string): LabelStore {
-    mkdirSync(dirname(file), { recursive: true });
+    makeDirs(dirname(file));
     acquireLock(`${file}.lock`);
     try {
       const contents = readStore(file);

@@ -5,7 +5,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { NamedArray } from './safetensors';
-import { readSafetensors, writeFileAtomic, writeSafetensors } from './safetensors';
+import { writeFileAtomic } from '../io/safe-output';
+import { readSafetensors, writeSafetensors } from './safetensors';
 import type { Variable } from './tf';
 
 export const CHECKPOINT_FORMAT = 'rewardlens-checkpoint';

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { makeDirs, writeFileAtomic } from '../io/safe-output';
 import type { EvalResult, Phase } from './types';
 
 /**
@@ -106,19 +107,6 @@ function readJson(file: string, what: string): unknown {
   }
 }
 
-/** Write to a temporary file, flush it, rename over the target: readers see the old or the new file, never half of one. */
-function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-}
-
 const COMPONENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** `rewardlens eval RUN TESTFILE`'s result, kept in the run folder. */
@@ -159,7 +147,7 @@ export class RunFolder {
             `${diff.length > 8 ? `\n  … and ${diff.length - 8} more` : ''}\nChoose another output folder, or delete this one to start over.`,
         );
       }
-      mkdirSync(join(abs, RUN_FILES.checkpoints), { recursive: true });
+      makeDirs(join(abs, RUN_FILES.checkpoints));
       return folder;
     }
     if (existsSync(abs)) {
@@ -169,8 +157,8 @@ export class RunFolder {
       if (entries.length > 0)
         throw new Error(`${abs} is not empty and is not a run folder (no ${RUN_FILES.config}; it holds ${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}): choose an empty or new folder`);
     }
-    mkdirSync(join(abs, RUN_FILES.checkpoints), { recursive: true });
-    writeAtomic(configFile, `${JSON.stringify(config, null, 2)}\n`);
+    makeDirs(join(abs, RUN_FILES.checkpoints));
+    writeFileAtomic(configFile, `${JSON.stringify(config, null, 2)}\n`);
     return new RunFolder(abs, config);
   }
 
@@ -209,7 +197,7 @@ export class RunFolder {
   }
 
   writeState(s: RunState): void {
-    writeAtomic(this.file('state'), `${JSON.stringify(s, null, 2)}\n`);
+    writeFileAtomic(this.file('state'), `${JSON.stringify(s, null, 2)}\n`);
   }
 
   appendMetric(m: MetricLine): void {
@@ -241,7 +229,7 @@ export class RunFolder {
   }
 
   writeEval(results: EvalResult | EvalResult[]): void {
-    writeAtomic(this.file('eval'), `${JSON.stringify(Array.isArray(results) ? results : [results], null, 2)}\n`);
+    writeFileAtomic(this.file('eval'), `${JSON.stringify(Array.isArray(results) ? results : [results], null, 2)}\n`);
   }
 
   /** The final evaluation, always as a list; undefined before one was written. */
@@ -262,7 +250,7 @@ export class RunFolder {
   addTestEval(entry: TestEval): void {
     const same = (e: TestEval): boolean => e.testSha256 === entry.testSha256 && e.schemaFile === entry.schemaFile && e.adapter === entry.adapter;
     const list = (this.readTestEvals() ?? []).filter((e) => !same(e));
-    writeAtomic(this.file('testEvals'), `${JSON.stringify([...list, entry], null, 2)}\n`);
+    writeFileAtomic(this.file('testEvals'), `${JSON.stringify([...list, entry], null, 2)}\n`);
   }
 
   /** Evaluations on test files, oldest first; undefined when none was made. */
@@ -277,7 +265,7 @@ export class RunFolder {
   }
 
   writeModelCard(markdown: string): void {
-    writeAtomic(this.file('modelCard'), markdown);
+    writeFileAtomic(this.file('modelCard'), markdown);
   }
 
   /** One line of train.log, time-stamped. */

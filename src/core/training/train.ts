@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, createReadStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createReadStream, existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { writeFileAtomic } from '../io/safe-output';
 import { readStore, mergedLabels } from '../labelling/store';
 import { initBackend } from '../model/backend';
 import { PRESETS } from '../model/config';
@@ -112,7 +113,7 @@ export async function train(options: TrainOptions, io: TrainIO = {}): Promise<Tr
       onEvent: io.onEvent,
       deadline: options.maxMinutes ? started + options.maxMinutes * 60_000 : undefined,
     });
-    writeFileSync(run.file('model'), JSON.stringify(model, null, 2) + '\n');
+    writeFileAtomic(run.file('model'), JSON.stringify(model, null, 2) + '\n');
     const parameters = [...initialEncoder.named().values()].reduce((n, v) => n + v.size, 0);
     initialEncoder.dispose();
 
@@ -194,7 +195,7 @@ function loadOrBuildVocab(run: RunFolder, tokenizer: TextTokenizer, data: Prefer
     for (const s of r.responses) for (const id of s.ids) used.add(id);
   }
   const vocab = VocabMap.build(tokenizer, used);
-  writeFileSync(file, JSON.stringify(vocab.toJSON()) + '\n');
+  writeFileAtomic(file, JSON.stringify(vocab.toJSON()) + '\n');
   return vocab;
 }
 
