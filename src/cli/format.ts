@@ -38,3 +38,17 @@ export function formatOverlap(train: string, test: string, r: OverlapReport): st
   for (const e of r.examples) lines.push(`  ${test}:${e.testLine} = ${train}:${e.trainLine}`);
   return lines.join('\n');
 }
+
+/**
+ * `text` safe to print on a terminal: control characters from dataset text or file names (an OSC
+ * `\x1b]0;…\x07` retitles the window, `\x1b[2J` clears it) are shown escaped as `\xNN` / `\u{NN}`.
+ * C0 (but newline and tab where `keepLines`), DEL and C1 are escaped; the rest passes as it is.
+ */
+export function printable(text: string, keepLines = true): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => {
+    if (keepLines && (c === '\n' || c === '\t')) return c;
+    const code = c.charCodeAt(0);
+    return code < 0x80 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
+  });
+}

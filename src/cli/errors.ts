@@ -1,0 +1,30 @@
+import { FileError, errnoReason } from '../core/io/file-error';
+import { StoreLockedError } from '../core/labelling/store';
+import { printable } from './format';
+
+/** A problem the user can fix on the command line: printed as one line, exit code 2. */
+export class UsageError extends Error {}
+
+/**
+ * How the CLI ends on an error: 2 and `rewardlens: <file>: <reason>` for anything the user can fix (bad
+ * flags, unusable files, errno errors of a path they named), 1 only for what is a bug of ours. One line
+ * in every case, control characters escaped: messages quote file names and dataset text.
+ */
+export function errorReport(e: unknown): { line: string; code: 1 | 2 } {
+  const message = e instanceof Error ? e.message : String(e);
+  const oneLine = (text: string): string =>
+    `rewardlens: ${printable(
+      text
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .join('; '),
+      false,
+    )}`;
+  if (e instanceof UsageError || e instanceof FileError || e instanceof StoreLockedError) return { line: oneLine(message), code: 2 };
+  const err = e as NodeJS.ErrnoException | null;
+  if (typeof err?.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS_')) return { line: oneLine(message), code: 2 };
+  const reason = errnoReason(e);
+  if (reason !== undefined) return { line: oneLine(typeof err?.path === 'string' ? `${err.path}: ${reason}` : reason), code: 2 };
+  return { line: oneLine(message.split('\n')[0]), code: 1 };
+}
