@@ -8,6 +8,7 @@ import type { NamedArray } from './safetensors';
 import { writeFileAtomic } from '../io/safe-output';
 import { readSafetensors, writeSafetensors } from './safetensors';
 import type { Variable } from './tf';
+import { FileError } from '../io/file-error';
 
 export const CHECKPOINT_FORMAT = 'rewardlens-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -46,17 +47,17 @@ export function saveCheckpoint(file: string, parts: Record<string, CheckpointPar
 
 export function loadCheckpoint(file: string): LoadedCheckpoint {
   const mf = manifestFile(file);
-  if (!existsSync(mf)) throw new Error(`${mf}: checkpoint manifest not found (is ${file} a RewardLens checkpoint?)`);
+  if (!existsSync(mf)) throw new FileError(mf, `checkpoint manifest not found (is ${file} a RewardLens checkpoint?)`);
   let manifest: Record<string, unknown>;
   try {
     manifest = JSON.parse(readFileSync(mf, 'utf8')) as Record<string, unknown>;
   } catch (e) {
-    throw new Error(`${mf}: cannot read JSON (${(e as Error).message})`);
+    throw new FileError(mf, `cannot read JSON (${(e as Error).message})`);
   }
-  if (manifest.format !== CHECKPOINT_FORMAT) throw new Error(`${mf}: field 'format' is ${JSON.stringify(manifest.format)}, not '${CHECKPOINT_FORMAT}'`);
-  if (manifest.version !== CHECKPOINT_VERSION) throw new Error(`${mf}: checkpoint version ${JSON.stringify(manifest.version)} is not supported (this build reads version ${CHECKPOINT_VERSION})`);
+  if (manifest.format !== CHECKPOINT_FORMAT) throw new FileError(mf, `field 'format' is ${JSON.stringify(manifest.format)}, not '${CHECKPOINT_FORMAT}'`);
+  if (manifest.version !== CHECKPOINT_VERSION) throw new FileError(mf, `checkpoint version ${JSON.stringify(manifest.version)} is not supported (this build reads version ${CHECKPOINT_VERSION})`);
   const index = manifest.parts as Record<string, string[]> | undefined;
-  if (!index || typeof index !== 'object') throw new Error(`${mf}: field 'parts' is missing`);
+  if (!index || typeof index !== 'object') throw new FileError(mf, `field 'parts' is missing`);
   const { tensors } = readSafetensors(file);
   const parts: Record<string, Map<string, NamedArray>> = {};
   for (const [part, names] of Object.entries(index)) {

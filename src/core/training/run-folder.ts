@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { appendFileSync, closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { FileError, asFileError } from '../io/file-error';
 import { makeDirs, writeFileAtomic } from '../io/safe-output';
 import type { EvalResult, Phase } from './types';
 
@@ -98,12 +99,12 @@ function readJson(file: string, what: string): unknown {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new Error(`cannot read ${what} ${file}: ${(e as Error).message}`);
+    throw asFileError(file, e);
   }
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
-    throw new Error(`${what} ${file} is not valid JSON (${(e as Error).message})`);
+    throw new FileError(file, `the ${what} is not valid JSON (${(e as Error).message})`);
   }
 }
 
@@ -165,9 +166,9 @@ export class RunFolder {
   static open(dir: string): RunFolder {
     const abs = resolve(dir);
     const configFile = join(abs, RUN_FILES.config);
-    if (!existsSync(configFile)) throw new Error(`${abs} is not a RewardLens run folder (it has no ${RUN_FILES.config})`);
+    if (!existsSync(configFile)) throw new FileError(abs, `is not a RewardLens run folder (it has no ${RUN_FILES.config})`);
     const config = readJson(configFile, 'run configuration');
-    if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new Error(`run configuration ${configFile} is not a JSON object`);
+    if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new FileError(configFile, 'the run configuration is not a JSON object');
     return new RunFolder(abs, config as Record<string, unknown>);
   }
 
