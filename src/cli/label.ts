@@ -21,6 +21,7 @@ import { UsageError } from './errors';
 import { printable } from './format';
 import { formatFromRatings, formatPlan, formatReport, formatSummary } from './label-format';
 import { checkOutput } from './files';
+import { stopOnSignal } from './signals';
 
 /**
  * `rewardlens label` and `rewardlens labels-from-ratings` (docs/labelling.md). The API key comes from
@@ -219,20 +220,13 @@ export async function labelCommand(argv: string[]): Promise<number> {
       log('not started');
       return process.stdin.isTTY ? 0 : 2;
     }
-    const onSignal = (): void => {
-      if (controller.signal.aborted) process.exit(130);
-      log('\ncancelling: waiting for the calls in flight (Ctrl-C again to quit at once; nothing stored is lost)');
-      controller.abort();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    const cleanup = stopOnSignal(controller, () => log('\ncancelling: waiting for the calls in flight (Ctrl-C again to quit at once; nothing stored is lost)'));
     job.onEvent = progressPrinter(log, values.quiet);
     let summary;
     try {
       summary = await runLabelJob(job);
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      cleanup();
     }
     log(formatSummary(summary));
     const contents = readStore(storeFile);

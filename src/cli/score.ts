@@ -6,6 +6,7 @@ import { formatEvalResult } from '../worker/train-protocol';
 import { negativeValuesJoined } from './args';
 import { EXPORT_USAGE, OnnxUsageError } from './export';
 import { printable } from './format';
+import { stopOnSignal } from './signals';
 
 /** `rewardlens score MODEL FILE` (docs/onnx-export.md): an exported model scores every record of a file. */
 
@@ -75,11 +76,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const controller = new AbortController();
-  const onSignal = (): void => {
-    if (controller.signal.aborted) process.exit(130);
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
+  const cleanup = stopOnSignal(controller);
   try {
     const result = await scoreFile(args.model, args.file, {
       intraOpNumThreads: args.threads,
@@ -94,6 +91,6 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     if (controller.signal.aborted) return 130;
     throw e;
   } finally {
-    process.off('SIGINT', onSignal);
+    cleanup();
   }
 }

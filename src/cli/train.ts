@@ -12,6 +12,7 @@ import { negativeValuesJoined } from './args';
 import { UsageError } from './errors';
 import { checkRunFolder } from './files';
 import { printable } from './format';
+import { stopOnSignal } from './signals';
 
 /**
  * `rewardlens train` and `rewardlens eval` (docs/training-ui.md). Training runs in this process: from the
@@ -192,26 +193,11 @@ function printer(quiet: boolean): (e: TrainEvent) => void {
   };
 }
 
-/** How long a stop may wait for the next step before the process quits anyway (checkpoints are written atomically). */
-const STOP_GRACE_MS = 5000;
-
-/**
- * Ctrl-C (and SIGTERM) abort `controller`; a second one, or STOP_GRACE_MS without the command ending
- * (a long step, a slow read), quits at once: a signal always ends the command within seconds. Returns the cleanup.
- */
+/** Ctrl-C (and SIGTERM) stop at the next step, or within seconds (signals.ts); the last checkpoint is kept. */
 function abortOnSignal(controller: AbortController, quiet: boolean): () => void {
-  const onSignal = (): void => {
-    if (controller.signal.aborted) process.exit(130);
+  return stopOnSignal(controller, () => {
     if (!quiet) process.stderr.write('\nstopping at the next step (the last checkpoint is kept; Ctrl-C again to quit at once)\n');
-    controller.abort();
-    setTimeout(() => process.exit(130), STOP_GRACE_MS).unref();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
+  });
 }
 
 /** `rewardlens train FILE …`; returns the exit code (130 when stopped with Ctrl-C, resumable). */
