@@ -14,7 +14,7 @@ import { isLang, resolvePoints, resolveTemplates } from '../core/labelling/setup
 import { readStore, storeFileFor } from '../core/labelling/store';
 import type { PromptTemplates } from '../core/labelling/templates';
 import { existsSync } from 'node:fs';
-import { asFileError } from '../core/io/file-error';
+import { asInputError } from '../core/io/file-error';
 import { checkInput } from '../core/io/input-file';
 import { negativeValuesJoined, workersFlag } from './args';
 import { UsageError } from './errors';
@@ -128,8 +128,7 @@ async function openDataset(file: string, values: Values): Promise<Dataset> {
   try {
     return await Dataset.open(file, indexOptions);
   } catch (e) {
-    const err = asFileError(file, e);
-    throw err !== e ? err : new LabelUsageError(e instanceof Error ? e.message : String(e));
+    throw asInputError(file, e);
   }
 }
 

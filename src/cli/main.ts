@@ -5,7 +5,7 @@ import type { IndexOptions, IndexReport } from '../core/dataset/dataset';
 import { Dataset, indexOffsets } from '../core/dataset/dataset';
 import { promptOverlap } from '../core/dataset/overlap';
 import { checkInput } from '../core/io/input-file';
-import { asFileError } from '../core/io/file-error';
+import { asInputError } from '../core/io/file-error';
 import { version } from '../../package.json';
 import { negativeValuesJoined, workersFlag } from './args';
 import { UsageError, errorReport } from './errors';
@@ -142,9 +142,7 @@ async function open(file: string, options: IndexOptions): Promise<Dataset> {
   try {
     return await Dataset.open(file, options);
   } catch (e) {
-    // What the engine cannot read is the file's problem (bad JSON, no adapter, a mapping error).
-    const err = asFileError(file, e);
-    throw err !== e ? err : new UsageError(e instanceof Error ? e.message : String(e));
+    throw asInputError(file, e);
   }
 }
 

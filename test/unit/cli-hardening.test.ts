@@ -115,6 +115,20 @@ void describe('errors and flags', () => {
     refused(run('index', loop), /loop\.jsonl: too many symbolic links/);
   });
 
+  void it('a dataset or model the engine cannot use is the file\'s error (exit 2), not an internal one', () => {
+    const empty = join(tmp, 'empty.jsonl');
+    writeFileSync(empty, '');
+    const fields = join(tmp, 'unknown-fields.jsonl');
+    writeFileSync(fields, '{"foo":1,"bar":2}\n');
+    for (const file of [empty, fields]) {
+      refused(run('train', file, '--method', 'single', '--preset', 'tiny', '--out', join(tmp, `run-${file.length}`), '-q'), /^rewardlens: .*jsonl: (no usable preference pairs|no adapter recognises)/);
+    }
+    const model = join(tmp, 'fake.onnx');
+    writeFileSync(model, 'not onnx');
+    writeFileSync(join(tmp, 'fake.manifest.json'), JSON.stringify({ format: 'rewardlens-onnx', version: 1, model: 'fake.onnx', tokenizer: 'none.json', modelSha256: 'x' }));
+    refused(run('score', model, sample), /none\.json: cannot read the tokenizer/);
+  });
+
   void it('negative numbers get the flag\'s range, not "ambiguous"; --workers is bounded', () => {
     refused(run('train', sample, '--method', 'single', '--out', join(tmp, 'neg'), '--max-minutes', '-1'), /--max-minutes must be a positive number of minutes, not "-1"/);
     refused(run('index', sample, '--workers', '300'), /--workers must be a whole number from 1 to 64, not "300"/);

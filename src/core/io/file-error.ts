@@ -1,3 +1,5 @@
+import { basename } from 'node:path';
+
 /**
  * A file the user named cannot be used as given (missing, a folder, a FIFO, one of the command's own
  * inputs as its output, …). Front ends print the message as it is (`<file>: <reason>`) and, in the CLI,
@@ -50,4 +52,16 @@ export function asFileError(file: string, e: unknown): unknown {
   if (e instanceof FileError) return e;
   const reason = errnoReason(e);
   return reason === undefined ? e : new FileError(file, reason);
+}
+
+/**
+ * Any failure to read a file the user named (a dataset the engine cannot read, a broken mapping file)
+ * as a FileError about it: the file's problem, not a bug. Aborts pass through unchanged.
+ */
+export function asInputError(file: string, e: unknown): unknown {
+  if (e instanceof FileError || !(e instanceof Error) || e.name === 'AbortError') return e;
+  const errno = asFileError(file, e);
+  if (errno !== e) return errno;
+  const prefix = [`${file}: `, `${basename(file)}: `].find((p) => e.message.startsWith(p));
+  return new FileError(file, prefix ? e.message.slice(prefix.length) : e.message);
 }

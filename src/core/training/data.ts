@@ -5,6 +5,7 @@ import { encodeRecord } from './features';
 import type { PrefPair } from './pairs';
 import { humanPairs } from './pairs';
 import { promptGroup } from './split';
+import { asInputError } from '../io/file-error';
 
 /** Records of one file, encoded, with their human preference pairs (paper eq. 7: all non-tied pairs). */
 export interface PreferenceData {
@@ -36,7 +37,9 @@ export async function loadPreferenceData(
   limits: { maxLen: number; routerMaxLen: number },
   options: LoadOptions = {},
 ): Promise<PreferenceData> {
-  const dataset = await Dataset.open(file, { schemaFile: options.schemaFile, adapter: options.adapter, signal: options.signal });
+  const dataset = await Dataset.open(file, { schemaFile: options.schemaFile, adapter: options.adapter, signal: options.signal }).catch((e: unknown) => {
+    throw asInputError(file, e);
+  });
   try {
     const data: PreferenceData = { file, records: [], pairs: [], groups: [], categories: [], ties: 0, malformed: dataset.report.malformed };
     for (let i = 0; i < dataset.size; i++) {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, createReadStream, existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { FileError } from '../io/file-error';
 import { writeFileAtomic } from '../io/safe-output';
 import { readStore, mergedLabels } from '../labelling/store';
 import { initBackend } from '../model/backend';
@@ -78,6 +79,8 @@ export async function train(options: TrainOptions, io: TrainIO = {}): Promise<Tr
 
   io.onEvent?.({ type: 'phase', phase: 'base', message: `reading ${options.dataset}` });
   const data = await loadPreferenceData(options.dataset, tokenizer, limits, { schemaFile: options.schemaFile, adapter: options.adapter, signal: io.signal });
+  // The dataset's problem, said before any phase starts (and not as an internal error of the first phase).
+  if (data.pairs.every((p) => p.length === 0)) throw new FileError(options.dataset, `no usable preference pairs in ${data.records.length} records (see \`rewardlens index ${options.dataset}\`)`);
   const vocab = loadOrBuildVocab(run, tokenizer, data);
   copyFileSync(tokenizerFile, run.file('tokenizer'));
 
