@@ -116,6 +116,16 @@ void describe('rewardlens CLI on bad files and bad flags', () => {
     });
   }
 
+  void it('bad files as outputs', () => {
+    for (const kind of ['folder', 'fifo', 'loop'] as const) {
+      const file = bad[kind];
+      if (file === undefined) continue;
+      check(['convert', good, '--out', file]);
+      check(['label', good, '--report-only', '--store', out, '--export', file]);
+    }
+    check(['convert', good, '--out', '/dev/null']);
+  });
+
   void it('bad flags', () => {
     const commands: string[][] = [
       [],

@@ -1,4 +1,5 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep, isAbsolute } from 'node:path';
 import { FileError, asFileError, errnoReason } from './file-error';
 
@@ -65,6 +66,14 @@ export class AtomicFile {
 
   constructor(readonly file: string) {
     this.tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${++tmpCounter}.tmp`);
+    let existing: Stats | undefined;
+    try {
+      existing = statSync(file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw cannotWrite(file, e);
+    }
+    // The rename would replace the entry itself: a FIFO, a device (/dev/null, as root) or a folder.
+    if (existing && !existing.isFile()) throw new FileError(file, existing.isDirectory() ? 'is a folder, not a file' : 'not a regular file: choose a file to write');
     try {
       this.fd = openSync(this.tmp, 'wx');
     } catch (e) {

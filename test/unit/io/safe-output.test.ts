@@ -58,6 +58,11 @@ void describe('AtomicFile', () => {
     assert.deepEqual(readdirSync(tmp).filter((n) => n.endsWith('.tmp')), []);
   });
 
+  void it('refuses to rename over a device or a folder (the rename would replace the entry itself)', () => {
+    assert.throws(() => new AtomicFile('/dev/null'), fileError(/\/dev\/null: not a regular file/));
+    assert.throws(() => new AtomicFile(tmp), fileError(/is a folder, not a file/));
+  });
+
   void it('a folder that is not there is a FileError naming the target', () => {
     assert.throws(() => writeFileAtomic(join(tmp, 'nowhere', 'x.txt'), 'x'), fileError(/nowhere\/x\.txt: cannot write \(no such file or folder\)/));
   });
