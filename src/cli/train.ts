@@ -3,7 +3,9 @@ import { parseArgs } from 'node:util';
 import { FileError } from '../core/io/file-error';
 import { checkInput } from '../core/io/input-file';
 import { assertNotInput, makeDirs } from '../core/io/safe-output';
+import { join } from 'node:path';
 import { storeFileFor } from '../core/labelling/store';
+import { RUN_FILES } from '../core/training/run-folder';
 import { evaluateRun, train } from '../core/training/train';
 import type { BackendName, EvalResult, Method, PresetName, TrainEvent, TrainOptions, TrainSummary } from '../core/training/types';
 import { BACKENDS, METHODS, METHODS_NEEDING_LABELS, PRESET_NAMES } from '../core/training/types';
@@ -158,6 +160,8 @@ export function parseEvalArgs(argv: string[]): { help: true } | { help: false; r
   checkRunFolder(run);
   checkInput(testFile);
   if (values.schema !== undefined) checkInput(values.schema);
+  // The result is kept in the run folder.
+  assertNotInput(join(run, RUN_FILES.testEvals), [testFile, values.schema]);
   return { run, testFile, schemaFile: values.schema, adapter: values.adapter, json: values.json, help: false };
 }
 

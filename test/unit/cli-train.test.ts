@@ -104,6 +104,8 @@ void describe('rewardlens train / eval flags', () => {
     assert.throws(() => parseEvalArgs([run]), /usage: rewardlens eval RUN TESTFILE/);
     assert.throws(() => parseEvalArgs([join(tmp, 'no-run'), data]), /no-run: no such file or folder/);
     assert.throws(() => parseEvalArgs([run, run]), /run-a: is a folder, not a file/);
+    writeFileSync(join(run, 'test-evals.json'), '[]');
+    assert.throws(() => parseEvalArgs([run, join(run, 'test-evals.json')]), /test-evals\.json: is also an input/);
   });
 
   void it('progress lines show phase, expert, step/total, loss and accuracies', () => {
