@@ -1,9 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FileError } from '../core/io/file-error';
 import { checkInput } from '../core/io/input-file';
 import { assertNotInput, makeDirs } from '../core/io/safe-output';
-import { join } from 'node:path';
 import { storeFileFor } from '../core/labelling/store';
 import { RUN_FILES } from '../core/training/run-folder';
 import { evaluateRun, train } from '../core/training/train';
