@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -103,6 +103,29 @@ void describe('no command hangs', () => {
     if (!existsSync('/proc/self')) return t.skip('no /proc here');
     refused(run('train', sample, '--method', 'single', '--preset', 'tiny', '--out', '/proc/rl-run'), /\/proc\/rl-run: cannot create folder \/proc\/rl-run/);
     refused(run('labels-from-ratings', sample, '--source', 'gpt-4', '--store', '/proc/rl-store'), /cannot create folder \/proc\/rl-store/);
+  });
+});
+
+void describe('signals', () => {
+  void it('SIGTERM ends a training run under way with exit 130, leaving a run folder (or nothing) behind', async () => {
+    const file = dataset('signal');
+    const out = join(tmp, 'signal', 'run');
+    const child = spawn(process.execPath, [cli, 'train', file, '--method', 'single', '--preset', 'tiny', '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    const code = await new Promise<number | null>((done) => {
+      const hang = setTimeout(() => child.kill('SIGKILL'), 120_000);
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        // Once the backend is up the run is under way: stop it.
+        if (/backend:/.test(stderr) && child.exitCode === null && !child.killed) child.kill('SIGTERM');
+      });
+      child.on('exit', (c) => {
+        clearTimeout(hang);
+        done(c);
+      });
+    });
+    assert.equal(code, 130, stderr);
+    assert.ok(existsSync(join(out, 'run.json')) || readdirSync(out).length === 0, 'the run folder holds a run or nothing');
   });
 });
 
