@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import type { Aggregation } from '../training/aggregate';
 import type { Method } from '../training/types';
 import { FileError } from '../io/file-error';
+import { checkInput } from '../io/input-file';
 
 export const EXPORT_FORMAT = 'rewardlens-onnx';
 export const EXPORT_VERSION = 1;
@@ -67,6 +68,7 @@ export function tokenizerFileFor(model: string): string {
 export function readManifest(model: string): ExportManifest & { dir: string } {
   const file = manifestFileFor(model);
   if (!existsSync(file)) throw new FileError(file, `manifest not found (export the model with 'rewardlens export', which writes it beside ${model})`);
+  checkInput(file);
   let m: ExportManifest;
   try {
     m = JSON.parse(readFileSync(file, 'utf8')) as ExportManifest;

@@ -7,7 +7,8 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { FileError } from '../io/file-error';
+import { FileError, errnoReason } from '../io/file-error';
+import { checkInput } from '../io/input-file';
 
 export interface Encoded {
   ids: Int32Array;
@@ -214,9 +215,11 @@ function checkMaxLen(maxLen: number, specials: number): number {
 function readJson(file: string, what: string): unknown {
   let text: string;
   try {
+    checkInput(file);
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new FileError(file, `cannot read the ${what} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    const reason = e instanceof FileError ? e.reason : (errnoReason(e) ?? (e as Error).message);
+    throw new FileError(file, `cannot read the ${what} (${reason})`);
   }
   try {
     return JSON.parse(text) as unknown;

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { FileError, asFileError } from '../io/file-error';
 import { makeDirs, writeFileAtomic } from '../io/safe-output';
 import type { EvalResult, Phase } from './types';
+import { checkInput } from '../io/input-file';
 
 /**
  * The run folder: everything a run writes, in one place, resumable (layout in docs/training.md).
@@ -97,6 +98,7 @@ function differences(a: unknown, b: unknown, ignore: ReadonlySet<string>, path =
 function readJson(file: string, what: string): unknown {
   let text: string;
   try {
+    checkInput(file);
     text = readFileSync(file, 'utf8');
   } catch (e) {
     throw asFileError(file, e);
