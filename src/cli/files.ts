@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { FileError } from '../core/io/file-error';
 import { checkInput } from '../core/io/input-file';
 import { assertNotInput } from '../core/io/safe-output';
-import { isLabelStoreFile } from '../core/labelling/store';
+import { assertNotLabelStore } from '../core/labelling/store';
 import { RUN_FILES } from '../core/training/run-folder';
 
 /** Checks of the files a command is given that only the CLI makes (core checks every input with checkInput). */
@@ -11,7 +11,7 @@ import { RUN_FILES } from '../core/training/run-folder';
 /** Refuses an output of a command that is one of its inputs, or a label store (paid judge calls). */
 export function checkOutput(out: string, inputs: readonly (string | undefined)[]): void {
   assertNotInput(out, inputs);
-  if (isLabelStoreFile(out)) throw new FileError(out, 'is a label store (paid judge calls): choose another output file');
+  assertNotLabelStore(out);
 }
 
 /** A run folder to read: a folder with a run.json, so that a wrong folder is the user's error, not ours. */

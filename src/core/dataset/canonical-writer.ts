@@ -1,4 +1,4 @@
-import { AtomicFile } from '../io/safe-output';
+import { AtomicFile, assertNotInput } from '../io/safe-output';
 import type { Dataset } from './dataset';
 import type { PreferenceRecord } from './record';
 
@@ -18,6 +18,7 @@ export interface ConvertResult {
  * it was); unusable ones are left out (and were reported by the index).
  */
 export function writeCanonical(dataset: Dataset, out: string, signal?: AbortSignal): ConvertResult {
+  assertNotInput(out, [dataset.file]);
   const file = new AtomicFile(out);
   let written = 0;
   let skipped = 0;

@@ -1,9 +1,9 @@
-import { makeDirs, AtomicFile } from '../io/safe-output';
+import { AtomicFile, assertNotInput, makeDirs } from '../io/safe-output';
 import { dirname } from 'node:path';
 import type { Dataset } from '../dataset/dataset';
 import { RecordLookup } from './records';
 import type { StoreContents } from './store';
-import { mergedLabels } from './store';
+import { assertNotLabelStore, mergedLabels } from './store';
 import { splitContext } from './templates';
 
 /**
@@ -29,6 +29,9 @@ export interface ExportSummary {
 }
 
 export function exportPointsJsonl(c: StoreContents, dataset: Dataset, out: string, options: ExportOptions = {}): ExportSummary {
+  // The save dialog and --export can both name the dataset or a store: never replace one.
+  assertNotInput(out, [dataset.file, c.file]);
+  assertNotLabelStore(out);
   const lookup = new RecordLookup(dataset);
   makeDirs(dirname(out));
   const file = new AtomicFile(out);

@@ -1,5 +1,6 @@
 import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, readSync, fstatSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { FileError } from '../io/file-error';
 import { makeDirs } from '../io/safe-output';
 import { basename, dirname, join } from 'node:path';
 import type { PairResult, Verdict } from './verdict';
@@ -142,6 +143,11 @@ export function isLabelStoreFile(file: string): boolean {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+/** Refuses `out` as an output when it is a label store. */
+export function assertNotLabelStore(out: string): void {
+  if (isLabelStoreFile(out)) throw new FileError(out, 'is a label store (paid judge calls): choose another output file');
 }
 
 /** Reads a store without locking it (reports, exports, the editor). A missing file is an empty store. */

@@ -10,6 +10,10 @@ import { printable } from '../../../src/cli/format';
 import { FileError } from '../../../src/core/io/file-error';
 import { checkInput } from '../../../src/core/io/input-file';
 import { AtomicFile, assertNotInput, makeDirs, writeFileAtomic } from '../../../src/core/io/safe-output';
+import { writeCanonical } from '../../../src/core/dataset/canonical-writer';
+import { Dataset } from '../../../src/core/dataset/dataset';
+import { exportPointsJsonl } from '../../../src/core/labelling/export';
+import { readStore } from '../../../src/core/labelling/store';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rl-safe-output-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -40,6 +44,28 @@ void describe('assertNotInput', () => {
     assertNotInput(join(dir, 'new.onnx'), [dir]);
     assertNotInput(join(tmp, 'out.jsonl'), [input, undefined, join(tmp, 'missing')]);
     assertNotInput(join(tmp, 'no', 'such', 'dir', 'out.jsonl'), [input]);
+  });
+});
+
+void describe('core writers guard their own inputs (the extension calls them too)', () => {
+  void it('writeCanonical and exportPointsJsonl refuse the dataset, the store or another label store', async () => {
+    const file = join(tmp, 'writers.jsonl');
+    const text = '{"prompt":"a","chosen":"b","rejected":"c"}\n';
+    writeFileSync(file, text);
+    const store = join(tmp, 'writers.labels.jsonl');
+    writeFileSync(store, '{"type":"category","key":"k"}\n');
+    const other = join(tmp, 'other-store.jsonl');
+    writeFileSync(other, '{"type":"label","key":"k2"}\n');
+    const dataset = await Dataset.open(file);
+    try {
+      assert.throws(() => writeCanonical(dataset, file), fileError(/is also an input/));
+      for (const out of [file, store]) assert.throws(() => exportPointsJsonl(readStore(store), dataset, out), fileError(/is also an input/));
+      assert.throws(() => exportPointsJsonl(readStore(store), dataset, other), fileError(/other-store\.jsonl: is a label store/));
+      assert.equal(exportPointsJsonl(readStore(store), dataset, join(tmp, 'points.jsonl')).written, 0);
+    } finally {
+      dataset.close();
+    }
+    assert.equal(readFileSync(file, 'utf8'), text);
   });
 });
 
