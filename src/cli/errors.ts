@@ -23,8 +23,19 @@ export function errorReport(e: unknown): { line: string; code: 1 | 2 } {
     )}`;
   if (e instanceof UsageError || e instanceof FileError || e instanceof StoreLockedError) return { line: oneLine(message), code: 2 };
   const err = e as NodeJS.ErrnoException | null;
-  if (typeof err?.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS_')) return { line: oneLine(message), code: 2 };
+  if (typeof err?.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS_')) return { line: oneLine(flagProblem(message)), code: 2 };
   const reason = errnoReason(e);
   if (reason !== undefined) return { line: oneLine(typeof err?.path === 'string' ? `${err.path}: ${reason}` : reason), code: 2 };
   return { line: oneLine(message.split('\n')[0]), code: 1 };
+}
+
+/** parseArgs' messages in the `<flag>: <reason>` form (they are paragraphs of advice about `--`). */
+function flagProblem(message: string): string {
+  const unknown = /^Unknown option '([^']+)'/.exec(message);
+  if (unknown) return `${unknown[1]}: unknown option (see --help; a file whose name starts with '-' goes after '--')`;
+  const ambiguous = /^Option '([^']+)' argument is ambiguous/.exec(message);
+  if (ambiguous) return `${ambiguous[1]}: needs a value (one starting with '-' is written ${ambiguous[1]}=VALUE)`;
+  const missing = /^Option '(\S+) <value>' argument missing/.exec(message);
+  if (missing) return `${missing[1]}: needs a value`;
+  return message;
 }

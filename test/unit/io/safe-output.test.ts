@@ -4,6 +4,7 @@ import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { parseArgs } from 'node:util';
 import { errorReport } from '../../../src/cli/errors';
 import { negativeValuesJoined } from '../../../src/cli/args';
 import { printable } from '../../../src/cli/format';
@@ -147,5 +148,16 @@ void describe('CLI text helpers', () => {
     assert.deepEqual(errorReport(enoent), { line: 'rewardlens: x: no such file or folder', code: 2 });
     assert.deepEqual(errorReport(new TypeError('cannot read properties of undefined\n  at f')), { line: 'rewardlens: cannot read properties of undefined', code: 1 });
     assert.equal(errorReport(new FileError('a\u001b[2J', 'x\ny')).line, 'rewardlens: a\\x1b[2J: x; y');
+    const parse = (argv: string[]): unknown => {
+      try {
+        parseArgs({ args: argv, options: { out: { type: 'string' } } });
+      } catch (e) {
+        return e;
+      }
+      return assert.fail('parsed');
+    };
+    assert.deepEqual(errorReport(parse(['--bogus'])), { line: "rewardlens: --bogus: unknown option (see --help; a file whose name starts with '-' goes after '--')", code: 2 });
+    assert.deepEqual(errorReport(parse(['--out'])), { line: 'rewardlens: --out: needs a value', code: 2 });
+    assert.equal(errorReport(parse(['--out', '--x'])).line, "rewardlens: --out: needs a value (one starting with '-' is written --out=VALUE)");
   });
 });
