@@ -34,7 +34,7 @@ function identity(file: string): Identity | undefined {
 
 function inside(dir: string, file: string): boolean {
   const rel = relative(dir, file);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) && !rel.startsWith(sep);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
 }
 
 /**
