@@ -1,10 +1,17 @@
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { exportRun } from '../core/export/export';
+import { manifestFileFor, tokenizerFileFor } from '../core/export/manifest';
+import { FileError } from '../core/io/file-error';
+import { checkInput } from '../core/io/input-file';
 import type { PointsConfig } from '../core/labelling/points';
 import { formatConfigErrors } from '../core/jsonc';
 import { resolvePoints } from '../core/labelling/setup';
+import { negativeValuesJoined } from './args';
+import { UsageError } from './errors';
+import { checkOutput, checkRunFolder } from './files';
+import { printable } from './format';
 
 /** `rewardlens export` (docs/onnx-export.md): a trained run → MODEL.onnx, its manifest and tokenizer beside it. */
 
@@ -18,7 +25,7 @@ ONNX (docs/onnx-export.md):
   --batch N            score: responses per onnxruntime run (default 64)`;
 
 /** A problem the user can fix with the export or score command line; main prints it as one line, exit 2. */
-export class OnnxUsageError extends Error {}
+export class OnnxUsageError extends UsageError {}
 
 const exportFlags = {
   out: { type: 'string' },
@@ -28,16 +35,24 @@ const exportFlags = {
 } as const;
 
 export function parseExportArgs(argv: string[]): { help: true } | { help: false; run: string; out: string; points?: PointsConfig; json: boolean } {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: exportFlags });
+  const { values, positionals } = parseArgs({ args: negativeValuesJoined(argv, exportFlags), allowPositionals: true, options: exportFlags });
   if (values.help) return { help: true };
   if (positionals.length !== 1) throw new OnnxUsageError('usage: rewardlens export RUN --out MODEL.onnx');
   const [run] = positionals;
-  if (!existsSync(run)) throw new OnnxUsageError(`${run}: no such directory`);
-  if (!statSync(run).isDirectory()) throw new OnnxUsageError(`${run}: is a file, not a run folder`);
+  checkRunFolder(run);
   if (values.out === undefined) throw new OnnxUsageError('export needs --out MODEL.onnx');
-  if (!/\.onnx$/i.test(values.out)) throw new OnnxUsageError(`--out ${values.out}: the model file name must end in .onnx`);
+  if (!/\.onnx$/i.test(values.out)) throw new FileError(values.out, 'the model file name must end in .onnx');
   const dir = dirname(values.out);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new OnnxUsageError(`--out ${values.out}: folder ${dir} does not exist`);
+  let dirIsFolder: boolean | undefined;
+  try {
+    dirIsFolder = statSync(dir).isDirectory();
+  } catch {
+    throw new FileError(values.out, `folder ${dir} does not exist`);
+  }
+  if (!dirIsFolder) throw new FileError(values.out, `${dir} is a file, not a folder`);
+  if (values.points !== undefined) checkInput(values.points);
+  // The manifest and tokenizer are written beside the model: none of the three may be an input.
+  for (const out of [values.out, manifestFileFor(values.out), tokenizerFileFor(values.out)]) checkOutput(out, [run, values.points]);
   let points: PointsConfig | undefined;
   if (values.points !== undefined) {
     const r = resolvePoints(values.points);
@@ -54,6 +69,6 @@ export function exportCommand(argv: string[]): number {
     return 0;
   }
   const r = exportRun(args.run, args.out, { points: args.points });
-  console.log(args.json ? JSON.stringify(r) : `${r.model}: ${(r.bytes / 1e6).toFixed(1)} MB, ${r.nodes} nodes, in ${r.seconds.toFixed(2)} s; manifest ${r.manifest}, tokenizer ${r.tokenizer}`);
+  console.log(args.json ? JSON.stringify(r) : printable(`${r.model}: ${(r.bytes / 1e6).toFixed(1)} MB, ${r.nodes} nodes, in ${r.seconds.toFixed(2)} s; manifest ${r.manifest}, tokenizer ${r.tokenizer}`));
   return 0;
 }

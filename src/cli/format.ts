@@ -23,7 +23,7 @@ export function formatIndexReport(r: IndexReport): string {
   const cats = Object.entries(r.categories);
   if (cats.length) {
     out.push('');
-    out.push(table([['category', 'records', 'avg turns'], ...cats.map(([name, c]) => [name, String(c.count), c.avgTurns.toFixed(2)]), ['total', String(r.usable), r.avgTurns.toFixed(2)]]));
+    out.push(table([['category', 'records', 'avg turns'], ...cats.map(([name, c]) => [printable(name, false), String(c.count), c.avgTurns.toFixed(2)]), ['total', String(r.usable), r.avgTurns.toFixed(2)]]));
   }
   if (r.problems.length) {
     out.push('');
@@ -37,4 +37,18 @@ export function formatOverlap(train: string, test: string, r: OverlapReport): st
   const lines = [`${r.overlapping} of ${r.testRecords} records of ${test} (${(r.share * 100).toFixed(1)}%) share their prompt with ${train} (${r.trainRecords} records)`];
   for (const e of r.examples) lines.push(`  ${test}:${e.testLine} = ${train}:${e.trainLine}`);
   return lines.join('\n');
+}
+
+/**
+ * `text` safe to print on a terminal: control characters from dataset text or file names (an OSC
+ * `\x1b]0;…\x07` retitles the window, `\x1b[2J` clears it) are shown escaped as `\xNN` / `\u{NN}`.
+ * C0 (but newline and tab where `keepLines`), DEL and C1 are escaped; the rest passes as it is.
+ */
+export function printable(text: string, keepLines = true): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => {
+    if (keepLines && (c === '\n' || c === '\t')) return c;
+    const code = c.charCodeAt(0);
+    return code < 0x80 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
+  });
 }

@@ -14,7 +14,15 @@ import { isLang, resolvePoints, resolveTemplates } from '../core/labelling/setup
 import { describeLongWait, MAX_RETRY_WAIT_SECONDS_LIMIT } from '../core/labelling/retry';
 import { readStore, storeFileFor } from '../core/labelling/store';
 import type { PromptTemplates } from '../core/labelling/templates';
+import { existsSync } from 'node:fs';
+import { asInputError } from '../core/io/file-error';
+import { checkInput } from '../core/io/input-file';
+import { negativeValuesJoined, workersFlag } from './args';
+import { UsageError } from './errors';
+import { printable } from './format';
 import { formatFromRatings, formatPlan, formatReport, formatSummary } from './label-format';
+import { checkOutput } from './files';
+import { stopOnSignal } from './signals';
 
 /**
  * `rewardlens label` and `rewardlens labels-from-ratings` (docs/labelling.md). The API key comes from
@@ -47,7 +55,7 @@ Labelling (docs/labelling.md; API key from $REWARDLENS_API_KEY or $OPENAI_API_KE
   --source NAME        labels-from-ratings: the ratings' source (e.g. gpt-4)`;
 
 /** A problem the user can fix; main prints it as one line and exits 2. */
-export class LabelUsageError extends Error {}
+export class LabelUsageError extends UsageError {}
 
 const options = {
   schema: { type: 'string' },
@@ -123,15 +131,12 @@ async function openDataset(file: string, values: Values): Promise<Dataset> {
     schemaFile: values.schema,
     adapter: values.adapter,
     adapterOptions: direction ? { rankDirection: direction } : undefined,
-    workers: number(values, 'workers', positiveInt, 'a positive integer'),
+    workers: workersFlag(values.workers),
   };
   try {
     return await Dataset.open(file, indexOptions);
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ENOENT') throw new LabelUsageError(`${file}: no such file`);
-    if (err.code === 'EISDIR') throw new LabelUsageError(`${file}: is a directory, not a dataset file`);
-    throw new LabelUsageError(err.message);
+    throw asInputError(file, e);
   }
 }
 
@@ -144,21 +149,36 @@ function apiKey(values: Values): string | undefined {
   return process.env.REWARDLENS_API_KEY || process.env.OPENAI_API_KEY || undefined;
 }
 
-function parse(argv: string[]): { values: Values; file: string } {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options });
-  if (positionals.length !== 1) throw new LabelUsageError('give one dataset FILE (see rewardlens --help)');
-  return { values, file: positionals[0] };
+/**
+ * The flags and the dataset FILE, every file named checked before anything is read (and --export
+ * against them all: it once replaced the dataset or the store it was exported from); undefined for --help.
+ */
+function parse(argv: string[]): { values: Values; file: string; storeFile: string } | undefined {
+  const { values, positionals } = parseArgs({ args: negativeValuesJoined(argv, options), allowPositionals: true, options });
+  if (values.help) {
+    console.log(`Usage:\n${LABEL_USAGE}`);
+    return undefined;
+  }
+  if (positionals.length !== 1) throw new LabelUsageError('give one dataset FILE (see rewardlens label --help)');
+  const file = positionals[0];
+  checkInput(file);
+  for (const f of [values.schema, values.points, values.templates]) if (f !== undefined) checkInput(f);
+  const storeFile = storeFileFor(file, values.store);
+  if (existsSync(storeFile)) checkInput(storeFile);
+  if (values.export !== undefined) checkOutput(values.export, [file, storeFile, values.schema, values.points, values.templates]);
+  return { values, file, storeFile };
 }
 
 /** `rewardlens label FILE …`; returns the exit code. */
 export async function labelCommand(argv: string[]): Promise<number> {
-  const { values, file } = parse(argv);
-  const out = (json: unknown, text: string): void => console.log(values.json ? JSON.stringify(json) : text);
+  const parsed = parse(argv);
+  if (!parsed) return 0;
+  const { values, file, storeFile } = parsed;
+  const out = (json: unknown, text: string): void => console.log(values.json ? JSON.stringify(json) : printable(text));
   const log = (text: string): void => {
-    if (!values.quiet) process.stderr.write(`${text}\n`);
+    if (!values.quiet) process.stderr.write(`${printable(text)}\n`);
   };
   const points = loadPoints(values.points);
-  const storeFile = storeFileFor(file, values.store);
   const dataset = await openDataset(file, values);
   try {
     if (values['report-only']) {
@@ -207,20 +227,13 @@ export async function labelCommand(argv: string[]): Promise<number> {
       log('not started');
       return process.stdin.isTTY ? 0 : 2;
     }
-    const onSignal = (): void => {
-      if (controller.signal.aborted) process.exit(130);
-      log('\ncancelling: waiting for the calls in flight (Ctrl-C again to quit at once; nothing stored is lost)');
-      controller.abort();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    const cleanup = stopOnSignal(controller, () => log('\ncancelling: waiting for the calls in flight (Ctrl-C again to quit at once; nothing stored is lost)'));
     job.onEvent = progressPrinter(log, values.quiet);
     let summary;
     try {
       summary = await runLabelJob(job);
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      cleanup();
     }
     log(formatSummary(summary));
     const contents = readStore(storeFile);
@@ -280,7 +293,7 @@ function progressPrinter(log: (text: string) => void, quiet: boolean): (e: JobEv
         const rate = (e.done - doneAtStart) / Math.max(0.001, (now - started) / 1000);
         const eta = rate > 0 ? (e.total - e.done) / rate : Infinity;
         const line = `${e.phase}: ${e.done}/${e.total} (${((100 * e.done) / Math.max(1, e.total)).toFixed(1)}%), ${rate.toFixed(1)} calls/s, ${e.inFlight} in flight, ${retries} retries, kept ${e.consistent} · inconsistent ${e.inconsistent} · invalid ${e.invalid}${Number.isFinite(eta) ? `, ETA ${Math.ceil(eta)} s` : ''}`;
-        if (tty) process.stderr.write(`\r${line}\x1b[K${e.done >= e.total ? '\n' : ''}`);
+        if (tty) process.stderr.write(`\r${printable(line)}\x1b[K${e.done >= e.total ? '\n' : ''}`);
         else log(line);
         return;
       }
@@ -295,15 +308,16 @@ function progressPrinter(log: (text: string) => void, quiet: boolean): (e: JobEv
 
 /** `rewardlens labels-from-ratings FILE --source NAME …`. */
 export async function labelsFromRatingsCommand(argv: string[]): Promise<number> {
-  const { values, file } = parse(argv);
+  const parsed = parse(argv);
+  if (!parsed) return 0;
+  const { values, file, storeFile } = parsed;
   if (!values.source) throw new LabelUsageError('labels-from-ratings needs --source NAME (the ratings\' source, e.g. gpt-4 or human)');
   const points = loadPoints(values.points);
-  const storeFile = storeFileFor(file, values.store);
   const dataset = await openDataset(file, values);
   try {
     const summary = labelsFromRatings({ dataset, store: storeFile, source: values.source, points, limitRecords: number(values, 'limit', positiveInt, 'a positive integer') });
     const exported = values.export ? exportPointsJsonl(readStore(storeFile), dataset, values.export, { source: `ratings:${values.source}` }) : undefined;
-    console.log(values.json ? JSON.stringify({ file, ...summary, export: exported }) : formatFromRatings(summary) + (exported ? `\n${exported.out}: ${exported.written} labels exported` : ''));
+    console.log(values.json ? JSON.stringify({ file, ...summary, export: exported }) : printable(formatFromRatings(summary) + (exported ? `\n${exported.out}: ${exported.written} labels exported` : '')));
     return 0;
   } finally {
     dataset.close();

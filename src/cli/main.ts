@@ -2,14 +2,19 @@
 import { parseArgs } from 'node:util';
 import { writeCanonical } from '../core/dataset/canonical-writer';
 import type { IndexOptions, IndexReport } from '../core/dataset/dataset';
-import { DatasetFileError } from '../core/dataset/dataset-error';
 import { Dataset, indexOffsets } from '../core/dataset/dataset';
 import { promptOverlap } from '../core/dataset/overlap';
-import { formatIndexReport, formatOverlap } from './format';
-import { LABEL_USAGE, LabelUsageError, labelCommand, labelsFromRatingsCommand } from './label';
-import { EXPORT_USAGE, OnnxUsageError, exportCommand } from './export';
+import { checkInput } from '../core/io/input-file';
+import { asInputError } from '../core/io/file-error';
+import { version } from '../../package.json';
+import { negativeValuesJoined, workersFlag } from './args';
+import { UsageError, errorReport } from './errors';
+import { formatIndexReport, formatOverlap, printable } from './format';
+import { checkOutput } from './files';
+import { LABEL_USAGE, labelCommand, labelsFromRatingsCommand } from './label';
+import { EXPORT_USAGE, exportCommand } from './export';
 import { scoreCommand } from './score';
-import { TRAIN_USAGE, TrainUsageError, doctorCommand, evalCommand, prepareCommand, trainCommand } from './train';
+import { TRAIN_USAGE, doctorCommand, evalCommand, prepareCommand, trainCommand } from './train';
 
 const USAGE = `rewardlens — preference datasets and DMoERM reward models from the terminal
 
@@ -25,16 +30,31 @@ Options:
   --schema FILE        field-mapping file for shapes that are not detected (docs/mapping-file.md)
   --adapter NAME       use this built-in adapter instead of detecting one
   --rank-direction D   how to read explicit ranks: lower-is-better (default) or higher-is-better
-  --workers N          scan threads for large JSONL files (default: one per core)
+  --workers N          scan threads for large JSONL files, 1 to 64 (default: one per core)
   --json               print one JSON object instead of text
   --offsets-only       index: build only the offset index and print {records}
   --out FILE           convert: where to write canonical JSONL
-  -h, --help           this help`;
+  -h, --help           this help (COMMAND --help: that command's)
+  --version            the version of rewardlens
 
-/** A failure the user can fix: printed as one line, exit code 2. */
-class UsageError extends Error {}
+Exit codes: 0 success; 2 bad input or flags (one line: rewardlens: <file>: <reason>); 1 an internal error.`;
+
+const indexFlags = {
+  schema: { type: 'string' },
+  adapter: { type: 'string' },
+  'rank-direction': { type: 'string' },
+  workers: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  'offsets-only': { type: 'boolean', default: false },
+  out: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === '--version') {
+    console.log(version);
+    return 0;
+  }
   // Labelling commands have their own options (src/cli/label.ts).
   if (argv[0] === 'label') return labelCommand(argv.slice(1));
   if (argv[0] === 'labels-from-ratings') return labelsFromRatingsCommand(argv.slice(1));
@@ -46,20 +66,7 @@ export async function main(argv: string[]): Promise<number> {
   // And ONNX export and scoring (src/cli/export.ts, src/cli/score.ts).
   if (argv[0] === 'export') return exportCommand(argv.slice(1));
   if (argv[0] === 'score') return scoreCommand(argv.slice(1));
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      schema: { type: 'string' },
-      adapter: { type: 'string' },
-      'rank-direction': { type: 'string' },
-      workers: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      'offsets-only': { type: 'boolean', default: false },
-      out: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
+  const { values, positionals } = parseArgs({ args: negativeValuesJoined(argv, indexFlags), allowPositionals: true, options: indexFlags });
   const [command, ...files] = positionals;
   if (values.help || command === undefined) {
     console.log(USAGE);
@@ -69,20 +76,21 @@ export async function main(argv: string[]): Promise<number> {
   if (direction !== undefined && direction !== 'lower-is-better' && direction !== 'higher-is-better') {
     throw new UsageError(`--rank-direction must be lower-is-better or higher-is-better, not "${direction}"`);
   }
-  const workers = values.workers === undefined ? undefined : Number(values.workers);
-  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) throw new UsageError(`--workers must be a positive integer`);
+  const workers = workersFlag(values.workers);
+  if (values.schema !== undefined) checkInput(values.schema);
   const indexOptions: IndexOptions = {
     schemaFile: values.schema,
     adapter: values.adapter,
     adapterOptions: direction ? { rankDirection: direction } : undefined,
     workers,
   };
-  const print = (json: unknown, text: string): void => console.log(values.json ? JSON.stringify(json) : text);
+  const print = (json: unknown, text: string): void => console.log(values.json ? JSON.stringify(json) : printable(text));
 
   switch (command) {
     case 'index': {
       const file = exactlyOne(files, 'index FILE');
       if (values['offsets-only']) {
+        checkInput(file);
         const index = indexOffsets(file);
         print({ file, format: index.format, records: index.starts.length }, `${file}: ${index.starts.length} records (${index.format})`);
         return 0;
@@ -98,6 +106,8 @@ export async function main(argv: string[]): Promise<number> {
     case 'convert': {
       const file = exactlyOne(files, 'convert FILE --out OUT.jsonl');
       if (values.out === undefined) throw new UsageError('convert needs --out OUT.jsonl');
+      checkInput(file);
+      checkOutput(values.out, [file, values.schema]);
       const dataset = await open(file, indexOptions);
       try {
         const result = writeCanonical(dataset, values.out);
@@ -130,14 +140,11 @@ function exactlyOne(files: string[], usage: string): string {
 }
 
 async function open(file: string, options: IndexOptions): Promise<Dataset> {
+  checkInput(file);
   try {
     return await Dataset.open(file, options);
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ENOENT') throw new UsageError(`${file}: no such file`);
-    if (err.code === 'EISDIR') throw new UsageError(`${file}: is a directory, not a dataset file`);
-    if (err.code === 'EACCES') throw new UsageError(`${file}: permission denied`);
-    throw new UsageError(err.message);
+    throw asInputError(file, e);
   }
 }
 
@@ -178,11 +185,10 @@ if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => exitAfterOutput(code),
     (e: unknown) => {
-      const message = e instanceof Error ? e.message : String(e);
-      const known = e instanceof UsageError || e instanceof DatasetFileError || e instanceof LabelUsageError || e instanceof TrainUsageError || e instanceof OnnxUsageError || (e as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
-      console.error(`rewardlens: ${e instanceof LabelUsageError ? message : message.split('\n')[0]}`);
-      if (!known && e instanceof Error && process.env.REWARDLENS_DEBUG) console.error(e.stack);
-      process.exit(known ? 2 : 1);
+      const { line, code } = errorReport(e);
+      console.error(line);
+      if (code === 1 && e instanceof Error && process.env.REWARDLENS_DEBUG) console.error(e.stack);
+      process.exit(code);
     },
   );
 }

@@ -1,9 +1,12 @@
-import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { checkInput } from '../core/io/input-file';
 import type { FileScore } from '../core/scoring/score-file';
 import { scoreFile } from '../core/scoring/score-file';
 import { formatEvalResult } from '../worker/train-protocol';
+import { negativeValuesJoined } from './args';
 import { EXPORT_USAGE, OnnxUsageError } from './export';
+import { printable } from './format';
+import { stopOnSignal } from './signals';
 
 /** `rewardlens score MODEL FILE` (docs/onnx-export.md): an exported model scores every record of a file. */
 
@@ -34,18 +37,14 @@ function positiveInt(flag: string, raw: string | undefined, min: number): number
   return n;
 }
 
-function mustBeFile(file: string): void {
-  if (!existsSync(file)) throw new OnnxUsageError(`${file}: no such file`);
-  if (statSync(file).isDirectory()) throw new OnnxUsageError(`${file}: is a directory, not a file`);
-}
-
 export function parseScoreArgs(argv: string[]): { help: true } | ScoreArgs {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: scoreFlags });
+  const { values, positionals } = parseArgs({ args: negativeValuesJoined(argv, scoreFlags), allowPositionals: true, options: scoreFlags });
   if (values.help) return { help: true };
   if (positionals.length !== 2) throw new OnnxUsageError('usage: rewardlens score MODEL.onnx FILE');
   const [model, file] = positionals;
-  mustBeFile(model);
-  mustBeFile(file);
+  checkInput(model);
+  checkInput(file);
+  if (values.schema !== undefined) checkInput(values.schema);
   return {
     help: false,
     model,
@@ -77,11 +76,7 @@ export async function scoreCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const controller = new AbortController();
-  const onSignal = (): void => {
-    if (controller.signal.aborted) process.exit(130);
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
+  const cleanup = stopOnSignal(controller);
   try {
     const result = await scoreFile(args.model, args.file, {
       intraOpNumThreads: args.threads,
@@ -90,12 +85,12 @@ export async function scoreCommand(argv: string[]): Promise<number> {
       adapter: args.adapter,
       signal: controller.signal,
     });
-    console.log(args.json ? JSON.stringify(result) : formatFileScore(result));
+    console.log(args.json ? JSON.stringify(result) : printable(formatFileScore(result)));
     return 0;
   } catch (e) {
     if (controller.signal.aborted) return 130;
     throw e;
   } finally {
-    process.off('SIGINT', onSignal);
+    cleanup();
   }
 }

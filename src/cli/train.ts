@@ -1,13 +1,23 @@
 import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { FileError } from '../core/io/file-error';
+import { checkInput } from '../core/io/input-file';
+import { assertNotInput, makeDirs } from '../core/io/safe-output';
 import { storeFileFor } from '../core/labelling/store';
 import { HyperParamError } from '../core/training/hparams';
 import { formatPythonReport, probePython } from '../core/training/python-env';
+import { RUN_FILES } from '../core/training/run-folder';
 import { defaultPython } from '../core/training/torch-trainer';
 import { evaluateRun, prepare, train } from '../core/training/train';
 import type { EvalResult, Method, PresetName, TrainBackend, TrainEvent, TrainOptions, TrainSummary } from '../core/training/types';
 import { BACKENDS, METHODS, METHODS_NEEDING_LABELS, PRESET_NAMES, TRAIN_BACKENDS } from '../core/training/types';
 import { formatEvalResult, formatTrainEvent } from '../worker/train-protocol';
+import { negativeValuesJoined } from './args';
+import { UsageError } from './errors';
+import { checkRunFolder } from './files';
+import { printable } from './format';
+import { stopOnSignal } from './signals';
 
 /**
  * `rewardlens train` and `rewardlens eval` (docs/training-ui.md). Training runs in this process: from the
@@ -40,7 +50,7 @@ Training (docs/training-ui.md; run again with the same options to resume):
   -q, --quiet          no progress lines on stderr`;
 
 /** A problem the user can fix; main prints it as one line and exits 2. */
-export class TrainUsageError extends Error {}
+export class TrainUsageError extends UsageError {}
 
 const DEFAULT_SEED = 42;
 
@@ -84,11 +94,16 @@ function numberFlag(flag: string, raw: string | undefined, check: (n: number) =>
   return n;
 }
 
-function mustExist(flag: string, file: string, kind: 'file' | 'directory'): void {
-  if (!existsSync(file)) throw new TrainUsageError(`${flag}${file}: no such ${kind}`);
-  const isDir = statSync(file).isDirectory();
-  if (kind === 'file' && isDir) throw new TrainUsageError(`${flag}${file}: is a directory, not a file`);
-  if (kind === 'directory' && !isDir) throw new TrainUsageError(`${flag}${file}: is a file, not a directory`);
+/** Where a run is written: a folder or nothing yet, and none of the run's inputs. */
+function checkRunOut(out: string, inputs: readonly (string | undefined)[]): void {
+  let isDir: boolean | undefined;
+  try {
+    isDir = statSync(out).isDirectory();
+  } catch {
+    // not there yet (or unreachable): creating it says why it cannot be made
+  }
+  if (isDir === false) throw new FileError(out, 'is a file, not a run folder');
+  assertNotInput(out, inputs);
 }
 
 /** `--set lr=2e-5` → `{lr: 0.00002}`; `true`/`false` are booleans, numbers numbers, the rest text. */
@@ -107,23 +122,24 @@ export function parseOverrides(pairs: readonly string[]): Record<string, number 
 
 /** The TrainOptions of `rewardlens train …` (and whether to print JSON); throws TrainUsageError with what to fix. */
 export function parseTrainArgs(argv: string[]): { help: true } | { help: false; options: TrainOptions; json: boolean; quiet: boolean } {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: trainFlags });
+  const { values, positionals } = parseArgs({ args: negativeValuesJoined(argv, trainFlags), allowPositionals: true, options: trainFlags });
   if (values.help) return { help: true };
   if (positionals.length !== 1) throw new TrainUsageError(`give one training dataset FILE (usage: rewardlens train FILE --method M --out RUN)`);
   const dataset = positionals[0];
-  mustExist('', dataset, 'file');
+  checkInput(dataset);
   if (values.method === undefined) throw new TrainUsageError(`train needs --method (${METHODS.join(', ')})`);
   const method = oneOf<Method>('method', values.method, METHODS);
   if (values.out === undefined || values.out.trim() === '') throw new TrainUsageError('train needs --out RUN (the run folder; the same folder resumes an interrupted run)');
-  if (values.out !== undefined && existsSync(values.out) && !statSync(values.out).isDirectory()) throw new TrainUsageError(`--out ${values.out}: is a file, not a run folder`);
   if (values.labels === undefined && METHODS_NEEDING_LABELS.includes(method)) {
     const beside = storeFileFor(dataset);
     const hint = existsSync(beside) ? ` (the store beside the dataset is ${beside})` : ' (make one with `rewardlens label` or `rewardlens labels-from-ratings`)';
     throw new TrainUsageError(`--method ${method} needs --labels STORE, the capability label store${hint}`);
   }
-  if (values.labels !== undefined) mustExist('--labels ', values.labels, 'file');
-  if (values.base !== undefined) mustExist('--base ', values.base, 'directory');
-  if (values['base-run'] !== undefined) mustExist('--base-run ', values['base-run'], 'directory');
+  if (values.labels !== undefined) checkInput(values.labels);
+  if (values.base !== undefined) checkInput(values.base, 'directory');
+  if (values['base-run'] !== undefined) checkRunFolder(values['base-run']);
+  if (values.schema !== undefined) checkInput(values.schema);
+  checkRunOut(values.out, [dataset, values.labels, values.base, values['base-run'], values.schema]);
   const threads = numberFlag('threads', values.threads, (n) => Number.isInteger(n) && n >= 1, 'a whole number ≥ 1');
   const overrides = { ...(values.set?.length ? parseOverrides(values.set) : {}), ...(threads === undefined ? {} : { threads }) };
   const preset = values.preset === undefined ? 'small' : oneOf<PresetName>('preset', values.preset, PRESET_NAMES);
@@ -151,12 +167,15 @@ export function parseTrainArgs(argv: string[]): { help: true } | { help: false; 
 }
 
 export function parseEvalArgs(argv: string[]): { help: true } | { help: false; run: string; testFile: string; schemaFile?: string; adapter?: string; json: boolean } {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: evalFlags });
+  const { values, positionals } = parseArgs({ args: negativeValuesJoined(argv, evalFlags), allowPositionals: true, options: evalFlags });
   if (values.help) return { help: true };
   if (positionals.length !== 2) throw new TrainUsageError('usage: rewardlens eval RUN TESTFILE');
   const [run, testFile] = positionals;
-  mustExist('', run, 'directory');
-  mustExist('', testFile, 'file');
+  checkRunFolder(run);
+  checkInput(testFile);
+  if (values.schema !== undefined) checkInput(values.schema);
+  // The result is kept in the run folder.
+  assertNotInput(join(run, RUN_FILES.testEvals), [testFile, values.schema]);
   return { run, testFile, schemaFile: values.schema, adapter: values.adapter, json: values.json, help: false };
 }
 
@@ -174,8 +193,9 @@ function printer(quiet: boolean): (e: TrainEvent) => void {
   let open = false;
   return (e) => {
     if (quiet) return;
-    const line = formatTrainEvent(e);
-    if (line === undefined) return;
+    const raw = formatTrainEvent(e);
+    if (raw === undefined) return;
+    const line = printable(raw);
     if (e.type !== 'progress') {
       process.stderr.write(`${open ? '\n' : ''}${line}\n`);
       open = false;
@@ -191,19 +211,11 @@ function printer(quiet: boolean): (e: TrainEvent) => void {
   };
 }
 
-/** Ctrl-C (and SIGTERM) abort `controller`; a second one quits at once. Returns the cleanup. */
+/** Ctrl-C (and SIGTERM) stop at the next step, or within seconds (signals.ts); the last checkpoint is kept. */
 function abortOnSignal(controller: AbortController, quiet: boolean): () => void {
-  const onSignal = (): void => {
-    if (controller.signal.aborted) process.exit(130);
+  return stopOnSignal(controller, () => {
     if (!quiet) process.stderr.write('\nstopping at the next step (the last checkpoint is kept; Ctrl-C again to quit at once)\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
+  });
 }
 
 /** `rewardlens train FILE …`; returns the exit code (130 when stopped with Ctrl-C, resumable). */
@@ -216,6 +228,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const { options, json } = args;
   // --json: stdout carries the summary only, and stderr stays quiet too.
   const quiet = args.quiet || json;
+  // Before the backend loads (seconds): a folder that cannot be made is the first thing to hear of.
+  makeDirs(options.out);
   const controller = new AbortController();
   const cleanup = abortOnSignal(controller, quiet);
   let summary: TrainSummary;
@@ -232,7 +246,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     cleanup();
   }
   const stopped = controller.signal.aborted;
-  if (!args.quiet && (!json || stopped)) process.stderr.write(`${formatSummary(summary, stopped)}\n`);
+  if (!args.quiet && (!json || stopped)) process.stderr.write(`${printable(formatSummary(summary, stopped))}\n`);
   if (json) console.log(JSON.stringify(summary));
   return stopped ? 130 : 0;
 }
@@ -253,7 +267,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     cleanup();
   }
   if (controller.signal.aborted) return 130;
-  console.log(args.json ? JSON.stringify(result) : formatEvalResult(result));
+  console.log(args.json ? JSON.stringify(result) : printable(formatEvalResult(result)));
   return 0;
 }
 

@@ -5,8 +5,9 @@
  */
 import { spawnSync, fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { makeDirs } from '../core/io/safe-output';
 import type { EvalResult, TrainEvent, TrainOptions, TrainSummary } from '../core/training/types';
 import type { EvaluateMessage, ParentMessage, StartMessage } from './train-protocol';
 import { PROTOCOL_VERSION, isDoneMessage, isErrorMessage, isEvaluatedMessage, isEventMessage, isReadyMessage, versionProblem } from './train-protocol';
@@ -87,7 +88,7 @@ export function startEvaluation(request: Omit<EvaluateMessage, 'type' | 'version
 const TAIL_CHARS = 4000;
 
 function launch<T>(request: StartMessage | EvaluateMessage, options: TrainingProcessOptions, answer: (msg: unknown) => { value: T } | undefined): TrainingProcess<T> {
-  if (options.logFile) mkdirSync(dirname(options.logFile), { recursive: true });
+  if (options.logFile) makeDirs(dirname(options.logFile));
   const log = (text: string): void => {
     if (options.logFile) {
       try {

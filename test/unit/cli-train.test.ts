@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import { TRAIN_USAGE, TrainUsageError, parseEvalArgs, parseOverrides, parseTrainArgs } from '../../src/cli/train';
 import { formatEvalResult, formatTrainEvent } from '../../src/worker/train-protocol';
 import { storeFileFor } from '../../src/core/labelling/store';
+import { FileError } from '../../src/core/io/file-error';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rl-cli-train-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -16,12 +17,12 @@ writeFileSync(labels, '');
 const baseDir = join(tmp, 'bert');
 mkdirSync(baseDir);
 
-/** The TrainUsageError message of `argv`, failing when it parses. */
+/** The message of `argv`'s TrainUsageError (or FileError: a file named on it), failing when it parses. */
 function usageError(argv: string[]): string {
   try {
     parseTrainArgs(argv);
   } catch (e) {
-    assert.ok(e instanceof TrainUsageError, `not a usage error: ${String(e)}`);
+    assert.ok(e instanceof TrainUsageError || e instanceof FileError, `not a usage error: ${String(e)}`);
     assert.equal(e.message.split('\n').length, 1, 'errors are one line');
     return e.message;
   }
@@ -66,8 +67,8 @@ void describe('rewardlens train / eval flags', () => {
     assert.match(usageError([...base, '--method', 'single', '--max-minutes', 'ten']), /--max-minutes must be/);
     assert.match(usageError([...base, '--method', 'single', '--seed', '1.5']), /--seed must be a whole number/);
     assert.match(usageError([...base, '--method', 'single', '--set', 'lr']), /--set takes KEY=VALUE/);
-    assert.match(usageError([...base, '--method', 'single', '--base', data]), /--base .*prefs\.jsonl: is a file, not a directory/);
-    assert.match(usageError([...base, '--method', 'single', '--base', join(tmp, 'none')]), /--base .*none: no such directory/);
+    assert.match(usageError([...base, '--method', 'single', '--base', data]), /prefs\.jsonl: is a file, not a folder/);
+    assert.match(usageError([...base, '--method', 'single', '--base', join(tmp, 'none')]), /none: no such file or folder/);
     assert.match(usageError([join(tmp, 'missing.jsonl'), '--method', 'single', '--out', 'r']), /missing\.jsonl: no such file/);
     assert.match(usageError(['--method', 'single', '--out', 'r']), /give one training dataset FILE/);
     assert.match(usageError([...base, '--method', 'single', '--out', data]), /is a file, not a run folder/);
@@ -81,7 +82,7 @@ void describe('rewardlens train / eval flags', () => {
     mkdirSync(join(store, '..'), { recursive: true });
     writeFileSync(store, '');
     assert.match(usageError([data, '--method', 'dmoerm', '--out', 'r']), /the store beside the dataset is .*\.rewardlens\/prefs\.jsonl\.labels\.jsonl\)$/);
-    assert.match(usageError([data, '--method', 'dmoerm', '--out', 'r', '--labels', join(tmp, 'nope.jsonl')]), /--labels .*nope\.jsonl: no such file/);
+    assert.match(usageError([data, '--method', 'dmoerm', '--out', 'r', '--labels', join(tmp, 'nope.jsonl')]), /nope\.jsonl: no such file/);
     assert.equal(parsed([data, '--method', 'mean', '--out', 'r']).options.labels, undefined, 'baselines need no labels');
   });
 
@@ -97,10 +98,14 @@ void describe('rewardlens train / eval flags', () => {
   void it('eval takes RUN and TESTFILE, both existing', () => {
     const run = join(tmp, 'run-a');
     mkdirSync(run);
+    assert.throws(() => parseEvalArgs([run, data]), /run-a: is not a RewardLens run folder \(it has no run\.json\)/);
+    writeFileSync(join(run, 'run.json'), '{}');
     assert.deepEqual(parseEvalArgs([run, data, '--json']), { help: false, run, testFile: data, schemaFile: undefined, adapter: undefined, json: true });
     assert.throws(() => parseEvalArgs([run]), /usage: rewardlens eval RUN TESTFILE/);
-    assert.throws(() => parseEvalArgs([join(tmp, 'no-run'), data]), /no-run: no such directory/);
-    assert.throws(() => parseEvalArgs([run, run]), /is a directory, not a file/);
+    assert.throws(() => parseEvalArgs([join(tmp, 'no-run'), data]), /no-run: no such file or folder/);
+    assert.throws(() => parseEvalArgs([run, run]), /run-a: is a folder, not a file/);
+    writeFileSync(join(run, 'test-evals.json'), '[]');
+    assert.throws(() => parseEvalArgs([run, join(run, 'test-evals.json')]), /test-evals\.json: is also an input/);
   });
 
   void it('progress lines show phase, expert, step/total, loss and accuracies', () => {

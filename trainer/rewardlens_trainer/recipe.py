@@ -556,9 +556,14 @@ def pair_metrics(pairs, scores: dict) -> tuple[float, float]:
 def install_cancel(trainer: Trainer) -> None:
     """SIGTERM / SIGINT stop at the next step; the last checkpoint stays and the run resumes from it."""
 
+    first = []
+
     def on_signal(signum, frame):
-        if trainer.cancelled:
+        # Ctrl-C in a terminal reaches this process and the CLI above it, which then sends SIGTERM: one stop.
+        if trainer.cancelled and time.time() - first[0] > 2:
             raise SystemExit(130)
+        if not trainer.cancelled:
+            first.append(time.time())
         trainer.cancelled = True
 
     signal.signal(signal.SIGTERM, on_signal)

@@ -1,4 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { checkInput } from '../io/input-file';
 
 /**
  * Random-access bytes: a file on disk (read through a descriptor, never loaded whole) or an
@@ -17,6 +18,8 @@ export class FileSource implements ByteSource {
   private fd: number | undefined;
 
   constructor(readonly name: string) {
+    // Before opening: a FIFO would block the open until some writer comes, and a pipe cannot seek.
+    checkInput(name);
     this.fd = openSync(name, 'r');
     this.size = fstatSync(this.fd).size;
   }

@@ -1,4 +1,4 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { AtomicFile, assertNotInput } from '../io/safe-output';
 import type { Dataset } from './dataset';
 import type { PreferenceRecord } from './record';
 
@@ -13,16 +13,20 @@ export interface ConvertResult {
   skipped: number;
 }
 
-/** Writes every usable record of `dataset` to `out`; unusable ones are left out (and were reported by the index). */
+/**
+ * Writes every usable record of `dataset` to `out` (through a temporary file: a failure leaves `out` as
+ * it was); unusable ones are left out (and were reported by the index).
+ */
 export function writeCanonical(dataset: Dataset, out: string, signal?: AbortSignal): ConvertResult {
-  const fd = openSync(out, 'w');
+  assertNotInput(out, [dataset.file]);
+  const file = new AtomicFile(out);
   let written = 0;
   let skipped = 0;
   let pending: string[] = [];
   let pendingBytes = 0;
   const flush = (): void => {
     if (pending.length === 0) return;
-    writeSync(fd, pending.join(''));
+    file.write(pending.join(''));
     pending = [];
     pendingBytes = 0;
   };
@@ -41,8 +45,10 @@ export function writeCanonical(dataset: Dataset, out: string, signal?: AbortSign
       if (pendingBytes > 4 * 1024 * 1024) flush();
     }
     flush();
-  } finally {
-    closeSync(fd);
+    file.commit();
+  } catch (e) {
+    file.abort();
+    throw e;
   }
   return { written, skipped };
 }

@@ -9,13 +9,13 @@
  * still run whole batches.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { defaultPointsConfig, findCategory } from '../labelling/points';
 import type { CapabilityPoint, PointsConfig } from '../labelling/points';
 import { loadCheckpoint } from '../model/checkpoint';
 import type { NamedArray } from '../model/safetensors';
-import { writeFileAtomic } from '../model/safetensors';
+import { writeFileAtomic } from '../io/safe-output';
 import { TextTokenizer } from '../model/tokenizer';
 import type { VocabMap } from '../model/vocab';
 import type { RunModel } from '../training/networks';
@@ -68,7 +68,7 @@ export function exportRun(runDir: string, out: string, options: ExportOptions = 
   });
   writeFileAtomic(out, bytes);
   const tokenizerOut = tokenizerFileFor(out);
-  copyFileSync(tokenizerSrc, tokenizerOut);
+  writeFileAtomic(tokenizerOut, readFileSync(tokenizerSrc));
   const manifest: ExportManifest = {
     format: EXPORT_FORMAT,
     version: EXPORT_VERSION,
@@ -96,7 +96,7 @@ export function exportRun(runDir: string, out: string, options: ExportOptions = 
     createdAt: new Date().toISOString(),
   };
   const manifestOut = manifestFileFor(out);
-  writeFileSync(manifestOut, JSON.stringify(manifest, null, 2) + '\n');
+  writeFileAtomic(manifestOut, JSON.stringify(manifest, null, 2) + '\n');
   return { model: out, manifest: manifestOut, tokenizer: tokenizerOut, bytes: bytes.length, nodes: built.g.nodes.length, seconds: (Date.now() - started) / 1000 };
 }
 

@@ -6,6 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Aggregation } from '../training/aggregate';
 import type { Method } from '../training/types';
+import { FileError } from '../io/file-error';
+import { checkInput } from '../io/input-file';
 
 export const EXPORT_FORMAT = 'rewardlens-onnx';
 export const EXPORT_VERSION = 1;
@@ -65,17 +67,18 @@ export function tokenizerFileFor(model: string): string {
 /** Reads and checks the manifest beside MODEL.onnx; errors name the file and what is wrong. */
 export function readManifest(model: string): ExportManifest & { dir: string } {
   const file = manifestFileFor(model);
-  if (!existsSync(file)) throw new Error(`${file}: manifest not found (export the model with 'rewardlens export', which writes it beside ${model})`);
+  if (!existsSync(file)) throw new FileError(file, `manifest not found (export the model with 'rewardlens export', which writes it beside ${model})`);
+  checkInput(file);
   let m: ExportManifest;
   try {
     m = JSON.parse(readFileSync(file, 'utf8')) as ExportManifest;
   } catch (e) {
-    throw new Error(`${file}: cannot read JSON (${(e as Error).message})`);
+    throw new FileError(file, `cannot read JSON (${(e as Error).message})`);
   }
   const { format, version } = m as { format: unknown; version: unknown };
-  if (format !== EXPORT_FORMAT) throw new Error(`${file}: field 'format' is ${JSON.stringify(format)}, not '${EXPORT_FORMAT}'`);
-  if (version !== EXPORT_VERSION) throw new Error(`${file}: manifest version ${JSON.stringify(version)} is not supported (this build reads ${EXPORT_VERSION})`);
-  for (const k of ['model', 'tokenizer', 'modelSha256'] as const) if (typeof m[k] !== 'string') throw new Error(`${file}: field '${k}' is missing`);
+  if (format !== EXPORT_FORMAT) throw new FileError(file, `field 'format' is ${JSON.stringify(format)}, not '${EXPORT_FORMAT}'`);
+  if (version !== EXPORT_VERSION) throw new FileError(file, `manifest version ${JSON.stringify(version)} is not supported (this build reads ${EXPORT_VERSION})`);
+  for (const k of ['model', 'tokenizer', 'modelSha256'] as const) if (typeof m[k] !== 'string') throw new FileError(file, `field '${k}' is missing`);
   return { ...m, dir: dirname(file) };
 }
 

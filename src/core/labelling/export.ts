@@ -1,9 +1,9 @@
-import { closeSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { AtomicFile, assertNotInput, makeDirs } from '../io/safe-output';
 import { dirname } from 'node:path';
 import type { Dataset } from '../dataset/dataset';
 import { RecordLookup } from './records';
 import type { StoreContents } from './store';
-import { mergedLabels } from './store';
+import { assertNotLabelStore, mergedLabels } from './store';
 import { splitContext } from './templates';
 
 /**
@@ -29,10 +29,12 @@ export interface ExportSummary {
 }
 
 export function exportPointsJsonl(c: StoreContents, dataset: Dataset, out: string, options: ExportOptions = {}): ExportSummary {
+  // The save dialog and --export can both name the dataset or a store: never replace one.
+  assertNotInput(out, [dataset.file, c.file]);
+  assertNotLabelStore(out);
   const lookup = new RecordLookup(dataset);
-  mkdirSync(dirname(out), { recursive: true });
-  const tmp = `${out}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
+  makeDirs(dirname(out));
+  const file = new AtomicFile(out);
   let written = 0;
   let missingRecords = 0;
   try {
@@ -51,12 +53,13 @@ export function exportPointsJsonl(c: StoreContents, dataset: Dataset, out: strin
         rank: label.winner === label.a ? [1, 2] : [2, 1],
         point: label.point,
       };
-      writeSync(fd, `${JSON.stringify(line)}\n`);
+      file.write(`${JSON.stringify(line)}\n`);
       written++;
     }
-  } finally {
-    closeSync(fd);
+    file.commit();
+  } catch (e) {
+    file.abort();
+    throw e;
   }
-  renameSync(tmp, out);
   return { out, written, missingRecords };
 }

@@ -1,4 +1,6 @@
-import { closeSync, existsSync, fdatasyncSync, mkdirSync, openSync, readFileSync, readSync, fstatSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, readSync, fstatSync, statSync, writeSync } from 'node:fs';
+import { FileError } from '../io/file-error';
+import { makeDirs } from '../io/safe-output';
 import { basename, dirname, join } from 'node:path';
 import type { FileLock } from '../lock';
 import { acquireLock } from '../lock';
@@ -138,6 +140,33 @@ function addLine(c: StoreContents, line: StoreLine): void {
   else map.set(line.key, line);
 }
 
+/**
+ * Whether `file` is a label store (by its name, or a first line that is a store line), so that no output
+ * of a command is written over one: its calls were paid for.
+ */
+export function isLabelStoreFile(file: string): boolean {
+  if (file.endsWith('.labels.jsonl') && existsSync(file)) return true;
+  let fd: number | undefined;
+  try {
+    // stat before open: opening a FIFO would wait for a writer.
+    if (!statSync(file).isFile()) return false;
+    fd = openSync(file, 'r');
+    const head = Buffer.alloc(64 * 1024);
+    const text = head.subarray(0, readSync(fd, head, 0, head.length, 0)).toString('utf8');
+    const first = text.split('\n', 1)[0].trim();
+    return first !== '' && isLine(JSON.parse(first));
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Refuses `out` as an output when it is a label store. */
+export function assertNotLabelStore(out: string): void {
+  if (isLabelStoreFile(out)) throw new FileError(out, 'is a label store (paid judge calls): choose another output file');
+}
+
 /** Reads a store without locking it (reports, exports, the editor). A missing file is an empty store. */
 export function readStore(file: string): StoreContents {
   const contents = emptyContents(file);
@@ -186,7 +215,7 @@ export class LabelStore {
   }
 
   static open(file: string): LabelStore {
-    mkdirSync(dirname(file), { recursive: true });
+    makeDirs(dirname(file));
     const lock = acquireLock(`${file}.lock`, 'the label store');
     try {
       const contents = readStore(file);

@@ -9,8 +9,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { NamedArray } from './safetensors';
-import { encodeSafetensors, readSafetensors, writeFileAtomic } from './safetensors';
+import { writeFileAtomic } from '../io/safe-output';
+import { encodeSafetensors, readSafetensors } from './safetensors';
 import type { Variable } from './tf';
+import { FileError } from '../io/file-error';
 
 export const CHECKPOINT_FORMAT = 'rewardlens-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -50,23 +52,23 @@ export function saveCheckpoint(file: string, parts: Record<string, CheckpointPar
 
 export function loadCheckpoint(file: string): LoadedCheckpoint {
   const mf = manifestFile(file);
-  if (!existsSync(mf)) throw new Error(`${mf}: checkpoint manifest not found (is ${file} a RewardLens checkpoint?)`);
+  if (!existsSync(mf)) throw new FileError(mf, `checkpoint manifest not found (is ${file} a RewardLens checkpoint?)`);
   let manifest: Record<string, unknown>;
   try {
     manifest = JSON.parse(readFileSync(mf, 'utf8')) as Record<string, unknown>;
   } catch (e) {
-    throw new Error(`${mf}: cannot read JSON (${(e as Error).message})`);
+    throw new FileError(mf, `cannot read JSON (${(e as Error).message})`);
   }
-  if (manifest.format !== CHECKPOINT_FORMAT) throw new Error(`${mf}: field 'format' is ${JSON.stringify(manifest.format)}, not '${CHECKPOINT_FORMAT}'`);
-  if (manifest.version !== CHECKPOINT_VERSION) throw new Error(`${mf}: checkpoint version ${JSON.stringify(manifest.version)} is not supported (this build reads version ${CHECKPOINT_VERSION})`);
+  if (manifest.format !== CHECKPOINT_FORMAT) throw new FileError(mf, `field 'format' is ${JSON.stringify(manifest.format)}, not '${CHECKPOINT_FORMAT}'`);
+  if (manifest.version !== CHECKPOINT_VERSION) throw new FileError(mf, `checkpoint version ${JSON.stringify(manifest.version)} is not supported (this build reads version ${CHECKPOINT_VERSION})`);
   const index = manifest.parts as Record<string, string[]> | undefined;
-  if (!index || typeof index !== 'object') throw new Error(`${mf}: field 'parts' is missing`);
+  if (!index || typeof index !== 'object') throw new FileError(mf, `field 'parts' is missing`);
   const bytes = readFileSync(file);
   const expected = manifest.weightsSha256;
   if (expected !== undefined) {
-    if (typeof expected !== 'string' || !/^[0-9a-f]{64}$/.test(expected)) throw new Error(`${mf}: field 'weightsSha256' is ${JSON.stringify(expected)}, not 64 lowercase hex digits`);
+    if (typeof expected !== 'string' || !/^[0-9a-f]{64}$/.test(expected)) throw new FileError(mf, `field 'weightsSha256' is ${JSON.stringify(expected)}, not 64 lowercase hex digits`);
     const actual = sha256(bytes);
-    if (actual !== expected) throw new Error(`${file}: SHA-256 ${actual} differs from the manifest's weightsSha256 ${expected}: the weights file is corrupt or was replaced after the checkpoint was written`);
+    if (actual !== expected) throw new FileError(file, `SHA-256 ${actual} differs from the manifest's weightsSha256 ${expected}: the weights file is corrupt or was replaced after the checkpoint was written`);
   }
   const { tensors } = readSafetensors(bytes);
   const parts: Record<string, Map<string, NamedArray>> = {};

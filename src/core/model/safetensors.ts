@@ -4,7 +4,8 @@
  * little-endian data. The format is tiny and no well-kept npm reader exists, so it is written by hand here.
  * Every tensor is handed out as Float32 (F16/BF16 widened, small integer tensors converted).
  */
-import { closeSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../io/safe-output';
 
 export interface NamedArray {
   shape: number[];
@@ -155,21 +156,4 @@ export function encodeSafetensors(tensors: Map<string, NamedArray | IntArray>, m
 
 export function writeSafetensors(file: string, tensors: Map<string, NamedArray | IntArray>, metadata?: Record<string, string>): void {
   writeFileAtomic(file, encodeSafetensors(tensors, metadata));
-}
-
-/** Writes to a temp file beside `file`, then renames: a crash never leaves a half-written file under the name. */
-export function writeFileAtomic(file: string, bytes: Uint8Array | string): void {
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  const fd = openSync(tmp, 'w');
-  try {
-    const buf = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
-    let done = 0;
-    while (done < buf.length) done += writeSync(fd, buf, done, buf.length - done);
-  } catch (e) {
-    closeSync(fd);
-    unlinkSync(tmp);
-    throw new Error(`${file}: cannot write (${(e as Error).message})`);
-  }
-  closeSync(fd);
-  renameSync(tmp, file);
 }

@@ -7,6 +7,8 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { FileError, errnoReason } from '../io/file-error';
+import { checkInput } from '../io/input-file';
 
 export interface Encoded {
   ids: Int32Array;
@@ -51,13 +53,13 @@ export class TextTokenizer {
     const json = readJson(file, 'tokenizer');
     const configFile = join(dirname(file), 'tokenizer_config.json');
     const config = existsSync(configFile) ? readJson(configFile, 'tokenizer config') : {};
-    if (!isObject(json)) throw new Error(`${file}: not a tokenizer.json (expected a JSON object)`);
-    if (!isObject(config)) throw new Error(`${configFile}: not a tokenizer config (expected a JSON object)`);
+    if (!isObject(json)) throw new FileError(file, `not a tokenizer.json (expected a JSON object)`);
+    if (!isObject(config)) throw new FileError(configFile, `not a tokenizer config (expected a JSON object)`);
     let tok: Tokenizer;
     try {
       tok = new Tokenizer(json, config);
     } catch (e) {
-      throw new Error(`${file}: cannot load the tokenizer (${(e as Error).message})`);
+      throw new FileError(file, `cannot load the tokenizer (${(e as Error).message})`);
     }
     const model = isObject(json.model) ? json.model : {};
     const special: SpecialIds = {
@@ -180,7 +182,7 @@ export function defaultTokenizerFile(): string {
   const fromEnv = process.env.REWARDLENS_MODELS_DIR;
   if (fromEnv) {
     const file = join(fromEnv, DEFAULT_TOKENIZER);
-    if (!existsSync(file)) throw new Error(`${file}: not found (REWARDLENS_MODELS_DIR is ${fromEnv})`);
+    if (!existsSync(file)) throw new FileError(file, `not found (REWARDLENS_MODELS_DIR is ${fromEnv})`);
     return file;
   }
   for (let dir = __dirname, up = 0; up <= MAX_WALK_UP; dir = dirname(dir), up++) {
@@ -213,14 +215,16 @@ function checkMaxLen(maxLen: number, specials: number): number {
 function readJson(file: string, what: string): unknown {
   let text: string;
   try {
+    checkInput(file);
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new Error(`${file}: cannot read the ${what} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    const reason = e instanceof FileError ? e.reason : (errnoReason(e) ?? (e as Error).message);
+    throw new FileError(file, `cannot read the ${what} (${reason})`);
   }
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
-    throw new Error(`${file}: the ${what} is not valid JSON (${(e as Error).message})`);
+    throw new FileError(file, `the ${what} is not valid JSON (${(e as Error).message})`);
   }
 }
 
@@ -237,6 +241,6 @@ function tokenName(v: unknown): string | undefined {
 
 function specialId(tok: Tokenizer, file: string, role: string, token: string): number {
   const id = tok.token_to_id(token);
-  if (id === undefined) throw new Error(`${file}: the ${role} token ${token} is not in the vocabulary (a BERT-style tokenizer with [CLS], [SEP], [PAD] and [UNK] is needed)`);
+  if (id === undefined) throw new FileError(file, `the ${role} token ${token} is not in the vocabulary (a BERT-style tokenizer with [CLS], [SEP], [PAD] and [UNK] is needed)`);
   return id;
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { CapabilityColumn, ExportManifest } from '../export/manifest';
 import { readManifest } from '../export/manifest';
 import type { EncodedRecord } from '../training/features';
+import { FileError } from '../io/file-error';
 
 export interface OrtScorerOptions {
   /** Threads of one operator (onnxruntime's intraOpNumThreads); default: onnxruntime's choice (all cores). */
@@ -143,7 +144,7 @@ export class OrtScorer {
           extra: { session: { intra_op: { allow_spinning: this.options.spinning ? '1' : '0' } } },
         });
       } catch (e) {
-        throw new Error(`${file}: onnxruntime cannot load the model (${(e as Error).message.split('\n')[0]})`);
+        throw new FileError(file, `onnxruntime cannot load the model (${(e as Error).message.split('\n')[0]})`);
       }
     })();
     // A failed load is not cached, so a fixed install can be retried without restarting.

@@ -5,6 +5,7 @@ import { encodeRecord } from './features';
 import type { PairSample, PrefPair } from './pairs';
 import { DEFAULT_PAIR_SAMPLE, humanPairs } from './pairs';
 import { promptGroup } from './split';
+import { asInputError } from '../io/file-error';
 
 /** Records of one file, encoded, with their human preference pairs (paper eq. 7: all non-tied pairs). */
 export interface PreferenceData {
@@ -48,7 +49,9 @@ export async function loadPreferenceData(
   limits: { maxLen: number; routerMaxLen: number },
   options: LoadOptions = {},
 ): Promise<PreferenceData> {
-  const dataset = await Dataset.open(file, { schemaFile: options.schemaFile, adapter: options.adapter, signal: options.signal });
+  const dataset = await Dataset.open(file, { schemaFile: options.schemaFile, adapter: options.adapter, signal: options.signal }).catch((e: unknown) => {
+    throw asInputError(file, e);
+  });
   try {
     const sample = options.pairSample ?? DEFAULT_PAIR_SAMPLE;
     const maxPairs = options.maxPairs ?? MAX_PAIRS_IN_MEMORY;

@@ -14,6 +14,7 @@ import type { NamedParams } from './fit';
 import type { Aggregation } from './aggregate';
 import { RunFolder } from './run-folder';
 import type { Method } from './types';
+import { FileError } from '../io/file-error';
 
 /**
  * The structure of a trained run (`model.json`): which checkpoint holds which part and how the parts
@@ -49,14 +50,14 @@ export interface InnerModel {
 export function readRunModel(runDir: string): { run: RunFolder; model: RunModel } {
   const run = RunFolder.open(runDir);
   const file = run.file('model');
-  if (!existsSync(file)) throw new Error(`${runDir}: the run has not finished training (no model.json); resume it first`);
+  if (!existsSync(file)) throw new FileError(runDir, `the run has not finished training (no model.json); resume it first`);
   let model: RunModel;
   try {
     model = JSON.parse(readFileSync(file, 'utf8')) as RunModel;
   } catch (e) {
-    throw new Error(`${file}: cannot read JSON (${(e as Error).message})`);
+    throw new FileError(file, `cannot read JSON (${(e as Error).message})`);
   }
-  if (model.format !== 'rewardlens-model' || model.version !== 1) throw new Error(`${file}: not a RewardLens run model (format ${JSON.stringify(model.format)}, version ${JSON.stringify(model.version)})`);
+  if (model.format !== 'rewardlens-model' || model.version !== 1) throw new FileError(file, `not a RewardLens run model (format ${JSON.stringify(model.format)}, version ${JSON.stringify(model.version)})`);
   return { run, model };
 }
 
@@ -98,12 +99,12 @@ export function loadParts(file: string, parts: Record<string, NamedParams>): Rec
   const loaded = loadCheckpoint(file);
   for (const [part, params] of Object.entries(parts)) {
     const stored = loaded.parts[part];
-    if (!stored) throw new Error(`${file}: checkpoint has no part '${part}' (has ${Object.keys(loaded.parts).join(', ')})`);
+    if (!stored) throw new FileError(file, `checkpoint has no part '${part}' (has ${Object.keys(loaded.parts).join(', ')})`);
     for (const [name, variable] of params.named()) {
       const t = stored.get(name);
-      if (!t) throw new Error(`${file}: part '${part}' has no tensor '${name}'`);
+      if (!t) throw new FileError(file, `part '${part}' has no tensor '${name}'`);
       if (t.shape.join('x') !== variable.shape.join('x')) {
-        throw new Error(`${file}: ${part}/${name} has shape [${t.shape.join(', ')}], the model expects [${variable.shape.join(', ')}]`);
+        throw new FileError(file, `${part}/${name} has shape [${t.shape.join(', ')}], the model expects [${variable.shape.join(', ')}]`);
       }
       tf.tidy(() => variable.assign(tf.tensor(t.data, t.shape)));
     }

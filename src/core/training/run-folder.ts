@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FileLock } from '../lock';
 import { acquireLock } from '../lock';
+import { FileError, asFileError } from '../io/file-error';
+import { makeDirs, writeFileAtomic } from '../io/safe-output';
 import type { EvalResult, Phase } from './types';
+import { checkInput } from '../io/input-file';
 
 /**
  * The run folder: everything a run writes, in one place, resumable (layout in docs/training.md).
@@ -56,8 +59,8 @@ export const RESUMABLE_FIELDS: readonly string[] = ['maxMinutes', 'out', 'backen
  */
 export function lockRunFolder(dir: string): FileLock {
   const abs = resolve(dir);
-  if (existsSync(abs) && !statSync(abs).isDirectory()) throw new Error(`${abs} is a file, not a folder: choose a folder for the run`);
-  mkdirSync(abs, { recursive: true });
+  if (existsSync(abs) && !statSync(abs).isDirectory()) throw new FileError(abs, 'is a file, not a folder: choose a folder for the run');
+  makeDirs(abs);
   return acquireLock(join(abs, RUN_FILES.lock), `the run folder ${abs}`);
 }
 
@@ -118,28 +121,16 @@ function differences(a: unknown, b: unknown, ignore: ReadonlySet<string>, path =
 function readJson(file: string, what: string): unknown {
   let text: string;
   try {
+    checkInput(file);
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new Error(`cannot read ${what} ${file}: ${(e as Error).message}`);
+    throw asFileError(file, e);
   }
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
-    throw new Error(`${what} ${file} is not valid JSON (${(e as Error).message})`);
+    throw new FileError(file, `the ${what} is not valid JSON (${(e as Error).message})`);
   }
-}
-
-/** Write to a temporary file, flush it, rename over the target: readers see the old or the new file, never half of one. */
-function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
 }
 
 const COMPONENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -182,7 +173,7 @@ export class RunFolder {
             `${diff.length > 8 ? `\n  … and ${diff.length - 8} more` : ''}\nChoose another output folder, or delete this one to start over.`,
         );
       }
-      mkdirSync(join(abs, RUN_FILES.checkpoints), { recursive: true });
+      makeDirs(join(abs, RUN_FILES.checkpoints));
       return folder;
     }
     if (existsSync(abs)) {
@@ -192,17 +183,17 @@ export class RunFolder {
       if (entries.length > 0)
         throw new Error(`${abs} is not empty and is not a run folder (no ${RUN_FILES.config}; it holds ${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}): choose an empty or new folder`);
     }
-    mkdirSync(join(abs, RUN_FILES.checkpoints), { recursive: true });
-    writeAtomic(configFile, `${JSON.stringify(config, null, 2)}\n`);
+    makeDirs(join(abs, RUN_FILES.checkpoints));
+    writeFileAtomic(configFile, `${JSON.stringify(config, null, 2)}\n`);
     return new RunFolder(abs, config);
   }
 
   static open(dir: string): RunFolder {
     const abs = resolve(dir);
     const configFile = join(abs, RUN_FILES.config);
-    if (!existsSync(configFile)) throw new Error(`${abs} is not a RewardLens run folder (it has no ${RUN_FILES.config})`);
+    if (!existsSync(configFile)) throw new FileError(abs, `is not a RewardLens run folder (it has no ${RUN_FILES.config})`);
     const config = readJson(configFile, 'run configuration');
-    if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new Error(`run configuration ${configFile} is not a JSON object`);
+    if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new FileError(configFile, 'the run configuration is not a JSON object');
     return new RunFolder(abs, config as Record<string, unknown>);
   }
 
@@ -232,7 +223,7 @@ export class RunFolder {
   }
 
   writeState(s: RunState): void {
-    writeAtomic(this.file('state'), `${JSON.stringify(s, null, 2)}\n`);
+    writeFileAtomic(this.file('state'), `${JSON.stringify(s, null, 2)}\n`);
   }
 
   appendMetric(m: MetricLine): void {
@@ -264,7 +255,7 @@ export class RunFolder {
   }
 
   writeEval(results: EvalResult | EvalResult[]): void {
-    writeAtomic(this.file('eval'), `${JSON.stringify(Array.isArray(results) ? results : [results], null, 2)}\n`);
+    writeFileAtomic(this.file('eval'), `${JSON.stringify(Array.isArray(results) ? results : [results], null, 2)}\n`);
   }
 
   /** The final evaluation, always as a list; undefined before one was written. */
@@ -285,7 +276,7 @@ export class RunFolder {
   addTestEval(entry: TestEval): void {
     const same = (e: TestEval): boolean => e.testSha256 === entry.testSha256 && e.schemaFile === entry.schemaFile && e.adapter === entry.adapter;
     const list = (this.readTestEvals() ?? []).filter((e) => !same(e));
-    writeAtomic(this.file('testEvals'), `${JSON.stringify([...list, entry], null, 2)}\n`);
+    writeFileAtomic(this.file('testEvals'), `${JSON.stringify([...list, entry], null, 2)}\n`);
   }
 
   /** Evaluations on test files, oldest first; undefined when none was made. */
@@ -300,7 +291,7 @@ export class RunFolder {
   }
 
   writeModelCard(markdown: string): void {
-    writeAtomic(this.file('modelCard'), markdown);
+    writeFileAtomic(this.file('modelCard'), markdown);
   }
 
   /** One line of train.log, time-stamped. */

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, createReadStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createReadStream, existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { FileError } from '../io/file-error';
+import { writeFileAtomic } from '../io/safe-output';
 import { readStore, mergedLabels } from '../labelling/store';
 import { initBackend } from '../model/backend';
 import { PRESETS } from '../model/config';
@@ -88,7 +90,7 @@ async function trainInto(options: TrainOptions, io: TrainIO, hp: HyperParams, st
       onEvent: io.onEvent,
       deadline: options.maxMinutes ? started + options.maxMinutes * 60_000 : undefined,
     });
-    writeFileSync(run.file('model'), JSON.stringify(model, null, 2) + '\n');
+    writeFileAtomic(run.file('model'), JSON.stringify(model, null, 2) + '\n');
     const parameters = [...initialEncoder.named().values()].reduce((n, v) => n + v.size, 0);
     initialEncoder.dispose();
 
@@ -184,6 +186,8 @@ async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, ext
 
   io.onEvent?.({ type: 'phase', phase: 'base', message: `reading ${options.dataset}` });
   const data = await loadPreferenceData(options.dataset, tokenizer, limits, { schemaFile: options.schemaFile, adapter: options.adapter, signal: io.signal, pairSample: pairSampleOf(hp, options.seed) });
+  // The dataset's problem, said before any phase starts (and not as an internal error of the first phase).
+  if (data.pairs.every((p) => p.length === 0)) throw new FileError(options.dataset, `no usable preference pairs in ${data.records.length} records (see \`rewardlens index ${options.dataset}\`)`);
   const sampling = samplingNote(data, options.seed);
   if (sampling) {
     run.log(sampling);
@@ -331,7 +335,7 @@ function loadOrBuildVocab(run: RunFolder, tokenizer: TextTokenizer, data: Prefer
     for (const s of r.responses) for (const id of s.ids) used.add(id);
   }
   const vocab = VocabMap.build(tokenizer, used);
-  writeFileSync(file, JSON.stringify(vocab.toJSON()) + '\n');
+  writeFileAtomic(file, JSON.stringify(vocab.toJSON()) + '\n');
   return vocab;
 }
 

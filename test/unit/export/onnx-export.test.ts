@@ -286,7 +286,7 @@ void describe('ONNX export of trained runs (tiny preset, synthetic data)', () =>
     const empty = join(dir, 'unfinished');
     RunFolder.create(empty, { method: 'single' });
     assert.throws(() => exportRun(empty, join(dir, 'x.onnx')), /unfinished: the run has not finished training \(no model\.json\)/);
-    assert.throws(() => exportRun(join(dir, 'nowhere'), join(dir, 'x.onnx')), /nowhere is not a RewardLens run folder/);
+    assert.throws(() => exportRun(join(dir, 'nowhere'), join(dir, 'x.onnx')), /nowhere: is not a RewardLens run folder/);
   });
 });
 

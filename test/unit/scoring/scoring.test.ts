@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { OnnxUsageError, parseExportArgs } from '../../../src/cli/export';
 import { parseScoreArgs, scoreCommand } from '../../../src/cli/score';
+import { FileError } from '../../../src/core/io/file-error';
 import { exportRun } from '../../../src/core/export/export';
 import { readManifest } from '../../../src/core/export/manifest';
 import { TextTokenizer } from '../../../src/core/model/tokenizer';
@@ -145,7 +146,7 @@ void describe('scoring with an exported model (onnxruntime-node)', () => {
 
   void test('a model without its manifest, and bad command lines, fail with the file and the reason', () => {
     assert.throws(() => new OrtScorer(join(dir, 'missing.onnx')), /missing\.manifest\.json: manifest not found/);
-    const usage = (f: () => unknown, re: RegExp): void => assert.throws(f, (e: Error) => e instanceof OnnxUsageError && re.test(e.message) && !e.message.includes('\n'));
+    const usage = (f: () => unknown, re: RegExp): void => assert.throws(f, (e: Error) => (e instanceof OnnxUsageError || e instanceof FileError) && re.test(e.message) && !e.message.includes('\n'));
     usage(() => parseScoreArgs([model]), /usage: rewardlens score MODEL\.onnx FILE/);
     usage(() => parseScoreArgs([join(dir, 'nope.onnx'), testFile]), /nope\.onnx: no such file/);
     usage(() => parseScoreArgs([model, testFile, '--threads', '0']), /--threads must be an integer of at least 1, not "0"/);
@@ -153,7 +154,8 @@ void describe('scoring with an exported model (onnxruntime-node)', () => {
     usage(() => parseExportArgs([runDir]), /export needs --out MODEL\.onnx/);
     usage(() => parseExportArgs([runDir, '--out', join(dir, 'm.bin')]), /must end in \.onnx/);
     usage(() => parseExportArgs([runDir, '--out', join(dir, 'no', 'm.onnx')]), /folder .* does not exist/);
-    usage(() => parseExportArgs([testFile, '--out', model]), /is a file, not a run folder/);
+    usage(() => parseExportArgs([testFile, '--out', model]), /is a file, not a folder/);
+    usage(() => parseExportArgs([runDir, '--out', join(testFile, 'm.onnx')]), /is a file, not a folder/);
     assert.deepEqual(parseScoreArgs([model, testFile, '--threads', '2', '--json']), { help: false, model, file: testFile, json: true, threads: 2, batch: undefined, schemaFile: undefined, adapter: undefined });
   });
 });
