@@ -1,4 +1,3 @@
-import { DatasetFileError } from '../core/dataset/dataset-error';
 import { FileError, errnoReason } from '../core/io/file-error';
 import { LockedError } from '../core/lock';
 import { HyperParamError } from '../core/training/hparams';
@@ -23,8 +22,9 @@ export function errorReport(e: unknown): { line: string; code: 1 | 2 } {
         .join('; '),
       false,
     )}`;
-  // A file that is not a dataset, a run folder another process holds, a setting out of range: the user's to fix.
-  if (e instanceof UsageError || e instanceof FileError || e instanceof DatasetFileError || e instanceof LockedError || e instanceof HyperParamError) return { line: oneLine(message), code: 2 };
+  // A file that cannot be used (a dataset the engine cannot read among them), a run folder another process
+  // holds, a setting out of range: the user's to fix.
+  if (e instanceof UsageError || e instanceof FileError || e instanceof LockedError || e instanceof HyperParamError) return { line: oneLine(message), code: 2 };
   const err = e as NodeJS.ErrnoException | null;
   if (typeof err?.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS_')) return { line: oneLine(flagProblem(message)), code: 2 };
   const reason = errnoReason(e);

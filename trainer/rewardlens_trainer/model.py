@@ -97,21 +97,6 @@ class LoraEncoder(nn.Module):
         return lora_state(self.peft)
 
 
-class ScalarHead(nn.Module):
-    """The paper's value head: σ(z·wᵀ + b), weight [1, in], bias [1]."""
-
-    def __init__(self, weights: dict[str, torch.Tensor]):
-        super().__init__()
-        self.weight = nn.Parameter(weights["weight"].clone().float())
-        self.bias = nn.Parameter(weights["bias"].clone().float())
-
-    def forward(self, z):
-        return torch.sigmoid(z.float() @ self.weight.t() + self.bias).reshape(-1)
-
-    def state(self):
-        return {"weight": self.weight.data, "bias": self.bias.data}
-
-
 class MlpHead(nn.Module):
     """Phase 3: σ(w1·PReLU(w0·z + b0) + b1), one PReLU slope per hidden unit."""
 
@@ -141,6 +126,13 @@ class Classifier(nn.Module):
 
     def state(self):
         return {"weight": self.weight.data, "bias": self.bias.data}
+
+
+class ScalarHead(Classifier):
+    """The paper's value head: σ(z·wᵀ + b), weight [1, in], bias [1]."""
+
+    def forward(self, z):
+        return torch.sigmoid(super().forward(z.float())).reshape(-1)
 
 
 class Standardizer:
