@@ -9,7 +9,7 @@ import { HyperParamError } from '../core/training/hparams';
 import { formatPythonReport, probePython } from '../core/training/python-env';
 import { RUN_FILES } from '../core/training/run-folder';
 import { defaultPython } from '../core/training/torch-trainer';
-import { evaluateRun, prepare, train } from '../core/training/train';
+import { evaluateRun, prepare, train, trainSettings } from '../core/training/train';
 import type { EvalResult, Method, PresetName, TrainBackend, TrainEvent, TrainOptions, TrainSummary } from '../core/training/types';
 import { BACKENDS, METHODS, METHODS_NEEDING_LABELS, PRESET_NAMES, TRAIN_BACKENDS } from '../core/training/types';
 import { formatEvalResult, formatTrainEvent } from '../worker/train-protocol';
@@ -228,7 +228,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const { options, json } = args;
   // --json: stdout carries the summary only, and stderr stays quiet too.
   const quiet = args.quiet || json;
-  // Before the backend loads (seconds): a folder that cannot be made is the first thing to hear of.
+  // Settings first (nothing is made for a bad one), then, before the backend loads (seconds), the folder:
+  // one that cannot be made is the first thing to hear of.
+  try {
+    trainSettings(options);
+  } catch (e) {
+    throw e instanceof HyperParamError ? new TrainUsageError(e.message) : e;
+  }
   makeDirs(options.out);
   const controller = new AbortController();
   const cleanup = abortOnSignal(controller, quiet);
@@ -236,8 +242,6 @@ export async function trainCommand(argv: string[]): Promise<number> {
   try {
     summary = await train(options, { signal: controller.signal, onEvent: printer(quiet) });
   } catch (e) {
-    // train() checks the settings before it starts anything: one out of range is the user's to fix (exit 2).
-    if (e instanceof HyperParamError) throw new TrainUsageError(e.message);
     // The recipe may end a cancelled run by throwing; after Ctrl-C that is the expected way out.
     if (!controller.signal.aborted) throw e;
     if (!args.quiet) process.stderr.write(`${options.out}: stopped; resume with the same command\n`);

@@ -144,7 +144,7 @@ void describe('errors and flags', () => {
     const fields = join(tmp, 'unknown-fields.jsonl');
     writeFileSync(fields, '{"foo":1,"bar":2}\n');
     for (const file of [empty, fields]) {
-      refused(run('train', file, '--method', 'single', '--preset', 'tiny', '--out', join(tmp, `run-${file.length}`), '-q'), /^rewardlens: .*jsonl: (no usable preference pairs|no adapter recognises)/);
+      refused(run('train', file, '--method', 'single', '--preset', 'tiny', '--out', join(tmp, `run-${file.length}`), '-q'), /^rewardlens: .*jsonl: (no usable preference pairs|no adapter recognises|empty file, no records)/);
     }
     const model = join(tmp, 'fake.onnx');
     writeFileSync(model, 'not onnx');

@@ -55,14 +55,21 @@ export async function train(options: TrainOptions, io: TrainIO = {}): Promise<Tr
   if (METHODS_NEEDING_LABELS.includes(options.method) && !options.labels) {
     throw new Error(`method ${options.method} needs capability labels: pass --labels STORE (from 'rewardlens label' or 'rewardlens labels-from-ratings')`);
   }
-  // Settings are checked before anything is created or locked.
-  const hp = applyOverrides(defaultHyperParams(options.preset, Boolean(options.base)), options.overrides);
+  const hp = trainSettings(options);
   const lock = lockRunFolder(options.out);
   try {
     return options.backend === 'torch' ? await trainWithTorch(options, io, hp) : await trainInto(options, io, hp, started);
   } finally {
     lock.release();
   }
+}
+
+/**
+ * The run's settings, the preset's defaults under the options' overrides, checked against their ranges
+ * (HyperParamError): before anything is created or locked, so a bad value leaves nothing behind.
+ */
+export function trainSettings(options: Pick<TrainOptions, 'preset' | 'base' | 'overrides'>): HyperParams {
+  return applyOverrides(defaultHyperParams(options.preset, Boolean(options.base)), options.overrides);
 }
 
 /** The TensorFlow.js recipe, in a folder this process holds the lock of. */
@@ -221,7 +228,7 @@ async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, ext
  */
 export async function prepare(options: TrainOptions, io: TrainIO = {}): Promise<TrainingPlan> {
   if (METHODS_NEEDING_LABELS.includes(options.method) && !options.labels) throw new Error(`method ${options.method} needs capability labels: pass --labels STORE`);
-  const hp = applyOverrides(defaultHyperParams(options.preset, Boolean(options.base)), options.overrides);
+  const hp = trainSettings(options);
   const lock = lockRunFolder(options.out);
   try {
     return (await preparePlan(options, io, hp)).plan;
