@@ -289,7 +289,7 @@ export async function prepareCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** `rewardlens doctor`: whether --backend torch can train here, and on what. Exit 0 when ready, 1 when not. */
+/** `rewardlens doctor`: whether --backend torch can train here, and on what. Exit 0 when ready, 2 when not (the user's to fix). */
 export async function doctorCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } });
   if (values.help) {
@@ -298,5 +298,5 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   }
   const report = await probePython(defaultPython());
   console.log(values.json ? JSON.stringify(report) : formatPythonReport(report));
-  return report.ready ? 0 : 1;
+  return report.ready ? 0 : 2;
 }
