@@ -15,7 +15,7 @@ import traceback
 import torch
 
 from .events import Events
-from .run_folder import PlanError, RunFolder, write_json
+from .run_folder import PlanError, RunFolder, RunLock, write_json
 
 
 def device_of(name: str) -> torch.device:
@@ -50,12 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     events = Events(enabled=os.environ.get("RANK", "0") == "0")
     events.ready()
     started = time.time()
+    lock = None
     try:
         if args.threads < 0 or args.micro_batch < 0 or args.max_minutes < 0:
             raise PlanError("--threads, --micro-batch and --max-minutes must not be negative")
         if args.threads:
             torch.set_num_threads(args.threads)
         run = RunFolder(args.run)
+        # One process trains a folder; under torchrun the first process holds the lock for all.
+        lock = RunLock(run.dir) if os.environ.get("RANK", "0") == "0" else None
         device = device_of(args.device)
         from .evaluate import evaluate_test
         from .recipe import Cancelled, Distributed, Trainer, install_cancel
@@ -102,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         events.error(f"{type(e).__name__}: {e}")
         traceback.print_exc()
         return 1
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 if __name__ == "__main__":

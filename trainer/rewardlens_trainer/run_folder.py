@@ -7,6 +7,7 @@ import datetime
 import hashlib
 import json
 import os
+import socket
 from pathlib import Path
 
 import torch
@@ -101,6 +102,67 @@ class RunFolder:
     def log(self, message: str) -> None:
         with open(self.dir / "train.log", "a", encoding="utf-8") as h:
             h.write(f"{now()} {message.rstrip()}\n")
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs and, where /proc tells, is not a zombie (src/core/lock.ts isAlive)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+class RunLock:
+    """`<run>/run.lock` as src/core/lock.ts writes it (`<pid>@<host>`, created exclusively; a dead or zombie
+    owner's lock is taken over), so a trainer started by hand never trains a folder another process trains.
+    A trainer started by RewardLens finds its parent's lock named in REWARDLENS_RUN_LOCK and leaves it be."""
+
+    def __init__(self, run_dir: Path):
+        self.file = run_dir / "run.lock"
+        self.mine = False
+        inherited = os.environ.get("REWARDLENS_RUN_LOCK")
+        if inherited and self._owner() == inherited:
+            return
+        me = f"{os.getpid()}@{socket.gethostname()}"
+        for _ in range(2):
+            try:
+                fd = os.open(self.file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                owner = self._owner()
+                if owner is None:
+                    continue
+                pid, _, host = owner.partition("@")
+                if host != socket.gethostname():
+                    raise PlanError(f"{run_dir} is locked by process {owner} on another machine ({self.file}); delete the lock file if that process is gone")
+                if _alive(int(pid) if pid.isdigit() else -1):
+                    raise PlanError(f"{run_dir} is in use by process {pid} ({self.file}); wait for it or stop it")
+                self.file.unlink(missing_ok=True)
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(me)
+            self.mine = True
+            return
+        raise PlanError(f"cannot lock {run_dir} ({self.file})")
+
+    def _owner(self) -> str | None:
+        try:
+            return self.file.read_text().strip()
+        except FileNotFoundError:
+            return None
+
+    def release(self) -> None:
+        if self.mine and (self._owner() or "").startswith(f"{os.getpid()}@"):
+            self.file.unlink(missing_ok=True)
+        self.mine = False
 
 
 def save_checkpoint(path: Path, parts: dict[str, dict[str, torch.Tensor]], manifest: dict) -> None:

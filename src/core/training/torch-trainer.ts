@@ -5,11 +5,12 @@
  * they show the TensorFlow.js worker's.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { TrainEvent, TrainSummary } from './types';
 import { CancelledError } from './recipe';
+import { RUN_FILES } from './run-folder';
 
 /** The protocol version the trainer must speak (src/worker/train-protocol.ts PROTOCOL_VERSION). */
 const TRAINER_PROTOCOL = 1;
@@ -56,7 +57,11 @@ export function runTorchTrainer(runDir: string, options: TorchTrainerOptions): P
   if (options.microBatch) args.push('--micro-batch', String(options.microBatch));
   if (options.maxMinutes) args.push('--max-minutes', String(options.maxMinutes));
   const pkg = trainerPackageDir();
-  const env = { ...process.env, PYTHONPATH: [pkg, process.env.PYTHONPATH].filter(Boolean).join(delimiter), PYTHONUNBUFFERED: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: [pkg, process.env.PYTHONPATH].filter(Boolean).join(delimiter), PYTHONUNBUFFERED: '1' };
+  // The run folder's lock, when this process holds it (train() does): the trainer leaves it be instead of
+  // refusing a folder "in use" by its own parent.
+  const owner = lockOwner(join(resolve(runDir), RUN_FILES.lock));
+  if (owner?.startsWith(`${process.pid}@`)) env.REWARDLENS_RUN_LOCK = owner;
   return new Promise((resolvePromise, reject) => {
     const child = spawn(options.python, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let summary: TrainSummary | undefined;
@@ -98,4 +103,12 @@ export function runTorchTrainer(runDir: string, options: TorchTrainerOptions): P
       reject(new Error(`${failure?.message ?? `the PyTorch trainer exited with ${code ?? sig}`}${tail && !failure ? `\n${tail}` : ''}`));
     });
   });
+}
+
+function lockOwner(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
 }

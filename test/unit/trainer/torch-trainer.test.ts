@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, test } from 'node:test';
@@ -155,6 +155,21 @@ void describe('PyTorch trainer', { skip: noTorch }, async () => {
     const missing = await probePython(join(dir, 'no-such-python'));
     assert.equal(missing.ready, false);
     assert.equal(missing.error, 'not found');
+  });
+
+  await test('a trainer started by hand refuses a run folder another live process holds; a dead owner\'s lock is taken over', async () => {
+    const run = join(dir, 'locked');
+    await prepare(dmoerm('locked', 'single'));
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    try {
+      writeFileSync(join(run, 'run.lock'), `${holder.pid}@${hostname()}`);
+      await assert.rejects(runTorchTrainer(run, { python, device: 'cpu' }), /is in use by process \d+/);
+    } finally {
+      holder.kill();
+      await new Promise((r) => holder.on('close', r));
+    }
+    await runTorchTrainer(run, { python, device: 'cpu' });
+    assert.ok(!existsSync(join(run, 'run.lock')), 'released when done');
   });
 
   await test('cancel stops at the next step with a CancelledError; the same run then finishes', async () => {
