@@ -5,6 +5,7 @@ import { FileError } from '../core/io/file-error';
 import { checkInput } from '../core/io/input-file';
 import { assertNotInput, makeDirs } from '../core/io/safe-output';
 import { storeFileFor } from '../core/labelling/store';
+import { isHubId } from '../core/model/hub';
 import { HyperParamError } from '../core/training/hparams';
 import { formatPythonReport, probePython } from '../core/training/python-env';
 import { RUN_FILES } from '../core/training/run-folder';
@@ -37,7 +38,9 @@ Training (docs/training-ui.md; run again with the same options to resume):
   --out RUN            run folder (created, or resumed when it holds the same run)
   --labels STORE       capability label store (.labels.jsonl); needed by dmoerm and dmoerm-no-outer
   --preset P           ${PRESET_NAMES.join(' | ')} (default small)
-  --base DIR           pre-trained BERT-family encoder (config.json, model.safetensors, tokenizer.json)
+  --base DIR|ORG/NAME  pre-trained BERT-family encoder (config.json, model.safetensors, tokenizer.json): a folder,
+                       or a Hugging Face Hub id, downloaded once into ~/.cache/rewardlens/hub (resumable;
+                       HF_ENDPOINT, HF_TOKEN, REWARDLENS_CACHE)
   --base-run RUN       start from the general RM of another run of the same data, preset, base and seed
   --backend B          auto (default) | ${BACKENDS.join(' | ')} | torch (the PyTorch trainer: docs/torch-trainer.md)
   --device D           torch: auto (CUDA when available) | cpu | cuda | cuda:N
@@ -136,7 +139,8 @@ export function parseTrainArgs(argv: string[]): { help: true } | { help: false; 
     throw new TrainUsageError(`--method ${method} needs --labels STORE, the capability label store${hint}`);
   }
   if (values.labels !== undefined) checkInput(values.labels);
-  if (values.base !== undefined) checkInput(values.base, 'directory');
+  // A Hub id (org/name) is downloaded into the cache when the run starts (src/core/model/hub.ts).
+  if (values.base !== undefined && !isHubId(values.base)) checkInput(values.base, 'directory');
   if (values['base-run'] !== undefined) checkRunFolder(values['base-run']);
   if (values.schema !== undefined) checkInput(values.schema);
   checkRunOut(values.out, [dataset, values.labels, values.base, values['base-run'], values.schema]);

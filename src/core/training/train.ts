@@ -9,6 +9,7 @@ import { PRESETS } from '../model/config';
 import type { Preset } from '../model/config';
 import { Encoder } from '../model/encoder';
 import { loadBertFolder } from '../model/hf-import';
+import { hubFolder, isHubId } from '../model/hub';
 import { TextTokenizer } from '../model/tokenizer';
 import { VocabMap } from '../model/vocab';
 import { capabilityPairs } from './capability-pairs';
@@ -117,6 +118,22 @@ async function trainInto(options: TrainOptions, io: TrainIO, hp: HyperParams, st
   }
 }
 
+/** A base given as a folder, or as a Hub id (`org/name`): downloaded once into the cache, with progress. */
+async function baseFolder(base: string, io: TrainIO): Promise<string> {
+  if (!isHubId(base)) return base;
+  let last = 0;
+  return hubFolder(base, {
+    signal: io.signal,
+    onProgress: (file, done, total) => {
+      const now = Date.now();
+      if (now - last < 1000 && done !== total) return;
+      last = now;
+      const mb = (n: number): string => (n / 2 ** 20).toFixed(1);
+      io.onEvent?.({ type: 'phase', phase: 'base', message: `downloading ${base}: ${file} ${mb(done)}${total ? ` of ${mb(total)}` : ''} MiB` });
+    },
+  });
+}
+
 /** MODEL_CARD.md of a finished run, whichever engine trained it. */
 function writeModelCard(
   options: TrainOptions,
@@ -168,7 +185,7 @@ interface RunSetup {
 
 async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, extraConfig: Record<string, unknown> = {}): Promise<RunSetup> {
   const preset = PRESETS[options.preset];
-  const imported = options.base ? loadBertFolder(options.base) : undefined;
+  const imported = options.base ? loadBertFolder(await baseFolder(options.base, io)) : undefined;
   const tokenizerFile = imported ? (imported.tokenizerFile ?? fail(`${options.base}: no tokenizer.json beside the model`)) : TextTokenizer.default().file;
   const tokenizer = TextTokenizer.fromFile(tokenizerFile);
   const limits = limitsFor(preset, imported?.config.maxPositions);

@@ -1,0 +1,89 @@
+/**
+ * Pre-trained bases by Hugging Face Hub id (`--base BAAI/bge-small-zh-v1.5`), for users with internet: the
+ * files a base needs are downloaded once into a cache and read from there afterwards. A download that breaks
+ * off resumes where it stopped (HTTP Range on the `.part` file); a file is renamed to its name only when it is
+ * complete, so the cache never holds half a file under a real name. Nothing here runs in tests against the
+ * Hub: they serve a fixture from 127.0.0.1 (HF_ENDPOINT).
+ */
+import { createWriteStream, existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+
+/** What a BERT-family base folder holds (hf-import.ts reads it); the last is optional. */
+const REQUIRED = ['config.json', 'tokenizer.json', 'model.safetensors'];
+const OPTIONAL = ['tokenizer_config.json'];
+
+export interface HubOptions {
+  /** Default: HF_ENDPOINT, else https://huggingface.co. */
+  endpoint?: string;
+  revision?: string;
+  /** Default: REWARDLENS_CACHE/hub, else ~/.cache/rewardlens/hub. */
+  cacheDir?: string;
+  /** Default: HF_TOKEN (gated or private models); sent to the endpoint only. */
+  token?: string;
+  signal?: AbortSignal;
+  onProgress?: (file: string, done: number, total: number | undefined) => void;
+}
+
+/** `org/name`, the Hub's id shape (a path that exists is a folder, not an id). */
+export function isHubId(base: string): boolean {
+  return /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/.test(base) && !existsSync(base);
+}
+
+/** The local folder of `id` at `revision`, downloading what is missing; resolves when every file is whole. */
+export async function hubFolder(id: string, options: HubOptions = {}): Promise<string> {
+  if (!isHubId(id)) throw new Error(`${id}: not a Hub model id (org/name)`);
+  const endpoint = (options.endpoint ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
+  const revision = options.revision ?? 'main';
+  const cache = options.cacheDir ?? join(process.env.REWARDLENS_CACHE ?? join(homedir(), '.cache', 'rewardlens'), 'hub');
+  const dir = join(cache, id.replace('/', '--'), revision);
+  mkdirSync(dir, { recursive: true });
+  const token = options.token ?? process.env.HF_TOKEN;
+  for (const file of [...REQUIRED, ...OPTIONAL]) {
+    const target = join(dir, file);
+    // `.absent`: an optional file the Hub does not have, so later runs need no request at all.
+    if (existsSync(target) || existsSync(`${target}.absent`)) continue;
+    const url = `${endpoint}/${id}/resolve/${encodeURIComponent(revision)}/${file}`;
+    const found = await download(url, target, file, token, options);
+    if (!found && REQUIRED.includes(file)) throw new Error(`${id}: the Hub has no ${file} at ${revision} (${url}); a BERT-family base needs ${REQUIRED.join(', ')}`);
+    if (!found) writeFileSync(`${target}.absent`, '');
+  }
+  return dir;
+}
+
+/** Downloads `url` into `target` through `target.part`, resuming a part left by an earlier try. False on 404. */
+async function download(url: string, target: string, name: string, token: string | undefined, options: HubOptions): Promise<boolean> {
+  const part = `${target}.part`;
+  const have = existsSync(part) ? statSync(part).size : 0;
+  const headers: Record<string, string> = {};
+  if (have > 0) headers.Range = `bytes=${have}-`;
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(url, { headers, signal: options.signal, redirect: 'follow' });
+  if (res.status === 404) return false;
+  if (res.status === 416 && have > 0) {
+    // The part already holds every byte (a crash between the last write and the rename).
+    renameSync(part, target);
+    return true;
+  }
+  if (res.status === 401 || res.status === 403) throw new Error(`${url}: ${res.status} — a gated or private model needs HF_TOKEN`);
+  if (!res.ok || !res.body) throw new Error(`${url}: HTTP ${res.status} ${res.statusText}`);
+  const resumed = res.status === 206;
+  const start = resumed ? have : 0;
+  const length = Number(res.headers.get('content-length') ?? NaN);
+  const total = Number.isFinite(length) ? start + length : undefined;
+  let done = start;
+  options.onProgress?.(name, done, total);
+  const body = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
+  body.on('data', (chunk: Buffer) => {
+    done += chunk.length;
+    options.onProgress?.(name, done, total);
+  });
+  // 206: append to what the earlier try wrote; 200: the server sent the whole file, start over.
+  await pipeline(body, createWriteStream(part, { flags: resumed ? 'a' : 'w' }));
+  if (total !== undefined && statSync(part).size !== total) throw new Error(`${url}: got ${statSync(part).size} of ${total} bytes; run again to resume`);
+  renameSync(part, target);
+  return true;
+}
