@@ -5,12 +5,9 @@
  * complete, so the cache never holds half a file under a real name. Nothing here runs in tests against the
  * Hub: they serve a fixture from 127.0.0.1 (HF_ENDPOINT).
  */
-import { createWriteStream, existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 
 /** What a BERT-family base folder holds (hf-import.ts reads it); the last is optional. */
 const REQUIRED = ['config.json', 'tokenizer.json', 'model.safetensors'];
@@ -76,13 +73,19 @@ async function download(url: string, target: string, name: string, token: string
   const total = Number.isFinite(length) ? start + length : undefined;
   let done = start;
   options.onProgress?.(name, done, total);
-  const body = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
-  body.on('data', (chunk: Buffer) => {
-    done += chunk.length;
-    options.onProgress?.(name, done, total);
-  });
-  // 206: append to what the earlier try wrote; 200: the server sent the whole file, start over.
-  await pipeline(body, createWriteStream(part, { flags: resumed ? 'a' : 'w' }));
+  // 206: append to what the earlier try wrote; 200: the server sent the whole file, start over. Each chunk
+  // is on disk before the next is read, so a transfer that breaks off keeps everything it received.
+  const fd = openSync(part, resumed ? 'a' : 'w');
+  try {
+    const reader = res.body.getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      writeSync(fd, r.value);
+      done += r.value.length;
+      options.onProgress?.(name, done, total);
+    }
+  } finally {
+    closeSync(fd);
+  }
   if (total !== undefined && statSync(part).size !== total) throw new Error(`${url}: got ${statSync(part).size} of ${total} bytes; run again to resume`);
   renameSync(part, target);
   return true;
