@@ -14,10 +14,9 @@ import time
 import torch
 import torch.nn.functional as F
 
-from . import PROTOCOL_VERSION
 from .events import Events
 from .model import Classifier, Encoder, LoraEncoder, MlpHead, ScalarHead, Standardizer, set_lora
-from .run_folder import RunFolder, load_checkpoint, now, save_checkpoint, write_json
+from .run_folder import RunFolder, load_checkpoint, now, save_checkpoint
 
 
 class Cancelled(Exception):
@@ -285,7 +284,7 @@ class Trainer:
             return pair_metrics(val, by)
 
         net_encoder.train()
-        self.fit(c, trainable, step, validate, state, load, [net_encoder, head])
+        self.fit(c, trainable, step, validate, state, load)
 
     # ---- the router
 
@@ -322,7 +321,6 @@ class Trainer:
             c, list(classifier.parameters()), step, validate,
             lambda: {"classifier": classifier.state()},
             lambda parts: classifier.load_state_dict(parts["classifier"]),
-            [classifier],
             finalize=lambda: std.fold_into(classifier.weight, classifier.bias),
         )
 
@@ -357,7 +355,7 @@ class Trainer:
                 r = mlp(features[[row[k] for k in keys_v]]).tolist()
             return pair_metrics(val, dict(zip(keys_v, r)))
 
-        self.fit(c, list(mlp.parameters()), step, validate, lambda: {"mlp": mlp.state()}, lambda parts: [mlp.p[k].data.copy_(v) for k, v in parts["mlp"].items()], [mlp], finalize=lambda: std.fold_into(mlp.p["w0"], mlp.p["b0"]))
+        self.fit(c, list(mlp.parameters()), step, validate, lambda: {"mlp": mlp.state()}, lambda parts: [mlp.p[k].data.copy_(v) for k, v in parts["mlp"].items()], finalize=lambda: std.fold_into(mlp.p["w0"], mlp.p["b0"]))
 
     def expert_embeddings(self, phase1: str, experts: list[str], seqs: list[int]) -> torch.Tensor:
         """z = ⊕ z_i: each expert's pooled embedding of each sequence, concatenated in the experts' order."""
@@ -401,7 +399,7 @@ class Trainer:
 
     # ---- the schedule (fit.ts)
 
-    def fit(self, c: dict, params, step_fn, validate, state, load, modules, finalize=None) -> None:
+    def fit(self, c: dict, params, step_fn, validate, state, load, finalize=None) -> None:
         name, phase, expert = c["name"], c["phase"], c.get("expert")
         batches, seeds = self.schedule(name)
         max_steps = c["maxSteps"]
@@ -569,5 +567,3 @@ def install_cancel(trainer: Trainer) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-
-__all__ = ["Trainer", "Cancelled", "install_cancel", "PROTOCOL_VERSION", "write_json"]
