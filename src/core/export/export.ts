@@ -16,10 +16,12 @@ import type { CapabilityPoint, PointsConfig } from '../labelling/points';
 import { loadCheckpoint } from '../model/checkpoint';
 import type { NamedArray } from '../model/safetensors';
 import { writeFileAtomic } from '../io/safe-output';
-import { TextTokenizer } from '../model/tokenizer';
+import { isDecoder } from '../model/config';
+import type { TextTokenizer } from '../model/tokenizer';
 import type { VocabMap } from '../model/vocab';
 import type { RunModel } from '../training/networks';
-import { readRunModel, readRunVocab } from '../training/networks';
+import { readRunModel, readRunVocab, runTokenizer } from '../training/networks';
+import { decoderLastToken } from './decoder-graph';
 import type { SequenceInputs } from './graph';
 import { GraphBuilder, encoderPooled, linear, mergeLora, mlpHead, scalarHead, sequenceInputs } from './graph';
 import type { CapabilityColumn, ExportManifest } from './manifest';
@@ -48,7 +50,7 @@ export function exportRun(runDir: string, out: string, options: ExportOptions = 
   const started = Date.now();
   const { run, model } = readRunModel(runDir);
   const tokenizerSrc = run.file('tokenizer');
-  const tokenizer = TextTokenizer.fromFile(tokenizerSrc);
+  const tokenizer = runTokenizer(run, model);
   const vocab = readRunVocab(run);
   const cache = new Map<string, Parts>();
   const parts = (component: string): Parts => {
@@ -79,6 +81,7 @@ export function exportRun(runDir: string, out: string, options: ExportOptions = 
     tokenizer: basename(tokenizerOut),
     maxLen: model.maxLen,
     routerMaxLen: model.routerMaxLen,
+    ...(tokenizer.style === 'decoder' ? { style: tokenizer.style } : {}),
     special: { ...tokenizer.special },
     categories: built.categories,
     capabilities: built.capabilities,
@@ -127,7 +130,8 @@ export interface BuiltGraph {
 
 /**
  * The whole run as one graph. Inputs: input_ids, token_type_ids, attention_mask [batch, sequence] int64
- * (tokenizer ids of `[CLS] context [SEP] response [SEP]`); with a router also router_input_ids,
+ * (tokenizer ids of `[CLS] context [SEP] response [SEP]`, or a decoder's `context \n response <eos>`, whose
+ * token types it ignores); with a router also router_input_ids,
  * router_attention_mask [records, router_sequence] and response_record [batch] (the router row of each
  * response). Outputs: reward [batch]; category_probs [records, C] and category [records] (router);
  * capability_scores [batch, P] (Phase-2 heads); member_rewards [batch, k] (ensembles).
@@ -151,7 +155,11 @@ export function buildRunGraph(model: RunModel, parts: (component: string) => Par
   const pooled = (component: string, weights: () => Map<string, NamedArray>, on: Rows): string => {
     const key = `${component}${on.tag}`;
     let z = pooledCache.get(key);
-    if (!z) pooledCache.set(key, (z = encoderPooled(g, c, weights(), on.seq, key, `checkpoint ${component}`)));
+    if (!z) {
+      const where = `checkpoint ${component}`;
+      z = isDecoder(c) ? decoderLastToken(g, c, weights(), on.seq, key, where) : encoderPooled(g, c, weights(), on.seq, key, where);
+      pooledCache.set(key, z);
+    }
     return z;
   };
   const baseReward = (on: Rows): string =>

@@ -116,6 +116,8 @@ export interface SequenceInputs {
   ids: string;
   /** [B, T] int64, or undefined for all-zero types (router inputs). */
   types?: string;
+  /** [B, T] int64 attention mask as given (1 token, 0 padding). */
+  mask: string;
   /** [B, 1, 1, T] float: 0 for tokens, MASK_VALUE for padding. */
   maskAdd: string;
   /** [B, T, 1] float 0/1. */
@@ -140,10 +142,10 @@ export function sequenceInputs(g: GraphBuilder, lookup: string, ids: string, mas
   // Slice of the table the sequence dimension goes unknown and onnxruntime's SkipLayerNorm fusion is lost.
   const ones = g.op('Add', [g.op('Mul', [ids, g.int64([0], [], 'zero_i64')], {}, `${ids}_zeros`), g.int64([1], [], 'one_i64')], {}, `${ids}_ones`);
   const positions = g.op('Sub', [g.op('CumSum', [ones, g.int64([1], [], 'axis_1')], {}, `${ids}_cumsum`), g.int64([1], [], 'one_i64')], {}, `${ids}_positions`);
-  return { ids: cids, types, maskAdd, mask3, counts, positions };
+  return { ids: cids, types, mask, maskAdd, mask3, counts, positions };
 }
 
-function need(weights: Map<string, NamedArray>, name: string, where: string): NamedArray {
+export function need(weights: Map<string, NamedArray>, name: string, where: string): NamedArray {
   const w = weights.get(name);
   if (!w) throw new Error(`${where}: missing parameter '${name}'`);
   return w;
@@ -236,7 +238,8 @@ export function mlpHead(g: GraphBuilder, z: string, mlp: Map<string, NamedArray>
 export function mergeLora(encoder: Map<string, NamedArray>, lora: Map<string, NamedArray>, scale: number, where: string): Map<string, NamedArray> {
   const out = new Map(encoder);
   for (const [name, a] of lora) {
-    const m = /^(encoder\.layer\.\d+\.attention\.self\.(?:query|key|value))\.lora_A\.weight$/.exec(name);
+    // BERT's attention projections, or a decoder's (Qwen2/Llama).
+    const m = /^(encoder\.layer\.\d+\.attention\.self\.(?:query|key|value)|layers\.\d+\.self_attn\.[qkv]_proj)\.lora_A\.weight$/.exec(name);
     if (!m) continue;
     const b = need(lora, `${m[1]}.lora_B.weight`, where);
     const w = need(encoder, `${m[1]}.weight`, where);

@@ -8,6 +8,8 @@ import type { Aggregation } from '../training/aggregate';
 import type { Method } from '../training/types';
 import { FileError } from '../io/file-error';
 import { checkInput } from '../io/input-file';
+import type { SequenceStyle, SpecialIds } from '../model/tokenizer';
+import { TextTokenizer } from '../model/tokenizer';
 
 export const EXPORT_FORMAT = 'rewardlens-onnx';
 export const EXPORT_VERSION = 1;
@@ -35,7 +37,10 @@ export interface ExportManifest {
   /** Token budgets the inputs were truncated to in training (the scorer encodes records the same way). */
   maxLen: number;
   routerMaxLen: number;
-  special: { cls: number; sep: number; pad: number; unk: number };
+  /** How inputs are laid out (TextTokenizer): absent for BERT-family models, 'decoder' for Qwen2/Llama bases. */
+  style?: SequenceStyle;
+  /** Special token ids; -1 for one a decoder's tokenizer lacks, eos where a decoder appends one. */
+  special: SpecialIds;
   /** Columns of category_probs (dmoerm); ['all'] for dmoerm-no-outer; [] otherwise. */
   categories: string[];
   /** Columns of capability_scores, in order. */
@@ -84,4 +89,9 @@ export function readManifest(model: string): ExportManifest & { dir: string } {
 
 export function tokenizerPath(m: ExportManifest & { dir: string }): string {
   return join(m.dir, m.tokenizer);
+}
+
+/** The tokenizer beside an exported model, laying out inputs as the model was trained on them. */
+export function manifestTokenizer(m: ExportManifest & { dir: string }): TextTokenizer {
+  return TextTokenizer.fromFile(tokenizerPath(m), m.style ?? 'bert', m.special);
 }

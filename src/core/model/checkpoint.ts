@@ -11,14 +11,19 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { NamedArray } from './safetensors';
 import { writeFileAtomic } from '../io/safe-output';
 import { encodeSafetensors, readSafetensors } from './safetensors';
-import type { Variable } from './tf';
 import { FileError } from '../io/file-error';
 
 export const CHECKPOINT_FORMAT = 'rewardlens-checkpoint';
 export const CHECKPOINT_VERSION = 1;
 
+/** A tensor as a checkpoint stores it: TensorFlow.js variables and plain arrays (arrays.ts) both are. */
+export interface StoredTensor {
+  readonly shape: readonly number[];
+  dataSync(): Float32Array | Int32Array | Uint8Array;
+}
+
 export interface CheckpointPart {
-  named(): Map<string, Variable>;
+  named(): Map<string, StoredTensor>;
 }
 
 export interface LoadedCheckpoint {
@@ -39,7 +44,8 @@ export function saveCheckpoint(file: string, parts: Record<string, CheckpointPar
     if (part.includes('/')) throw new Error(`${file}: part name '${part}' must not contain '/'`);
     index[part] = [];
     for (const [name, v] of holder.named()) {
-      tensors.set(`${part}/${name}`, { shape: [...v.shape], data: v.dataSync() as Float32Array });
+      const data = v.dataSync();
+      tensors.set(`${part}/${name}`, { shape: [...v.shape], data: data instanceof Float32Array ? data : Float32Array.from(data) });
       index[part].push(name);
     }
   }

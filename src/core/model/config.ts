@@ -24,6 +24,45 @@ export interface EncoderConfig {
   attentionDropout: number;
 }
 
+/**
+ * A decoder LM of the Qwen2/Llama family (the paper's base family): pre-RMSNorm blocks, rotary positions,
+ * grouped-query attention, SwiGLU feed-forward. Names follow Hugging Face's Qwen2Config/LlamaConfig. The
+ * reward model reads the hidden state of the last real token (the sequence is causal: only that one has
+ * seen the whole input).
+ */
+export interface DecoderConfig {
+  /** model_type: qwen2 has biases on q/k/v, llama none (unless attention_bias). */
+  architecture: 'qwen2' | 'llama';
+  vocabSize: number;
+  hidden: number;
+  layers: number;
+  /** Query heads. */
+  heads: number;
+  /** Key/value heads (grouped-query attention): heads is a multiple of it. */
+  kvHeads: number;
+  /** Width of one head (hidden / heads unless the config says otherwise). */
+  headDim: number;
+  intermediate: number;
+  maxPositions: number;
+  rmsNormEps: number;
+  ropeTheta: number;
+  /** Biases on the q, k and v projections. */
+  attentionBias: boolean;
+}
+
+/** What a run's base is: a BERT-family encoder (presets, imported BERTs) or a decoder LM. */
+export type BaseConfig = EncoderConfig | DecoderConfig;
+
+export function isDecoder(c: BaseConfig): c is DecoderConfig {
+  return 'architecture' in c;
+}
+
+/** The BERT configuration of a base the TensorFlow.js engine runs, or why it cannot run this one. */
+export function encoderOnly(c: BaseConfig, what: string): EncoderConfig {
+  if (isDecoder(c)) throw new Error(`${what}: the base is a ${c.architecture} decoder, which the TensorFlow.js engine does not run; train it with --backend torch and score it through its ONNX export (rewardlens export)`);
+  return c;
+}
+
 export type LoraTarget = 'query' | 'key' | 'value';
 
 export interface LoraConfig {

@@ -128,6 +128,12 @@ export class Encoder {
     return new Map(this.params);
   }
 
+  get parameters(): number {
+    let n = 0;
+    for (const v of this.params.values()) n += v.size;
+    return n;
+  }
+
   variables(): Variable[] {
     return [...this.params.values()];
   }

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import type { EncoderConfig, LoraConfig, LoraTarget } from './config';
 import { Encoder } from './encoder';
 import { LoraAdapter } from './lora';
+import type { DecoderFolder } from './decoder';
+import { DECODER_TYPES, loadDecoderFolder } from './decoder';
 import type { NamedArray } from './safetensors';
 import { readSafetensors } from './safetensors';
 
@@ -87,6 +89,18 @@ export function loadBertFolder(dir: string): BertFolder {
     tokenizerFile: existsSync(tokenizerFile) ? tokenizerFile : undefined,
     modelType: String(cfg.model_type),
   };
+}
+
+/** A base folder of either family, told apart by config.json's model_type. */
+export type BaseFolder = ({ kind: 'bert' } & BertFolder) | ({ kind: 'decoder' } & DecoderFolder);
+
+export function loadBaseFolder(dir: string): BaseFolder {
+  const cfg = readJson(join(dir, 'config.json'));
+  if ((DECODER_TYPES as readonly string[]).includes(String(cfg.model_type))) return { kind: 'decoder', ...loadDecoderFolder(dir, cfg) };
+  if (!BERT_TYPES.includes(String(cfg.model_type))) {
+    throw new Error(`${join(dir, 'config.json')}: field 'model_type' is '${String(cfg.model_type)}'; bases must be BERT encoders (bert) or decoders (${DECODER_TYPES.join(', ')})`);
+  }
+  return { kind: 'bert', ...loadBertFolder(dir) };
 }
 
 /** Loads a peft LoRA adapter folder for an encoder of the given shape. */

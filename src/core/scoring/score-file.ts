@@ -2,11 +2,11 @@
  * `rewardlens score MODEL FILE`: every record of a dataset scored by an exported model, with its agreement
  * with the human ranking, and the summary accuracy counted as `rewardlens eval` counts it (evaluate.ts).
  */
-import { TextTokenizer } from '../model/tokenizer';
+
 import { loadPreferenceData } from '../training/data';
 import { agreement } from '../training/evaluate';
 import type { EvalResult } from '../training/types';
-import { tokenizerPath } from '../export/manifest';
+import { manifestTokenizer } from '../export/manifest';
 import type { ModelRecordScore, OrtScorerOptions } from './session';
 import { OrtScorer } from './session';
 
@@ -44,7 +44,7 @@ export async function scoreFile(model: string, file: string, options: ScoreFileO
   const scorer = options.scorer ?? new OrtScorer(model, options);
   try {
     const m = scorer.manifest;
-    const tokenizer = TextTokenizer.fromFile(tokenizerPath(m));
+    const tokenizer = manifestTokenizer(m);
     const data = await loadPreferenceData(file, tokenizer, { maxLen: m.maxLen, routerMaxLen: m.routerMaxLen }, { schemaFile: options.schemaFile, adapter: options.adapter, signal: options.signal });
     const scores: ModelRecordScore[] = [];
     for (let at = 0; at < data.records.length; at += CHUNK) {

@@ -1,6 +1,7 @@
 /**
  * Preference records → token sequences: one `[CLS] context [SEP] response [SEP]` per response for the
- * reward model, and `[CLS] user turns [SEP]` for the router (paper §3.1: the router classifies the
+ * reward model, and `[CLS] user turns [SEP]` for the router (decoder bases: without [CLS]/[SEP], see
+ * TextTokenizer) (paper §3.1: the router classifies the
  * input, not the answers). Ids are in the tokenizer's full vocabulary; `VocabMap` compacts them later.
  */
 import type { PreferenceRecord, Role } from '../dataset/record';
@@ -59,8 +60,8 @@ export function routerText(record: PreferenceRecord): string {
 export function encodeRecord(record: PreferenceRecord, index: number, tokenizer: TextTokenizer, limits: FeatureLimits): EncodedRecord {
   const { maxLen, routerMaxLen } = checkLimits(limits);
   const ctx = contextText(record);
-  const pairBudget = maxLen - 3;
-  const routerBudget = routerMaxLen - 2;
+  const pairBudget = maxLen - tokenizer.pairOverhead;
+  const routerBudget = routerMaxLen - tokenizer.singleOverhead;
   // The context is tokenized once for all responses; only its end can be used.
   const ctxIds = tokenizer.tokenizeTail(ctx, pairBudget);
   const routerSource = routerText(record);

@@ -3,7 +3,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import type * as TF from '@tensorflow/tfjs';
 import type { TokenBatch } from '../model/batch';
 import { loadCheckpoint, saveCheckpoint } from '../model/checkpoint';
-import type { EncoderConfig, LoraConfig } from '../model/config';
+import type { BaseConfig, LoraConfig } from '../model/config';
+import { isDecoder } from '../model/config';
+import { TextTokenizer } from '../model/tokenizer';
 import type { Encoder } from '../model/encoder';
 import type { ScalarHead } from '../model/heads';
 import type { LoraAdapter } from '../model/lora';
@@ -24,7 +26,8 @@ export interface RunModel {
   format: 'rewardlens-model';
   version: 1;
   method: Method;
-  encoder: EncoderConfig;
+  /** The base's configuration: a BERT-family encoder, or a decoder LM (then only the PyTorch trainer and the ONNX export run it). */
+  encoder: BaseConfig;
   lora: LoraConfig;
   maxLen: number;
   routerMaxLen: number;
@@ -59,6 +62,11 @@ export function readRunModel(runDir: string): { run: RunFolder; model: RunModel 
   }
   if (model.format !== 'rewardlens-model' || model.version !== 1) throw new FileError(file, `not a RewardLens run model (format ${JSON.stringify(model.format)}, version ${JSON.stringify(model.version)})`);
   return { run, model };
+}
+
+/** The tokenizer a run trained with, reading sequences as its base's family does. */
+export function runTokenizer(run: RunFolder, model: Pick<RunModel, 'encoder'>): TextTokenizer {
+  return TextTokenizer.fromFile(run.file('tokenizer'), isDecoder(model.encoder) ? 'decoder' : 'bert');
 }
 
 /** The compact vocabulary a run's checkpoints were trained with (`vocab.json`). */

@@ -7,7 +7,11 @@
  * initialisations the recipe uses), so the two engines agree by construction: the parity test in
  * test/unit/trainer checks it step by step.
  */
-import type { EncoderConfig, LoraConfig } from '../model/config';
+import type { CheckpointPart } from '../model/checkpoint';
+import type { BaseConfig, LoraConfig } from '../model/config';
+import { isDecoder } from '../model/config';
+import type { DecoderWeights } from '../model/decoder';
+import { createDecoderLora } from '../model/decoder';
 import type { Encoder } from '../model/encoder';
 import { Classifier, MlpHead, ScalarHead } from '../model/heads';
 import { LoraAdapter } from '../model/lora';
@@ -19,7 +23,6 @@ import type { VocabMap } from '../model/vocab';
 import type { PreferenceData } from './data';
 import { pairsOf, positionsByCategory } from './data';
 import { batchStream } from './fit';
-import type { NamedParams } from './fit';
 import type { HyperParams, TrainedPhase } from './hparams';
 import type { InnerModel, RunModel } from './networks';
 import { componentName } from './networks';
@@ -76,7 +79,7 @@ export interface TrainingPlan {
   method: Method;
   seed: number;
   hyperParams: HyperParams;
-  encoder: EncoderConfig;
+  encoder: BaseConfig;
   lora: LoraConfig;
   maxLen: number;
   routerMaxLen: number;
@@ -105,7 +108,7 @@ export interface PlanInput {
   train: number[];
   test: number[];
   capability: Map<string, PrefPair[]>;
-  initialEncoder: Encoder;
+  initialEncoder: Encoder | DecoderWeights;
   rng: Rng;
 }
 
@@ -184,13 +187,13 @@ export function writePlan(run: RunFolder, input: PlanInput): TrainingPlan {
 }
 
 /** The plan in memory: components, their tables and their initial weights (part `<component>.<part>`). */
-export function buildPlan(input: PlanInput): { plan: TrainingPlan; tables: Map<string, ComponentTables>; init: Record<string, NamedParams> } {
+export function buildPlan(input: PlanInput): { plan: TrainingPlan; tables: Map<string, ComponentTables>; init: Record<string, CheckpointPart> } {
   const { data, hp, method, seed } = input;
   const splits = new RunSplits(data, hp, input.rng);
   const hidden = input.initialEncoder.config.hidden;
   const components: PlanComponent[] = [];
   const tables = new Map<string, ComponentTables>();
-  const init: Record<string, NamedParams> = { 'base.encoder': input.initialEncoder, 'base.head': ScalarHead.create(hidden, seed) };
+  const init: Record<string, CheckpointPart> = { 'base.encoder': input.initialEncoder, 'base.head': ScalarHead.create(hidden, seed) };
   const seqLength = (p: PrefPair): number => Math.max(data.records[p.record].responses[p.winner].ids.length, data.records[p.record].responses[p.loser].ids.length);
 
   const addTokens = (c: Omit<PlanComponent, 'kind' | 'lr' | 'maxSteps' | 'weight' | 'trainExamples' | 'valExamples'>, train: PrefPair[], val: PrefPair[]): void => {
@@ -219,7 +222,7 @@ export function buildPlan(input: PlanInput): { plan: TrainingPlan; tables: Map<s
     const members: string[] = [];
     for (let i = 0; i < hp.ensembleSize; i++) {
       const name = `member-${i}`;
-      init[`${name}.lora`] = LoraAdapter.create(input.initialEncoder.config, input.lora, seed + 1000 + i);
+      init[`${name}.lora`] = createLora(input.initialEncoder.config, input.lora, seed + 1000 + i);
       addTokens({ name, phase: 'ensemble', expert: name, encoder: 'base', trainEncoder: false, headFrom: 'base', lora: true }, pairsOf(data, baseTrain), pairsOf(data, baseVal));
       members.push(name);
     }
@@ -241,7 +244,7 @@ export function buildPlan(input: PlanInput): { plan: TrainingPlan; tables: Map<s
       const train = pairs.filter((p) => inTrain.has(p.record));
       if (train.length < hp.minPairs) continue;
       const name = componentName('phase2', category, point);
-      init[`${name}.lora`] = LoraAdapter.create(input.initialEncoder.config, input.lora, seed + experts.length + 100);
+      init[`${name}.lora`] = createLora(input.initialEncoder.config, input.lora, seed + experts.length + 100);
       addTokens({ name, phase: 'phase2', expert: `${category}/${point}`, encoder: phase1, trainEncoder: false, headFrom: phase1, lora: true }, train, pairs.filter((p) => inVal.has(p.record)));
       experts.push({ point, component: name });
     }
@@ -300,6 +303,11 @@ export function buildPlan(input: PlanInput): { plan: TrainingPlan; tables: Map<s
     model,
   };
   return { plan, tables, init };
+}
+
+/** A LoRA adapter's initial weights for either family of base. */
+function createLora(base: BaseConfig, lora: LoraConfig, seed: number): CheckpointPart {
+  return isDecoder(base) ? createDecoderLora(base, lora, seed) : LoraAdapter.create(base, lora, seed);
 }
 
 /** The batches and dropout seeds of `steps` optimiser steps, as `fit` draws them. */

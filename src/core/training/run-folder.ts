@@ -13,7 +13,7 @@ import { checkInput } from '../io/input-file';
  *
  *   run.json        the configuration; written once, compared on resume
  *   state.json      progress: completed components and the one in progress (replaced atomically)
- *   tokenizer.json  the tokenizer used; vocab.json its compact vocabulary map
+ *   tokenizer.json  the tokenizer used (tokenizer_config.json beside it when the base has one); vocab.json its compact vocabulary map
  *   checkpoints/    <component>.safetensors + <component>.json
  *   metrics.jsonl   one line per evaluation (append-only; a torn last line is ignored)
  *   eval.json       the final evaluation
@@ -28,6 +28,8 @@ export const RUN_FILES = {
   config: 'run.json',
   state: 'state.json',
   tokenizer: 'tokenizer.json',
+  /** The base's tokenizer_config.json (names of its special tokens), when it has one. */
+  tokenizerConfig: 'tokenizer_config.json',
   vocab: 'vocab.json',
   model: 'model.json',
   checkpoints: 'checkpoints',

@@ -1,4 +1,5 @@
 import type * as TF from '@tensorflow/tfjs';
+import { encoderOnly } from '../model/config';
 import { Encoder } from '../model/encoder';
 import { Classifier, MlpHead, ScalarHead } from '../model/heads';
 import { LoraAdapter } from '../model/lora';
@@ -139,7 +140,7 @@ export class RunScorer {
   }
 
   private loadNet(component: string): RewardNet {
-    const config = this.model.encoder;
+    const config = encoderOnly(this.model.encoder, 'scoring a run in the TensorFlow.js engine');
     const net = new RewardNet(Encoder.create(config, 0), ScalarHead.create(config.hidden, 0));
     loadParts(this.checkpoint(component), { encoder: net.encoder, head: net.head });
     return net;

@@ -5,10 +5,11 @@ import { FileError } from '../io/file-error';
 import { writeFileAtomic } from '../io/safe-output';
 import { readStore, mergedLabels } from '../labelling/store';
 import { initBackend } from '../model/backend';
-import { PRESETS } from '../model/config';
+import { PRESETS, encoderOnly } from '../model/config';
 import type { Preset } from '../model/config';
+import type { DecoderWeights } from '../model/decoder';
 import { Encoder } from '../model/encoder';
-import { loadBertFolder } from '../model/hf-import';
+import { loadBaseFolder } from '../model/hf-import';
 import { hubFolder, isHubId } from '../model/hub';
 import { TextTokenizer } from '../model/tokenizer';
 import { VocabMap } from '../model/vocab';
@@ -23,7 +24,7 @@ import type { FitOutcome } from './fit';
 import type { ModelCardPhase } from './model-card';
 import { renderModelCard } from './model-card';
 import type { RunModel } from './networks';
-import { readRunModel, readRunVocab } from './networks';
+import { readRunModel, readRunVocab, runTokenizer } from './networks';
 import { CancelledError, runRecipe } from './recipe';
 import { Rng } from './rng';
 import { lockRunFolder, RunFolder } from './run-folder';
@@ -77,7 +78,9 @@ export function trainSettings(options: Pick<TrainOptions, 'preset' | 'base' | 'o
 async function trainInto(options: TrainOptions, io: TrainIO, hp: HyperParams, started: number): Promise<TrainSummary> {
   const backend = await initBackend(options.backend as BackendName | 'auto', { nativeModulePaths: io.nativeModulePaths });
   io.onEvent?.({ type: 'backend', ...backend });
-  const { run, preset, limits, data, vocab, tokenizer, tokenizerFile, trainPositions, testPositions, capability, initialEncoder, rng } = await setUpRun(options, io, hp);
+  const { run, preset, limits, data, vocab, tokenizer, tokenizerFile, trainPositions, testPositions, capability, initialEncoder: initial, rng } = await setUpRun(options, io, hp);
+  if (!(initial instanceof Encoder)) throw new Error(encoderOnlyMessage(options));
+  const initialEncoder = initial;
   run.log(`backend ${backend.backend} (tfjs '${backend.tfBackend}')${backend.note ? `: ${backend.note}` : ''}`);
   const src = sequenceSource(data, vocab, tokenizer, hp.scoreBatch);
   try {
@@ -99,7 +102,7 @@ async function trainInto(options: TrainOptions, io: TrainIO, hp: HyperParams, st
       deadline: options.maxMinutes ? started + options.maxMinutes * 60_000 : undefined,
     });
     writeFileAtomic(run.file('model'), JSON.stringify(model, null, 2) + '\n');
-    const parameters = [...initialEncoder.named().values()].reduce((n, v) => n + v.size, 0);
+    const parameters = initialEncoder.parameters;
     initialEncoder.dispose();
 
     let evaluation: EvalResult | undefined;
@@ -179,15 +182,22 @@ interface RunSetup {
   trainPositions: number[];
   testPositions: number[];
   capability: Map<string, PrefPair[]>;
-  initialEncoder: Encoder;
+  /** A TensorFlow.js encoder, or a decoder's weights (which only the PyTorch trainer runs). */
+  initialEncoder: Encoder | DecoderWeights;
   rng: Rng;
+}
+
+function encoderOnlyMessage(options: TrainOptions): string {
+  return `${options.base}: decoder bases train with --backend torch (the PyTorch trainer); the TensorFlow.js engine runs BERT-family encoders only`;
 }
 
 async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, extraConfig: Record<string, unknown> = {}): Promise<RunSetup> {
   const preset = PRESETS[options.preset];
-  const imported = options.base ? loadBertFolder(await baseFolder(options.base, io)) : undefined;
+  const imported = options.base ? loadBaseFolder(await baseFolder(options.base, io)) : undefined;
+  // Refused before the run folder exists, so a wrong choice leaves nothing to clean up.
+  if (imported?.kind === 'decoder' && options.backend !== 'torch') throw new Error(encoderOnlyMessage(options));
   const tokenizerFile = imported ? (imported.tokenizerFile ?? fail(`${options.base}: no tokenizer.json beside the model`)) : TextTokenizer.default().file;
-  const tokenizer = TextTokenizer.fromFile(tokenizerFile);
+  const tokenizer = TextTokenizer.fromFile(tokenizerFile, imported?.kind === 'decoder' ? 'decoder' : 'bert');
   const limits = limitsFor(preset, imported?.config.maxPositions);
 
   const run = RunFolder.create(options.out, {
@@ -219,6 +229,9 @@ async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, ext
   }
   const vocab = loadOrBuildVocab(run, tokenizer, data);
   copyFileSync(tokenizerFile, run.file('tokenizer'));
+  // Its special tokens' names (a decoder's eos and pad above all), so the run reads the tokenizer as training did.
+  const tokenizerConfig = join(dirname(tokenizerFile), 'tokenizer_config.json');
+  if (existsSync(tokenizerConfig)) copyFileSync(tokenizerConfig, run.file('tokenizerConfig'));
 
   const rng = new Rng(options.seed);
   const all = data.records.map((_, i) => i);
@@ -233,8 +246,12 @@ async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, ext
     if (capability.size === 0) throw new Error(`${options.labels}: no consistent capability labels for records of ${options.dataset}`);
   }
 
-  const initialEncoder = imported ? imported.encoder.restrictVocab(vocab.keep) : Encoder.create({ ...preset.encoder, vocabSize: vocab.size }, options.seed);
-  imported?.encoder.dispose();
+  let initialEncoder: Encoder | DecoderWeights;
+  if (imported?.kind === 'decoder') initialEncoder = imported.weights.restrictVocab(vocab.keep);
+  else if (imported) {
+    initialEncoder = imported.encoder.restrictVocab(vocab.keep);
+    imported.encoder.dispose();
+  } else initialEncoder = Encoder.create({ ...preset.encoder, vocabSize: vocab.size }, options.seed);
   return { run, hp, preset, limits, data, vocab, tokenizer, tokenizerFile, trainPositions, testPositions, capability, initialEncoder, rng };
 }
 
@@ -258,7 +275,7 @@ async function preparePlan(options: TrainOptions, io: TrainIO, hp: HyperParams):
   // The initial weights come from the engine's own seeded generators: any backend gives the same values.
   await initBackend('wasm');
   const setup = await setUpRun(options, io, hp, { engine: 'torch' });
-  const parameters = [...setup.initialEncoder.named().values()].reduce((n, v) => n + v.size, 0);
+  const parameters = setup.initialEncoder.parameters;
   const plan = writePlan(setup.run, {
     method: options.method,
     seed: options.seed,
@@ -309,9 +326,10 @@ export interface EvalOptions {
 /** Agreement of a trained run with the human preferences of `testFile` (paper Table 3), kept in the run's test-evals.json. */
 export async function evaluateRun(runDir: string, testFile: string, options: EvalOptions = {}): Promise<EvalResult> {
   const { run, model } = readRunModel(runDir);
+  encoderOnly(model.encoder, `${runDir}: rewardlens eval`);
   const backend = await initBackend(options.backend ?? 'auto', { nativeModulePaths: options.nativeModulePaths });
   options.onEvent?.({ type: 'backend', ...backend });
-  const tokenizer = TextTokenizer.fromFile(run.file('tokenizer'));
+  const tokenizer = runTokenizer(run, model);
   const hp = run.config.hyperParams as HyperParams | undefined;
   const seed = typeof run.config.seed === 'number' ? run.config.seed : 0;
   const data = await loadPreferenceData(testFile, tokenizer, { maxLen: model.maxLen, routerMaxLen: model.routerMaxLen }, { ...options, pairSample: pairSampleOf(hp, seed) });

@@ -2,8 +2,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { PreferenceRecord } from '../../core/dataset/record';
 import type { ExportManifest } from '../../core/export/manifest';
-import { tokenizerPath } from '../../core/export/manifest';
-import { TextTokenizer } from '../../core/model/tokenizer';
+import { manifestTokenizer } from '../../core/export/manifest';
+import type { TextTokenizer } from '../../core/model/tokenizer';
 import type { ModelRecordScore } from '../../core/scoring/session';
 import { OrtScorer, ScoreCache } from '../../core/scoring/session';
 import type { EncodedRecord } from '../../core/training/features';
@@ -104,7 +104,7 @@ export class RewardModel implements vscode.Disposable {
     try {
       // Reads the manifest only: the onnxruntime session is created by the first score.
       const scorer = new OrtScorer(file, { intraOpNumThreads: this.config.scoringThreads, cache: this.cache });
-      const tokenizer = TextTokenizer.fromFile(tokenizerPath(scorer.manifest));
+      const tokenizer = manifestTokenizer(scorer.manifest);
       this.loaded = { file, scorer, tokenizer };
       this.log.info(`reward model ${file} (${scorer.manifest.method}${scorer.manifest.categories.length ? `, categories ${scorer.manifest.categories.join(', ')}` : ''})`);
       return this.loaded;

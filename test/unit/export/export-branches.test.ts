@@ -7,7 +7,7 @@ import { exportRun } from '../../../src/core/export/export';
 import { readManifest } from '../../../src/core/export/manifest';
 import { initBackend } from '../../../src/core/model/backend';
 import type { EncoderConfig, LoraConfig } from '../../../src/core/model/config';
-import { PRESETS } from '../../../src/core/model/config';
+import { PRESETS, encoderOnly } from '../../../src/core/model/config';
 import { Encoder } from '../../../src/core/model/encoder';
 import { Classifier, MlpHead, ScalarHead } from '../../../src/core/model/heads';
 import { normal, subSeed } from '../../../src/core/model/init';
@@ -67,7 +67,7 @@ function sourceOf(): SequenceSource {
 function makeRun(name: string, model: RunModel): string {
   const runDir = join(dir, name);
   const run = RunFolder.create(runDir, { method: model.method, name });
-  const c = model.encoder;
+  const c = encoderOnly(model.encoder, 'test');
   const H = c.hidden;
   const save = (component: string, parts: Parameters<typeof saveParts>[1]): void => saveParts(run.checkpointPath(component), parts, { component });
   const encoderPart = (component: string): void => {

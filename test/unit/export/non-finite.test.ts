@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { exportRun } from '../../../src/core/export/export';
 import { initBackend } from '../../../src/core/model/backend';
 import { NonFiniteWeightsError } from '../../../src/core/model/checkpoint';
-import { PRESETS } from '../../../src/core/model/config';
+import { PRESETS, encoderOnly } from '../../../src/core/model/config';
 import { Encoder } from '../../../src/core/model/encoder';
 import { ScalarHead } from '../../../src/core/model/heads';
 import { normal } from '../../../src/core/model/init';
@@ -38,7 +38,7 @@ function makeRun(name: string, bias: number): string {
     lora: { r: 4, alpha: 8, dropout: 0, targets: ['query'] }, maxLen: PRESETS.tiny.maxLen, routerMaxLen: PRESETS.tiny.routerMaxLen, mlpHidden: 8, base: 'base',
   };
   const H = model.encoder.hidden;
-  const encoder = Encoder.create(model.encoder, 3);
+  const encoder = Encoder.create(encoderOnly(model.encoder, 'test'), 3);
   const head = ScalarHead.fromNamed(new Map([['weight', { shape: [1, H], data: normal(H, 1, 4) }], ['bias', { shape: [1], data: Float32Array.of(bias) }]]));
   saveParts(run.checkpointPath('base'), { encoder, head }, { component: 'base' });
   encoder.dispose();

@@ -9,6 +9,7 @@ import { exportRun } from '../../../src/core/export/export';
 import type { ExportManifest } from '../../../src/core/export/manifest';
 import { readManifest } from '../../../src/core/export/manifest';
 import { initBackend } from '../../../src/core/model/backend';
+import { encoderOnly } from '../../../src/core/model/config';
 import { Encoder } from '../../../src/core/model/encoder';
 import { ScalarHead } from '../../../src/core/model/heads';
 import { LoraAdapter } from '../../../src/core/model/lora';
@@ -64,12 +65,13 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 function referenceCapabilities(f: Fixture, category: string): Map<string, Float32Array[]> {
   const run = RunFolder.open(f.run);
   const inner = f.model.inner![category];
-  const encoder = Encoder.create(f.model.encoder, 0);
+  const config = encoderOnly(f.model.encoder, 'test');
+  const encoder = Encoder.create(config, 0);
   const out = new Map<string, Float32Array[]>();
   try {
     loadParts(run.checkpointPath(inner.phase1), { encoder, head: ScalarHead.create(f.model.encoder.hidden, 0) });
     for (const e of inner.experts) {
-      const net = new RewardNet(encoder, ScalarHead.create(f.model.encoder.hidden, 0), LoraAdapter.create(f.model.encoder, f.model.lora, 0));
+      const net = new RewardNet(encoder, ScalarHead.create(f.model.encoder.hidden, 0), LoraAdapter.create(config, f.model.lora, 0));
       loadParts(run.checkpointPath(e.component), { lora: net.adapter!, head: net.head });
       const rows = f.src.data.records.map((r) => embedSequences(f.src, r.responses, (b) => net.reward(b, false, 0).expandDims(1)).map((x) => x[0]));
       out.set(e.point, rows.map((r) => Float32Array.from(r)));
