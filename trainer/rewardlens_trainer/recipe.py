@@ -259,7 +259,7 @@ class Trainer:
                 p.requires_grad = bool(c.get("trainEncoder"))
             trainable = [p for p in encoder.parameters() if p.requires_grad] + list(head.parameters())
             state = lambda: {"encoder": encoder.state(), "head": head.state()}  # noqa: E731
-            load = lambda parts: (encoder.bert.load_state_dict(parts["encoder"], strict=False), head.load_state_dict(parts["head"]))  # noqa: E731
+            load = lambda parts: (encoder.load(parts["encoder"]), head.load_state_dict(parts["head"]))  # noqa: E731
         train = self.pair_table(name, "train")
         val = self.pair_table(name, "val")
         self.phase(c, f"{name}: {len(train)} training pairs, {c['valExamples']} validation pairs")

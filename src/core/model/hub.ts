@@ -9,7 +9,7 @@ import { closeSync, existsSync, mkdirSync, openSync, renameSync, statSync, write
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-/** What a BERT-family base folder holds (hf-import.ts reads it); the last is optional. */
+/** What a base folder holds (hf-import.ts reads it); the last is optional. */
 const REQUIRED = ['config.json', 'tokenizer.json', 'model.safetensors'];
 const OPTIONAL = ['tokenizer_config.json'];
 
@@ -45,7 +45,7 @@ export async function hubFolder(id: string, options: HubOptions = {}): Promise<s
     if (existsSync(target) || existsSync(`${target}.absent`)) continue;
     const url = `${endpoint}/${id}/resolve/${encodeURIComponent(revision)}/${file}`;
     const found = await download(url, target, file, token, options);
-    if (!found && REQUIRED.includes(file)) throw new Error(`${id}: the Hub has no ${file} at ${revision} (${url}); a BERT-family base needs ${REQUIRED.join(', ')}`);
+    if (!found && REQUIRED.includes(file)) throw new Error(`${id}: the Hub has no ${file} at ${revision} (${url}); a base needs ${REQUIRED.join(', ')} (for sharded weights, download the folder yourself and pass its path)`);
     if (!found) writeFileSync(`${target}.absent`, '');
   }
   return dir;

@@ -32,17 +32,20 @@ export class VocabMap {
     this.unkCompact = unkOriginal === undefined ? -1 : this.lookup[unkOriginal];
   }
 
-  /** The tokens of `used` plus the tokenizer's specials, in ascending original-id order. */
+  /**
+   * The tokens of `used` plus the tokenizer's specials, in ascending original-id order. Unknown ids go to
+   * [UNK]; a decoder's byte-level tokenizer has none, and they go to its padding token's row instead.
+   */
   static build(original: TextTokenizer, used: Iterable<number>): VocabMap {
-    const { cls, sep, pad, unk } = original.special;
-    const ids = new Set<number>([cls, sep, pad, unk]);
+    const { cls, sep, pad, unk, eos } = original.special;
+    const ids = new Set<number>([cls, sep, pad, unk, eos ?? -1].filter((id) => id >= 0));
     for (const id of used) {
       if (!Number.isInteger(id) || id < 0 || id >= original.vocabSize) {
         throw new RangeError(`token id ${id} is not in the vocabulary of ${original.file} (0..${original.vocabSize - 1})`);
       }
       ids.add(id);
     }
-    return new VocabMap(Int32Array.from([...ids].sort((a, b) => a - b)), unk);
+    return new VocabMap(Int32Array.from([...ids].sort((a, b) => a - b)), unk >= 0 ? unk : pad);
   }
 
   /** Reads what `toJSON` wrote (a run folder's vocab.json); throws on anything else, saying why. */

@@ -114,6 +114,41 @@ void describe('PyTorch trainer', { skip: noTorch }, async () => {
     assert.ok(result.pairs > 100);
   });
 
+  const qwen2 = join(root, 'test', 'fixtures', 'hf-reference', 'tiny-qwen2');
+
+  await test('a tiny Qwen2 base: dmoerm trains (last-token pooling, LoRA on q_proj/v_proj), exports, and onnxruntime scores as the trainer does (1e-4)', async () => {
+    const run = join(dir, 'qwen2');
+    const events: TrainEvent[] = [];
+    const summary = await train({ ...dmoerm('qwen2'), base: qwen2, backend: 'torch', python, device: 'cpu' }, { onEvent: (e) => events.push(e) });
+    assert.equal(summary.backend, 'torch');
+    for (const phase of ['base', 'router', 'phase1', 'phase2', 'phase3']) assert.ok(events.some((e) => e.type === 'progress' && e.phase === phase), `${phase} reported progress`);
+    const plan = JSON.parse(readFileSync(join(run, 'plan.json'), 'utf8')) as { encoder: { architecture?: string } };
+    assert.equal(plan.encoder.architecture, 'qwen2');
+    const init = readSafetensors(join(run, 'init.safetensors')).tensors;
+    assert.ok([...init.keys()].some((k) => /^phase2-.*\.lora\/layers\.1\.self_attn\.v_proj\.lora_A\.weight$/.test(k)), 'decoder LoRA weights in the plan');
+    const base = readSafetensors(join(run, 'checkpoints', 'base.safetensors')).tensors;
+    const initial = init.get('base.encoder/layers.0.self_attn.q_proj.weight')!.data;
+    assert.ok(base.get('encoder/layers.0.self_attn.q_proj.weight')!.data.some((v, i) => Math.abs(v - initial[i]) > 1e-6), 'the general RM fine-tuned the decoder');
+
+    const onnx = join(dir, 'qwen2.onnx');
+    exportRun(run, onnx);
+    const manifest = JSON.parse(readFileSync(join(dir, 'qwen2.manifest.json'), 'utf8')) as { style?: string };
+    assert.equal(manifest.style, 'decoder');
+    const expected = JSON.parse(readFileSync(join(run, 'test-rewards.json'), 'utf8')) as Array<{ index: number; rewards: number[] }>;
+    assert.ok(expected.length > 10);
+    const scored = new Map((await scoreFile(onnx, data)).records.map((r) => [r.index, r.rewards]));
+    let worst = 0;
+    for (const e of expected) e.rewards.forEach((r, k) => (worst = Math.max(worst, Math.abs(scored.get(e.index)![k] - r))));
+    assert.ok(worst < 1e-4, `max |onnxruntime − trainer| ${worst}`);
+    await assert.rejects(evaluateRun(run, data), /qwen2 decoder.*--backend torch.*ONNX export/);
+  });
+
+  await test('the TensorFlow.js engine refuses a decoder base before it creates the run folder', async () => {
+    const out = join(dir, 'qwen2-wasm');
+    await assert.rejects(train({ ...dmoerm('qwen2-wasm', 'single'), base: qwen2 }), /decoder bases train with --backend torch/);
+    assert.ok(!existsSync(join(out, 'run.json')));
+  });
+
   await test('killed with SIGKILL mid-run, then started again: finished components are not trained again', async () => {
     const run = join(dir, 'killed');
     await prepare(dmoerm('killed', 'dmoerm-no-outer'));
