@@ -5,6 +5,7 @@
 
 import { loadPreferenceData } from '../training/data';
 import { agreement } from '../training/evaluate';
+import type { PairSample } from '../training/pairs';
 import type { EvalResult } from '../training/types';
 import { manifestTokenizer } from '../export/manifest';
 import type { ModelRecordScore, OrtScorerOptions } from './session';
@@ -34,6 +35,8 @@ export interface ScoreFileOptions extends OrtScorerOptions {
   /** An open scorer to reuse (its session and cache); otherwise one is made and disposed. */
   scorer?: OrtScorer;
   onProgress?: (done: number, total: number) => void;
+  /** Pairs of records with many responses (default DEFAULT_PAIR_SAMPLE); `rewardlens eval` passes the run's. */
+  pairSample?: PairSample;
 }
 
 /** Records scored per call to the scorer: progress and cancellation get through on long files. */
@@ -45,7 +48,7 @@ export async function scoreFile(model: string, file: string, options: ScoreFileO
   try {
     const m = scorer.manifest;
     const tokenizer = manifestTokenizer(m);
-    const data = await loadPreferenceData(file, tokenizer, { maxLen: m.maxLen, routerMaxLen: m.routerMaxLen }, { schemaFile: options.schemaFile, adapter: options.adapter, signal: options.signal });
+    const data = await loadPreferenceData(file, tokenizer, { maxLen: m.maxLen, routerMaxLen: m.routerMaxLen }, { schemaFile: options.schemaFile, adapter: options.adapter, signal: options.signal, pairSample: options.pairSample });
     const scores: ModelRecordScore[] = [];
     for (let at = 0; at < data.records.length; at += CHUNK) {
       scores.push(...(await scorer.score(data.records.slice(at, at + CHUNK), options.signal)));

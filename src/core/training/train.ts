@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, createReadStream, existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, createReadStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { FileError } from '../io/file-error';
 import { writeFileAtomic } from '../io/safe-output';
 import { readStore, mergedLabels } from '../labelling/store';
 import { initBackend } from '../model/backend';
-import { PRESETS, encoderOnly } from '../model/config';
+import { exportRun } from '../export/export';
+import { PRESETS, isDecoder } from '../model/config';
+import { scoreFile } from '../scoring/score-file';
 import type { Preset } from '../model/config';
 import type { DecoderWeights } from '../model/decoder';
 import { Encoder } from '../model/encoder';
@@ -326,17 +329,33 @@ export interface EvalOptions {
 /** Agreement of a trained run with the human preferences of `testFile` (paper Table 3), kept in the run's test-evals.json. */
 export async function evaluateRun(runDir: string, testFile: string, options: EvalOptions = {}): Promise<EvalResult> {
   const { run, model } = readRunModel(runDir);
-  encoderOnly(model.encoder, `${runDir}: rewardlens eval`);
+  const hp = run.config.hyperParams as HyperParams | undefined;
+  const seed = typeof run.config.seed === 'number' ? run.config.seed : 0;
+  const result = isDecoder(model.encoder) ? await evaluateThroughOnnx(run, testFile, options, pairSampleOf(hp, seed)) : await evaluateWithTfjs(run, model, testFile, options, pairSampleOf(hp, seed));
+  run.addTestEval({ testFile: resolve(testFile), testSha256: await sha256(testFile), ...(options.schemaFile ? { schemaFile: resolve(options.schemaFile) } : {}), ...(options.adapter ? { adapter: options.adapter } : {}), evaluatedAt: new Date().toISOString(), result });
+  return result;
+}
+
+async function evaluateWithTfjs(run: RunFolder, model: RunModel, testFile: string, options: EvalOptions, pairSample: PairSample): Promise<EvalResult> {
   const backend = await initBackend(options.backend ?? 'auto', { nativeModulePaths: options.nativeModulePaths });
   options.onEvent?.({ type: 'backend', ...backend });
   const tokenizer = runTokenizer(run, model);
-  const hp = run.config.hyperParams as HyperParams | undefined;
-  const seed = typeof run.config.seed === 'number' ? run.config.seed : 0;
-  const data = await loadPreferenceData(testFile, tokenizer, { maxLen: model.maxLen, routerMaxLen: model.routerMaxLen }, { ...options, pairSample: pairSampleOf(hp, seed) });
+  const data = await loadPreferenceData(testFile, tokenizer, { maxLen: model.maxLen, routerMaxLen: model.routerMaxLen }, { ...options, pairSample });
   const src = sequenceSource(data, readRunVocab(run), tokenizer, 32);
-  const result = evaluatePositions(model, run, src, data.records.map((_, i) => i));
-  run.addTestEval({ testFile: resolve(testFile), testSha256: await sha256(testFile), ...(options.schemaFile ? { schemaFile: resolve(options.schemaFile) } : {}), ...(options.adapter ? { adapter: options.adapter } : {}), evaluatedAt: new Date().toISOString(), result });
-  return result;
+  return evaluatePositions(model, run, src, data.records.map((_, i) => i));
+}
+
+/** Decoder runs, which the TensorFlow.js engine does not run: exported to a temporary ONNX model and scored by onnxruntime. */
+async function evaluateThroughOnnx(run: RunFolder, testFile: string, options: EvalOptions, pairSample: PairSample): Promise<EvalResult> {
+  const tmp = mkdtempSync(join(tmpdir(), 'rewardlens-eval-'));
+  try {
+    const onnx = join(tmp, 'model.onnx');
+    exportRun(run.dir, onnx);
+    const { summary } = await scoreFile(onnx, testFile, { signal: options.signal, schemaFile: options.schemaFile, adapter: options.adapter, pairSample });
+    return { method: summary.method, overall: summary.overall, pairs: summary.pairs, byCategory: summary.byCategory };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 function evaluatePositions(model: RunModel, run: RunFolder, src: SequenceSource, positions: number[]): EvalResult {
