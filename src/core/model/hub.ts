@@ -5,12 +5,17 @@
  * complete, so the cache never holds half a file under a real name. Nothing here runs in tests against the
  * Hub: they serve a fixture from 127.0.0.1 (HF_ENDPOINT).
  */
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-/** What a base folder holds (hf-import.ts reads it); the last is optional. */
-const REQUIRED = ['config.json', 'tokenizer.json', 'model.safetensors'];
+/**
+ * What a base folder holds (hf-import.ts reads it): the weights as one model.safetensors or, for larger
+ * models, as shards listed in model.safetensors.index.json.
+ */
+const REQUIRED = ['config.json', 'tokenizer.json'];
+const WEIGHTS = 'model.safetensors';
+const INDEX = 'model.safetensors.index.json';
 const OPTIONAL = ['tokenizer_config.json'];
 
 export interface HubOptions {
@@ -39,16 +44,39 @@ export async function hubFolder(id: string, options: HubOptions = {}): Promise<s
   const dir = join(cache, id.replace('/', '--'), revision);
   mkdirSync(dir, { recursive: true });
   const token = options.token ?? process.env.HF_TOKEN;
-  for (const file of [...REQUIRED, ...OPTIONAL]) {
+  const urlOf = (file: string): string => `${endpoint}/${id}/resolve/${encodeURIComponent(revision)}/${file}`;
+  /** Whether `file` is in the folder, downloading it if need be; `.absent` remembers one the Hub lacks, so later runs ask nothing. */
+  const fetchFile = async (file: string): Promise<boolean> => {
     const target = join(dir, file);
-    // `.absent`: an optional file the Hub does not have, so later runs need no request at all.
-    if (existsSync(target) || existsSync(`${target}.absent`)) continue;
-    const url = `${endpoint}/${id}/resolve/${encodeURIComponent(revision)}/${file}`;
-    const found = await download(url, target, file, token, options);
-    if (!found && REQUIRED.includes(file)) throw new Error(`${id}: the Hub has no ${file} at ${revision} (${url}); a base needs ${REQUIRED.join(', ')} (for sharded weights, download the folder yourself and pass its path)`);
+    if (existsSync(target)) return true;
+    if (existsSync(`${target}.absent`)) return false;
+    const found = await download(urlOf(file), target, file, token, options);
     if (!found) writeFileSync(`${target}.absent`, '');
+    return found;
+  };
+  const missing = (file: string): Error => new Error(`${id}: the Hub has no ${file} at ${revision} (${urlOf(file)}); a base needs ${[...REQUIRED, WEIGHTS].join(', ')} (or ${INDEX} and its shards)`);
+  for (const file of REQUIRED) if (!(await fetchFile(file))) throw missing(file);
+  if (!(await fetchFile(WEIGHTS))) {
+    if (!(await fetchFile(INDEX))) throw missing(WEIGHTS);
+    for (const shard of shardsOf(join(dir, INDEX))) if (!(await fetchFile(shard))) throw missing(shard);
   }
+  for (const file of OPTIONAL) await fetchFile(file);
   return dir;
+}
+
+/** The shard files an index lists; names with a path in them are refused (they would land outside the cache). */
+function shardsOf(index: string): string[] {
+  let map: unknown;
+  try {
+    map = (JSON.parse(readFileSync(index, 'utf8')) as { weight_map?: unknown }).weight_map;
+  } catch (e) {
+    throw new Error(`${index}: cannot read JSON (${(e as Error).message})`);
+  }
+  if (typeof map !== 'object' || map === null) throw new Error(`${index}: field 'weight_map' is missing`);
+  const shards = [...new Set(Object.values(map).map(String))].sort();
+  const bad = shards.find((f) => !/^[\w.-]+\.safetensors$/.test(f) || f.startsWith('.'));
+  if (bad) throw new Error(`${index}: shard name ${JSON.stringify(bad)} is not a plain .safetensors file name`);
+  return shards;
 }
 
 /** Downloads `url` into `target` through `target.part`, resuming a part left by an earlier try. False on 404. */

@@ -7,7 +7,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { loadBaseFolder } from '../../../src/core/model/hf-import';
 import { hubFolder, isHubId } from '../../../src/core/model/hub';
+import { encodeSafetensors, readSafetensors } from '../../../src/core/model/safetensors';
 import { train } from '../../../src/core/training/train';
 import { repoRoot } from '../../support/repo-root';
 
@@ -130,6 +132,42 @@ void describe('Hub bases', () => {
       if (previous.endpoint === undefined) delete process.env.HF_ENDPOINT;
       if (previous.cache === undefined) delete process.env.REWARDLENS_CACHE;
       await server.close();
+    }
+  });
+
+  void test('sharded weights: model.safetensors.index.json and the shards it lists are downloaded, and the decoder loads from them', async () => {
+    const qwen2 = join(repoRoot(), 'test', 'fixtures', 'hf-reference', 'tiny-qwen2');
+    const { tensors } = readSafetensors(join(qwen2, 'model.safetensors'));
+    const names = [...tensors.keys()].sort();
+    const half = Math.ceil(names.length / 2);
+    const shardNames = ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'];
+    const weightMap = Object.fromEntries(names.map((n, i) => [`model.${n}`, shardNames[i < half ? 0 : 1]]));
+    const withPrefix = (part: string[]): Buffer => {
+      const prefixed = new Map(part.map((n) => [`model.${n}`, tensors.get(n)!]));
+      return Buffer.from(encodeSafetensors(prefixed));
+    };
+    const files = {
+      'config.json': readFileSync(join(qwen2, 'config.json')),
+      'tokenizer.json': readFileSync(join(qwen2, 'tokenizer.json')),
+      'model.safetensors.index.json': Buffer.from(JSON.stringify({ metadata: {}, weight_map: weightMap })),
+      [shardNames[0]]: withPrefix(names.slice(0, half)),
+      [shardNames[1]]: withPrefix(names.slice(half)),
+    };
+    const server = await serve(files);
+    try {
+      const folder = await hubFolder('org/tiny', { endpoint: server.url, cacheDir: join(dir, 'cache-sharded') });
+      for (const name of shardNames) assert.ok(readFileSync(join(folder, name)).equals(files[name]), `${name} downloaded`);
+      const base = loadBaseFolder(folder);
+      assert.equal(base.kind, 'decoder');
+      if (base.kind === 'decoder') for (const n of names) assert.deepEqual(base.weights.arrays.get(n)?.data, tensors.get(n)!.data, n);
+    } finally {
+      await server.close();
+    }
+    const evil = await serve({ ...files, 'model.safetensors.index.json': Buffer.from(JSON.stringify({ weight_map: { a: '../../outside.safetensors' } })) });
+    try {
+      await assert.rejects(hubFolder('org/tiny', { endpoint: evil.url, cacheDir: join(dir, 'cache-evil') }), /shard name "..\/..\/outside.safetensors" is not a plain/);
+    } finally {
+      await evil.close();
     }
   });
 });
