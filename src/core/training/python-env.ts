@@ -44,6 +44,26 @@ export function probePython(python: string, timeoutMs = 120_000): Promise<Python
   });
 }
 
+/** An interpreter to try, and where it came from (for messages). */
+export interface PythonCandidate {
+  python: string;
+  source: string;
+}
+
+/**
+ * The first candidate that can run the trainer, in order, or every report when none can (the caller says
+ * what was tried). Candidates after a ready one are not started.
+ */
+export async function firstReadyPython(candidates: PythonCandidate[], probe: (python: string) => Promise<PythonReport> = probePython): Promise<{ ready?: PythonCandidate & { report: PythonReport }; tried: Array<PythonCandidate & { report: PythonReport }> }> {
+  const tried: Array<PythonCandidate & { report: PythonReport }> = [];
+  for (const c of candidates) {
+    const report = await probe(c.python);
+    tried.push({ ...c, report });
+    if (report.ready) return { ready: tried[tried.length - 1], tried };
+  }
+  return { tried };
+}
+
 /** One paragraph for a terminal. */
 export function formatPythonReport(r: PythonReport): string {
   if (r.error) return `python: ${r.python}: ${r.error}\nPyTorch training: not available (set REWARDLENS_PYTHON to a Python with trainer/requirements.txt)`;

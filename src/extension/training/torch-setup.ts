@@ -3,14 +3,15 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import * as vscode from 'vscode';
-import type { PythonReport } from '../../core/training/python-env';
-import { formatPythonReport, probePython } from '../../core/training/python-env';
+import type { PythonCandidate, PythonReport } from '../../core/training/python-env';
+import { firstReadyPython, formatPythonReport, probePython } from '../../core/training/python-env';
 import type { TrainOptions } from '../../core/training/types';
 import type { Ctx } from '../context';
 
 /**
- * The PyTorch trainer from the editor (docs/torch-trainer.md): which Python runs it — `rewardlens.python`, or
- * the environment "Set Up PyTorch Training…" makes in global storage — and what 'auto' trains with.
+ * The PyTorch trainer from the editor (docs/torch-trainer.md): which Python runs it — `rewardlens.python`, else
+ * the interpreter the Python extension selected when it has the trainer's requirements, else the environment
+ * "Set Up PyTorch Training…" makes in global storage — and what 'auto' trains with.
  */
 
 function venvFolder(ctx: Ctx): string {
@@ -21,11 +22,48 @@ function venvPython(folder: string): string {
   return process.platform === 'win32' ? path.join(folder, 'Scripts', 'python.exe') : path.join(folder, 'bin', 'python');
 }
 
-/** The interpreter the trainer runs with, or undefined when none is set up. */
-export function trainerPython(ctx: Ctx): string | undefined {
-  if (ctx.config.python) return ctx.config.python;
+/**
+ * The part of the Python extension's API (ms-python.python, `environments`, stable since 2023) used here:
+ * typed by hand rather than through @vscode/python-extension, whose engines (Node ≥ 22.17) npm would warn
+ * about on every install for two calls.
+ */
+interface PythonExtensionApi {
+  environments?: {
+    getActiveEnvironmentPath(resource?: vscode.Uri): { path: string };
+    resolveEnvironment(environment: { path: string }): Promise<{ executable: { uri?: vscode.Uri } } | undefined>;
+  };
+}
+
+/** The interpreter the Python extension selected for the workspace, when it is installed. */
+async function pythonExtensionInterpreter(ctx: Ctx): Promise<string | undefined> {
+  const ext = vscode.extensions.getExtension<PythonExtensionApi>('ms-python.python');
+  if (!ext) return undefined;
+  try {
+    const api = ext.isActive ? ext.exports : await ext.activate();
+    const environments = api?.environments;
+    if (!environments) return undefined;
+    const env = await environments.resolveEnvironment(environments.getActiveEnvironmentPath(vscode.workspace.workspaceFolders?.[0]?.uri));
+    return env?.executable.uri?.fsPath;
+  } catch (e) {
+    ctx.log.warn(`the Python extension did not say which interpreter it selected: ${e instanceof Error ? e.message : String(e)}`);
+    return undefined;
+  }
+}
+
+/** The interpreters to try, in order: rewardlens.python alone when set (the user's explicit choice). */
+async function trainerPythons(ctx: Ctx): Promise<PythonCandidate[]> {
+  if (ctx.config.python) return [{ python: ctx.config.python, source: 'rewardlens.python' }];
+  const out: PythonCandidate[] = [];
+  const selected = await pythonExtensionInterpreter(ctx);
+  if (selected) out.push({ python: selected, source: "the Python extension's interpreter" });
   const own = venvPython(venvFolder(ctx));
-  return existsSync(own) ? own : undefined;
+  if (existsSync(own)) out.push({ python: own, source: 'Set Up PyTorch Training' });
+  return out;
+}
+
+/** Whether some interpreter is set up for the trainer (not whether it works: resolveTrainBackend probes). */
+export function trainerPythonConfigured(ctx: Ctx): boolean {
+  return Boolean(ctx.config.python) || existsSync(venvPython(venvFolder(ctx))) || vscode.extensions.getExtension('ms-python.python') !== undefined;
 }
 
 /**
@@ -34,18 +72,19 @@ export function trainerPython(ctx: Ctx): string | undefined {
  */
 export async function resolveTrainBackend(ctx: Ctx, options: TrainOptions): Promise<TrainOptions | { problem: string }> {
   if (options.backend !== 'torch' && options.backend !== 'auto') return options;
-  const python = trainerPython(ctx);
-  if (python === undefined) {
+  const candidates = await trainerPythons(ctx);
+  if (candidates.length === 0) {
     if (options.backend === 'auto') return options;
     return { problem: 'the PyTorch trainer needs a Python with torch: run "Set Up PyTorch Training…" or set rewardlens.python' };
   }
-  const report = await probePython(python);
-  ctx.log.info(`PyTorch trainer: ${formatPythonReport(report).replace(/\n/g, '; ')}`);
-  if (!report.ready) {
+  const { ready, tried } = await firstReadyPython(candidates);
+  for (const t of tried) ctx.log.info(`PyTorch trainer, ${t.source}: ${formatPythonReport(t.report).replace(/\n/g, '; ')}`);
+  if (!ready) {
     if (options.backend === 'auto') return options;
-    return { problem: `${python} cannot run the PyTorch trainer (${report.error ?? `missing ${report.missing.join(', ')}`}): run "Set Up PyTorch Training…"` };
+    const why = tried.map((t) => `${t.python} (${t.source}): ${t.report.error ?? `missing ${t.report.missing.join(', ')}`}`).join('; ');
+    return { problem: `no Python can run the PyTorch trainer — ${why}: run "Set Up PyTorch Training…"` };
   }
-  return { ...options, backend: 'torch', python };
+  return { ...options, backend: 'torch', python: ready.python };
 }
 
 /** "Set Up PyTorch Training…": a venv in global storage with trainer/requirements.txt, with progress and cancel. */

@@ -15,7 +15,7 @@ import { TrainingChartPanel } from './chart-panel';
 import { resumeOptions } from './run-files';
 import { defaultRunFolder, pickRun } from './runs';
 import { runArg } from './runs-tree';
-import { resolveTrainBackend, trainerPython } from './torch-setup';
+import { resolveTrainBackend, trainerPythonConfigured } from './torch-setup';
 import { trainingBlockedReason } from './trust';
 
 /**
@@ -132,7 +132,7 @@ async function askOptions(ctx: Ctx, dataset: string): Promise<TrainOptions | und
     b === 'auto'
       ? 'PyTorch when set up, else the best TensorFlow.js backend that loads'
       : b === 'torch'
-        ? `PyTorch trainer, on the GPU when there is one${trainerPython(ctx) ? '' : ' (Set Up PyTorch Training… first)'}`
+        ? `PyTorch trainer, on the GPU when there is one${trainerPythonConfigured(ctx) ? '' : ' (Set Up PyTorch Training… first)'}`
         : b === 'tfjs-node-gpu'
           ? 'CUDA 11.2 + cuDNN 8.1 (Install GPU Training Backend)'
           : b === 'tfjs-node'
