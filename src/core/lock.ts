@@ -2,11 +2,14 @@ import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 
 /**
- * An advisory lock file holding `<pid>@<host>`, created exclusively, so that two processes never write
- * one label store or one run folder at once. A lock whose owner is gone — a crash or `kill -9` leaves the
- * file — is taken over: the owner is gone when no process has its pid, or when that process is a zombie
- * (it has exited; only its parent has not reaped it yet, and `kill(pid, 0)` still succeeds on it). A lock
- * of another machine (a shared folder) is never taken over: its process cannot be checked from here.
+ * An advisory lock file holding `<pid>@<host>` and, where /proc tells, the owner's start time
+ * (`<pid>@<host> <start>`), created exclusively, so that two processes never write one label store or one
+ * run folder at once. A lock whose owner is gone — a crash or `kill -9` leaves the file — is taken over:
+ * the owner is gone when no process has its pid, when that process is a zombie (it has exited; only its
+ * parent has not reaped it yet, and `kill(pid, 0)` still succeeds on it), or when the process with its pid
+ * started at another time (the pid was reused after a reboot or a long while). A lock of another machine
+ * (a shared folder) is never taken over: its process cannot be checked from here. The PyTorch trainer
+ * (trainer/rewardlens_trainer/run_folder.py) reads and writes the same format.
  */
 
 export class LockedError extends Error {}
@@ -22,7 +25,7 @@ const held = new Set<string>();
 /** `what` names the locked thing in messages: `the label store`, `the run folder /runs/a`. */
 export function acquireLock(lockFile: string, what: string): FileLock {
   if (held.has(lockFile)) throw new LockedError(`${what} is in use by another job of this process (${lockFile})`);
-  const me = `${process.pid}@${hostname()}`;
+  const me = ownerOf(process.pid);
   for (let tries = 0; tries < 2; tries++) {
     try {
       writeFileSync(lockFile, me, { flag: 'wx' });
@@ -39,8 +42,9 @@ export function acquireLock(lockFile: string, what: string): FileLock {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw e;
     }
-    const [pid, host] = owner.split('@');
-    if (host === hostname() && isAlive(Number(pid)) && Number(pid) !== process.pid) {
+    const [who, started] = owner.split(' ');
+    const [pid, host] = who.split('@');
+    if (host === hostname() && isAlive(Number(pid)) && Number(pid) !== process.pid && (started === undefined || started === startTime(Number(pid)))) {
       throw new LockedError(`${what} is in use by process ${pid} (${lockFile}); wait for it or stop it`);
     }
     if (host !== hostname() && host !== undefined) {
@@ -65,6 +69,17 @@ function releaseLock(lockFile: string): void {
   }
 }
 
+/** What a lock file of `pid` on this machine holds. */
+export function ownerOf(pid: number): string {
+  const started = startTime(pid);
+  return `${pid}@${hostname()}${started === undefined ? '' : ` ${started}`}`;
+}
+
+/** Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot; undefined without /proc. */
+function startTime(pid: number): string | undefined {
+  return statFields(pid)?.[19];
+}
+
 /** Whether `pid` is a running process: it exists and, where /proc tells, is not a zombie. */
 export function isAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
@@ -81,10 +96,15 @@ export function isAlive(pid: number): boolean {
  * command name in parentheses may itself hold spaces and parentheses, so the state is read after the last `)`.
  */
 function processState(pid: number): string | undefined {
+  return statFields(pid)?.[0];
+}
+
+/** The fields of /proc/<pid>/stat after the command name (state first); undefined where there is no /proc. */
+function statFields(pid: number): string[] | undefined {
   if (process.platform !== 'linux') return undefined;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return stat.slice(stat.lastIndexOf(')') + 2).trim().split(' ');
   } catch {
     return undefined;
   }

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { LockedError, acquireLock, isAlive } from '../../src/core/lock';
+import { LockedError, acquireLock, isAlive, ownerOf } from '../../src/core/lock';
 import { RUN_FILES, RunFolder, lockRunFolder } from '../../src/core/training/run-folder';
 import { train } from '../../src/core/training/train';
 
@@ -64,8 +64,20 @@ void describe('lock files', () => {
     const file = join(tmp, 'c.lock');
     writeFileSync(file, `${pid}@${hostname()}`);
     const lock = acquireLock(file, 'the thing');
-    assert.equal(readFileSync(file, 'utf8'), `${process.pid}@${hostname()}`);
+    assert.equal(readFileSync(file, 'utf8'), ownerOf(process.pid));
     lock.release();
+  });
+
+  void it('a lock whose pid now belongs to a process started later is taken over; the real owner keeps it', { skip: process.platform !== 'linux' }, () => {
+    const pid = liveProcess();
+    const owner = ownerOf(pid);
+    assert.match(owner, new RegExp(`^${pid}@${hostname()} \\d+$`), 'the start time is recorded');
+    const file = join(tmp, 'd.lock');
+    writeFileSync(file, owner);
+    assert.throws(() => acquireLock(file, 'the thing'), LockedError);
+    // The same pid with another start time: the lock's owner ended and the pid was given to a new process.
+    writeFileSync(file, `${pid}@${hostname()} 1`);
+    acquireLock(file, 'the thing').release();
   });
 });
 

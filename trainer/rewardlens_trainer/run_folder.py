@@ -104,8 +104,29 @@ class RunFolder:
             h.write(f"{now()} {message.rstrip()}\n")
 
 
-def _alive(pid: int) -> bool:
-    """Whether `pid` runs and, where /proc tells, is not a zombie (src/core/lock.ts isAlive)."""
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat after the command name (state first); None without /proc."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def _start_time(pid: int) -> str | None:
+    fields = _stat_fields(pid)
+    return fields[19] if fields and len(fields) > 19 else None
+
+
+def _owner_of(pid: int) -> str:
+    """`<pid>@<host> <start>` as src/core/lock.ts ownerOf writes it (no start where /proc is missing)."""
+    start = _start_time(pid)
+    return f"{pid}@{socket.gethostname()}" + (f" {start}" if start else "")
+
+
+def _alive(pid: int, started: str | None = None) -> bool:
+    """Whether `pid` runs, is not a zombie and, when the lock says when its owner started, is that process
+    (not another that got its pid later) — src/core/lock.ts."""
     if pid <= 0:
         return False
     try:
@@ -114,11 +135,10 @@ def _alive(pid: int) -> bool:
         return True
     except OSError:
         return False
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
+    fields = _stat_fields(pid)
+    if fields is None:
         return True
+    return fields[0] != "Z" and (started is None or len(fields) <= 19 or fields[19] == started)
 
 
 class RunLock:
@@ -132,7 +152,7 @@ class RunLock:
         inherited = os.environ.get("REWARDLENS_RUN_LOCK")
         if inherited and self._owner() == inherited:
             return
-        me = f"{os.getpid()}@{socket.gethostname()}"
+        me = _owner_of(os.getpid())
         for _ in range(2):
             try:
                 fd = os.open(self.file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -140,10 +160,11 @@ class RunLock:
                 owner = self._owner()
                 if owner is None:
                     continue
-                pid, _, host = owner.partition("@")
+                who, _, started = owner.partition(" ")
+                pid, _, host = who.partition("@")
                 if host != socket.gethostname():
                     raise PlanError(f"{run_dir} is locked by process {owner} on another machine ({self.file}); delete the lock file if that process is gone")
-                if _alive(int(pid) if pid.isdigit() else -1):
+                if _alive(int(pid) if pid.isdigit() else -1, started or None):
                     raise PlanError(f"{run_dir} is in use by process {pid} ({self.file}); wait for it or stop it")
                 self.file.unlink(missing_ok=True)
                 continue

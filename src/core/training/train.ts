@@ -329,11 +329,17 @@ export interface EvalOptions {
 /** Agreement of a trained run with the human preferences of `testFile` (paper Table 3), kept in the run's test-evals.json. */
 export async function evaluateRun(runDir: string, testFile: string, options: EvalOptions = {}): Promise<EvalResult> {
   const { run, model } = readRunModel(runDir);
-  const hp = run.config.hyperParams as HyperParams | undefined;
-  const seed = typeof run.config.seed === 'number' ? run.config.seed : 0;
-  const result = isDecoder(model.encoder) ? await evaluateThroughOnnx(run, testFile, options, pairSampleOf(hp, seed)) : await evaluateWithTfjs(run, model, testFile, options, pairSampleOf(hp, seed));
-  run.addTestEval({ testFile: resolve(testFile), testSha256: await sha256(testFile), ...(options.schemaFile ? { schemaFile: resolve(options.schemaFile) } : {}), ...(options.adapter ? { adapter: options.adapter } : {}), evaluatedAt: new Date().toISOString(), result });
-  return result;
+  // test-evals.json is read, extended and written: two evaluations at once would lose one.
+  const lock = lockRunFolder(run.dir);
+  try {
+    const hp = run.config.hyperParams as HyperParams | undefined;
+    const seed = typeof run.config.seed === 'number' ? run.config.seed : 0;
+    const result = isDecoder(model.encoder) ? await evaluateThroughOnnx(run, testFile, options, pairSampleOf(hp, seed)) : await evaluateWithTfjs(run, model, testFile, options, pairSampleOf(hp, seed));
+    run.addTestEval({ testFile: resolve(testFile), testSha256: await sha256(testFile), ...(options.schemaFile ? { schemaFile: resolve(options.schemaFile) } : {}), ...(options.adapter ? { adapter: options.adapter } : {}), evaluatedAt: new Date().toISOString(), result });
+    return result;
+  } finally {
+    lock.release();
+  }
 }
 
 async function evaluateWithTfjs(run: RunFolder, model: RunModel, testFile: string, options: EvalOptions, pairSample: PairSample): Promise<EvalResult> {

@@ -6,6 +6,7 @@ import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, test } from 'node:test';
 import { exportRun } from '../../../src/core/export/export';
+import { ownerOf } from '../../../src/core/lock';
 import { readSafetensors } from '../../../src/core/model/safetensors';
 import { scoreFile } from '../../../src/core/scoring/score-file';
 import { CancelledError } from '../../../src/core/training/recipe';
@@ -195,19 +196,26 @@ void describe('PyTorch trainer', { skip: noTorch }, async () => {
     assert.equal(missing.error, 'not found');
   });
 
-  await test('a trainer started by hand refuses a run folder another live process holds; a dead owner\'s lock is taken over', async () => {
+  await test('a trainer started by hand refuses a run folder another live process holds; a lock whose pid was reused, or whose owner died, is taken over', async () => {
     const run = join(dir, 'locked');
     await prepare(dmoerm('locked', 'single'));
     const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
     try {
-      writeFileSync(join(run, 'run.lock'), `${holder.pid}@${hostname()}`);
+      writeFileSync(join(run, 'run.lock'), ownerOf(holder.pid!));
       await assert.rejects(runTorchTrainer(run, { python, device: 'cpu' }), /is in use by process \d+/);
+      // The holder's pid with another start time: that owner ended and the pid went to a new process.
+      writeFileSync(join(run, 'run.lock'), `${holder.pid}@${hostname()} 1`);
+      await runTorchTrainer(run, { python, device: 'cpu' });
+      assert.ok(!existsSync(join(run, 'run.lock')), 'released when done');
     } finally {
       holder.kill();
       await new Promise((r) => holder.on('close', r));
     }
-    await runTorchTrainer(run, { python, device: 'cpu' });
-    assert.ok(!existsSync(join(run, 'run.lock')), 'released when done');
+    const dead = join(dir, 'locked-dead');
+    await prepare(dmoerm('locked-dead', 'single'));
+    writeFileSync(join(dead, 'run.lock'), `${holder.pid}@${hostname()}`);
+    await runTorchTrainer(dead, { python, device: 'cpu' });
+    assert.equal(RunFolder.open(dead).readState().finished, true);
   });
 
   await test('cancel stops at the next step with a CancelledError; the same run then finishes', async () => {

@@ -8,7 +8,8 @@ import type { VocabMapJson } from '../../../src/core/model/vocab';
 import { VocabMap } from '../../../src/core/model/vocab';
 import { loadPreferenceData } from '../../../src/core/training/data';
 import type { RunModel } from '../../../src/core/training/networks';
-import { RunFolder } from '../../../src/core/training/run-folder';
+import { LockedError } from '../../../src/core/lock';
+import { RunFolder, lockRunFolder } from '../../../src/core/training/run-folder';
 import { RunScorer } from '../../../src/core/training/scorer';
 import { CancelledError } from '../../../src/core/training/recipe';
 import { evaluateRun, train } from '../../../src/core/training/train';
@@ -47,6 +48,13 @@ void describe('training end to end (tiny preset, synthetic preferences)', async 
     assert.equal(kept[0].testFile, testFile);
     assert.match(kept[0].testSha256, /^[0-9a-f]{64}$/);
     assert.deepEqual(kept[0].result, result);
+    // Two evaluations of one run at once would each rewrite test-evals.json without the other's entry.
+    const lock = lockRunFolder(summary.out);
+    try {
+      await assert.rejects(evaluateRun(summary.out, testFile), LockedError);
+    } finally {
+      lock.release();
+    }
   });
 
   await test('mean: an ensemble starting from the single run\'s general RM does not train its own', async () => {
