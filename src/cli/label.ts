@@ -107,6 +107,7 @@ function maxRetryWaitMs(values: Values): number | undefined {
 }
 
 const positiveInt = (n: number): boolean => Number.isInteger(n) && n >= 1;
+const MAX_CONCURRENCY = 256;
 const nonNegative = (n: number): boolean => n >= 0;
 
 function loadPoints(file: string | undefined): PointsConfig {
@@ -207,7 +208,8 @@ export async function labelCommand(argv: string[]): Promise<number> {
       points,
       templates,
       attachHistory: values.history,
-      concurrency: number(values, 'concurrency', positiveInt, 'a positive integer'),
+      // More calls in flight than this is no faster against any endpoint's rate limits, only more memory.
+      concurrency: number(values, 'concurrency', (n) => positiveInt(n) && n <= MAX_CONCURRENCY, `a whole number from 1 to ${MAX_CONCURRENCY}`),
       rpm: number(values, 'rpm', (n) => n > 0, 'a positive number'),
       tpm: number(values, 'tpm', (n) => n > 0, 'a positive number'),
       retry: { maxAttempts: number(values, 'retries', positiveInt, 'a positive integer') ?? 6, maxWaitMs: maxRetryWaitMs(values) },

@@ -30,10 +30,17 @@ export interface ScoreArgs {
   adapter?: string;
 }
 
-function positiveInt(flag: string, raw: string | undefined, min: number): number | undefined {
+/**
+ * The flags' ceilings: past them only memory grows (a batch holds its sequences' tensors, a thread its
+ * buffers), and a typo like `--batch 100000000` should be an error, not an out-of-memory abort.
+ */
+const MAX_THREADS = 256;
+const MAX_BATCH = 4096;
+
+function positiveInt(flag: string, raw: string | undefined, min: number, max: number): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(n) || n < min) throw new OnnxUsageError(`--${flag} must be an integer of at least ${min}, not "${raw}"`);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new OnnxUsageError(`--${flag} must be an integer from ${min} to ${max}, not "${raw}"`);
   return n;
 }
 
@@ -50,8 +57,8 @@ export function parseScoreArgs(argv: string[]): { help: true } | ScoreArgs {
     model,
     file,
     json: values.json,
-    threads: positiveInt('threads', values.threads, 1),
-    batch: positiveInt('batch', values.batch, 1),
+    threads: positiveInt('threads', values.threads, 1, MAX_THREADS),
+    batch: positiveInt('batch', values.batch, 1, MAX_BATCH),
     schemaFile: values.schema,
     adapter: values.adapter,
   };

@@ -62,3 +62,19 @@ void describe('rewardlens on files that are not lists of records', () => {
     assert.deepEqual([counts.records, counts.usable, counts.malformed], [2, 1, 1]);
   });
 });
+
+void describe('rewardlens flags that would only exhaust memory', () => {
+  void it('score --batch/--threads and label --concurrency have ceilings: exit 2 naming the range', () => {
+    const data = file('ceilings.jsonl', `${JSON.stringify(pair)}\n`);
+    const cases: Array<[string[], RegExp]> = [
+      [['score', file('model.onnx', 'not a model'), data, '--batch', '100000000'], /--batch must be an integer from 1 to 4096, not "100000000"/],
+      [['score', file('model2.onnx', 'not a model'), data, '--threads', '10000'], /--threads must be an integer from 1 to 256/],
+      [['label', data, '--base-url', 'http://127.0.0.1:9', '--model', 'm', '--concurrency', '100000'], /--concurrency must be a whole number from 1 to 256/],
+    ];
+    for (const [args, message] of cases) {
+      const r = run(...args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+    }
+  });
+});
