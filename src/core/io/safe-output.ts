@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep, isAbsolute } from 'node:path';
 import { FileError, asFileError, errnoReason } from './file-error';
@@ -129,6 +129,15 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   const f = new AtomicFile(file);
   f.write(data);
   f.commit();
+}
+
+/**
+ * A copy of `source` at `file`, written as a new file (atomically, with this process's default mode):
+ * copyFileSync would carry over a read-only source's mode (a base in a read-only store), and the next
+ * copy over it, on resume, would then fail.
+ */
+export function copyFileAtomic(source: string, file: string): void {
+  writeFileAtomic(file, readFileSync(source));
 }
 
 function cannotWrite(file: string, e: unknown): unknown {

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, createReadStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { FileError } from '../io/file-error';
-import { writeFileAtomic } from '../io/safe-output';
+import { copyFileAtomic, writeFileAtomic } from '../io/safe-output';
 import { readStore, mergedLabels } from '../labelling/store';
 import { initBackend } from '../model/backend';
 import { exportRun } from '../export/export';
@@ -231,10 +231,10 @@ async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, ext
     io.onEvent?.({ type: 'phase', phase: 'base', message: sampling });
   }
   const vocab = loadOrBuildVocab(run, tokenizer, data);
-  copyFileSync(tokenizerFile, run.file('tokenizer'));
+  copyFileAtomic(tokenizerFile, run.file('tokenizer'));
   // Its special tokens' names (a decoder's eos and pad above all), so the run reads the tokenizer as training did.
   const tokenizerConfig = join(dirname(tokenizerFile), 'tokenizer_config.json');
-  if (existsSync(tokenizerConfig)) copyFileSync(tokenizerConfig, run.file('tokenizerConfig'));
+  if (existsSync(tokenizerConfig)) copyFileAtomic(tokenizerConfig, run.file('tokenizerConfig'));
 
   const rng = new Rng(options.seed);
   const all = data.records.map((_, i) => i);
@@ -416,9 +416,9 @@ function adoptBase(run: RunFolder, from: string): void {
     if (a !== b) throw new Error(`--base-run ${from}: its ${key} is ${a}, this run's is ${b}; the general RM can only be shared between runs of the same data, preset, base and seed`);
   }
   if (!source.readState().completed.includes('base')) throw new Error(`--base-run ${from}: that run has not finished its general RM yet`);
-  copyFileSync(join(source.dir, 'vocab.json'), join(run.dir, 'vocab.json'));
-  copyFileSync(source.checkpointPath('base'), run.checkpointPath('base'));
-  copyFileSync(source.checkpointMetaPath('base'), run.checkpointMetaPath('base'));
+  copyFileAtomic(join(source.dir, 'vocab.json'), join(run.dir, 'vocab.json'));
+  copyFileAtomic(source.checkpointPath('base'), run.checkpointPath('base'));
+  copyFileAtomic(source.checkpointMetaPath('base'), run.checkpointMetaPath('base'));
   // Its training curve too: the chart and the evaluation report show the general RM's history here as well.
   for (const m of source.readMetrics()) if (m.phase === 'base') run.appendMetric(m);
   run.writeState({ ...run.readState(), completed: ['base'] });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -10,7 +10,7 @@ import { negativeValuesJoined } from '../../../src/cli/args';
 import { printable } from '../../../src/cli/format';
 import { FileError } from '../../../src/core/io/file-error';
 import { checkInput } from '../../../src/core/io/input-file';
-import { AtomicFile, assertNotInput, makeDirs, writeFileAtomic } from '../../../src/core/io/safe-output';
+import { AtomicFile, assertNotInput, copyFileAtomic, makeDirs, writeFileAtomic } from '../../../src/core/io/safe-output';
 import { writeCanonical } from '../../../src/core/dataset/canonical-writer';
 import { Dataset } from '../../../src/core/dataset/dataset';
 import { exportPointsJsonl } from '../../../src/core/labelling/export';
@@ -159,5 +159,19 @@ void describe('CLI text helpers', () => {
     assert.deepEqual(errorReport(parse(['--bogus'])), { line: "rewardlens: --bogus: unknown option (see --help; a file whose name starts with '-' goes after '--')", code: 2 });
     assert.deepEqual(errorReport(parse(['--out'])), { line: 'rewardlens: --out: needs a value', code: 2 });
     assert.equal(errorReport(parse(['--out', '--x'])).line, "rewardlens: --out: needs a value (one starting with '-' is written --out=VALUE)");
+  });
+});
+
+void describe('copyFileAtomic', () => {
+  void it("a read-only source (a base in a read-only store) gives a copy the run owns, which the next resume can replace", () => {
+    const source = join(tmp, 'readonly-tokenizer.json');
+    writeFileSync(source, '{"v":1}');
+    chmodSync(source, 0o444);
+    const copy = join(tmp, 'run-tokenizer.json');
+    copyFileAtomic(source, copy);
+    assert.equal(readFileSync(copy, 'utf8'), '{"v":1}');
+    assert.ok(statSync(copy).mode & 0o200, `mode ${(statSync(copy).mode & 0o777).toString(8)}: the owner can write it`);
+    copyFileAtomic(source, copy);
+    assert.equal(readFileSync(copy, 'utf8'), '{"v":1}');
   });
 });
