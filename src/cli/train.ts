@@ -288,8 +288,12 @@ export async function prepareCommand(argv: string[]): Promise<number> {
   }
   const plan = await prepare(args.options, { onEvent: printer(args.quiet || args.json) });
   const out = args.options.out;
-  if (args.json) console.log(JSON.stringify({ out, method: plan.method, components: plan.components.map((c) => ({ name: c.name, phase: c.phase, trainExamples: c.trainExamples, valExamples: c.valExamples })) }));
-  else console.log(`${out}: training plan with ${plan.components.length} components (${plan.components.map((c) => c.name).join(', ')}); train it with: python -m rewardlens_trainer ${out}`);
+  const base = plan.baseWeights ? { base: plan.baseWeights.folder } : {};
+  if (args.json) console.log(JSON.stringify({ out, method: plan.method, ...base, components: plan.components.map((c) => ({ name: c.name, phase: c.phase, trainExamples: c.trainExamples, valExamples: c.valExamples })) }));
+  else {
+    console.log(printable(`${out}: training plan with ${plan.components.length} components (${plan.components.map((c) => c.name).join(', ')}); train it with: python -m rewardlens_trainer ${out}`));
+    if (plan.baseWeights) console.log(printable(`the trainer reads the base from ${plan.baseWeights.folder}; on another machine copy it along and add --base DIR`));
+  }
   return 0;
 }
 

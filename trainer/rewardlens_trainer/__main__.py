@@ -1,4 +1,4 @@
-"""`python -m rewardlens_trainer RUN [--device auto|cpu|cuda[:N]] [--threads N] [--micro-batch N] [--max-minutes M]`
+"""`python -m rewardlens_trainer RUN [--device auto|cpu|cuda[:N]] [--threads N] [--micro-batch N] [--max-minutes M] [--base DIR]`
 
 Trains the plan in RUN (written by `rewardlens prepare` or `rewardlens train --backend torch`), resuming what
 an interrupted run left there. Messages on stdout, one JSON object a line (the training protocol); exit 0
@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (default: torch's choice)")
     parser.add_argument("--micro-batch", type=int, default=0, help="pairs per forward/backward pass (default: the whole batch); the update is the same")
     parser.add_argument("--max-minutes", type=float, default=0, help="wall-clock budget shared by the components")
+    parser.add_argument("--base", default=None, help="a copy of the plan's pre-trained base folder, where the one it names is not (another machine)")
     args = parser.parse_args(argv)
     # Under torchrun only the first process speaks; the others train their share silently.
     events = Events(enabled=os.environ.get("RANK", "0") == "0")
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             raise PlanError("--threads, --micro-batch and --max-minutes must not be negative")
         if args.threads:
             torch.set_num_threads(args.threads)
-        run = RunFolder(args.run)
+        run = RunFolder(args.run, args.base)
         # One process trains a folder; under torchrun the first process holds the lock for all.
         lock = RunLock(run.dir) if os.environ.get("RANK", "0") == "0" else None
         device = device_of(args.device)

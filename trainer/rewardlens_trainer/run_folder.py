@@ -3,6 +3,7 @@ the plan it reads, and the checkpoints, state, metrics, log and evaluation it wr
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import json
@@ -38,13 +39,23 @@ def write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def write_json(path: Path, value) -> None:
     write_atomic(path, (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode())
 
 
 class RunFolder:
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, base: str | os.PathLike | None = None):
+        """`base`: a copy of the plan's pre-trained base folder to read instead of the one it names."""
         self.dir = Path(path).resolve()
+        self.base = Path(base).resolve() if base else None
         plan_file = self.dir / "plan.json"
         if not plan_file.is_file():
             raise PlanError(f"{self.dir}: no plan.json (write one with `rewardlens prepare FILE --method M --out {self.dir}`)")
@@ -67,7 +78,37 @@ class RunFolder:
         return out
 
     def init_parts(self) -> dict[str, dict[str, torch.Tensor]]:
-        return load_checkpoint(self.dir / "init.safetensors")[1]
+        parts = load_checkpoint(self.dir / "init.safetensors")[1]
+        spec = self.plan.get("baseWeights")
+        if spec and "base.encoder" not in parts:
+            parts["base.encoder"] = self.base_encoder(spec)
+        return parts
+
+    def base_encoder(self, spec: dict) -> dict[str, torch.Tensor]:
+        """The initial encoder read from the pre-trained base's folder as the plan lists it (src/core/training/plan.ts
+        BaseWeights): each weight from its file, the embedding table cut to the run's compact vocabulary."""
+        folder = self.base or Path(spec["folder"])
+        if not folder.is_dir():
+            raise PlanError(f"{folder}: the plan's base folder is not here; pass --base DIR with a copy of it")
+        for file, digest in spec["files"].items():
+            path = folder / file
+            if not path.is_file():
+                raise PlanError(f"{path}: not found (the plan reads the base's weights from {folder})")
+            actual = sha256_file(path)
+            if actual != digest:
+                if self.base is None:
+                    raise PlanError(f"{path}: changed since the plan was written (SHA-256 {actual}, the plan says {digest}); prepare the run again, or pass --base {folder} to train from it as it is")
+                self.log(f"base weights: {path} is not the file the plan was prepared with (SHA-256 {actual[:12]}…, not {digest[:12]}…); --base asked for it")
+        keep = torch.tensor(json.loads((self.dir / "vocab.json").read_text(encoding="utf-8"))["keep"], dtype=torch.long)
+        out: dict[str, torch.Tensor] = {}
+        with contextlib.ExitStack() as stack:
+            opened = {}
+            for name, source in spec["tensors"].items():
+                if source["file"] not in opened:
+                    opened[source["file"]] = stack.enter_context(safe_open(str(folder / source["file"]), framework="pt"))
+                t = opened[source["file"]].get_tensor(source["tensor"]).float()
+                out[name] = t.index_select(0, keep).contiguous() if name == spec["vocabRows"] else t
+        return out
 
     # checkpoints
 

@@ -5,11 +5,12 @@
  * (export/decoder-graph.ts). Names are Hugging Face's without the `model.` prefix of *ForCausalLM.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { FileError } from '../io/file-error';
 import type { CheckpointPart, StoredTensor } from './checkpoint';
 import type { DecoderConfig, LoraConfig, LoraTarget } from './config';
 import { subSeed, uniform } from './init';
+import type { WeightSources } from './hf-import';
 import type { NamedArray } from './safetensors';
 import { readSafetensors } from './safetensors';
 
@@ -157,6 +158,7 @@ export function createDecoderLora(c: DecoderConfig, lora: LoraConfig, seed: numb
 export interface DecoderFolder {
   config: DecoderConfig;
   weights: DecoderWeights;
+  sources: WeightSources;
   tokenizerFile?: string;
   modelType: string;
 }
@@ -166,15 +168,18 @@ export function loadDecoderFolder(dir: string, cfg: Record<string, unknown>): De
   const configFile = join(dir, 'config.json');
   const config = decoderConfigFrom(cfg, configFile);
   const named = new Map<string, NamedArray>();
+  const sources: WeightSources = new Map();
   for (const file of weightFiles(dir)) {
     for (const [name, t] of readSafetensors(file).tensors) {
       if (name.startsWith('lm_head.')) continue;
-      named.set(name.startsWith('model.') ? name.slice(6) : name, t);
+      const bare = name.startsWith('model.') ? name.slice(6) : name;
+      named.set(bare, t);
+      sources.set(bare, { file: basename(file), tensor: name });
     }
   }
   const weights = DecoderWeights.fromNamed(config, named, join(dir, 'model.safetensors'));
   const tokenizerFile = join(dir, 'tokenizer.json');
-  return { config, weights, tokenizerFile: existsSync(tokenizerFile) ? tokenizerFile : undefined, modelType: config.architecture };
+  return { config, weights, sources, tokenizerFile: existsSync(tokenizerFile) ? tokenizerFile : undefined, modelType: config.architecture };
 }
 
 function weightFiles(dir: string): string[] {

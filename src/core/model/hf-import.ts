@@ -12,9 +12,14 @@ import { DECODER_TYPES, loadDecoderFolder } from './decoder';
 import type { NamedArray } from './safetensors';
 import { readSafetensors } from './safetensors';
 
+/** Where a loaded weight lies in its folder: the file (relative) and the tensor's name in it. */
+export type WeightSources = Map<string, { file: string; tensor: string }>;
+
 export interface BertFolder {
   config: EncoderConfig;
   encoder: Encoder;
+  /** Each weight's file and tensor name, for plans that read the base from its folder. */
+  sources: WeightSources;
   hasPooler: boolean;
   /** tokenizer.json beside the weights, when there is one. */
   tokenizerFile?: string;
@@ -79,13 +84,19 @@ export function loadBertFolder(dir: string): BertFolder {
   }
   const { tensors } = readSafetensors(weightsFile);
   const named = new Map<string, NamedArray>();
-  for (const [name, t] of tensors) named.set(name.startsWith('bert.') ? name.slice(5) : name, t);
+  const sources: WeightSources = new Map();
+  for (const [name, t] of tensors) {
+    const bare = name.startsWith('bert.') ? name.slice(5) : name;
+    named.set(bare, t);
+    sources.set(bare, { file: 'model.safetensors', tensor: name });
+  }
   const encoder = Encoder.fromNamed(config, named, weightsFile);
   const tokenizerFile = join(dir, 'tokenizer.json');
   return {
     config,
     encoder,
     hasPooler: encoder.hasPooler,
+    sources,
     tokenizerFile: existsSync(tokenizerFile) ? tokenizerFile : undefined,
     modelType: String(cfg.model_type),
   };

@@ -1,7 +1,7 @@
 /**
  * The training plan: everything a run trains on, decided once in TypeScript and written to the run folder, so
  * that another engine (the PyTorch trainer, trainer/ in this repository) trains on the same data, splits,
- * order and initial weights as the TensorFlow.js recipe (docs/training-plan.md has the file layout).
+ * order and initial weights as the TensorFlow.js recipe (docs/torch-trainer.md has the file layout).
  *
  * The plan is built from the recipe's own primitives (the rng forks, splits, validation subsets, epochs and
  * initialisations the recipe uses), so the two engines agree by construction: the parity test in
@@ -92,6 +92,23 @@ export interface TrainingPlan {
   components: PlanComponent[];
   /** The run's structure (model.json) if every component trains; a Phase-3 MLP that takes no step is left out. */
   model: RunModel;
+  /** Present when the initial encoder is a pre-trained base read from its folder (not in init.safetensors). */
+  baseWeights?: BaseWeights;
+}
+
+/**
+ * A pre-trained base the trainer reads from its own folder rather than from a copy in init.safetensors
+ * (a 0.5B decoder is 2 GB in float32; the folder is there already, and a GPU machine gets a copy of it).
+ */
+export interface BaseWeights {
+  /** The folder at prepare time; `python -m rewardlens_trainer RUN --base DIR` reads another copy. */
+  folder: string;
+  /** SHA-256 of each weight file: the trainer refuses a changed folder (a copy given with --base is its user's word). */
+  files: Record<string, string>;
+  /** Each initial encoder weight: its file in the folder and its tensor name there. */
+  tensors: Record<string, { file: string; tensor: string }>;
+  /** The embedding table whose rows the trainer keeps as vocab.json lists them (the compact vocabulary). */
+  vocabRows: string;
 }
 
 /** What `buildPlan` needs: the recipe's context before training. */
@@ -109,6 +126,8 @@ export interface PlanInput {
   test: number[];
   capability: Map<string, PrefPair[]>;
   initialEncoder: Encoder | DecoderWeights;
+  /** A pre-trained base: init.safetensors then leaves `base.encoder` to the trainer to read from the folder. */
+  baseWeights?: BaseWeights;
   rng: Rng;
 }
 
@@ -193,7 +212,7 @@ export function buildPlan(input: PlanInput): { plan: TrainingPlan; tables: Map<s
   const hidden = input.initialEncoder.config.hidden;
   const components: PlanComponent[] = [];
   const tables = new Map<string, ComponentTables>();
-  const init: Record<string, CheckpointPart> = { 'base.encoder': input.initialEncoder, 'base.head': ScalarHead.create(hidden, seed) };
+  const init: Record<string, CheckpointPart> = { ...(input.baseWeights ? {} : { 'base.encoder': input.initialEncoder }), 'base.head': ScalarHead.create(hidden, seed) };
   const seqLength = (p: PrefPair): number => Math.max(data.records[p.record].responses[p.winner].ids.length, data.records[p.record].responses[p.loser].ids.length);
 
   const addTokens = (c: Omit<PlanComponent, 'kind' | 'lr' | 'maxSteps' | 'weight' | 'trainExamples' | 'valExamples'>, train: PrefPair[], val: PrefPair[]): void => {
@@ -301,6 +320,7 @@ export function buildPlan(input: PlanInput): { plan: TrainingPlan; tables: Map<s
     categories: [...new Set(data.categories)].sort(),
     components,
     model,
+    ...(input.baseWeights ? { baseWeights: input.baseWeights } : {}),
   };
   return { plan, tables, init };
 }

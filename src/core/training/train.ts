@@ -12,6 +12,7 @@ import { scoreFile } from '../scoring/score-file';
 import type { Preset } from '../model/config';
 import type { DecoderWeights } from '../model/decoder';
 import { Encoder } from '../model/encoder';
+import type { WeightSources } from '../model/hf-import';
 import { loadBaseFolder } from '../model/hf-import';
 import { hubFolder, isHubId } from '../model/hub';
 import { TextTokenizer } from '../model/tokenizer';
@@ -37,7 +38,7 @@ import type { SequenceSource } from './tasks';
 import { sequenceSource } from './tasks';
 import type { BackendName, EvalResult, Phase, TrainEvent, TrainOptions, TrainSummary } from './types';
 import type { PrefPair } from './pairs';
-import type { TrainingPlan } from './plan';
+import type { BaseWeights, TrainingPlan } from './plan';
 import { writePlan } from './plan';
 import { defaultPython, runTorchTrainer } from './torch-trainer';
 import { METHODS_NEEDING_LABELS } from './types';
@@ -187,6 +188,8 @@ interface RunSetup {
   capability: Map<string, PrefPair[]>;
   /** A TensorFlow.js encoder, or a decoder's weights (which only the PyTorch trainer runs). */
   initialEncoder: Encoder | DecoderWeights;
+  /** The pre-trained base's folder, where each weight lies in it, and its embedding table's name. */
+  base?: { dir: string; sources: WeightSources; vocabRows: string };
   rng: Rng;
 }
 
@@ -196,7 +199,8 @@ function encoderOnlyMessage(options: TrainOptions): string {
 
 async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, extraConfig: Record<string, unknown> = {}): Promise<RunSetup> {
   const preset = PRESETS[options.preset];
-  const imported = options.base ? loadBaseFolder(await baseFolder(options.base, io)) : undefined;
+  const baseDir = options.base ? resolve(await baseFolder(options.base, io)) : undefined;
+  const imported = baseDir ? loadBaseFolder(baseDir) : undefined;
   // Refused before the run folder exists, so a wrong choice leaves nothing to clean up.
   if (imported?.kind === 'decoder' && options.backend !== 'torch') throw new Error(encoderOnlyMessage(options));
   const tokenizerFile = imported ? (imported.tokenizerFile ?? fail(`${options.base}: no tokenizer.json beside the model`)) : TextTokenizer.default().file;
@@ -255,7 +259,21 @@ async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, ext
     initialEncoder = imported.encoder.restrictVocab(vocab.keep);
     imported.encoder.dispose();
   } else initialEncoder = Encoder.create({ ...preset.encoder, vocabSize: vocab.size }, options.seed);
-  return { run, hp, preset, limits, data, vocab, tokenizer, tokenizerFile, trainPositions, testPositions, capability, initialEncoder, rng };
+  return { run, hp, preset, limits, data, vocab, tokenizer, tokenizerFile, trainPositions, testPositions, capability, initialEncoder, base: imported && baseDir ? { dir: baseDir, sources: imported.sources, vocabRows: imported.kind === 'decoder' ? 'embed_tokens.weight' : 'embeddings.word_embeddings.weight' } : undefined, rng };
+}
+
+/** Where each initial weight of an imported base lies in its folder, and the weight files' hashes. */
+async function baseWeightsOf(base: NonNullable<RunSetup['base']>, initial: Encoder | DecoderWeights): Promise<BaseWeights> {
+  const folder = base.dir;
+  const tensors: BaseWeights['tensors'] = {};
+  for (const name of initial.named().keys()) {
+    const source = base.sources.get(name);
+    if (!source) throw new Error(`${folder}: the base has no weight '${name}'`);
+    tensors[name] = source;
+  }
+  const files: Record<string, string> = {};
+  for (const file of new Set(Object.values(tensors).map((t) => t.file))) files[file] = await sha256(join(folder, file));
+  return { folder, files, tensors, vocabRows: base.vocabRows };
 }
 
 /**
@@ -293,6 +311,7 @@ async function preparePlan(options: TrainOptions, io: TrainIO, hp: HyperParams):
     test: setup.testPositions,
     capability: setup.capability,
     initialEncoder: setup.initialEncoder,
+    baseWeights: setup.base ? await baseWeightsOf(setup.base, setup.initialEncoder) : undefined,
     rng: setup.rng,
   });
   setup.run.log(`training plan written: ${plan.components.length} components (${plan.components.map((c) => c.name).join(', ')})`);

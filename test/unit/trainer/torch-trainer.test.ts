@@ -60,6 +60,36 @@ void describe('PyTorch trainer', { skip: noTorch }, async () => {
     assert.deepEqual(evalOf('parity-torch'), evalOf('parity-tfjs'), 'the same held-out evaluation');
   });
 
+  await test('a plan reads its pre-trained base from the base folder (not a copy in init.safetensors); another copy needs --base, a changed one is refused', { skip: existsSync(fixture) ? false : `${fixture} is missing` }, async () => {
+    const base = join(dir, 'tiny-bert-movable');
+    cpSync(fixture, base, { recursive: true });
+    const run = join(dir, 'base-by-reference');
+    await prepare({ dataset: hh, method: 'single', out: run, preset: 'tiny', base, backend: 'torch', seed: 7, overrides: { 'maxSteps.base': 4, evalEvery: 2 } });
+    const plan = JSON.parse(readFileSync(join(run, 'plan.json'), 'utf8')) as { baseWeights?: { folder: string; files: Record<string, string>; tensors: Record<string, { file: string; tensor: string }> } };
+    assert.equal(plan.baseWeights?.folder, base);
+    assert.match(plan.baseWeights?.files['model.safetensors'] ?? '', /^[0-9a-f]{64}$/);
+    assert.equal(plan.baseWeights?.tensors['embeddings.word_embeddings.weight'].tensor, 'embeddings.word_embeddings.weight');
+    assert.ok(![...readSafetensors(join(run, 'init.safetensors')).tensors.keys()].some((k) => k.startsWith('base.encoder/')), 'no copy of the base in the plan');
+    const env = { ...process.env, PYTHONPATH: trainerPackageDir(join(root, 'dist')) + delimiter + (process.env.PYTHONPATH ?? '') };
+    const trainer = (...extra: string[]): ReturnType<typeof spawnSync> => spawnSync(python, ['-m', 'rewardlens_trainer', run, '--device', 'cpu', ...extra], { env, encoding: 'utf8' });
+    // The base moved (another machine): refused with what to do, then trained from the copy given.
+    const moved = join(dir, 'tiny-bert-moved');
+    cpSync(base, moved, { recursive: true });
+    rmSync(base, { recursive: true });
+    const refused = trainer();
+    assert.equal(refused.status, 2, String(refused.stderr));
+    assert.match(String(refused.stderr), /the plan's base folder is not here; pass --base DIR/);
+    // A changed copy is refused without --base.
+    cpSync(moved, base, { recursive: true });
+    writeFileSync(join(base, 'model.safetensors'), readFileSync(join(moved, 'model.safetensors')).subarray(0, 100));
+    assert.match(String(trainer().stderr), /changed since the plan was written/);
+    const trained = trainer('--base', moved);
+    assert.equal(trained.status, 0, String(trained.stderr));
+    // The trainer's initial weights are the TypeScript engine's: the same validation accuracy at step 0.
+    await train({ dataset: hh, method: 'single', out: join(dir, 'base-by-reference-tfjs'), preset: 'tiny', base: moved, backend: 'wasm', seed: 7, overrides: { 'maxSteps.base': 4, evalEvery: 2 } });
+    assert.equal(metrics(run)[0].valAcc, metrics(join(dir, 'base-by-reference-tfjs'))[0].valAcc);
+  });
+
   await test('DDP: 2 gloo processes train the same weights as 1 process on the same global batch (within 1e-4)', { skip: existsSync(fixture) ? false : `${fixture} is missing` }, async () => {
     const base = join(dir, 'tiny-bert-no-dropout');
     const options = (out: string): TrainOptions => ({
@@ -128,7 +158,7 @@ void describe('PyTorch trainer', { skip: noTorch }, async () => {
     const init = readSafetensors(join(run, 'init.safetensors')).tensors;
     assert.ok([...init.keys()].some((k) => /^phase2-.*\.lora\/layers\.1\.self_attn\.v_proj\.lora_A\.weight$/.test(k)), 'decoder LoRA weights in the plan');
     const base = readSafetensors(join(run, 'checkpoints', 'base.safetensors')).tensors;
-    const initial = init.get('base.encoder/layers.0.self_attn.q_proj.weight')!.data;
+    const initial = readSafetensors(join(qwen2, 'model.safetensors')).tensors.get('layers.0.self_attn.q_proj.weight')!.data;
     assert.ok(base.get('encoder/layers.0.self_attn.q_proj.weight')!.data.some((v, i) => Math.abs(v - initial[i]) > 1e-6), 'the general RM fine-tuned the decoder');
 
     const onnx = join(dir, 'qwen2.onnx');
