@@ -41,6 +41,7 @@ Training (docs/training-ui.md; run again with the same options to resume):
   --base DIR|ORG/NAME  pre-trained BERT-family encoder (config.json, model.safetensors, tokenizer.json): a folder,
                        or a Hugging Face Hub id, downloaded once into ~/.cache/rewardlens/hub (resumable;
                        HF_ENDPOINT, HF_TOKEN, REWARDLENS_CACHE)
+  --test FILE          held-out records from another file: train on all of FILE, evaluate on these
   --base-run RUN       start from the general RM of another run of the same data, preset, base and seed
   --backend B          auto (default) | ${BACKENDS.join(' | ')} | torch (the PyTorch trainer: docs/torch-trainer.md)
   --device D           torch: auto (CUDA when available) | cpu | cuda | cuda:N
@@ -63,6 +64,7 @@ const trainFlags = {
   labels: { type: 'string' },
   preset: { type: 'string' },
   base: { type: 'string' },
+  test: { type: 'string' },
   'base-run': { type: 'string' },
   backend: { type: 'string' },
   device: { type: 'string' },
@@ -143,12 +145,14 @@ export function parseTrainArgs(argv: string[]): { help: true } | { help: false; 
   if (values.base !== undefined && !isHubId(values.base)) checkInput(values.base, 'directory');
   if (values['base-run'] !== undefined) checkRunFolder(values['base-run']);
   if (values.schema !== undefined) checkInput(values.schema);
-  checkRunOut(values.out, [dataset, values.labels, values.base, values['base-run'], values.schema]);
+  if (values.test !== undefined) checkInput(values.test);
+  checkRunOut(values.out, [dataset, values.test, values.labels, values.base, values['base-run'], values.schema]);
   const threads = numberFlag('threads', values.threads, (n) => Number.isInteger(n) && n >= 1, 'a whole number ≥ 1');
   const overrides = { ...(values.set?.length ? parseOverrides(values.set) : {}), ...(threads === undefined ? {} : { threads }) };
   const preset = values.preset === undefined ? 'small' : oneOf<PresetName>('preset', values.preset, PRESET_NAMES);
   const options: TrainOptions = {
     dataset,
+    testFile: values.test,
     method,
     out: values.out,
     labels: values.labels,

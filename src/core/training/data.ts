@@ -101,6 +101,25 @@ export function positionsByCategory(data: PreferenceData, positions: number[]): 
   return new Map([...out.entries()].sort(([a], [b]) => a.localeCompare(b)));
 }
 
+/**
+ * Appends another file's records (held-out test records) after `data`'s, their pairs renumbered to their
+ * new positions; `data`'s counts (ties, malformed, sampling) keep describing its own file. Returns how many
+ * of the appended records share their prompt with one of `data`'s.
+ */
+export function appendRecords(data: PreferenceData, other: PreferenceData): number {
+  const offset = data.records.length;
+  const groups = new Set(data.groups);
+  let shared = 0;
+  other.records.forEach((r, i) => {
+    data.records.push(r);
+    data.pairs.push(other.pairs[i].map((p) => ({ ...p, record: p.record + offset })));
+    data.groups.push(other.groups[i]);
+    data.categories.push(other.categories[i]);
+    if (groups.has(other.groups[i])) shared++;
+  });
+  return shared;
+}
+
 export function pairsOf(data: PreferenceData, positions: number[]): PrefPair[] {
   return positions.flatMap((p) => data.pairs[p]);
 }

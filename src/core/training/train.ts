@@ -19,7 +19,7 @@ import { TextTokenizer } from '../model/tokenizer';
 import { VocabMap } from '../model/vocab';
 import { capabilityPairs } from './capability-pairs';
 import type { PreferenceData } from './data';
-import { loadPreferenceData } from './data';
+import { appendRecords, loadPreferenceData } from './data';
 import { agreement } from './evaluate';
 import type { HyperParams } from './hparams';
 import { applyOverrides, DEFAULT_MAX_PAIRS_PER_RECORD, defaultHyperParams } from './hparams';
@@ -161,7 +161,7 @@ function writeModelCard(
         pairs: trainPositions.reduce((n, p) => n + data.pairs[p].length, 0),
         categories: countBy(trainPositions.map((p) => data.categories[p])),
         labels: options.labels && s.capability.size ? { file: options.labels, used: [...s.capability.values()].reduce((n, l) => n + l.length, 0) } : undefined,
-        test: evaluation ? { records: s.testPositions.length, pairs: evaluation.pairs } : undefined,
+        test: evaluation ? { ...(options.testFile ? { file: options.testFile } : {}), records: s.testPositions.length, pairs: evaluation.pairs } : undefined,
       },
       phases: componentPhases(run, run.readState().completed),
       evaluation: evaluation ? [evaluation] : undefined,
@@ -211,6 +211,7 @@ async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, ext
     method: options.method,
     dataset: options.dataset,
     datasetSha256: await sha256(options.dataset),
+    ...(options.testFile ? { testFile: options.testFile, testSha256: await sha256(options.testFile) } : {}),
     labels: options.labels ?? null,
     labelsSha256: options.labels ? await sha256(options.labels) : null,
     preset: options.preset,
@@ -234,6 +235,17 @@ async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, ext
     run.log(sampling);
     io.onEvent?.({ type: 'phase', phase: 'base', message: sampling });
   }
+  const trainRecords = data.records.length;
+  if (options.testFile) {
+    const test = await loadPreferenceData(options.testFile, tokenizer, limits, { schemaFile: options.schemaFile, adapter: options.adapter, signal: io.signal, pairSample: pairSampleOf(hp, options.seed) });
+    if (test.pairs.every((p) => p.length === 0)) throw new FileError(options.testFile, `no usable preference pairs in ${test.records.length} records to evaluate on`);
+    const shared = appendRecords(data, test);
+    if (shared > 0) {
+      const note = `${shared} of ${test.records.length} test records share their prompt with a training record (${options.testFile}): agreement on them is not held-out`;
+      run.log(note);
+      io.onEvent?.({ type: 'log', level: 'warn', message: note });
+    }
+  }
   const vocab = loadOrBuildVocab(run, tokenizer, data);
   copyFileAtomic(tokenizerFile, run.file('tokenizer'));
   // Its special tokens' names (a decoder's eos and pad above all), so the run reads the tokenizer as training did.
@@ -242,11 +254,12 @@ async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, ext
 
   const rng = new Rng(options.seed);
   const all = data.records.map((_, i) => i);
-  const [trainPositions, testPositions] = hp.testFraction > 0 ? splitByGroup(all, (p) => data.groups[p], [1 - hp.testFraction, hp.testFraction], rng.fork('split/test')) : [all, []];
+  const [trainPositions, testPositions] = options.testFile ? [all.slice(0, trainRecords), all.slice(trainRecords)] : hp.testFraction > 0 ? splitByGroup(all, (p) => data.groups[p], [1 - hp.testFraction, hp.testFraction], rng.fork('split/test')) : [all, []];
 
   const capability = new Map<string, PrefPair[]>();
   if (options.labels && METHODS_NEEDING_LABELS.includes(options.method)) {
-    const byId = new Map(data.records.map((r, i) => [r.id, i]));
+    // Training records only: a test record with a training record's content must not take its labels.
+    const byId = new Map(data.records.slice(0, trainRecords).map((r, i) => [r.id, i]));
     const leftOut = { pairs: 0 };
     for (const [point, pairs] of capabilityPairs(mergedLabels(readStore(options.labels)), byId, pairSampleOf(hp, options.seed), leftOut)) capability.set(point, pairs);
     if (leftOut.pairs > 0) run.log(`capability labels: ${leftOut.pairs.toLocaleString('en-US')} pairs left out by maxPairsPerRecord=${pairSampleOf(hp, options.seed).max} (per record and point, seed ${options.seed})`);

@@ -26,6 +26,11 @@ export type Phase = 'base' | 'router' | 'phase1' | 'phase2' | 'phase3' | 'ensemb
 export interface TrainOptions {
   /** Training dataset (any format the dataset engine reads). */
   dataset: string;
+  /**
+   * Held-out records from another file (same format options): the run trains on all of `dataset` and is
+   * evaluated on these, instead of on a `testFraction` of `dataset`.
+   */
+  testFile?: string;
   /** Label store (`.labels.jsonl`) with capability labels; needed by dmoerm and dmoerm-no-outer. */
   labels?: string;
   method: Method;

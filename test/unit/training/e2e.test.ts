@@ -33,6 +33,17 @@ void describe('training end to end (tiny preset, synthetic preferences)', async 
     dataset: trainFile, labels, method, out: join(dir, out), preset: 'tiny', backend: 'wasm', seed: 3, overrides: FAST,
   });
 
+  await test('--test FILE: trained on all of the training file, evaluated on the test file as rewardlens eval evaluates it', async () => {
+    const summary = await train({ ...options('single', 'with-test-file'), testFile, overrides: { ...FAST, 'maxSteps.base': 20 } });
+    const run = RunFolder.open(summary.out);
+    assert.equal(run.config.testFile, testFile);
+    const evaluation = summary.evaluation!;
+    const again = await evaluateRun(summary.out, testFile);
+    assert.equal(evaluation.pairs, again.pairs, 'every pair of the test file, none of the training file');
+    assert.equal(evaluation.overall, again.overall);
+    assert.match(readFileSync(join(summary.out, 'MODEL_CARD.md'), 'utf8'), new RegExp(`Evaluated on \`${testFile.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\``));
+  });
+
   await test('single: the general RM beats chance on held-apart records', async (t) => {
     const summary = await train(options('single', 'single'));
     assert.equal(summary.backend, 'wasm');
