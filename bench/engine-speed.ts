@@ -11,13 +11,16 @@
  *
  *   node dist/bench/engine-speed.js [--base ../shared/bases/bge-small-zh-v1.5] [--data ../shared/data/llmeval2-zh]
  *     [--records 200] [--steps 10] [--engines tfjs,torch] [--modes full,lora] [--device cpu] [--json]
- * The PyTorch trainer runs with REWARDLENS_PYTHON (default python3).
+ *     [--plans-only DIR]
+ * The PyTorch trainer runs with REWARDLENS_PYTHON (default python3). `--plans-only DIR` writes the PyTorch
+ * plans (DIR/speed-full, DIR/speed-lora, and DIR/speed.json saying which steps to time) for a GPU machine
+ * without Node.js: bench/device/train-plans.py trains them there and times them the same way.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { train } from '../src/core/training/train';
+import { prepare, train } from '../src/core/training/train';
 import type { TrainOptions } from '../src/core/training/types';
 import { readLlmeval2, writeCanonicalFile } from './llmeval2-data';
 
@@ -33,8 +36,7 @@ interface Row {
   load: number;
 }
 
-async function measure(engine: Engine, mode: Mode, dataset: string, base: string, steps: number, device: string, dir: string): Promise<Row> {
-  const out = join(dir, `${engine}-${mode}`);
+function speedOptions(engine: Engine, mode: Mode, dataset: string, base: string, steps: number, device: string, out: string): TrainOptions {
   const half = Math.max(1, Math.floor(steps / 2));
   const shared = { evalEvery: half, patience: 1000, maxValPairs: 8, testFraction: 0.05 };
   const overrides =
@@ -42,7 +44,7 @@ async function measure(engine: Engine, mode: Mode, dataset: string, base: string
       ? { ...shared, 'maxSteps.base': steps }
       : // The general RM takes one step: the LoRA member over it is what is timed.
         { ...shared, 'maxSteps.base': 1, 'maxSteps.ensemble': steps, ensembleSize: 1 };
-  const options: TrainOptions = {
+  return {
     dataset,
     method: mode === 'full' ? 'single' : 'mean',
     out,
@@ -53,9 +55,18 @@ async function measure(engine: Engine, mode: Mode, dataset: string, base: string
     seed: 1,
     overrides,
   };
+}
+
+/** The phase a mode times: the general RM (full fine-tuning) or the LoRA ensemble member. */
+const PHASE: Record<Mode, string> = { full: 'base', lora: 'ensemble' };
+
+async function measure(engine: Engine, mode: Mode, dataset: string, base: string, steps: number, device: string, dir: string): Promise<Row> {
+  const out = join(dir, `${engine}-${mode}`);
+  const half = Math.max(1, Math.floor(steps / 2));
+  const options = speedOptions(engine, mode, dataset, base, steps, device, out);
   let where = '';
   await train(options, { onEvent: (e) => (e.type === 'backend' ? (where = e.backend === 'torch' ? e.tfBackend : `${e.backend} (tfjs ${e.tfBackend})`) : undefined) });
-  const phase = mode === 'full' ? 'base' : 'ensemble';
+  const phase = PHASE[mode];
   const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
     .trim()
     .split('\n')
@@ -79,8 +90,23 @@ async function main(): Promise<void> {
       modes: { type: 'string', default: 'full,lora' },
       device: { type: 'string', default: 'cpu' },
       json: { type: 'boolean', default: false },
+      'plans-only': { type: 'string' },
     },
   });
+  const plansDir = values['plans-only'];
+  if (plansDir) {
+    mkdirSync(plansDir, { recursive: true });
+    const dataset = join(plansDir, 'llmeval2.jsonl');
+    writeCanonicalFile(dataset, readLlmeval2(values.data).records.slice(0, Number(values.records)));
+    const steps = Number(values.steps);
+    const modes = values.modes.split(',') as Mode[];
+    for (const mode of modes) await prepare(speedOptions('torch', mode, dataset, values.base, steps, 'cuda', join(plansDir, `speed-${mode}`)));
+    rmSync(dataset);
+    const half = Math.max(1, Math.floor(steps / 2));
+    writeFileSync(join(plansDir, 'speed.json'), `${JSON.stringify(Object.fromEntries(modes.map((m) => [`speed-${m}`, { mode: m, phase: PHASE[m], from: half, to: steps }])), null, 2)}\n`);
+    console.error(`plans for ${modes.join(', ')} in ${plansDir}: time them with bench/device/train-plans.py`);
+    return;
+  }
   const dir = mkdtempSync(join(tmpdir(), 'rl-engine-speed-'));
   try {
     const dataset = join(dir, 'llmeval2.jsonl');

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Dataset } from '../src/core/dataset/dataset';
@@ -12,7 +12,7 @@ import { formatEvalTable } from '../src/core/training/evaluate';
 import type { RunModel } from '../src/core/training/networks';
 import type { ReferenceResult } from '../src/core/training/references';
 import { judgedRecords, longerWins, ratingJudge } from '../src/core/training/references';
-import { evaluateRun, train } from '../src/core/training/train';
+import { evaluateRun, prepare as prepareRun, train } from '../src/core/training/train';
 import type { BackendName, EvalResult, Method, PresetName, TrainBackend, TrainEvent } from '../src/core/training/types';
 import { METHODS, METHODS_NEEDING_LABELS, PRESET_NAMES, TRAIN_BACKENDS } from '../src/core/training/types';
 import type { AlignmentReport, Split } from './llmeval2-data';
@@ -31,7 +31,11 @@ import { GPT_SOURCE, canonicalJsonl, pairCounts, readLlmeval2, splitByQuestion }
  */
 
 const USAGE = `usage: llmeval2-experiment --train DIR [--test DIR] [--preset ${PRESET_NAMES.join('|')}] [--base DIR] [--max-minutes M]
-  [--methods ${METHODS.join(',')}] [--seed S] [--out WORKDIR] [--backend ${TRAIN_BACKENDS.join('|')}] [--references-only] [--json]`;
+  [--methods ${METHODS.join(',')}] [--seed S] [--out WORKDIR] [--backend ${TRAIN_BACKENDS.join('|')}] [--references-only]
+  [--plans-only] [--results FILE] [--json]
+  --plans-only   write PyTorch training plans (one run folder per method, the test part inside) for a GPU machine
+                 without Node.js: bench/device/train-plans.py trains them there (bench/llmeval2-experiment.md)
+  --results FILE the table from what train-plans.py wrote (its results.json), with the reference judges`;
 
 /** Share of the questions held out when no --test folder is given (issue 4). */
 const TEST_FRACTION = 0.2;
@@ -48,6 +52,8 @@ interface Options {
   out: string;
   backend: TrainBackend;
   referencesOnly: boolean;
+  plansOnly: boolean;
+  results?: string;
   json: boolean;
 }
 
@@ -67,6 +73,8 @@ function parseOptions(argv: string[]): Options {
       out: { type: 'string', default: join('bench', 'out', 'llmeval2') },
       backend: { type: 'string', default: 'auto' },
       'references-only': { type: 'boolean', default: false },
+      'plans-only': { type: 'boolean', default: false },
+      results: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -93,6 +101,8 @@ function parseOptions(argv: string[]): Options {
     out: values.out,
     backend,
     referencesOnly: values['references-only'],
+    plansOnly: values['plans-only'],
+    results: values.results,
     json: values.json,
   };
 }
@@ -281,6 +291,48 @@ async function evaluateAggregation(method: Method, meanRun: string, runs: string
   return evaluateRun(dir, prepared.testFile, { signal, backend: evalBackend(o), adapter: 'canonical' });
 }
 
+/**
+ * One PyTorch run folder per method, each with the test part inside (`--test`), for a GPU machine that has
+ * Python and no Node.js: bench/device/train-plans.py trains and evaluates them there, and its results.json
+ * comes back to `--results`. Every method trains its own general RM from the same seed (no --base-run: the
+ * folders are prepared before any of them trains); wco and uwo train their own members.
+ */
+async function writePlans(o: Options, prepared: Prepared, runs: string): Promise<number> {
+  const plans = join(runs, 'plans');
+  for (const method of o.methods) {
+    const out = join(plans, method);
+    const plan = await prepareRun(
+      {
+        dataset: prepared.trainFile,
+        testFile: prepared.testFile,
+        labels: METHODS_NEEDING_LABELS.includes(method) ? prepared.labelsFile : undefined,
+        method,
+        out,
+        preset: o.preset,
+        base: o.base,
+        backend: 'torch',
+        seed: o.seed,
+        adapter: 'canonical',
+      },
+      { onEvent: progressPrinter(method) },
+    );
+    const bytes = ['plan.json', 'plan.safetensors', 'init.safetensors'].reduce((n, f) => n + statSync(join(out, f)).size, 0);
+    log(`[${method}] plan: ${plan.components.length} components, ${(bytes / 2 ** 20).toFixed(1)} MiB in ${out}`);
+  }
+  log(`train them with: python bench/device/train-plans.py ${plans} --base <the base folder there> --out <folder for results.json>`);
+  return 0;
+}
+
+/** What bench/device/train-plans.py measured, per method. */
+function readDeviceResults(file: string): Map<Method, MethodOutcome> {
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as { device?: string; methods: Record<string, { evaluation?: EvalResult; minutes: number; truncated?: boolean; error?: string }> };
+  const out = new Map<Method, MethodOutcome>();
+  for (const [method, m] of Object.entries(raw.methods)) {
+    out.set(method as Method, { result: m.evaluation ?? failed(new Error(m.error ?? 'no evaluation')), minutes: m.minutes, truncated: m.truncated, backend: 'torch', tfBackend: raw.device });
+  }
+  return out;
+}
+
 function failed(e: unknown): MethodOutcome['result'] {
   return { overall: null, pairs: 0, byCategory: {}, error: e instanceof Error ? e.message : String(e) };
 }
@@ -327,7 +379,10 @@ async function main(): Promise<number> {
   const outcomes = new Map<Method, MethodOutcome>();
   const warnings: string[] = [];
   if (prepared.overlap > 0) warnings.push(`${prepared.overlap} test questions (question_uuid) are also in the train folder`);
-  if (!o.referencesOnly) {
+  if (o.plansOnly) return writePlans(o, prepared, runs);
+  if (o.results) {
+    for (const [method, outcome] of readDeviceResults(o.results)) if (o.methods.includes(method)) outcomes.set(method, outcome);
+  } else if (!o.referencesOnly) {
     for (const method of trainingOrder(o.methods)) {
       if (abort.signal.aborted) break;
       if (ENSEMBLE_AGGREGATIONS.includes(method)) {

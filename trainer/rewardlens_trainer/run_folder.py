@@ -99,7 +99,17 @@ class RunFolder:
                 if self.base is None:
                     raise PlanError(f"{path}: changed since the plan was written (SHA-256 {actual}, the plan says {digest}); prepare the run again, or pass --base {folder} to train from it as it is")
                 self.log(f"base weights: {path} is not the file the plan was prepared with (SHA-256 {actual[:12]}…, not {digest[:12]}…); --base asked for it")
-        keep = torch.tensor(json.loads((self.dir / "vocab.json").read_text(encoding="utf-8"))["keep"], dtype=torch.long)
+        keep_ids = json.loads((self.dir / "vocab.json").read_text(encoding="utf-8"))["keep"]
+        rows = keep_ids
+        # A copy cut to some runs' vocabulary (bench/device/half-base.py --vocab) holds those rows only, in its order.
+        compact = folder / "compact-vocab.json"
+        if compact.is_file():
+            at = {token: row for row, token in enumerate(json.loads(compact.read_text(encoding="utf-8"))["keep"])}
+            missing = [t for t in keep_ids if t not in at]
+            if missing:
+                raise PlanError(f"{folder}: the copy's embedding table was cut to another vocabulary and lacks {len(missing)} of this run's tokens (ids {missing[:5]}); give the whole base")
+            rows = [at[t] for t in keep_ids]
+        keep = torch.tensor(rows, dtype=torch.long)
         out: dict[str, torch.Tensor] = {}
         with contextlib.ExitStack() as stack:
             opened = {}

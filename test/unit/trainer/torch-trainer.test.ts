@@ -83,6 +83,12 @@ void describe('PyTorch trainer', { skip: noTorch }, async () => {
     cpSync(moved, base, { recursive: true });
     writeFileSync(join(base, 'model.safetensors'), readFileSync(join(moved, 'model.safetensors')).subarray(0, 100));
     assert.match(String(trainer().stderr), /changed since the plan was written/);
+    // A float16 copy cut to another run's vocabulary lacks this run's rows: refused by name.
+    const cut = join(dir, 'tiny-bert-cut');
+    writeFileSync(join(dir, 'other-vocab.json'), JSON.stringify({ keep: [0, 1, 2, 3] }));
+    const half = spawnSync(python, [join(root, 'bench', 'device', 'half-base.py'), moved, cut, '--vocab', join(dir, 'other-vocab.json')], { encoding: 'utf8' });
+    assert.equal(half.status, 0, half.stderr);
+    assert.match(String(trainer('--base', cut).stderr), /cut to another vocabulary and lacks \d+ of this run's tokens/);
     const trained = trainer('--base', moved);
     assert.equal(trained.status, 0, String(trained.stderr));
     // The trainer's initial weights are the TypeScript engine's: the same validation accuracy at step 0.
