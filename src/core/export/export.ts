@@ -15,7 +15,7 @@ import { defaultPointsConfig, findCategory } from '../labelling/points';
 import type { CapabilityPoint, PointsConfig } from '../labelling/points';
 import { loadCheckpoint } from '../model/checkpoint';
 import type { NamedArray } from '../model/safetensors';
-import { writeFileAtomic } from '../io/safe-output';
+import { AtomicFile, writeFileAtomic } from '../io/safe-output';
 import { isDecoder } from '../model/config';
 import type { TextTokenizer } from '../model/tokenizer';
 import type { VocabMap } from '../model/vocab';
@@ -43,7 +43,17 @@ export interface ExportResult {
 export interface ExportOptions {
   /** Where the capability points' display names come from (the labelling's points config); default the paper's Table 12. */
   points?: PointsConfig;
+  /** Weights above this many bytes in all go to OUT.data beside the model (default EXTERNAL_DATA_ABOVE). */
+  externalDataAbove?: number;
 }
+
+/**
+ * One protobuf holds at most 2 GiB: a model whose weights pass this goes out as ONNX external data, the
+ * graph in OUT and every large weight in OUT.data, which onnxruntime reads from beside the model.
+ */
+export const EXTERNAL_DATA_ABOVE = 1 << 30;
+/** Smaller weights (biases, norms, constants) stay in the graph. */
+const EXTERNAL_MIN_BYTES = 1024;
 
 /** Writes OUT (.onnx), OUT's manifest and tokenizer beside it; returns where and how big. */
 export function exportRun(runDir: string, out: string, options: ExportOptions = {}): ExportResult {
@@ -59,6 +69,7 @@ export function exportRun(runDir: string, out: string, options: ExportOptions = 
     return p;
   };
   const built = buildRunGraph(model, parts, compactLookup(tokenizer, vocab), options.points ?? defaultPointsConfig());
+  const dataFile = externalData(built.g, out, options.externalDataAbove ?? EXTERNAL_DATA_ABOVE);
   const bytes = encodeModel({
     irVersion: 8,
     opset: OPSET,
@@ -77,7 +88,8 @@ export function exportRun(runDir: string, out: string, options: ExportOptions = 
     opset: OPSET,
     method: model.method,
     model: basename(out),
-    modelSha256: createHash('sha256').update(bytes).digest('hex'),
+    ...(dataFile ? { data: basename(dataFile.file) } : {}),
+    modelSha256: (dataFile ? createHash('sha256').update(bytes).update(dataFile.sha256) : createHash('sha256').update(bytes)).digest('hex'),
     tokenizer: basename(tokenizerOut),
     maxLen: model.maxLen,
     routerMaxLen: model.routerMaxLen,
@@ -101,6 +113,27 @@ export function exportRun(runDir: string, out: string, options: ExportOptions = 
   const manifestOut = manifestFileFor(out);
   writeFileAtomic(manifestOut, JSON.stringify(manifest, null, 2) + '\n');
   return { model: out, manifest: manifestOut, tokenizer: tokenizerOut, bytes: bytes.length, nodes: built.g.nodes.length, seconds: (Date.now() - started) / 1000 };
+}
+
+/**
+ * Moves the large initializers of `g` into OUT.data (written atomically) when they pass `above` bytes in all;
+ * returns the file and its SHA-256, or undefined when the model fits in one protobuf.
+ */
+function externalData(g: GraphBuilder, out: string, above: number): { file: string; sha256: string } | undefined {
+  const large = g.initializers.filter((t) => t.raw.length >= EXTERNAL_MIN_BYTES);
+  if (large.reduce((n, t) => n + t.raw.length, 0) <= above) return undefined;
+  const file = `${out}.data`;
+  const data = new AtomicFile(file);
+  const hash = createHash('sha256');
+  let offset = 0;
+  for (const t of large) {
+    data.write(t.raw);
+    hash.update(t.raw);
+    t.external = { location: basename(file), offset, length: t.raw.length };
+    offset += t.raw.length;
+  }
+  data.commit();
+  return { file, sha256: hash.digest('hex') };
 }
 
 /** Tokenizer id → compact embedding row, so the model takes the tokenizer's ids as they come. */

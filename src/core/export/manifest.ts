@@ -31,7 +31,12 @@ export interface ExportManifest {
   method: Method;
   /** File names, relative to the manifest's folder. */
   model: string;
-  /** SHA-256 of the .onnx bytes: the scoring cache's key, and a check that the pair belongs together. */
+  /** The model's external data file (large models), relative to the manifest's folder. */
+  data?: string;
+  /**
+   * SHA-256 of the .onnx bytes (followed, with external data, by the data file's SHA-256 as text): the
+   * scoring cache's key, and a check that the pair belongs together.
+   */
   modelSha256: string;
   tokenizer: string;
   /** Token budgets the inputs were truncated to in training (the scorer encodes records the same way). */

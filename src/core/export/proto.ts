@@ -26,6 +26,8 @@ export interface TensorProto {
   dataType: DataType;
   /** Little-endian bytes of the elements (raw_data). */
   raw: Uint8Array;
+  /** Where the bytes are instead, in a file beside the model (ONNX external data: large models). */
+  external?: { location: string; offset: number; length: number };
 }
 
 export type AttributeValue =
@@ -139,8 +141,12 @@ class Writer {
 function tensor(t: TensorProto): Writer {
   const w = new Writer();
   if (t.dims.length) w.packedInts(1, t.dims);
-  w.int(2, t.dataType).string(8, t.name).bytes(9, t.raw);
-  return w;
+  w.int(2, t.dataType).string(8, t.name);
+  if (!t.external) return w.bytes(9, t.raw);
+  // external_data entries (location, offset, length) and data_location EXTERNAL.
+  const entry = (key: string, value: string): Writer => new Writer().string(1, key).string(2, value);
+  w.message(13, entry('location', t.external.location)).message(13, entry('offset', String(t.external.offset))).message(13, entry('length', String(t.external.length)));
+  return w.int(14, 1);
 }
 
 function attribute(name: string, a: AttributeValue): Writer {

@@ -7,7 +7,7 @@
  * and compares as "not better", and evaluates to 0.0% without a word.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import type { NamedArray } from './safetensors';
 import { writeFileAtomic } from '../io/safe-output';
 import { encodeSafetensors, readSafetensors } from './safetensors';
@@ -69,14 +69,13 @@ export function loadCheckpoint(file: string): LoadedCheckpoint {
   if (manifest.version !== CHECKPOINT_VERSION) throw new FileError(mf, `checkpoint version ${JSON.stringify(manifest.version)} is not supported (this build reads version ${CHECKPOINT_VERSION})`);
   const index = manifest.parts as Record<string, string[]> | undefined;
   if (!index || typeof index !== 'object') throw new FileError(mf, `field 'parts' is missing`);
-  const bytes = readFileSync(file);
   const expected = manifest.weightsSha256;
   if (expected !== undefined) {
     if (typeof expected !== 'string' || !/^[0-9a-f]{64}$/.test(expected)) throw new FileError(mf, `field 'weightsSha256' is ${JSON.stringify(expected)}, not 64 lowercase hex digits`);
-    const actual = sha256(bytes);
+    const actual = sha256File(file);
     if (actual !== expected) throw new FileError(file, `SHA-256 ${actual} differs from the manifest's weightsSha256 ${expected}: the weights file is corrupt or was replaced after the checkpoint was written`);
   }
-  const { tensors } = readSafetensors(bytes);
+  const { tensors } = readSafetensors(file);
   const parts: Record<string, Map<string, NamedArray>> = {};
   for (const [part, names] of Object.entries(index)) {
     const m = new Map<string, NamedArray>();
@@ -96,4 +95,17 @@ export class NonFiniteWeightsError extends Error {}
 
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** In pieces: a large base's checkpoint is more than one Node buffer holds. */
+function sha256File(file: string): string {
+  const h = createHash('sha256');
+  const fd = openSync(file, 'r');
+  try {
+    const piece = new Uint8Array(1 << 24);
+    for (let n = readSync(fd, piece); n > 0; n = readSync(fd, piece)) h.update(piece.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest('hex');
 }

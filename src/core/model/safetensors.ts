@@ -4,7 +4,7 @@
  * little-endian data. The format is tiny and no well-kept npm reader exists, so it is written by hand here.
  * Every tensor is handed out as Float32 (F16/BF16 widened, small integer tensors converted).
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { writeFileAtomic } from '../io/safe-output';
 
 export interface NamedArray {
@@ -23,25 +23,66 @@ const MAX_INT_ELEMENTS = 1 << 20;
 /** A header longer than this is not a safetensors file (the Rust library caps it at 100 MB too). */
 const MAX_HEADER = 100_000_000;
 
+/** Bytes at an offset: of a buffer, or of an open file (read tensor by tensor, so no file is ever one buffer). */
+interface ByteSource {
+  size: number;
+  /** A fresh copy, or a view where the source is a buffer. */
+  read(at: number, length: number): Uint8Array;
+}
+
+function bufferSource(bytes: Uint8Array): ByteSource {
+  return { size: bytes.length, read: (at, length) => bytes.subarray(at, at + length) };
+}
+
+/** Node reads at most 2 GiB a call, and may read less: a large tensor is read in pieces. */
+const READ_PIECE = 1 << 30;
+
+function fileSource(fd: number): ByteSource {
+  return {
+    size: fstatSync(fd).size,
+    read: (at, length) => {
+      const out = new Uint8Array(length);
+      for (let done = 0; done < length; ) {
+        const n = readSync(fd, out, done, Math.min(READ_PIECE, length - done), at + done);
+        if (n === 0) throw new Error(`unexpected end of file at byte ${at + done}`);
+        done += n;
+      }
+      return out;
+    },
+  };
+}
+
+/**
+ * The tensors of a safetensors file (read tensor by tensor: checkpoints of large bases exceed what one
+ * Node buffer holds) or of its bytes.
+ */
 export function readSafetensors(fileOrBuffer: string | Uint8Array): SafetensorsFile {
-  const where = typeof fileOrBuffer === 'string' ? fileOrBuffer : 'safetensors buffer';
-  const bytes = typeof fileOrBuffer === 'string' ? readFileSync(fileOrBuffer) : fileOrBuffer;
+  if (typeof fileOrBuffer !== 'string') return parseSafetensors(bufferSource(fileOrBuffer), 'safetensors buffer');
+  const fd = openSync(fileOrBuffer, 'r');
+  try {
+    return parseSafetensors(fileSource(fd), fileOrBuffer);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function parseSafetensors(src: ByteSource, where: string): SafetensorsFile {
   const fail = (why: string): never => {
     throw new Error(`${where}: not a valid safetensors file: ${why}`);
   };
-  if (bytes.length < 8) fail(`${bytes.length} bytes, shorter than the 8-byte header length`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen = Number(view.getBigUint64(0, true));
-  if (headerLen > MAX_HEADER || 8 + headerLen > bytes.length) fail(`header length ${headerLen} exceeds the file size (${bytes.length} bytes)`);
+  if (src.size < 8) fail(`${src.size} bytes, shorter than the 8-byte header length`);
+  const head = src.read(0, 8);
+  const headerLen = Number(new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true));
+  if (headerLen > MAX_HEADER || 8 + headerLen > src.size) fail(`header length ${headerLen} exceeds the file size (${src.size} bytes)`);
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(src.read(8, headerLen)));
   } catch (e) {
     fail(`header is not JSON (${(e as Error).message})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) return fail('header is not a JSON object');
   const dataStart = 8 + headerLen;
-  const dataLen = bytes.length - dataStart;
+  const dataLen = src.size - dataStart;
   const tensors = new Map<string, NamedArray & { dtype: string }>();
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
@@ -62,7 +103,9 @@ export function readSafetensors(fileOrBuffer: string | Uint8Array): SafetensorsF
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
     if (begin > end || end > dataLen) fail(`tensor '${name}' data_offsets [${begin}, ${end}] lie outside the ${dataLen} data bytes`);
     if (end - begin !== count * BYTES[dtype]) fail(`tensor '${name}' has ${end - begin} bytes, but ${dtype} ${JSON.stringify(shape)} needs ${count * BYTES[dtype]}`);
-    const data = decode(bytes, dataStart + begin, count, dtype, () => fail(`tensor '${name}' (${dtype}, ${count} elements) cannot be read as float32: only small integer tensors are converted`));
+    const refuse = (): never => fail(`tensor '${name}' (${dtype}, ${count} elements) cannot be read as float32: only small integer tensors are converted`);
+    if (!['F32', 'F64', 'F16', 'BF16'].includes(dtype) && count > MAX_INT_ELEMENTS) refuse();
+    const data = decode(src.read(dataStart + begin, end - begin), 0, count, dtype, refuse);
     tensors.set(name, { dtype, shape: shape as number[], data });
   }
   return { tensors, metadata };
@@ -73,7 +116,9 @@ function decode(bytes: Uint8Array, at: number, count: number, dtype: string, ref
   const out = new Float32Array(count);
   switch (dtype) {
     case 'F32':
-      for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
+      // Little-endian hosts (every one Node runs on in practice) copy the bytes as they are.
+      if (LITTLE_ENDIAN) out.set((bytes.byteOffset + at) % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset + at, count) : new Float32Array(bytes.slice(at, at + 4 * count).buffer));
+      else for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
       return out;
     case 'F64':
       for (let i = 0; i < count; i++) out[i] = view.getFloat64(8 * i, true);
@@ -106,6 +151,8 @@ function decode(bytes: Uint8Array, at: number, count: number, dtype: string, ref
     }
   }
 }
+
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 function halfToFloat(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { exportRun } from '../../../src/core/export/export';
@@ -27,6 +27,7 @@ import type { SequenceSource } from '../../../src/core/training/tasks';
 import { embedSequences } from '../../../src/core/training/tasks';
 import { train } from '../../../src/core/training/train';
 import type { Method, TrainOptions } from '../../../src/core/training/types';
+import { scoreFile } from '../../../src/core/scoring/score-file';
 import { OrtScorer } from '../../../src/core/scoring/session';
 import { writeLabelledSyntheticPreferences, writeSyntheticPreferences } from '../../support/synthetic-prefs';
 import { sequenceSource } from '../../../src/core/training/tasks';
@@ -233,6 +234,21 @@ void describe('ONNX export of trained runs (tiny preset, synthetic data)', () =>
     } finally {
       await session.release();
     }
+  });
+
+  void test('past the size limit, the weights go to OUT.data (ONNX external data) and onnxruntime scores the same', async () => {
+    const f = fixtures.get('dmoerm')!;
+    const out = join(dir, 'external', 'dmoerm.onnx');
+    mkdirSync(dirname(out), { recursive: true });
+    exportRun(f.run, out, { externalDataAbove: 0 });
+    const m = readManifest(out);
+    assert.equal(m.data, 'dmoerm.onnx.data');
+    assert.ok(statSync(out).size < statSync(f.onnx).size / 4, 'the graph alone is small');
+    assert.ok(statSync(`${out}.data`).size > statSync(f.onnx).size / 2, 'the weights are beside it');
+    assert.notEqual(m.modelSha256, readManifest(f.onnx).modelSha256);
+    const inline = await scoreFile(f.onnx, testFile);
+    const external = await scoreFile(out, testFile);
+    inline.records.forEach((r, i) => assert.ok(maxDiff(r.rewards, external.records[i].rewards) === 0, `record ${r.index}`));
   });
 
   void test('the models load in onnxruntime with the inputs and outputs the manifest lists', async () => {
