@@ -20,7 +20,7 @@ export async function bundleTrainWorker(outfile: string, recipe?: string): Promi
     format: 'cjs',
     logLevel: 'silent',
     mainFields: ['module', 'main'],
-    external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
+    external: ['onnxruntime-node', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
     plugins: recipe ? [{ name: 'stand-in-recipe', setup: (b) => b.onResolve({ filter: /core\/training\/train$/ }, () => ({ path: recipe })) }] : [],
   });
 }

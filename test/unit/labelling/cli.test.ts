@@ -83,7 +83,7 @@ void describe('rewardlens label (CLI)', () => {
     assert.equal(server.requests.length, 0);
     const bad = await runCli(['label', file, '--base-url', server.url, '--model', 'fake', '--concurrency', '0']);
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /--concurrency must be a positive integer/);
+    assert.match(bad.stderr, /--concurrency must be a whole number from 1 to 256/);
   });
 
   void it('kill -9 in the middle of a run, then rerun: no stored call is asked again, labels equal an uninterrupted run\'s', async () => {

@@ -149,7 +149,7 @@ void describe('scoring with an exported model (onnxruntime-node)', () => {
     const usage = (f: () => unknown, re: RegExp): void => assert.throws(f, (e: Error) => (e instanceof OnnxUsageError || e instanceof FileError) && re.test(e.message) && !e.message.includes('\n'));
     usage(() => parseScoreArgs([model]), /usage: rewardlens score MODEL\.onnx FILE/);
     usage(() => parseScoreArgs([join(dir, 'nope.onnx'), testFile]), /nope\.onnx: no such file/);
-    usage(() => parseScoreArgs([model, testFile, '--threads', '0']), /--threads must be an integer of at least 1, not "0"/);
+    usage(() => parseScoreArgs([model, testFile, '--threads', '0']), /--threads must be an integer from 1 to 256, not "0"/);
     usage(() => parseScoreArgs([model, testFile, '--batch', 'x']), /--batch must be an integer/);
     usage(() => parseExportArgs([runDir]), /export needs --out MODEL\.onnx/);
     usage(() => parseExportArgs([runDir, '--out', join(dir, 'm.bin')]), /must end in \.onnx/);
