@@ -37,13 +37,13 @@ export async function resolveTrainBackend(ctx: Ctx, options: TrainOptions): Prom
   const python = trainerPython(ctx);
   if (python === undefined) {
     if (options.backend === 'auto') return options;
-    return { problem: 'the PyTorch trainer needs a Python with torch: run "Set Up PyTorch Training…" or set rewardlens.python' };
+    return { problem: vscode.l10n.t('the PyTorch trainer needs a Python with torch: run "Set Up PyTorch Training…" or set rewardlens.python') };
   }
   const report = await probePython(python);
   ctx.log.info(`PyTorch trainer: ${formatPythonReport(report).replace(/\n/g, '; ')}`);
   if (!report.ready) {
     if (options.backend === 'auto') return options;
-    return { problem: `${python} cannot run the PyTorch trainer (${report.error ?? `missing ${report.missing.join(', ')}`}): run "Set Up PyTorch Training…"` };
+    return { problem: vscode.l10n.t('{0} cannot run the PyTorch trainer ({1}): run "Set Up PyTorch Training…"', python, report.error ?? vscode.l10n.t('missing {0}', report.missing.join(', '))) };
   }
   return { ...options, backend: 'torch', python };
 }
@@ -53,17 +53,22 @@ export async function setUpTorchTraining(ctx: Ctx): Promise<PythonReport | undef
   const folder = venvFolder(ctx);
   const requirements = vscode.Uri.joinPath(ctx.extensionUri, 'trainer', 'requirements.txt').fsPath;
   const base = ctx.config.python ?? (process.platform === 'win32' ? 'python' : 'python3');
-  const install = 'Install';
+  const install = vscode.l10n.t('Install');
   const answer = await vscode.window.showInformationMessage(
-    'Set up PyTorch training?',
+    vscode.l10n.t('Set up PyTorch training?'),
     {
       modal: true,
-      detail: `Creates a Python environment in ${folder} with "${base} -m venv" and installs ${requirements} into it (torch, transformers, peft, safetensors: about 3.5 GB on Linux, where torch brings its CUDA libraries). Training with the backend "torch" or "auto" then runs there, on the GPU when torch sees one.`,
+      detail: vscode.l10n.t(
+        'Creates a Python environment in {0} with "{1} -m venv" and installs {2} into it (torch, transformers, peft, safetensors: about 3.5 GB on Linux, where torch brings its CUDA libraries). Training with the backend "torch" or "auto" then runs there, on the GPU when torch sees one.',
+        folder,
+        base,
+        requirements,
+      ),
     },
     install,
   );
   if (answer !== install) return undefined;
-  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'RewardLens: setting up PyTorch training', cancellable: true }, async (progress, token) => {
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('RewardLens: setting up PyTorch training'), cancellable: true }, async (progress, token) => {
     const run = (cmd: string, args: string[], what: string): Promise<void> =>
       new Promise((resolve, reject) => {
         progress.report({ message: what });
@@ -92,21 +97,21 @@ export async function setUpTorchTraining(ctx: Ctx): Promise<PythonReport | undef
         });
       });
     try {
-      if (!existsSync(venvPython(folder))) await run(base, ['-m', 'venv', folder], `creating ${folder}`);
-      await run(venvPython(folder), ['-m', 'pip', 'install', '--disable-pip-version-check', '-r', requirements], 'installing torch, transformers, peft, safetensors');
+      if (!existsSync(venvPython(folder))) await run(base, ['-m', 'venv', folder], vscode.l10n.t('creating {0}', folder));
+      await run(venvPython(folder), ['-m', 'pip', 'install', '--disable-pip-version-check', '-r', requirements], vscode.l10n.t('installing torch, transformers, peft, safetensors'));
       const report = await probePython(venvPython(folder));
       ctx.log.info(formatPythonReport(report));
       if (!report.ready) throw new Error(report.error ?? `still missing ${report.missing.join(', ')}`);
-      const where = report.cudaAvailable ? `${report.devices?.[0]?.name ?? 'cuda:0'}${report.devices?.[0]?.bf16 ? ' (bf16)' : ''}` : 'the CPU (torch sees no GPU)';
-      void vscode.window.showInformationMessage(`RewardLens: PyTorch training is set up (torch ${report.torch}); runs with the backend "torch" or "auto" train on ${where}.`);
+      const where = report.cudaAvailable ? `${report.devices?.[0]?.name ?? 'cuda:0'}${report.devices?.[0]?.bf16 ? ' (bf16)' : ''}` : vscode.l10n.t('the CPU (torch sees no GPU)');
+      void vscode.window.showInformationMessage(vscode.l10n.t('RewardLens: PyTorch training is set up (torch {0}); runs with the backend "torch" or "auto" train on {1}.', report.torch ?? '', where));
       return report;
     } catch (e) {
       if (e instanceof vscode.CancellationError) {
         // A half-made environment stays: it does not pass the probe, so 'auto' keeps training with TensorFlow.js.
-        void vscode.window.showWarningMessage('RewardLens: PyTorch set-up cancelled.');
+        void vscode.window.showWarningMessage(vscode.l10n.t('RewardLens: PyTorch set-up cancelled.'));
         return undefined;
       }
-      ctx.showError('setting up PyTorch training failed', e);
+      ctx.showError(vscode.l10n.t('setting up PyTorch training failed'), e);
       return undefined;
     }
   });
