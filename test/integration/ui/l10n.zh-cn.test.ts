@@ -1,0 +1,42 @@
+// Runs in a code-server whose display language is zh-cn (scripts/integration.mjs starts one for
+// `*.zh-cn.test.ts` files): RewardLens's manifest strings come from package.nls.zh-cn.json and its
+// messages from l10n/bundle.l10n.zh-cn.json. VS Code's own strings stay English (no language pack
+// can be installed offline), so only our strings are asserted.
+import type { UiContext } from './harness';
+import { notifications, openCommandPalette, openFile } from './harness';
+
+/** The command palette lists RewardLens commands by their Chinese titles (package.nls.zh-cn.json). */
+export async function commandPaletteShowsChineseTitles({ page }: UiContext): Promise<void> {
+  const rows = await openCommandPalette(page);
+  for (const title of ['RewardLens: 训练奖励模型…', 'RewardLens: 打开数据集…']) {
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.fill(`>${title}`);
+    await rows.filter({ hasText: title }).first().waitFor({ timeout: 15_000 });
+  }
+  await page.keyboard.press('Escape');
+}
+
+/** A message of the extension comes from the zh-cn bundle (vscode.l10n.t). */
+export async function messagesAreChinese({ page }: UiContext): Promise<void> {
+  const rows = await openCommandPalette(page);
+  await page.locator('.quick-input-widget .quick-input-box input').fill('>RewardLens: 浏览记录');
+  const row = rows.filter({ hasText: 'RewardLens: 浏览记录' }).first();
+  await row.waitFor();
+  await page.keyboard.press('Enter');
+  // No dataset is open in this window yet: the command's disabled form says what is missing.
+  const toast = page.locator('.notifications-toasts .notification-list-item-message', { hasText: '请先索引一个数据集' });
+  await toast.first().waitFor({ timeout: 15_000 }).catch(async () => {
+    throw new Error(`no Chinese notification; shown: ${(await notifications(page)).join(' | ') || 'none'}`);
+  });
+  const text = await toast.first().innerText();
+  if (!text.includes('要浏览记录')) throw new Error(`the command's own part is not translated: ${text}`);
+}
+
+/** The dataset status bar item (vscode.l10n.t with a placeholder) once a dataset is indexed. */
+export async function statusBarIsChinese({ page }: UiContext): Promise<void> {
+  await openFile(page, 'demo.test.jsonl');
+  const item = page.locator('.statusbar-item', { hasText: '条记录' });
+  await item.first().waitFor({ timeout: 30_000 }).catch(async () => {
+    throw new Error(`no "条记录" in the status bar: ${(await page.locator('.statusbar-item').allInnerTexts()).join(' | ')}`);
+  });
+}
