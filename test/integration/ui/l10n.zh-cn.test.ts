@@ -3,7 +3,7 @@
 // messages from l10n/bundle.l10n.zh-cn.json. VS Code's own strings stay English (no language pack
 // can be installed offline), so only our strings are asserted.
 import type { UiContext } from './harness';
-import { notifications, openCommandPalette, openFile } from './harness';
+import { activeWebview, notifications, openCommandPalette, openFile } from './harness';
 
 /** The command palette lists RewardLens commands by their Chinese titles (package.nls.zh-cn.json). */
 export async function commandPaletteShowsChineseTitles({ page }: UiContext): Promise<void> {
@@ -23,7 +23,8 @@ export async function messagesAreChinese({ page }: UiContext): Promise<void> {
   const row = rows.filter({ hasText: 'RewardLens: 浏览记录' }).first();
   await row.waitFor();
   await page.keyboard.press('Enter');
-  // No dataset is open in this window yet: the command's disabled form says what is missing.
+  // No dataset is open in this window yet (tests run in name order: the others open one): the
+  // command's disabled form says what is missing.
   const toast = page.locator('.notifications-toasts .notification-list-item-message', { hasText: '请先索引一个数据集' });
   await toast.first().waitFor({ timeout: 15_000 }).catch(async () => {
     throw new Error(`no Chinese notification; shown: ${(await notifications(page)).join(' | ') || 'none'}`);
@@ -39,4 +40,18 @@ export async function statusBarIsChinese({ page }: UiContext): Promise<void> {
   await item.first().waitFor({ timeout: 30_000 }).catch(async () => {
     throw new Error(`no "条记录" in the status bar: ${(await page.locator('.statusbar-item').allInnerTexts()).join(' | ')}`);
   });
+}
+
+/** A webview's strings come through the same bundle (webview/lib/l10n.ts): the dataset overview. */
+export async function overviewWebviewIsChinese({ page }: UiContext): Promise<void> {
+  await openFile(page, 'demo.test.jsonl');
+  const rows = await openCommandPalette(page);
+  await page.locator('.quick-input-widget .quick-input-box input').fill('>RewardLens: 显示数据集概览');
+  await rows.filter({ hasText: 'RewardLens: 显示数据集概览' }).first().waitFor();
+  await page.keyboard.press('Enter');
+  const view = activeWebview(page);
+  await view.locator('.card-label', { hasText: '每条记录的回复数' }).waitFor({ timeout: 30_000 });
+  await view.locator('vscode-button', { hasText: '浏览记录' }).waitFor();
+  const lang = await view.locator('html').getAttribute('lang');
+  if (lang !== 'zh-cn') throw new Error(`the overview's <html lang> is ${lang}`);
 }

@@ -50,12 +50,12 @@ void describe('translations', () => {
   const en = json('l10n/bundle.l10n.json');
   const zh = json('l10n/bundle.l10n.zh-cn.json');
 
-  void it('every vscode.l10n.t message of src/extension is in l10n/bundle.l10n.json, with a literal message', () => {
-    const { messages, computed } = extractMessages(sources('src/extension'));
+  void it('every l10n.t message of src/extension and webview/ is in l10n/bundle.l10n.json, with a literal message', () => {
+    const { messages, computed } = extractMessages([...sources('src/extension'), ...sources('webview')]);
     assert.deepEqual(computed, [], 'l10n.t needs a literal message (use {0} placeholders, not ${…})');
     assert.ok(messages.size > 150, `only ${messages.size} messages found: is the extraction broken?`);
     const missing = [...messages].filter(([m]) => !(m in en)).map(([m, where]) => `${where}: ${JSON.stringify(m)}`);
-    assert.deepEqual(missing, [], 'run `npx @vscode/l10n-dev export -o l10n src/extension`');
+    assert.deepEqual(missing, [], 'run `npx @vscode/l10n-dev export -o l10n src/extension webview`');
     const unused = Object.keys(en).filter((k) => !messages.has(k));
     assert.deepEqual(unused, [], 'bundle entries no code uses (re-export the bundle)');
   });
