@@ -2,18 +2,27 @@
 // `*.zh-cn.test.ts` files): RewardLens's manifest strings come from package.nls.zh-cn.json and its
 // messages from l10n/bundle.l10n.zh-cn.json. VS Code's own strings stay English (no language pack
 // can be installed offline), so only our strings are asserted.
+import type { Locator, Page } from 'playwright-core';
 import type { UiContext } from './harness';
 import { activeWebview, notifications, openCommandPalette, openFile } from './harness';
 
 /** The command palette lists RewardLens commands by their Chinese titles (package.nls.zh-cn.json). */
 export async function commandPaletteShowsChineseTitles({ page }: UiContext): Promise<void> {
-  const rows = await openCommandPalette(page);
   for (const title of ['RewardLens: 训练奖励模型…', 'RewardLens: 打开数据集…']) {
-    const input = page.locator('.quick-input-widget .quick-input-box input');
-    await input.fill(`>${title}`);
-    await rows.filter({ hasText: title }).first().waitFor({ timeout: 15_000 });
+    // The palette lists the commands known when it opens: right after start-up ours may not be yet.
+    for (let attempt = 1; ; attempt++) {
+      const rows = await openCommandPalette(page);
+      await page.locator('.quick-input-widget .quick-input-box input').fill(`>${title}`);
+      try {
+        await rows.filter({ hasText: title }).first().waitFor({ timeout: 5_000 });
+        break;
+      } catch (e) {
+        if (attempt >= 4) throw e;
+      } finally {
+        await page.keyboard.press('Escape');
+      }
+    }
   }
-  await page.keyboard.press('Escape');
 }
 
 /** A message of the extension comes from the zh-cn bundle (vscode.l10n.t). */
@@ -54,4 +63,28 @@ export async function overviewWebviewIsChinese({ page }: UiContext): Promise<voi
   await view.locator('vscode-button', { hasText: '浏览记录' }).waitFor();
   const lang = await view.locator('html').getAttribute('lang');
   if (lang !== 'zh-cn') throw new Error(`the overview's <html lang> is ${lang}`);
+}
+
+async function openRewardLensWalkthrough(page: Page): Promise<Locator> {
+  const rows = await openCommandPalette(page, 'Welcome: Open Walkthrough');
+  await rows.filter({ hasText: 'Open Walkthrough' }).first().waitFor();
+  await page.keyboard.press('Enter');
+  await rows.filter({ hasText: 'RewardLens 入门' }).first().click();
+  const container = page.locator('.gettingStartedContainer');
+  await container.getByText('打开偏好数据集', { exact: true }).first().waitFor({ timeout: 15_000 });
+  return container;
+}
+
+/** The walkthrough (package.json contributes.walkthroughs) in Chinese; running a step's command ticks it. */
+export async function walkthroughIsChineseAndTicksItsSteps({ page }: UiContext): Promise<void> {
+  await openFile(page, 'demo.test.jsonl');
+  const walkthrough = await openRewardLensWalkthrough(page);
+  for (const title of ['标注能力点，或由已有评分生成', '训练奖励模型', '选择奖励模型', '调试模型给出的奖励']) {
+    await walkthrough.getByText(title, { exact: true }).first().waitFor();
+  }
+  const step = walkthrough.locator('[data-done-step-id$="openDataset"]').first();
+  if ((await step.getAttribute('aria-checked')) === 'true') throw new Error('the first step is ticked before its command ran');
+  await walkthrough.getByText('打开偏好数据集', { exact: true }).first().click();
+  await walkthrough.getByText('显示数据集概览', { exact: true }).first().click();
+  await walkthrough.locator('[data-done-step-id$="openDataset"][aria-checked="true"]').first().waitFor({ timeout: 10_000 });
 }
