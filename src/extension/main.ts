@@ -11,6 +11,7 @@ import { reindexDataset } from './datasets/open';
 import { DatasetDiagnostics } from './diagnostics';
 import { RecordHoverProvider } from './hovers/provider';
 import { DATASET_SELECTOR } from './codelens/controller';
+import { useBundle } from './presentation/l10n';
 import { recordDetail, recordRows } from './presentation/records';
 import type { RecordDetail, RecordRow } from '../../webview/records-protocol';
 import type { IndexReport } from '../core/dataset/dataset';
@@ -69,6 +70,8 @@ export interface TestingApi {
 }
 
 export function activate(context: vscode.ExtensionContext): RewardLensApi {
+  // Before anything formats a CodeLens or hover text (src/extension/presentation/l10n.ts).
+  useBundle(vscode.l10n.bundle);
   const ctx = new Ctx(context);
   ctx.log.info(`RewardLens ${String((context.extension.packageJSON as { version?: string }).version)} activated`);
 

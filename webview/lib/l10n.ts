@@ -10,11 +10,24 @@
 /** The `<body>` attribute holding the bundle as JSON. */
 export const L10N_ATTRIBUTE = 'data-l10n';
 
-type Bundle = Readonly<Record<string, string>>;
+export type Bundle = Readonly<Record<string, string>>;
 
-let bundle: Bundle | undefined;
+export interface L10n {
+  /** `message` translated (or as given when the bundle lacks it), `{n}` replaced by `args[n]`. */
+  t(message: string, ...args: Array<string | number | boolean>): string;
+}
 
-function load(): Bundle {
+/** `l10n.t` over the bundle `bundle()` returns at each call. */
+export function createL10n(bundle: () => Bundle): L10n {
+  return {
+    t(message, ...args) {
+      const template = bundle()[message] ?? message;
+      return template.replace(/\{(\d+)\}/g, (whole, i: string) => (Number(i) < args.length ? String(args[Number(i)]) : whole));
+    },
+  };
+}
+
+function fromBody(): Bundle {
   try {
     const parsed: unknown = JSON.parse(document.body.getAttribute(L10N_ATTRIBUTE) ?? '{}');
     return typeof parsed === 'object' && parsed !== null ? (parsed as Bundle) : {};
@@ -23,10 +36,5 @@ function load(): Bundle {
   }
 }
 
-export const l10n = {
-  /** `message` translated (or as given when the bundle lacks it), `{n}` replaced by `args[n]`. */
-  t(message: string, ...args: Array<string | number | boolean>): string {
-    const template = (bundle ??= load())[message] ?? message;
-    return template.replace(/\{(\d+)\}/g, (whole, i: string) => (Number(i) < args.length ? String(args[Number(i)]) : whole));
-  },
-};
+let page: Bundle | undefined;
+export const l10n = createL10n(() => (page ??= fromBody()));

@@ -4,7 +4,7 @@
 // can be installed offline), so only our strings are asserted.
 import type { Locator, Page } from 'playwright-core';
 import type { UiContext } from './harness';
-import { activeWebview, notifications, openCommandPalette, openFile } from './harness';
+import { activeWebview, codeLensTexts, notifications, openCommandPalette, openFile } from './harness';
 
 /** The command palette lists RewardLens commands by their Chinese titles (package.nls.zh-cn.json). */
 export async function commandPaletteShowsChineseTitles({ page }: UiContext): Promise<void> {
@@ -42,9 +42,11 @@ export async function messagesAreChinese({ page }: UiContext): Promise<void> {
   if (!text.includes('要浏览记录')) throw new Error(`the command's own part is not translated: ${text}`);
 }
 
-/** The dataset status bar item (vscode.l10n.t with a placeholder) once a dataset is indexed. */
-export async function statusBarIsChinese({ page }: UiContext): Promise<void> {
+/** The dataset status bar item (vscode.l10n.t with a placeholder) and the record CodeLens once a dataset is indexed. */
+export async function statusBarAndCodeLensAreChinese({ page }: UiContext): Promise<void> {
   await openFile(page, 'demo.test.jsonl');
+  const lenses = await codeLensTexts(page, 30_000);
+  if (!lenses.some((t) => t.includes('个回复'))) throw new Error(`CodeLens not in Chinese: ${lenses.slice(0, 4).join(' | ')}`);
   const item = page.locator('.statusbar-item', { hasText: '条记录' });
   await item.first().waitFor({ timeout: 30_000 }).catch(async () => {
     throw new Error(`no "条记录" in the status bar: ${(await page.locator('.statusbar-item').allInnerTexts()).join(' | ')}`);

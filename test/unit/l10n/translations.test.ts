@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import type { PreferenceRecord } from '../../../src/core/dataset/record';
+import { useBundle } from '../../../src/extension/presentation/l10n';
+import { describeRank, lensTitle } from '../../../src/extension/presentation/format';
 
 // Every user-facing string must reach Chinese users translated: these checks fail when a string is
 // added (vscode.l10n.t in src/extension, a key in package.nls.json) without its zh-cn entry, or when a
@@ -80,6 +83,18 @@ void describe('translations', () => {
     for (const [k, v] of Object.entries(nlsZh)) {
       assert.equal(commandLinks(v), commandLinks(nls[k]), `command links of ${k}`);
       assert.ok(v.trim() !== '' && (hasChinese(v) || v === nls[k]), `${k} is not translated: ${JSON.stringify(v)}`);
+    }
+  });
+
+  void it('the CodeLens formatters (no vscode import) speak the bundle handed over at activation', () => {
+    const rec: PreferenceRecord = { id: 'x', context: [{ role: 'user', content: 'q' }], responses: [{ text: 'a' }, { text: 'b' }], preference: { ranking: [1, 2] } };
+    assert.equal(lensTitle(rec), 'no category · 2 responses · ranking #1 ≻ #2');
+    try {
+      useBundle(zh);
+      assert.equal(lensTitle(rec), '无类别 · 2 个回复 · 排序 #1 ≻ #2');
+      assert.equal(describeRank(1, [1, 1, 2]), '最佳（并列）');
+    } finally {
+      useBundle(undefined);
     }
   });
 
