@@ -172,7 +172,7 @@ function trackDocuments(ctx: Ctx): void {
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (Config.reindexOn.some((key) => e.affectsConfiguration(key))) {
         for (const d of datasets.all()) {
-          reindexDataset(ctx, d).catch((err: unknown) => ctx.showError(`cannot re-index ${d.name}`, err));
+          reindexDataset(ctx, d).catch((err: unknown) => ctx.showError(vscode.l10n.t('cannot re-index {0}', d.name), err));
         }
       }
       if (Config.affects(e, 'autoOpen.maxSizeMB')) {

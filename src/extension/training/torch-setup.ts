@@ -87,13 +87,13 @@ export async function setUpTorchTraining(ctx: Ctx): Promise<PythonReport | undef
         }
         child.on('error', (e) => {
           cancel.dispose();
-          reject(new Error(`cannot run ${cmd}: ${e.message}${cmd === base ? ' (install Python 3.10 or later, or set rewardlens.python)' : ''}`));
+          reject(new Error(`${vscode.l10n.t('cannot run {0}: {1}', cmd, e.message)}${cmd === base ? vscode.l10n.t(' (install Python 3.10 or later, or set rewardlens.python)') : ''}`));
         });
         child.on('close', (code) => {
           cancel.dispose();
           if (token.isCancellationRequested) reject(new vscode.CancellationError());
           else if (code === 0) resolve();
-          else reject(new Error(`${what} failed (exit ${code}): ${tail.join(' ').slice(-400)}`));
+          else reject(new Error(vscode.l10n.t('{0} failed (exit {1}): {2}', what, code ?? '', tail.join(' ').slice(-400))));
         });
       });
     try {

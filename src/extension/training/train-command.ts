@@ -224,7 +224,7 @@ function progressMessage(e: { phase: string; expert?: string; step: number; tota
 export async function runTraining(ctx: Ctx, requested: TrainOptions): Promise<TrainCommandResult> {
   const run = path.resolve(requested.out);
   const name = path.basename(run);
-  if (ctx.training.isRunning(run)) return notStarted(ctx, `a training process is already running on ${name}`);
+  if (ctx.training.isRunning(run)) return notStarted(ctx, vscode.l10n.t('a training process is already running on {0}', name));
   const resolved = await resolveTrainBackend(ctx, requested);
   if ('problem' in resolved) return notStarted(ctx, resolved.problem, { title: vscode.l10n.t('Set Up PyTorch Training…'), run: () => vscode.commands.executeCommand(CommandId.SetUpTorchTraining) });
   const options = resolved;
