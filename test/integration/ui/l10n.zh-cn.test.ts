@@ -68,10 +68,21 @@ export async function overviewWebviewIsChinese({ page }: UiContext): Promise<voi
 }
 
 async function openRewardLensWalkthrough(page: Page): Promise<Locator> {
-  const rows = await openCommandPalette(page, 'Welcome: Open Walkthrough');
-  await rows.filter({ hasText: 'Open Walkthrough' }).first().waitFor();
-  await page.keyboard.press('Enter');
-  await rows.filter({ hasText: 'RewardLens 入门' }).first().click();
+  // Right after start-up, or while a webview that just opened takes the focus, the palette can come up
+  // empty or close again: ask again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const rows = await openCommandPalette(page, 'Welcome: Open Walkthrough');
+      await rows.filter({ hasText: 'Open Walkthrough' }).first().waitFor({ timeout: 5_000 });
+      await page.keyboard.press('Enter');
+      await rows.filter({ hasText: 'RewardLens 入门' }).first().click({ timeout: 5_000 });
+      break;
+    } catch (e) {
+      if (attempt >= 4) throw e;
+      await page.keyboard.press('Escape');
+      await page.waitForTimeout(1_000);
+    }
+  }
   const container = page.locator('.gettingStartedContainer');
   await container.getByText('打开偏好数据集', { exact: true }).first().waitFor({ timeout: 15_000 });
   return container;
@@ -84,9 +95,9 @@ export async function walkthroughIsChineseAndTicksItsSteps({ page }: UiContext):
   for (const title of ['标注能力点，或由已有评分生成', '训练奖励模型', '选择奖励模型', '调试模型给出的奖励']) {
     await walkthrough.getByText(title, { exact: true }).first().waitFor();
   }
-  const step = walkthrough.locator('[data-done-step-id$="openDataset"]').first();
+  const step = walkthrough.locator('[data-done-step-id$="#openDataset"]').first();
   if ((await step.getAttribute('aria-checked')) === 'true') throw new Error('the first step is ticked before its command ran');
   await walkthrough.getByText('打开偏好数据集', { exact: true }).first().click();
   await walkthrough.getByText('显示数据集概览', { exact: true }).first().click();
-  await walkthrough.locator('[data-done-step-id$="openDataset"][aria-checked="true"]').first().waitFor({ timeout: 10_000 });
+  await walkthrough.locator('[data-done-step-id$="#openDataset"][aria-checked="true"]').first().waitFor({ timeout: 10_000 });
 }
