@@ -278,13 +278,14 @@ function killTreeNow(pid) {
  * Starts code-server on 127.0.0.1 (a free port unless `port` is given) with throw-away user data,
  * extensions and XDG folders, waits for /healthz and returns a handle. `env` is added to the
  * environment of code-server and so of its extension host; `gallery: false` turns off the
- * extension marketplace. `dispose()` kills the whole process
+ * extension marketplace; `locale` (e.g. `zh-cn`) sets the display language extensions see. `dispose()` kills the whole process
  * tree and removes the temp folders; the tree is also killed if this process exits.
  */
 export async function launchCodeServer({
   workspace = ROOT,
   port,
   settings = {},
+  locale,
   env: extraEnv = {},
   gallery = true,
   log = defaultLog,
@@ -321,8 +322,19 @@ export async function launchCodeServer({
       2,
     ),
   );
+  // A display language other than English needs a language pack: without one VS Code falls back to
+  // English, vscode.env.language stays "en" and no extension's zh-cn bundle is read. No pack can be
+  // downloaded here (no marketplace), so `locale` lists an empty one in languagepacks.json, where VS Code
+  // resolves the language: its own strings stay English, extensions get `vscode.env.language === locale`.
+  if (locale !== undefined) {
+    const translations = join(temp, 'language-pack', 'main.i18n.json');
+    mkdirSync(dirname(translations), { recursive: true });
+    writeFileSync(translations, JSON.stringify({ contents: {} }));
+    writeFileSync(join(userDataDir, 'languagepacks.json'), JSON.stringify({ [locale]: { hash: `rewardlens-test-${locale}`, label: locale, extensions: [{ extensionIdentifier: { id: `rewardlens-test.language-pack-${locale}` }, version: '0.0.0' }], translations: { vscode: translations } } }));
+  }
   const args = [
     entry,
+    ...(locale !== undefined ? ['--locale', locale] : []),
     '--bind-addr', `127.0.0.1:${port}`,
     '--auth', 'none',
     '--disable-telemetry',

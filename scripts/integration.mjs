@@ -53,6 +53,11 @@ const FIXTURES = join(ROOT, 'test', 'fixtures', 'samples');
 /** Console error that VS Code logs when the extension's `activate()` throws. */
 const ACTIVATION_FAILED = /Activating extension 'rewardlens\.rewardlens' failed/;
 const grep = opts.grep ? new RegExp(opts.grep, 'i') : undefined;
+/**
+ * UI test files named `<name>.<locale>.test.ts` (`l10n.zh-cn.test.ts`) run in a second code-server
+ * started with that display language, after the others.
+ */
+const LOCALE_TEST = /\.([a-z]{2}(?:-[a-z]{2})?)\.test\.js$/;
 
 const counts = { passed: 0, failed: 0, skipped: 0 };
 /** @type {{ name: string, error: string }[]} */
@@ -153,16 +158,21 @@ function loadUiTests() {
   for (const file of files) {
     const mod = require(join(UI_DIR, file));
     for (const [name, fn] of Object.entries(mod)) {
-      if (typeof fn === 'function') tests.push({ name: `${file.replace(/\.test\.js$/, '')} › ${name}`, fn });
+      if (typeof fn === 'function') tests.push({ name: `${file.replace(/\.test\.js$/, '')} › ${name}`, fn, locale: LOCALE_TEST.exec(file)?.[1] });
     }
   }
   return tests;
 }
 
-async function runUiTests(browser, cs) {
+/** The UI tests that --grep selects, those of one display language (`locale` undefined: the default one). */
+function selectedUiTests(locale) {
+  return loadUiTests().filter((t) => (!grep || grep.test(t.name)) && t.locale === locale);
+}
+
+async function runUiTests(browser, cs, locale) {
   const started = Date.now();
-  log('\n── UI tests (playwright + chromium) ──');
-  const tests = loadUiTests().filter((t) => !grep || grep.test(t.name));
+  log(`\n── UI tests (playwright + chromium${locale ? `, display language ${locale}` : ''}) ──`);
+  const tests = selectedUiTests(locale);
   if (tests.length === 0) {
     log('  (no UI tests)');
     return;
@@ -263,7 +273,18 @@ async function main() {
     });
     log(`chromium up in ${elapsed(started)}`);
     if (!opts['ui-only']) await runInHostTests(browser, cs);
-    if (!opts['host-only']) await runUiTests(browser, cs);
+    if (!opts['host-only']) {
+      await runUiTests(browser, cs);
+      const locales = [...new Set(loadUiTests().map((t) => t.locale).filter((l) => l !== undefined))].filter((l) => selectedUiTests(l).length > 0);
+      for (const locale of locales) {
+        const localised = await launchCodeServer({ workspace: WORKSPACE, keepTemp: opts.keep, verbose: opts.verbose, gallery: false, locale });
+        try {
+          await runUiTests(browser, localised, locale);
+        } finally {
+          await localised.dispose();
+        }
+      }
+    }
   } finally {
     clearTimeout(watchdog);
     const stopping = Date.now();

@@ -11,6 +11,7 @@ import type { BestOfNState, BonHeader, BonPick, BonRow } from './best-of-n-proto
 import { BestOfNAction, BestOfNReady, BON_PAGE_SIZE, BonPage, RequestBonPage, RevealBonRecord, SetBonFilter, UpdateBestOfN } from './best-of-n-protocol';
 import { h, renderMessage, replaceChildren } from './lib/dom';
 import { formatCount } from './lib/format';
+import { l10n } from './lib/l10n';
 import { connect } from './lib/vscode-api';
 
 const host = connect<BestOfNState>();
@@ -40,15 +41,15 @@ function setProgress(p: BonHeader['progress']): void {
     bar.value = Math.min(1, Math.max(0, p.fraction));
     bar.indeterminate = false;
   } else bar.indeterminate = true;
-  text.textContent = p !== undefined ? `${p.text} · ${pct(p.fraction)}` : 'scoring…';
+  text.textContent = p !== undefined ? `${p.text} · ${pct(p.fraction)}` : l10n.t('scoring…');
 }
 
 function renderProgress(hd: BonHeader): HTMLElement | undefined {
   progressView = undefined;
   if (hd.state !== 'scoring') return undefined;
-  progressView = { bar: h('vscode-progress-bar', { attrs: { 'aria-label': 'scoring progress' } }) as ProgressBar, text: h('div', { class: 'progress-text' }) };
+  progressView = { bar: h('vscode-progress-bar', { attrs: { 'aria-label': l10n.t('scoring progress') } }) as ProgressBar, text: h('div', { class: 'progress-text' }) };
   setProgress(hd.progress);
-  return h('div', { class: 'progress' }, progressView.bar, progressView.text, button('Cancel', 'cancel', false));
+  return h('div', { class: 'progress' }, progressView.bar, progressView.text, button(l10n.t('Cancel'), 'cancel', false));
 }
 
 function statsRow(label: HTMLElement | string, stats: BonGroupStats, m: number | 'random'): HTMLElement {
@@ -67,12 +68,23 @@ function statsRow(label: HTMLElement | string, stats: BonGroupStats, m: number |
 function renderSummary(hd: BonHeader): HTMLElement[] {
   const s = hd.summary;
   if (s === undefined) return [];
-  const modelLabel = (k: number): HTMLElement => h('span', { title: hd.models[k]?.file ?? '' }, hd.models[k]?.name ?? `model ${k + 1}`, hd.models[k]?.method ? h('span', { class: 'muted' }, ` · ${hd.models[k].method}`) : undefined);
+  const modelLabel = (k: number): HTMLElement => h('span', { title: hd.models[k]?.file ?? '' }, hd.models[k]?.name ?? l10n.t('model {0}', k + 1), hd.models[k]?.method ? h('span', { class: 'muted' }, ` · ${hd.models[k].method}`) : undefined);
   const overall = h(
     'table',
     { class: 'stats' },
-    h('thead', {}, h('tr', {}, h('th', {}, 'Model'), h('th', { class: 'num', title: 'share of records whose pick is a human-best response' }, 'Pick is human best'), h('th', { class: 'num' }, 'Records'), h('th', { class: 'num', title: 'mean human rank of the picked response (1 = best)' }, 'Mean human rank'))),
-    h('tbody', {}, ...hd.models.map((_, k) => statsRow(modelLabel(k), s, k)), statsRow('random pick (expected)', s, 'random')),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        h('th', {}, l10n.t('Model')),
+        h('th', { class: 'num', title: l10n.t('share of records whose pick is a human-best response') }, l10n.t('Pick is human best')),
+        h('th', { class: 'num' }, l10n.t('Records')),
+        h('th', { class: 'num', title: l10n.t('mean human rank of the picked response (1 = best)') }, l10n.t('Mean human rank')),
+      ),
+    ),
+    h('tbody', {}, ...hd.models.map((_, k) => statsRow(modelLabel(k), s, k)), statsRow(l10n.t('random pick (expected)'), s, 'random')),
   );
   const perN = h(
     'table',
@@ -84,9 +96,9 @@ function renderSummary(hd: BonHeader): HTMLElement[] {
         'tr',
         {},
         h('th', { class: 'num' }, 'n'),
-        h('th', { class: 'num' }, 'Records'),
-        h('th', { class: 'num', title: 'KL_bon = log n − (n−1)/n (nats): how far best-of-n moves from the base policy' }, 'KL_bon'),
-        h('th', { class: 'num' }, 'Random'),
+        h('th', { class: 'num' }, l10n.t('Records')),
+        h('th', { class: 'num', title: l10n.t('KL_bon = log n − (n−1)/n (nats): how far best-of-n moves from the base policy') }, 'KL_bon'),
+        h('th', { class: 'num' }, l10n.t('Random')),
         ...hd.models.map((m) => h('th', { class: 'num', title: m.file }, m.name)),
       ),
     ),
@@ -101,25 +113,25 @@ function renderSummary(hd: BonHeader): HTMLElement[] {
           h('td', { class: 'num' }, formatCount(g.records)),
           h('td', { class: 'num' }, g.kl.toFixed(3)),
           h('td', { class: 'num muted' }, pct(g.random.hitRate)),
-          ...g.models.map((x) => h('td', { class: 'num', title: `${x.hits} of ${x.judged}; mean human rank ${num(x.meanRank)}` }, pct(x.hitRate))),
+          ...g.models.map((x) => h('td', { class: 'num', title: l10n.t('{0} of {1}; mean human rank {2}', x.hits, x.judged, num(x.meanRank)) }, pct(x.hitRate))),
         ),
       ),
     ),
   );
   const noBest = s.records - s.judged;
   return [
-    h('h3', {}, 'Picks against the human'),
+    h('h3', {}, l10n.t('Picks against the human')),
     overall,
-    noBest > 0 ? h('p', { class: 'muted note' }, `${formatCount(noBest)} of ${formatCount(s.records)} records have no human best (all tied, unlabelled or a cycle of pairs); they count for the mean rank only.`) : undefined,
-    h('h3', {}, 'By number of responses'),
+    noBest > 0 ? h('p', { class: 'muted note' }, l10n.t('{0} of {1} records have no human best (all tied, unlabelled or a cycle of pairs); they count for the mean rank only.', formatCount(noBest), formatCount(s.records))) : undefined,
+    h('h3', {}, l10n.t('By number of responses')),
     perN,
   ].filter((x): x is HTMLElement => x !== undefined);
 }
 
 function pickCell(p: BonPick): HTMLElement {
   const tone = p.hit === undefined ? '' : p.hit ? 'ok' : 'bad';
-  const text = `${responseName(p.pick)}${p.rank !== undefined ? ` (rank ${p.rank})` : ''}`;
-  return h('td', { class: `pick ${tone}`.trim(), title: p.hit === undefined ? 'no human best to compare with' : p.hit ? 'a human-best response' : 'not a human-best response' }, p.hit === undefined ? '' : p.hit ? '✓ ' : '✗ ', text);
+  const text = `${responseName(p.pick)}${p.rank !== undefined ? ` ${l10n.t('(rank {0})', p.rank)}` : ''}`;
+  return h('td', { class: `pick ${tone}`.trim(), title: p.hit === undefined ? l10n.t('no human best to compare with') : p.hit ? l10n.t('a human-best response') : l10n.t('not a human-best response') }, p.hit === undefined ? '' : p.hit ? '✓ ' : '✗ ', text);
 }
 
 function renderTable(hd: BonHeader): HTMLElement[] {
@@ -127,11 +139,11 @@ function renderTable(hd: BonHeader): HTMLElement[] {
   const pages = Math.max(1, Math.ceil(hd.rows / BON_PAGE_SIZE));
   const filter = h(
     'vscode-single-select',
-    { attrs: { 'aria-label': 'records to list' }, on: { change: (e) => host.post(SetBonFilter({ filter: (e.target as HTMLElement & { value: string }).value })) } },
+    { attrs: { 'aria-label': l10n.t('records to list') }, on: { change: (e) => host.post(SetBonFilter({ filter: (e.target as HTMLElement & { value: string }).value })) } },
     ...[
-      ['all', 'All records'],
-      ['missed', 'A model misses the human best'],
-      ['disagree', 'The models pick differently'],
+      ['all', l10n.t('All records')],
+      ['missed', l10n.t('A model misses the human best')],
+      ['disagree', l10n.t('The models pick differently')],
     ].map(([value, label]) => h('vscode-option', { attrs: { value, selected: value === hd.filter } }, label)),
   );
   const go = (to: number): void => {
@@ -144,17 +156,17 @@ function renderTable(hd: BonHeader): HTMLElement[] {
   const pager = h(
     'div',
     { class: 'pager' },
-    h('vscode-button', { attrs: { secondary: true, disabled: page === 0 }, on: { click: () => go(page - 1) } }, '‹ Previous'),
-    h('span', { class: 'muted' }, hd.rows === 0 ? 'no records' : `${formatCount(first + 1)}–${formatCount(Math.min(hd.rows, first + BON_PAGE_SIZE))} of ${formatCount(hd.rows)}`),
-    h('vscode-button', { attrs: { secondary: true, disabled: page >= pages - 1 }, on: { click: () => go(page + 1) } }, 'Next ›'),
+    h('vscode-button', { attrs: { secondary: true, disabled: page === 0 }, on: { click: () => go(page - 1) } }, l10n.t('‹ Previous')),
+    h('span', { class: 'muted' }, hd.rows === 0 ? l10n.t('no records') : l10n.t('{0}–{1} of {2}', formatCount(first + 1), formatCount(Math.min(hd.rows, first + BON_PAGE_SIZE)), formatCount(hd.rows))),
+    h('vscode-button', { attrs: { secondary: true, disabled: page >= pages - 1 }, on: { click: () => go(page + 1) } }, l10n.t('Next ›')),
   );
   const body =
     rows === undefined
-      ? [h('tr', {}, h('td', { class: 'muted', attrs: { colspan: 4 + hd.models.length } }, 'loading…'))]
+      ? [h('tr', {}, h('td', { class: 'muted', attrs: { colspan: 4 + hd.models.length } }, l10n.t('loading…')))]
       : rows.map((r) =>
           h(
             'tr',
-            { class: 'record', attrs: { tabindex: 0 }, title: `line ${r.line}: click to show it in the editor`, on: { click: () => host.post(RevealBonRecord({ index: r.index })), keydown: (e) => (e as KeyboardEvent).key === 'Enter' && host.post(RevealBonRecord({ index: r.index })) } },
+            { class: 'record', attrs: { tabindex: 0 }, title: l10n.t('line {0}: click to show it in the editor', r.line), on: { click: () => host.post(RevealBonRecord({ index: r.index })), keydown: (e) => (e as KeyboardEvent).key === 'Enter' && host.post(RevealBonRecord({ index: r.index })) } },
             h('td', { class: 'num' }, formatCount(r.index + 1)),
             h('td', { class: 'num muted' }, formatCount(r.line)),
             h('td', { class: 'num' }, String(r.n)),
@@ -164,14 +176,14 @@ function renderTable(hd: BonHeader): HTMLElement[] {
           ),
         );
   return [
-    h('div', { class: 'table-head' }, h('h3', {}, 'Records'), filter, pager),
+    h('div', { class: 'table-head' }, h('h3', {}, l10n.t('Records')), filter, pager),
     h(
       'div',
       { class: 'table-wrap' },
       h(
         'table',
         { class: 'records' },
-        h('thead', {}, h('tr', {}, h('th', { class: 'num' }, '#'), h('th', { class: 'num' }, 'Line'), h('th', { class: 'num' }, 'n'), h('th', {}, 'Human best'), ...hd.models.map((m) => h('th', { title: m.file }, m.name)), h('th', {}, 'First user turn'))),
+        h('thead', {}, h('tr', {}, h('th', { class: 'num' }, '#'), h('th', { class: 'num' }, l10n.t('Line')), h('th', { class: 'num' }, 'n'), h('th', {}, l10n.t('Human best')), ...hd.models.map((m) => h('th', { title: m.file }, m.name)), h('th', {}, l10n.t('First user turn')))),
         h('tbody', {}, ...body),
       ),
     ),
@@ -187,10 +199,10 @@ function render(): void {
     h(
       'div',
       { class: 'titles' },
-      h('h1', {}, `Best-of-n: ${hd.dataset}`),
-      h('div', { class: 'subtitle' }, hd.models.length > 0 ? `${hd.models.length} model${hd.models.length === 1 ? '' : 's'}: ${hd.models.map((m) => m.name).join(', ')}` : 'no models chosen', hd.eligible !== undefined && hd.records !== undefined ? ` · ${formatCount(hd.eligible)} of ${formatCount(hd.records)} records have n ≥ 2 responses` : ''),
+      h('h1', {}, l10n.t('Best-of-n: {0}', hd.dataset)),
+      h('div', { class: 'subtitle' }, hd.models.length > 0 ? `${hd.models.length === 1 ? l10n.t('1 model') : l10n.t('{0} models', hd.models.length)}: ${hd.models.map((m) => m.name).join(', ')}` : l10n.t('no models chosen'), hd.eligible !== undefined && hd.records !== undefined ? ` · ${l10n.t('{0} of {1} records have n ≥ 2 responses', formatCount(hd.eligible), formatCount(hd.records))}` : ''),
     ),
-    h('div', { class: 'actions' }, hd.state === 'scoring' ? undefined : button('Run', 'rerun', false), button('Choose Models…', 'models')),
+    h('div', { class: 'actions' }, hd.state === 'scoring' ? undefined : button(l10n.t('Run'), 'rerun', false), button(l10n.t('Choose Models…'), 'models')),
   );
   const message = hd.message !== undefined ? h('div', { class: `message ${hd.state}` }, hd.message) : undefined;
   replaceChildren(app, title, renderProgress(hd), message, ...renderSummary(hd), ...renderTable(hd));
@@ -203,7 +215,7 @@ host.onMessage((msg) => {
       const next = msg.params.header;
       if (next === undefined || !Array.isArray(next.models)) {
         header = undefined;
-        renderMessage(app, msg.params.message ?? 'Nothing to show.');
+        renderMessage(app, msg.params.message ?? l10n.t('Nothing to show.'));
         return;
       }
       const fresh = header?.generation !== next.generation;

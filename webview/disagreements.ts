@@ -10,20 +10,21 @@ import type { CapabilityVerdict } from '../src/core/scoring/disagreements';
 import type { DisagreementsState, DisagreementsSummary, DisagreementView, PageQuery } from './disagreements-protocol';
 import { DisagreementsPage, DisagreementsProgress, DisagreementsReady, ExportDisagreements, PAGE_SIZE, RequestPage, Rescore, RevealRecord, UpdateDisagreements } from './disagreements-protocol';
 import { h, renderMessage, replaceChildren } from './lib/dom';
+import { l10n } from './lib/l10n';
 import type { Child } from './lib/dom';
 import { formatCount, formatShare } from './lib/format';
 import { connect } from './lib/vscode-api';
 
 const host = connect<DisagreementsState>();
 const app = document.getElementById('app')!;
-const progress = h('div', { class: 'progress-wrap' }, h('vscode-progress-bar', { attrs: { indeterminate: true, 'aria-label': 'Scoring' } }), h('div', { class: 'progress-text', attrs: { role: 'status' } }));
+const progress = h('div', { class: 'progress-wrap' }, h('vscode-progress-bar', { attrs: { indeterminate: true, 'aria-label': l10n.t('Scoring') } }), h('div', { class: 'progress-text', attrs: { role: 'status' } }));
 progress.hidden = true;
 document.body.prepend(progress);
 
 let summary: DisagreementsSummary | undefined;
 /** The filters; the host answers each change with the first page of the filtered list. */
 const filter: Omit<PageQuery, 'offset'> = { labelNoiseOnly: false };
-const list = h('section', { class: 'list', attrs: { 'aria-label': 'Disagreements' } });
+const list = h('section', { class: 'list', attrs: { 'aria-label': l10n.t('Disagreements') } });
 
 const fixed = (x: number | null, digits = 3): string => (x === null || !Number.isFinite(x) ? '–' : x.toFixed(digits));
 
@@ -37,7 +38,7 @@ function button(label: string, onClick: () => void, secondary = false, title?: s
 
 function categorySelect(label: string, values: string[], current: string | undefined, set: (v: string | undefined) => void): HTMLElement {
   const all = '\u0000all';
-  const el = h('vscode-single-select', { attrs: { 'aria-label': label } }, h('vscode-option', { attrs: { value: all, selected: current === undefined } }, `${label}: all`), ...values.map((v) => h('vscode-option', { attrs: { value: v, selected: current === v } }, v)));
+  const el = h('vscode-single-select', { attrs: { 'aria-label': label } }, h('vscode-option', { attrs: { value: all, selected: current === undefined } }, l10n.t('{0}: all', label)), ...values.map((v) => h('vscode-option', { attrs: { value: v, selected: current === v } }, v)));
   el.addEventListener('change', () => {
     const v = (el as HTMLElement & { value: string }).value;
     set(v === all ? undefined : v);
@@ -49,17 +50,17 @@ function categorySelect(label: string, values: string[], current: string | undef
 function verdictList(verdicts: CapabilityVerdict[], withModel: boolean): Child {
   const points = verdicts.filter((v) => v.withModel === withModel);
   if (points.length === 0) return undefined;
-  return h('div', { class: withModel ? 'with-model' : 'with-human' }, withModel ? 'model ✓ ' : 'human ✓ ', ...points.map((v, i) => h('span', { class: 'point', title: v.source }, `${i > 0 ? ', ' : ''}${v.point}`)));
+  return h('div', { class: withModel ? 'with-model' : 'with-human' }, withModel ? l10n.t('model ✓ ') : l10n.t('human ✓ '), ...points.map((v, i) => h('span', { class: 'point', title: v.source }, `${i > 0 ? ', ' : ''}${v.point}`)));
 }
 
 function labelsCell(r: DisagreementView): HTMLElement {
-  if (r.verdicts.length === 0) return h('td', { class: 'labels muted' }, 'no labels');
+  if (r.verdicts.length === 0) return h('td', { class: 'labels muted' }, l10n.t('no labels'));
   const withModel = r.verdicts.filter((v) => v.withModel).length;
   return h(
     'td',
-    { class: 'labels', title: `${withModel} of ${r.verdicts.length} consistent capability verdicts prefer the human loser` },
-    r.labelNoise ? h('span', { class: 'noise' }, 'label noise? ') : undefined,
-    h('span', { class: 'muted' }, `${withModel}/${r.verdicts.length} with model`),
+    { class: 'labels', title: l10n.t('{0} of {1} consistent capability verdicts prefer the human loser', withModel, r.verdicts.length) },
+    r.labelNoise ? h('span', { class: 'noise' }, l10n.t('label noise? ')) : undefined,
+    h('span', { class: 'muted' }, l10n.t('{0}/{1} with model', withModel, r.verdicts.length)),
     verdictList(r.verdicts, true),
     verdictList(r.verdicts, false),
   );
@@ -76,11 +77,11 @@ function row(r: DisagreementView): HTMLElement {
   const tr = h(
     'tr',
     { class: r.labelNoise ? 'noise-row' : undefined },
-    h('td', { class: 'line' }, h('button', { class: 'link', title: `record ${r.index + 1} (${r.id}): show it in the editor`, on: { click: reveal } }, String(r.line))),
-    h('td', { class: 'category' }, h('div', {}, r.datasetCategory), r.routerCategory !== undefined ? h('div', { class: 'muted', title: "the router's category" }, `→ ${r.routerCategory}`) : undefined),
-    h('td', { class: 'pair' }, response('human ✓', r.humanWinner, rw, r.winnerText), response('model ✓', r.humanLoser, rl, r.loserText)),
-    h('td', { class: 'n', title: 'r(human loser) − r(human winner)' }, fixed(r.margin)),
-    h('td', { class: 'n', title: "the model's probability that the human loser is better, σ(margin)" }, Number.isFinite(r.confidence) ? `${(100 * r.confidence).toFixed(1)}%` : '–'),
+    h('td', { class: 'line' }, h('button', { class: 'link', title: l10n.t('record {0} ({1}): show it in the editor', r.index + 1, r.id), on: { click: reveal } }, String(r.line))),
+    h('td', { class: 'category' }, h('div', {}, r.datasetCategory), r.routerCategory !== undefined ? h('div', { class: 'muted', title: l10n.t("the router's category") }, `→ ${r.routerCategory}`) : undefined),
+    h('td', { class: 'pair' }, response(l10n.t('human ✓'), r.humanWinner, rw, r.winnerText), response(l10n.t('model ✓'), r.humanLoser, rl, r.loserText)),
+    h('td', { class: 'n', title: l10n.t('r(human loser) − r(human winner)') }, fixed(r.margin)),
+    h('td', { class: 'n', title: l10n.t("the model's probability that the human loser is better, σ(margin)") }, Number.isFinite(r.confidence) ? `${(100 * r.confidence).toFixed(1)}%` : '–'),
     labelsCell(r),
   );
   tr.addEventListener('dblclick', reveal);
@@ -92,9 +93,9 @@ function pager(offset: number, count: number, total: number): HTMLElement {
   return h(
     'div',
     { class: 'pager' },
-    h('span', { class: 'range' }, `${formatCount(from)}–${formatCount(offset + count)} of ${formatCount(total)}`),
-    h('vscode-button', { attrs: { secondary: true, disabled: offset === 0 }, on: { click: () => request(Math.max(0, offset - PAGE_SIZE)) } }, 'Previous'),
-    h('vscode-button', { attrs: { secondary: true, disabled: offset + count >= total }, on: { click: () => request(offset + PAGE_SIZE) } }, 'Next'),
+    h('span', { class: 'range' }, l10n.t('{0}–{1} of {2}', formatCount(from), formatCount(offset + count), formatCount(total))),
+    h('vscode-button', { attrs: { secondary: true, disabled: offset === 0 }, on: { click: () => request(Math.max(0, offset - PAGE_SIZE)) } }, l10n.t('Previous')),
+    h('vscode-button', { attrs: { secondary: true, disabled: offset + count >= total }, on: { click: () => request(offset + PAGE_SIZE) } }, l10n.t('Next')),
   );
 }
 
@@ -103,11 +104,24 @@ function renderPage(query: PageQuery, total: number, rows: DisagreementView[]): 
     list,
     pager(query.offset, rows.length, total),
     rows.length === 0
-      ? h('div', { class: 'empty' }, h('p', {}, summary?.disagreements === 0 ? 'The model orders every human pair as people did.' : 'No pair matches the filters.'))
+      ? h('div', { class: 'empty' }, h('p', {}, summary?.disagreements === 0 ? l10n.t('The model orders every human pair as people did.') : l10n.t('No pair matches the filters.')))
       : h(
           'table',
           { class: 'rows' },
-          h('thead', {}, h('tr', {}, h('th', {}, 'line'), h('th', {}, 'category'), h('th', {}, 'responses (reward, first words)'), h('th', { class: 'n' }, 'margin'), h('th', { class: 'n' }, 'confidence'), h('th', {}, 'capability labels'))),
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              h('th', {}, l10n.t('line')),
+              h('th', {}, l10n.t('category')),
+              h('th', {}, l10n.t('responses (reward, first words)')),
+              h('th', { class: 'n' }, l10n.t('margin')),
+              h('th', { class: 'n' }, l10n.t('confidence')),
+              h('th', {}, l10n.t('capability labels')),
+            ),
+          ),
           h('tbody', {}, ...rows.map(row)),
         ),
     rows.length > 20 ? pager(query.offset, rows.length, total) : undefined,
@@ -117,7 +131,7 @@ function renderPage(query: PageQuery, total: number, rows: DisagreementView[]): 
 function render(s: DisagreementsSummary): void {
   if (filter.category !== undefined && !s.categories.includes(filter.category)) filter.category = undefined;
   if (filter.routerCategory !== undefined && !s.routerCategories.includes(filter.routerCategory)) filter.routerCategory = undefined;
-  const noise = h('vscode-checkbox', { attrs: { checked: filter.labelNoiseOnly } }, 'only label-noise candidates');
+  const noise = h('vscode-checkbox', { attrs: { checked: filter.labelNoiseOnly } }, l10n.t('only label-noise candidates'));
   noise.addEventListener('change', () => {
     filter.labelNoiseOnly = (noise as HTMLElement & { checked: boolean }).checked;
     request(0);
@@ -130,28 +144,37 @@ function render(s: DisagreementsSummary): void {
       h(
         'div',
         { class: 'titles' },
-        h('h1', { title: s.uri }, `Disagreements: ${s.name}`),
+        h('h1', { title: s.uri }, l10n.t('Disagreements: {0}', s.name)),
         h('div', { class: 'subtitle', title: s.model }, `${s.model} (${s.method})`),
         h(
           'div',
           { class: 'subtitle' },
-          `${formatCount(s.records)} records · ${formatCount(s.pairs)} human pairs · ${formatCount(s.disagreements)} ordered the other way (${formatShare(s.disagreements, s.pairs)}) · ${formatCount(s.labelNoise)} label-noise candidates`,
-          s.labelStore ? ` · labels from ${s.labelStore}` : ' · no capability labels',
+          l10n.t(
+            '{0} records · {1} human pairs · {2} ordered the other way ({3}) · {4} label-noise candidates',
+            formatCount(s.records),
+            formatCount(s.pairs),
+            formatCount(s.disagreements),
+            formatShare(s.disagreements, s.pairs),
+            formatCount(s.labelNoise),
+          ),
+          s.labelStore ? ` · ${l10n.t('labels from {0}', s.labelStore)}` : ` · ${l10n.t('no capability labels')}`,
         ),
       ),
-      h('div', { class: 'actions' }, button('Export JSONL', () => host.post(ExportDisagreements({ ...filter })), false, 'write the listed pairs (with the filters) to a .jsonl file'), button('Rescore', () => host.post(Rescore({})), true)),
+      h('div', { class: 'actions' }, button(l10n.t('Export JSONL'), () => host.post(ExportDisagreements({ ...filter })), false, l10n.t('write the listed pairs (with the filters) to a .jsonl file')), button(l10n.t('Rescore'), () => host.post(Rescore({})), true)),
     ),
-    s.stale ? h('p', { class: 'warning' }, '⚠ The dataset changed after scoring: lines and texts may not match. Rescore.') : undefined,
+    s.stale ? h('p', { class: 'warning' }, l10n.t('⚠ The dataset changed after scoring: lines and texts may not match. Rescore.')) : undefined,
     h(
       'p',
       { class: 'muted note' },
-      'Pairs whose human winner the model does not reward higher, by the model’s confidence σ(r_loser − r_winner). Label noise?: most consistent capability verdicts for the pair prefer the human loser too. Click a line to open the record.',
+      l10n.t(
+        'Pairs whose human winner the model does not reward higher, by the model’s confidence σ(r_loser − r_winner). Label noise?: most consistent capability verdicts for the pair prefer the human loser too. Click a line to open the record.',
+      ),
     ),
     h(
       'div',
       { class: 'toolbar' },
-      categorySelect('Category', s.categories, filter.category, (v) => (filter.category = v)),
-      s.routerCategories.length > 0 ? categorySelect('Router', s.routerCategories, filter.routerCategory, (v) => (filter.routerCategory = v)) : undefined,
+      categorySelect(l10n.t('Category'), s.categories, filter.category, (v) => (filter.category = v)),
+      s.routerCategories.length > 0 ? categorySelect(l10n.t('Router'), s.routerCategories, filter.routerCategory, (v) => (filter.routerCategory = v)) : undefined,
       noise,
     ),
     list,
@@ -165,8 +188,8 @@ host.onMessage((msg) => {
       const { data, message } = msg.params;
       if (data === undefined || !Array.isArray(data.categories)) {
         summary = undefined;
-        renderMessage(app, message ?? 'Nothing to show.');
-        app.querySelector('.empty')?.appendChild(button('Rescore', () => host.post(Rescore({})), true));
+        renderMessage(app, message ?? l10n.t('Nothing to show.'));
+        app.querySelector('.empty')?.appendChild(button(l10n.t('Rescore'), () => host.post(Rescore({})), true));
         return;
       }
       summary = data;

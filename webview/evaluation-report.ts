@@ -10,6 +10,7 @@ import type { CurvesData, ReportData, ReportState } from './evaluation-report-pr
 import { OpenTrainingChart, RefreshReport, ReportReady, SelectRun, UpdateCurves, UpdateReport } from './evaluation-report-protocol';
 import { accuracyChart, chartLegend, pct, seriesOf } from './lib/chart';
 import { h, renderMessage, replaceChildren } from './lib/dom';
+import { l10n } from './lib/l10n';
 import type { Child } from './lib/dom';
 import { formatCount } from './lib/format';
 import { connect } from './lib/vscode-api';
@@ -23,7 +24,7 @@ let data: ReportData | undefined;
 let curves: CurvesData | undefined;
 let curvesMessage: string | undefined;
 /** The curves section, re-rendered alone when another run is picked. */
-const curvesSection = h('section', { class: 'curves', attrs: { 'aria-label': 'Training curves' } });
+const curvesSection = h('section', { class: 'curves', attrs: { 'aria-label': l10n.t('Training curves') } });
 
 function select(run: string): void {
   view.selected = run;
@@ -33,7 +34,7 @@ function select(run: string): void {
 }
 
 function cell(c: ReportCell | null, column: string, run: string): HTMLElement {
-  if (c === null) return h('td', { class: 'n muted', title: `${run} has no ${column} pairs` }, '–');
+  if (c === null) return h('td', { class: 'n muted', title: l10n.t('{0} has no {1} pairs', run, column) }, '–');
   const title = `${column}: ${c.accuracy === null ? 'no pairs' : `${pct(c.accuracy)} of ${formatCount(c.pairs)} human pairs ordered as people did`}${c.best ? ' (best of the column)' : ''}`;
   return h('td', { class: `n${c.best ? ' best' : ''}`, title }, pct(c.accuracy), h('span', { class: 'pairs' }, ` n=${formatCount(c.pairs)}`));
 }
@@ -50,14 +51,14 @@ function groupTable(g: ReportGroup): HTMLElement {
       h(
         'table',
         { class: 'report' },
-        h('thead', {}, h('tr', {}, h('th', {}, 'run'), h('th', {}, 'method'), ...g.categories.map((c) => h('th', { class: 'n', title: c }, c)), h('th', { class: 'n overall' }, 'Overall'))),
+        h('thead', {}, h('tr', {}, h('th', {}, l10n.t('run')), h('th', {}, l10n.t('method')), ...g.categories.map((c) => h('th', { class: 'n', title: c }, c)), h('th', { class: 'n overall' }, l10n.t('Overall')))),
         h(
           'tbody',
           {},
           ...g.rows.map((r) => {
             const tr = h(
               'tr',
-              { class: r.dir === view.selected ? 'selected' : undefined, attrs: { 'data-run': r.dir, tabindex: 0 }, title: `${r.dir}\nclick: show its training curves below` },
+              { class: r.dir === view.selected ? 'selected' : undefined, attrs: { 'data-run': r.dir, tabindex: 0 }, title: `${r.dir}\n${l10n.t('click: show its training curves below')}` },
               h('td', { class: 'run' }, r.run),
               h('td', { class: 'method' }, r.method),
               ...r.cells.map((c, i) => cell(c, g.categories[i], r.run)),
@@ -83,7 +84,7 @@ function skippedList(d: ReportData): Child {
   return h(
     'section',
     { class: 'skipped' },
-    h('h3', {}, `Not in the tables (${d.report.skipped.length})`),
+    h('h3', {}, l10n.t('Not in the tables ({0})', d.report.skipped.length)),
     h('ul', {}, ...d.report.skipped.map((s) => h('li', { title: s.dir }, h('span', { class: 'run' }, s.run), h('span', { class: 'muted' }, ` — ${s.reason}`)))),
   );
 }
@@ -98,7 +99,7 @@ function checkbox(label: string, checked: boolean, set: (v: boolean) => void): H
 }
 
 function runSelect(d: ReportData): HTMLElement {
-  const el = h('vscode-single-select', { attrs: { 'aria-label': 'Run' } }, ...d.runs.map((r) => h('vscode-option', { attrs: { value: r.dir, selected: r.dir === view.selected, description: r.method } }, r.name)));
+  const el = h('vscode-single-select', { attrs: { 'aria-label': l10n.t('Run') } }, ...d.runs.map((r) => h('vscode-option', { attrs: { value: r.dir, selected: r.dir === view.selected, description: r.method } }, r.name)));
   el.addEventListener('change', () => {
     const v = (el as HTMLElement & { value: string }).value;
     if (v) select(v);
@@ -107,7 +108,7 @@ function runSelect(d: ReportData): HTMLElement {
 }
 
 function phaseSelect(phases: string[]): HTMLElement {
-  const el = h('vscode-single-select', { attrs: { 'aria-label': 'Phase' } }, h('vscode-option', { attrs: { value: 'all', selected: view.phase === 'all' } }, 'All phases'), ...phases.map((p) => h('vscode-option', { attrs: { value: p, selected: view.phase === p } }, p)));
+  const el = h('vscode-single-select', { attrs: { 'aria-label': l10n.t('Phase') } }, h('vscode-option', { attrs: { value: 'all', selected: view.phase === 'all' } }, l10n.t('All phases')), ...phases.map((p) => h('vscode-option', { attrs: { value: p, selected: view.phase === p } }, p)));
   el.addEventListener('change', () => {
     view.phase = (el as HTMLElement & { value: string }).value || 'all';
     renderCurves();
@@ -124,21 +125,21 @@ function renderCurves(): void {
   const shown = view.phase === 'all' ? all : all.filter((s) => s.phase === view.phase);
   replaceChildren(
     curvesSection,
-    h('h3', {}, 'Training curves (validation accuracy by phase and expert)'),
+    h('h3', {}, l10n.t('Training curves (validation accuracy by phase and expert)')),
     h(
       'div',
       { class: 'toolbar' },
       runSelect(data),
       phaseSelect(phases),
-      checkbox('validation', view.showVal, (v) => (view.showVal = v)),
-      checkbox('training', view.showTrain, (v) => (view.showTrain = v)),
+      checkbox(l10n.t('validation'), view.showVal, (v) => (view.showVal = v)),
+      checkbox(l10n.t('training'), view.showTrain, (v) => (view.showTrain = v)),
       h('span', { class: 'spacer' }),
-      view.selected ? h('vscode-button', { attrs: { secondary: true }, on: { click: () => host.post(OpenTrainingChart({ run: view.selected! })) } }, 'Open Training Chart') : undefined,
+      view.selected ? h('vscode-button', { attrs: { secondary: true }, on: { click: () => host.post(OpenTrainingChart({ run: view.selected! })) } }, l10n.t('Open Training Chart')) : undefined,
     ),
     c === undefined
-      ? h('div', { class: 'empty' }, h('p', {}, curvesMessage ?? 'Loading…'))
+      ? h('div', { class: 'empty' }, h('p', {}, curvesMessage ?? l10n.t('Loading…')))
       : shown.length === 0
-        ? h('div', { class: 'empty' }, h('p', {}, `${c.name} has no metrics yet.`))
+        ? h('div', { class: 'empty' }, h('p', {}, l10n.t('{0} has no metrics yet.', c.name)))
         : accuracyChart(shown, view),
     chartLegend(shown),
   );
@@ -154,12 +155,16 @@ function render(d: ReportData): void {
       h(
         'div',
         { class: 'titles' },
-        h('h1', {}, 'Evaluation Report'),
-        h('div', { class: 'subtitle' }, `${d.runs.length} runs · ${evaluated} evaluated · ${d.report.groups.length} test set${d.report.groups.length === 1 ? '' : 's'} · accuracy on held-out human pairs (paper Table 3); best of each column in bold`),
+        h('h1', {}, l10n.t('Evaluation Report')),
+        h(
+          'div',
+          { class: 'subtitle' },
+          `${l10n.t('{0} runs · {1} evaluated', d.runs.length, evaluated)} · ${d.report.groups.length === 1 ? l10n.t('1 test set') : l10n.t('{0} test sets', d.report.groups.length)} · ${l10n.t('accuracy on held-out human pairs (paper Table 3); best of each column in bold')}`,
+        ),
       ),
-      h('div', { class: 'actions' }, h('vscode-button', { attrs: { secondary: true }, on: { click: () => host.post(RefreshReport({})) } }, 'Refresh')),
+      h('div', { class: 'actions' }, h('vscode-button', { attrs: { secondary: true }, on: { click: () => host.post(RefreshReport({})) } }, l10n.t('Refresh'))),
     ),
-    d.report.groups.length === 0 ? h('div', { class: 'empty' }, h('p', {}, 'No run has an evaluation yet: eval.json is written when a run finishes with a held-out part.')) : undefined,
+    d.report.groups.length === 0 ? h('div', { class: 'empty' }, h('p', {}, l10n.t('No run has an evaluation yet: eval.json is written when a run finishes with a held-out part.'))) : undefined,
     ...d.report.groups.map(groupTable),
     skippedList(d),
     curvesSection,
@@ -174,7 +179,7 @@ host.onMessage((msg) => {
       const { data: next, message } = msg.params;
       if (next === undefined || !Array.isArray(next.runs) || !Array.isArray(next.report?.groups)) {
         data = undefined;
-        renderMessage(app, message ?? 'Nothing to show.');
+        renderMessage(app, message ?? l10n.t('Nothing to show.'));
         return;
       }
       data = next;

@@ -13,13 +13,14 @@ import type { Agreement, LabelReport, ReportRow } from '../src/core/labelling/re
 import { h, renderMessage, replaceChildren } from './lib/dom';
 import type { Child } from './lib/dom';
 import { formatCount, formatShare } from './lib/format';
+import { l10n } from './lib/l10n';
 import { connect } from './lib/vscode-api';
 import type { LabelsData, LabelsState } from './labels-protocol';
 import { ExportPoints, LabelDataset, LabelsBusy, LabelsReady, RefreshLabels, UpdateLabels } from './labels-protocol';
 
 const host = connect<LabelsState>();
 const app = document.getElementById('app')!;
-const progress = h('vscode-progress-bar', { class: 'progress', attrs: { indeterminate: true, 'aria-label': 'Reading the label store' } });
+const progress = h('vscode-progress-bar', { class: 'progress', attrs: { indeterminate: true, 'aria-label': l10n.t('Reading the label store') } });
 progress.hidden = true;
 document.body.prepend(progress);
 
@@ -38,31 +39,31 @@ function countWithShare(n: number, of: number, tone?: 'error' | 'warning'): HTML
 
 function agreement(a: Agreement | undefined): Child {
   if (a === undefined || a.n === 0 || a.rate === null) return h('span', { class: 'muted' }, '–');
-  return h('span', { title: `${a.agree} of ${a.n} kept labels agree with people` }, `${(a.rate * 100).toFixed(0)}%`, h('span', { class: 'share-of' }, ` n=${formatCount(a.n)}`));
+  return h('span', { title: l10n.t('{0} of {1} kept labels agree with people', a.agree, a.n) }, `${(a.rate * 100).toFixed(0)}%`, h('span', { class: 'share-of' }, ` n=${formatCount(a.n)}`));
 }
 
 function firstPosition(share: number | null): Child {
   if (share === null) return h('span', { class: 'muted' }, '–');
   // Far from 50%: the judge prefers a position (inconsistent pairs follow).
   const biased = Math.abs(share - 0.5) >= 0.15;
-  return h('span', { class: biased ? 'warning' : undefined, title: 'share of single verdicts naming response 1 (50% = no position bias)' }, `${(share * 100).toFixed(0)}%`);
+  return h('span', { class: biased ? 'warning' : undefined, title: l10n.t('share of single verdicts naming response 1 (50% = no position bias)') }, `${(share * 100).toFixed(0)}%`);
 }
 
 /** Column label and what it means (the header's tooltip). */
 const HEADERS: [string, string][] = [
-  ['Source', 'judge, or ratings:<source> (labels from ratings)'],
-  ['Category', 'the category whose capability points were asked'],
-  ['Point', 'capability point id'],
-  ['Asked', 'pairs with both orders answered'],
-  ['Consistent', 'both orders name the same response'],
-  ['Inconsistent', 'the orders disagree: position bias'],
-  ['Invalid', 'a reply without a verdict'],
-  ['Ties', 'equal ratings (labels from ratings)'],
-  ['Kept', 'labels for training: consistent, not tied'],
-  ['Pending', 'one order answered only (an interrupted run)'],
-  ['1st pos.', 'share of single verdicts naming response 1 (50% = no position bias)'],
-  ['Hum. aspect', 'kept labels agreeing with human ratings of the same aspect'],
-  ['Hum. overall', 'kept labels agreeing with the human overall preference'],
+  [l10n.t('Source'), l10n.t('judge, or ratings:<source> (labels from ratings)')],
+  [l10n.t('Category'), l10n.t('the category whose capability points were asked')],
+  [l10n.t('Point'), l10n.t('capability point id')],
+  [l10n.t('Asked'), l10n.t('pairs with both orders answered')],
+  [l10n.t('Consistent'), l10n.t('both orders name the same response')],
+  [l10n.t('Inconsistent'), l10n.t('the orders disagree: position bias')],
+  [l10n.t('Invalid'), l10n.t('a reply without a verdict')],
+  [l10n.t('Ties'), l10n.t('equal ratings (labels from ratings)')],
+  [l10n.t('Kept'), l10n.t('labels for training: consistent, not tied')],
+  [l10n.t('Pending'), l10n.t('one order answered only (an interrupted run)')],
+  [l10n.t('1st pos.'), l10n.t('share of single verdicts naming response 1 (50% = no position bias)')],
+  [l10n.t('Hum. aspect'), l10n.t('kept labels agreeing with human ratings of the same aspect')],
+  [l10n.t('Hum. overall'), l10n.t('kept labels agreeing with the human overall preference')],
 ];
 const NUMERIC = new Set([3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
 const COLUMNS = ['7%', '9%', '13%', '5%', '9%', '10%', '7%', '4%', '5%', '7%', '7%', '8%', '9%'];
@@ -85,7 +86,7 @@ function rowCells(r: Pick<ReportRow, 'asked' | 'consistent' | 'inconsistent' | '
 
 function renderTable(report: LabelReport): HTMLElement {
   const rows = report.rows.map((r) => rowCells(r, [h('span', { class: 'source', title: r.source }, r.source), h('span', { title: r.category }, r.category), h('span', { class: 'point', title: r.point }, r.point)], firstPosition(r.firstPosition)));
-  rows.push(rowCells(report.totals, [h('strong', {}, 'all'), '', ''], ''));
+  rows.push(rowCells(report.totals, [h('strong', {}, l10n.t('all')), '', ''], ''));
   const cellClass = (i: number) => (NUMERIC.has(i) ? 'num' : undefined);
   return h(
     'vscode-table',
@@ -99,13 +100,13 @@ function renderCards(report: LabelReport): HTMLElement {
   const t = report.totals;
   return h(
     'section',
-    { class: 'cards', attrs: { 'aria-label': 'Summary' } },
-    card('Calls stored', formatCount(report.calls), `≈${formatCount(report.promptTokens + report.completionTokens)} tokens`),
-    card('Pairs asked', formatCount(t.asked), t.pending > 0 ? `${formatCount(t.pending)} pending (one order only)` : 'both orders answered'),
-    card('Kept', formatCount(t.kept), formatShare(t.kept, t.asked), 'ok'),
-    card('Inconsistent', formatCount(t.inconsistent), `position bias · ${formatShare(t.inconsistent, t.asked)}`, t.inconsistent > 0 ? 'warning' : undefined),
-    card('Invalid', formatCount(t.invalid), `no verdict · ${formatShare(t.invalid, t.asked)}`, t.invalid > 0 ? 'error' : undefined),
-    card('Human agreement', t.humanOverall && t.humanOverall.rate !== null ? `${(t.humanOverall.rate * 100).toFixed(1)}%` : '–', t.humanOverall?.n ? `overall preference, ${formatCount(t.humanOverall.n)} pairs` : 'no human preference to compare'),
+    { class: 'cards', attrs: { 'aria-label': l10n.t('Summary') } },
+    card(l10n.t('Calls stored'), formatCount(report.calls), l10n.t('≈{0} tokens', formatCount(report.promptTokens + report.completionTokens))),
+    card(l10n.t('Pairs asked'), formatCount(t.asked), t.pending > 0 ? l10n.t('{0} pending (one order only)', formatCount(t.pending)) : l10n.t('both orders answered')),
+    card(l10n.t('Kept'), formatCount(t.kept), formatShare(t.kept, t.asked), 'ok'),
+    card(l10n.t('Inconsistent'), formatCount(t.inconsistent), l10n.t('position bias · {0}', formatShare(t.inconsistent, t.asked)), t.inconsistent > 0 ? 'warning' : undefined),
+    card(l10n.t('Invalid'), formatCount(t.invalid), l10n.t('no verdict · {0}', formatShare(t.invalid, t.asked)), t.invalid > 0 ? 'error' : undefined),
+    card(l10n.t('Human agreement'), t.humanOverall && t.humanOverall.rate !== null ? `${(t.humanOverall.rate * 100).toFixed(1)}%` : '–', t.humanOverall?.n ? l10n.t('overall preference, {0} pairs', formatCount(t.humanOverall.n)) : l10n.t('no human preference to compare')),
   );
 }
 
@@ -114,28 +115,28 @@ function renderClassified(report: LabelReport): HTMLElement | undefined {
   if (entries.length === 0) return undefined;
   return h(
     'vscode-collapsible',
-    { class: 'section', attrs: { heading: 'Categories by the judge', description: `${entries.length}`, open: true } },
-    h('div', { class: 'section-body' }, ...entries.map(([name, n]) => h('div', {}, name === 'null' ? h('span', { class: 'muted' }, 'none named') : name, ` — ${formatCount(n)} records`))),
+    { class: 'section', attrs: { heading: l10n.t('Categories by the judge'), description: `${entries.length}`, open: true } },
+    h('div', { class: 'section-body' }, ...entries.map(([name, n]) => h('div', {}, name === 'null' ? h('span', { class: 'muted' }, l10n.t('none named')) : name, ` — ${l10n.t('{0} records', formatCount(n))}`))),
   );
 }
 
 function render(data: LabelsData): void {
   const r = data.report;
   const details = [
-    r.setups.length > 0 ? `setups: ${r.setups.join(', ')}` : undefined,
-    r.ignoredLines > 0 ? `${formatCount(r.ignoredLines)} torn lines ignored` : undefined,
+    r.setups.length > 0 ? l10n.t('setups: {0}', r.setups.join(', ')) : undefined,
+    r.ignoredLines > 0 ? l10n.t('{0} torn lines ignored', formatCount(r.ignoredLines)) : undefined,
   ]
     .filter((s): s is string => s !== undefined)
     .join(' · ');
   const header = h(
     'header',
     { class: 'page-header' },
-    h('div', { class: 'titles' }, h('h1', { title: data.uri }, `Labels: ${data.name}`), h('div', { class: 'subtitle', title: data.store }, data.store), details ? h('div', { class: 'subtitle' }, details) : undefined),
+    h('div', { class: 'titles' }, h('h1', { title: data.uri }, l10n.t('Labels: {0}', data.name)), h('div', { class: 'subtitle', title: data.store }, data.store), details ? h('div', { class: 'subtitle' }, details) : undefined),
     h(
       'div',
       { class: 'actions' },
-      button('Export points.jsonl', () => host.post(ExportPoints({}))),
-      button('Refresh', () => host.post(RefreshLabels({})), true),
+      button(l10n.t('Export points.jsonl'), () => host.post(ExportPoints({}))),
+      button(l10n.t('Refresh'), () => host.post(RefreshLabels({})), true),
     ),
   );
   if (r.rows.length === 0) {
@@ -145,12 +146,12 @@ function render(data: LabelsData): void {
       h(
         'div',
         { class: 'empty' },
-        h('p', {}, data.storeExists ? 'The label store holds no labels yet.' : 'Nothing labelled yet.'),
-        button('Label Capability Points…', () => host.post(LabelDataset({}))),
+        h('p', {}, data.storeExists ? l10n.t('The label store holds no labels yet.') : l10n.t('Nothing labelled yet.')),
+        button(l10n.t('Label Capability Points…'), () => host.post(LabelDataset({}))),
       ),
     );
   } else {
-    replaceChildren(app, header, renderCards(r), h('h3', {}, 'By source, category and capability point'), renderTable(r), renderClassified(r));
+    replaceChildren(app, header, renderCards(r), h('h3', {}, l10n.t('By source, category and capability point')), renderTable(r), renderClassified(r));
   }
   app.setAttribute('aria-busy', 'false');
 }
@@ -163,7 +164,7 @@ host.onMessage((msg) => {
       if (data !== undefined) {
         host.setState({ uri: data.uri });
         render(data);
-      } else renderMessage(app, message ?? 'Nothing to show.');
+      } else renderMessage(app, message ?? l10n.t('Nothing to show.'));
       break;
     }
     case LabelsBusy.is(msg):

@@ -13,13 +13,14 @@ import type { IndexReport } from '../src/core/dataset/dataset';
 import { h, renderMessage, replaceChildren } from './lib/dom';
 import type { Child } from './lib/dom';
 import { formatBytes, formatCount, formatShare } from './lib/format';
+import { l10n } from './lib/l10n';
 import { connect } from './lib/vscode-api';
 import type { OverviewData, OverviewState } from './overview-protocol';
 import { BrowseRecords, IndexingState, OverviewReady, ReindexDataset, RevealLine, UpdateOverview } from './overview-protocol';
 
 const host = connect<OverviewState>();
 const app = document.getElementById('app')!;
-const progress = h('vscode-progress-bar', { class: 'progress', attrs: { indeterminate: true, 'aria-label': 'Indexing' } });
+const progress = h('vscode-progress-bar', { class: 'progress', attrs: { indeterminate: true, 'aria-label': l10n.t('Indexing') } });
 progress.hidden = true;
 document.body.prepend(progress);
 
@@ -35,7 +36,7 @@ function lineLink(line: number): HTMLElement {
     'button',
     {
       class: 'link',
-      title: `Go to line ${line}`,
+      title: l10n.t('Go to line {0}', line),
       on: {
         click: (e) => {
           e.stopPropagation();
@@ -77,43 +78,43 @@ function renderCards(r: IndexReport): HTMLElement {
   const rpr = r.responsesPerRecord;
   return h(
     'section',
-    { class: 'cards', attrs: { 'aria-label': 'Summary' } },
-    card('Records', formatCount(r.records), `${formatCount(r.entries)} entries in the file`),
-    card('Malformed', formatCount(r.malformed), r.malformed > 0 ? formatShare(r.malformed, r.entries) : 'none', r.malformed > 0 ? 'error' : 'ok'),
-    card('Problems', formatCount(r.problemCount), r.problemCount > r.problems.length ? `first ${formatCount(r.problems.length)} listed` : 'errors and warnings', r.problemCount > 0 ? 'warning' : 'ok'),
-    card('Responses / record', rpr.mean.toFixed(2), rpr.min === rpr.max ? `always ${rpr.min}` : `${rpr.min}–${rpr.max}`),
-    card('Avg. turns', r.avgTurns.toFixed(2), 'user turns per conversation'),
-    card('Preference pairs', formatCount(r.preferencePairs), `${formatCount(r.tiedPairs)} tied`),
-    card('Unlabelled', formatCount(r.unlabelled), formatShare(r.unlabelled, r.records), r.unlabelled > 0 ? 'warning' : undefined),
-    card('Duplicate prompts', formatCount(r.duplicatePrompts), formatShare(r.duplicatePrompts, r.records), r.duplicatePrompts > 0 ? 'warning' : undefined),
-    card('Duplicate records', formatCount(r.duplicateRecords), formatShare(r.duplicateRecords, r.records), r.duplicateRecords > 0 ? 'warning' : undefined),
+    { class: 'cards', attrs: { 'aria-label': l10n.t('Summary') } },
+    card(l10n.t('Records'), formatCount(r.records), l10n.t('{0} entries in the file', formatCount(r.entries))),
+    card(l10n.t('Malformed'), formatCount(r.malformed), r.malformed > 0 ? formatShare(r.malformed, r.entries) : l10n.t('none'), r.malformed > 0 ? 'error' : 'ok'),
+    card(l10n.t('Problems'), formatCount(r.problemCount), r.problemCount > r.problems.length ? l10n.t('first {0} listed', formatCount(r.problems.length)) : l10n.t('errors and warnings'), r.problemCount > 0 ? 'warning' : 'ok'),
+    card(l10n.t('Responses / record'), rpr.mean.toFixed(2), rpr.min === rpr.max ? l10n.t('always {0}', rpr.min) : `${rpr.min}–${rpr.max}`),
+    card(l10n.t('Avg. turns'), r.avgTurns.toFixed(2), l10n.t('user turns per conversation')),
+    card(l10n.t('Preference pairs'), formatCount(r.preferencePairs), l10n.t('{0} tied', formatCount(r.tiedPairs))),
+    card(l10n.t('Unlabelled'), formatCount(r.unlabelled), formatShare(r.unlabelled, r.records), r.unlabelled > 0 ? 'warning' : undefined),
+    card(l10n.t('Duplicate prompts'), formatCount(r.duplicatePrompts), formatShare(r.duplicatePrompts, r.records), r.duplicatePrompts > 0 ? 'warning' : undefined),
+    card(l10n.t('Duplicate records'), formatCount(r.duplicateRecords), formatShare(r.duplicateRecords, r.records), r.duplicateRecords > 0 ? 'warning' : undefined),
   );
 }
 
 function renderCategories(r: IndexReport): HTMLElement {
   const entries = Object.entries(r.categories);
   const rows = entries.map(([name, c]) => [
-    name === '(none)' ? h('span', { class: 'muted' }, 'no category') : name,
+    name === '(none)' ? h('span', { class: 'muted' }, l10n.t('no category')) : name,
     formatCount(c.count),
     h('span', { class: 'share' }, shareBar(c.count, r.records), formatShare(c.count, r.records)),
     c.avgTurns.toFixed(2),
   ]);
-  rows.push([h('strong', {}, 'total'), h('strong', {}, formatCount(r.records)), '', h('strong', {}, r.avgTurns.toFixed(2))]);
-  return section('Categories', `${entries.length}`, true, table(['Category', 'Records', 'Share', 'Avg. turns'], rows, { numeric: [1, 3], columns: ['40%', '15%', '30%', '15%'] }));
+  rows.push([h('strong', {}, l10n.t('total')), h('strong', {}, formatCount(r.records)), '', h('strong', {}, r.avgTurns.toFixed(2))]);
+  return section(l10n.t('Categories'), `${entries.length}`, true, table([l10n.t('Category'), l10n.t('Records'), l10n.t('Share'), l10n.t('Avg. turns')], rows, { numeric: [1, 3], columns: ['40%', '15%', '30%', '15%'] }));
 }
 
 function renderRatings(r: IndexReport): HTMLElement | undefined {
   const entries = Object.entries(r.ratingSources);
   if (entries.length === 0) return undefined;
   const total = entries.reduce((n, [, c]) => n + c, 0);
-  return section('Rating sources', `${entries.length}`, true, table(['Source', 'Ratings', 'Share'], entries.map(([s, n]) => [s, formatCount(n), formatShare(n, total)]), { numeric: [1, 2] }));
+  return section(l10n.t('Rating sources'), `${entries.length}`, true, table([l10n.t('Source'), l10n.t('Ratings'), l10n.t('Share')], entries.map(([s, n]) => [s, formatCount(n), formatShare(n, total)]), { numeric: [1, 2] }));
 }
 
 function renderPii(r: IndexReport): HTMLElement {
   const kinds: [keyof IndexReport['pii'], string][] = [
-    ['email', 'e-mail addresses'],
-    ['phone', 'phone numbers'],
-    ['idCard', 'ID card numbers'],
+    ['email', l10n.t('e-mail addresses')],
+    ['phone', l10n.t('phone numbers')],
+    ['idCard', l10n.t('ID card numbers')],
   ];
   const flagged = kinds.reduce((n, [k]) => n + r.pii[k], 0);
   const badges = h(
@@ -123,13 +124,13 @@ function renderPii(r: IndexReport): HTMLElement {
   );
   const lines =
     r.piiLines.length > 0
-      ? h('div', { class: 'pii-lines' }, h('span', { class: 'muted' }, 'Records to check: '), ...r.piiLines.slice(0, 50).flatMap((p) => [lineLink(p.line), ' ']))
-      : h('p', { class: 'muted' }, 'No personal data patterns found.');
-  return section('Personal data', flagged > 0 ? `${formatCount(flagged)} flags` : 'none found', flagged > 0, badges, lines);
+      ? h('div', { class: 'pii-lines' }, h('span', { class: 'muted' }, l10n.t('Records to check: ')), ...r.piiLines.slice(0, 50).flatMap((p) => [lineLink(p.line), ' ']))
+      : h('p', { class: 'muted' }, l10n.t('No personal data patterns found.'));
+  return section(l10n.t('Personal data'), flagged > 0 ? l10n.t('{0} flags', formatCount(flagged)) : l10n.t('none found'), flagged > 0, badges, lines);
 }
 
 function renderProblems(r: IndexReport): HTMLElement {
-  if (r.problems.length === 0) return section('Problems', 'none', false, h('p', { class: 'muted' }, 'Every record was read without problems.'));
+  if (r.problems.length === 0) return section(l10n.t('Problems'), l10n.t('none'), false, h('p', { class: 'muted' }, l10n.t('Every record was read without problems.')));
   const body = h('div');
   const render = (count: number) => {
     const shown = r.problems.slice(0, count);
@@ -141,26 +142,32 @@ function renderProblems(r: IndexReport): HTMLElement {
     const more = r.problems.length - shown.length;
     replaceChildren(
       body,
-      table(['Line', 'Severity', 'Reason'], rows, { columns: ['10%', '12%', '78%'], className: 'table problems' }),
-      more > 0 ? h('div', { class: 'more' }, button(`Show all ${formatCount(r.problems.length)}`, () => render(r.problems.length), true)) : undefined,
-      r.problemCount > r.problems.length ? h('p', { class: 'muted' }, `${formatCount(r.problemCount - r.problems.length)} more problems were counted but not kept.`) : undefined,
+      table([l10n.t('Line'), l10n.t('Severity'), l10n.t('Reason')], rows, { columns: ['10%', '12%', '78%'], className: 'table problems' }),
+      more > 0 ? h('div', { class: 'more' }, button(l10n.t('Show all {0}', formatCount(r.problems.length)), () => render(r.problems.length), true)) : undefined,
+      r.problemCount > r.problems.length ? h('p', { class: 'muted' }, l10n.t('{0} more problems were counted but not kept.', formatCount(r.problemCount - r.problems.length))) : undefined,
     );
   };
   render(PROBLEMS_SHOWN);
   const errors = r.problems.filter((p) => p.severity === 'error').length;
-  return section('Problems', `${formatCount(errors)} errors, ${formatCount(r.problems.length - errors)} warnings`, true, body);
+  return section(l10n.t('Problems'), l10n.t('{0} errors, {1} warnings', formatCount(errors), formatCount(r.problems.length - errors)), true, body);
 }
 
 function render(data: OverviewData): void {
   const r = data.report;
-  const subtitle = [r.adapter, r.format === 'jsonl' ? 'JSON Lines' : 'JSON array', formatBytes(r.bytes), `indexed in ${formatCount(data.indexMs)} ms`, data.origin === 'file' ? 'from disk' : 'from the editor'].join(' · ');
+  const subtitle = [
+    r.adapter,
+    r.format === 'jsonl' ? 'JSON Lines' : l10n.t('JSON array'),
+    formatBytes(r.bytes),
+    l10n.t('indexed in {0} ms', formatCount(data.indexMs)),
+    data.origin === 'file' ? l10n.t('from disk') : l10n.t('from the editor'),
+  ].join(' · ');
   replaceChildren(
     app,
     h(
       'header',
       { class: 'page-header' },
       h('div', { class: 'titles' }, h('h1', { title: r.file }, data.name), h('div', { class: 'subtitle' }, subtitle)),
-      h('div', { class: 'actions' }, button('Browse Records', () => host.post(BrowseRecords({}))), button('Re-index', () => host.post(ReindexDataset({})), true)),
+      h('div', { class: 'actions' }, button(l10n.t('Browse Records'), () => host.post(BrowseRecords({}))), button(l10n.t('Re-index'), () => host.post(ReindexDataset({})), true)),
     ),
     renderCards(r),
     renderCategories(r),
@@ -179,7 +186,7 @@ host.onMessage((msg) => {
       if (data !== undefined) {
         host.setState({ uri: data.uri });
         render(data);
-      } else renderMessage(app, message ?? 'Nothing to show.');
+      } else renderMessage(app, message ?? l10n.t('Nothing to show.'));
       break;
     }
     case IndexingState.is(msg): {

@@ -5,6 +5,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import { h, replaceChildren } from './lib/dom';
 import { formatCount } from './lib/format';
+import { l10n } from './lib/l10n';
 import { connect } from './lib/vscode-api';
 import type { DatasetHeader, RecordDetail, RecordRow, RecordsState, ResponseDetail } from './records-protocol';
 import { FocusRecord, InitRecords, OpenRecordJson, PAGE_SIZE, RecordsPage, RecordsReady, RequestPage, RevealRecord, SelectRecord, ShowDetail } from './records-protocol';
@@ -30,21 +31,21 @@ let saved = host.getState();
 
 const title = h('h1');
 const subtitle = h('div', { class: 'subtitle' });
-const gotoField = h('vscode-textfield', { class: 'goto', attrs: { type: 'number', min: 1, placeholder: 'Go to record #', 'aria-label': 'Go to record number' } }) as HTMLElement & { value: string };
+const gotoField = h('vscode-textfield', { class: 'goto', attrs: { type: 'number', min: 1, placeholder: l10n.t('Go to record #'), 'aria-label': l10n.t('Go to record number') } }) as HTMLElement & { value: string };
 const listHeader = h(
   'div',
   { class: 'row list-header', attrs: { role: 'row' } },
   h('span', { class: 'c-index' }, '#'),
-  h('span', { class: 'c-line' }, 'Line'),
-  h('span', { class: 'c-category' }, 'Category'),
-  h('span', { class: 'c-responses', title: 'Responses' }, 'Resp.'),
-  h('span', { class: 'c-preference' }, 'Preference'),
-  h('span', { class: 'c-snippet' }, 'First user turn'),
+  h('span', { class: 'c-line' }, l10n.t('Line')),
+  h('span', { class: 'c-category' }, l10n.t('Category')),
+  h('span', { class: 'c-responses', title: l10n.t('Responses') }, l10n.t('Resp.')),
+  h('span', { class: 'c-preference' }, l10n.t('Preference')),
+  h('span', { class: 'c-snippet' }, l10n.t('First user turn')),
 );
 const spacer = h('div', { class: 'spacer' });
 const rowsLayer = h('div', { class: 'rows' });
-const viewport = h('div', { class: 'viewport', attrs: { role: 'listbox', tabindex: 0, 'aria-label': 'Records' } }, spacer, rowsLayer);
-const detail = h('section', { class: 'detail', attrs: { 'aria-label': 'Record detail' } });
+const viewport = h('div', { class: 'viewport', attrs: { role: 'listbox', tabindex: 0, 'aria-label': l10n.t('Records') } }, spacer, rowsLayer);
+const detail = h('section', { class: 'detail', attrs: { 'aria-label': l10n.t('Record detail') } });
 const layout = h(
   'div',
   { class: 'layout' },
@@ -54,7 +55,7 @@ const layout = h(
     h('div', { class: 'titles' }, title, subtitle),
     h('div', { class: 'actions' }, gotoField),
   ),
-  h('div', { class: 'panes' }, h('section', { class: 'list', attrs: { 'aria-label': 'Record list' } }, listHeader, viewport), detail),
+  h('div', { class: 'panes' }, h('section', { class: 'list', attrs: { 'aria-label': l10n.t('Record list') } }, listHeader, viewport), detail),
 );
 
 // ---- virtual list ---------------------------------------------------------------------------
@@ -138,7 +139,7 @@ function fillRow(el: HTMLElement, index: number, row: RecordRow | undefined): vo
   cResponses.textContent = row ? String(row.responses) : '';
   cPreference.textContent = row ? row.preference : '';
   cSnippet.textContent = row ? row.snippet : 'loading…';
-  el.title = row ? `line ${row.line}${row.problems > 0 ? ` · ${row.problems} problem${row.problems > 1 ? 's' : ''}` : ''}` : '';
+  el.title = row ? `${l10n.t('line {0}', row.line)}${row.problems > 0 ? ` · ${row.problems > 1 ? l10n.t('{0} problems', row.problems) : l10n.t('1 problem')}` : ''}` : '';
 }
 
 function renderRows(): void {
@@ -216,7 +217,7 @@ function select(index: number, align: 'center' | 'nearest' = 'nearest'): void {
 // ---- detail pane ----------------------------------------------------------------------------
 
 function roleLabel(role: string): string {
-  return role === 'user' ? 'User' : role === 'assistant' ? 'Assistant' : 'System';
+  return role === 'user' ? l10n.t('User') : role === 'assistant' ? l10n.t('Assistant') : l10n.t('System');
 }
 
 function rankBadge(r: ResponseDetail, responses: ResponseDetail[]): HTMLElement | undefined {
@@ -226,7 +227,7 @@ function rankBadge(r: ResponseDetail, responses: ResponseDetail[]): HTMLElement 
   const worst = Math.max(...ranks.filter(Number.isFinite));
   const tied = ranks.filter((x) => x === r.rank).length > 1;
   const tone = r.rank === best && !tied ? 'best' : r.rank === worst && !tied ? 'worst' : 'mid';
-  return h('span', { class: `rank ${tone}`, title: tied ? 'tied' : '' }, `rank ${r.rank}${tied ? ' (tie)' : ''}`);
+  return h('span', { class: `rank ${tone}`, title: tied ? l10n.t('tied') : '' }, tied ? l10n.t('rank {0} (tie)', r.rank) : l10n.t('rank {0}', r.rank));
 }
 
 function renderResponse(r: ResponseDetail, all: ResponseDetail[]): HTMLElement {
@@ -235,14 +236,14 @@ function renderResponse(r: ResponseDetail, all: ResponseDetail[]): HTMLElement {
       ? h(
           'table',
           { class: 'ratings' },
-          h('thead', {}, h('tr', {}, h('th', {}, 'Aspect'), h('th', { class: 'num' }, 'Value'), h('th', {}, 'Source'))),
+          h('thead', {}, h('tr', {}, h('th', {}, l10n.t('Aspect')), h('th', { class: 'num' }, l10n.t('Value')), h('th', {}, l10n.t('Source')))),
           h('tbody', {}, ...r.ratings.map((x) => h('tr', {}, h('td', {}, x.aspect), h('td', { class: 'num' }, String(x.value)), h('td', {}, x.source)))),
         )
       : undefined;
   return h(
     'article',
     { class: 'response' },
-    h('div', { class: 'response-head' }, h('span', { class: 'response-title' }, `Response ${r.index + 1}`), rankBadge(r, all), r.model !== undefined ? h('span', { class: 'model' }, r.model) : undefined),
+    h('div', { class: 'response-head' }, h('span', { class: 'response-title' }, l10n.t('Response {0}', r.index + 1)), rankBadge(r, all), r.model !== undefined ? h('span', { class: 'model' }, r.model) : undefined),
     ratings,
     h('div', { class: 'text' }, r.text),
   );
@@ -253,36 +254,36 @@ function renderDetail(d: RecordDetail): void {
   const actions = h(
     'div',
     { class: 'actions' },
-    h('vscode-button', { attrs: { secondary: true }, on: { click: () => host.post(RevealRecord({ index: d.index })) } }, 'Go to Line'),
-    h('vscode-button', { attrs: { secondary: true }, on: { click: () => host.post(OpenRecordJson({ index: d.index })) } }, 'Open as JSON'),
+    h('vscode-button', { attrs: { secondary: true }, on: { click: () => host.post(RevealRecord({ index: d.index })) } }, l10n.t('Go to Line')),
+    h('vscode-button', { attrs: { secondary: true }, on: { click: () => host.post(OpenRecordJson({ index: d.index })) } }, l10n.t('Open as JSON')),
   );
   const head = h(
     'div',
     { class: 'detail-head' },
-    h('div', {}, h('h2', {}, `Record ${formatCount(d.index + 1)}`), h('div', { class: 'subtitle' }, `line ${d.lines.length > 1 ? d.lines.join(', ') : d.line}`, d.category !== undefined ? ' · ' : '', d.category !== undefined ? h('vscode-badge', {}, d.category) : undefined)),
+    h('div', {}, h('h2', {}, l10n.t('Record {0}', formatCount(d.index + 1))), h('div', { class: 'subtitle' }, l10n.t('line {0}', d.lines.length > 1 ? d.lines.join(', ') : d.line), d.category !== undefined ? ' · ' : '', d.category !== undefined ? h('vscode-badge', {}, d.category) : undefined)),
     actions,
   );
   if (d.raw !== undefined) {
-    replaceChildren(detail, head, ...problems, h('h3', {}, 'Raw text'), h('pre', { class: 'raw' }, d.raw));
+    replaceChildren(detail, head, ...problems, h('h3', {}, l10n.t('Raw text')), h('pre', { class: 'raw' }, d.raw));
     return;
   }
   replaceChildren(
     detail,
     head,
     ...problems,
-    h('div', { class: 'preference' }, h('span', { class: 'muted' }, 'Human preference: '), d.preference),
+    h('div', { class: 'preference' }, h('span', { class: 'muted' }, l10n.t('Human preference: ')), d.preference),
     d.verdicts.length > 0 ? h('ul', { class: 'verdicts' }, ...d.verdicts.map((v) => h('li', {}, v))) : undefined,
-    h('h3', {}, 'Conversation'),
+    h('h3', {}, l10n.t('Conversation')),
     ...d.context.map((t) => h('div', { class: `turn ${t.role}` }, h('div', { class: 'role' }, roleLabel(t.role)), h('div', { class: 'text' }, t.content))),
-    h('h3', {}, `Responses (${d.responses.length})`),
+    h('h3', {}, l10n.t('Responses ({0})', d.responses.length)),
     ...d.responses.map((r) => renderResponse(r, d.responses)),
-    d.metadata !== undefined ? h('details', { class: 'metadata' }, h('summary', {}, 'Metadata'), h('pre', {}, JSON.stringify(d.metadata, null, 2))) : undefined,
+    d.metadata !== undefined ? h('details', { class: 'metadata' }, h('summary', {}, l10n.t('Metadata')), h('pre', {}, JSON.stringify(d.metadata, null, 2))) : undefined,
   );
   detail.scrollTop = 0;
 }
 
 function emptyDetail(): void {
-  replaceChildren(detail, h('div', { class: 'empty' }, 'Select a record to see it in full. ↑/↓ move, Enter opens it as JSON.'));
+  replaceChildren(detail, h('div', { class: 'empty' }, l10n.t('Select a record to see it in full. ↑/↓ move, Enter opens it as JSON.')));
 }
 
 // ---- messages -------------------------------------------------------------------------------
@@ -293,13 +294,13 @@ function init(next: DatasetHeader | undefined, message: string | undefined, focu
   pages.clear();
   requested.clear();
   if (next === undefined) {
-    replaceChildren(app, h('div', { class: 'empty' }, message ?? 'Nothing to show.'));
+    replaceChildren(app, h('div', { class: 'empty' }, message ?? l10n.t('Nothing to show.')));
     return;
   }
   if (!app.contains(layout)) replaceChildren(app, layout);
   title.textContent = next.name;
   title.title = next.uri;
-  subtitle.textContent = `${formatCount(next.size)} records${next.malformed > 0 ? ` · ${formatCount(next.malformed)} malformed` : ''} · ${next.origin === 'file' ? 'indexed from disk' : 'indexed from the editor'}`;
+  subtitle.textContent = `${l10n.t('{0} records', formatCount(next.size))}${next.malformed > 0 ? ` · ${l10n.t('{0} malformed', formatCount(next.malformed))}` : ''} · ${next.origin === 'file' ? l10n.t('indexed from disk') : l10n.t('indexed from the editor')}`;
   app.setAttribute('aria-busy', 'false');
   if (!sameDataset) {
     selected = undefined;

@@ -7,6 +7,7 @@ import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type { Rating } from '../src/core/dataset/record';
 import { h, renderMessage, replaceChildren } from './lib/dom';
+import { l10n } from './lib/l10n';
 import { connect } from './lib/vscode-api';
 import type { BreakdownColumn, BreakdownData, BreakdownRow, BreakdownState } from './reward-breakdown-protocol';
 import { BreakdownAction, BreakdownReady, UpdateBreakdown } from './reward-breakdown-protocol';
@@ -35,13 +36,13 @@ function renderRouter(d: BreakdownData): HTMLElement | undefined {
   return h(
     'section',
     { class: 'router' },
-    h('h3', {}, 'Router'),
+    h('h3', {}, l10n.t('Router')),
     h(
       'div',
       { class: 'router-decision' },
-      'Routed to ',
+      l10n.t('Routed to '),
       h('strong', {}, r.chosen),
-      d.category !== undefined ? h('span', { class: agrees ? 'muted' : 'mismatch' }, agrees ? ' (the record’s own category)' : ` (the record says ${d.category})`) : undefined,
+      d.category !== undefined ? h('span', { class: agrees ? 'muted' : 'mismatch' }, agrees ? l10n.t(' (the record’s own category)') : l10n.t(' (the record says {0})', d.category)) : undefined,
     ),
     h(
       'ul',
@@ -54,9 +55,9 @@ function renderRouter(d: BreakdownData): HTMLElement | undefined {
 }
 
 function mark(c: BreakdownColumn): HTMLElement {
-  if (c.pairs === 0) return h('span', { class: 'muted', title: 'no human pair with this response' }, '—');
+  if (c.pairs === 0) return h('span', { class: 'muted', title: l10n.t('no human pair with this response') }, '—');
   const ok = c.agree === c.pairs;
-  return h('span', { class: ok ? 'ok' : 'bad', title: `the rewards order ${c.agree} of its ${c.pairs} human pairs the human’s way` }, `${ok ? '✓' : '✗'} ${c.agree}/${c.pairs}`);
+  return h('span', { class: ok ? 'ok' : 'bad', title: l10n.t('the rewards order {0} of its {1} human pairs the human’s way', c.agree, c.pairs) }, `${ok ? '✓' : '✗'} ${c.agree}/${c.pairs}`);
 }
 
 /** Cells of a row of scores; `range` scales the bars (capabilities are in [0, 1], rewards are not). */
@@ -81,23 +82,23 @@ function renderTable(d: BreakdownData): HTMLElement {
     {},
     h('th', {}, ''),
     ...cols.map((c) =>
-      h('th', { class: `response-col${c.humanBest ? ' human-best' : ''}${c.modelTop ? ' model-top' : ''}` }, `R${c.index + 1}`, c.modelTop ? h('span', { class: 'tag', title: 'the model’s pick' }, ' ★') : undefined),
+      h('th', { class: `response-col${c.humanBest ? ' human-best' : ''}${c.modelTop ? ' model-top' : ''}` }, `R${c.index + 1}`, c.modelTop ? h('span', { class: 'tag', title: l10n.t('the model’s pick') }, ' ★') : undefined),
     ),
   );
   const rewards = cols.map((c) => c.reward);
   const section = (label: string, n: number): HTMLElement => h('tr', { class: 'section' }, h('th', { attrs: { colspan: n + 1 } }, label));
   const rows: HTMLElement[] = [
-    h('tr', {}, h('th', { attrs: { scope: 'row' } }, 'Human rank'), ...cols.map((c) => h('td', { class: c.humanBest ? 'human-best' : '' }, c.humanRank === undefined ? '—' : String(c.humanRank)))),
-    h('tr', { class: 'reward' }, h('th', { attrs: { scope: 'row' }, title: 'the final reward (bars scaled from the lowest to the highest of this record)' }, 'Reward'), ...scoreCells(rewards, rangeOf(rewards))),
-    h('tr', {}, h('th', { attrs: { scope: 'row' } }, 'Rank by reward'), ...cols.map((c) => h('td', {}, String(c.rewardRank)))),
-    h('tr', {}, h('th', { attrs: { scope: 'row' }, title: 'whether the rewards order every human pair of the response the human’s way' }, 'Matches human'), ...cols.map((c) => h('td', {}, mark(c)))),
+    h('tr', {}, h('th', { attrs: { scope: 'row' } }, l10n.t('Human rank')), ...cols.map((c) => h('td', { class: c.humanBest ? 'human-best' : '' }, c.humanRank === undefined ? '—' : String(c.humanRank)))),
+    h('tr', { class: 'reward' }, h('th', { attrs: { scope: 'row' }, title: l10n.t('the final reward (bars scaled from the lowest to the highest of this record)') }, l10n.t('Reward')), ...scoreCells(rewards, rangeOf(rewards))),
+    h('tr', {}, h('th', { attrs: { scope: 'row' } }, l10n.t('Rank by reward')), ...cols.map((c) => h('td', {}, String(c.rewardRank)))),
+    h('tr', {}, h('th', { attrs: { scope: 'row' }, title: l10n.t('whether the rewards order every human pair of the response the human’s way') }, l10n.t('Matches human')), ...cols.map((c) => h('td', {}, mark(c)))),
   ];
   if (d.capabilities.length > 0) {
-    rows.push(section(d.router ? `Capability points of ${d.router.chosen}` : 'Capability points', cols.length));
+    rows.push(section(d.router ? l10n.t('Capability points of {0}', d.router.chosen) : l10n.t('Capability points'), cols.length));
     for (const r of d.capabilities) rows.push(rowOf(r, { lo: 0, hi: 1 }));
   }
   if (d.members.length > 0) {
-    rows.push(section(`Ensemble members (${d.model.ensemble?.aggregation ?? 'aggregated'})`, cols.length));
+    rows.push(section(l10n.t('Ensemble members ({0})', d.model.ensemble?.aggregation ?? l10n.t('aggregated')), cols.length));
     const range = rangeOf(d.members.flatMap((m) => m.scores));
     for (const r of d.members) rows.push(rowOf(r, range));
   }
@@ -109,17 +110,17 @@ function ratingsTable(ratings: readonly Rating[]): HTMLElement | undefined {
   return h(
     'table',
     { class: 'ratings' },
-    h('thead', {}, h('tr', {}, h('th', {}, 'Rating'), h('th', { class: 'num' }, 'Value'), h('th', {}, 'Source'))),
+    h('thead', {}, h('tr', {}, h('th', {}, l10n.t('Rating')), h('th', { class: 'num' }, l10n.t('Value')), h('th', {}, l10n.t('Source')))),
     h('tbody', {}, ...ratings.map((x) => h('tr', {}, h('td', {}, x.aspect), h('td', { class: 'num' }, String(x.value)), h('td', {}, x.source)))),
   );
 }
 
 function renderConversation(d: BreakdownData): HTMLElement[] {
-  const role = (r: string): string => (r === 'user' ? 'User' : r === 'assistant' ? 'Assistant' : 'System');
+  const role = (r: string): string => (r === 'user' ? l10n.t('User') : r === 'assistant' ? l10n.t('Assistant') : l10n.t('System'));
   const turns = h(
     'details',
     { class: 'block', attrs: { open: d.context.length <= 4 } },
-    h('summary', {}, `Conversation (${d.context.length} ${d.context.length === 1 ? 'turn' : 'turns'})`),
+    h('summary', {}, d.context.length === 1 ? l10n.t('Conversation (1 turn)') : l10n.t('Conversation ({0} turns)', d.context.length)),
     ...d.context.map((t) => h('div', { class: `turn ${t.role}` }, h('div', { class: 'role' }, role(t.role)), h('div', { class: 'text' }, t.content))),
   );
   const responses = d.responses.map((r, i) => {
@@ -127,8 +128,8 @@ function renderConversation(d: BreakdownData): HTMLElement[] {
     const summary = h(
       'summary',
       {},
-      `Response ${i + 1}`,
-      c ? h('span', { class: 'muted' }, ` · reward ${fixed(c.reward)}${c.humanRank !== undefined ? ` · human rank ${c.humanRank}` : ''}`) : undefined,
+      l10n.t('Response {0}', i + 1),
+      c ? h('span', { class: 'muted' }, ` · ${l10n.t('reward {0}', fixed(c.reward))}${c.humanRank !== undefined ? ` · ${l10n.t('human rank {0}', c.humanRank)}` : ''}`) : undefined,
       r.model !== undefined ? h('span', { class: 'model' }, r.model) : undefined,
     );
     return h('details', { class: `block response${c?.humanBest ? ' human-best' : ''}`, attrs: { open: true } }, summary, ratingsTable(r.ratings), h('div', { class: 'text' }, r.text));
@@ -144,19 +145,19 @@ function render(d: BreakdownData): void {
     h(
       'div',
       { class: 'titles' },
-      h('h1', { title: d.id }, `Record ${d.index + 1}`, d.category !== undefined ? h('vscode-badge', { class: 'category' }, d.category) : undefined),
-      h('div', { class: 'subtitle' }, `${d.dataset}, line ${d.line} · human: ${d.preference}`),
+      h('h1', { title: d.id }, l10n.t('Record {0}', d.index + 1), d.category !== undefined ? h('vscode-badge', { class: 'category' }, d.category) : undefined),
+      h('div', { class: 'subtitle' }, l10n.t('{0}, line {1} · human: {2}', d.dataset, d.line, d.preference)),
       h(
         'div',
         { class: 'subtitle', title: m.file },
-        `Model ${m.name} · ${m.method}`,
-        m.ensemble ? ` · ensemble of ${m.ensemble.members.length} (${m.ensemble.aggregation})` : '',
-        d.agreement.pairs > 0 ? h('span', { class: d.agreement.agree === d.agreement.pairs ? 'ok' : 'bad' }, ` · agrees on ${d.agreement.agree} of ${d.agreement.pairs} human pairs`) : undefined,
+        l10n.t('Model {0} · {1}', m.name, m.method),
+        m.ensemble ? ` · ${l10n.t('ensemble of {0} ({1})', m.ensemble.members.length, m.ensemble.aggregation)}` : '',
+        d.agreement.pairs > 0 ? h('span', { class: d.agreement.agree === d.agreement.pairs ? 'ok' : 'bad' }, ` · ${l10n.t('agrees on {0} of {1} human pairs', d.agreement.agree, d.agreement.pairs)}`) : undefined,
       ),
     ),
-    h('div', { class: 'actions' }, action('Go to Line', 'reveal', 'Show the record in the editor'), action('Open as JSON', 'json', 'The record as a read-only JSON document'), action('Change Model…', 'selectModel', 'Select Reward Model…')),
+    h('div', { class: 'actions' }, action(l10n.t('Go to Line'), 'reveal', l10n.t('Show the record in the editor')), action(l10n.t('Open as JSON'), 'json', l10n.t('The record as a read-only JSON document')), action(l10n.t('Change Model…'), 'selectModel', l10n.t('Select Reward Model…'))),
   );
-  replaceChildren(app, header, renderRouter(d), h('h3', {}, 'Scores per response'), renderTable(d), h('h3', {}, 'Conversation and responses'), ...renderConversation(d));
+  replaceChildren(app, header, renderRouter(d), h('h3', {}, l10n.t('Scores per response')), renderTable(d), h('h3', {}, l10n.t('Conversation and responses')), ...renderConversation(d));
   app.setAttribute('aria-busy', 'false');
 }
 
@@ -171,7 +172,7 @@ host.onMessage((msg) => {
   }
   app.classList.remove('pending');
   if (data === undefined || !Array.isArray(data.columns)) {
-    renderMessage(app, message ?? 'Nothing to show.');
+    renderMessage(app, message ?? l10n.t('Nothing to show.'));
     return;
   }
   host.setState({ uri: data.uri, index: data.index });

@@ -9,6 +9,7 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { EvalResult } from '../src/core/training/types';
 import { accuracyChart, chartLegend, pct, seriesOf } from './lib/chart';
 import { h, renderMessage, replaceChildren } from './lib/dom';
+import { l10n } from './lib/l10n';
 import { connect } from './lib/vscode-api';
 import type { ChartData, ChartState } from './training-chart-protocol';
 import { ChartAction, ChartReady, RefreshChart, UpdateChart } from './training-chart-protocol';
@@ -25,15 +26,15 @@ function evaluationTable(result: EvalResult, source: string | undefined): HTMLEl
   return h(
     'section',
     { class: 'evaluation' },
-    h('h3', {}, source ? `Evaluation on ${source}` : 'Evaluation (held-out records)'),
+    h('h3', {}, source ? l10n.t('Evaluation on {0}', source) : l10n.t('Evaluation (held-out records)')),
     h(
       'table',
       {},
-      h('thead', {}, h('tr', {}, h('th', {}, 'category'), h('th', { class: 'n' }, 'accuracy'), h('th', { class: 'n' }, 'pairs'))),
+      h('thead', {}, h('tr', {}, h('th', {}, l10n.t('category')), h('th', { class: 'n' }, l10n.t('accuracy')), h('th', { class: 'n' }, l10n.t('pairs')))),
       h(
         'tbody',
         {},
-        h('tr', { class: 'overall' }, h('td', {}, 'overall'), h('td', { class: 'n' }, pct(result.overall)), h('td', { class: 'n' }, String(result.pairs))),
+        h('tr', { class: 'overall' }, h('td', {}, l10n.t('overall')), h('td', { class: 'n' }, pct(result.overall)), h('td', { class: 'n' }, String(result.pairs))),
         ...rows.map(([name, c]) => h('tr', {}, h('td', {}, name), h('td', { class: 'n' }, pct(c.accuracy)), h('td', { class: 'n' }, String(c.pairs)))),
       ),
     ),
@@ -41,7 +42,7 @@ function evaluationTable(result: EvalResult, source: string | undefined): HTMLEl
 }
 
 function phaseSelect(phases: string[]): HTMLElement {
-  const select = h('vscode-single-select', { attrs: { 'aria-label': 'Phase' } }, h('vscode-option', { attrs: { value: 'all', selected: view.phase === 'all' } }, 'All phases'), ...phases.map((p) => h('vscode-option', { attrs: { value: p, selected: view.phase === p } }, p)));
+  const select = h('vscode-single-select', { attrs: { 'aria-label': l10n.t('Phase') } }, h('vscode-option', { attrs: { value: 'all', selected: view.phase === 'all' } }, l10n.t('All phases')), ...phases.map((p) => h('vscode-option', { attrs: { value: p, selected: view.phase === p } }, p)));
   select.addEventListener('change', () => {
     view.phase = (select as HTMLElement & { value: string }).value || 'all';
     render();
@@ -71,24 +72,24 @@ function render(): void {
       'header',
       { class: 'page-header' },
       h('h1', {}, data.name),
-      h('div', { class: 'subtitle' }, `${data.method} · ${data.state === 'stopped' ? 'stopped (resumable)' : data.state} · ${data.points.length} evaluations`),
+      h('div', { class: 'subtitle' }, `${data.method} · ${data.state === 'stopped' ? l10n.t('stopped (resumable)') : data.state === 'running' ? l10n.t('running') : l10n.t('finished')} · ${l10n.t('{0} evaluations', data.points.length)}`),
       data.progress ? h('div', { class: 'progress-line' }, data.progress) : undefined,
     ),
     h(
       'div',
       { class: 'toolbar' },
       phaseSelect(phases),
-      checkbox('validation', view.showVal, (v) => (view.showVal = v)),
-      checkbox('training', view.showTrain, (v) => (view.showTrain = v)),
+      checkbox(l10n.t('validation'), view.showVal, (v) => (view.showVal = v)),
+      checkbox(l10n.t('training'), view.showTrain, (v) => (view.showTrain = v)),
       h('span', { class: 'spacer' }),
-      h('vscode-button', { attrs: { secondary: true }, on: { click: () => host.post(RefreshChart({})) } }, 'Refresh'),
-      data.state === 'stopped' ? button('Resume', 'resume', false) : undefined,
-      button('Model Card', 'modelCard'),
-      button('Reveal', 'reveal'),
+      h('vscode-button', { attrs: { secondary: true }, on: { click: () => host.post(RefreshChart({})) } }, l10n.t('Refresh')),
+      data.state === 'stopped' ? button(l10n.t('Resume'), 'resume', false) : undefined,
+      button(l10n.t('Model Card'), 'modelCard'),
+      button(l10n.t('Reveal'), 'reveal'),
     ),
-    shown.length === 0 ? h('div', { class: 'empty' }, h('p', {}, data.state === 'running' ? 'No evaluation yet: the first point appears after the first validation.' : 'This run has no metrics yet.')) : accuracyChart(shown, view),
+    shown.length === 0 ? h('div', { class: 'empty' }, h('p', {}, data.state === 'running' ? l10n.t('No evaluation yet: the first point appears after the first validation.') : l10n.t('This run has no metrics yet.'))) : accuracyChart(shown, view),
     chartLegend(shown),
-    h('p', { class: 'muted note' }, 'Solid: validation accuracy; dashed: training accuracy. One line per phase or expert.'),
+    h('p', { class: 'muted note' }, l10n.t('Solid: validation accuracy; dashed: training accuracy. One line per phase or expert.')),
     data.evaluation ? evaluationTable(data.evaluation, data.evaluationSource) : undefined,
   );
   app.setAttribute('aria-busy', 'false');
@@ -99,7 +100,7 @@ host.onMessage((msg) => {
   const { data: next, message } = msg.params;
   if (next === undefined || !Array.isArray(next.points)) {
     data = undefined;
-    renderMessage(app, message ?? 'Nothing to show.');
+    renderMessage(app, message ?? l10n.t('Nothing to show.'));
     return;
   }
   if (next.run !== view.run) {

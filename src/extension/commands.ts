@@ -46,10 +46,11 @@ type DatasetHandler = (dataset: IndexedDataset, ...args: unknown[]) => unknown;
  */
 type CommandFactory = { run: (ctx: Ctx) => Handler } | { enabled: (ctx: Ctx) => DatasetHandler; disabled: (ctx: Ctx) => Handler };
 
+/** `what` completes "to …" (translated by the caller). */
 const needsDataset = (what: string) => (ctx: Ctx) => async () => {
-  const pick = 'Open Dataset…';
+  const pick = vscode.l10n.t('Open Dataset…');
   ctx.log.info(`no dataset to ${what}`);
-  const answer = await vscode.window.showInformationMessage(`RewardLens: to ${what}, index a dataset first: open a .jsonl file, or run "Open Dataset…".`, pick);
+  const answer = await vscode.window.showInformationMessage(vscode.l10n.t('RewardLens: to {0}, index a dataset first: open a .jsonl file, or run "Open Dataset…".', what), pick);
   if (answer === pick) await vscode.commands.executeCommand(CommandId.OpenDataset);
   return undefined;
 };
@@ -67,7 +68,7 @@ async function target(ctx: Ctx, arg: unknown): Promise<IndexedDataset | undefine
     try {
       return (await openDataset(ctx, uri, { show: false })) ?? 'failed';
     } catch (e) {
-      ctx.showError(`cannot open ${path.basename(uri.fsPath)} as a dataset`, e);
+      ctx.showError(vscode.l10n.t('cannot open {0} as a dataset', path.basename(uri.fsPath)), e);
       return 'failed';
     }
   }
@@ -84,10 +85,10 @@ function index(arg: unknown): number | undefined {
 async function pickDataset(): Promise<vscode.Uri | undefined> {
   const active = vscode.window.activeTextEditor?.document.uri;
   const picked = await vscode.window.showOpenDialog({
-    title: 'Open a preference dataset',
+    title: vscode.l10n.t('Open a preference dataset'),
     canSelectMany: false,
     defaultUri: active?.scheme === 'file' ? vscode.Uri.file(path.dirname(active.fsPath)) : vscode.workspace.workspaceFolders?.[0]?.uri,
-    filters: { 'Preference datasets': ['jsonl', 'json'], 'All files': ['*'] },
+    filters: { [vscode.l10n.t('Preference datasets')]: ['jsonl', 'json'], [vscode.l10n.t('All files')]: ['*'] },
   });
   return picked?.[0];
 }
@@ -106,7 +107,7 @@ export function createCommands(): Record<CommandId, CommandFactory> {
           if (indexed.origin === 'file') OverviewPanel.createOrShow(ctx, indexed.uri);
           return summarize(indexed);
         } catch (e) {
-          ctx.showError(`cannot open ${path.basename(uri.fsPath)} as a dataset`, e);
+          ctx.showError(vscode.l10n.t('cannot open {0} as a dataset', path.basename(uri.fsPath)), e);
           return undefined;
         }
       },
@@ -117,7 +118,7 @@ export function createCommands(): Record<CommandId, CommandFactory> {
         OverviewPanel.createOrShow(ctx, d.uri);
         return summarize(d);
       },
-      disabled: needsDataset('show an overview'),
+      disabled: needsDataset(vscode.l10n.t('show an overview')),
     },
     [CommandId.BrowseRecords]: {
       enabled: (ctx) => (d, at?: unknown) => {
@@ -125,7 +126,7 @@ export function createCommands(): Record<CommandId, CommandFactory> {
         RecordsPanel.createOrShow(ctx, d.uri, index(at));
         return summarize(d);
       },
-      disabled: needsDataset('browse records'),
+      disabled: needsDataset(vscode.l10n.t('browse records')),
     },
     [CommandId.Reindex]: {
       enabled: (ctx) => async (d) => {
@@ -133,7 +134,7 @@ export function createCommands(): Record<CommandId, CommandFactory> {
           const indexed = await reindexDataset(ctx, d);
           return indexed ? summarize(indexed) : undefined;
         } catch (e) {
-          ctx.showError(`cannot re-index ${d.name}`, e);
+          ctx.showError(vscode.l10n.t('cannot re-index {0}', d.name), e);
           return undefined;
         }
       },
@@ -147,7 +148,7 @@ export function createCommands(): Record<CommandId, CommandFactory> {
         RecordsPanel.createOrShow(ctx, d.uri, index(at), { beside: true });
         return summarize(d);
       },
-      disabled: needsDataset('open a record'),
+      disabled: needsDataset(vscode.l10n.t('open a record')),
     },
     [CommandId.ShowRecordJson]: {
       enabled: () => async (d, at?: unknown) => {
@@ -156,14 +157,14 @@ export function createCommands(): Record<CommandId, CommandFactory> {
         await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
         return doc.uri.toString();
       },
-      disabled: needsDataset('show a record'),
+      disabled: needsDataset(vscode.l10n.t('show a record')),
     },
     [CommandId.LabelCapabilities]: {
       enabled: (ctx) => (d, options?: unknown) => {
         ctx.datasets.activeUri = d.uri;
         return labelCapabilities(ctx, d, labelOptionsArg(options));
       },
-      disabled: needsDataset('label capability points'),
+      disabled: needsDataset(vscode.l10n.t('label capability points')),
     },
     [CommandId.ShowLabelReport]: {
       enabled: (ctx) => (d) => {
@@ -171,27 +172,27 @@ export function createCommands(): Record<CommandId, CommandFactory> {
         LabelReportPanel.createOrShow(ctx, d.uri);
         return summarize(d);
       },
-      disabled: needsDataset('show its label report'),
+      disabled: needsDataset(vscode.l10n.t('show its label report')),
     },
     [CommandId.LabelsFromRatings]: {
       enabled: (ctx) => (d, options?: unknown) => {
         ctx.datasets.activeUri = d.uri;
         return labelsFromRatingsCommand(ctx, d, ratingsSourceArg(options));
       },
-      disabled: needsDataset('derive labels from its ratings'),
+      disabled: needsDataset(vscode.l10n.t('derive labels from its ratings')),
     },
     [CommandId.SetJudgeApiKey]: {
       run: (ctx) => async () => {
         if (!(await ctx.labelling.apiKey.prompt())) return;
         ctx.log.info('judge API key updated in SecretStorage');
-        void vscode.window.showInformationMessage('RewardLens: judge API key stored in VS Code SecretStorage.');
+        void vscode.window.showInformationMessage(vscode.l10n.t('RewardLens: judge API key stored in VS Code SecretStorage.'));
       },
     },
     [CommandId.ClearJudgeApiKey]: {
       run: (ctx) => async () => {
         await ctx.labelling.apiKey.clear();
         ctx.log.info('judge API key removed from SecretStorage');
-        void vscode.window.showInformationMessage('RewardLens: judge API key removed.');
+        void vscode.window.showInformationMessage(vscode.l10n.t('RewardLens: judge API key removed.'));
       },
     },
     [CommandId.Train]: {
@@ -205,7 +206,7 @@ export function createCommands(): Record<CommandId, CommandFactory> {
     },
     [CommandId.StopTraining]: {
       run: (ctx) => async (arg?: unknown) => {
-        const run = runArg(arg) ?? (await pickRun(ctx, 'Stop training', (r) => r.state === 'running', 'no training is running.'));
+        const run = runArg(arg) ?? (await pickRun(ctx, vscode.l10n.t('Stop training'), (r) => r.state === 'running', vscode.l10n.t('no training is running.')));
         if (run === undefined) return false;
         const stopping = ctx.training.cancel(run);
         if (stopping) ctx.log.info(`${path.basename(run)}: stopping at the next step (the last checkpoint is kept)`);
@@ -214,7 +215,7 @@ export function createCommands(): Record<CommandId, CommandFactory> {
     },
     [CommandId.ShowTrainingChart]: {
       run: (ctx) => async (arg?: unknown, phase?: unknown) => {
-        const run = runArg(arg) ?? (await pickRun(ctx, 'Show the training chart of', () => true, 'no training runs yet: run "Train Reward Model" first.'));
+        const run = runArg(arg) ?? (await pickRun(ctx, vscode.l10n.t('Show the training chart of'), () => true, vscode.l10n.t('no training runs yet: run "Train Reward Model" first.')));
         if (run === undefined) return undefined;
         TrainingChartPanel.createOrShow(ctx, run, { phase: typeof phase === 'string' ? phase : undefined });
         return run;
@@ -222,11 +223,11 @@ export function createCommands(): Record<CommandId, CommandFactory> {
     },
     [CommandId.OpenModelCard]: {
       run: (ctx) => async (arg?: unknown) => {
-        const run = runArg(arg) ?? (await pickRun(ctx, 'Open the model card of', (r) => r.state === 'finished', 'no finished training run yet.'));
+        const run = runArg(arg) ?? (await pickRun(ctx, vscode.l10n.t('Open the model card of'), (r) => r.state === 'finished', vscode.l10n.t('no finished training run yet.')));
         if (run === undefined) return undefined;
         const card = vscode.Uri.file(path.join(run, 'MODEL_CARD.md'));
         if (!existsSync(card.fsPath)) {
-          void vscode.window.showInformationMessage(`RewardLens: ${path.basename(run)} has no model card yet: it is written when the run finishes.`);
+          void vscode.window.showInformationMessage(vscode.l10n.t('RewardLens: {0} has no model card yet: it is written when the run finishes.', path.basename(run)));
           return undefined;
         }
         await vscode.commands.executeCommand('markdown.showPreview', card).then(undefined, () => vscode.window.showTextDocument(card));
@@ -239,7 +240,7 @@ export function createCommands(): Record<CommandId, CommandFactory> {
         if (run === undefined) return;
         const uri = vscode.Uri.file(run);
         // The Explorer shows folders of the workspace only; elsewhere, the OS file manager (desktop).
-        await vscode.commands.executeCommand(vscode.workspace.getWorkspaceFolder(uri) ? 'revealInExplorer' : 'revealFileInOS', uri).then(undefined, (e: unknown) => ctx.showError(`cannot reveal ${run}`, e));
+        await vscode.commands.executeCommand(vscode.workspace.getWorkspaceFolder(uri) ? 'revealInExplorer' : 'revealFileInOS', uri).then(undefined, (e: unknown) => ctx.showError(vscode.l10n.t('cannot reveal {0}', run), e));
       },
     },
     [CommandId.RefreshRuns]: {
@@ -265,15 +266,15 @@ export function createCommands(): Record<CommandId, CommandFactory> {
         ctx.datasets.activeUri = d.uri;
         return showDisagreements(ctx, d);
       },
-      disabled: needsDataset('find disagreements with its human labels'),
+      disabled: needsDataset(vscode.l10n.t('find disagreements with its human labels')),
     },
     [CommandId.ShowRewardBreakdown]: {
       enabled: (ctx) => (d, at?: unknown) => showRewardBreakdown(ctx, d, at),
-      disabled: needsDataset('see a reward breakdown'),
+      disabled: needsDataset(vscode.l10n.t('see a reward breakdown')),
     },
     [CommandId.ShowBestOfN]: {
       enabled: (ctx) => (d, options?: unknown) => showBestOfN(ctx, d, options),
-      disabled: needsDataset('compare best-of-n picks'),
+      disabled: needsDataset(vscode.l10n.t('compare best-of-n picks')),
     },
   };
 }

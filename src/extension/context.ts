@@ -40,11 +40,11 @@ export class Ctx implements vscode.Disposable {
     return d;
   }
 
-  /** Shows an error to the user (and logs it); never throws. */
+  /** Shows an error to the user (and logs it); never throws. `message` is translated by the caller (vscode.l10n.t). */
   showError(message: string, e?: unknown): void {
     const detail = e === undefined ? '' : `: ${errorMessage(e)}`;
     this.log.error(`${message}${detail}`);
-    void vscode.window.showErrorMessage(`RewardLens: ${message}${detail}`);
+    void vscode.window.showErrorMessage(vscode.l10n.t('RewardLens: {0}', `${message}${detail}`));
   }
 
   dispose(): void {

@@ -11,6 +11,7 @@ import { reindexDataset } from './datasets/open';
 import { DatasetDiagnostics } from './diagnostics';
 import { RecordHoverProvider } from './hovers/provider';
 import { DATASET_SELECTOR } from './codelens/controller';
+import { useBundle } from './presentation/l10n';
 import { recordDetail, recordRows } from './presentation/records';
 import type { RecordDetail, RecordRow } from '../../webview/records-protocol';
 import type { IndexReport } from '../core/dataset/dataset';
@@ -69,6 +70,8 @@ export interface TestingApi {
 }
 
 export function activate(context: vscode.ExtensionContext): RewardLensApi {
+  // Before anything formats a CodeLens or hover text (src/extension/presentation/l10n.ts).
+  useBundle(vscode.l10n.bundle);
   const ctx = new Ctx(context);
   ctx.log.info(`RewardLens ${String((context.extension.packageJSON as { version?: string }).version)} activated`);
 
@@ -169,7 +172,7 @@ function trackDocuments(ctx: Ctx): void {
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (Config.reindexOn.some((key) => e.affectsConfiguration(key))) {
         for (const d of datasets.all()) {
-          reindexDataset(ctx, d).catch((err: unknown) => ctx.showError(`cannot re-index ${d.name}`, err));
+          reindexDataset(ctx, d).catch((err: unknown) => ctx.showError(vscode.l10n.t('cannot re-index {0}', d.name), err));
         }
       }
       if (Config.affects(e, 'autoOpen.maxSizeMB')) {

@@ -5,6 +5,7 @@
 // stylesheet (the CSP allows no inline styles).
 import type { ChartPoint } from '../training-chart-protocol';
 import { h, replaceChildren } from './dom';
+import { l10n } from './l10n';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const COLOURS = 8;
@@ -87,7 +88,7 @@ export function accuracyChart(series: Series[], view: ChartOptions): HTMLElement
       const pts = s.points.filter((p) => p[metric] !== undefined);
       if (pts.length === 0) continue;
       const line = svg('polyline', { class: `line ${cls} s${s.colour}`, points: pts.map((p) => `${x(p.step).toFixed(1)},${y(p[metric]!).toFixed(1)}`).join(' ') });
-      line.appendChild(svg('title', {}, `${s.name} (${cls === 'val' ? 'validation' : 'training'})`));
+      line.appendChild(svg('title', {}, `${s.name} (${cls === 'val' ? l10n.t('validation') : l10n.t('training')})`));
       root.appendChild(line);
       if (cls === 'val') for (const p of pts) dots.push({ cx: x(p.step), cy: y(p.valAcc!), s, p });
       else if (!view.showVal) for (const p of pts) dots.push({ cx: x(p.step), cy: y(p.trainAcc!), s, p });
@@ -119,10 +120,10 @@ export function accuracyChart(series: Series[], view: ChartOptions): HTMLElement
     replaceChildren(
       tip,
       h('strong', {}, best.s.name),
-      h('div', {}, `step ${p.step}`),
-      h('div', {}, `val acc ${pct(p.valAcc)}`),
-      h('div', {}, `train acc ${pct(p.trainAcc)}`),
-      h('div', {}, `loss ${p.loss.toFixed(4)}`),
+      h('div', {}, l10n.t('step {0}', p.step)),
+      h('div', {}, l10n.t('val acc {0}', pct(p.valAcc))),
+      h('div', {}, l10n.t('train acc {0}', pct(p.trainAcc))),
+      h('div', {}, l10n.t('loss {0}', p.loss.toFixed(4))),
     );
     tip.hidden = false;
     // CSSOM, not a style attribute: allowed by the CSP.
@@ -144,7 +145,7 @@ export function chartLegend(series: Series[]): HTMLElement {
     { class: 'legend' },
     ...series.map((s) => {
       const best = s.points.reduce<ChartPoint | undefined>((b, p) => (p.valAcc !== undefined && (b === undefined || p.valAcc > b.valAcc!) ? p : b), undefined);
-      return h('li', { attrs: { 'data-series': s.name } }, h('span', { class: `swatch s${s.colour}` }), h('span', { class: 'series-name' }, s.name), h('span', { class: 'muted' }, best ? ` best val ${pct(best.valAcc)} at step ${best.step}` : ` ${s.points.length} evaluations`));
+      return h('li', { attrs: { 'data-series': s.name } }, h('span', { class: `swatch s${s.colour}` }), h('span', { class: 'series-name' }, s.name), h('span', { class: 'muted' }, best ? ` ${l10n.t('best val {0} at step {1}', pct(best.valAcc), best.step)}` : ` ${l10n.t('{0} evaluations', s.points.length)}`));
     }),
   );
 }

@@ -74,7 +74,7 @@ export class DisagreementsPanel extends DatasetPanel {
       current.retarget(uri);
       current.panel.reveal();
     } else {
-      const panel = vscode.window.createWebviewPanel(disagreementsViewType, 'Disagreements', vscode.ViewColumn.Active, {});
+      const panel = vscode.window.createWebviewPanel(disagreementsViewType, vscode.l10n.t('Disagreements'), vscode.ViewColumn.Active, {});
       current = DisagreementsPanel.current = new DisagreementsPanel(ctx, panel, uri);
     }
     return current.score();
@@ -95,7 +95,7 @@ export class DisagreementsPanel extends DatasetPanel {
   }
 
   private constructor(ctx: Ctx, panel: vscode.WebviewPanel, uri: vscode.Uri | undefined) {
-    super(ctx, panel, uri, { script: 'disagreements', title: 'Disagreements' });
+    super(ctx, panel, uri, { script: 'disagreements', title: vscode.l10n.t('Disagreements') });
   }
 
   /** All rows of the last scoring, sorted (tests compare them with scoreFile). */
@@ -140,7 +140,7 @@ export class DisagreementsPanel extends DatasetPanel {
       // Another dataset: what was scored belongs to the old one.
       this.scoring?.abort.abort();
       this.scored = undefined;
-      this.lastMessage = 'Scoring…';
+      this.lastMessage = vscode.l10n.t('Scoring…');
       this.sendState();
       return;
     }
@@ -154,7 +154,7 @@ export class DisagreementsPanel extends DatasetPanel {
   private sendState(): void {
     if (!this.ready) return;
     if (this.scored === undefined) {
-      this.post(UpdateDisagreements({ message: this.lastMessage ?? (this.uri === undefined ? 'No dataset.' : 'Not scored yet: press Rescore, or run "RewardLens: Show Disagreements with Human Labels".') }));
+      this.post(UpdateDisagreements({ message: this.lastMessage ?? (this.uri === undefined ? vscode.l10n.t('No dataset.') : vscode.l10n.t('Not scored yet: press Rescore, or run "RewardLens: Show Disagreements with Human Labels".')) }));
       return;
     }
     this.post(UpdateDisagreements({ data: this.scored.summary }));
@@ -207,20 +207,20 @@ export class DisagreementsPanel extends DatasetPanel {
   private async run(abort: AbortController): Promise<DisagreementsResult> {
     const d = await this.ensureDataset();
     if (abort.signal.aborted) return { outcome: 'not-scored', reason: 'cancelled' };
-    if (d === undefined) return this.notScored('The dataset is not open any more: open it again.');
+    if (d === undefined) return this.notScored(vscode.l10n.t('The dataset is not open any more: open it again.'));
     const file = datasetPath(d);
     if (file === undefined) return this.notScored(`${d.name} is not a file on disk: save it first (the model scores the file).`);
     if (vscode.workspace.textDocuments.some((doc) => doc.uri.toString() === d.key && doc.isDirty)) return this.notScored(`${d.name} has unsaved changes: save it first (the model scores the file on disk).`);
     const model = this.ctx.rewardModel.file;
-    if (model === undefined) return this.notScored('No reward model: run "RewardLens: Select Reward Model…" (an exported .onnx), then Rescore.');
+    if (model === undefined) return this.notScored(vscode.l10n.t('No reward model: run "RewardLens: Select Reward Model…" (an exported .onnx), then Rescore.'));
     const loadError = this.ctx.rewardModel.error;
-    if (loadError !== undefined) return this.notScored(`The reward model cannot be used: ${loadError}`);
+    if (loadError !== undefined) return this.notScored(vscode.l10n.t('The reward model cannot be used: {0}', loadError));
 
     this.scored = undefined;
-    this.lastMessage = `Scoring ${d.name}…`;
+    this.lastMessage = vscode.l10n.t('Scoring {0}…', d.name);
     this.sendState();
     const started = Date.now();
-    const title = `RewardLens: scoring ${d.name} with ${RewardModel.displayName(model)}`;
+    const title = vscode.l10n.t('RewardLens: scoring {0} with {1}', d.name, RewardModel.displayName(model));
     try {
       const scored = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
         const cancel = token.onCancellationRequested(() => abort.abort());
@@ -232,12 +232,12 @@ export class DisagreementsPanel extends DatasetPanel {
             intraOpNumThreads: this.ctx.config.scoringThreads,
             onProgress: (done, total) => {
               const pct = total === 0 ? 100 : (100 * done) / total;
-              progress.report({ increment: pct - reported, message: `${done}/${total} records` });
+              progress.report({ increment: pct - reported, message: vscode.l10n.t('{0}/{1} records', done, total) });
               reported = pct;
-              this.post(DisagreementsProgress({ text: `Scoring ${d.name}: ${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} records` }));
+              this.post(DisagreementsProgress({ text: vscode.l10n.t('Scoring {0}: {1} of {2} records', d.name, done.toLocaleString('en-US'), total.toLocaleString('en-US')) }));
             },
           });
-          this.post(DisagreementsProgress({ text: 'Comparing with the human pairs and the capability labels…' }));
+          this.post(DisagreementsProgress({ text: vscode.l10n.t('Comparing with the human pairs and the capability labels…') }));
           return await this.compare(d, file, fileScore, abort.signal, started);
         } finally {
           cancel.dispose();
@@ -250,9 +250,9 @@ export class DisagreementsPanel extends DatasetPanel {
       this.ctx.log.info(`disagreements of ${d.name}: ${scored.summary.disagreements} of ${scored.summary.pairs} human pairs, ${scored.summary.labelNoise} label-noise candidates (${scored.summary.seconds.toFixed(1)} s)`);
       return { outcome: 'scored', summary: scored.summary };
     } catch (e) {
-      if (abort.signal.aborted || isCancellation(e)) return this.notScored('Scoring was cancelled: press Rescore to start again.');
+      if (abort.signal.aborted || isCancellation(e)) return this.notScored(vscode.l10n.t('Scoring was cancelled: press Rescore to start again.'));
       this.ctx.log.error(`disagreements of ${d.name}: ${errorMessage(e)}`);
-      return this.notScored(`Scoring failed: ${errorMessage(e)}`);
+      return this.notScored(vscode.l10n.t('Scoring failed: {0}', errorMessage(e)));
     }
   }
 
@@ -302,18 +302,18 @@ export class DisagreementsPanel extends DatasetPanel {
     const file = d ? datasetPath(d) : undefined;
     if (this.scored === undefined || file === undefined) return;
     const target = await vscode.window.showSaveDialog({
-      title: 'Export the listed disagreements as JSONL',
+      title: vscode.l10n.t('Export the listed disagreements as JSONL'),
       defaultUri: vscode.Uri.file(path.join(path.dirname(file), `${path.basename(file).replace(/\.(jsonl?|json)$/i, '')}.disagreements.jsonl`)),
-      filters: { 'JSON Lines': ['jsonl'] },
+      filters: { [vscode.l10n.t('JSON Lines')]: ['jsonl'] },
     });
     if (target === undefined) return;
     try {
       const written = await this.exportTo(target.fsPath, filter);
-      const open = 'Open File';
-      const picked = await vscode.window.showInformationMessage(`RewardLens: ${written} disagreements exported to ${path.basename(target.fsPath)}.`, open);
+      const open = vscode.l10n.t('Open File');
+      const picked = await vscode.window.showInformationMessage(vscode.l10n.t('RewardLens: {0} disagreements exported to {1}.', written, path.basename(target.fsPath)), open);
       if (picked === open) await vscode.window.showTextDocument(target);
     } catch (e) {
-      this.ctx.showError(`cannot export the disagreements to ${target.fsPath}`, e);
+      this.ctx.showError(vscode.l10n.t('cannot export the disagreements to {0}', target.fsPath), e);
     }
   }
 

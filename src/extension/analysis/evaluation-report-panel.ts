@@ -60,7 +60,7 @@ export class EvaluationReportPanel implements vscode.Disposable {
   static createOrShow(ctx: Ctx, run?: string): EvaluationReportPanel {
     let current = EvaluationReportPanel.current;
     if (current === undefined) {
-      const panel = vscode.window.createWebviewPanel(evaluationReportViewType, 'Evaluation Report', vscode.ViewColumn.Active, {});
+      const panel = vscode.window.createWebviewPanel(evaluationReportViewType, vscode.l10n.t('Evaluation Report'), vscode.ViewColumn.Active, {});
       current = EvaluationReportPanel.current = new EvaluationReportPanel(ctx, panel, run === undefined ? undefined : path.resolve(run));
     } else {
       current.panel.reveal();
@@ -89,7 +89,7 @@ export class EvaluationReportPanel implements vscode.Disposable {
     private selected: string | undefined,
   ) {
     panel.webview.options = webviewOptions(ctx.extensionUri);
-    panel.webview.html = webviewHtml(panel.webview, ctx.extensionUri, { script: 'evaluation-report', title: 'Evaluation Report' });
+    panel.webview.html = webviewHtml(panel.webview, ctx.extensionUri, { script: 'evaluation-report', title: vscode.l10n.t('Evaluation Report') });
     panel.iconPath = vscode.Uri.joinPath(ctx.extensionUri, 'media', 'rewardlens.svg');
     panel.onDidDispose(() => this.dispose(), null, this.disposables);
     panel.webview.onDidReceiveMessage((msg: unknown) => this.receive(msg), null, this.disposables);
@@ -124,7 +124,7 @@ export class EvaluationReportPanel implements vscode.Disposable {
           this.ctx.log.warn(`evaluation report: unexpected message ${JSON.stringify(msg)?.slice(0, 200)}`);
       }
     } catch (e) {
-      this.ctx.showError('the evaluation report failed', e);
+      this.ctx.showError(vscode.l10n.t('the evaluation report failed'), e);
     }
   }
 
@@ -147,14 +147,14 @@ export class EvaluationReportPanel implements vscode.Disposable {
     try {
       dirs = await discoverRuns(this.ctx);
     } catch (e) {
-      this.post(UpdateReport({ message: `Cannot list the training runs: ${errorMessage(e)}` }));
+      this.post(UpdateReport({ message: vscode.l10n.t('Cannot list the training runs: {0}', errorMessage(e)) }));
       return;
     }
     if (this.disposed) return;
     if (dirs.length === 0) {
       this.lastData = undefined;
       this.known = new Set();
-      this.post(UpdateReport({ message: 'No training runs yet: run "RewardLens: Train Reward Model…", or set rewardlens.training.runsFolder to a folder of runs.' }));
+      this.post(UpdateReport({ message: vscode.l10n.t('No training runs yet: run "RewardLens: Train Reward Model…", or set rewardlens.training.runsFolder to a folder of runs.') }));
       return;
     }
     const read = dirs.map(readRun);

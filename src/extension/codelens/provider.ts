@@ -72,16 +72,16 @@ export class RecordCodeLensProvider implements vscode.CodeLensProvider<RecordLen
     try {
       const view = lens.dataset.dataset.read(lens.index);
       if (view.record === undefined) {
-        const reason = view.problems[0]?.reason ?? 'not a record';
+        const reason = view.problems[0]?.reason ?? vscode.l10n.t('not a record');
         lens.command = { title: `$(error) ${snippet(reason, TITLE_CHARS)}`, command: CommandId.OpenRecord, arguments: args, tooltip: reason };
         return lens;
       }
       const warnings = view.problems.length;
       const title = lensTitle(view.record) + (warnings > 0 ? ` · $(warning) ${warnings}` : '');
-      lens.command = { title, command: CommandId.OpenRecord, arguments: args, tooltip: 'Open the record in the RewardLens record browser' };
+      lens.command = { title, command: CommandId.OpenRecord, arguments: args, tooltip: vscode.l10n.t('Open the record in the RewardLens record browser') };
     } catch (e) {
       // The index was replaced (and its file closed) between placing and resolving the lens.
-      lens.command = { title: 're-indexing…', command: '' };
+      lens.command = { title: vscode.l10n.t('re-indexing…'), command: '' };
       this.ctx.log.debug(`lens ${lens.index}: ${e instanceof Error ? e.message : String(e)}`);
     }
     return lens;
@@ -103,11 +103,11 @@ export class RecordCodeLensProvider implements vscode.CodeLensProvider<RecordLen
         title: scoreLensTitle(scored.record, scored.score, m?.categories ?? []),
         command: CommandId.ShowRewardBreakdown,
         arguments: [lens.dataset.key, lens.index],
-        tooltip: `${scoreLensTooltip(name, scored.record, scored.score)}\nClick for the reward breakdown.`,
+        tooltip: `${scoreLensTooltip(name, scored.record, scored.score)}\n${vscode.l10n.t('Click for the reward breakdown.')}`,
       };
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
-      lens.command = { title: `$(warning) reward model: ${snippet(message, TITLE_CHARS)}`, command: CommandId.SelectRewardModel, tooltip: message };
+      lens.command = { title: `$(warning) ${vscode.l10n.t('reward model: {0}', snippet(message, TITLE_CHARS))}`, command: CommandId.SelectRewardModel, tooltip: message };
     }
     return lens;
   }

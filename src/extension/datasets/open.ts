@@ -31,7 +31,7 @@ export async function indexFileWithProgress(ctx: Ctx, uri: vscode.Uri): Promise<
   const name = path.basename(uri.fsPath);
   try {
     return await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `RewardLens: indexing ${name}`, cancellable: true },
+      { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('RewardLens: indexing {0}', name), cancellable: true },
       (progress, token) => {
         let reported = 0;
         return ctx.datasets.indexFile(uri, token, (fraction) => {

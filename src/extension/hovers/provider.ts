@@ -33,9 +33,9 @@ export class RecordHoverProvider implements vscode.HoverProvider {
     const str = stringAt(line.text, position.character);
     const md = new vscode.MarkdownString(undefined, true);
     md.isTrusted = { enabledCommands: [CommandId.OpenRecord, CommandId.ShowRecordJson] };
-    md.appendMarkdown(`**RewardLens** · record ${index + 1} · line ${view.line} · `);
-    md.appendMarkdown(`${commandLink('$(list-flat) Browse', CommandId.OpenRecord, [indexed.key, index], 'Open in the record browser')} · `);
-    md.appendMarkdown(`${commandLink('$(json) JSON', CommandId.ShowRecordJson, [indexed.key, index], 'Show the mapped record as JSON')}\n\n`);
+    md.appendMarkdown(`**RewardLens** · ${vscode.l10n.t('record {0} · line {1}', index + 1, view.line)} · `);
+    md.appendMarkdown(`${commandLink(`$(list-flat) ${vscode.l10n.t('Browse')}`, CommandId.OpenRecord, [indexed.key, index], vscode.l10n.t('Open in the record browser'))} · `);
+    md.appendMarkdown(`${commandLink('$(json) JSON', CommandId.ShowRecordJson, [indexed.key, index], vscode.l10n.t('Show the mapped record as JSON'))}\n\n`);
     for (const p of view.problems) md.appendMarkdown(`${p.severity === 'error' ? '$(error)' : '$(warning)'} ${escapeMarkdown(p.reason)}\n\n`);
     if (view.record === undefined) return new vscode.Hover(md, line.range);
     const record = view.record;
@@ -58,15 +58,15 @@ export class RecordHoverProvider implements vscode.HoverProvider {
       if (scored === undefined) return;
       md.appendMarkdown(scoreHoverMarkdown(name, scored.record, scored.score, model.manifest?.categories ?? []));
     } catch (e) {
-      md.appendMarkdown(`$(warning) reward model ${escapeMarkdown(name)}: ${escapeMarkdown(e instanceof Error ? e.message : String(e))}\n\n`);
+      md.appendMarkdown(`$(warning) ${vscode.l10n.t('reward model {0}: {1}', escapeMarkdown(name), escapeMarkdown(e instanceof Error ? e.message : String(e)))}\n\n`);
     }
   }
 
   private appendRecord(md: vscode.MarkdownString, _indexed: IndexedDataset, record: PreferenceRecord, which: number | undefined): void {
-    md.appendMarkdown(`${escapeMarkdown(record.category ?? 'no category')} · ${record.responses.length} responses · ${escapeMarkdown(formatPreference(record))}\n\n`);
+    md.appendMarkdown(`${escapeMarkdown(record.category ?? vscode.l10n.t('no category'))} · ${vscode.l10n.t('{0} responses', record.responses.length)} · ${escapeMarkdown(formatPreference(record))}\n\n`);
     const verdicts = pairVerdicts(record.preference?.pairs ?? []).filter((v) => v.annotators.length > 0);
     for (const v of verdicts) {
-      md.appendMarkdown(`verdict ${escapeMarkdown(formatVerdict(v))}: ${v.agreeing} of ${v.votes} annotators (${escapeMarkdown(v.annotators.join(', '))})\n\n`);
+      md.appendMarkdown(`${vscode.l10n.t('verdict {0}: {1} of {2} annotators ({3})', escapeMarkdown(formatVerdict(v)), v.agreeing, v.votes, escapeMarkdown(v.annotators.join(', ')))}\n\n`);
     }
     const ranking = record.preference?.ranking;
     if (which !== undefined) {
@@ -81,15 +81,15 @@ export class RecordHoverProvider implements vscode.HoverProvider {
 
 function appendResponse(md: vscode.MarkdownString, response: Response, i: number, ranking: readonly number[] | undefined, detailed: boolean): void {
   const rank = ranking?.[i];
-  const parts = [`**Response ${i + 1}**`];
-  if (rank !== undefined && ranking !== undefined) parts.push(`rank ${rank} — ${describeRank(rank, ranking)}`);
-  else parts.push('unranked');
-  if (response.model !== undefined) parts.push(`model ${inlineCode(response.model)}`);
-  if (detailed) parts.push('*(under the cursor)*');
+  const parts = [`**${vscode.l10n.t('Response {0}', i + 1)}**`];
+  if (rank !== undefined && ranking !== undefined) parts.push(`${vscode.l10n.t('rank {0}', rank)} — ${describeRank(rank, ranking)}`);
+  else parts.push(vscode.l10n.t('unranked'));
+  if (response.model !== undefined) parts.push(vscode.l10n.t('model {0}', inlineCode(response.model)));
+  if (detailed) parts.push(`*${vscode.l10n.t('(under the cursor)')}*`);
   md.appendMarkdown(`${parts.join(' · ')}\n\n`);
   const ratings = response.ratings ?? [];
   if (ratings.length > 0) {
-    md.appendMarkdown('| aspect | value | source |\n|---|---:|---|\n');
+    md.appendMarkdown(`| ${vscode.l10n.t('aspect')} | ${vscode.l10n.t('value')} | ${vscode.l10n.t('source')} |\n|---|---:|---|\n`);
     for (const r of ratings) md.appendMarkdown(`| ${escapeMarkdown(r.aspect)} | ${r.value} | ${escapeMarkdown(r.source)} |\n`);
     md.appendMarkdown('\n');
   }

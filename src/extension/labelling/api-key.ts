@@ -16,8 +16,8 @@ export class ApiKeyStore {
   /** Asks for the key in a password box; returns whether one was stored. */
   async prompt(): Promise<boolean> {
     const value = await vscode.window.showInputBox({
-      title: 'RewardLens: judge API key',
-      prompt: 'Stored in VS Code SecretStorage only. Leave empty for endpoints without a key.',
+      title: vscode.l10n.t('RewardLens: judge API key'),
+      prompt: vscode.l10n.t('Stored in VS Code SecretStorage only. Leave empty for endpoints without a key.'),
       password: true,
       ignoreFocusOut: true,
     });

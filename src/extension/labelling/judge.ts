@@ -1,3 +1,4 @@
+import * as vscode from 'vscode';
 import { OpenAIProvider } from '../../core/labelling/openai-provider';
 import type { JudgeProvider } from '../../core/labelling/provider';
 import type { Config } from '../config';
@@ -28,16 +29,20 @@ export async function createJudge(config: Config, keys: ApiKeyStore): Promise<Ju
     const family = config.judgeVscodeLmFamily;
     const provider = await VsCodeLmProvider.select(family === undefined ? {} : { family });
     if (provider === undefined) {
-      return { problem: `no VS Code language model${family === undefined ? '' : ` of family "${family}"`} is available (install or sign in to a chat model extension, or change rewardlens.judge.vscodeLmFamily)`, openSettings: true };
+      const problem =
+        family === undefined
+          ? vscode.l10n.t('no VS Code language model is available (install or sign in to a chat model extension, or change rewardlens.judge.vscodeLmFamily)')
+          : vscode.l10n.t('no VS Code language model of family "{0}" is available (install or sign in to a chat model extension, or change rewardlens.judge.vscodeLmFamily)', family);
+      return { problem, openSettings: true };
     }
     return { provider };
   }
   const baseUrl = config.judgeBaseUrl;
   const model = config.judgeModel;
   if (baseUrl === undefined || model === undefined) {
-    return { problem: 'set the judge\'s endpoint first: rewardlens.judge.baseUrl (an OpenAI-compatible URL) and rewardlens.judge.model, in your user settings', openSettings: true };
+    return { problem: vscode.l10n.t("set the judge's endpoint first: rewardlens.judge.baseUrl (an OpenAI-compatible URL) and rewardlens.judge.model, in your user settings"), openSettings: true };
   }
-  if (!validBaseUrl(baseUrl)) return { problem: `rewardlens.judge.baseUrl must be an http(s) URL, not "${baseUrl}"`, openSettings: true };
+  if (!validBaseUrl(baseUrl)) return { problem: vscode.l10n.t('rewardlens.judge.baseUrl must be an http(s) URL, not "{0}"', baseUrl), openSettings: true };
   const secret = (await keys.get()) || undefined;
   const provider = new OpenAIProvider({ baseUrl, model, apiKey: secret, temperature: config.judgeTemperature, maxTokens: config.judgeMaxTokens });
   return { provider, secret };

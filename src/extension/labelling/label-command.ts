@@ -56,7 +56,9 @@ export function labelOptionsArg(arg: unknown): LabelCommandOptions {
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 function estimate(e: CostEstimate): string {
-  return `${int(e.calls)} calls, ≈${int(e.promptTokens + e.completionTokens)} tokens${e.cost === undefined ? '' : `, cost ≈ ${e.cost.toFixed(2)}`}`;
+  return e.cost === undefined
+    ? vscode.l10n.t('{0} calls, ≈{1} tokens', int(e.calls), int(e.promptTokens + e.completionTokens))
+    : vscode.l10n.t('{0} calls, ≈{1} tokens, cost ≈ {2}', int(e.calls), int(e.promptTokens + e.completionTokens), e.cost.toFixed(2));
 }
 
 /** The modal's detail text: this run, what is stored, the whole dataset. */
@@ -66,12 +68,13 @@ export function planDetail(plan: LabelPlan): string {
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
   return [
-    `This run: ${estimate(plan.remaining)}.`,
-    `Already stored: ${int(plan.alreadyStored)} calls (not repeated).`,
-    `Records: ${int(r.selected)} of ${int(r.total)} selected, ${int(r.labelled)} to label${cats ? ` (${cats})` : ''}${r.toClassify > 0 ? `, ${int(r.toClassify)} to classify first` : ''}.`,
-    `Whole dataset: ${estimate(plan.full)}.`,
-    plan.remaining.cost === undefined ? 'No price set (rewardlens.labelling.pricePer1kTokens): cost not shown.' : '',
-    `Judge: ${plan.provider} ${plan.model}, template ${plan.template}. Tokens are estimated (1 per CJK character, 1 per 4 others).`,
+    vscode.l10n.t('This run: {0}.', estimate(plan.remaining)),
+    vscode.l10n.t('Already stored: {0} calls (not repeated).', int(plan.alreadyStored)),
+    vscode.l10n.t('Records: {0} of {1} selected, {2} to label', int(r.selected), int(r.total), int(r.labelled)) +
+      `${cats ? ` (${cats})` : ''}${r.toClassify > 0 ? vscode.l10n.t(', {0} to classify first', int(r.toClassify)) : ''}.`,
+    vscode.l10n.t('Whole dataset: {0}.', estimate(plan.full)),
+    plan.remaining.cost === undefined ? vscode.l10n.t('No price set (rewardlens.labelling.pricePer1kTokens): cost not shown.') : '',
+    vscode.l10n.t('Judge: {0} {1}, template {2}. Tokens are estimated (1 per CJK character, 1 per 4 others).', plan.provider, plan.model, plan.template),
   ]
     .filter(Boolean)
     .join('\n');
@@ -81,17 +84,17 @@ export function planDetail(plan: LabelPlan): string {
 async function askLimit(job: LabelJobOptions): Promise<Pick<LabelJobOptions, 'limitRecords' | 'maxCalls'> | undefined> {
   const kind = await vscode.window.showQuickPick(
     [
-      { label: 'Limit records', description: 'label only the first N records', id: 'records' as const },
-      { label: 'Limit calls', description: 'make at most N calls in this run (run again to go on)', id: 'calls' as const },
+      { label: vscode.l10n.t('Limit records'), description: vscode.l10n.t('label only the first N records'), id: 'records' as const },
+      { label: vscode.l10n.t('Limit calls'), description: vscode.l10n.t('make at most N calls in this run (run again to go on)'), id: 'calls' as const },
     ],
-    { title: 'RewardLens: limit the labelling run' },
+    { title: vscode.l10n.t('RewardLens: limit the labelling run') },
   );
   if (kind === undefined) return undefined;
   const value = await vscode.window.showInputBox({
     title: kind.label,
-    prompt: kind.id === 'records' ? 'Number of records, from the first' : 'Number of calls',
+    prompt: kind.id === 'records' ? vscode.l10n.t('Number of records, from the first') : vscode.l10n.t('Number of calls'),
     value: String((kind.id === 'records' ? job.limitRecords : job.maxCalls) ?? ''),
-    validateInput: (v) => (positiveInt(Number(v)) === undefined ? 'a positive whole number' : undefined),
+    validateInput: (v) => (positiveInt(Number(v)) === undefined ? vscode.l10n.t('a positive whole number') : undefined),
   });
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -102,10 +105,10 @@ async function askLimit(job: LabelJobOptions): Promise<Pick<LabelJobOptions, 'li
 async function confirmPlan(name: string, job: LabelJobOptions, store: string, first: LabelPlan): Promise<LabelPlan | undefined> {
   let plan = first;
   for (;;) {
-    const start = `Start ${int(plan.remaining.calls)} Calls`;
-    const limit = 'Limit…';
+    const start = vscode.l10n.t('Start {0} Calls', int(plan.remaining.calls));
+    const limit = vscode.l10n.t('Limit…');
     const buttons = plan.remaining.calls > LARGE_RUN_CALLS ? [start, limit] : [start];
-    const answer = await vscode.window.showWarningMessage(`Label capability points of ${name}?`, { modal: true, detail: planDetail(plan) }, ...buttons);
+    const answer = await vscode.window.showWarningMessage(vscode.l10n.t('Label capability points of {0}?', name), { modal: true, detail: planDetail(plan) }, ...buttons);
     if (answer === start) return plan;
     if (answer !== limit) return undefined;
     const limits = await askLimit(job);
@@ -117,31 +120,31 @@ async function confirmPlan(name: string, job: LabelJobOptions, store: string, fi
 
 function notStarted(ctx: Ctx, reason: string, ...actions: { title: string; run: () => unknown }[]): LabelCommandResult {
   ctx.log.warn(`labelling not started: ${reason}`);
-  void vscode.window.showErrorMessage(`RewardLens: ${reason}`, ...actions.map((a) => a.title)).then((picked) => actions.find((a) => a.title === picked)?.run());
+  void vscode.window.showErrorMessage(vscode.l10n.t('RewardLens: {0}', reason), ...actions.map((a) => a.title)).then((picked) => actions.find((a) => a.title === picked)?.run());
   return { outcome: 'not-started', reason };
 }
 
-const openSettings = { title: 'Open Settings', run: () => vscode.commands.executeCommand('workbench.action.openSettings', 'rewardlens.judge') };
-const showReport = (d: IndexedDataset) => ({ title: 'Show Label Report', run: () => vscode.commands.executeCommand(CommandId.ShowLabelReport, d.key) });
-const showLog = { title: 'Show Log', run: () => vscode.commands.executeCommand(CommandId.ShowOutput) };
+const openSettings = { title: vscode.l10n.t('Open Settings'), run: () => vscode.commands.executeCommand('workbench.action.openSettings', 'rewardlens.judge') };
+const showReport = (d: IndexedDataset) => ({ title: vscode.l10n.t('Show Label Report'), run: () => vscode.commands.executeCommand(CommandId.ShowLabelReport, d.key) });
+const showLog = { title: vscode.l10n.t('Show Log'), run: () => vscode.commands.executeCommand(CommandId.ShowOutput) };
 
 export async function labelCapabilities(ctx: Ctx, d: IndexedDataset, options: LabelCommandOptions): Promise<LabelCommandResult> {
   const blocked = labellingBlockedReason(vscode.workspace.isTrusted);
-  if (blocked !== undefined) return notStarted(ctx, blocked, { title: 'Manage Workspace Trust', run: () => vscode.commands.executeCommand('workbench.trust.manage') });
+  if (blocked !== undefined) return notStarted(ctx, blocked, { title: vscode.l10n.t('Manage Workspace Trust'), run: () => vscode.commands.executeCommand('workbench.trust.manage') });
   const file = datasetPath(d);
-  if (file === undefined) return notStarted(ctx, `save ${d.name} to a file first: its labels are stored beside it`);
+  if (file === undefined) return notStarted(ctx, vscode.l10n.t('save {0} to a file first: its labels are stored beside it', d.name));
 
   const config = loadJobConfig(ctx, file);
   if (!isJobConfig(config)) {
-    const open = { title: 'Open File', run: () => vscode.window.showTextDocument(vscode.Uri.file(config.file)) };
-    return notStarted(ctx, `${config.file}:${config.message}${config.count > 1 ? ` (and ${config.count - 1} more problems, see Problems)` : ''}`, open);
+    const open = { title: vscode.l10n.t('Open File'), run: () => vscode.window.showTextDocument(vscode.Uri.file(config.file)) };
+    return notStarted(ctx, `${config.file}:${config.message}${config.count > 1 ? vscode.l10n.t(' (and {0} more problems, see Problems)', config.count - 1) : ''}`, open);
   }
   const judge = await createJudge(ctx.config, ctx.labelling.apiKey);
   if ('problem' in judge) return notStarted(ctx, judge.problem, ...(judge.openSettings ? [openSettings] : []));
 
   const store = storeFileOf(ctx.config, file);
   const controller = ctx.labelling.begin(store);
-  if (controller === undefined) return notStarted(ctx, `a labelling job is already running on ${d.name}`);
+  if (controller === undefined) return notStarted(ctx, vscode.l10n.t('a labelling job is already running on {0}', d.name));
   try {
     const job: LabelJobOptions = {
       dataset: d.dataset,
@@ -163,7 +166,7 @@ export async function labelCapabilities(ctx: Ctx, d: IndexedDataset, options: La
     ctx.log.info(`labelling ${d.name} with ${plan.provider} ${plan.model} (${plan.template}), store ${store}: ${planDetail(plan).replace(/\n/g, ' ')}`);
     if (plan.remaining.calls === 0) {
       const report = showReport(d);
-      void vscode.window.showInformationMessage(`RewardLens: nothing to label in ${d.name}: all ${int(plan.alreadyStored)} calls of the selected records are stored.`, report.title).then((p) => p && report.run());
+      void vscode.window.showInformationMessage(vscode.l10n.t('RewardLens: nothing to label in {0}: all {1} calls of the selected records are stored.', d.name, int(plan.alreadyStored)), report.title).then((p) => p && report.run());
       return { outcome: 'nothing-to-do', store, alreadyStored: plan.alreadyStored };
     }
     const skipConfirm = options.confirm === false && ctx.extCtx.extensionMode === vscode.ExtensionMode.Test;
@@ -185,7 +188,7 @@ async function run(ctx: Ctx, d: IndexedDataset, job: LabelJobOptions, plan: Labe
   const log = ctx.log;
   const counts = { consistent: 0, inconsistent: 0, invalid: 0 };
   const summary = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `RewardLens: labelling ${d.name}`, cancellable: true },
+    { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('RewardLens: labelling {0}', d.name), cancellable: true },
     async (progress, token) => {
       const cancel = token.onCancellationRequested(() => {
         log.info('labelling cancelled: waiting for the calls in flight (every finished call is stored)');
@@ -198,7 +201,7 @@ async function run(ctx: Ctx, d: IndexedDataset, job: LabelJobOptions, plan: Labe
           case 'phase':
             reported = 0;
             log.info(`${e.phase === 'classify' ? 'classifying' : 'labelling'}: ${e.total} calls${e.alreadyStored ? `, ${e.alreadyStored} stored already` : ''}`);
-            progress.report({ message: e.phase === 'classify' ? `classifying ${int(e.total)} records` : `${int(e.alreadyStored)}/${int(e.total)} calls` });
+            progress.report({ message: e.phase === 'classify' ? vscode.l10n.t('classifying {0} records', int(e.total)) : vscode.l10n.t('{0}/{1} calls', int(e.alreadyStored), int(e.total)) });
             return;
           case 'progress': {
             Object.assign(counts, { consistent: e.consistent, inconsistent: e.inconsistent, invalid: e.invalid });
@@ -212,8 +215,8 @@ async function run(ctx: Ctx, d: IndexedDataset, job: LabelJobOptions, plan: Labe
               increment,
               message:
                 e.phase === 'classify'
-                  ? `classifying ${int(e.done)}/${int(e.total)} records`
-                  : `${int(e.done)}/${int(e.total)} calls · consistent ${int(e.consistent)} · inconsistent ${int(e.inconsistent)} · invalid ${int(e.invalid)}`,
+                  ? vscode.l10n.t('classifying {0}/{1} records', int(e.done), int(e.total))
+                  : vscode.l10n.t('{0}/{1} calls · consistent {2} · inconsistent {3} · invalid {4}', int(e.done), int(e.total), int(e.consistent), int(e.inconsistent), int(e.invalid)),
             });
             return;
           }
@@ -245,29 +248,29 @@ async function run(ctx: Ctx, d: IndexedDataset, job: LabelJobOptions, plan: Labe
       }
     },
   );
-  if (summary === undefined) return notStarted(ctx, `cannot label ${d.name}: see the log`, showLog);
-  const made = `${int(summary.calls)} calls made (${int(summary.alreadyStored)} stored before)`;
-  const tally = `consistent ${int(counts.consistent)} · inconsistent ${int(counts.inconsistent)} · invalid ${int(counts.invalid)}`;
-  const left = `${int(summary.remaining)} calls still to make`;
+  if (summary === undefined) return notStarted(ctx, vscode.l10n.t('cannot label {0}: see the log', d.name), showLog);
+  const made = vscode.l10n.t('{0} calls made ({1} stored before)', int(summary.calls), int(summary.alreadyStored));
+  const tally = vscode.l10n.t('consistent {0} · inconsistent {1} · invalid {2}', int(counts.consistent), int(counts.inconsistent), int(counts.invalid));
+  const left = vscode.l10n.t('{0} calls still to make', int(summary.remaining));
   log.info(`labelling ${d.name} ${summary.status}: ${made}, ${summary.failedCalls} failed, ${summary.retries} retries, ${left}; ${tally}${summary.error ? `; ${scrub(summary.error, secret)}` : ''}`);
   const report = showReport(d);
   const actions = summary.status === 'failed' || summary.failedCalls > 0 ? [report, showLog] : [report];
   const show = (message: string, kind: 'info' | 'warning' | 'error'): void => {
     const fn = kind === 'info' ? vscode.window.showInformationMessage : kind === 'warning' ? vscode.window.showWarningMessage : vscode.window.showErrorMessage;
-    void fn(`RewardLens: ${message}`, ...actions.map((a) => a.title)).then((picked) => actions.find((a) => a.title === picked)?.run());
+    void fn(vscode.l10n.t('RewardLens: {0}', message), ...actions.map((a) => a.title)).then((picked) => actions.find((a) => a.title === picked)?.run());
   };
   switch (summary.status) {
     case 'completed':
-      show(`labelled ${d.name}: ${made}; ${tally}.${summary.failedCalls ? ` ${summary.failedCalls} calls failed: run again to retry them.` : ''}`, summary.failedCalls ? 'warning' : 'info');
+      show(vscode.l10n.t('labelled {0}: {1}; {2}.', d.name, made, tally) + (summary.failedCalls ? vscode.l10n.t(' {0} calls failed: run again to retry them.', summary.failedCalls) : ''), summary.failedCalls ? 'warning' : 'info');
       break;
     case 'max-calls':
-      show(`stopped ${d.name} at the call limit: ${made}; ${left}. Resumable: run the command again to go on.`, 'info');
+      show(vscode.l10n.t('stopped {0} at the call limit: {1}; {2}. Resumable: run the command again to go on.', d.name, made, left), 'info');
       break;
     case 'cancelled':
-      show(`labelling ${d.name} cancelled: ${made}; ${left}. Resumable: every finished call is stored and never asked again.`, 'warning');
+      show(vscode.l10n.t('labelling {0} cancelled: {1}; {2}. Resumable: every finished call is stored and never asked again.', d.name, made, left), 'warning');
       break;
     case 'failed':
-      show(`labelling ${d.name} failed: ${scrub(summary.error ?? 'unknown error', secret)}. ${made}; resumable once fixed.`, 'error');
+      show(vscode.l10n.t('labelling {0} failed: {1}. {2}; resumable once fixed.', d.name, scrub(summary.error ?? vscode.l10n.t('unknown error'), secret), made), 'error');
       break;
   }
   ctx.labelling.jobFinished(d.key);

@@ -25,7 +25,8 @@ export function ratingsSourceArg(arg: unknown): string | undefined {
 
 function notStarted(ctx: Ctx, reason: string, error = true): RatingsCommandResult {
   ctx.log.info(`labels from ratings not made: ${reason}`);
-  void (error ? vscode.window.showErrorMessage(`RewardLens: ${reason}`) : vscode.window.showInformationMessage(`RewardLens: ${reason}`));
+  const message = vscode.l10n.t('RewardLens: {0}', reason);
+  void (error ? vscode.window.showErrorMessage(message) : vscode.window.showInformationMessage(message));
   return { outcome: 'not-started', reason };
 }
 
@@ -34,39 +35,45 @@ export async function labelsFromRatingsCommand(ctx: Ctx, d: IndexedDataset, sour
   const blocked = labellingBlockedReason(vscode.workspace.isTrusted);
   if (blocked !== undefined) return notStarted(ctx, blocked);
   const file = datasetPath(d);
-  if (file === undefined) return notStarted(ctx, `save ${d.name} to a file first: its labels are stored beside it`);
+  if (file === undefined) return notStarted(ctx, vscode.l10n.t('save {0} to a file first: its labels are stored beside it', d.name));
   const sources = Object.entries(d.dataset.report.ratingSources).sort((a, b) => b[1] - a[1]);
-  if (sources.length === 0) return notStarted(ctx, `${d.name} has no ratings to derive labels from (no rating source in the data)`, false);
+  if (sources.length === 0) return notStarted(ctx, vscode.l10n.t('{0} has no ratings to derive labels from (no rating source in the data)', d.name), false);
   let source = sourceArg;
   if (source === undefined) {
     const picked = await vscode.window.showQuickPick(
-      sources.map(([name, n]) => ({ label: name, description: `${n.toLocaleString('en-US')} ratings` })),
-      { title: `RewardLens: labels from the ratings of ${d.name}`, placeHolder: 'Rating source (the higher rating of each pair and aspect wins)' },
+      sources.map(([name, n]) => ({ label: name, description: vscode.l10n.t('{0} ratings', n.toLocaleString('en-US')) })),
+      { title: vscode.l10n.t('RewardLens: labels from the ratings of {0}', d.name), placeHolder: vscode.l10n.t('Rating source (the higher rating of each pair and aspect wins)') },
     );
     if (picked === undefined) return { outcome: 'not-started', reason: 'no source picked' };
     source = picked.label;
   } else if (!sources.some(([name]) => name === source)) {
-    return notStarted(ctx, `${d.name} has no ratings by "${source}"; its sources: ${sources.map(([name]) => name).join(', ')}`);
+    return notStarted(ctx, vscode.l10n.t('{0} has no ratings by "{1}"; its sources: {2}', d.name, source, sources.map(([name]) => name).join(', ')));
   }
   const config = loadJobConfig(ctx, file);
   if (!isJobConfig(config)) return notStarted(ctx, `${config.file}:${config.message}`);
   const store = storeFileOf(ctx.config, file);
-  if (ctx.labelling.isRunning(store)) return notStarted(ctx, `a labelling job is running on ${d.name}: try again when it has finished`);
+  if (ctx.labelling.isRunning(store)) return notStarted(ctx, vscode.l10n.t('a labelling job is running on {0}: try again when it has finished', d.name));
   const from = source;
   let summary: FromRatingsSummary;
   try {
-    summary = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `RewardLens: labels from the ${from} ratings of ${d.name}` }, () =>
+    summary = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('RewardLens: labels from the {0} ratings of {1}', from, d.name) }, () =>
       Promise.resolve(labelsFromRatings({ dataset: d.dataset, store, source: from, points: config.points })),
     );
   } catch (e) {
-    ctx.showError(`cannot derive labels from the ${from} ratings of ${d.name}`, e);
+    ctx.showError(vscode.l10n.t('cannot derive labels from the {0} ratings of {1}', from, d.name), e);
     return { outcome: 'not-started', reason: errorMessage(e) };
   }
   ctx.log.info(`labels from ${from} ratings of ${d.name}: ${summary.written} written, ${summary.alreadyStored} stored already, ${summary.decided} decided, ${summary.ties} ties, ${summary.recordsWithRatings} of ${summary.records} records rated; store ${store}`);
   ctx.labelling.jobFinished(d.key);
   void vscode.commands.executeCommand(CommandId.ShowLabelReport, d.key);
   void vscode.window.showInformationMessage(
-    `RewardLens: ${summary.written.toLocaleString('en-US')} labels from the ${from} ratings (${summary.alreadyStored.toLocaleString('en-US')} stored already, ${summary.ties.toLocaleString('en-US')} ties).`,
+    vscode.l10n.t(
+      'RewardLens: {0} labels from the {1} ratings ({2} stored already, {3} ties).',
+      summary.written.toLocaleString('en-US'),
+      from,
+      summary.alreadyStored.toLocaleString('en-US'),
+      summary.ties.toLocaleString('en-US'),
+    ),
   );
   return { outcome: 'done', ...summary };
 }

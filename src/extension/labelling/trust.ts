@@ -1,3 +1,5 @@
+import * as vscode from 'vscode';
+
 /**
  * Workspace trust. A labelling job sends dataset text to an endpoint and spends money, with settings
  * (points, templates, store folder) that a workspace can set: in a workspace the user has not trusted
@@ -8,5 +10,5 @@
 export function labellingBlockedReason(isTrusted: boolean): string | undefined {
   return isTrusted
     ? undefined
-    : 'labelling is disabled in Restricted Mode: it sends dataset text to the judge and uses this workspace\'s labelling settings. Trust the workspace to label it.';
+    : vscode.l10n.t("labelling is disabled in Restricted Mode: it sends dataset text to the judge and uses this workspace's labelling settings. Trust the workspace to label it.");
 }

@@ -1,6 +1,7 @@
 import { majorityWinner } from '../../core/dataset/adapters/ranking';
 import { humanVerdict } from '../../core/scoring/best-of-n';
 import type { PairJudgement, PreferenceRecord } from '../../core/dataset/record';
+import { l10n } from './l10n';
 
 /**
  * How records read in lenses, hovers and the record browser. Pure text helpers: no `vscode`, so the
@@ -69,16 +70,19 @@ export function formatPreference(record: PreferenceRecord, short = false): strin
     const verdicts = pairVerdicts(pairs);
     if (verdicts.length === 1) {
       const v = verdicts[0];
-      if (short) return `${formatVerdict(v)} (${v.winner === null ? 'no majority' : `${v.agreeing}/${v.votes}`})`;
-      return `majority ${formatVerdict(v)} (${v.winner === null ? `no majority of ${v.votes}` : `${v.agreeing}/${v.votes} annotators`})`;
+      if (short) return `${formatVerdict(v)} (${v.winner === null ? l10n.t('no majority') : `${v.agreeing}/${v.votes}`})`;
+      return v.winner === null
+        ? l10n.t('majority {0} (no majority of {1})', formatVerdict(v), v.votes)
+        : l10n.t('majority {0} ({1}/{2} annotators)', formatVerdict(v), v.agreeing, v.votes);
     }
     const annotators = new Set(verdicts.flatMap((v) => v.annotators)).size;
     const order = pref?.ranking ? formatRanking(pref.ranking) : verdicts.map(formatVerdict).join(', ');
-    return short ? `${order} (${annotators} annotators)` : `${pref?.ranking ? 'ranking ' : ''}${order} (majority of ${annotators} annotators)`;
+    if (short) return l10n.t('{0} ({1} annotators)', order, annotators);
+    return pref?.ranking ? l10n.t('ranking {0} (majority of {1} annotators)', order, annotators) : l10n.t('{0} (majority of {1} annotators)', order, annotators);
   }
-  if (pref?.ranking) return `${short ? '' : 'ranking '}${formatRanking(pref.ranking)}`;
-  if (pairs.length > 0) return `${short ? '' : 'pairs '}${pairVerdicts(pairs).map(formatVerdict).join(', ')}`;
-  return 'unlabelled';
+  if (pref?.ranking) return short ? formatRanking(pref.ranking) : l10n.t('ranking {0}', formatRanking(pref.ranking));
+  if (pairs.length > 0) return short ? pairVerdicts(pairs).map(formatVerdict).join(', ') : l10n.t('pairs {0}', pairVerdicts(pairs).map(formatVerdict).join(', '));
+  return l10n.t('unlabelled');
 }
 
 /** Verdicts a lens lists one by one; more would push the score lens beside it off the screen. */
@@ -94,9 +98,9 @@ export function lensTitle(record: PreferenceRecord): string {
   let preference = formatPreference(record);
   if (!record.preference?.ranking && !hasAnnotators(record) && pairs.length > LENS_PAIRS) {
     const best = humanVerdict(record).best;
-    preference = `${pairs.length} pairs${best.length > 0 ? `, best ${best.map((i) => `#${i + 1}`).join(' = ')}` : ', no best (a cycle)'}`;
+    preference = best.length > 0 ? l10n.t('{0} pairs, best {1}', pairs.length, best.map((i) => `#${i + 1}`).join(' = ')) : l10n.t('{0} pairs, no best (a cycle)', pairs.length);
   }
-  return [record.category ?? 'no category', `${n} ${n === 1 ? 'response' : 'responses'}`, preference].join(' · ');
+  return [record.category ?? l10n.t('no category'), n === 1 ? l10n.t('1 response') : l10n.t('{0} responses', n), preference].join(' · ');
 }
 
 /** The last user turn: what the responses answer. */
@@ -121,6 +125,6 @@ export function describeRank(rank: number, ranking: readonly number[]): string {
   const best = Math.min(...ranking);
   const worst = Math.max(...ranking);
   const tied = ranking.filter((r) => r === rank).length > 1;
-  const label = rank === best ? 'best' : rank === worst ? 'worst' : `rank ${rank}`;
-  return `${label}${tied ? ' (tied)' : ''}`;
+  const label = rank === best ? l10n.t('best') : rank === worst ? l10n.t('worst') : l10n.t('rank {0}', rank);
+  return tied ? l10n.t('{0} (tied)', label) : label;
 }

@@ -1,6 +1,7 @@
 import type { Dataset, RecordView } from '../../core/dataset/dataset';
 import type { RecordDetail, RecordRow } from '../../../webview/records-protocol';
 import { firstUserTurn, formatPreference, formatVerdict, pairVerdicts, snippet } from './format';
+import { l10n } from './l10n';
 
 /** View models of records for the record browser and the record JSON document. */
 
@@ -20,7 +21,7 @@ export function recordRow(view: RecordView): RecordRow {
       line: view.line,
       responses: 0,
       preference: '—',
-      snippet: view.problems[0]?.reason ?? 'not a record',
+      snippet: view.problems[0]?.reason ?? l10n.t('not a record'),
       problems: view.problems.length,
       severity: worst(view) ?? 'error',
     };

@@ -61,7 +61,7 @@ export class BestOfNPanel extends DatasetPanel {
   static createOrShow(ctx: Ctx, uri: vscode.Uri, models: string[]): BestOfNPanel {
     let current = BestOfNPanel.current;
     if (current === undefined) {
-      const panel = vscode.window.createWebviewPanel(bestOfNViewType, 'Best-of-n', vscode.ViewColumn.Active, {});
+      const panel = vscode.window.createWebviewPanel(bestOfNViewType, vscode.l10n.t('Best-of-n'), vscode.ViewColumn.Active, {});
       current = BestOfNPanel.current = new BestOfNPanel(ctx, panel, uri, models);
     } else {
       current.panel.reveal();
@@ -87,11 +87,11 @@ export class BestOfNPanel extends DatasetPanel {
   }
 
   private constructor(ctx: Ctx, panel: vscode.WebviewPanel, uri: vscode.Uri | undefined, models: string[]) {
-    super(ctx, panel, uri, { script: 'best-of-n', title: 'Best-of-n' });
+    super(ctx, panel, uri, { script: 'best-of-n', title: vscode.l10n.t('Best-of-n') });
     this.models = models;
     this.modelInfo = models.map((file) => ({ name: RewardModel.displayName(file), file }));
     // A restored panel has no scores (they live in memory): it waits for Run.
-    this.message = uri !== undefined && models.length > 0 ? 'Press Run to score the dataset with these models.' : undefined;
+    this.message = uri !== undefined && models.length > 0 ? vscode.l10n.t('Press Run to score the dataset with these models.') : undefined;
   }
 
   /** Each record's picks, model by model (the integration tests compare them with the scorer's rewards). */
@@ -146,7 +146,7 @@ export class BestOfNPanel extends DatasetPanel {
     // A new dataset: createOrShow runs it. A re-index makes a finished result's lines doubtful.
     if (change === undefined || change.kind === 'indexing' || this.state === 'scoring') return;
     if (this.result !== undefined && change.kind === 'indexed' && change.dataset.generation !== this.result.generation) {
-      this.message = 'The dataset changed since it was scored: press Run to score it again.';
+      this.message = vscode.l10n.t('The dataset changed since it was scored: press Run to score it again.');
       this.postHeader();
     }
   }
@@ -166,14 +166,14 @@ export class BestOfNPanel extends DatasetPanel {
     this.filtered = [];
     this.modelInfo = this.models.map((file) => ({ name: RewardModel.displayName(file), file }));
     const uri = this.uri;
-    if (uri === undefined) return this.setState('failed', 'No dataset: open a .jsonl file and run "RewardLens: Show Best-of-n".');
-    if (this.models.length === 0) return this.setState('failed', 'No reward model: choose the exported models to compare.');
+    if (uri === undefined) return this.setState('failed', vscode.l10n.t('No dataset: open a .jsonl file and run "RewardLens: Show Best-of-n".'));
+    if (this.models.length === 0) return this.setState('failed', vscode.l10n.t('No reward model: choose the exported models to compare.'));
     const d = await this.ensureDataset();
     if (this.job !== job) return;
-    if (d === undefined) return this.setState('failed', 'The dataset is not open any more. Open it again to compare picks.');
-    if (d.uri.scheme !== 'file') return this.setState('failed', `${d.name} is not a file on disk: the models score the file, so save it first.`);
+    if (d === undefined) return this.setState('failed', vscode.l10n.t('The dataset is not open any more. Open it again to compare picks.'));
+    if (d.uri.scheme !== 'file') return this.setState('failed', vscode.l10n.t('{0} is not a file on disk: the models score the file, so save it first.', d.name));
     if (vscode.workspace.textDocuments.some((doc) => doc.uri.toString() === d.key && doc.isDirty)) {
-      return this.setState('failed', `${d.name} has unsaved changes: the models score the file on disk, so save it and press Run.`);
+      return this.setState('failed', vscode.l10n.t('{0} has unsaved changes: the models score the file on disk, so save it and press Run.', d.name));
     }
     const scorers: OrtScorer[] = [];
     try {
@@ -182,11 +182,11 @@ export class BestOfNPanel extends DatasetPanel {
         try {
           scorers.push(new OrtScorer(file, { cache: this.ctx.rewardModel.cache, intraOpNumThreads: this.ctx.config.scoringThreads }));
         } catch (e) {
-          return this.setState('failed', `${file} cannot be used: ${errorMessage(e)}`);
+          return this.setState('failed', vscode.l10n.t('{0} cannot be used: {1}', file, errorMessage(e)));
         }
       }
       this.modelInfo = scorers.map((s) => ({ name: RewardModel.displayName(s.modelFile), file: s.modelFile, method: s.manifest.method }));
-      this.progress = { text: 'reading the dataset…', fraction: 0 };
+      this.progress = { text: vscode.l10n.t('reading the dataset…'), fraction: 0 };
       this.setState('scoring');
       const started = Date.now();
       const rewards: Array<Map<number, { id: string; rewards: number[] }>> = [];
@@ -206,10 +206,10 @@ export class BestOfNPanel extends DatasetPanel {
       this.applyFilter();
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       this.ctx.log.info(`best-of-n on ${d.name}: ${result.eligible} records with n ≥ 2, ${scorers.length} model(s), ${seconds} s`);
-      this.setState('done', result.eligible === 0 ? `${d.name} has no record with two or more responses: best-of-n needs n ≥ 2.` : undefined);
+      this.setState('done', result.eligible === 0 ? vscode.l10n.t('{0} has no record with two or more responses: best-of-n needs n ≥ 2.', d.name) : undefined);
     } catch (e) {
       if (this.job !== job) return;
-      if (job.signal.aborted) this.setState('cancelled', 'Cancelled. Batches already scored are cached: Run again continues from them.');
+      if (job.signal.aborted) this.setState('cancelled', vscode.l10n.t('Cancelled. Batches already scored are cached: Run again continues from them.'));
       else {
         this.ctx.log.error(`best-of-n on ${d.name}: ${errorMessage(e)}`);
         this.setState('failed', errorMessage(e));
@@ -288,7 +288,7 @@ export class BestOfNPanel extends DatasetPanel {
     const d = this.dataset;
     const uri = this.uri;
     if (uri === undefined) {
-      this.post(UpdateBestOfN({ message: 'No dataset: open a .jsonl file and run "RewardLens: Show Best-of-n".' }));
+      this.post(UpdateBestOfN({ message: vscode.l10n.t('No dataset: open a .jsonl file and run "RewardLens: Show Best-of-n".') }));
       return;
     }
     const r = this.result;

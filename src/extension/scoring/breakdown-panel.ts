@@ -35,7 +35,7 @@ export class RewardBreakdownPanel extends DatasetPanel {
   static createOrShow(ctx: Ctx, uri: vscode.Uri, index: number): RewardBreakdownPanel {
     let current = RewardBreakdownPanel.current;
     if (current === undefined) {
-      const panel = vscode.window.createWebviewPanel(rewardBreakdownViewType, 'Reward Breakdown', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {});
+      const panel = vscode.window.createWebviewPanel(rewardBreakdownViewType, vscode.l10n.t('Reward Breakdown'), { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {});
       current = RewardBreakdownPanel.current = new RewardBreakdownPanel(ctx, panel, uri, index);
     } else {
       current.panel.reveal(undefined, true);
@@ -63,14 +63,14 @@ export class RewardBreakdownPanel extends DatasetPanel {
   }
 
   private constructor(ctx: Ctx, panel: vscode.WebviewPanel, uri: vscode.Uri | undefined, index: number | undefined) {
-    super(ctx, panel, uri, { script: 'reward-breakdown', title: 'Reward Breakdown' });
+    super(ctx, panel, uri, { script: 'reward-breakdown', title: vscode.l10n.t('Reward Breakdown') });
     this.index = index;
     this.showRecordInTitle();
     ctx.rewardModel.onDidChange(() => void this.update(), null, this.disposables);
   }
 
   private showRecordInTitle(): void {
-    if (this.uri !== undefined && this.index !== undefined) this.panel.title = `Reward: ${path.posix.basename(this.uri.path)} #${this.index + 1}`;
+    if (this.uri !== undefined && this.index !== undefined) this.panel.title = vscode.l10n.t('Reward: {0} #{1}', path.posix.basename(this.uri.path), this.index + 1);
   }
 
   protected onMessage(msg: unknown): void {
@@ -115,7 +115,7 @@ export class RewardBreakdownPanel extends DatasetPanel {
     const cts = (this.scoring = new vscode.CancellationTokenSource());
     const { uri, index } = this;
     if (uri === undefined || index === undefined) {
-      this.show('No record: click the score lens of a record, or run "RewardLens: Show Reward Breakdown" with the cursor on a record.');
+      this.show(vscode.l10n.t('No record: click the score lens of a record, or run "RewardLens: Show Reward Breakdown" with the cursor on a record.'));
       return;
     }
     const d = await this.ensureDataset();
@@ -131,19 +131,19 @@ export class RewardBreakdownPanel extends DatasetPanel {
     const model = this.ctx.rewardModel;
     const file = model.file;
     if (file === undefined) {
-      this.show('No reward model: run "RewardLens: Select Reward Model…" and pick an exported .onnx model.');
+      this.show(vscode.l10n.t('No reward model: run "RewardLens: Select Reward Model…" and pick an exported .onnx model.'));
       return;
     }
     const view = d.dataset.read(index);
     if (view.record === undefined) {
-      this.show(`Record ${index + 1} (line ${view.line}) cannot be scored: ${view.problems[0]?.reason ?? 'it is not a record'}.`);
+      this.show(vscode.l10n.t('Record {0} (line {1}) cannot be scored: {2}.', index + 1, view.line, view.problems[0]?.reason ?? vscode.l10n.t('it is not a record')));
       return;
     }
     if (view.record.responses.length === 0) {
-      this.show(`Record ${index + 1} (line ${view.line}) has no responses to score.`);
+      this.show(vscode.l10n.t('Record {0} (line {1}) has no responses to score.', index + 1, view.line));
       return;
     }
-    this.show(`Scoring record ${index + 1} with ${RewardModel.displayName(file)}…`, true);
+    this.show(vscode.l10n.t('Scoring record {0} with {1}…', index + 1, RewardModel.displayName(file)), true);
     try {
       const scored = await model.score(d, index, cts.token, { wait: 'now' });
       if (cts.token.isCancellationRequested) return;
@@ -186,7 +186,7 @@ export function showRewardBreakdown(ctx: Ctx, d: IndexedDataset, at?: unknown): 
     }
   }
   if (index === undefined || index >= d.dataset.size) {
-    void vscode.window.showInformationMessage(`RewardLens: put the cursor on a record of ${d.name} (or click its score lens) to see its reward breakdown.`);
+    void vscode.window.showInformationMessage(vscode.l10n.t('RewardLens: put the cursor on a record of {0} (or click its score lens) to see its reward breakdown.', d.name));
     return undefined;
   }
   ctx.datasets.activeUri = d.uri;

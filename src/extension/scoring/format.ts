@@ -7,6 +7,7 @@ import type { ModelRecordScore } from '../../core/scoring/session';
 import { humanVerdict } from '../../core/scoring/best-of-n';
 import { humanPairs } from '../../core/training/pairs';
 import { escapeMarkdown } from '../../core/markdown';
+import { l10n } from '../presentation/l10n';
 
 const BAR_CELLS = 5;
 
@@ -75,23 +76,23 @@ export function scoreLensTitle(record: PreferenceRecord, score: ModelRecordScore
   const a = modelAgreement(record, score.rewards);
   if (a.pairs > 0) {
     const mark = a.agree === a.pairs ? '✓' : '✗';
-    const margin = a.margin === undefined ? '' : `, top ${a.margin >= 0 ? '+' : ''}${fixed(a.margin)}`;
-    parts.push(`${mark} ${a.agree}/${a.pairs} pairs${margin}`);
-  } else parts.push(record.preference === undefined ? 'no human ranking' : 'human: all tied');
+    const margin = a.margin === undefined ? '' : l10n.t(', top {0}', `${a.margin >= 0 ? '+' : ''}${fixed(a.margin)}`);
+    parts.push(`${mark} ${l10n.t('{0}/{1} pairs', a.agree, a.pairs)}${margin}`);
+  } else parts.push(record.preference === undefined ? l10n.t('no human ranking') : l10n.t('human: all tied'));
   return parts.join(' · ');
 }
 
 /** The lens's tooltip: what the numbers are. */
 export function scoreLensTooltip(modelName: string, record: PreferenceRecord, score: ModelRecordScore): string {
   const a = modelAgreement(record, score.rewards);
-  const lines = [`${modelName}: reward per response, the model's best first.`];
-  if (a.pairs > 0) lines.push(`The model orders ${a.agree} of ${a.pairs} human preference pairs the same way.`);
+  const lines = [l10n.t("{0}: reward per response, the model's best first.", modelName)];
+  if (a.pairs > 0) lines.push(l10n.t('The model orders {0} of {1} human preference pairs the same way.', a.agree, a.pairs));
   if (a.margin !== undefined) {
     const best = a.humanBest.map((i) => `R${i + 1}`).join(' = ');
     lines.push(
       a.humanBest.includes(a.modelTop)
-        ? `The model's top (R${a.modelTop + 1}) is the human's best (${best}), ${fixed(a.margin)} above the next response.`
-        : `The model prefers R${a.modelTop + 1} to the human's best (${best}) by ${fixed(-a.margin)}.`,
+        ? l10n.t("The model's top (R{0}) is the human's best ({1}), {2} above the next response.", a.modelTop + 1, best, fixed(a.margin))
+        : l10n.t("The model prefers R{0} to the human's best ({1}) by {2}.", a.modelTop + 1, best, fixed(-a.margin)),
     );
   }
   return lines.join('\n');
@@ -115,26 +116,26 @@ function relativeBars(values: readonly number[]): string[] {
  * (bars relative within the record) and human rank (from pairs when the record has no ranking).
  */
 export function scoreHoverMarkdown(modelName: string, record: PreferenceRecord, score: ModelRecordScore, categories: readonly string[]): string {
-  const out: string[] = [`**Reward model** ${escapeMarkdown(modelName)}\n\n`];
+  const out: string[] = [`**${l10n.t('Reward model')}** ${escapeMarkdown(modelName)}\n\n`];
   if (score.probabilities !== undefined && categories.length > 1) {
     const rows = categories
       .map((c, k) => ({ c, p: score.probabilities![k] }))
       .sort((x, y) => y.p - x.p)
-      .map(({ c, p }) => `\`${bar(p)}\` ${percent(p)} ${escapeMarkdown(c)}${c === score.category ? ' ← routed' : ''}`);
-    out.push(`Router: ${rows.join(' · ')}\n\n`);
+      .map(({ c, p }) => `\`${bar(p)}\` ${percent(p)} ${escapeMarkdown(c)}${c === score.category ? ` ← ${l10n.t('routed')}` : ''}`);
+    out.push(`${l10n.t('Router: {0}', rows.join(' · '))}\n\n`);
   }
   const caps = score.capabilities ?? [];
   const ranks = humanVerdict(record).ranks;
   const rewardBars = relativeBars(score.rewards);
   const capBars = caps.map((c) => relativeBars(c.scores));
-  const head = ['response', 'reward', ...caps.map((c) => escapeMarkdown(c.en || c.point)), 'human rank'];
+  const head = [l10n.t('response'), l10n.t('reward'), ...caps.map((c) => escapeMarkdown(c.en || c.point)), l10n.t('human rank')];
   out.push(`| ${head.join(' | ')} |\n|${head.map((_, i) => (i === 0 || i === head.length - 1 ? '---' : '---:')).join('|')}|\n`);
   for (const i of modelOrder(score.rewards)) {
     const cells = [`R${i + 1}`, `\`${rewardBars[i]}\` ${fixed(score.rewards[i])}`, ...caps.map((c, k) => `\`${capBars[k][i]}\` ${fixed(c.scores[i])}`), ranks[i] !== undefined ? String(ranks[i]) : '—'];
     out.push(`| ${cells.join(' | ')} |\n`);
   }
-  out.push(`\nBars compare the responses of this record (longest: the highest value in the column).\n\n`);
+  out.push(`\n${l10n.t('Bars compare the responses of this record (longest: the highest value in the column).')}\n\n`);
   const a = modelAgreement(record, score.rewards);
-  if (a.pairs > 0) out.push(`${a.agree === a.pairs ? '✓' : '✗'} agrees on ${a.agree} of ${a.pairs} human pairs\n\n`);
+  if (a.pairs > 0) out.push(`${a.agree === a.pairs ? '✓' : '✗'} ${l10n.t('agrees on {0} of {1} human pairs', a.agree, a.pairs)}\n\n`);
   return out.join('');
 }

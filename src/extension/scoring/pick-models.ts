@@ -17,24 +17,24 @@ export async function pickModels(ctx: Ctx, preselected: readonly string[] = []):
   const files = [...new Set([...(active !== undefined ? [active] : []), ...preselected, ...(await findExportedModels())])];
   const items: Item[] = files.map((file) => ({
     label: RewardModel.displayName(file),
-    description: file === active ? `${vscode.workspace.asRelativePath(file)} · active` : vscode.workspace.asRelativePath(file),
+    description: file === active ? `${vscode.workspace.asRelativePath(file)} · ${vscode.l10n.t('active')}` : vscode.workspace.asRelativePath(file),
     file,
     picked: ticked.has(file),
   }));
-  items.push({ label: '$(folder-opened) Other .onnx files…', description: 'browse for models exported with "rewardlens export"', browse: true });
+  items.push({ label: `$(folder-opened) ${vscode.l10n.t('Other .onnx files…')}`, description: vscode.l10n.t('browse for models exported with "rewardlens export"'), browse: true });
   const picked = await vscode.window.showQuickPick(items, {
-    title: 'Best-of-n: reward models to compare',
-    placeHolder: files.length > 0 ? 'tick the models whose picks to compare' : 'no exported models found in the workspace: browse for one',
+    title: vscode.l10n.t('Best-of-n: reward models to compare'),
+    placeHolder: files.length > 0 ? vscode.l10n.t('tick the models whose picks to compare') : vscode.l10n.t('no exported models found in the workspace: browse for one'),
     canPickMany: true,
   });
   if (picked === undefined) return undefined;
   const chosen = picked.flatMap((p) => (p.file !== undefined ? [p.file] : []));
   if (picked.some((p) => p.browse)) {
     const browsed = await vscode.window.showOpenDialog({
-      title: 'Reward models to compare',
+      title: vscode.l10n.t('Reward models to compare'),
       canSelectMany: true,
       defaultUri: active ? vscode.Uri.file(path.dirname(active)) : vscode.workspace.workspaceFolders?.[0]?.uri,
-      filters: { 'ONNX models': ['onnx'] },
+      filters: { [vscode.l10n.t('ONNX models')]: ['onnx'] },
     });
     for (const u of browsed ?? []) if (!chosen.includes(u.fsPath)) chosen.push(u.fsPath);
   }

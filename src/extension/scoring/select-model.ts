@@ -22,28 +22,28 @@ export async function selectRewardModel(ctx: Ctx, arg?: unknown): Promise<string
   const current = ctx.rewardModel.file;
   const items: PickItem[] = (await findExportedModels())
     .map((file) => ({ label: RewardModel.displayName(file), description: vscode.workspace.asRelativePath(file), file, picked: file === current }));
-  if (items.length > 0) items.unshift({ label: 'Exported models', kind: vscode.QuickPickItemKind.Separator });
+  if (items.length > 0) items.unshift({ label: vscode.l10n.t('Exported models'), kind: vscode.QuickPickItemKind.Separator });
   const demo = demoModelFile(ctx);
   if (demo !== undefined) {
     items.push(
-      { label: 'Bundled with RewardLens', kind: vscode.QuickPickItemKind.Separator },
-      { label: '$(beaker) Demo model', description: 'three categories, trained from scratch on public data: a demonstration, not a reward model to optimise against', file: demo, picked: demo === current },
+      { label: vscode.l10n.t('Bundled with RewardLens'), kind: vscode.QuickPickItemKind.Separator },
+      { label: `$(beaker) ${vscode.l10n.t('Demo model')}`, description: vscode.l10n.t('three categories, trained from scratch on public data: a demonstration, not a reward model to optimise against'), file: demo, picked: demo === current },
     );
   }
-  items.push({ label: '$(folder-opened) Browse…', description: 'an .onnx file exported with "rewardlens export"', action: 'browse' });
-  if (current !== undefined) items.push({ label: '$(close) No reward model', description: 'hide scores', action: 'clear' });
+  items.push({ label: `$(folder-opened) ${vscode.l10n.t('Browse…')}`, description: vscode.l10n.t('an .onnx file exported with "rewardlens export"'), action: 'browse' });
+  if (current !== undefined) items.push({ label: `$(close) ${vscode.l10n.t('No reward model')}`, description: vscode.l10n.t('hide scores'), action: 'clear' });
   const picked = await vscode.window.showQuickPick(items, {
-    title: 'Reward model for CodeLens and hovers',
-    placeHolder: current ? `now: ${RewardModel.displayName(current)}` : 'no model selected; export one with "rewardlens export RUN --out MODEL.onnx"',
+    title: vscode.l10n.t('Reward model for CodeLens and hovers'),
+    placeHolder: current ? vscode.l10n.t('now: {0}', RewardModel.displayName(current)) : vscode.l10n.t('no model selected; export one with "rewardlens export RUN --out MODEL.onnx"'),
   });
   if (picked === undefined) return undefined;
   if (picked.action === 'clear') return setModel(ctx, null);
   if (picked.file !== undefined) return setModel(ctx, picked.file);
   const chosen = await vscode.window.showOpenDialog({
-    title: 'Select an exported reward model',
+    title: vscode.l10n.t('Select an exported reward model'),
     canSelectMany: false,
     defaultUri: current ? vscode.Uri.file(path.dirname(current)) : vscode.workspace.workspaceFolders?.[0]?.uri,
-    filters: { 'ONNX models': ['onnx'] },
+    filters: { [vscode.l10n.t('ONNX models')]: ['onnx'] },
   });
   return chosen?.[0] ? setModel(ctx, chosen[0].fsPath) : undefined;
 }
@@ -67,7 +67,7 @@ async function setModel(ctx: Ctx, file: string | null): Promise<string | null | 
       // Fails early, with the file named, on a model exported without its manifest or by another tool.
       readManifest(file);
     } catch (e) {
-      ctx.showError(`cannot use ${path.basename(file)} as a reward model`, e);
+      ctx.showError(vscode.l10n.t('cannot use {0} as a reward model', path.basename(file)), e);
       return undefined;
     }
     value = storedPath(file);
@@ -77,7 +77,7 @@ async function setModel(ctx: Ctx, file: string | null): Promise<string | null | 
   try {
     await vscode.workspace.getConfiguration('rewardlens').update('scoring.model', value, target);
   } catch (e) {
-    ctx.showError('cannot store the reward model setting', e);
+    ctx.showError(vscode.l10n.t('cannot store the reward model setting'), e);
     return undefined;
   }
   // An unchanged setting fires no change event, yet the file behind it may have been exported again.

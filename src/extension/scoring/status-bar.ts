@@ -9,7 +9,7 @@ export class RewardModelStatusBar implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [this.item];
 
   constructor(private readonly ctx: Ctx) {
-    this.item.name = 'RewardLens Reward Model';
+    this.item.name = vscode.l10n.t('RewardLens Reward Model');
     this.item.command = CommandId.SelectRewardModel;
     this.disposables.push(
       ctx.rewardModel.onDidChange(() => this.update()),
@@ -28,8 +28,8 @@ export class RewardModelStatusBar implements vscode.Disposable {
         item.hide();
         return;
       }
-      item.text = '$(beaker) No reward model';
-      item.tooltip = 'Click to select an exported reward model: scores in CodeLens and hovers';
+      item.text = `$(beaker) ${vscode.l10n.t('No reward model')}`;
+      item.tooltip = vscode.l10n.t('Click to select an exported reward model: scores in CodeLens and hovers');
       item.show();
       return;
     }
@@ -38,15 +38,15 @@ export class RewardModelStatusBar implements vscode.Disposable {
     const tooltip = new vscode.MarkdownString();
     if (error !== undefined) {
       item.text = `$(warning) ${name}`;
-      tooltip.appendText(`Reward model ${file} cannot be used: ${error}\n\n`);
+      tooltip.appendText(`${vscode.l10n.t('Reward model {0} cannot be used: {1}', file, error)}\n\n`);
     } else {
       const m = model.manifest!;
       item.text = `$(beaker) ${name}`;
-      tooltip.appendText(`Reward model ${file}\n\n${m.method}`);
-      if (m.categories.length > 0) tooltip.appendText(` · categories: ${m.categories.join(', ')}`);
+      tooltip.appendText(`${vscode.l10n.t('Reward model {0}', file)}\n\n${m.method}`);
+      if (m.categories.length > 0) tooltip.appendText(` · ${vscode.l10n.t('categories: {0}', m.categories.join(', '))}`);
       tooltip.appendText('\n\n');
     }
-    tooltip.appendText('Click to select another reward model');
+    tooltip.appendText(vscode.l10n.t('Click to select another reward model'));
     item.tooltip = tooltip;
     item.show();
   }

@@ -41,7 +41,7 @@ export class TrainingChartPanel implements vscode.Disposable {
   static createOrShow(ctx: Ctx, run: string, options: { phase?: string; evaluation?: { source: string; result: EvalResult }; preserveFocus?: boolean } = {}): TrainingChartPanel {
     let current = TrainingChartPanel.current;
     if (current === undefined) {
-      const panel = vscode.window.createWebviewPanel(trainingChartViewType, 'Training', { viewColumn: vscode.ViewColumn.Active, preserveFocus: options.preserveFocus }, {});
+      const panel = vscode.window.createWebviewPanel(trainingChartViewType, vscode.l10n.t('Training'), { viewColumn: vscode.ViewColumn.Active, preserveFocus: options.preserveFocus }, {});
       current = TrainingChartPanel.current = new TrainingChartPanel(ctx, panel, run);
     } else current.panel.reveal(undefined, options.preserveFocus);
     const target = path.resolve(run);
@@ -75,7 +75,7 @@ export class TrainingChartPanel implements vscode.Disposable {
     private run: string | undefined,
   ) {
     panel.webview.options = webviewOptions(ctx.extensionUri);
-    panel.webview.html = webviewHtml(panel.webview, ctx.extensionUri, { script: 'training-chart', title: 'Training' });
+    panel.webview.html = webviewHtml(panel.webview, ctx.extensionUri, { script: 'training-chart', title: vscode.l10n.t('Training') });
     panel.iconPath = vscode.Uri.joinPath(ctx.extensionUri, 'media', 'rewardlens.svg');
     this.updateTitle();
     panel.onDidDispose(() => this.dispose(), null, this.disposables);
@@ -113,7 +113,7 @@ export class TrainingChartPanel implements vscode.Disposable {
   }
 
   private updateTitle(): void {
-    this.panel.title = this.run ? `Training: ${path.basename(this.run)}` : 'Training';
+    this.panel.title = this.run ? vscode.l10n.t('Training: {0}', path.basename(this.run)) : vscode.l10n.t('Training');
   }
 
   private receive(msg: unknown): void {
@@ -133,7 +133,7 @@ export class TrainingChartPanel implements vscode.Disposable {
           this.ctx.log.warn(`training chart: unexpected message ${JSON.stringify(msg)?.slice(0, 200)}`);
       }
     } catch (e) {
-      this.ctx.showError('the training chart failed', e);
+      this.ctx.showError(vscode.l10n.t('the training chart failed'), e);
     }
   }
 
@@ -160,11 +160,11 @@ export class TrainingChartPanel implements vscode.Disposable {
     if (!this.ready) return;
     const run = this.run;
     if (run === undefined) {
-      this.post(UpdateChart({ message: 'No run: pick one in the Training Runs view, or run "RewardLens: Train Reward Model".' }));
+      this.post(UpdateChart({ message: vscode.l10n.t('No run: pick one in the Training Runs view, or run "RewardLens: Train Reward Model".') }));
       return;
     }
     if (!existsSync(path.join(run, RUN_FILES.config))) {
-      this.post(UpdateChart({ message: `${run} is not a training run folder (no ${RUN_FILES.config}), or it was deleted.` }));
+      this.post(UpdateChart({ message: vscode.l10n.t('{0} is not a training run folder (no {1}), or it was deleted.', run, RUN_FILES.config) }));
       return;
     }
     this.stamp = stampOf(run);

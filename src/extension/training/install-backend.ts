@@ -24,10 +24,18 @@ export async function installBackend(ctx: Ctx, kind: NativeBackend): Promise<boo
   const folder = ctx.training.nativeFolder;
   const detail =
     kind === 'gpu'
-      ? `Runs "npm install @tensorflow/tfjs-node-gpu@${TFJS_NODE_VERSION}" in a terminal, into ${folder}. It downloads libtensorflow with CUDA support (about 400 MB) and needs an NVIDIA GPU with CUDA 11.2 and cuDNN 8.1 installed (other CUDA versions do not load), Node.js with npm on the PATH, and on Windows the Visual C++ build tools. Then choose the backend "tfjs-node-gpu" or "auto".`
-      : `Runs "npm install @tensorflow/tfjs-node@${TFJS_NODE_VERSION}" in a terminal, into ${folder}. It downloads libtensorflow for the CPU (about 100 MB) and needs Node.js with npm on the PATH. Native CPU training is several times faster than the wasm backend. Then choose the backend "tfjs-node" or "auto".`;
-  const install = 'Install';
-  const answer = await vscode.window.showWarningMessage(kind === 'gpu' ? 'Install the GPU training backend?' : 'Install the native CPU training backend?', { modal: true, detail }, install);
+      ? vscode.l10n.t(
+          'Runs "npm install @tensorflow/tfjs-node-gpu@{0}" in a terminal, into {1}. It downloads libtensorflow with CUDA support (about 400 MB) and needs an NVIDIA GPU with CUDA 11.2 and cuDNN 8.1 installed (other CUDA versions do not load), Node.js with npm on the PATH, and on Windows the Visual C++ build tools. Then choose the backend "tfjs-node-gpu" or "auto".',
+          TFJS_NODE_VERSION,
+          folder,
+        )
+      : vscode.l10n.t(
+          'Runs "npm install @tensorflow/tfjs-node@{0}" in a terminal, into {1}. It downloads libtensorflow for the CPU (about 100 MB) and needs Node.js with npm on the PATH. Native CPU training is several times faster than the wasm backend. Then choose the backend "tfjs-node" or "auto".',
+          TFJS_NODE_VERSION,
+          folder,
+        );
+  const install = vscode.l10n.t('Install');
+  const answer = await vscode.window.showWarningMessage(kind === 'gpu' ? vscode.l10n.t('Install the GPU training backend?') : vscode.l10n.t('Install the native CPU training backend?'), { modal: true, detail }, install);
   if (answer !== install) return false;
   mkdirSync(folder, { recursive: true });
   const line = installCommandLine(kind, folder);
@@ -35,6 +43,6 @@ export async function installBackend(ctx: Ctx, kind: NativeBackend): Promise<boo
   const terminal = vscode.window.createTerminal({ name: `RewardLens: install ${kind === 'gpu' ? 'tfjs-node-gpu' : 'tfjs-node'}`, cwd: folder });
   terminal.show();
   terminal.sendText(line);
-  void vscode.window.showInformationMessage('RewardLens: the install runs in the terminal. Training runs started after it finishes can use the native backend (no reload needed).');
+  void vscode.window.showInformationMessage(vscode.l10n.t('RewardLens: the install runs in the terminal. Training runs started after it finishes can use the native backend (no reload needed).'));
   return true;
 }

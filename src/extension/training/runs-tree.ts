@@ -65,10 +65,10 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     if (node.kind === 'series') {
       const s = node.series;
       const item = new vscode.TreeItem(seriesName(s), vscode.TreeItemCollapsibleState.None);
-      item.description = s.bestValAcc === undefined ? `${s.points} evaluations` : `best val ${pct(s.bestValAcc)} at step ${s.bestValStep}`;
+      item.description = s.bestValAcc === undefined ? vscode.l10n.t('{0} evaluations', s.points) : vscode.l10n.t('best val {0} at step {1}', pct(s.bestValAcc), s.bestValStep ?? '');
       item.iconPath = new vscode.ThemeIcon('graph-line');
       item.contextValue = 'rewardlensRunSeries';
-      item.command = { title: 'Show Chart', command: CommandId.ShowTrainingChart, arguments: [node.run, s.phase] };
+      item.command = { title: vscode.l10n.t('Show Chart'), command: CommandId.ShowTrainingChart, arguments: [node.run, s.phase] };
       return item;
     }
     const r = node.run;
@@ -78,19 +78,19 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     const job = this.ctx.training.job(r.dir);
     const step = job?.progress ? ` · ${job.progress.phase}${job.progress.expert ? ` ${job.progress.expert}` : ''} ${job.progress.step}/${job.progress.totalSteps}` : '';
     const where = job?.where ? ` · ${job.where}` : '';
-    item.description = r.error !== undefined ? 'unreadable' : runDescription(r) + step + where;
+    item.description = r.error !== undefined ? vscode.l10n.t('unreadable') : runDescription(r) + step + where;
     const md = new vscode.MarkdownString();
     md.appendText(`${r.dir}\n`);
-    if (r.dataset) md.appendText(`dataset: ${r.dataset}\n`);
+    if (r.dataset) md.appendText(`${vscode.l10n.t('dataset: {0}', r.dataset)}\n`);
     md.appendText(r.error ?? runDescription(r));
-    if (job?.where) md.appendText(`\ntraining on ${job.where}`);
+    if (job?.where) md.appendText(`\n${vscode.l10n.t('training on {0}', job.where)}`);
     item.tooltip = md;
     item.iconPath = new vscode.ThemeIcon(
       r.error !== undefined ? 'warning' : r.state === 'running' ? 'sync~spin' : r.state === 'finished' ? 'pass' : 'debug-pause',
     );
     // view/item/context menus key on the state: Resume only for stopped runs, Stop only for running ones.
     item.contextValue = `rewardlensRun.${r.state}`;
-    item.command = { title: 'Show Chart', command: CommandId.ShowTrainingChart, arguments: [r.dir] };
+    item.command = { title: vscode.l10n.t('Show Chart'), command: CommandId.ShowTrainingChart, arguments: [r.dir] };
     return item;
   }
 

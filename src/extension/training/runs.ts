@@ -59,14 +59,15 @@ const pct = (x: number | null | undefined): string => (x === null || x === undef
 /** `single · finished · 71.2%` */
 export function runDescription(r: KnownRun): string {
   const acc = r.evaluation ? ` · ${pct(r.evaluation.overall)}` : '';
-  return `${r.method} · ${r.state === 'stopped' ? 'stopped (resumable)' : r.state}${acc}`;
+  const state = r.state === 'stopped' ? vscode.l10n.t('stopped (resumable)') : r.state === 'running' ? vscode.l10n.t('running') : vscode.l10n.t('finished');
+  return `${r.method} · ${state}${acc}`;
 }
 
-/** A quick pick of runs, or undefined when dismissed or there is none (the user is told). */
+/** A quick pick of runs, or undefined when dismissed or there is none (the user is told). `title` and `none` are translated by the caller. */
 export async function pickRun(ctx: Ctx, title: string, filter: (r: KnownRun) => boolean, none: string): Promise<string | undefined> {
   const runs = (await discoverRuns(ctx)).map((d) => runWithState(ctx, d)).filter((r) => r.error === undefined && filter(r));
   if (runs.length === 0) {
-    void vscode.window.showInformationMessage(`RewardLens: ${none}`);
+    void vscode.window.showInformationMessage(vscode.l10n.t('RewardLens: {0}', none));
     return undefined;
   }
   const picked = await vscode.window.showQuickPick(

@@ -55,9 +55,9 @@ async function trainerPythons(ctx: Ctx): Promise<PythonCandidate[]> {
   if (ctx.config.python) return [{ python: ctx.config.python, source: 'rewardlens.python' }];
   const out: PythonCandidate[] = [];
   const selected = await pythonExtensionInterpreter(ctx);
-  if (selected) out.push({ python: selected, source: "the Python extension's interpreter" });
+  if (selected) out.push({ python: selected, source: vscode.l10n.t("the Python extension's interpreter") });
   const own = venvPython(venvFolder(ctx));
-  if (existsSync(own)) out.push({ python: own, source: 'Set Up PyTorch Training' });
+  if (existsSync(own)) out.push({ python: own, source: vscode.l10n.t('the environment of Set Up PyTorch Training') });
   return out;
 }
 
@@ -75,14 +75,14 @@ export async function resolveTrainBackend(ctx: Ctx, options: TrainOptions): Prom
   const candidates = await trainerPythons(ctx);
   if (candidates.length === 0) {
     if (options.backend === 'auto') return options;
-    return { problem: 'the PyTorch trainer needs a Python with torch: run "Set Up PyTorch Training…" or set rewardlens.python' };
+    return { problem: vscode.l10n.t('the PyTorch trainer needs a Python with torch: run "Set Up PyTorch Training…" or set rewardlens.python') };
   }
   const { ready, tried } = await firstReadyPython(candidates);
   for (const t of tried) ctx.log.info(`PyTorch trainer, ${t.source}: ${formatPythonReport(t.report).replace(/\n/g, '; ')}`);
   if (!ready) {
     if (options.backend === 'auto') return options;
-    const why = tried.map((t) => `${t.python} (${t.source}): ${t.report.error ?? `missing ${t.report.missing.join(', ')}`}`).join('; ');
-    return { problem: `no Python can run the PyTorch trainer — ${why}: run "Set Up PyTorch Training…"` };
+    const why = tried.map((t) => `${t.python} (${t.source}): ${t.report.error ?? vscode.l10n.t('missing {0}', t.report.missing.join(', '))}`).join('; ');
+    return { problem: vscode.l10n.t('no Python can run the PyTorch trainer — {0}: run "Set Up PyTorch Training…"', why) };
   }
   return { ...options, backend: 'torch', python: ready.python };
 }
@@ -92,17 +92,22 @@ export async function setUpTorchTraining(ctx: Ctx): Promise<PythonReport | undef
   const folder = venvFolder(ctx);
   const requirements = vscode.Uri.joinPath(ctx.extensionUri, 'trainer', 'requirements.txt').fsPath;
   const base = ctx.config.python ?? (process.platform === 'win32' ? 'python' : 'python3');
-  const install = 'Install';
+  const install = vscode.l10n.t('Install');
   const answer = await vscode.window.showInformationMessage(
-    'Set up PyTorch training?',
+    vscode.l10n.t('Set up PyTorch training?'),
     {
       modal: true,
-      detail: `Creates a Python environment in ${folder} with "${base} -m venv" and installs ${requirements} into it (torch, transformers, peft, safetensors: about 3.5 GB on Linux, where torch brings its CUDA libraries). Training with the backend "torch" or "auto" then runs there, on the GPU when torch sees one.`,
+      detail: vscode.l10n.t(
+        'Creates a Python environment in {0} with "{1} -m venv" and installs {2} into it (torch, transformers, peft, safetensors: about 3.5 GB on Linux, where torch brings its CUDA libraries). Training with the backend "torch" or "auto" then runs there, on the GPU when torch sees one.',
+        folder,
+        base,
+        requirements,
+      ),
     },
     install,
   );
   if (answer !== install) return undefined;
-  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'RewardLens: setting up PyTorch training', cancellable: true }, async (progress, token) => {
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('RewardLens: setting up PyTorch training'), cancellable: true }, async (progress, token) => {
     const run = (cmd: string, args: string[], what: string): Promise<void> =>
       new Promise((resolve, reject) => {
         progress.report({ message: what });
@@ -121,31 +126,31 @@ export async function setUpTorchTraining(ctx: Ctx): Promise<PythonReport | undef
         }
         child.on('error', (e) => {
           cancel.dispose();
-          reject(new Error(`cannot run ${cmd}: ${e.message}${cmd === base ? ' (install Python 3.10 or later, or set rewardlens.python)' : ''}`));
+          reject(new Error(`${vscode.l10n.t('cannot run {0}: {1}', cmd, e.message)}${cmd === base ? vscode.l10n.t(' (install Python 3.10 or later, or set rewardlens.python)') : ''}`));
         });
         child.on('close', (code) => {
           cancel.dispose();
           if (token.isCancellationRequested) reject(new vscode.CancellationError());
           else if (code === 0) resolve();
-          else reject(new Error(`${what} failed (exit ${code}): ${tail.join(' ').slice(-400)}`));
+          else reject(new Error(vscode.l10n.t('{0} failed (exit {1}): {2}', what, code ?? '', tail.join(' ').slice(-400))));
         });
       });
     try {
-      if (!existsSync(venvPython(folder))) await run(base, ['-m', 'venv', folder], `creating ${folder}`);
-      await run(venvPython(folder), ['-m', 'pip', 'install', '--disable-pip-version-check', '-r', requirements], 'installing torch, transformers, peft, safetensors');
+      if (!existsSync(venvPython(folder))) await run(base, ['-m', 'venv', folder], vscode.l10n.t('creating {0}', folder));
+      await run(venvPython(folder), ['-m', 'pip', 'install', '--disable-pip-version-check', '-r', requirements], vscode.l10n.t('installing torch, transformers, peft, safetensors'));
       const report = await probePython(venvPython(folder));
       ctx.log.info(formatPythonReport(report));
       if (!report.ready) throw new Error(report.error ?? `still missing ${report.missing.join(', ')}`);
-      const where = report.cudaAvailable ? `${report.devices?.[0]?.name ?? 'cuda:0'}${report.devices?.[0]?.bf16 ? ' (bf16)' : ''}` : 'the CPU (torch sees no GPU)';
-      void vscode.window.showInformationMessage(`RewardLens: PyTorch training is set up (torch ${report.torch}); runs with the backend "torch" or "auto" train on ${where}.`);
+      const where = report.cudaAvailable ? `${report.devices?.[0]?.name ?? 'cuda:0'}${report.devices?.[0]?.bf16 ? ' (bf16)' : ''}` : vscode.l10n.t('the CPU (torch sees no GPU)');
+      void vscode.window.showInformationMessage(vscode.l10n.t('RewardLens: PyTorch training is set up (torch {0}); runs with the backend "torch" or "auto" train on {1}.', report.torch ?? '', where));
       return report;
     } catch (e) {
       if (e instanceof vscode.CancellationError) {
         // A half-made environment stays: it does not pass the probe, so 'auto' keeps training with TensorFlow.js.
-        void vscode.window.showWarningMessage('RewardLens: PyTorch set-up cancelled.');
+        void vscode.window.showWarningMessage(vscode.l10n.t('RewardLens: PyTorch set-up cancelled.'));
         return undefined;
       }
-      ctx.showError('setting up PyTorch training failed', e);
+      ctx.showError(vscode.l10n.t('setting up PyTorch training failed'), e);
       return undefined;
     }
   });

@@ -45,14 +45,16 @@ export type TrainCommandResult =
   | { outcome: 'failed'; run: string; message: string; died: boolean };
 
 
-const METHOD_DETAIL: Record<Method, string> = {
-  dmoerm: 'DMoERM: outer router by category, inner experts per capability point, MLP aggregation (needs labels)',
-  'dmoerm-no-outer': 'DMoERM without the outer router: capability experts over all categories (needs labels)',
-  single: 'one reward model on the whole dataset (baseline)',
-  mean: 'ensemble of reward models, mean reward (baseline)',
-  wco: 'ensemble, worst-case optimisation: minimum reward (baseline)',
-  uwo: 'ensemble, uncertainty-weighted optimisation: mean minus variance (baseline)',
-};
+// A function, not a table: vscode.l10n.t must run after the extension's bundle is loaded.
+const methodDetail = (m: Method): string =>
+  ({
+    dmoerm: vscode.l10n.t('DMoERM: outer router by category, inner experts per capability point, MLP aggregation (needs labels)'),
+    'dmoerm-no-outer': vscode.l10n.t('DMoERM without the outer router: capability experts over all categories (needs labels)'),
+    single: vscode.l10n.t('one reward model on the whole dataset (baseline)'),
+    mean: vscode.l10n.t('ensemble of reward models, mean reward (baseline)'),
+    wco: vscode.l10n.t('ensemble, worst-case optimisation: minimum reward (baseline)'),
+    uwo: vscode.l10n.t('ensemble, uncertainty-weighted optimisation: mean minus variance (baseline)'),
+  })[m];
 
 export function trainOptionsArg(arg: unknown): TrainCommandOptions {
   if (typeof arg !== 'object' || arg === null) return {};
@@ -74,11 +76,11 @@ export function trainOptionsArg(arg: unknown): TrainCommandOptions {
 
 function notStarted(ctx: Ctx, reason: string, ...actions: { title: string; run: () => unknown }[]): TrainCommandResult {
   ctx.log.warn(`training not started: ${reason}`);
-  void vscode.window.showErrorMessage(`RewardLens: ${reason}`, ...actions.map((a) => a.title)).then((picked) => actions.find((a) => a.title === picked)?.run());
+  void vscode.window.showErrorMessage(vscode.l10n.t('RewardLens: {0}', reason), ...actions.map((a) => a.title)).then((picked) => actions.find((a) => a.title === picked)?.run());
   return { outcome: 'not-started', reason };
 }
 
-const manageTrust = { title: 'Manage Workspace Trust', run: () => vscode.commands.executeCommand('workbench.trust.manage') };
+const manageTrust = { title: vscode.l10n.t('Manage Workspace Trust'), run: () => vscode.commands.executeCommand('workbench.trust.manage') };
 
 async function pickDataset(ctx: Ctx): Promise<string | undefined> {
   const items: (vscode.QuickPickItem & { file?: string })[] = [];
@@ -88,13 +90,13 @@ async function pickDataset(ctx: Ctx): Promise<string | undefined> {
     seen.add(uri.fsPath);
     items.push({ label: path.basename(uri.fsPath), description, detail: uri.fsPath, file: uri.fsPath });
   };
-  if (ctx.datasets.active) add(ctx.datasets.active.uri, 'active dataset');
-  for (const d of ctx.datasets.all()) add(d.uri, `${d.dataset.report.records.toLocaleString('en-US')} records`);
-  items.push({ label: '$(folder-opened) Choose a File…', alwaysShow: true });
-  const picked = await vscode.window.showQuickPick(items, { title: 'Train a reward model (1/6): dataset', placeHolder: 'the preference dataset to train on' });
+  if (ctx.datasets.active) add(ctx.datasets.active.uri, vscode.l10n.t('active dataset'));
+  for (const d of ctx.datasets.all()) add(d.uri, vscode.l10n.t('{0} records', d.dataset.report.records.toLocaleString('en-US')));
+  items.push({ label: `$(folder-opened) ${vscode.l10n.t('Choose a File…')}`, alwaysShow: true });
+  const picked = await vscode.window.showQuickPick(items, { title: vscode.l10n.t('Train a reward model (1/6): dataset'), placeHolder: vscode.l10n.t('the preference dataset to train on') });
   if (picked === undefined) return undefined;
   if (picked.file !== undefined) return picked.file;
-  const chosen = await vscode.window.showOpenDialog({ title: 'Training dataset', canSelectMany: false, defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri, filters: { 'Preference datasets': ['jsonl', 'json'], 'All files': ['*'] } });
+  const chosen = await vscode.window.showOpenDialog({ title: vscode.l10n.t('Training dataset'), canSelectMany: false, defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri, filters: { [vscode.l10n.t('Preference datasets')]: ['jsonl', 'json'], [vscode.l10n.t('All files')]: ['*'] } });
   return chosen?.[0]?.fsPath;
 }
 
@@ -102,19 +104,19 @@ async function pickDataset(ctx: Ctx): Promise<string | undefined> {
 async function pickLabels(ctx: Ctx, dataset: string): Promise<string | null | undefined> {
   const found = [...new Set([storeFileOf(ctx.config, dataset), storeFileFor(dataset)])].filter((f) => existsSync(f));
   const items: (vscode.QuickPickItem & { file?: string | null })[] = [
-    ...found.map((f) => ({ label: path.basename(f), description: 'capability labels found beside the dataset', detail: f, file: f })),
-    { label: '$(file) Choose a Label Store…', file: undefined },
-    { label: 'No Labels', description: 'baselines only (DMoERM needs capability labels)', file: null },
+    ...found.map((f) => ({ label: path.basename(f), description: vscode.l10n.t('capability labels found beside the dataset'), detail: f, file: f })),
+    { label: `$(file) ${vscode.l10n.t('Choose a Label Store…')}`, file: undefined },
+    { label: vscode.l10n.t('No Labels'), description: vscode.l10n.t('baselines only (DMoERM needs capability labels)'), file: null },
   ];
-  const picked = await vscode.window.showQuickPick(items, { title: 'Train a reward model (2/6): capability labels' });
+  const picked = await vscode.window.showQuickPick(items, { title: vscode.l10n.t('Train a reward model (2/6): capability labels') });
   if (picked === undefined) return undefined;
   if (picked.file !== undefined) return picked.file;
-  const chosen = await vscode.window.showOpenDialog({ title: 'Label store (.labels.jsonl)', canSelectMany: false, defaultUri: vscode.Uri.file(path.dirname(dataset)), filters: { 'Label stores': ['jsonl'] } });
+  const chosen = await vscode.window.showOpenDialog({ title: vscode.l10n.t('Label store (.labels.jsonl)'), canSelectMany: false, defaultUri: vscode.Uri.file(path.dirname(dataset)), filters: { [vscode.l10n.t('Label stores')]: ['jsonl'] } });
   return chosen?.[0]?.fsPath;
 }
 
 async function pickOne<T extends string>(title: string, values: readonly T[], current: T, describe: (v: T) => string | undefined): Promise<T | undefined> {
-  const items = values.map((v) => ({ label: v, description: v === current ? `default${describe(v) ? ` · ${describe(v)}` : ''}` : describe(v), value: v }));
+  const items = values.map((v) => ({ label: v, description: v === current ? `${vscode.l10n.t('default')}${describe(v) ? ` · ${describe(v)}` : ''}` : describe(v), value: v }));
   items.sort((a, b) => Number(b.value === current) - Number(a.value === current));
   return (await vscode.window.showQuickPick(items, { title }))?.value;
 }
@@ -124,40 +126,42 @@ async function askOptions(ctx: Ctx, dataset: string): Promise<TrainOptions | und
   const labels = await pickLabels(ctx, dataset);
   if (labels === undefined) return undefined;
   const methods = METHODS.filter((m) => labels !== null || !METHODS_NEEDING_LABELS.includes(m));
-  const method = await pickOne('Train a reward model (3/6): method', methods, methods[0], (m) => METHOD_DETAIL[m]);
+  const method = await pickOne(vscode.l10n.t('Train a reward model (3/6): method'), methods, methods[0], methodDetail);
   if (method === undefined) return undefined;
-  const preset = await pickOne('Train a reward model (4/6): model size', PRESET_NAMES, ctx.config.trainingPreset, (p) => (p === 'tiny' ? 'fast, for trying things out' : 'the default encoder size'));
+  const preset = await pickOne(vscode.l10n.t('Train a reward model (4/6): model size'), PRESET_NAMES, ctx.config.trainingPreset, (p) => (p === 'tiny' ? vscode.l10n.t('fast, for trying things out') : vscode.l10n.t('the default encoder size')));
   if (preset === undefined) return undefined;
-  const backend = await pickOne('Train a reward model (5/6): backend', TRAIN_BACKENDS, ctx.config.trainingBackend, (b) =>
+  const backend = await pickOne(vscode.l10n.t('Train a reward model (5/6): backend'), TRAIN_BACKENDS, ctx.config.trainingBackend, (b) =>
     b === 'auto'
-      ? 'PyTorch when set up, else the best TensorFlow.js backend that loads'
+      ? vscode.l10n.t('PyTorch when set up, else the best TensorFlow.js backend that loads')
       : b === 'torch'
-        ? `PyTorch trainer, on the GPU when there is one${trainerPythonConfigured(ctx) ? '' : ' (Set Up PyTorch Training… first)'}`
+        ? trainerPythonConfigured(ctx)
+          ? vscode.l10n.t('PyTorch trainer, on the GPU when there is one')
+          : vscode.l10n.t('PyTorch trainer, on the GPU when there is one (Set Up PyTorch Training… first)')
         : b === 'tfjs-node-gpu'
-          ? 'CUDA 11.2 + cuDNN 8.1 (Install GPU Training Backend)'
+          ? vscode.l10n.t('CUDA 11.2 + cuDNN 8.1 (Install GPU Training Backend)')
           : b === 'tfjs-node'
-            ? 'native CPU (Install Native Training Backend)'
+            ? vscode.l10n.t('native CPU (Install Native Training Backend)')
             : undefined,
   );
   if (backend === undefined) return undefined;
   const baseChoice = await vscode.window.showQuickPick(
     [
-      { label: 'From Scratch', description: 'a new encoder of the preset size', base: false },
-      { label: '$(folder-opened) Pre-trained Encoder…', description: 'a folder with config.json, model.safetensors, tokenizer.json', base: true },
+      { label: vscode.l10n.t('From Scratch'), description: vscode.l10n.t('a new encoder of the preset size'), base: false },
+      { label: `$(folder-opened) ${vscode.l10n.t('Pre-trained Encoder…')}`, description: vscode.l10n.t('a folder with config.json, model.safetensors, tokenizer.json'), base: true },
     ],
-    { title: 'Train a reward model (6/6): starting point' },
+    { title: vscode.l10n.t('Train a reward model (6/6): starting point') },
   );
   if (baseChoice === undefined) return undefined;
   let base: string | undefined;
   if (baseChoice.base) {
-    base = (await vscode.window.showOpenDialog({ title: 'Pre-trained BERT-family encoder', canSelectFiles: false, canSelectFolders: true, canSelectMany: false }))?.[0]?.fsPath;
+    base = (await vscode.window.showOpenDialog({ title: vscode.l10n.t('Pre-trained BERT-family encoder'), canSelectFiles: false, canSelectFolders: true, canSelectMany: false }))?.[0]?.fsPath;
     if (base === undefined) return undefined;
   }
   const out = await vscode.window.showInputBox({
-    title: 'Run folder',
-    prompt: 'Where the run writes its checkpoints, metrics and model card (an existing run folder of the same configuration resumes)',
+    title: vscode.l10n.t('Run folder'),
+    prompt: vscode.l10n.t('Where the run writes its checkpoints, metrics and model card (an existing run folder of the same configuration resumes)'),
     value: defaultRunFolder(ctx.config, dataset, method),
-    validateInput: (v) => (v.trim() === '' ? 'a folder path' : undefined),
+    validateInput: (v) => (v.trim() === '' ? vscode.l10n.t('a folder path') : undefined),
   });
   if (out === undefined) return undefined;
   return compact({ dataset, method, labels: labels ?? undefined, preset, backend, base, out: out.trim(), seed: 42, maxMinutes: ctx.config.trainingMaxMinutes });
@@ -175,7 +179,7 @@ export async function trainCommand(ctx: Ctx, arg: unknown, optionsArg: unknown):
   const given = trainOptionsArg(optionsArg);
   const dataset = uriArg(arg)?.fsPath ?? (await pickDataset(ctx));
   if (dataset === undefined) return { outcome: 'not-started', reason: 'no dataset chosen' };
-  if (!existsSync(dataset)) return notStarted(ctx, `${dataset}: no such file`);
+  if (!existsSync(dataset)) return notStarted(ctx, vscode.l10n.t('{0}: no such file', dataset));
   let options: TrainOptions | undefined;
   if (given.method !== undefined) {
     options = compact({
@@ -192,20 +196,20 @@ export async function trainCommand(ctx: Ctx, arg: unknown, optionsArg: unknown):
     });
   } else options = await askOptions(ctx, dataset);
   if (options === undefined) return { outcome: 'not-started', reason: 'not confirmed' };
-  if (METHODS_NEEDING_LABELS.includes(options.method) && options.labels === undefined) return notStarted(ctx, `method ${options.method} needs capability labels: label the dataset first ("Label Capability Points…")`);
+  if (METHODS_NEEDING_LABELS.includes(options.method) && options.labels === undefined) return notStarted(ctx, vscode.l10n.t('method {0} needs capability labels: label the dataset first ("Label Capability Points…")', options.method));
   return runTraining(ctx, options);
 }
 
 export async function resumeCommand(ctx: Ctx, arg: unknown): Promise<TrainCommandResult> {
   const blocked = trainingBlockedReason(vscode.workspace.isTrusted);
   if (blocked !== undefined) return notStarted(ctx, blocked, manageTrust);
-  const run = runArg(arg) ?? (await pickRun(ctx, 'Resume training', (r) => r.state === 'stopped', 'no stopped training run to resume (finished and running runs are not listed).'));
+  const run = runArg(arg) ?? (await pickRun(ctx, vscode.l10n.t('Resume training'), (r) => r.state === 'stopped', vscode.l10n.t('no stopped training run to resume (finished and running runs are not listed).')));
   if (run === undefined) return { outcome: 'not-started', reason: 'no run chosen' };
   let options: TrainOptions;
   try {
     options = resumeOptions(run, { backend: ctx.config.trainingBackend, maxMinutes: ctx.config.trainingMaxMinutes });
   } catch (e) {
-    return notStarted(ctx, `cannot resume ${path.basename(run)}: ${errorMessage(e)}`);
+    return notStarted(ctx, vscode.l10n.t('cannot resume {0}: {1}', path.basename(run), errorMessage(e)));
   }
   return runTraining(ctx, options);
 }
@@ -220,21 +224,21 @@ function progressMessage(e: { phase: string; expert?: string; step: number; tota
 export async function runTraining(ctx: Ctx, requested: TrainOptions): Promise<TrainCommandResult> {
   const run = path.resolve(requested.out);
   const name = path.basename(run);
-  if (ctx.training.isRunning(run)) return notStarted(ctx, `a training process is already running on ${name}`);
+  if (ctx.training.isRunning(run)) return notStarted(ctx, vscode.l10n.t('a training process is already running on {0}', name));
   const resolved = await resolveTrainBackend(ctx, requested);
-  if ('problem' in resolved) return notStarted(ctx, resolved.problem, { title: 'Set Up PyTorch Training…', run: () => vscode.commands.executeCommand(CommandId.SetUpTorchTraining) });
+  if ('problem' in resolved) return notStarted(ctx, resolved.problem, { title: vscode.l10n.t('Set Up PyTorch Training…'), run: () => vscode.commands.executeCommand(CommandId.SetUpTorchTraining) });
   const options = resolved;
   ctx.log.info(`training ${options.method} on ${options.dataset} into ${run} (preset ${options.preset}, backend ${options.backend})`);
-  const showLog = { title: 'Show Log', run: () => ctx.log.show(true) };
-  const resume = { title: 'Resume', run: () => vscode.commands.executeCommand(CommandId.ResumeTraining, run) };
-  const chart = { title: 'Show Chart', run: () => TrainingChartPanel.createOrShow(ctx, run) };
-  const card = { title: 'Open Model Card', run: () => vscode.commands.executeCommand(CommandId.OpenModelCard, run) };
+  const showLog = { title: vscode.l10n.t('Show Log'), run: () => ctx.log.show(true) };
+  const resume = { title: vscode.l10n.t('Resume'), run: () => vscode.commands.executeCommand(CommandId.ResumeTraining, run) };
+  const chart = { title: vscode.l10n.t('Show Chart'), run: () => TrainingChartPanel.createOrShow(ctx, run) };
+  const card = { title: vscode.l10n.t('Open Model Card'), run: () => vscode.commands.executeCommand(CommandId.OpenModelCard, run) };
   const tell = (kind: 'info' | 'warning' | 'error', message: string, ...actions: { title: string; run: () => unknown }[]): void => {
     const fn = kind === 'info' ? vscode.window.showInformationMessage : kind === 'warning' ? vscode.window.showWarningMessage : vscode.window.showErrorMessage;
-    void fn(`RewardLens: ${message}`, ...actions.map((a) => a.title)).then((picked) => actions.find((a) => a.title === picked)?.run());
+    void fn(vscode.l10n.t('RewardLens: {0}', message), ...actions.map((a) => a.title)).then((picked) => actions.find((a) => a.title === picked)?.run());
   };
 
-  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `RewardLens: training ${name}`, cancellable: true }, async (progress, token) => {
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('RewardLens: training {0}', name), cancellable: true }, async (progress, token) => {
     let proc;
     try {
       proc = ctx.training.train(options);
@@ -246,7 +250,7 @@ export async function runTraining(ctx: Ctx, requested: TrainOptions): Promise<Tr
     const cancel = token.onCancellationRequested(() => {
       cancelled = true;
       ctx.log.info(`${name}: stopping at the next step (the last checkpoint is kept)`);
-      progress.report({ message: 'stopping at the next step…' });
+      progress.report({ message: vscode.l10n.t('stopping at the next step…') });
       proc.cancel();
     });
     let last = 0;
@@ -263,26 +267,26 @@ export async function runTraining(ctx: Ctx, requested: TrainOptions): Promise<Tr
     try {
       const summary = await proc.done;
       if (cancelled) {
-        tell('warning', `training ${name} stopped; the last checkpoint is kept. Resume to go on.`, resume, chart);
+        tell('warning', vscode.l10n.t('training {0} stopped; the last checkpoint is kept. Resume to go on.', name), resume, chart);
         return { outcome: 'stopped', run };
       }
-      const acc = summary.evaluation ? `; held-out accuracy ${pct(summary.evaluation.overall)} on ${summary.evaluation.pairs} pairs` : '';
+      const acc = summary.evaluation ? vscode.l10n.t('; held-out accuracy {0} on {1} pairs', pct(summary.evaluation.overall), summary.evaluation.pairs) : '';
       ctx.log.info(`${name}: ${summary.method} finished in ${Math.round(summary.seconds)} s on ${summary.backend}${summary.truncated ? ' (time budget reached)' : ''}${acc}`);
-      tell('info', `trained ${name} (${summary.method}, ${summary.device ?? summary.backend}${summary.truncated ? ', stopped early by the time budget' : ''})${acc}.`, chart, card);
+      tell('info', `${vscode.l10n.t('trained {0} ({1})', name, `${summary.method}, ${summary.device ?? summary.backend}${summary.truncated ? vscode.l10n.t(', stopped early by the time budget') : ''}`)}${acc}.`, chart, card);
       return { outcome: 'finished', run, summary };
     } catch (e) {
       if (e instanceof WorkerCancelledError || (cancelled && !(e instanceof WorkerDiedError))) {
-        tell('warning', `training ${name} stopped; the last checkpoint is kept. Resume to go on.`, resume, chart);
+        tell('warning', vscode.l10n.t('training {0} stopped; the last checkpoint is kept. Resume to go on.', name), resume, chart);
         return { outcome: 'stopped', run };
       }
       if (e instanceof WorkerDiedError) {
         ctx.log.error(`${name}: ${e.message}; last output:\n${e.logTail}`);
-        tell('error', `${e.message}. The run folder keeps its last checkpoint (${RUN_FILES.log} has the process's output).`, showLog, resume);
+        tell('error', vscode.l10n.t("{0}. The run folder keeps its last checkpoint ({1} has the process's output).", e.message, RUN_FILES.log), showLog, resume);
         return { outcome: 'failed', run, message: e.message, died: true };
       }
       const message = errorMessage(e);
       ctx.log.error(`${name}: training failed: ${message}${e instanceof WorkerFailedError && e.workerStack ? `\n${e.workerStack}` : ''}`);
-      tell('error', `training ${name} failed: ${message}`, showLog);
+      tell('error', vscode.l10n.t('training {0} failed: {1}', name, message), showLog);
       return { outcome: 'failed', run, message, died: false };
     } finally {
       cancel.dispose();
@@ -299,11 +303,11 @@ export async function evaluateCommand(ctx: Ctx, arg: unknown, testArg: unknown):
     notStarted(ctx, blocked, manageTrust);
     return { outcome: 'not-started', reason: blocked };
   }
-  const run = runArg(arg) ?? (await pickRun(ctx, 'Evaluate a run', (r) => r.state === 'finished', 'no finished training run to evaluate.'));
+  const run = runArg(arg) ?? (await pickRun(ctx, vscode.l10n.t('Evaluate a run'), (r) => r.state === 'finished', vscode.l10n.t('no finished training run to evaluate.')));
   if (run === undefined) return { outcome: 'not-started', reason: 'no run chosen' };
   const testFile =
     uriArg(testArg)?.fsPath ??
-    (await vscode.window.showOpenDialog({ title: `Test set for ${path.basename(run)}`, canSelectMany: false, defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri, filters: { 'Preference datasets': ['jsonl', 'json'], 'All files': ['*'] } }))?.[0]?.fsPath;
+    (await vscode.window.showOpenDialog({ title: vscode.l10n.t('Test set for {0}', path.basename(run)), canSelectMany: false, defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri, filters: { [vscode.l10n.t('Preference datasets')]: ['jsonl', 'json'], 'All files': ['*'] } }))?.[0]?.fsPath;
   if (testFile === undefined) return { outcome: 'not-started', reason: 'no test file chosen' };
   const name = path.basename(run);
   let proc;
@@ -313,18 +317,18 @@ export async function evaluateCommand(ctx: Ctx, arg: unknown, testArg: unknown):
     notStarted(ctx, errorMessage(e));
     return { outcome: 'not-started', reason: errorMessage(e) };
   }
-  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `RewardLens: evaluating ${name} on ${path.basename(testFile)}`, cancellable: true }, async (_progress, token) => {
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('RewardLens: evaluating {0} on {1}', name, path.basename(testFile)), cancellable: true }, async (_progress, token) => {
     const cancel = token.onCancellationRequested(() => proc.cancel());
     try {
       const result = await proc.done;
       ctx.log.info(`${name} on ${testFile}: ${pct(result.overall)} of ${result.pairs} pairs`);
       TrainingChartPanel.createOrShow(ctx, run, { evaluation: { source: path.basename(testFile), result } });
-      void vscode.window.showInformationMessage(`RewardLens: ${name} agrees with ${pct(result.overall)} of ${result.pairs} human preference pairs in ${path.basename(testFile)}.`);
+      void vscode.window.showInformationMessage(vscode.l10n.t('RewardLens: {0} agrees with {1} of {2} human preference pairs in {3}.', name, pct(result.overall), result.pairs, path.basename(testFile)));
       return { outcome: 'evaluated', run, testFile, result };
     } catch (e) {
       const message = errorMessage(e);
       ctx.log.error(`evaluating ${name} failed: ${message}`);
-      void vscode.window.showErrorMessage(`RewardLens: evaluating ${name} failed: ${message}`, 'Show Log').then((p) => (p ? ctx.log.show(true) : undefined));
+      void vscode.window.showErrorMessage(vscode.l10n.t('RewardLens: evaluating {0} failed: {1}', name, message), vscode.l10n.t('Show Log')).then((p) => (p ? ctx.log.show(true) : undefined));
       return { outcome: 'failed', run, message };
     } finally {
       cancel.dispose();

@@ -1,3 +1,5 @@
+import * as vscode from 'vscode';
+
 /**
  * Workspace trust. Training runs a process that reads the workspace's datasets, writes beside them and
  * loads native modules, with settings (backend, runs folder) a workspace can set: in a workspace the user
@@ -8,5 +10,5 @@
 export function trainingBlockedReason(isTrusted: boolean): string | undefined {
   return isTrusted
     ? undefined
-    : "training is disabled in Restricted Mode: it runs a training process on this workspace's files with this workspace's training settings. Trust the workspace to train.";
+    : vscode.l10n.t("training is disabled in Restricted Mode: it runs a training process on this workspace's files with this workspace's training settings. Trust the workspace to train.");
 }

@@ -62,7 +62,7 @@ export abstract class DatasetPanel implements vscode.Disposable {
     try {
       this.onMessage(msg);
     } catch (e) {
-      this.ctx.showError(`${this.view.title} failed`, e);
+      this.ctx.showError(vscode.l10n.t('{0} failed', this.view.title), e);
     }
   }
 

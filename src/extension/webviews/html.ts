@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
+import { L10N_ATTRIBUTE } from '../../../webview/lib/l10n';
 
-/** The HTML shell of a webview: a nonce CSP, the shared and the view's stylesheet, the view's bundle. */
+/**
+ * The HTML shell of a webview: a nonce CSP, the shared and the view's stylesheet, the view's bundle,
+ * and the extension's translations for `l10n.t` in the page (webview/lib/l10n.ts).
+ */
 
 /** Webviews may load only what lies under media/ (styles, and the bundles in media/webview). */
 export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
@@ -28,7 +32,7 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, v
     `img-src ${webview.cspSource}`,
   ].join('; ');
   return `<!DOCTYPE html>
-<html lang="en">
+<html lang="${escapeAttribute(vscode.env.language)}">
 <head>
   <meta charset="UTF-8">
   <meta http-equiv="Content-Security-Policy" content="${csp}">
@@ -37,7 +41,7 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, v
   <link rel="stylesheet" href="${escapeAttribute(media(`${view.script}.css`))}">
   <title>${escapeAttribute(view.title)}</title>
 </head>
-<body>
+<body ${L10N_ATTRIBUTE}="${escapeAttribute(JSON.stringify(vscode.l10n.bundle ?? {}))}">
   <main id="app" aria-busy="true"></main>
   <script nonce="${nonce}" src="${escapeAttribute(media('webview', `${view.script}.js`))}"></script>
 </body>

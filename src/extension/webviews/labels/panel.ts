@@ -35,7 +35,7 @@ export class LabelReportPanel extends DatasetPanel {
       if (same) void current.sendUpdate();
       return current;
     }
-    const panel = vscode.window.createWebviewPanel(labelsViewType, 'Label Report', vscode.ViewColumn.Active, {});
+    const panel = vscode.window.createWebviewPanel(labelsViewType, vscode.l10n.t('Label Report'), vscode.ViewColumn.Active, {});
     return (LabelReportPanel.current = new LabelReportPanel(ctx, panel, uri));
   }
 
@@ -54,7 +54,7 @@ export class LabelReportPanel extends DatasetPanel {
   }
 
   private constructor(ctx: Ctx, panel: vscode.WebviewPanel, uri: vscode.Uri | undefined) {
-    super(ctx, panel, uri, { script: 'labels', title: 'Labels' });
+    super(ctx, panel, uri, { script: 'labels', title: vscode.l10n.t('Labels') });
     ctx.labelling.onDidFinish(
       (key) => {
         if (key === this.uri?.toString()) void this.sendUpdate();
@@ -102,7 +102,7 @@ export class LabelReportPanel extends DatasetPanel {
   private async sendUpdate(): Promise<void> {
     if (!this.ready) return;
     if (this.uri === undefined) {
-      this.post(UpdateLabels({ message: 'No dataset: open a .jsonl file and run "RewardLens: Show Label Report".' }));
+      this.post(UpdateLabels({ message: vscode.l10n.t('No dataset: open a .jsonl file and run "RewardLens: Show Label Report".') }));
       return;
     }
     const uri = this.uri;
@@ -112,12 +112,12 @@ export class LabelReportPanel extends DatasetPanel {
     this.post(LabelsBusy({ busy: false }));
     if (d === undefined) {
       const reason = this.ctx.datasets.errorOf(uri);
-      this.post(UpdateLabels({ message: reason !== undefined ? `Not indexed: ${reason}` : 'The dataset is not open any more. Open it again to see its labels.' }));
+      this.post(UpdateLabels({ message: reason !== undefined ? vscode.l10n.t('Not indexed: {0}', reason) : vscode.l10n.t('The dataset is not open any more. Open it again to see its labels.') }));
       return;
     }
     const file = datasetPath(d);
     if (file === undefined) {
-      this.post(UpdateLabels({ message: `${d.name} is not a file on disk, so it has no label store.` }));
+      this.post(UpdateLabels({ message: vscode.l10n.t('{0} is not a file on disk, so it has no label store.', d.name) }));
       return;
     }
     const store = storeFileOf(this.ctx.config, file);
@@ -126,7 +126,7 @@ export class LabelReportPanel extends DatasetPanel {
       this.post(UpdateLabels({ data: { uri: d.key, name: d.name, store, storeExists: existsSync(store), report } }));
     } catch (e) {
       this.ctx.log.warn(`label report of ${d.name}: ${errorMessage(e)}`);
-      this.post(UpdateLabels({ message: `Cannot read the label store ${store}: ${errorMessage(e)}` }));
+      this.post(UpdateLabels({ message: vscode.l10n.t('Cannot read the label store {0}: {1}', store, errorMessage(e)) }));
     }
   }
 
@@ -136,20 +136,20 @@ export class LabelReportPanel extends DatasetPanel {
     if (d === undefined || file === undefined) return;
     const store = storeFileOf(this.ctx.config, file);
     const target = await vscode.window.showSaveDialog({
-      title: 'Export kept labels as DMoERM points.jsonl',
+      title: vscode.l10n.t('Export kept labels as DMoERM points.jsonl'),
       defaultUri: vscode.Uri.file(path.join(path.dirname(file), `${path.basename(file).replace(/\.(jsonl?|json)$/i, '')}.points.jsonl`)),
-      filters: { 'JSON Lines': ['jsonl'] },
+      filters: { [vscode.l10n.t('JSON Lines')]: ['jsonl'] },
     });
     if (target === undefined) return;
     try {
       const summary = exportPointsJsonl(readStore(store), d.dataset, target.fsPath);
-      const missing = summary.missingRecords ? ` (${summary.missingRecords} labels left out: their records changed)` : '';
+      const missing = summary.missingRecords ? vscode.l10n.t(' ({0} labels left out: their records changed)', summary.missingRecords) : '';
       this.ctx.log.info(`exported ${summary.written} labels of ${d.name} to ${summary.out}${missing}`);
-      const open = 'Open File';
-      const picked = await vscode.window.showInformationMessage(`RewardLens: ${summary.written} labels exported to ${path.basename(summary.out)}${missing}.`, open);
+      const open = vscode.l10n.t('Open File');
+      const picked = await vscode.window.showInformationMessage(vscode.l10n.t('RewardLens: {0} labels exported to {1}{2}.', summary.written, path.basename(summary.out), missing), open);
       if (picked === open) await vscode.window.showTextDocument(target);
     } catch (e) {
-      this.ctx.showError(`cannot export the labels of ${d.name}`, e);
+      this.ctx.showError(vscode.l10n.t('cannot export the labels of {0}', d.name), e);
     }
   }
 

@@ -20,7 +20,7 @@ export class OverviewPanel extends DatasetPanel {
       OverviewPanel.current.panel.reveal();
       return OverviewPanel.current;
     }
-    const panel = vscode.window.createWebviewPanel(overviewViewType, 'Dataset Overview', vscode.ViewColumn.Active, {});
+    const panel = vscode.window.createWebviewPanel(overviewViewType, vscode.l10n.t('Dataset Overview'), vscode.ViewColumn.Active, {});
     return (OverviewPanel.current = new OverviewPanel(ctx, panel, uri));
   }
 
@@ -39,7 +39,7 @@ export class OverviewPanel extends DatasetPanel {
   }
 
   private constructor(ctx: Ctx, panel: vscode.WebviewPanel, uri: vscode.Uri | undefined) {
-    super(ctx, panel, uri, { script: 'overview', title: 'Overview' });
+    super(ctx, panel, uri, { script: 'overview', title: vscode.l10n.t('Overview') });
   }
 
   protected onMessage(msg: unknown): void {
@@ -77,7 +77,7 @@ export class OverviewPanel extends DatasetPanel {
 
   private async sendUpdate(): Promise<void> {
     if (this.uri === undefined) {
-      this.post(UpdateOverview({ message: 'No dataset: open a .jsonl file or run "RewardLens: Open Dataset…".' }));
+      this.post(UpdateOverview({ message: vscode.l10n.t('No dataset: open a .jsonl file or run "RewardLens: Open Dataset…".') }));
       return;
     }
     const uri = this.uri;
@@ -86,7 +86,7 @@ export class OverviewPanel extends DatasetPanel {
     if (uri !== this.uri) return;
     if (d === undefined) {
       const reason = this.ctx.datasets.errorOf(uri);
-      this.post(UpdateOverview({ message: reason !== undefined ? `Not indexed: ${reason}` : 'The dataset is not open any more. Open it again to see its overview.' }));
+      this.post(UpdateOverview({ message: reason !== undefined ? vscode.l10n.t('Not indexed: {0}', reason) : vscode.l10n.t('The dataset is not open any more. Open it again to see its overview.') }));
       return;
     }
     this.post(IndexingState({ busy: false }));

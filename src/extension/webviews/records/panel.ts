@@ -49,7 +49,7 @@ export class RecordsPanel extends DatasetPanel {
       return current;
     }
     const column = options.beside ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active;
-    const panel = vscode.window.createWebviewPanel(recordsViewType, 'Records', { viewColumn: column, preserveFocus: options.beside === true }, {});
+    const panel = vscode.window.createWebviewPanel(recordsViewType, vscode.l10n.t('Records'), { viewColumn: column, preserveFocus: options.beside === true }, {});
     const created = new RecordsPanel(ctx, panel, uri);
     created.focus = focus;
     return (RecordsPanel.current = created);
@@ -71,7 +71,7 @@ export class RecordsPanel extends DatasetPanel {
   }
 
   private constructor(ctx: Ctx, panel: vscode.WebviewPanel, uri: vscode.Uri | undefined) {
-    super(ctx, panel, uri, { script: 'records', title: 'Records' });
+    super(ctx, panel, uri, { script: 'records', title: vscode.l10n.t('Records') });
   }
 
   protected onMessage(msg: unknown): void {
@@ -114,13 +114,13 @@ export class RecordsPanel extends DatasetPanel {
   private async sendInit(): Promise<void> {
     const uri = this.uri;
     if (uri === undefined) {
-      this.post(InitRecords({ message: 'No dataset: open a .jsonl file or run "RewardLens: Open Dataset…".' }));
+      this.post(InitRecords({ message: vscode.l10n.t('No dataset: open a .jsonl file or run "RewardLens: Open Dataset…".') }));
       return;
     }
     const d = await this.ensureDataset();
     if (uri !== this.uri) return;
     if (d === undefined) {
-      this.post(InitRecords({ message: 'The dataset is not open any more. Open it again to browse its records.' }));
+      this.post(InitRecords({ message: vscode.l10n.t('The dataset is not open any more. Open it again to browse its records.') }));
       return;
     }
     const r = d.dataset.report;
