@@ -38,7 +38,8 @@ Training (docs/training-ui.md; run again with the same options to resume):
   --out RUN            run folder (created, or resumed when it holds the same run)
   --labels STORE       capability label store (.labels.jsonl); needed by dmoerm and dmoerm-no-outer
   --preset P           ${PRESET_NAMES.join(' | ')} (default small)
-  --base DIR|ORG/NAME  pre-trained BERT-family encoder (config.json, model.safetensors, tokenizer.json): a folder,
+  --base DIR|ORG/NAME  pre-trained base (config.json, model.safetensors, tokenizer.json): a BERT encoder, or a
+                       Qwen2/Llama decoder for --backend torch; a folder,
                        or a Hugging Face Hub id, downloaded once into ~/.cache/rewardlens/hub (resumable;
                        HF_ENDPOINT, HF_TOKEN, REWARDLENS_CACHE)
   --test FILE          held-out records from another file: train on all of FILE, evaluate on these

@@ -37,7 +37,7 @@ export interface TrainOptions {
   /** Run folder; created, or resumed when it holds a run of the same configuration. */
   out: string;
   preset: PresetName;
-  /** Folder of a pre-trained BERT-family encoder (config.json, model.safetensors, tokenizer.json). */
+  /** Folder of a pre-trained base (config.json, model.safetensors, tokenizer.json): a BERT encoder, or a Qwen2/Llama decoder (torch backend). */
   base?: string;
   /**
    * A run of the same dataset, preset, base and seed whose general RM (`base`) this run starts from

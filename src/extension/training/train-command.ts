@@ -147,14 +147,14 @@ async function askOptions(ctx: Ctx, dataset: string): Promise<TrainOptions | und
   const baseChoice = await vscode.window.showQuickPick(
     [
       { label: vscode.l10n.t('From Scratch'), description: vscode.l10n.t('a new encoder of the preset size'), base: false },
-      { label: `$(folder-opened) ${vscode.l10n.t('Pre-trained Encoder…')}`, description: vscode.l10n.t('a folder with config.json, model.safetensors, tokenizer.json'), base: true },
+      { label: `$(folder-opened) ${vscode.l10n.t('Pre-trained Base…')}`, description: vscode.l10n.t('a Hugging Face folder: a BERT encoder, or a Qwen2/Llama decoder (PyTorch trainer)'), base: true },
     ],
     { title: vscode.l10n.t('Train a reward model (6/6): starting point') },
   );
   if (baseChoice === undefined) return undefined;
   let base: string | undefined;
   if (baseChoice.base) {
-    base = (await vscode.window.showOpenDialog({ title: vscode.l10n.t('Pre-trained BERT-family encoder'), canSelectFiles: false, canSelectFolders: true, canSelectMany: false }))?.[0]?.fsPath;
+    base = (await vscode.window.showOpenDialog({ title: vscode.l10n.t('Pre-trained base (config.json, model.safetensors, tokenizer.json)'), canSelectFiles: false, canSelectFolders: true, canSelectMany: false }))?.[0]?.fsPath;
     if (base === undefined) return undefined;
   }
   const out = await vscode.window.showInputBox({
