@@ -29,9 +29,9 @@ import { OrtScorer, ScoreCache } from '../src/core/scoring/session';
 import { encodeRecord } from '../src/core/training/features';
 import { Rng } from '../src/core/training/rng';
 import { train } from '../src/core/training/train';
-import type { PresetName } from '../src/core/training/types';
 import { scoreHoverMarkdown } from '../src/extension/scoring/format';
 import { writeLabelledSyntheticPreferences } from '../test/support/synthetic-prefs';
+import type { PresetName } from '../src/core/model/config';
 
 const { values } = parseArgs({
   options: {

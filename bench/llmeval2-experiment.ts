@@ -13,10 +13,13 @@ import type { RunModel } from '../src/core/training/networks';
 import type { ReferenceResult } from '../src/core/training/references';
 import { judgedRecords, longerWins, ratingJudge } from '../src/core/training/references';
 import { evaluateRun, prepare as prepareRun, train } from '../src/core/training/train';
-import type { BackendName, EvalResult, Method, PresetName, TrainBackend, TrainEvent } from '../src/core/training/types';
-import { METHODS, METHODS_NEEDING_LABELS, PRESET_NAMES, TRAIN_BACKENDS } from '../src/core/training/types';
+import type { EvalResult, Method, TrainBackend, TrainEvent } from '../src/core/training/types';
+import { METHODS, METHODS_NEEDING_LABELS, TRAIN_BACKENDS } from '../src/core/training/types';
 import type { AlignmentReport, Split } from './llmeval2-data';
 import { GPT_SOURCE, canonicalJsonl, pairCounts, readLlmeval2, splitByQuestion } from './llmeval2-data';
+import type { BackendName } from '../src/core/model/backend';
+import type { PresetName } from '../src/core/model/config';
+import { PRESET_NAMES } from '../src/core/model/config';
 
 /**
  * Issue 4's experiment: the paper's Table 3 on llmeval2 (docs in bench/llmeval2-experiment.md). Human

@@ -27,8 +27,9 @@ import type { RunModel } from '../src/core/training/networks';
 import { saveParts } from '../src/core/training/networks';
 import { RunFolder } from '../src/core/training/run-folder';
 import { RunScorer } from '../src/core/training/scorer';
-import type { BackendName, PresetName } from '../src/core/training/types';
 import { sequenceSource } from '../src/core/training/tasks';
+import type { BackendName } from '../src/core/model/backend';
+import type { PresetName } from '../src/core/model/config';
 
 const { values } = parseArgs({
   options: {

@@ -49,8 +49,8 @@ import { Rng } from '../src/core/training/rng';
 import { tokenPairTask } from '../src/core/training/tasks';
 import { train } from '../src/core/training/train';
 import { VocabMap } from '../src/core/model/vocab';
-import type { PresetName } from '../src/core/training/types';
 import { GPT_SOURCE, readLlmeval2, writeCanonicalFile } from './llmeval2-data';
+import type { PresetName } from '../src/core/model/config';
 
 export const BENCH_ENCODER: EncoderConfig = {
   vocabSize: 8000,

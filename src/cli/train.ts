@@ -11,14 +11,17 @@ import { formatPythonReport, probePython } from '../core/training/python-env';
 import { RUN_FILES } from '../core/training/run-folder';
 import { defaultPython } from '../core/training/torch-trainer';
 import { evaluateRun, prepare, train, trainSettings } from '../core/training/train';
-import type { EvalResult, Method, PresetName, TrainBackend, TrainEvent, TrainOptions, TrainSummary } from '../core/training/types';
-import { BACKENDS, METHODS, METHODS_NEEDING_LABELS, PRESET_NAMES, TRAIN_BACKENDS } from '../core/training/types';
+import type { EvalResult, Method, TrainBackend, TrainEvent, TrainOptions, TrainSummary } from '../core/training/types';
+import { METHODS, METHODS_NEEDING_LABELS, TRAIN_BACKENDS } from '../core/training/types';
 import { formatEvalResult, formatTrainEvent } from '../worker/train-protocol';
 import { negativeValuesJoined } from './args';
 import { UsageError } from './errors';
 import { checkRunFolder } from './files';
 import { printable } from './format';
 import { stopOnSignal } from './signals';
+import { BACKENDS } from '../core/model/backend';
+import type { PresetName } from '../core/model/config';
+import { PRESET_NAMES } from '../core/model/config';
 
 /**
  * `rewardlens train` and `rewardlens eval` (docs/training-ui.md). Training runs in this process: from the

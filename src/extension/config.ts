@@ -2,8 +2,10 @@ import * as vscode from 'vscode';
 import type { Pricing } from '../core/labelling/estimate';
 import { DEFAULT_MAX_RETRY_WAIT_SECONDS, MAX_RETRY_WAIT_SECONDS_LIMIT } from '../core/labelling/retry';
 import type { Lang } from '../core/labelling/templates';
-import type { PresetName, TrainBackend } from '../core/training/types';
-import { PRESET_NAMES, TRAIN_BACKENDS } from '../core/training/types';
+import type { TrainBackend } from '../core/training/types';
+import { TRAIN_BACKENDS } from '../core/training/types';
+import type { PresetName } from '../core/model/config';
+import { PRESET_NAMES } from '../core/model/config';
 
 /** Typed access to `contributes.configuration` (package.json); keep the two in step. */
 

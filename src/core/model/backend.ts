@@ -6,10 +6,13 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import type { BackendName } from '../training/types';
 import { registerWasmKernelFixes } from './kernels';
 import { bundledTf, tf, useTfNamespace } from './tf';
 import type { TfNamespace } from './tf';
+
+/** The TensorFlow.js backends RewardLens can train and score with. */
+export const BACKENDS = ['wasm', 'cpu', 'tfjs-node', 'tfjs-node-gpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
 
 export interface BackendInfo {
   backend: BackendName;

@@ -2,7 +2,6 @@
  * Model configuration: the encoder's shape, LoRA settings and the two built-in presets.
  * Names follow Hugging Face's BertConfig where one exists (hidden_size → hidden, …).
  */
-import type { PresetName } from '../training/types';
 
 export interface EncoderConfig {
   vocabSize: number;
@@ -75,6 +74,9 @@ export interface LoraConfig {
 
 /** The paper's LoRA settings (DMoERM Table 5): rank 32, alpha 32, dropout 0.05 on query and value. */
 export const DEFAULT_LORA: LoraConfig = { r: 32, alpha: 32, dropout: 0.05, targets: ['query', 'value'] };
+
+export const PRESET_NAMES = ['tiny', 'small'] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
 
 export interface Preset {
   /** The vocabulary comes from the tokenizer (and may be compacted to the dataset's tokens). */

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
-import type { Phase, PresetName } from './types';
+import type { Phase } from './types';
+import type { PresetName } from '../model/config';
 
 /** Phases that run an optimiser (evaluation does not). */
 export type TrainedPhase = Exclude<Phase, 'eval'>;

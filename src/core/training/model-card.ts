@@ -1,7 +1,8 @@
 import type { ReferenceResult } from './references';
-import type { EvalResult, Method, Phase, PresetName } from './types';
+import type { EvalResult, Method, Phase } from './types';
 import { formatEvalTable } from './evaluate';
 import { codeBlock, escapeMarkdown, inlineCode } from '../markdown';
+import type { PresetName } from '../model/config';
 
 /**
  * MODEL_CARD.md of a run: what was trained on what, how, how well it agrees with people, and what it

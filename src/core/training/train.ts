@@ -36,12 +36,13 @@ import { RunScorer } from './scorer';
 import { splitByGroup } from './split';
 import type { SequenceSource } from './tasks';
 import { sequenceSource } from './tasks';
-import type { BackendName, EvalResult, Phase, TrainEvent, TrainOptions, TrainSummary } from './types';
+import type { EvalResult, Phase, TrainEvent, TrainOptions, TrainSummary } from './types';
 import type { PrefPair } from './pairs';
 import type { BaseWeights, TrainingPlan } from './plan';
 import { writePlan } from './plan';
 import { defaultPython, runTorchTrainer } from './torch-trainer';
 import { METHODS_NEEDING_LABELS } from './types';
+import type { BackendName } from '../model/backend';
 
 /** How a caller (CLI, worker) hears from and steers a run. */
 export interface TrainIO {

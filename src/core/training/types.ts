@@ -10,11 +10,9 @@ export type Method = (typeof METHODS)[number];
 /** Methods whose capability experts train on capability labels (`--labels`). */
 export const METHODS_NEEDING_LABELS: readonly Method[] = ['dmoerm', 'dmoerm-no-outer'];
 
-export const PRESET_NAMES = ['tiny', 'small'] as const;
-export type PresetName = (typeof PRESET_NAMES)[number];
-
-export const BACKENDS = ['wasm', 'cpu', 'tfjs-node', 'tfjs-node-gpu'] as const;
-export type BackendName = (typeof BACKENDS)[number];
+import type { BackendName } from '../model/backend';
+import { BACKENDS } from '../model/backend';
+import type { PresetName } from '../model/config';
 
 /** What computes a run: a TensorFlow.js backend ('auto': the best that loads), or the PyTorch trainer (docs/torch-trainer.md). */
 export type TrainBackend = BackendName | 'auto' | 'torch';

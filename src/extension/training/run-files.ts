@@ -1,8 +1,10 @@
 import { basename } from 'node:path';
 import type { MetricLine } from '../../core/training/run-folder';
 import { RunFolder } from '../../core/training/run-folder';
-import type { EvalResult, Method, PresetName, TrainBackend, TrainOptions } from '../../core/training/types';
-import { METHODS, PRESET_NAMES } from '../../core/training/types';
+import type { EvalResult, Method, TrainBackend, TrainOptions } from '../../core/training/types';
+import { METHODS } from '../../core/training/types';
+import type { PresetName } from '../../core/model/config';
+import { PRESET_NAMES } from '../../core/model/config';
 
 /**
  * What the runs view, the chart and Resume read from a run folder (src/core/training/run-folder.ts),

@@ -3,8 +3,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { storeFileFor } from '../../core/labelling/store';
 import { RUN_FILES } from '../../core/training/run-folder';
-import type { EvalResult, Method, PresetName, TrainBackend, TrainOptions, TrainSummary } from '../../core/training/types';
-import { METHODS, METHODS_NEEDING_LABELS, PRESET_NAMES, TRAIN_BACKENDS } from '../../core/training/types';
+import type { EvalResult, Method, TrainBackend, TrainOptions, TrainSummary } from '../../core/training/types';
+import { METHODS, METHODS_NEEDING_LABELS, TRAIN_BACKENDS } from '../../core/training/types';
 import { WorkerCancelledError, WorkerDiedError, WorkerFailedError } from '../../worker/train-client';
 import { CommandId } from '../command-id';
 import type { Ctx } from '../context';
@@ -17,6 +17,8 @@ import { defaultRunFolder, pickRun } from './runs';
 import { runArg } from './runs-tree';
 import { resolveTrainBackend, trainerPythonConfigured } from './torch-setup';
 import { trainingBlockedReason } from './trust';
+import type { PresetName } from '../../core/model/config';
+import { PRESET_NAMES } from '../../core/model/config';
 
 /**
  * "Train Reward Model", "Resume Training" and "Evaluate Run…": quick picks → the worker process
