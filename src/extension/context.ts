@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { Config } from './config';
+import { errorMessage } from './errors';
 import { DatasetRegistry } from './datasets/registry';
 import { Labelling } from './labelling/labelling';
 import { RewardModel } from './scoring/reward-model';
@@ -59,8 +60,3 @@ export class Ctx implements vscode.Disposable {
   }
 }
 
-/** A readable message from anything thrown. */
-export function errorMessage(e: unknown): string {
-  if (e instanceof Error) return e.message;
-  return typeof e === 'string' ? e : JSON.stringify(e);
-}

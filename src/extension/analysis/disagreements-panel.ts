@@ -20,7 +20,7 @@ import {
   UpdateDisagreements,
 } from '../../../webview/disagreements-protocol';
 import type { Ctx } from '../context';
-import { errorMessage } from '../context';
+import { errorMessage } from '../errors';
 import { isCancellation } from '../datasets/cancellation';
 import type { DatasetChange, IndexedDataset } from '../datasets/registry';
 import { datasetPath, storeFileOf } from '../labelling/paths';

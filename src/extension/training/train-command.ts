@@ -8,7 +8,7 @@ import { METHODS, METHODS_NEEDING_LABELS, TRAIN_BACKENDS } from '../../core/trai
 import { WorkerCancelledError, WorkerDiedError, WorkerFailedError } from '../../worker/train-client';
 import { CommandId } from '../command-id';
 import type { Ctx } from '../context';
-import { errorMessage } from '../context';
+import { errorMessage } from '../errors';
 import { uriArg } from '../datasets/open';
 import { storeFileOf } from '../labelling/paths';
 import { TrainingChartPanel } from './chart-panel';
