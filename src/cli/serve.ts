@@ -3,7 +3,6 @@ import { checkInput } from '../core/io/input-file';
 import { RequestLog } from '../core/serve/request-log';
 import type { ServeOptions } from '../core/serve/server';
 import { RewardServer, SERVE_DEFAULTS, isLoopback } from '../core/serve/server';
-import type { TemplateName } from '../core/serve/split-query';
 import { isTemplateName } from '../core/serve/split-query';
 import { version } from '../../package.json';
 import { negativeValuesJoined } from './args';
@@ -82,7 +81,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       maxBatch,
       maxQueue: int('max-queue', values['max-queue'], 1, 1 << 20) ?? 8 * maxBatch,
       maxLen: int('max-len', values['max-len'], 4, 1 << 20),
-      split: { template: template as TemplateName, marker: values.marker },
+      split: { template, marker: values.marker },
       token: token || undefined,
       intraOpNumThreads: int('threads', values.threads, 1, 256),
     },
