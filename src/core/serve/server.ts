@@ -90,16 +90,22 @@ export class RewardServer {
   /** Loads the model (so the first request does not pay for it) and listens. */
   static async start(model: string, options: ServeOptions): Promise<RewardServer> {
     const scorer = new OrtScorer(model, { batchSize: options.maxBatch, intraOpNumThreads: options.intraOpNumThreads });
-    const server = new RewardServer(scorer, options);
-    await server.warm();
-    await new Promise<void>((resolve, reject) => {
-      server.http.once('error', reject);
-      server.http.listen(options.port, options.host, () => {
-        server.http.off('error', reject);
-        resolve();
+    try {
+      const server = new RewardServer(scorer, options);
+      await server.warm();
+      await new Promise<void>((resolve, reject) => {
+        server.http.once('error', reject);
+        server.http.listen(options.port, options.host, () => {
+          server.http.off('error', reject);
+          resolve();
+        });
       });
-    });
-    return server;
+      return server;
+    } catch (e) {
+      // A port in use or a bad --max-len: the native session is released before the error reaches the user.
+      await scorer.dispose();
+      throw e;
+    }
   }
 
   private async warm(): Promise<void> {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
@@ -25,6 +27,16 @@ void describe('rewardlens serve (CLI)', () => {
     refused([model, '--max-len', '100000', '--port', '0'], /--max-len must be from 4 to the model's 128 tokens/);
     refused([model, '--log', model], /model\.onnx/);
     refused([join(root, 'nope.onnx')], /nope\.onnx: no such file/);
+  });
+
+  void it('a port in use is exit 2 naming it', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    try {
+      refused([model, '--port', String((taken.address() as AddressInfo).port)], /127\.0\.0\.1:\d+: cannot listen \(EADDRINUSE\)/);
+    } finally {
+      taken.close();
+    }
   });
 
   void it('serves on port 0 and, on SIGTERM, answers the request in flight before exiting 0', async () => {
