@@ -56,8 +56,11 @@ void describe('rewardlens serve (CLI)', () => {
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     // Many queries so that the run is still going when the signal arrives.
     const body = JSON.stringify({ query: Array.from({ length: 400 }, (_, i) => query(`question ${i}`, `answer ${i} `.repeat(20))) });
-    const pending = fetch(`${url}/get_reward`, { method: 'POST', body });
+    let answered = false;
+    const pending = fetch(`${url}/get_reward`, { method: 'POST', body }).finally(() => (answered = true));
     await new Promise((r) => setTimeout(r, 30));
+    // Still being scored when the signal goes: a 200 after it is the drain (a request it had not taken would get 503).
+    assert.equal(answered, false, 'answered before the signal: nothing was in flight');
     child.kill('SIGTERM');
     const res = await pending;
     assert.equal(res.status, 200);
