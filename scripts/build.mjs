@@ -41,6 +41,7 @@ const node = {
     { in: 'bench/engine-speed.ts', out: 'bench/engine-speed' },
     { in: 'bench/score-speed.ts', out: 'bench/score-speed' },
     { in: 'bench/hover-latency.ts', out: 'bench/hover-latency' },
+    { in: 'bench/serve-load.ts', out: 'bench/serve-load' },
     ...testEntries('test/unit', 'test/unit'),
     ...testEntries('test/integration', 'test/integration'),
   ].filter((e) => existsSync(e.in)),

@@ -46,4 +46,8 @@ export const enum CommandId {
   ShowEvaluationReport = 'rewardlens.showEvaluationReport',
   /** (datasetUri?) — score the dataset with the reward model; the human pairs it orders the other way. */
   ShowDisagreements = 'rewardlens.showDisagreements',
+  /** (options?: { port?: number; model?: string }) — `rewardlens serve` for the selected model; returns its URL. */
+  StartRewardServer = 'rewardlens.startRewardServer',
+  /** Stops the reward server (it answers requests in flight first). */
+  StopRewardServer = 'rewardlens.stopRewardServer',
 }

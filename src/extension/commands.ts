@@ -12,6 +12,7 @@ import { recordDocumentUri } from './records/record-document';
 import { showBestOfN } from './scoring/best-of-n-panel';
 import { showRewardBreakdown } from './scoring/breakdown-panel';
 import { selectRewardModel } from './scoring/select-model';
+import { RewardServerHost } from './scoring/reward-server';
 import { TrainingChartPanel } from './training/chart-panel';
 import { installBackend } from './training/install-backend';
 import { setUpTorchTraining } from './training/torch-setup';
@@ -257,6 +258,12 @@ export function createCommands(): Record<CommandId, CommandFactory> {
     },
     [CommandId.SelectRewardModel]: {
       run: (ctx) => (arg?: unknown) => selectRewardModel(ctx, arg),
+    },
+    [CommandId.StartRewardServer]: {
+      run: (ctx) => (arg?: unknown) => RewardServerHost.of(ctx).start(arg),
+    },
+    [CommandId.StopRewardServer]: {
+      run: (ctx) => () => RewardServerHost.of(ctx).stop(),
     },
     [CommandId.ShowEvaluationReport]: {
       run: (ctx) => (arg?: unknown) => showEvaluationReport(ctx, arg),

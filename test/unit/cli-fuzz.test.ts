@@ -161,7 +161,7 @@ void describe('rewardlens CLI on bad files and bad flags', () => {
   });
 
   void it('--help of every command, and --version, exit 0', () => {
-    for (const command of ['index', 'convert', 'overlap', 'label', 'labels-from-ratings', 'train', 'eval', 'export', 'score']) {
+    for (const command of ['index', 'convert', 'overlap', 'label', 'labels-from-ratings', 'train', 'eval', 'export', 'score', 'serve']) {
       const r = spawnSync(process.execPath, [cli, command, '--help'], { encoding: 'utf8', timeout: 20_000 });
       assert.equal(r.status, 0, `${command} --help: ${r.stderr}`);
       assert.match(r.stdout, /Usage|rewardlens/);
