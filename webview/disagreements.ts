@@ -80,7 +80,7 @@ function row(r: DisagreementView): HTMLElement {
     h('td', { class: 'category' }, h('div', {}, r.datasetCategory), r.routerCategory !== undefined ? h('div', { class: 'muted', title: "the router's category" }, `→ ${r.routerCategory}`) : undefined),
     h('td', { class: 'pair' }, response('human ✓', r.humanWinner, rw, r.winnerText), response('model ✓', r.humanLoser, rl, r.loserText)),
     h('td', { class: 'n', title: 'r(human loser) − r(human winner)' }, fixed(r.margin)),
-    h('td', { class: 'n', title: "the model's probability that the human loser is better, σ(margin)" }, Number.isFinite(r.confidence) ? `${(100 * r.confidence).toFixed(1)}%` : '–'),
+    h('td', { class: 'n', title: "P(human loser better): the model's Bradley–Terry probability σ(margin), margin on reward logits" }, Number.isFinite(r.confidence) ? `${(100 * r.confidence).toFixed(1)}%` : '–'),
     labelsCell(r),
   );
   tr.addEventListener('dblclick', reveal);
@@ -107,7 +107,7 @@ function renderPage(query: PageQuery, total: number, rows: DisagreementView[]): 
       : h(
           'table',
           { class: 'rows' },
-          h('thead', {}, h('tr', {}, h('th', {}, 'line'), h('th', {}, 'category'), h('th', {}, 'responses (reward, first words)'), h('th', { class: 'n' }, 'margin'), h('th', { class: 'n' }, 'confidence'), h('th', {}, 'capability labels'))),
+          h('thead', {}, h('tr', {}, h('th', {}, 'line'), h('th', {}, 'category'), h('th', {}, 'responses (reward logit, first words)'), h('th', { class: 'n' }, 'logit margin'), h('th', { class: 'n' }, 'P(loser better)'), h('th', {}, 'capability labels'))),
           h('tbody', {}, ...rows.map(row)),
         ),
     rows.length > 20 ? pager(query.offset, rows.length, total) : undefined,
@@ -145,7 +145,7 @@ function render(s: DisagreementsSummary): void {
     h(
       'p',
       { class: 'muted note' },
-      'Pairs whose human winner the model does not reward higher, by the model’s confidence σ(r_loser − r_winner). Label noise?: most consistent capability verdicts for the pair prefer the human loser too. Click a line to open the record.',
+      'Pairs whose human winner the model does not reward higher, by the model’s confidence P(loser better) = σ(z_loser − z_winner) on reward logits z (pre-σ). Label noise?: most consistent capability verdicts for the pair prefer the human loser too. Click a line to open the record.',
     ),
     h(
       'div',

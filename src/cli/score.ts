@@ -66,12 +66,12 @@ export function parseScoreArgs(argv: string[]): { help: true } | ScoreArgs {
 
 const fixed = (x: number): string => x.toFixed(3);
 
-/** Plain text: one line per record (category, rewards, agreement), then the eval table. */
+/** Plain text: one line per record (category, reward logits, agreement), then the eval table. */
 export function formatFileScore(s: FileScore): string {
   const lines = s.records.map((r) => {
     const route = r.category !== undefined ? ` → ${r.category}` : '';
     const agree = r.agreement.pairs ? `  ${r.agreement.agree}/${r.agreement.pairs} pairs agree` : '';
-    return `#${r.index} ${r.id}${route}: ${r.rewards.map(fixed).join(' ')}${agree}`;
+    return `#${r.index} ${r.id}${route}: ${r.logits.map(fixed).join(' ')}${agree}`;
   });
   return [...lines, '', formatEvalResult(s.summary), `${s.summary.records} records scored in ${s.summary.seconds.toFixed(1)} s`].join('\n');
 }

@@ -21,6 +21,11 @@ export function fixed(v: number): string {
   return Number.isFinite(v) ? v.toFixed(3) : String(v);
 }
 
+/** A reward logit, signed, two decimals (`+2.41`, `-0.07`): logits are unbounded, 3 decimals add nothing. */
+export function signed(v: number): string {
+  return Number.isFinite(v) ? `${v >= 0 ? '+' : ''}${v.toFixed(2)}` : String(v);
+}
+
 function percent(p: number): string {
   return `${Math.round(p * 100)}%`;
 }
@@ -71,11 +76,11 @@ export function scoreLensTitle(record: PreferenceRecord, score: ModelRecordScore
   const parts: string[] = [];
   const route = routerDecision(score, categories);
   if (route !== undefined) parts.push(`$(git-merge) ${route.replace(/\$\(/g, '$\u200b(')}`);
-  parts.push(modelOrder(score.rewards).map((i) => `R${i + 1} ${fixed(score.rewards[i])}`).join(' › '));
-  const a = modelAgreement(record, score.rewards);
+  parts.push(modelOrder(score.logits).map((i) => `R${i + 1} ${signed(score.logits[i])}`).join(' › '));
+  const a = modelAgreement(record, score.logits);
   if (a.pairs > 0) {
     const mark = a.agree === a.pairs ? '✓' : '✗';
-    const margin = a.margin === undefined ? '' : `, top ${a.margin >= 0 ? '+' : ''}${fixed(a.margin)}`;
+    const margin = a.margin === undefined ? '' : `, top ${signed(a.margin)}`;
     parts.push(`${mark} ${a.agree}/${a.pairs} pairs${margin}`);
   } else parts.push(record.preference === undefined ? 'no human ranking' : 'human: all tied');
   return parts.join(' · ');
@@ -83,15 +88,15 @@ export function scoreLensTitle(record: PreferenceRecord, score: ModelRecordScore
 
 /** The lens's tooltip: what the numbers are. */
 export function scoreLensTooltip(modelName: string, record: PreferenceRecord, score: ModelRecordScore): string {
-  const a = modelAgreement(record, score.rewards);
-  const lines = [`${modelName}: reward per response, the model's best first.`];
+  const a = modelAgreement(record, score.logits);
+  const lines = [`${modelName}: reward logit (pre-σ) per response, the model's best first.`];
   if (a.pairs > 0) lines.push(`The model orders ${a.agree} of ${a.pairs} human preference pairs the same way.`);
   if (a.margin !== undefined) {
     const best = a.humanBest.map((i) => `R${i + 1}`).join(' = ');
     lines.push(
       a.humanBest.includes(a.modelTop)
-        ? `The model's top (R${a.modelTop + 1}) is the human's best (${best}), ${fixed(a.margin)} above the next response.`
-        : `The model prefers R${a.modelTop + 1} to the human's best (${best}) by ${fixed(-a.margin)}.`,
+        ? `The model's top (R${a.modelTop + 1}) is the human's best (${best}), ${signed(a.margin)} logit above the next response.`
+        : `The model prefers R${a.modelTop + 1} to the human's best (${best}) by ${signed(-a.margin)} logit.`,
     );
   }
   return lines.join('\n');
@@ -125,16 +130,16 @@ export function scoreHoverMarkdown(modelName: string, record: PreferenceRecord, 
   }
   const caps = score.capabilities ?? [];
   const ranks = humanVerdict(record).ranks;
-  const rewardBars = relativeBars(score.rewards);
+  const rewardBars = relativeBars(score.logits);
   const capBars = caps.map((c) => relativeBars(c.scores));
-  const head = ['response', 'reward', ...caps.map((c) => escapeMarkdown(c.en || c.point)), 'human rank'];
+  const head = ['response', 'reward logit', ...caps.map((c) => escapeMarkdown(c.en || c.point)), 'human rank'];
   out.push(`| ${head.join(' | ')} |\n|${head.map((_, i) => (i === 0 || i === head.length - 1 ? '---' : '---:')).join('|')}|\n`);
-  for (const i of modelOrder(score.rewards)) {
-    const cells = [`R${i + 1}`, `\`${rewardBars[i]}\` ${fixed(score.rewards[i])}`, ...caps.map((c, k) => `\`${capBars[k][i]}\` ${fixed(c.scores[i])}`), ranks[i] !== undefined ? String(ranks[i]) : '—'];
+  for (const i of modelOrder(score.logits)) {
+    const cells = [`R${i + 1}`, `\`${rewardBars[i]}\` ${signed(score.logits[i])}`, ...caps.map((c, k) => `\`${capBars[k][i]}\` ${fixed(c.scores[i])}`), ranks[i] !== undefined ? String(ranks[i]) : '—'];
     out.push(`| ${cells.join(' | ')} |\n`);
   }
   out.push(`\nBars compare the responses of this record (longest: the highest value in the column).\n\n`);
-  const a = modelAgreement(record, score.rewards);
+  const a = modelAgreement(record, score.logits);
   if (a.pairs > 0) out.push(`${a.agree === a.pairs ? '✓' : '✗'} agrees on ${a.agree} of ${a.pairs} human pairs\n\n`);
   return out.join('');
 }
