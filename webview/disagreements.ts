@@ -7,6 +7,7 @@ import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { CapabilityVerdict } from '../src/core/scoring/disagreements';
+import { agreementProvenance, engineDifferenceNote } from '../src/core/scoring/engines';
 import type { DisagreementsState, DisagreementsSummary, DisagreementView, PageQuery } from './disagreements-protocol';
 import { DisagreementsPage, DisagreementsProgress, DisagreementsReady, ExportDisagreements, PAGE_SIZE, RequestPage, Rescore, RevealRecord, UpdateDisagreements } from './disagreements-protocol';
 import { h, renderMessage, replaceChildren } from './lib/dom';
@@ -138,6 +139,7 @@ function render(s: DisagreementsSummary): void {
           `${formatCount(s.records)} records · ${formatCount(s.pairs)} human pairs · ${formatCount(s.disagreements)} ordered the other way (${formatShare(s.disagreements, s.pairs)}) · ${formatCount(s.labelNoise)} label-noise candidates`,
           s.labelStore ? ` · labels from ${s.labelStore}` : ' · no capability labels',
         ),
+        h('div', { class: 'subtitle', title: engineDifferenceNote('onnx') }, agreementProvenance('onnx', s.pairs - s.disagreements, s.pairs)),
       ),
       h('div', { class: 'actions' }, button('Export JSONL', () => host.post(ExportDisagreements({ ...filter })), false, 'write the listed pairs (with the filters) to a .jsonl file'), button('Rescore', () => host.post(Rescore({})), true)),
     ),

@@ -9,6 +9,7 @@ import type { ReportCell, ReportGroup } from '../src/core/training/report';
 import type { CurvesData, ReportData, ReportState } from './evaluation-report-protocol';
 import { OpenTrainingChart, RefreshReport, ReportReady, SelectRun, UpdateCurves, UpdateReport } from './evaluation-report-protocol';
 import { accuracyChart, chartLegend, pct, seriesOf } from './lib/chart';
+import { engineDifferenceNote } from '../src/core/scoring/engines';
 import { h, renderMessage, replaceChildren } from './lib/dom';
 import type { Child } from './lib/dom';
 import { formatCount } from './lib/format';
@@ -156,6 +157,7 @@ function render(d: ReportData): void {
         { class: 'titles' },
         h('h1', {}, 'Evaluation Report'),
         h('div', { class: 'subtitle' }, `${d.runs.length} runs · ${evaluated} evaluated · ${d.report.groups.length} test set${d.report.groups.length === 1 ? '' : 's'} · accuracy on held-out human pairs (paper Table 3); best of each column in bold`),
+        h('div', { class: 'subtitle', title: engineDifferenceNote('training') }, 'Engine: training engine (TF.js) on the run’s checkpoints, pairs compared on σ rewards; every non-tied human pair of every record, equal rewards count as disagreement.'),
       ),
       h('div', { class: 'actions' }, h('vscode-button', { attrs: { secondary: true }, on: { click: () => host.post(RefreshReport({})) } }, 'Refresh')),
     ),

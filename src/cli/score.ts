@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { checkInput } from '../core/io/input-file';
 import type { FileScore } from '../core/scoring/score-file';
 import { scoreFile } from '../core/scoring/score-file';
+import { agreementProvenance } from '../core/scoring/engines';
 import { formatEvalResult } from '../worker/train-protocol';
 import { negativeValuesJoined } from './args';
 import { EXPORT_USAGE, OnnxUsageError } from './export';
@@ -73,7 +74,7 @@ export function formatFileScore(s: FileScore): string {
     const agree = r.agreement.pairs ? `  ${r.agreement.agree}/${r.agreement.pairs} pairs agree` : '';
     return `#${r.index} ${r.id}${route}: ${r.logits.map(fixed).join(' ')}${agree}`;
   });
-  return [...lines, '', formatEvalResult(s.summary), `${s.summary.records} records scored in ${s.summary.seconds.toFixed(1)} s`].join('\n');
+  return [...lines, '', formatEvalResult(s.summary), `${s.summary.records} records scored in ${s.summary.seconds.toFixed(1)} s; ${agreementProvenance('onnx', s.records.reduce((n, r) => n + r.agreement.agree, 0), s.summary.pairs)}`].join('\n');
 }
 
 export async function scoreCommand(argv: string[]): Promise<number> {
