@@ -124,3 +124,22 @@ export function describeRank(rank: number, ranking: readonly number[]): string {
   const label = rank === best ? 'best' : rank === worst ? 'worst' : `rank ${rank}`;
   return `${label}${tied ? ' (tied)' : ''}`;
 }
+
+/**
+ * A response's heading in the hover, with the human rank the score table above it shows (humanVerdict:
+ * the ranking, or ranks from pairs when the record has only pairs): `Response 2 · human rank 1 — best`.
+ */
+export function responseHeading(record: PreferenceRecord, i: number): string {
+  const rank = humanVerdict(record).ranks[i];
+  const ranking = record.preference?.ranking;
+  const parts = [`**Response ${i + 1}**`];
+  if (rank === undefined) parts.push('no human rank');
+  else parts.push(ranking !== undefined ? `human rank ${rank} — ${describeRank(rank, ranking)}` : `human rank ${rank} (from pairs)`);
+  return parts.join(' · ');
+}
+
+/** Preview length of a response in the hover: short for the others once there are many, so five fit without scrolling. */
+export function responsePreviewChars(responses: number, underCursor: boolean): number {
+  if (underCursor) return 560;
+  return responses > 3 ? 100 : 280;
+}

@@ -9,6 +9,8 @@ import { humanPairs } from '../../core/training/pairs';
 import { escapeMarkdown } from '../../core/markdown';
 
 const BAR_CELLS = 5;
+/** Between a bar and its value: a narrow hover wraps at spaces, and a value under its bar reads as the next row's. */
+const NBSP = '\u00a0';
 
 /** `▇▇▇▁▁` for 0.6: a score in [0, 1] as cells of a text bar (clamped; NaN is empty). */
 export function bar(value: number, cells = BAR_CELLS): string {
@@ -125,17 +127,19 @@ export function scoreHoverMarkdown(modelName: string, record: PreferenceRecord, 
     const rows = categories
       .map((c, k) => ({ c, p: score.probabilities![k] }))
       .sort((x, y) => y.p - x.p)
-      .map(({ c, p }) => `\`${bar(p)}\` ${percent(p)} ${escapeMarkdown(c)}${c === score.category ? ' ← routed' : ''}`);
+      .map(({ c, p }) => `\`${bar(p)}\`${NBSP}${percent(p)} ${escapeMarkdown(c)}${c === score.category ? ' ← routed' : ''}`);
     out.push(`Router: ${rows.join(' · ')}\n\n`);
   }
   const caps = score.capabilities ?? [];
   const ranks = humanVerdict(record).ranks;
   const rewardBars = relativeBars(score.logits);
-  const capBars = caps.map((c) => relativeBars(c.scores));
+  // Past three capability columns the bars no longer fit the hover's default width: values only, two decimals.
+  const capBars = caps.length <= 3 ? caps.map((c) => relativeBars(c.scores)) : undefined;
+  const capCell = (k: number, i: number): string => (capBars ? `\`${capBars[k][i]}\`${NBSP}${fixed(caps[k].scores[i])}` : caps[k].scores[i].toFixed(2));
   const head = ['response', 'reward logit', ...caps.map((c) => escapeMarkdown(c.en || c.point)), 'human rank'];
-  out.push(`| ${head.join(' | ')} |\n|${head.map((_, i) => (i === 0 || i === head.length - 1 ? '---' : '---:')).join('|')}|\n`);
+  out.push(`| ${head.join(' | ')} |\n|${head.map((_, i) => (i === 0 ? '---' : i === head.length - 1 ? ':---:' : '---:')).join('|')}|\n`);
   for (const i of modelOrder(score.logits)) {
-    const cells = [`R${i + 1}`, `\`${rewardBars[i]}\` ${signed(score.logits[i])}`, ...caps.map((c, k) => `\`${capBars[k][i]}\` ${fixed(c.scores[i])}`), ranks[i] !== undefined ? String(ranks[i]) : '—'];
+    const cells = [`R${i + 1}`, `\`${rewardBars[i]}\`${NBSP}${signed(score.logits[i])}`, ...caps.map((_, k) => capCell(k, i)), ranks[i] !== undefined ? String(ranks[i]) : '—'];
     out.push(`| ${cells.join(' | ')} |\n`);
   }
   out.push(`\nBars compare the responses of this record (longest: the highest value in the column).\n\n`);

@@ -83,14 +83,23 @@ void describe('score texts in the editor', () => {
 
   void it('hover: router bars, one row per response with reward, capabilities and human rank', () => {
     const md = scoreHoverMarkdown('run/model.onnx', record([1, 2, 3]), score([0.9, 0.5, 0.1]), CATEGORIES);
-    assert.match(md, /`▇▇▇▇▇` 97% subjective knowledge QA ← routed · `▁▁▁▁▁` 3% objective knowledge QA/);
+    assert.match(md, /`▇▇▇▇▇`\u00a097% subjective knowledge QA ← routed · `▁▁▁▁▁`\u00a03% objective knowledge QA/);
     assert.match(md, /\| response \| reward logit \| correctness \| fluency \| human rank \|/);
     // Bars are relative within the record: highest full, lowest empty, equal values half.
-    assert.match(md, /\| R1 \| `▇▇▇▇▇` \+0\.90 \| `▇▇▇▇▇` 0\.450 \| `▇▇▇▁▁` 0\.600 \| 1 \|/);
-    assert.match(md, /\| R2 \| `▇▇▇▁▁` \+0\.50 \| `▇▇▇▁▁` 0\.250 \| `▇▇▇▁▁` 0\.600 \| 2 \|/);
-    assert.match(md, /\| R3 \| `▁▁▁▁▁` \+0\.10 \| `▁▁▁▁▁` 0\.050 \| `▇▇▇▁▁` 0\.600 \| 3 \|/);
+    assert.match(md, /\| R1 \| `▇▇▇▇▇`\u00a0\+0\.90 \| `▇▇▇▇▇`\u00a00\.450 \| `▇▇▇▁▁`\u00a00\.600 \| 1 \|/);
+    assert.match(md, /\| R2 \| `▇▇▇▁▁`\u00a0\+0\.50 \| `▇▇▇▁▁`\u00a00\.250 \| `▇▇▇▁▁`\u00a00\.600 \| 2 \|/);
+    assert.match(md, /\| R3 \| `▁▁▁▁▁`\u00a0\+0\.10 \| `▁▁▁▁▁`\u00a00\.050 \| `▇▇▇▁▁`\u00a00\.600 \| 3 \|/);
     assert.ok(md.indexOf('| R1 ') < md.indexOf('| R2 ') && md.indexOf('| R2 ') < md.indexOf('| R3 '));
     assert.match(md, /✓ agrees on 3 of 3 human pairs/);
+  });
+
+  void it('hover: six capability points fit the default width: values without bars, nothing wraps under a bar', () => {
+    const s = score([0.9, 0.5, 0.1, -0.3, -1.2]);
+    s.capabilities = ['a', 'b', 'c', 'd', 'e', 'f'].map((p, k) => ({ point: p, zh: p, en: p, scores: [0.1, 0.2, 0.3, 0.4, 0.5].map((x) => x + k / 100) }));
+    const md = scoreHoverMarkdown('m.onnx', record([1, 2, 3, 4, 5], ['a', 'b', 'c', 'd', 'e']), s, CATEGORIES);
+    assert.match(md, /\| R1 \| `▇▇▇▇▇`\u00a0\+0\.90 \| 0\.10 \| 0\.11 \| 0\.12 \| 0\.13 \| 0\.14 \| 0\.15 \| 1 \|/);
+    assert.match(md, /\|---\|---:\|(---:\|){6}:---:\|/, 'the human rank is centred, apart from the last value');
+    assert.ok(!/`[▇▁]+` [-+0-9]/.test(md), 'no breakable space between a bar and its value');
   });
 
   void it('hover: a record with pairs and no ranking gets ranks from the pairs; a response in no pair has none', () => {
