@@ -71,7 +71,7 @@ function renderSummary(hd: BonHeader): HTMLElement[] {
   const overall = h(
     'table',
     { class: 'stats' },
-    h('thead', {}, h('tr', {}, h('th', {}, 'Model'), h('th', { class: 'num', title: 'share of records whose pick is a human-best response' }, 'Pick is human best'), h('th', { class: 'num' }, 'Records'), h('th', { class: 'num', title: 'mean human rank of the picked response (1 = best)' }, 'Mean human rank'))),
+    h('thead', {}, h('tr', {}, h('th', {}, 'Model'), h('th', { class: 'num', title: 'share of records whose pick is a human-best response' }, 'Pick is human best'), h('th', { class: 'num' }, 'Records'), h('th', { class: 'num', title: 'mean human rank of the picked response over fully ranked records (1 = best; lower is better)' }, 'Mean human rank'))),
     h('tbody', {}, ...hd.models.map((_, k) => statsRow(modelLabel(k), s, k)), statsRow('random pick (expected)', s, 'random')),
   );
   const perN = h(
@@ -110,6 +110,13 @@ function renderSummary(hd: BonHeader): HTMLElement[] {
   return [
     h('h3', {}, 'Picks against the human'),
     overall,
+    h(
+      'p',
+      { class: 'muted note metrics-explained' },
+      'Pick is human best: of the records with a human-best response, the share where the model’s highest-reward response is one — what best-of-n sampling is for; higher is better. ',
+      'Mean human rank: the human rank of the pick (1 = best) averaged over the fully ranked records, the same records as the random row; lower is better. ',
+      'The two can disagree: a model that finds the best response more often than chance but, when it misses, picks a poor one beats random on the first and loses on the second; records with more responses weigh more in the mean rank (ranks go up to n).',
+    ),
     noBest > 0 ? h('p', { class: 'muted note' }, `${formatCount(noBest)} of ${formatCount(s.records)} records have no human best (all tied, unlabelled or a cycle of pairs); they count for the mean rank only.`) : undefined,
     h('h3', {}, 'By number of responses'),
     perN,
