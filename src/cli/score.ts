@@ -72,7 +72,8 @@ export function formatFileScore(s: FileScore): string {
   const lines = s.records.map((r) => {
     const route = r.category !== undefined ? ` → ${r.category}` : '';
     const agree = r.agreement.pairs ? `  ${r.agreement.agree}/${r.agreement.pairs} pairs agree` : '';
-    return `#${r.index} ${r.id}${route}: ${r.logits.map(fixed).join(' ')}${agree}`;
+    // 1-based, as the editor's "record 1 · line 1" (the JSON keeps the 0-based `index` for scripts).
+    return `#${r.index + 1} ${r.id}${route}: ${r.logits.map(fixed).join(' ')}${agree}`;
   });
   return [...lines, '', formatEvalResult(s.summary), `${s.summary.records} records scored in ${s.summary.seconds.toFixed(1)} s; ${agreementProvenance('onnx', s.records.reduce((n, r) => n + r.agreement.agree, 0), s.summary.pairs)}`].join('\n');
 }

@@ -9,6 +9,8 @@ import { humanPairs } from '../../core/training/pairs';
 import { escapeMarkdown } from '../../core/markdown';
 
 const BAR_CELLS = 5;
+/** Responses a score lens lists before it counts the rest. */
+const LENS_RESPONSES = 4;
 /** Between a bar and its value: a narrow hover wraps at spaces, and a value under its bar reads as the next row's. */
 const NBSP = '\u00a0';
 
@@ -78,7 +80,11 @@ export function scoreLensTitle(record: PreferenceRecord, score: ModelRecordScore
   const parts: string[] = [];
   const route = routerDecision(score, categories);
   if (route !== undefined) parts.push(`$(git-merge) ${route.replace(/\$\(/g, '$\u200b(')}`);
-  parts.push(modelOrder(score.logits).map((i) => `R${i + 1} ${signed(score.logits[i])}`).join(' › '));
+  // Past four responses the title ran under the minimap: the top three and a count (the hover has them all).
+  const order = modelOrder(score.logits);
+  const shown = order.length > LENS_RESPONSES ? order.slice(0, LENS_RESPONSES - 1) : order;
+  const more = order.length - shown.length;
+  parts.push(shown.map((i) => `R${i + 1} ${signed(score.logits[i])}`).join(' › ') + (more > 0 ? ` › +${more} more` : ''));
   const a = modelAgreement(record, score.logits);
   if (a.pairs > 0) {
     const mark = a.agree === a.pairs ? '✓' : '✗';

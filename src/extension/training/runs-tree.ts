@@ -66,6 +66,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       const s = node.series;
       const item = new vscode.TreeItem(seriesName(s), vscode.TreeItemCollapsibleState.None);
       item.description = s.bestValAcc === undefined ? `${s.points} evaluations` : `best val ${pct(s.bestValAcc)} at step ${s.bestValStep}`;
+      // The view truncates long phase · expert names: the tooltip has them whole.
+      item.tooltip = `${seriesName(s)}\n${item.description}`;
       item.iconPath = new vscode.ThemeIcon('graph-line');
       item.contextValue = 'rewardlensRunSeries';
       item.command = { title: 'Show Chart', command: CommandId.ShowTrainingChart, arguments: [node.run, s.phase] };
@@ -80,9 +82,10 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     const where = job?.where ? ` · ${job.where}` : '';
     item.description = r.error !== undefined ? 'unreadable' : runDescription(r) + step + where;
     const md = new vscode.MarkdownString();
-    md.appendText(`${r.dir}\n`);
+    // Name and description whole: the view truncates both on a narrow sidebar.
+    md.appendText(`${r.name}\n${r.dir}\n`);
     if (r.dataset) md.appendText(`dataset: ${r.dataset}\n`);
-    md.appendText(r.error ?? runDescription(r));
+    md.appendText(r.error ?? runDescription(r) + step);
     if (job?.where) md.appendText(`\ntraining on ${job.where}`);
     item.tooltip = md;
     item.iconPath = new vscode.ThemeIcon(

@@ -70,6 +70,13 @@ void describe('score texts in the editor', () => {
     assert.match(scoreLensTooltip('m.onnx', record([1, 1, 3]), score([0.4, 0.7, 0.1])), /top \(R2\) is the human's best \(R1 = R2\), \+0\.60 logit above/);
   });
 
+  void it('lens: past four responses, the top three and a count, so the title stays short', () => {
+    const five = record([1, 2, 3, 4, 5], ['a', 'b', 'c', 'd', 'e']);
+    const title = scoreLensTitle(five, score([2, 1, 0, -1, -2]), CATEGORIES);
+    assert.equal(title, '$(git-merge) subjective knowledge QA 97% · R1 +2.00 › R2 +1.00 › R3 +0.00 › +2 more · ✓ 10/10 pairs, top +1.00');
+    assert.ok(!scoreLensTitle(record([1, 2, 3, 4], ['a', 'b', 'c', 'd']), score([2, 1, 0, -1]), CATEGORIES).includes('more'));
+  });
+
   void it('lens: saturated σ rewards (all 1.000 in float32) still read apart as logits', () => {
     const s = score([19, 17.5, -18]);
     s.rewards = [1, 1, 0];
