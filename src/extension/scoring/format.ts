@@ -27,7 +27,10 @@ export function fixed(v: number): string {
 
 /** A reward logit, signed, two decimals (`+2.41`, `-0.07`): logits are unbounded, 3 decimals add nothing. */
 export function signed(v: number): string {
-  return Number.isFinite(v) ? `${v >= 0 ? '+' : ''}${v.toFixed(2)}` : String(v);
+  if (!Number.isFinite(v)) return String(v);
+  const text = v.toFixed(2);
+  // A margin that rounds to zero reads 0.00, not -0.00 or +0.00: it has no sign worth showing.
+  return text === '-0.00' || text === '0.00' ? '0.00' : `${v > 0 ? '+' : ''}${text}`;
 }
 
 function percent(p: number): string {

@@ -30,7 +30,7 @@ async function selectRewardModel(page: Page, row: string): Promise<void> {
   await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
 }
 
-const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
+const signed = (x: number): string => (x.toFixed(2) === '-0.00' || x.toFixed(2) === '0.00' ? '0.00' : `${x > 0 ? '+' : ''}${x.toFixed(2)}`);
 
 /**
  * The rendered texts of the score lenses, once at least three match `route`: cheap lenses (category ·
@@ -63,7 +63,7 @@ export async function codeLensShowsRouterDecisionAndRewards({ page, workspace }:
   try {
     await openFile(page, HH);
     // Cheap lenses (category · responses · ranking) render first; the score lenses when resolved.
-    const route = new RegExp(`^(${categories.map((c) => c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')}) \\d+% · R[12] [+-]\\d+\\.\\d{2} › R[12] [+-]\\d+\\.\\d{2} · (✓ 1/1|✗ 0/1) pairs, top [+-]\\d+\\.\\d{2}$`);
+    const route = new RegExp(`^(${categories.map((c) => c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')}) \\d+% · R[12] [+-]?\\d+\\.\\d{2} › R[12] [+-]?\\d+\\.\\d{2} · (✓ 1/1|✗ 0/1) pairs, top [+-]?\\d+\\.\\d{2}$`);
     const texts = await waitForLenses(page, route);
     for (const t of texts) assert.match(t, route);
     // Record 1's lens: the router's category with its probability and the rewards the CLI computed, best

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PreferenceRecord } from '../../../src/core/dataset/record';
 import type { ModelRecordScore } from '../../../src/core/scoring/session';
-import { bar, modelAgreement, modelOrder, scoreHoverMarkdown, scoreLensTitle, scoreLensTooltip } from '../../../src/extension/scoring/format';
+import { bar, modelAgreement, modelOrder, scoreHoverMarkdown, scoreLensTitle, scoreLensTooltip, signed } from '../../../src/extension/scoring/format';
 
 // The score texts of CodeLens and hovers: pure, so tested without VS Code (the in-host test checks they reach the editor).
 
@@ -36,6 +36,10 @@ void describe('score texts in the editor', () => {
     assert.equal(bar(1.7), '▇▇▇▇▇');
     assert.equal(bar(-2), '▁▁▁▁▁');
     assert.equal(bar(Number.NaN), '▁▁▁▁▁');
+  });
+
+  void it('logits: signed, two decimals, no signed zero', () => {
+    assert.deepEqual([signed(2.346), signed(-0.07), signed(-0.0001), signed(0), signed(Number.NaN)], ['+2.35', '-0.07', '0.00', '0.00', 'NaN']);
   });
 
   void it('orders responses by reward, ties in record order', () => {
@@ -73,7 +77,7 @@ void describe('score texts in the editor', () => {
   void it('lens: past four responses, the top three and a count, so the title stays short', () => {
     const five = record([1, 2, 3, 4, 5], ['a', 'b', 'c', 'd', 'e']);
     const title = scoreLensTitle(five, score([2, 1, 0, -1, -2]), CATEGORIES);
-    assert.equal(title, '$(git-merge) subjective knowledge QA 97% · R1 +2.00 › R2 +1.00 › R3 +0.00 › +2 more · ✓ 10/10 pairs, top +1.00');
+    assert.equal(title, '$(git-merge) subjective knowledge QA 97% · R1 +2.00 › R2 +1.00 › R3 0.00 › +2 more · ✓ 10/10 pairs, top +1.00');
     assert.ok(!scoreLensTitle(record([1, 2, 3, 4], ['a', 'b', 'c', 'd']), score([2, 1, 0, -1]), CATEGORIES).includes('more'));
   });
 
