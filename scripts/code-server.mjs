@@ -58,6 +58,21 @@ function hasCommand(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
+/** Those of `packages` that are not installed (all of them unknown off Debian: empty, nothing to do there). */
+export function missingSystemPackages(packages) {
+  if (!hasCommand('dpkg-query')) return [];
+  return packages.filter((p) => !isInstalled(p));
+}
+
+/**
+ * What launching code-server would install first: the missing Debian packages code-server's native
+ * build needs, and code-server itself. Empty when it is installed (`npm start` asks before installing).
+ */
+export function codeServerInstallPlan() {
+  if (existsSync(MARKER) && missingFiles(PACKAGE_DIR).length === 0) return { packages: [], codeServer: false };
+  return { packages: missingSystemPackages(INSTALL_PACKAGES), codeServer: true, into: INSTALL_DIR, version: CODE_SERVER_VERSION };
+}
+
 /**
  * Installs the missing Debian packages when running as root (apt-get update first); otherwise
  * throws with the exact command to run. A no-op when all are present or when not on Debian/Ubuntu.
@@ -69,13 +84,14 @@ export function ensureSystemPackages(packages, { log = defaultLog } = {}) {
   }
   const missing = packages.filter((p) => !isInstalled(p));
   if (missing.length === 0) return;
-  const command = `apt-get update && apt-get install -y --no-install-recommends ${missing.join(' ')}`;
+  // --no-upgrade: install what is missing, never upgrade a package the machine already has.
+  const command = `apt-get update && apt-get install -y --no-install-recommends --no-upgrade ${missing.join(' ')}`;
   if (process.getuid?.() !== 0) {
     throw new Error(`missing system packages: ${missing.join(' ')}\nInstall them first:\n  sudo sh -c '${command}'`);
   }
   log(`installing system packages: ${missing.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  for (const args of [['update'], ['install', '-y', '--no-install-recommends', ...missing]]) {
+  for (const args of [['update'], ['install', '-y', '--no-install-recommends', '--no-upgrade', ...missing]]) {
     const r = spawnSync('apt-get', args, { stdio: 'inherit', env });
     if (r.status !== 0) throw new Error(`apt-get ${args[0]} failed (exit ${r.status}); run: ${command}`);
   }

@@ -2,13 +2,17 @@
 // on 127.0.0.1 with the extension loaded from this working tree in development mode, the sample
 // folder open and the demo reward model (models/demo/) set for CodeLens and hovers. Open the printed URL in a browser; Ctrl-C stops everything.
 //
-//   npm start [-- --port 8080] [-- --folder path] [-- --file path] [-- --watch]
+//   npm start [-- --port 8080] [-- --folder path] [-- --file path] [-- --watch] [-- --yes]
+//
+// Before installing anything (code-server on first use, and as root the Debian packages its native
+// build needs that are missing) it says what and asks; --yes answers for a script.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
-import { ROOT, VSCODE_VERSION, launchCodeServer } from './code-server.mjs';
+import { ROOT, VSCODE_VERSION, codeServerInstallPlan, launchCodeServer } from './code-server.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -17,8 +21,36 @@ const { values: opts } = parseArgs({
     file: { type: 'string' },
     watch: { type: 'boolean', default: false }, // rebuild on change (reload the window to pick it up)
     verbose: { type: 'boolean', default: false },
+    yes: { type: 'boolean', short: 'y', default: false }, // install what is missing without asking
   },
 });
+
+const plan = codeServerInstallPlan();
+if (plan.codeServer) {
+  const asRoot = process.getuid?.() === 0;
+  console.log('npm start needs, once:');
+  console.log(`  code-server ${plan.version} (VS Code ${VSCODE_VERSION} in the browser, about 300 MB) into ${plan.into}`);
+  if (plan.packages.length > 0) {
+    console.log(
+      asRoot
+        ? `  Debian packages for its native build, missing here: ${plan.packages.join(' ')} (apt-get install --no-upgrade: nothing already installed is upgraded)`
+        : `  Debian packages for its native build, missing here: ${plan.packages.join(' ')} — install them first (as root: apt-get install --no-upgrade ${plan.packages.join(' ')})`,
+    );
+  }
+  if (!opts.yes) {
+    if (!process.stdin.isTTY) {
+      console.error('Not a terminal: run `npm start -- --yes` to install these without asking.');
+      process.exit(2);
+    }
+    const rl = createInterface({ input: process.stdin, output: process.stdout });
+    const answer = (await rl.question('Install now? [y/N] ')).trim().toLowerCase();
+    rl.close();
+    if (answer !== 'y' && answer !== 'yes') {
+      console.log('Nothing installed.');
+      process.exit(1);
+    }
+  }
+}
 
 const folder = resolve(opts.folder);
 const file = opts.file ? resolve(opts.file) : resolve(folder, 'demo.test.jsonl');

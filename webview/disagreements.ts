@@ -7,6 +7,7 @@ import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { CapabilityVerdict } from '../src/core/scoring/disagreements';
+import { agreementProvenance, engineDifferenceNote } from '../src/core/scoring/engines';
 import type { DisagreementsState, DisagreementsSummary, DisagreementView, PageQuery } from './disagreements-protocol';
 import { DisagreementsPage, DisagreementsProgress, DisagreementsReady, ExportDisagreements, PAGE_SIZE, RequestPage, Rescore, RevealRecord, UpdateDisagreements } from './disagreements-protocol';
 import { h, renderMessage, replaceChildren } from './lib/dom';
@@ -81,7 +82,7 @@ function row(r: DisagreementView): HTMLElement {
     h('td', { class: 'category' }, h('div', {}, r.datasetCategory), r.routerCategory !== undefined ? h('div', { class: 'muted', title: l10n.t("the router's category") }, `→ ${r.routerCategory}`) : undefined),
     h('td', { class: 'pair' }, response(l10n.t('human ✓'), r.humanWinner, rw, r.winnerText), response(l10n.t('model ✓'), r.humanLoser, rl, r.loserText)),
     h('td', { class: 'n', title: l10n.t('r(human loser) − r(human winner)') }, fixed(r.margin)),
-    h('td', { class: 'n', title: l10n.t("the model's probability that the human loser is better, σ(margin)") }, Number.isFinite(r.confidence) ? `${(100 * r.confidence).toFixed(1)}%` : '–'),
+    h('td', { class: 'n', title: l10n.t("P(human loser better): the model's Bradley–Terry probability σ(margin), margin on reward logits") }, Number.isFinite(r.confidence) ? `${(100 * r.confidence).toFixed(1)}%` : '–'),
     labelsCell(r),
   );
   tr.addEventListener('dblclick', reveal);
@@ -116,9 +117,9 @@ function renderPage(query: PageQuery, total: number, rows: DisagreementView[]): 
               {},
               h('th', {}, l10n.t('line')),
               h('th', {}, l10n.t('category')),
-              h('th', {}, l10n.t('responses (reward, first words)')),
-              h('th', { class: 'n' }, l10n.t('margin')),
-              h('th', { class: 'n' }, l10n.t('confidence')),
+              h('th', {}, l10n.t('responses (reward logit, first words)')),
+              h('th', { class: 'n' }, l10n.t('logit margin')),
+              h('th', { class: 'n' }, l10n.t('P(loser better)')),
               h('th', {}, l10n.t('capability labels')),
             ),
           ),
@@ -159,6 +160,7 @@ function render(s: DisagreementsSummary): void {
           ),
           s.labelStore ? ` · ${l10n.t('labels from {0}', s.labelStore)}` : ` · ${l10n.t('no capability labels')}`,
         ),
+        h('div', { class: 'subtitle', title: engineDifferenceNote('onnx') }, agreementProvenance('onnx', s.pairs - s.disagreements, s.pairs)),
       ),
       h('div', { class: 'actions' }, button(l10n.t('Export JSONL'), () => host.post(ExportDisagreements({ ...filter })), false, l10n.t('write the listed pairs (with the filters) to a .jsonl file')), button(l10n.t('Rescore'), () => host.post(Rescore({})), true)),
     ),
@@ -167,7 +169,7 @@ function render(s: DisagreementsSummary): void {
       'p',
       { class: 'muted note' },
       l10n.t(
-        'Pairs whose human winner the model does not reward higher, by the model’s confidence σ(r_loser − r_winner). Label noise?: most consistent capability verdicts for the pair prefer the human loser too. Click a line to open the record.',
+        'Pairs whose human winner the model does not reward higher, by the model’s confidence P(loser better) = σ(z_loser − z_winner) on reward logits z (pre-σ). Label noise?: most consistent capability verdicts for the pair prefer the human loser too. Click a line to open the record.',
       ),
     ),
     h(

@@ -9,6 +9,7 @@ import type { ReportCell, ReportGroup } from '../src/core/training/report';
 import type { CurvesData, ReportData, ReportState } from './evaluation-report-protocol';
 import { OpenTrainingChart, RefreshReport, ReportReady, SelectRun, UpdateCurves, UpdateReport } from './evaluation-report-protocol';
 import { accuracyChart, chartLegend, pct, seriesOf } from './lib/chart';
+import { engineDifferenceNote } from '../src/core/scoring/engines';
 import { h, renderMessage, replaceChildren } from './lib/dom';
 import { l10n } from './lib/l10n';
 import type { Child } from './lib/dom';
@@ -160,6 +161,11 @@ function render(d: ReportData): void {
           'div',
           { class: 'subtitle' },
           `${l10n.t('{0} runs · {1} evaluated', d.runs.length, evaluated)} · ${d.report.groups.length === 1 ? l10n.t('1 test set') : l10n.t('{0} test sets', d.report.groups.length)} · ${l10n.t('accuracy on held-out human pairs (paper Table 3); best of each column in bold')}`,
+        ),
+        h(
+          'div',
+          { class: 'subtitle', title: engineDifferenceNote('training') },
+          l10n.t('Engine: training engine (TF.js) on the run’s checkpoints, pairs compared on σ rewards; every non-tied human pair of every record, equal rewards count as disagreement.'),
         ),
       ),
       h('div', { class: 'actions' }, h('vscode-button', { attrs: { secondary: true }, on: { click: () => host.post(RefreshReport({})) } }, l10n.t('Refresh'))),

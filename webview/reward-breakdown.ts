@@ -89,8 +89,8 @@ function renderTable(d: BreakdownData): HTMLElement {
   const section = (label: string, n: number): HTMLElement => h('tr', { class: 'section' }, h('th', { attrs: { colspan: n + 1 } }, label));
   const rows: HTMLElement[] = [
     h('tr', {}, h('th', { attrs: { scope: 'row' } }, l10n.t('Human rank')), ...cols.map((c) => h('td', { class: c.humanBest ? 'human-best' : '' }, c.humanRank === undefined ? '—' : String(c.humanRank)))),
-    h('tr', { class: 'reward' }, h('th', { attrs: { scope: 'row' }, title: l10n.t('the final reward (bars scaled from the lowest to the highest of this record)') }, l10n.t('Reward')), ...scoreCells(rewards, rangeOf(rewards))),
-    h('tr', {}, h('th', { attrs: { scope: 'row' } }, l10n.t('Rank by reward')), ...cols.map((c) => h('td', {}, String(c.rewardRank)))),
+    h('tr', { class: 'reward' }, h('th', { attrs: { scope: 'row' }, title: l10n.t('the final reward logit, pre-σ (bars scaled from the lowest to the highest of this record)') }, l10n.t('Reward logit')), ...scoreCells(rewards, rangeOf(rewards))),
+    h('tr', {}, h('th', { attrs: { scope: 'row' } }, l10n.t('Rank by reward logit')), ...cols.map((c) => h('td', {}, String(c.rewardRank)))),
     h('tr', {}, h('th', { attrs: { scope: 'row' }, title: l10n.t('whether the rewards order every human pair of the response the human’s way') }, l10n.t('Matches human')), ...cols.map((c) => h('td', {}, mark(c)))),
   ];
   if (d.capabilities.length > 0) {

@@ -17,18 +17,27 @@ import { scoreCommand } from './score';
 import { SERVE_USAGE, serveCommand } from './serve';
 import { TRAIN_USAGE, doctorCommand, evalCommand, prepareCommand, trainCommand } from './train';
 
-const USAGE = `rewardlens — preference datasets and DMoERM reward models from the terminal
+/**
+ * The help: every command's usage lines first, then each command group's option section. Each *_USAGE
+ * is `usage lines`, a blank line, `options`; pasted whole one after the other they interleaved usage lines
+ * with option sections.
+ */
+export function composeHelp(intro: string, ownUsage: string, blocks: readonly string[], ownOptions: string, outro: string): string {
+  const split = blocks.map((b) => {
+    const at = b.indexOf('\n\n');
+    return at < 0 ? { usage: b, options: '' } : { usage: b.slice(0, at), options: b.slice(at + 2) };
+  });
+  const sections = [ownOptions, ...split.map((b) => b.options).filter((o) => o !== '')];
+  return [intro, `Usage:\n${[ownUsage, ...split.map((b) => b.usage)].join('\n')}`, ...sections, outro].join('\n\n');
+}
 
-Usage:
-  rewardlens index FILE [--schema MAP.jsonc] [--json] [--offsets-only]
+const USAGE = composeHelp(
+  'rewardlens — preference datasets and DMoERM reward models from the terminal',
+  `  rewardlens index FILE [--schema MAP.jsonc] [--json] [--offsets-only]
   rewardlens convert FILE [--schema MAP.jsonc] --out OUT.jsonl
-  rewardlens overlap TRAIN TEST [--schema MAP.jsonc] [--json]
-${LABEL_USAGE}
-${TRAIN_USAGE}
-${EXPORT_USAGE}
-${SERVE_USAGE}
-
-Options:
+  rewardlens overlap TRAIN TEST [--schema MAP.jsonc] [--json]`,
+  [LABEL_USAGE, TRAIN_USAGE, EXPORT_USAGE, SERVE_USAGE],
+  `Options:
   --schema FILE        field-mapping file for shapes that are not detected (docs/mapping-file.md)
   --adapter NAME       use this built-in adapter instead of detecting one
   --rank-direction D   how to read explicit ranks: lower-is-better (default) or higher-is-better
@@ -37,9 +46,9 @@ Options:
   --offsets-only       index: build only the offset index and print {records}
   --out FILE           convert: where to write canonical JSONL
   -h, --help           this help (COMMAND --help: that command's)
-  --version            the version of rewardlens
-
-Exit codes: 0 success; 2 bad input or flags (one line: rewardlens: <file>: <reason>); 1 an internal error.`;
+  --version            the version of rewardlens`,
+  'Exit codes: 0 success; 2 bad input or flags (one line: rewardlens: <file>: <reason>); 1 an internal error.',
+);
 
 const indexFlags = {
   schema: { type: 'string' },

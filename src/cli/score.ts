@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { checkInput } from '../core/io/input-file';
 import type { FileScore } from '../core/scoring/score-file';
 import { scoreFile } from '../core/scoring/score-file';
+import { agreementProvenance } from '../core/scoring/engines';
 import { formatEvalResult } from '../worker/train-protocol';
 import { negativeValuesJoined } from './args';
 import { EXPORT_USAGE, OnnxUsageError } from './export';
@@ -66,14 +67,15 @@ export function parseScoreArgs(argv: string[]): { help: true } | ScoreArgs {
 
 const fixed = (x: number): string => x.toFixed(3);
 
-/** Plain text: one line per record (category, rewards, agreement), then the eval table. */
+/** Plain text: one line per record (category, reward logits, agreement), then the eval table. */
 export function formatFileScore(s: FileScore): string {
   const lines = s.records.map((r) => {
     const route = r.category !== undefined ? ` → ${r.category}` : '';
     const agree = r.agreement.pairs ? `  ${r.agreement.agree}/${r.agreement.pairs} pairs agree` : '';
-    return `#${r.index} ${r.id}${route}: ${r.rewards.map(fixed).join(' ')}${agree}`;
+    // 1-based, as the editor's "record 1 · line 1" (the JSON keeps the 0-based `index` for scripts).
+    return `#${r.index + 1} ${r.id}${route}: ${r.logits.map(fixed).join(' ')}${agree}`;
   });
-  return [...lines, '', formatEvalResult(s.summary), `${s.summary.records} records scored in ${s.summary.seconds.toFixed(1)} s`].join('\n');
+  return [...lines, '', formatEvalResult(s.summary), `${s.summary.records} records scored in ${s.summary.seconds.toFixed(1)} s; ${agreementProvenance('onnx', s.records.reduce((n, r) => n + r.agreement.agree, 0), s.summary.pairs)}`].join('\n');
 }
 
 export async function scoreCommand(argv: string[]): Promise<number> {

@@ -168,6 +168,13 @@ export class Config {
     return text(this.get<string>('python'));
   }
 
+  /** The preset only where someone set it (user, workspace or folder); undefined lets the Train command recommend one. */
+  get trainingPresetSet(): PresetName | undefined {
+    const i = vscode.workspace.getConfiguration(SECTION).inspect<string>('training.preset');
+    const v = i?.workspaceFolderValue ?? i?.workspaceValue ?? i?.globalValue;
+    return (PRESET_NAMES as readonly string[]).includes(v ?? '') ? (v as PresetName) : undefined;
+  }
+
   get trainingPreset(): PresetName {
     const v = this.get<string>('training.preset');
     return (PRESET_NAMES as readonly string[]).includes(v ?? '') ? (v as PresetName) : 'small';

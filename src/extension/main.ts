@@ -127,7 +127,7 @@ export function activate(context: vscode.ExtensionContext): RewardLensApi {
             const d = ctx.datasets.get(uri);
             const source = new vscode.CancellationTokenSource();
             try {
-              return d ? (await ctx.rewardModel.score(d, index, source.token))?.score.rewards : undefined;
+              return d ? (await ctx.rewardModel.score(d, index, source.token))?.score.logits : undefined;
             } finally {
               source.dispose();
             }

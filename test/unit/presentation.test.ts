@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PreferenceRecord } from '../../src/core/dataset/record';
 import { stringAt, responseForString } from '../../src/extension/hovers/locate';
-import { describeRank, formatPreference, formatRanking, lensTitle, snippet } from '../../src/extension/presentation/format';
+import { describeRank, formatPreference, formatRanking, lensTitle, responseHeading, responsePreviewChars, snippet } from '../../src/extension/presentation/format';
 
 // The text helpers behind CodeLens, hovers and the record browser: pure, so tested without VS Code.
 
@@ -53,5 +53,14 @@ void describe('presentation', () => {
     assert.equal(responseForString(r, 'Human: hi Assistant: hello'), 0);
     assert.equal(responseForString(r, 'go'), 1);
     assert.equal(responseForString(r, 'unrelated'), undefined);
+  });
+
+  void it('hover response headings say the same human rank as the score table, pairs-only records included', () => {
+    const ranked = { id: 'r', context: [], responses: [{ text: 'a' }, { text: 'b' }], preference: { ranking: [1, 2] } };
+    assert.equal(responseHeading(ranked, 0), '**Response 1** · human rank 1 — best');
+    const paired = { id: 'p', context: [], responses: [{ text: 'a' }, { text: 'b' }, { text: 'c' }], preference: { pairs: [{ a: 0, b: 1, winner: 0 }] } };
+    assert.equal(responseHeading(paired, 0), '**Response 1** · human rank 1 (from pairs)');
+    assert.equal(responseHeading(paired, 2), '**Response 3** · no human rank');
+    assert.ok(responsePreviewChars(5, false) * 4 + responsePreviewChars(5, true) < 1000, 'five responses fit one hover');
   });
 });

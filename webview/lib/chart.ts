@@ -6,6 +6,7 @@
 import type { ChartPoint } from '../training-chart-protocol';
 import { h, replaceChildren } from './dom';
 import { l10n } from './l10n';
+import { accuracyTicks, stepTicks } from './ticks';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const COLOURS = 8;
@@ -18,6 +19,8 @@ export interface Series {
   name: string;
   phase: string;
   colour: number;
+  /** Past COLOURS series the colours come round again: 0 solid, 1 dashed, 2 dotted tells them apart. */
+  dash: number;
   points: ChartPoint[];
 }
 
@@ -42,17 +45,11 @@ export function seriesOf(points: readonly ChartPoint[]): Series[] {
   for (const p of points) {
     const key = JSON.stringify([p.phase, p.expert ?? null]);
     let s = map.get(key);
-    if (s === undefined) map.set(key, (s = { key, name: p.expert ? `${p.phase} · ${p.expert}` : p.phase, phase: p.phase, colour: map.size % COLOURS, points: [] }));
+    if (s === undefined) map.set(key, (s = { key, name: p.expert ? `${p.phase} · ${p.expert}` : p.phase, phase: p.phase, colour: map.size % COLOURS, dash: Math.floor(map.size / COLOURS) % 3, points: [] }));
     s.points.push(p);
   }
   for (const s of map.values()) s.points.sort((a, b) => a.step - b.step);
   return [...map.values()];
-}
-
-/** Nice-ish ticks: `count` steps over [lo, hi]. */
-function ticks(lo: number, hi: number, count: number): number[] {
-  const step = (hi - lo) / count;
-  return Array.from({ length: count + 1 }, (_, i) => lo + i * step);
 }
 
 export function accuracyChart(series: Series[], view: ChartOptions): HTMLElement {
@@ -73,11 +70,13 @@ export function accuracyChart(series: Series[], view: ChartOptions): HTMLElement
 
   const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': 'accuracy against step' });
   const grid = svg('g', { class: 'grid' });
-  for (const t of ticks(yLo, yHi, 5)) {
+  for (const t of accuracyTicks(yLo, yHi)) {
     grid.appendChild(svg('line', { x1: M.left, x2: W - M.right, y1: y(t), y2: y(t) }));
     grid.appendChild(svg('text', { x: M.left - 6, y: y(t) + 4, class: 'tick y' }, `${Math.round(t * 100)}%`));
   }
-  for (const t of ticks(0, maxStep, 5)) grid.appendChild(svg('text', { x: x(t), y: H - M.bottom + 16, class: 'tick x' }, String(Math.round(t))));
+  const xTicks = stepTicks(maxStep);
+  maxStep = xTicks[xTicks.length - 1];
+  for (const t of xTicks) grid.appendChild(svg('text', { x: x(t), y: H - M.bottom + 16, class: 'tick x' }, String(Math.round(t))));
   grid.appendChild(svg('text', { x: W - M.right, y: H - 4, class: 'axis-label x' }, 'step'));
   root.appendChild(grid);
 
@@ -87,9 +86,11 @@ export function accuracyChart(series: Series[], view: ChartOptions): HTMLElement
       if (!on) continue;
       const pts = s.points.filter((p) => p[metric] !== undefined);
       if (pts.length === 0) continue;
-      const line = svg('polyline', { class: `line ${cls} s${s.colour}`, points: pts.map((p) => `${x(p.step).toFixed(1)},${y(p[metric]!).toFixed(1)}`).join(' ') });
+      const line = svg('polyline', { class: `line ${cls} s${s.colour} d${s.dash}`, points: pts.map((p) => `${x(p.step).toFixed(1)},${y(p[metric]!).toFixed(1)}`).join(' ') });
       line.appendChild(svg('title', {}, `${s.name} (${cls === 'val' ? l10n.t('validation') : l10n.t('training')})`));
       root.appendChild(line);
+      // Dots as well as the line: the first evaluation alone is a point, which a polyline does not draw.
+      if (cls === 'val') for (const p of pts) root.appendChild(svg('circle', { r: 2.5, cx: x(p.step).toFixed(1), cy: y(p.valAcc!).toFixed(1), class: `dot s${s.colour}` }));
       if (cls === 'val') for (const p of pts) dots.push({ cx: x(p.step), cy: y(p.valAcc!), s, p });
       else if (!view.showVal) for (const p of pts) dots.push({ cx: x(p.step), cy: y(p.trainAcc!), s, p });
     }
@@ -145,7 +146,7 @@ export function chartLegend(series: Series[]): HTMLElement {
     { class: 'legend' },
     ...series.map((s) => {
       const best = s.points.reduce<ChartPoint | undefined>((b, p) => (p.valAcc !== undefined && (b === undefined || p.valAcc > b.valAcc!) ? p : b), undefined);
-      return h('li', { attrs: { 'data-series': s.name } }, h('span', { class: `swatch s${s.colour}` }), h('span', { class: 'series-name' }, s.name), h('span', { class: 'muted' }, best ? ` ${l10n.t('best val {0} at step {1}', pct(best.valAcc), best.step)}` : ` ${l10n.t('{0} evaluations', s.points.length)}`));
+      return h('li', { attrs: { 'data-series': s.name } }, h('span', { class: `swatch s${s.colour} d${s.dash}` }), h('span', { class: 'series-name' }, s.name), h('span', { class: 'muted' }, best ? ` ${l10n.t('best val {0} at step {1}', pct(best.valAcc), best.step)}` : ` ${l10n.t('{0} evaluations', s.points.length)}`));
     }),
   );
 }

@@ -23,7 +23,7 @@ import type { RunModel } from '../training/networks';
 import { readRunModel, readRunVocab, runTokenizer } from '../training/networks';
 import { decoderLastToken } from './decoder-graph';
 import type { SequenceInputs } from './graph';
-import { GraphBuilder, encoderPooled, linear, mergeLora, mlpHead, scalarHead, sequenceInputs } from './graph';
+import { GraphBuilder, encoderPooled, linear, mergeLora, mlpHead, scalarHead, sequenceInputs, sigmoid } from './graph';
 import type { CapabilityColumn, ExportManifest } from './manifest';
 import { EXPORT_FORMAT, EXPORT_VERSION, OPSET, manifestFileFor, tokenizerFileFor } from './manifest';
 import type { TensorProto } from './proto';
@@ -166,7 +166,8 @@ export interface BuiltGraph {
  * (tokenizer ids of `[CLS] context [SEP] response [SEP]`, or a decoder's `context \n response <eos>`, whose
  * token types it ignores); with a router also router_input_ids,
  * router_attention_mask [records, router_sequence] and response_record [batch] (the router row of each
- * response). Outputs: reward [batch]; category_probs [records, C] and category [records] (router);
+ * response). Outputs: reward [batch] and reward_logit [batch] (its pre-σ value; for an ensemble the same
+ * aggregation over member logits); category_probs [records, C] and category [records] (router);
  * capability_scores [batch, P] (Phase-2 heads); member_rewards [batch, k] (ensembles).
  */
 export function buildRunGraph(model: RunModel, parts: (component: string) => Parts, lookupTable: BigInt64Array, points: PointsConfig): BuiltGraph {
@@ -195,30 +196,32 @@ export function buildRunGraph(model: RunModel, parts: (component: string) => Par
     }
     return z;
   };
-  const baseReward = (on: Rows): string =>
+  const baseLogit = (on: Rows): string =>
     scalarHead(g, pooled(model.base, () => part(model.base, 'encoder'), on), part(model.base, 'head'), `${model.base}${on.tag}`, `checkpoint ${model.base}`);
   const all: Rows = { seq, tag: '' };
   const capabilities: CapabilityColumn[] = [];
 
-  /** A category's inner MoE over some rows: its reward [n] and each expert's capability score [n, 1]. */
-  const innerModel = (category: string, on: Rows): { reward: string; caps: string[] } => {
+  /** A category's inner MoE over some rows: its reward logit [n] and each expert's capability score [n, 1]. */
+  const innerModel = (category: string, on: Rows): { logit: string; caps: string[] } => {
     const inner = model.inner?.[category];
-    if (!inner) return { reward: baseReward(on), caps: [] };
+    if (!inner) return { logit: baseLogit(on), caps: [] };
     const phase1 = (): Map<string, NamedArray> => part(inner.phase1, 'encoder');
     const caps: string[] = [];
     const zs = inner.experts.map((e) => {
       const z = pooled(e.component, () => mergeLora(phase1(), part(e.component, 'lora'), scale, `checkpoint ${e.component}`), on);
       capabilities.push({ category, point: e.point, ...pointNames(points, category, e.point) });
-      caps.push(g.op('Unsqueeze', [scalarHead(g, z, part(e.component, 'head'), e.component, `checkpoint ${e.component}`), g.int64([1])], {}, `${e.component}.col`));
+      const capLogit = scalarHead(g, z, part(e.component, 'head'), e.component, `checkpoint ${e.component}`);
+      caps.push(g.op('Unsqueeze', [sigmoid(g, capLogit, e.component), g.int64([1])], {}, `${e.component}.col`));
       return z;
     });
-    if (!inner.phase3 || zs.length === 0) return { reward: scalarHead(g, pooled(inner.phase1, phase1, on), part(inner.phase1, 'head'), inner.phase1, `checkpoint ${inner.phase1}`), caps };
+    if (!inner.phase3 || zs.length === 0) return { logit: scalarHead(g, pooled(inner.phase1, phase1, on), part(inner.phase1, 'head'), inner.phase1, `checkpoint ${inner.phase1}`), caps };
     const z = zs.length === 1 ? zs[0] : g.op('Concat', zs, { axis: 1 }, `${inner.phase3}.z`); // [n, k·H], experts in order
-    return { reward: mlpHead(g, z, part(inner.phase3, 'mlp'), inner.phase3, `checkpoint ${inner.phase3}`), caps };
+    return { logit: mlpHead(g, z, part(inner.phase3, 'mlp'), inner.phase3, `checkpoint ${inner.phase3}`), caps };
   };
   const stack = (cols: string[], hint: string): string => (cols.length === 1 ? cols[0] : g.op('Concat', cols, { axis: 1 }, hint));
 
-  let reward: string;
+  let logit: string;
+  let reward: string | undefined;
   let categories: string[] = [];
   let capabilityScores: string | undefined;
   if (model.ensemble) {
@@ -226,8 +229,10 @@ export function buildRunGraph(model: RunModel, parts: (component: string) => Par
       const z = pooled(m, () => mergeLora(part(model.base, 'encoder'), part(m, 'lora'), scale, `checkpoint ${m}`), all);
       return g.op('Unsqueeze', [scalarHead(g, z, part(m, 'head'), m, `checkpoint ${m}`), g.int64([1])], {}, `${m}.col`);
     });
-    const stacked = stack(members, 'member_stack'); // [batch, k]
-    reward = aggregate(g, stacked, model.ensemble.aggregation, model.ensemble.lambda);
+    const stackedLogits = stack(members, 'member_logit_stack'); // [batch, k]
+    const stacked = g.op('Sigmoid', [stackedLogits], {}, 'member_stack');
+    reward = aggregate(g, stacked, model.ensemble.aggregation, model.ensemble.lambda, 'reward');
+    logit = aggregate(g, stackedLogits, model.ensemble.aggregation, model.ensemble.lambda, 'logit');
     g.output('member_rewards', stacked, DataType.FLOAT, ['batch', model.ensemble.members.length]);
   } else if (model.method !== 'single' && model.inner && model.router) {
     categories = model.router.categories;
@@ -252,7 +257,7 @@ export function buildRunGraph(model: RunModel, parts: (component: string) => Par
     const batchShape = g.op('Shape', [responseRecord], {}, 'batch_shape');
     // Top-1 routing: each category's inner MoE runs on the rows routed to it only (possibly none), and
     // its rewards are scattered back into place, so a response costs what it costs in the training engine.
-    reward = g.op('ConstantOfShape', [batchShape], { value: constant('zero_f', Float32Array.of(0)) }, 'reward_init');
+    logit = g.op('ConstantOfShape', [batchShape], { value: constant('zero_f', Float32Array.of(0)) }, 'logit_init');
     const capColumns: string[] = [];
     categories.forEach((category, k) => {
       const tag = `.c${k}`;
@@ -260,7 +265,7 @@ export function buildRunGraph(model: RunModel, parts: (component: string) => Par
       const pick = (x: string): string => g.op('Gather', [x, rows], { axis: 0 }, `${x}${tag}`);
       const sub: Rows = { seq: sequenceInputs(g, lookup, pick(ids), pick(mask), pick(types)), tag };
       const out = innerModel(category, sub);
-      reward = g.op('ScatterElements', [reward, rows, out.reward], { axis: 0 }, `reward${tag}`);
+      logit = g.op('ScatterElements', [logit, rows, out.logit], { axis: 0 }, `logit${tag}`);
       if (out.caps.length) {
         // Columns of the categories a response was not routed to stay 0: those experts never ran on it.
         const shape = g.op('Concat', [batchShape, g.int64([out.caps.length])], { axis: 0 }, `caps_shape${tag}`);
@@ -275,12 +280,13 @@ export function buildRunGraph(model: RunModel, parts: (component: string) => Par
   } else if (model.method !== 'single' && model.inner) {
     categories = Object.keys(model.inner).includes('all') ? ['all'] : [];
     const out = innerModel('all', all);
-    reward = out.reward;
+    logit = out.logit;
     if (out.caps.length) capabilityScores = stack(out.caps, 'capability_stack');
   } else {
-    reward = baseReward(all);
+    logit = baseLogit(all);
   }
-  g.output('reward', reward, DataType.FLOAT, ['batch']);
+  g.output('reward', reward ?? sigmoid(g, logit, 'model'), DataType.FLOAT, ['batch']);
+  g.output('reward_logit', logit, DataType.FLOAT, ['batch']);
   if (capabilityScores) g.output('capability_scores', capabilityScores, DataType.FLOAT, ['batch', capabilities.length]);
   return { g, categories, capabilities };
 }
@@ -297,14 +303,14 @@ function constant(name: string, value: Float32Array | BigInt64Array): TensorProt
 }
 
 /** The ensemble's aggregation over members [batch, k] → [batch], as aggregateRows computes it. */
-function aggregate(g: GraphBuilder, members: string, how: 'mean' | 'wco' | 'uwo', lambda: number): string {
+function aggregate(g: GraphBuilder, members: string, how: 'mean' | 'wco' | 'uwo', lambda: number, of: string): string {
   const axes = g.int64([1]);
   // ReduceMin/ReduceMean take their axes as an attribute until opset 18 (ReduceSum moved in 13).
-  if (how === 'wco') return g.op('ReduceMin', [members], { axes: [1], keepdims: 0 }, 'reward_wco');
-  const mean = g.op('ReduceMean', [members], { axes: [1], keepdims: 1 }, 'member_mean'); // [batch, 1]
-  if (how === 'mean') return g.op('Squeeze', [mean, axes], {}, 'reward_mean');
-  const dev = g.op('Sub', [members, mean], {}, 'member_dev');
-  const variance = g.op('ReduceMean', [g.op('Mul', [dev, dev], {}, 'member_dev2')], { axes: [1], keepdims: 1 }, 'member_var');
-  const penalised = g.op('Sub', [mean, g.op('Mul', [variance, g.scalar(lambda, 'uwo_lambda')], {}, 'member_penalty')], {}, 'reward_uwo_col');
-  return g.op('Squeeze', [penalised, axes], {}, 'reward_uwo');
+  if (how === 'wco') return g.op('ReduceMin', [members], { axes: [1], keepdims: 0 }, `${of}_reward_wco`);
+  const mean = g.op('ReduceMean', [members], { axes: [1], keepdims: 1 }, `${of}_member_mean`); // [batch, 1]
+  if (how === 'mean') return g.op('Squeeze', [mean, axes], {}, `${of}_reward_mean`);
+  const dev = g.op('Sub', [members, mean], {}, `${of}_member_dev`);
+  const variance = g.op('ReduceMean', [g.op('Mul', [dev, dev], {}, `${of}_member_dev2`)], { axes: [1], keepdims: 1 }, `${of}_member_var`);
+  const penalised = g.op('Sub', [mean, g.op('Mul', [variance, g.scalar(lambda, `${of}_uwo_lambda`)], {}, `${of}_member_penalty`)], {}, `${of}_reward_uwo_col`);
+  return g.op('Squeeze', [penalised, axes], {}, `${of}_reward_uwo`);
 }

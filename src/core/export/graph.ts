@@ -219,19 +219,24 @@ function activation(g: GraphBuilder, x: string, kind: EncoderConfig['hiddenAct']
   }
 }
 
-/** The value head σ(z wᵀ + b) → [B]. */
+/** The value head's logit z wᵀ + b → [B] (what RLHF optimises; σ of it is the `reward` output). */
 export function scalarHead(g: GraphBuilder, z: string, head: Map<string, NamedArray>, tag: string, where: string): string {
   const y = linear(g, z, need(head, 'weight', where), need(head, 'bias', where), `${tag}.head`); // [B, 1]
-  return g.op('Squeeze', [g.op('Sigmoid', [y], {}, `${tag}.sigmoid`), g.int64([1])], {}, `${tag}.reward`);
+  return g.op('Squeeze', [y, g.int64([1])], {}, `${tag}.logit`);
 }
 
-/** Phase 3: σ(W1 PReLU(W0 z + b0) + b1) → [B]. */
+/** Phase 3's logit W1 PReLU(W0 z + b0) + b1 → [B]. */
 export function mlpHead(g: GraphBuilder, z: string, mlp: Map<string, NamedArray>, tag: string, where: string): string {
   const w = (n: string): NamedArray => need(mlp, n, where);
   const h = linear(g, z, w('w0'), w('b0'), `${tag}.mlp0`);
   const act = g.op('PRelu', [h, g.weight(w('prelu').data, w('prelu').shape, `${tag}.prelu`)], {}, `${tag}.prelu_out`);
   const y = linear(g, act, w('w1'), w('b1'), `${tag}.mlp1`);
-  return g.op('Squeeze', [g.op('Sigmoid', [y], {}, `${tag}.mlp_sigmoid`), g.int64([1])], {}, `${tag}.mlp_reward`);
+  return g.op('Squeeze', [y, g.int64([1])], {}, `${tag}.mlp_logit`);
+}
+
+/** σ of a head's logit: the reward in (0, 1) the heads were trained to output. */
+export function sigmoid(g: GraphBuilder, logit: string, tag: string): string {
+  return g.op('Sigmoid', [logit], {}, `${tag}.reward`);
 }
 
 /** W + scale · B A for every adapted projection; untouched weights stay the same arrays (stored once). */

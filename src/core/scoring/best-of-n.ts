@@ -95,7 +95,11 @@ export interface ModelBonStats {
   /** Of those, picks that are a human-best response. */
   hits: number;
   hitRate?: number;
-  /** Mean human rank of the picks that have a rank. */
+  /**
+   * Mean human rank of the picks over the records whose every response has a human rank: the records the
+   * random baseline's mean rank averages over, so the two compare (a pick ranked from pairs alone, in a
+   * record with unranked responses, has no random counterpart).
+   */
   meanRank?: number;
   ranked: number;
 }
@@ -126,7 +130,8 @@ function groupStats(records: readonly BonRecord[], models: number): BonGroupStat
       chanceHits += r.human.best.length / r.n;
     }
     const ranks = r.human.ranks.filter((x): x is number => x !== undefined);
-    if (ranks.length === r.n) {
+    const fullyRanked = ranks.length === r.n;
+    if (fullyRanked) {
       chanceRank += ranks.reduce((s, x) => s + x, 0) / r.n;
       chanceRanked++;
     }
@@ -139,7 +144,7 @@ function groupStats(records: readonly BonRecord[], models: number): BonGroupStat
       }
       const pick = r.picks[m];
       const rank = pick === undefined ? undefined : r.human.ranks[pick];
-      if (rank !== undefined) {
+      if (rank !== undefined && fullyRanked) {
         a.rankSum += rank;
         a.ranked++;
       }

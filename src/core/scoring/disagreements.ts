@@ -8,9 +8,11 @@ import type { MergedLabel } from '../labelling/store';
  * evaluate.ts, so the rows of a file are exactly its pairs minus the agreeing pairs scoreFile counts
  * (equal rewards and NaN disagree: a model that does not order a pair gets no credit for it).
  *
- * Confidence is the model's own Bradley–Terry probability that the human loser is better,
- * σ(r_loser − r_winner) (paper eq. 7 trains exactly this probability); rows are sorted by the reward
- * margin r_loser − r_winner, which orders them the same way and keeps apart pairs whose σ rounds to 1.
+ * Rewards here are the heads' logits (pre-σ), as RLHF uses them: σ-squashed rewards saturate at 0/1,
+ * which capped every confidence at σ(1). Confidence is the model's own Bradley–Terry probability that the
+ * human loser is better, σ(r_loser − r_winner) on logits (paper eq. 7 trains exactly this probability);
+ * rows are sorted by the margin r_loser − r_winner, which orders them the same way and keeps apart pairs
+ * whose σ rounds to 1.
  *
  * A pair is a label-noise candidate when its consistent capability verdicts mostly side with the model:
  * of the consistent labels for the same record and response pair (any point, any source), strictly
@@ -24,7 +26,7 @@ export interface ScoredRecordInput {
   /** 1-based line of the record in its file. */
   line: number;
   id: string;
-  /** One reward per response. */
+  /** One reward logit (pre-σ) per response. */
   rewards: ArrayLike<number>;
   /** The router's category (dmoerm); absent for models without one. */
   category?: string;
@@ -57,11 +59,11 @@ export interface DisagreementRow {
   b: number;
   humanWinner: number;
   humanLoser: number;
-  /** The rewards of a and b. */
+  /** The reward logits of a and b. */
   rewards: [number, number];
   /** r_loser − r_winner: ≥ 0 (0: the model does not order the pair; NaN: a reward is NaN). */
   margin: number;
-  /** σ(margin): the model's probability that the human loser is the better response. */
+  /** σ(margin) on logits: P(human loser better) by the model's own Bradley–Terry model. */
   confidence: number;
   labelNoise: boolean;
   verdicts: CapabilityVerdict[];

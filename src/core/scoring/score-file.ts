@@ -56,13 +56,14 @@ export async function scoreFile(model: string, file: string, options: ScoreFileO
     }
     const records: FileRecordScore[] = scores.map((s, p) => {
       let agree = 0;
-      for (const pair of data.pairs[p]) if (s.rewards[pair.winner] > s.rewards[pair.loser]) agree++;
+      // Logits, not σ: float32 σ rounds large rewards to 1.0 and would turn ordered pairs into ties.
+      for (const pair of data.pairs[p]) if (s.logits[pair.winner] > s.logits[pair.loser]) agree++;
       return { index: data.records[p].index, ...s, datasetCategory: data.categories[p], agreement: { agree, pairs: data.pairs[p].length } };
     });
     const result = agreement(
       m.method,
       data.records.map((_, p) => ({ category: data.categories[p], pairs: data.pairs[p] })),
-      (p) => scores[p].rewards,
+      (p) => scores[p].logits,
     );
     return { model, file, method: m.method, records, summary: { ...result, records: records.length, malformed: data.malformed, seconds: (Date.now() - started) / 1000 } };
   } finally {

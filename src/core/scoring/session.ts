@@ -30,8 +30,13 @@ export interface OrtScorerOptions {
 /** What a model says about one record. */
 export interface ModelRecordScore {
   id: string;
-  /** Reward per response, in the record's order. */
+  /** Reward per response, in the record's order: σ of the logit, in (0, 1) (saturates at 0/1 in float32). */
   rewards: number[];
+  /**
+   * The pre-σ value per response (the model's reward_logit output; an ensemble aggregates member logits):
+   * what RLHF optimises and what views show and compare. Exports without that output get logit(reward).
+   */
+  logits: number[];
   /** dmoerm: the router's top-1 category and its probabilities per category (manifest.categories). */
   category?: string;
   probabilities?: number[];
@@ -211,6 +216,7 @@ export class OrtScorer {
     const chosen = result.category?.data as BigInt64Array | undefined;
     const caps = result.capability_scores?.data as Float32Array | undefined;
     const members = result.member_rewards?.data as Float32Array | undefined;
+    const logit = result.reward_logit?.data as Float32Array | undefined;
     const C = m.categories.length;
     const P = m.capabilities.length;
     const K = m.ensemble?.members.length ?? 0;
@@ -219,7 +225,7 @@ export class OrtScorer {
       const n = r.responses.length;
       const rows = Array.from({ length: n }, (_, j) => row + j);
       row += n;
-      const s: ModelRecordScore = { id: r.id, rewards: rows.map((i) => reward[i]) };
+      const s: ModelRecordScore = { id: r.id, rewards: rows.map((i) => reward[i]), logits: rows.map((i) => (logit ? logit[i] : inverseSigmoid(reward[i]))) };
       let category: string | undefined = m.categories.length === 1 && !chosen ? m.categories[0] : undefined;
       if (probs && chosen) {
         category = m.categories[Number(chosen[k])];
@@ -279,4 +285,10 @@ function padded(rows: Int32Array[], types: Int32Array[] | undefined, pad: number
     }
   });
   return { ids, types: typeIds, mask, len };
+}
+
+/** logit(p) for exports made before reward_logit existed; p is clamped off 0 and 1 so it stays finite. */
+export function inverseSigmoid(p: number): number {
+  const q = Math.min(1 - 1e-7, Math.max(1e-7, p));
+  return Math.log(q / (1 - q));
 }

@@ -44,7 +44,7 @@ export class RequestLog {
 function logRecord(q: LoggedQuery, served: string): Record<string, unknown> {
   const responses = [{ text: q.response }];
   const s = q.score;
-  const metadata: Record<string, unknown> = { served, reward: s.rewards[0] };
+  const metadata: Record<string, unknown> = { served, reward: s.logits[0], probability: s.rewards[0] };
   if (s.probabilities) metadata.probabilities = s.probabilities;
   if (s.capabilities) metadata.capabilities = Object.fromEntries(s.capabilities.map((c) => [c.point, c.scores[0]]));
   const record: Record<string, unknown> = { id: recordId({ context: q.context, responses }) };

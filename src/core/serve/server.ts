@@ -302,7 +302,7 @@ function kind(v: unknown): string {
  * router sent to another category; `categories` names each query's category.
  */
 export function rewardResponse(scores: readonly ModelRecordScore[], categories: readonly string[], capabilities: ReadonlyArray<{ category: string; point: string }>): Record<string, unknown> {
-  const rewards = scores.map((s) => s.rewards[0]);
+  const rewards = scores.map((s) => s.logits[0]);
   const extra: Record<string, Array<number | null>> = {};
   const routed = scores.some((s) => s.probabilities);
   if (routed) {

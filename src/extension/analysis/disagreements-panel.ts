@@ -271,7 +271,7 @@ export class DisagreementsPanel extends DatasetPanel {
       if (view.record?.id !== s.id) throw new Error(`${file}: record ${s.index} (line ${view.line}) changed while it was scored; save the file and rescore`);
       const human = humanPairs(view.record, s.index).pairs;
       pairs += human.length;
-      inputs.push({ index: s.index, line: view.line, id: s.id, rewards: s.rewards, category: s.category, datasetCategory: s.datasetCategory, pairs: human });
+      inputs.push({ index: s.index, line: view.line, id: s.id, rewards: s.logits, category: s.category, datasetCategory: s.datasetCategory, pairs: human });
     }
     const store = storeFileOf(this.ctx.config, file);
     const labels = mergedLabels(readStore(store));

@@ -1,15 +1,14 @@
 import * as vscode from 'vscode';
-import type { PreferenceRecord, Response } from '../../core/dataset/record';
+import type { PreferenceRecord } from '../../core/dataset/record';
 import { CommandId } from '../command-id';
 import type { Ctx } from '../context';
 import type { IndexedDataset } from '../datasets/registry';
-import { describeRank, formatPreference, formatVerdict, pairVerdicts, snippet } from '../presentation/format';
+import { formatPreference, formatVerdict, pairVerdicts, responseHeading, responsePreviewChars, snippet } from '../presentation/format';
 import { responseForString, stringAt } from './locate';
 import { escapeMarkdown, inlineCode } from '../../core/markdown';
 import { scoreHoverMarkdown } from '../scoring/format';
 import { RewardModel } from '../scoring/reward-model';
 
-const RESPONSE_PREVIEW_CHARS = 280;
 
 function commandLink(label: string, command: CommandId, args: unknown[], tooltip: string): string {
   return `[${label}](command:${command}?${encodeURIComponent(JSON.stringify(args))} "${tooltip}")`;
@@ -68,22 +67,19 @@ export class RecordHoverProvider implements vscode.HoverProvider {
     for (const v of verdicts) {
       md.appendMarkdown(`${vscode.l10n.t('verdict {0}: {1} of {2} annotators ({3})', escapeMarkdown(formatVerdict(v)), v.agreeing, v.votes, escapeMarkdown(v.annotators.join(', ')))}\n\n`);
     }
-    const ranking = record.preference?.ranking;
     if (which !== undefined) {
       md.appendMarkdown('---\n\n');
-      appendResponse(md, record.responses[which], which, ranking, true);
+      appendResponse(md, record, which, true);
     }
-    const others = record.responses.map((r, i) => ({ r, i })).filter(({ i }) => i !== which);
+    const others = record.responses.map((_, i) => i).filter((i) => i !== which);
     if (others.length > 0) md.appendMarkdown('---\n\n');
-    for (const { r, i } of others) appendResponse(md, r, i, ranking, false);
+    for (const i of others) appendResponse(md, record, i, false);
   }
 }
 
-function appendResponse(md: vscode.MarkdownString, response: Response, i: number, ranking: readonly number[] | undefined, detailed: boolean): void {
-  const rank = ranking?.[i];
-  const parts = [`**${vscode.l10n.t('Response {0}', i + 1)}**`];
-  if (rank !== undefined && ranking !== undefined) parts.push(`${vscode.l10n.t('rank {0}', rank)} — ${describeRank(rank, ranking)}`);
-  else parts.push(vscode.l10n.t('unranked'));
+function appendResponse(md: vscode.MarkdownString, record: PreferenceRecord, i: number, detailed: boolean): void {
+  const response = record.responses[i];
+  const parts = [responseHeading(record, i)];
   if (response.model !== undefined) parts.push(vscode.l10n.t('model {0}', inlineCode(response.model)));
   if (detailed) parts.push(`*${vscode.l10n.t('(under the cursor)')}*`);
   md.appendMarkdown(`${parts.join(' · ')}\n\n`);
@@ -93,5 +89,5 @@ function appendResponse(md: vscode.MarkdownString, response: Response, i: number
     for (const r of ratings) md.appendMarkdown(`| ${escapeMarkdown(r.aspect)} | ${r.value} | ${escapeMarkdown(r.source)} |\n`);
     md.appendMarkdown('\n');
   }
-  md.appendMarkdown(`> ${escapeMarkdown(snippet(response.text, detailed ? RESPONSE_PREVIEW_CHARS * 2 : RESPONSE_PREVIEW_CHARS))}\n\n`);
+  md.appendMarkdown(`> ${escapeMarkdown(snippet(response.text, responsePreviewChars(record.responses.length, detailed)))}\n\n`);
 }

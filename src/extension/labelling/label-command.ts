@@ -12,6 +12,7 @@ import { isJobConfig, loadJobConfig } from './job-config';
 import { createJudge, scrub } from './judge';
 import { datasetPath, storeFileOf } from './paths';
 import { labellingBlockedReason } from './trust';
+import { settingsCommandFor } from './settings-scope';
 
 /**
  * "RewardLens: Label Capability Points…": the CLI's `rewardlens label` in VS Code (docs/labelling.md).
@@ -124,7 +125,18 @@ function notStarted(ctx: Ctx, reason: string, ...actions: { title: string; run: 
   return { outcome: 'not-started', reason };
 }
 
-const openSettings = { title: vscode.l10n.t('Open Settings'), run: () => vscode.commands.executeCommand('workbench.action.openSettings', 'rewardlens.judge') };
+const openSettings = {
+  title: vscode.l10n.t('Open Settings'),
+  run: async (): Promise<void> => {
+    const command = settingsCommandFor(vscode.env.remoteName, vscode.env.uiKind === vscode.UIKind.Web);
+    try {
+      await vscode.commands.executeCommand(command, 'rewardlens.judge');
+    } catch {
+      // A workbench without a remote settings scope (its command's precondition fails): the user scope is the one there is.
+      await vscode.commands.executeCommand('workbench.action.openSettings', 'rewardlens.judge');
+    }
+  },
+};
 const showReport = (d: IndexedDataset) => ({ title: vscode.l10n.t('Show Label Report'), run: () => vscode.commands.executeCommand(CommandId.ShowLabelReport, d.key) });
 const showLog = { title: vscode.l10n.t('Show Log'), run: () => vscode.commands.executeCommand(CommandId.ShowOutput) };
 

@@ -128,3 +128,22 @@ export function describeRank(rank: number, ranking: readonly number[]): string {
   const label = rank === best ? l10n.t('best') : rank === worst ? l10n.t('worst') : l10n.t('rank {0}', rank);
   return tied ? l10n.t('{0} (tied)', label) : label;
 }
+
+/**
+ * A response's heading in the hover, with the human rank the score table above it shows (humanVerdict:
+ * the ranking, or ranks from pairs when the record has only pairs): `Response 2 · human rank 1 — best`.
+ */
+export function responseHeading(record: PreferenceRecord, i: number): string {
+  const rank = humanVerdict(record).ranks[i];
+  const ranking = record.preference?.ranking;
+  const parts = [`**${l10n.t('Response {0}', i + 1)}**`];
+  if (rank === undefined) parts.push(l10n.t('no human rank'));
+  else parts.push(ranking !== undefined ? `${l10n.t('human rank {0}', rank)} — ${describeRank(rank, ranking)}` : l10n.t('human rank {0} (from pairs)', rank));
+  return parts.join(' · ');
+}
+
+/** Preview length of a response in the hover: short for the others once there are many, so five fit without scrolling. */
+export function responsePreviewChars(responses: number, underCursor: boolean): number {
+  if (underCursor) return 560;
+  return responses > 3 ? 100 : 280;
+}

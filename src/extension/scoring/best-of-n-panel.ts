@@ -198,7 +198,7 @@ export class BestOfNPanel extends DatasetPanel {
           signal: job.signal,
           onProgress: (done, total) => this.report(`${label}: ${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} records`, (k + (total > 0 ? done / total : 1)) / scorers.length),
         });
-        rewards.push(new Map(scored.records.map((r) => [r.index, { id: r.id, rewards: r.rewards }])));
+        rewards.push(new Map(scored.records.map((r) => [r.index, { id: r.id, rewards: r.logits }])));
       }
       const result = await this.join(d, rewards, job.signal);
       if (this.job !== job) return;

@@ -39,15 +39,15 @@ export function buildBreakdown(input: BreakdownInput): BreakdownData {
   const language = uiLanguage(input.language);
   const { pairs } = humanPairs(record, 0);
   const human = humanVerdict(record);
-  const ranks = rewardRanks(score.rewards);
-  const columns = score.rewards.map((reward, i) => {
+  const ranks = rewardRanks(score.logits);
+  const columns = score.logits.map((reward, i) => {
     const mine = pairs.filter((p) => p.winner === i || p.loser === i);
     return {
       index: i,
       humanRank: human.ranks[i],
       reward,
       rewardRank: ranks[i],
-      agree: mine.filter((p) => score.rewards[p.winner] > score.rewards[p.loser]).length,
+      agree: mine.filter((p) => score.logits[p.winner] > score.logits[p.loser]).length,
       pairs: mine.length,
       humanBest: human.best.includes(i),
       modelTop: ranks[i] === 1,
@@ -75,7 +75,7 @@ export function buildBreakdown(input: BreakdownInput): BreakdownData {
     columns,
     capabilities,
     members,
-    agreement: { agree: pairs.filter((p) => score.rewards[p.winner] > score.rewards[p.loser]).length, pairs: pairs.length },
+    agreement: { agree: pairs.filter((p) => score.logits[p.winner] > score.logits[p.loser]).length, pairs: pairs.length },
     preference: formatPreference(record),
     context: record.context,
     responses: record.responses.map((r) => ({ text: r.text, model: r.model, ratings: r.ratings ?? [] })),

@@ -10,6 +10,10 @@ import { escapeMarkdown } from '../../core/markdown';
 import { l10n } from '../presentation/l10n';
 
 const BAR_CELLS = 5;
+/** Responses a score lens lists before it counts the rest. */
+const LENS_RESPONSES = 4;
+/** Between a bar and its value: a narrow hover wraps at spaces, and a value under its bar reads as the next row's. */
+const NBSP = '\u00a0';
 
 /** `▇▇▇▁▁` for 0.6: a score in [0, 1] as cells of a text bar (clamped; NaN is empty). */
 export function bar(value: number, cells = BAR_CELLS): string {
@@ -20,6 +24,14 @@ export function bar(value: number, cells = BAR_CELLS): string {
 
 export function fixed(v: number): string {
   return Number.isFinite(v) ? v.toFixed(3) : String(v);
+}
+
+/** A reward logit, signed, two decimals (`+2.41`, `-0.07`): logits are unbounded, 3 decimals add nothing. */
+export function signed(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  const text = v.toFixed(2);
+  // A margin that rounds to zero reads 0.00, not -0.00 or +0.00: it has no sign worth showing.
+  return text === '-0.00' || text === '0.00' ? '0.00' : `${v > 0 ? '+' : ''}${text}`;
 }
 
 function percent(p: number): string {
@@ -72,11 +84,15 @@ export function scoreLensTitle(record: PreferenceRecord, score: ModelRecordScore
   const parts: string[] = [];
   const route = routerDecision(score, categories);
   if (route !== undefined) parts.push(`$(git-merge) ${route.replace(/\$\(/g, '$\u200b(')}`);
-  parts.push(modelOrder(score.rewards).map((i) => `R${i + 1} ${fixed(score.rewards[i])}`).join(' › '));
-  const a = modelAgreement(record, score.rewards);
+  // Past four responses the title ran under the minimap: the top three and a count (the hover has them all).
+  const order = modelOrder(score.logits);
+  const shown = order.length > LENS_RESPONSES ? order.slice(0, LENS_RESPONSES - 1) : order;
+  const more = order.length - shown.length;
+  parts.push(shown.map((i) => `R${i + 1} ${signed(score.logits[i])}`).join(' › ') + (more > 0 ? ` › ${l10n.t('+{0} more', more)}` : ''));
+  const a = modelAgreement(record, score.logits);
   if (a.pairs > 0) {
     const mark = a.agree === a.pairs ? '✓' : '✗';
-    const margin = a.margin === undefined ? '' : l10n.t(', top {0}', `${a.margin >= 0 ? '+' : ''}${fixed(a.margin)}`);
+    const margin = a.margin === undefined ? '' : l10n.t(', top {0}', signed(a.margin));
     parts.push(`${mark} ${l10n.t('{0}/{1} pairs', a.agree, a.pairs)}${margin}`);
   } else parts.push(record.preference === undefined ? l10n.t('no human ranking') : l10n.t('human: all tied'));
   return parts.join(' · ');
@@ -84,15 +100,15 @@ export function scoreLensTitle(record: PreferenceRecord, score: ModelRecordScore
 
 /** The lens's tooltip: what the numbers are. */
 export function scoreLensTooltip(modelName: string, record: PreferenceRecord, score: ModelRecordScore): string {
-  const a = modelAgreement(record, score.rewards);
-  const lines = [l10n.t("{0}: reward per response, the model's best first.", modelName)];
+  const a = modelAgreement(record, score.logits);
+  const lines = [l10n.t("{0}: reward logit (pre-σ) per response, the model's best first.", modelName)];
   if (a.pairs > 0) lines.push(l10n.t('The model orders {0} of {1} human preference pairs the same way.', a.agree, a.pairs));
   if (a.margin !== undefined) {
     const best = a.humanBest.map((i) => `R${i + 1}`).join(' = ');
     lines.push(
       a.humanBest.includes(a.modelTop)
-        ? l10n.t("The model's top (R{0}) is the human's best ({1}), {2} above the next response.", a.modelTop + 1, best, fixed(a.margin))
-        : l10n.t("The model prefers R{0} to the human's best ({1}) by {2}.", a.modelTop + 1, best, fixed(-a.margin)),
+        ? l10n.t("The model's top (R{0}) is the human's best ({1}), {2} logit above the next response.", a.modelTop + 1, best, signed(a.margin))
+        : l10n.t("The model prefers R{0} to the human's best ({1}) by {2} logit.", a.modelTop + 1, best, signed(-a.margin)),
     );
   }
   return lines.join('\n');
@@ -121,21 +137,23 @@ export function scoreHoverMarkdown(modelName: string, record: PreferenceRecord, 
     const rows = categories
       .map((c, k) => ({ c, p: score.probabilities![k] }))
       .sort((x, y) => y.p - x.p)
-      .map(({ c, p }) => `\`${bar(p)}\` ${percent(p)} ${escapeMarkdown(c)}${c === score.category ? ` ← ${l10n.t('routed')}` : ''}`);
+      .map(({ c, p }) => `\`${bar(p)}\`${NBSP}${percent(p)} ${escapeMarkdown(c)}${c === score.category ? ` ← ${l10n.t('routed')}` : ''}`);
     out.push(`${l10n.t('Router: {0}', rows.join(' · '))}\n\n`);
   }
   const caps = score.capabilities ?? [];
   const ranks = humanVerdict(record).ranks;
-  const rewardBars = relativeBars(score.rewards);
-  const capBars = caps.map((c) => relativeBars(c.scores));
-  const head = [l10n.t('response'), l10n.t('reward'), ...caps.map((c) => escapeMarkdown(c.en || c.point)), l10n.t('human rank')];
-  out.push(`| ${head.join(' | ')} |\n|${head.map((_, i) => (i === 0 || i === head.length - 1 ? '---' : '---:')).join('|')}|\n`);
-  for (const i of modelOrder(score.rewards)) {
-    const cells = [`R${i + 1}`, `\`${rewardBars[i]}\` ${fixed(score.rewards[i])}`, ...caps.map((c, k) => `\`${capBars[k][i]}\` ${fixed(c.scores[i])}`), ranks[i] !== undefined ? String(ranks[i]) : '—'];
+  const rewardBars = relativeBars(score.logits);
+  // Past three capability columns the bars no longer fit the hover's default width: values only, two decimals.
+  const capBars = caps.length <= 3 ? caps.map((c) => relativeBars(c.scores)) : undefined;
+  const capCell = (k: number, i: number): string => (capBars ? `\`${capBars[k][i]}\`${NBSP}${fixed(caps[k].scores[i])}` : caps[k].scores[i].toFixed(2));
+  const head = [l10n.t('response'), l10n.t('reward logit'), ...caps.map((c) => escapeMarkdown(c.en || c.point)), l10n.t('human rank')];
+  out.push(`| ${head.join(' | ')} |\n|${head.map((_, i) => (i === 0 ? '---' : i === head.length - 1 ? ':---:' : '---:')).join('|')}|\n`);
+  for (const i of modelOrder(score.logits)) {
+    const cells = [`R${i + 1}`, `\`${rewardBars[i]}\`${NBSP}${signed(score.logits[i])}`, ...caps.map((_, k) => capCell(k, i)), ranks[i] !== undefined ? String(ranks[i]) : '—'];
     out.push(`| ${cells.join(' | ')} |\n`);
   }
   out.push(`\n${l10n.t('Bars compare the responses of this record (longest: the highest value in the column).')}\n\n`);
-  const a = modelAgreement(record, score.rewards);
+  const a = modelAgreement(record, score.logits);
   if (a.pairs > 0) out.push(`${a.agree === a.pairs ? '✓' : '✗'} ${l10n.t('agrees on {0} of {1} human pairs', a.agree, a.pairs)}\n\n`);
   return out.join('');
 }

@@ -66,6 +66,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       const s = node.series;
       const item = new vscode.TreeItem(seriesName(s), vscode.TreeItemCollapsibleState.None);
       item.description = s.bestValAcc === undefined ? vscode.l10n.t('{0} evaluations', s.points) : vscode.l10n.t('best val {0} at step {1}', pct(s.bestValAcc), s.bestValStep ?? '');
+      // The view truncates long phase · expert names: the tooltip has them whole.
+      item.tooltip = `${seriesName(s)}\n${item.description}`;
       item.iconPath = new vscode.ThemeIcon('graph-line');
       item.contextValue = 'rewardlensRunSeries';
       item.command = { title: vscode.l10n.t('Show Chart'), command: CommandId.ShowTrainingChart, arguments: [node.run, s.phase] };
@@ -80,9 +82,10 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     const where = job?.where ? ` · ${job.where}` : '';
     item.description = r.error !== undefined ? vscode.l10n.t('unreadable') : runDescription(r) + step + where;
     const md = new vscode.MarkdownString();
-    md.appendText(`${r.dir}\n`);
+    // Name and description whole: the view truncates both on a narrow sidebar.
+    md.appendText(`${r.name}\n${r.dir}\n`);
     if (r.dataset) md.appendText(`${vscode.l10n.t('dataset: {0}', r.dataset)}\n`);
-    md.appendText(r.error ?? runDescription(r));
+    md.appendText(r.error ?? runDescription(r) + step);
     if (job?.where) md.appendText(`\n${vscode.l10n.t('training on {0}', job.where)}`);
     item.tooltip = md;
     item.iconPath = new vscode.ThemeIcon(

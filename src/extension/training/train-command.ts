@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { storeFileFor } from '../../core/labelling/store';
 import { RUN_FILES } from '../../core/training/run-folder';
+import { etaText, recommendedPreset } from '../../core/training/preset-choice';
 import type { EvalResult, Method, TrainBackend, TrainOptions, TrainSummary } from '../../core/training/types';
 import { METHODS, METHODS_NEEDING_LABELS, TRAIN_BACKENDS } from '../../core/training/types';
 import { WorkerCancelledError, WorkerDiedError, WorkerFailedError } from '../../worker/train-client';
@@ -107,8 +109,9 @@ async function pickLabels(ctx: Ctx, dataset: string): Promise<string | null | un
   const found = [...new Set([storeFileOf(ctx.config, dataset), storeFileFor(dataset)])].filter((f) => existsSync(f));
   const items: (vscode.QuickPickItem & { file?: string | null })[] = [
     ...found.map((f) => ({ label: path.basename(f), description: vscode.l10n.t('capability labels found beside the dataset'), detail: f, file: f })),
-    { label: `$(file) ${vscode.l10n.t('Choose a Label Store…')}`, file: undefined },
+    // First (the default) when no store exists: a file browser is a poor default for a first run.
     { label: vscode.l10n.t('No Labels'), description: vscode.l10n.t('baselines only (DMoERM needs capability labels)'), file: null },
+    { label: `$(file) ${vscode.l10n.t('Choose a Label Store…')}`, file: undefined },
   ];
   const picked = await vscode.window.showQuickPick(items, { title: vscode.l10n.t('Train a reward model (2/6): capability labels') });
   if (picked === undefined) return undefined;
@@ -130,7 +133,11 @@ async function askOptions(ctx: Ctx, dataset: string): Promise<TrainOptions | und
   const methods = METHODS.filter((m) => labels !== null || !METHODS_NEEDING_LABELS.includes(m));
   const method = await pickOne(vscode.l10n.t('Train a reward model (3/6): method'), methods, methods[0], methodDetail);
   if (method === undefined) return undefined;
-  const preset = await pickOne(vscode.l10n.t('Train a reward model (4/6): model size'), PRESET_NAMES, ctx.config.trainingPreset, (p) => (p === 'tiny' ? vscode.l10n.t('fast, for trying things out') : vscode.l10n.t('the default encoder size')));
+  const pairs = ctx.datasets.all().find((d) => d.uri.scheme === 'file' && d.uri.fsPath === dataset)?.dataset.report.preferencePairs;
+  const recommended = recommendedPreset(availableParallelism(), pairs);
+  const preset = await pickOne(vscode.l10n.t('Train a reward model (4/6): model size'), PRESET_NAMES, ctx.config.trainingPresetSet ?? recommended.preset, (p) =>
+    [p === 'tiny' ? vscode.l10n.t('fast, for trying things out') : vscode.l10n.t('d 256, 4 layers'), p === recommended.preset && ctx.config.trainingPresetSet === undefined ? vscode.l10n.t('recommended: {0}', recommended.reason) : undefined].filter(Boolean).join(' · '),
+  );
   if (preset === undefined) return undefined;
   const backend = await pickOne(vscode.l10n.t('Train a reward model (5/6): backend'), TRAIN_BACKENDS, ctx.config.trainingBackend, (b) =>
     b === 'auto'
@@ -256,14 +263,19 @@ export async function runTraining(ctx: Ctx, requested: TrainOptions): Promise<Tr
       proc.cancel();
     });
     let last = 0;
+    // The ETA is the current phase's (or expert's): phases differ in cost per step, and a resumed run starts mid-way.
+    let phase = { key: '', at: 0, step: 0 };
     const events = ctx.training.onDidEvent(({ run: r, event: e }) => {
       if (r !== run || cancelled) return;
       if (e.type === 'phase') progress.report({ message: `${e.phase}${e.expert ? ` · ${e.expert}` : ''}: ${e.message}` });
       else if (e.type === 'progress') {
         const now = Date.now();
+        const key = `${e.phase}\u0000${e.expert ?? ''}`;
+        if (key !== phase.key) phase = { key, at: now, step: e.step };
         if (now - last < 250 && e.step < e.totalSteps) return;
         last = now;
-        progress.report({ message: progressMessage(e) });
+        const eta = etaText(e.step - phase.step, e.totalSteps - phase.step, (now - phase.at) / 1000);
+        progress.report({ message: `${progressMessage(e)}${eta ? ` · ${vscode.l10n.t('{0} in this phase', eta)}` : ''}` });
       }
     });
     try {

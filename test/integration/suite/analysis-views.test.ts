@@ -82,7 +82,7 @@ suite('RewardLens analysis views', () => {
     await waitFor(() => api.report(editor.document.uri), 'the dataset to be indexed');
     const lens = await waitFor(async () => {
       const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri, 100);
-      return lenses.find((l) => l.range.start.line === 1 && /R\d -?\d/.test(l.command?.title ?? ''));
+      return lenses.find((l) => l.range.start.line === 1 && /R\d [+-]?\d/.test(l.command?.title ?? ''));
     }, 'the score lens of record 2', 30_000);
     assert.equal(lens.command?.command, 'rewardlens.showRewardBreakdown');
     assert.deepEqual(lens.command.arguments, [uri.toString(), 1]);

@@ -134,10 +134,10 @@ suite('RewardLens dataset features', () => {
     const text = plain(hoverText(hovers));
     assert.match(text, /record 1 · line 1/);
     assert.match(text, /ranking #1 ≻ #2/);
-    assert.match(text, /\*\*Response 2\*\* · rank 2 — worst · \*\(under the cursor\)\*/);
+    assert.match(text, /\*\*Response 2\*\* · human rank 2 — worst · \*\(under the cursor\)\*/);
     const inChosen = new vscode.Position(0, line.indexOf('"chosen"') + '"chosen": "'.length + 5);
     const chosen = plain(hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', editor.document.uri, inChosen)));
-    assert.match(chosen, /\*\*Response 1\*\* · rank 1 — best · \*\(under the cursor\)\*/);
+    assert.match(chosen, /\*\*Response 1\*\* · human rank 1 — best · \*\(under the cursor\)\*/);
   });
 
   test('diagnostics flag malformed records at their lines and follow edits', async () => {

@@ -104,10 +104,10 @@ suite('RewardLens demo model', () => {
     const points = manifest.capabilities.filter((c) => c.category === 'objective knowledge QA').map((c) => c.en);
     assert.equal(points.length, 3, 'relevance, factuality, completeness');
     for (const p of points) assert.ok(qaText.includes(p), `hover names "${p}":\n${qaText}`);
-    assert.match(qaText, /Router: `[▇▁]{5}` \d+%/);
+    assert.match(qaText, /Router: `[▇▁]{5}`\u00a0\d+%/);
     const dialogue = records.findIndex((r) => r.category === 'harmless dialogue');
     const dialogueText = await hoverAt(dialogue, 'a hover with scores on a dialogue record');
     // Its category has no experts: unless the router sends it to objective QA, no capability columns.
-    if (!/`[▇▁]{5}` \d+% objective knowledge QA ← routed/.test(dialogueText)) for (const p of points) assert.ok(!dialogueText.includes(p), dialogueText);
+    if (!/`[▇▁]{5}`\u00a0\d+% objective knowledge QA ← routed/.test(dialogueText)) for (const p of points) assert.ok(!dialogueText.includes(p), dialogueText);
   });
 });

@@ -211,7 +211,7 @@ suite('RewardLens evaluation views', () => {
     for (const s of expected.records) {
       for (const p of humanPairs(records[s.index], s.index).pairs) {
         pairs++;
-        if (!(s.rewards[p.winner] > s.rewards[p.loser])) want.add(`${s.index}:${p.winner}>${p.loser}`);
+        if (!(s.logits[p.winner] > s.logits[p.loser])) want.add(`${s.index}:${p.winner}>${p.loser}`);
       }
     }
     assert.deepEqual(new Set(rows.map((r) => `${r.index}:${r.humanWinner}>${r.humanLoser}`)), want);
@@ -221,7 +221,7 @@ suite('RewardLens evaluation views', () => {
     assert.ok(rows.length > 0, 'the hostile pair under opposite rankings guarantees a row');
     for (const r of rows) {
       const s = expected.records.find((x) => x.index === r.index)!;
-      assert.ok(Math.abs(r.margin - (s.rewards[r.humanLoser] - s.rewards[r.humanWinner])) < 1e-6);
+      assert.ok(Math.abs(r.margin - (s.logits[r.humanLoser] - s.logits[r.humanWinner])) < 1e-6);
       assert.equal(r.line, r.index + 1);
     }
     for (let i = 1; i < rows.length; i++) assert.ok(rows[i - 1].margin >= rows[i].margin, 'most confident first');

@@ -82,7 +82,7 @@ suite('RewardLens scores in the editor', () => {
     await waitFor(() => api.report(uri), 'the dataset to be indexed');
     const scoreTitles = await waitFor(async () => {
       const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri, 100);
-      const titles = lenses.filter((l) => /R\d \d/.test(l.command?.title ?? '')).map((l) => [l.range.start.line, l.command!.title] as const);
+      const titles = lenses.filter((l) => /R\d [+-]?\d/.test(l.command?.title ?? '')).map((l) => [l.range.start.line, l.command!.title] as const);
       return titles.length === RECORDS + 1 ? new Map(titles) : undefined;
     }, 'a score lens on every record', 30_000);
     const categories = Object.keys(SYNTHETIC_CATEGORIES).join('|');
@@ -90,8 +90,8 @@ suite('RewardLens scores in the editor', () => {
       const title = scoreTitles.get(line) ?? '';
       const responses = line === RECORDS ? 2 : 3;
       assert.match(title, new RegExp(`^\\$\\(git-merge\\) (${categories}) \\d+% · `), `line ${line}: ${title}`);
-      assert.equal(title.match(/R\d -?\d\.\d{3}/g)?.length, responses, `line ${line}: one reward per response: ${title}`);
-      assert.match(title, /· [✓✗] \d+\/\d+ pairs, top [+-]\d\.\d{3}$/, `line ${line}: ${title}`);
+      assert.equal(title.match(/R\d [+-]?\d+\.\d{2}/g)?.length, responses, `line ${line}: one reward per response: ${title}`);
+      assert.match(title, /· [✓✗] \d+\/\d+ pairs, top [+-]?\d+\.\d{2}$/, `line ${line}: ${title}`);
     }
     const state = testing.rewardModel();
     assert.ok(state.sessionLoaded, 'scoring opened the session');
@@ -109,9 +109,9 @@ suite('RewardLens scores in the editor', () => {
       const t = hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', editor.document.uri, new vscode.Position(1, 2)));
       return t.includes('Reward model') ? t : undefined;
     }, 'a hover with scores', 15_000);
-    assert.match(text, /Router: `[▇▁]{5}` \d+% (objective|subjective) knowledge QA ← routed · `[▇▁]{5}` \d+%/);
-    assert.match(text, /\| response \| reward \| correctness \| fluency \| human rank \|/);
-    const rows = text.match(/^\| R\d \| `[▇▁]{5}` -?\d\.\d{3} \| `[▇▁]{5}` \d\.\d{3} \| `[▇▁]{5}` \d\.\d{3} \| \d \|$/gm) ?? [];
+    assert.match(text, /Router: `[▇▁]{5}`\u00a0\d+% (objective|subjective) knowledge QA ← routed · `[▇▁]{5}`\u00a0\d+%/);
+    assert.match(text, /\| response \| reward logit \| correctness \| fluency \| human rank \|/);
+    const rows = text.match(/^\| R\d \| `[▇▁]{5}`\u00a0[+-]?\d+\.\d{2} \| `[▇▁]{5}`\u00a0\d\.\d{3} \| `[▇▁]{5}`\u00a0\d\.\d{3} \| \d \|$/gm) ?? [];
     assert.equal(rows.length, 3, text);
   });
 

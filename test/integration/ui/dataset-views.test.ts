@@ -45,7 +45,7 @@ export async function codeLensShowsTheHumanRanking({ page }: UiContext): Promise
   const widget = await hover(page, token);
   await widget.getByText('(under the cursor)').waitFor();
   const text = await widget.innerText();
-  assert.match(text, /Response 1 · rank 1 — best/);
+  assert.match(text, /Response 1 · human rank 1 — best/);
   await inDarkTheme(page, async () => {
     await page.waitForTimeout(300);
     if ((await widget.isVisible()) === false) await hover(page, token);

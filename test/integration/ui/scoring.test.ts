@@ -30,7 +30,7 @@ async function selectRewardModel(page: Page, row: string): Promise<void> {
   await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
 }
 
-const fixed = (x: number): string => x.toFixed(3);
+const signed = (x: number): string => (x.toFixed(2) === '-0.00' || x.toFixed(2) === '0.00' ? '0.00' : `${x > 0 ? '+' : ''}${x.toFixed(2)}`);
 
 /**
  * The rendered texts of the score lenses, once at least three match `route`: cheap lenses (category ·
@@ -63,16 +63,16 @@ export async function codeLensShowsRouterDecisionAndRewards({ page, workspace }:
   try {
     await openFile(page, HH);
     // Cheap lenses (category · responses · ranking) render first; the score lenses when resolved.
-    const route = new RegExp(`^(${categories.map((c) => c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')}) \\d+% · R[12] -?\\d\\.\\d{3} › R[12] -?\\d\\.\\d{3} · (✓ 1/1|✗ 0/1) pairs, top [+-]\\d\\.\\d{3}$`);
+    const route = new RegExp(`^(${categories.map((c) => c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')}) \\d+% · R[12] [+-]?\\d+\\.\\d{2} › R[12] [+-]?\\d+\\.\\d{2} · (✓ 1/1|✗ 0/1) pairs, top [+-]?\\d+\\.\\d{2}$`);
     const texts = await waitForLenses(page, route);
     for (const t of texts) assert.match(t, route);
     // Record 1's lens: the router's category with its probability and the rewards the CLI computed, best
     // first; HH-RLHF's chosen transcript is response 1, so the top margin is R1 − R2.
-    const [r1, r2] = first.rewards;
+    const [r1, r2] = first.logits;
     const p = first.probabilities![categories.indexOf(first.category)];
     const margin = r1 - r2;
-    const rewards = (r1 >= r2 ? [0, 1] : [1, 0]).map((i) => `R${i + 1} ${fixed(first.rewards[i])}`).join(' › ');
-    const expected = `${first.category} ${Math.round(p * 100)}% · ${rewards} · ${margin > 0 ? '✓ 1/1' : '✗ 0/1'} pairs, top ${margin >= 0 ? '+' : ''}${fixed(margin)}`;
+    const rewards = (r1 >= r2 ? [0, 1] : [1, 0]).map((i) => `R${i + 1} ${signed(first.logits[i])}`).join(' › ');
+    const expected = `${first.category} ${Math.round(p * 100)}% · ${rewards} · ${margin > 0 ? '✓ 1/1' : '✗ 0/1'} pairs, top ${signed(margin)}`;
     assert.ok(texts.includes(expected), `no lens reads "${expected}" in ${JSON.stringify(texts.slice(0, 4))}`);
     assert.ok(texts.length >= 3, `${texts.length} score lenses rendered`);
     mkdirSync(SCREENSHOTS, { recursive: true });

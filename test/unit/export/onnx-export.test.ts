@@ -128,6 +128,22 @@ void describe('ONNX export of trained runs (tiny preset, synthetic data)', () =>
     });
   }
 
+  for (const method of ['single', 'dmoerm', 'dmoerm-no-outer'] as const) {
+    void test(`${method}: reward = σ(reward_logit) to 1e-6, one finite logit per response`, async () => {
+      const f = fixtures.get(method)!;
+      const scorer = new OrtScorer(f.onnx, { batchSize: 8, intraOpNumThreads: 1 });
+      try {
+        const got = await scorer.score(f.src.data.records);
+        let worst = 0;
+        for (const s of got) s.logits.forEach((z, i) => (worst = Math.max(worst, Math.abs(1 / (1 + Math.exp(-z)) - s.rewards[i]))));
+        assert.ok(worst < 1e-6, `largest |σ(logit) − reward| ${worst}`);
+        assert.ok(got.every((s) => s.logits.length === s.rewards.length && s.logits.every(Number.isFinite)));
+      } finally {
+        await scorer.dispose();
+      }
+    });
+  }
+
   void test('dmoerm: router probabilities and top-1 category equal the training engine\'s', async () => {
     const f = fixtures.get('dmoerm')!;
     const scorer = new OrtScorer(f.onnx, { batchSize: 5 });
@@ -253,13 +269,13 @@ void describe('ONNX export of trained runs (tiny preset, synthetic data)', () =>
 
   void test('the models load in onnxruntime with the inputs and outputs the manifest lists', async () => {
     const expected: Record<string, { inputs: string[]; outputs: string[] }> = {
-      single: { inputs: ['input_ids', 'token_type_ids', 'attention_mask'], outputs: ['reward'] },
-      uwo: { inputs: ['input_ids', 'token_type_ids', 'attention_mask'], outputs: ['member_rewards', 'reward'] },
+      single: { inputs: ['input_ids', 'token_type_ids', 'attention_mask'], outputs: ['reward', 'reward_logit'] },
+      uwo: { inputs: ['input_ids', 'token_type_ids', 'attention_mask'], outputs: ['member_rewards', 'reward', 'reward_logit'] },
       dmoerm: {
         inputs: ['input_ids', 'token_type_ids', 'attention_mask', 'router_input_ids', 'router_attention_mask', 'response_record'],
-        outputs: ['category_probs', 'category', 'reward', 'capability_scores'],
+        outputs: ['category_probs', 'category', 'reward', 'reward_logit', 'capability_scores'],
       },
-      'dmoerm-no-outer': { inputs: ['input_ids', 'token_type_ids', 'attention_mask'], outputs: ['reward', 'capability_scores'] },
+      'dmoerm-no-outer': { inputs: ['input_ids', 'token_type_ids', 'attention_mask'], outputs: ['reward', 'reward_logit', 'capability_scores'] },
     };
     for (const [method, f] of fixtures) {
       // Full graph checks and optimisation happen at session creation; a malformed graph throws here.

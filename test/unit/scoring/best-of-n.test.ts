@@ -94,6 +94,17 @@ void describe('best-of-n', () => {
     assert.equal(summarizeBestOfN([], 2).models[0].hitRate, undefined);
   });
 
+  void it('mean human rank averages over the records the random baseline does (fully ranked ones)', () => {
+    // A pairs-only record with a response in no pair: its pick's rank from pairs has no random counterpart.
+    const pairsOnly: PreferenceRecord = { id: 'p', context: [], responses: [{ text: 'a' }, { text: 'b' }, { text: 'c' }], preference: { pairs: [{ a: 0, b: 1, winner: 0 }] } };
+    const rows = [bestOfNRecord(0, ranked([1, 2]), [[1, 0]]), bestOfNRecord(1, pairsOnly, [[0, 1, 0]])];
+    const s = summarizeBestOfN(rows, 1);
+    assert.equal(s.models[0].ranked, 1);
+    assert.equal(s.models[0].meanRank, 1);
+    assert.equal(s.random.meanRank, 1.5);
+    assert.equal(s.models[0].judged, 2, 'the hit rate still counts every record with a human best');
+  });
+
   void it('filters rows where a model misses and where the models disagree', () => {
     const agreeHit = bestOfNRecord(0, ranked([1, 2]), [[1, 0], [1, 0]]);
     const agreeMiss = bestOfNRecord(1, ranked([1, 2]), [[0, 1], [0, 1]]);

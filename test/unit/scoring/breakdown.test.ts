@@ -23,7 +23,8 @@ const record: PreferenceRecord = {
 
 const score: ModelRecordScore = {
   id: 'rec',
-  rewards: [0.9, 0.4, -0.2],
+  rewards: [0.71, 0.6, 0.45],
+  logits: [0.9, 0.4, -0.2],
   category: 'subjective knowledge QA',
   probabilities: [0.3, 0.7],
   capabilities: [

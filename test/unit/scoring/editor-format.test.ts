@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PreferenceRecord } from '../../../src/core/dataset/record';
 import type { ModelRecordScore } from '../../../src/core/scoring/session';
-import { bar, modelAgreement, modelOrder, scoreHoverMarkdown, scoreLensTitle, scoreLensTooltip } from '../../../src/extension/scoring/format';
+import { bar, modelAgreement, modelOrder, scoreHoverMarkdown, scoreLensTitle, scoreLensTooltip, signed } from '../../../src/extension/scoring/format';
 
 // The score texts of CodeLens and hovers: pure, so tested without VS Code (the in-host test checks they reach the editor).
 
@@ -12,15 +12,19 @@ function record(ranking: number[] | undefined, texts = ['a', 'b', 'c']): Prefere
   return { id: 'r', context: [{ role: 'user', content: 'q' }], responses: texts.map((text) => ({ text })), ...(ranking ? { preference: { ranking } } : {}) };
 }
 
-function score(rewards: number[]): ModelRecordScore {
+const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
+
+/** Scores from reward logits; the σ rewards beside them are what the views must not show. */
+function score(logits: number[]): ModelRecordScore {
   return {
     id: 'r',
-    rewards,
+    rewards: logits.map(sigmoid),
+    logits,
     category: 'subjective knowledge QA',
     probabilities: [0.03, 0.97],
     capabilities: [
-      { point: 'correctness', zh: '正确性', en: 'correctness', scores: rewards.map((r) => r / 2) },
-      { point: 'fluency', zh: '流畅性', en: 'fluency', scores: rewards.map(() => 0.6) },
+      { point: 'correctness', zh: '正确性', en: 'correctness', scores: logits.map((r) => r / 2) },
+      { point: 'fluency', zh: '流畅性', en: 'fluency', scores: logits.map(() => 0.6) },
     ],
   };
 }
@@ -32,6 +36,10 @@ void describe('score texts in the editor', () => {
     assert.equal(bar(1.7), '▇▇▇▇▇');
     assert.equal(bar(-2), '▁▁▁▁▁');
     assert.equal(bar(Number.NaN), '▁▁▁▁▁');
+  });
+
+  void it('logits: signed, two decimals, no signed zero', () => {
+    assert.deepEqual([signed(2.346), signed(-0.07), signed(-0.0001), signed(0), signed(Number.NaN)], ['+2.35', '-0.07', '0.00', '0.00', 'NaN']);
   });
 
   void it('orders responses by reward, ties in record order', () => {
@@ -58,12 +66,25 @@ void describe('score texts in the editor', () => {
   void it('lens: router decision with probability, rewards best first, ✓/✗ with the top margin', () => {
     assert.equal(
       scoreLensTitle(record([1, 2, 3]), score([0.9, 0.5, 0.1]), CATEGORIES),
-      '$(git-merge) subjective knowledge QA 97% · R1 0.900 › R2 0.500 › R3 0.100 · ✓ 3/3 pairs, top +0.400',
+      '$(git-merge) subjective knowledge QA 97% · R1 +0.90 › R2 +0.50 › R3 +0.10 · ✓ 3/3 pairs, top +0.40',
     );
-    assert.equal(scoreLensTitle(record([1, 2, 3]), score([0.4, 0.7, 0.1]), CATEGORIES), '$(git-merge) subjective knowledge QA 97% · R2 0.700 › R1 0.400 › R3 0.100 · ✗ 2/3 pairs, top -0.300');
-    assert.match(scoreLensTitle(record(undefined), { id: 'r', rewards: [0.2, 0.3, 0.1] }, []), /^R2 0\.300 › R1 0\.200 › R3 0\.100 · no human ranking$/);
-    assert.match(scoreLensTooltip('m.onnx', record([1, 2, 3]), score([0.4, 0.7, 0.1])), /prefers R2 to the human's best \(R1\) by 0\.300/);
-    assert.match(scoreLensTooltip('m.onnx', record([1, 1, 3]), score([0.4, 0.7, 0.1])), /top \(R2\) is the human's best \(R1 = R2\), 0\.600 above/);
+    assert.equal(scoreLensTitle(record([1, 2, 3]), score([0.4, 0.7, 0.1]), CATEGORIES), '$(git-merge) subjective knowledge QA 97% · R2 +0.70 › R1 +0.40 › R3 +0.10 · ✗ 2/3 pairs, top -0.30');
+    assert.match(scoreLensTitle(record(undefined), { id: 'r', rewards: [0.2, 0.3, 0.1].map(sigmoid), logits: [0.2, 0.3, 0.1] }, []), /^R2 \+0\.30 › R1 \+0\.20 › R3 \+0\.10 · no human ranking$/);
+    assert.match(scoreLensTooltip('m.onnx', record([1, 2, 3]), score([0.4, 0.7, 0.1])), /prefers R2 to the human's best \(R1\) by \+0\.30 logit/);
+    assert.match(scoreLensTooltip('m.onnx', record([1, 1, 3]), score([0.4, 0.7, 0.1])), /top \(R2\) is the human's best \(R1 = R2\), \+0\.60 logit above/);
+  });
+
+  void it('lens: past four responses, the top three and a count, so the title stays short', () => {
+    const five = record([1, 2, 3, 4, 5], ['a', 'b', 'c', 'd', 'e']);
+    const title = scoreLensTitle(five, score([2, 1, 0, -1, -2]), CATEGORIES);
+    assert.equal(title, '$(git-merge) subjective knowledge QA 97% · R1 +2.00 › R2 +1.00 › R3 0.00 › +2 more · ✓ 10/10 pairs, top +1.00');
+    assert.ok(!scoreLensTitle(record([1, 2, 3, 4], ['a', 'b', 'c', 'd']), score([2, 1, 0, -1]), CATEGORIES).includes('more'));
+  });
+
+  void it('lens: saturated σ rewards (all 1.000 in float32) still read apart as logits', () => {
+    const s = score([19, 17.5, -18]);
+    s.rewards = [1, 1, 0];
+    assert.equal(scoreLensTitle(record([2, 1, 3]), s, CATEGORIES), '$(git-merge) subjective knowledge QA 97% · R1 +19.00 › R2 +17.50 › R3 -18.00 · ✗ 2/3 pairs, top -1.50');
   });
 
   void it('lens: an icon syntax in a category name is not rendered as an icon', () => {
@@ -73,14 +94,23 @@ void describe('score texts in the editor', () => {
 
   void it('hover: router bars, one row per response with reward, capabilities and human rank', () => {
     const md = scoreHoverMarkdown('run/model.onnx', record([1, 2, 3]), score([0.9, 0.5, 0.1]), CATEGORIES);
-    assert.match(md, /`▇▇▇▇▇` 97% subjective knowledge QA ← routed · `▁▁▁▁▁` 3% objective knowledge QA/);
-    assert.match(md, /\| response \| reward \| correctness \| fluency \| human rank \|/);
+    assert.match(md, /`▇▇▇▇▇`\u00a097% subjective knowledge QA ← routed · `▁▁▁▁▁`\u00a03% objective knowledge QA/);
+    assert.match(md, /\| response \| reward logit \| correctness \| fluency \| human rank \|/);
     // Bars are relative within the record: highest full, lowest empty, equal values half.
-    assert.match(md, /\| R1 \| `▇▇▇▇▇` 0\.900 \| `▇▇▇▇▇` 0\.450 \| `▇▇▇▁▁` 0\.600 \| 1 \|/);
-    assert.match(md, /\| R2 \| `▇▇▇▁▁` 0\.500 \| `▇▇▇▁▁` 0\.250 \| `▇▇▇▁▁` 0\.600 \| 2 \|/);
-    assert.match(md, /\| R3 \| `▁▁▁▁▁` 0\.100 \| `▁▁▁▁▁` 0\.050 \| `▇▇▇▁▁` 0\.600 \| 3 \|/);
+    assert.match(md, /\| R1 \| `▇▇▇▇▇`\u00a0\+0\.90 \| `▇▇▇▇▇`\u00a00\.450 \| `▇▇▇▁▁`\u00a00\.600 \| 1 \|/);
+    assert.match(md, /\| R2 \| `▇▇▇▁▁`\u00a0\+0\.50 \| `▇▇▇▁▁`\u00a00\.250 \| `▇▇▇▁▁`\u00a00\.600 \| 2 \|/);
+    assert.match(md, /\| R3 \| `▁▁▁▁▁`\u00a0\+0\.10 \| `▁▁▁▁▁`\u00a00\.050 \| `▇▇▇▁▁`\u00a00\.600 \| 3 \|/);
     assert.ok(md.indexOf('| R1 ') < md.indexOf('| R2 ') && md.indexOf('| R2 ') < md.indexOf('| R3 '));
     assert.match(md, /✓ agrees on 3 of 3 human pairs/);
+  });
+
+  void it('hover: six capability points fit the default width: values without bars, nothing wraps under a bar', () => {
+    const s = score([0.9, 0.5, 0.1, -0.3, -1.2]);
+    s.capabilities = ['a', 'b', 'c', 'd', 'e', 'f'].map((p, k) => ({ point: p, zh: p, en: p, scores: [0.1, 0.2, 0.3, 0.4, 0.5].map((x) => x + k / 100) }));
+    const md = scoreHoverMarkdown('m.onnx', record([1, 2, 3, 4, 5], ['a', 'b', 'c', 'd', 'e']), s, CATEGORIES);
+    assert.match(md, /\| R1 \| `▇▇▇▇▇`\u00a0\+0\.90 \| 0\.10 \| 0\.11 \| 0\.12 \| 0\.13 \| 0\.14 \| 0\.15 \| 1 \|/);
+    assert.match(md, /\|---\|---:\|(---:\|){6}:---:\|/, 'the human rank is centred, apart from the last value');
+    assert.ok(!/`[▇▁]+` [-+0-9]/.test(md), 'no breakable space between a bar and its value');
   });
 
   void it('hover: a record with pairs and no ranking gets ranks from the pairs; a response in no pair has none', () => {

@@ -11,7 +11,7 @@ void describe('RequestLog', () => {
     try {
       const file = join(dir, 'log.jsonl');
       const log = new RequestLog(file, 1000);
-      const q = (n: number) => ({ context: [{ role: 'user' as const, content: `q${n}` }], response: 'x'.repeat(100), score: { id: 'i', rewards: [n], category: 'c', probabilities: [1], capabilities: [{ point: 'p', zh: '', en: '', scores: [0.5] }] } });
+      const q = (n: number) => ({ context: [{ role: 'user' as const, content: `q${n}` }], response: 'x'.repeat(100), score: { id: 'i', rewards: [n], logits: [n], category: 'c', probabilities: [1], capabilities: [{ point: 'p', zh: '', en: '', scores: [0.5] }] } });
       for (let n = 0; n < 30; n++) log.append([q(n)]);
       assert.ok(existsSync(`${file}.1`));
       assert.ok(statSync(file).size <= 1000 && statSync(`${file}.1`).size <= 1000);
