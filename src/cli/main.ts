@@ -14,6 +14,7 @@ import { checkOutput } from './files';
 import { LABEL_USAGE, labelCommand, labelsFromRatingsCommand } from './label';
 import { EXPORT_USAGE, exportCommand } from './export';
 import { scoreCommand } from './score';
+import { EXPORT_DATASET_USAGE, exportDatasetCommand } from './export-dataset';
 import { TRAIN_USAGE, doctorCommand, evalCommand, prepareCommand, trainCommand } from './train';
 
 const USAGE = `rewardlens — preference datasets and DMoERM reward models from the terminal
@@ -25,6 +26,7 @@ Usage:
 ${LABEL_USAGE}
 ${TRAIN_USAGE}
 ${EXPORT_USAGE}
+${EXPORT_DATASET_USAGE}
 
 Options:
   --schema FILE        field-mapping file for shapes that are not detected (docs/mapping-file.md)
@@ -66,6 +68,7 @@ export async function main(argv: string[]): Promise<number> {
   // And ONNX export and scoring (src/cli/export.ts, src/cli/score.ts).
   if (argv[0] === 'export') return exportCommand(argv.slice(1));
   if (argv[0] === 'score') return scoreCommand(argv.slice(1));
+  if (argv[0] === 'export-dataset') return exportDatasetCommand(argv.slice(1));
   const { values, positionals } = parseArgs({ args: negativeValuesJoined(argv, indexFlags), allowPositionals: true, options: indexFlags });
   const [command, ...files] = positionals;
   if (values.help || command === undefined) {

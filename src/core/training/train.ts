@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { FileError } from '../io/file-error';
 import { writeFileAtomic } from '../io/safe-output';
 import { readStore, mergedLabels } from '../labelling/store';
+import { journalFileFor, journalSha256, readJournal } from '../curation/journal';
 import { initBackend } from '../model/backend';
 import { PRESETS } from '../model/config';
 import type { Preset } from '../model/config';
@@ -194,6 +195,8 @@ async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, ext
     method: options.method,
     dataset: options.dataset,
     datasetSha256: await sha256(options.dataset),
+    // Only present when a journal is applied, so that runs without edits keep resuming as before.
+    ...editsConfig(options),
     labels: options.labels ?? null,
     labelsSha256: options.labels ? await sha256(options.labels) : null,
     preset: options.preset,
@@ -209,7 +212,11 @@ async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, ext
   if (options.baseRun) adoptBase(run, options.baseRun);
 
   io.onEvent?.({ type: 'phase', phase: 'base', message: `reading ${options.dataset}` });
-  const data = await loadPreferenceData(options.dataset, tokenizer, limits, { schemaFile: options.schemaFile, adapter: options.adapter, signal: io.signal, pairSample: pairSampleOf(hp, options.seed) });
+  const data = await loadPreferenceData(options.dataset, tokenizer, limits, { schemaFile: options.schemaFile, adapter: options.adapter, signal: io.signal, pairSample: pairSampleOf(hp, options.seed), edits: !options.noEdits });
+  if (data.edits) {
+    io.onEvent?.({ type: 'log', level: 'info', message: `edits journal: ${data.edits.applied} edit(s) applied, ${data.edits.dropped} record(s) dropped` });
+    for (const s of data.edits.stale) io.onEvent?.({ type: 'log', level: 'warn', message: `stale edit #${s.edit.seq} (${s.edit.kind}): ${s.reason}` });
+  }
   // The dataset's problem, said before any phase starts (and not as an internal error of the first phase).
   if (data.pairs.every((p) => p.length === 0)) throw new FileError(options.dataset, `no usable preference pairs in ${data.records.length} records (see \`rewardlens index ${options.dataset}\`)`);
   const sampling = samplingNote(data, options.seed);
@@ -304,6 +311,8 @@ export interface EvalOptions {
   adapter?: string;
   nativeModulePaths?: string[];
   backend?: BackendName | 'auto';
+  /** Ignore the test file's edits journal, which is applied by default. */
+  noEdits?: boolean;
 }
 
 /** Agreement of a trained run with the human preferences of `testFile` (paper Table 3), kept in the run's test-evals.json. */
@@ -314,7 +323,7 @@ export async function evaluateRun(runDir: string, testFile: string, options: Eva
   const tokenizer = TextTokenizer.fromFile(run.file('tokenizer'));
   const hp = run.config.hyperParams as HyperParams | undefined;
   const seed = typeof run.config.seed === 'number' ? run.config.seed : 0;
-  const data = await loadPreferenceData(testFile, tokenizer, { maxLen: model.maxLen, routerMaxLen: model.routerMaxLen }, { ...options, pairSample: pairSampleOf(hp, seed) });
+  const data = await loadPreferenceData(testFile, tokenizer, { maxLen: model.maxLen, routerMaxLen: model.routerMaxLen }, { ...options, pairSample: pairSampleOf(hp, seed), edits: !options.noEdits });
   const src = sequenceSource(data, readRunVocab(run), tokenizer, 32);
   const result = evaluatePositions(model, run, src, data.records.map((_, i) => i));
   run.addTestEval({ testFile: resolve(testFile), testSha256: await sha256(testFile), ...(options.schemaFile ? { schemaFile: resolve(options.schemaFile) } : {}), ...(options.adapter ? { adapter: options.adapter } : {}), evaluatedAt: new Date().toISOString(), result });
@@ -400,6 +409,13 @@ function countBy(values: string[]): Record<string, number> {
 function limitsFor(preset: Preset, maxPositions?: number): { maxLen: number; routerMaxLen: number } {
   const cap = maxPositions ?? Infinity;
   return { maxLen: Math.min(preset.maxLen, cap), routerMaxLen: Math.min(preset.routerMaxLen, cap) };
+}
+
+function editsConfig(options: TrainOptions): Record<string, unknown> {
+  if (options.noEdits) return { edits: 'ignored' };
+  const journal = journalFileFor(options.dataset);
+  const sha = journalSha256(journal);
+  return sha && readJournal(journal).active.length > 0 ? { editsJournal: journal, editsSha256: sha } : {};
 }
 
 function sha256(file: string): Promise<string> {
