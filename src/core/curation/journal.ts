@@ -182,7 +182,7 @@ export function appendToJournal(file: string, entries: readonly (NewRecordEdit |
           if (!target) continue;
           line = { kind: entry.kind, seq: ++seq, target: target.seq, ts };
         } else {
-          line = { ...(entry as NewRecordEdit), seq: ++seq, ts };
+          line = { ...(entry), seq: ++seq, ts };
         }
         writeSync(fd, `${JSON.stringify(line)}\n`);
         written.push(line);

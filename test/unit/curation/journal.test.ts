@@ -41,7 +41,7 @@ async function curated(file: string): Promise<{ rows: (Record<string, unknown> |
   const applier = EditApplier.forDataset(file);
   try {
     const rows = [];
-    for (let i = 0; i < d.size; i++) rows.push(applier.apply(d.read(i).record!, d.raw(i)).record as Record<string, unknown> | undefined);
+    for (let i = 0; i < d.size; i++) rows.push(applier.apply(d.read(i).record!, d.raw(i)).record);
     applier.finish();
     return { rows, applier };
   } finally {
