@@ -12,6 +12,7 @@ import { recordDocumentUri } from './records/record-document';
 import { showBestOfN } from './scoring/best-of-n-panel';
 import { showRewardBreakdown } from './scoring/breakdown-panel';
 import { selectRewardModel } from './scoring/select-model';
+import { createCurationCommands } from './curation/commands';
 import { TrainingChartPanel } from './training/chart-panel';
 import { installBackend } from './training/install-backend';
 import { setUpTorchTraining } from './training/torch-setup';
@@ -275,6 +276,7 @@ export function createCommands(): Record<CommandId, CommandFactory> {
       enabled: (ctx) => (d, options?: unknown) => showBestOfN(ctx, d, options),
       disabled: needsDataset('compare best-of-n picks'),
     },
+    ...createCurationCommands(needsDataset),
   };
 }
 

@@ -8,6 +8,7 @@ import { responseForString, stringAt } from './locate';
 import { escapeMarkdown, inlineCode } from '../../core/markdown';
 import { scoreHoverMarkdown } from '../scoring/format';
 import { RewardModel } from '../scoring/reward-model';
+import { curationMarkdown, HOVER_CURATION_COMMANDS } from '../curation/hover';
 
 const RESPONSE_PREVIEW_CHARS = 280;
 
@@ -32,12 +33,13 @@ export class RecordHoverProvider implements vscode.HoverProvider {
     const line = doc.lineAt(position.line);
     const str = stringAt(line.text, position.character);
     const md = new vscode.MarkdownString(undefined, true);
-    md.isTrusted = { enabledCommands: [CommandId.OpenRecord, CommandId.ShowRecordJson] };
+    md.isTrusted = { enabledCommands: [CommandId.OpenRecord, CommandId.ShowRecordJson, ...HOVER_CURATION_COMMANDS] };
     md.appendMarkdown(`**RewardLens** · record ${index + 1} · line ${view.line} · `);
     md.appendMarkdown(`${commandLink('$(list-flat) Browse', CommandId.OpenRecord, [indexed.key, index], 'Open in the record browser')} · `);
     md.appendMarkdown(`${commandLink('$(json) JSON', CommandId.ShowRecordJson, [indexed.key, index], 'Show the mapped record as JSON')}\n\n`);
     for (const p of view.problems) md.appendMarkdown(`${p.severity === 'error' ? '$(error)' : '$(warning)'} ${escapeMarkdown(p.reason)}\n\n`);
     if (view.record === undefined) return new vscode.Hover(md, line.range);
+    md.appendMarkdown(curationMarkdown(indexed, index));
     const record = view.record;
     const which = str !== undefined && !str.isKey ? responseForString(record, str.value) : undefined;
     await this.appendScores(md, indexed, index, token);

@@ -9,6 +9,7 @@ import { exportDataset } from '../../../src/core/curation/export-dataset';
 import { appendToJournal, contentHash, countByKind, journalFileFor, readJournal } from '../../../src/core/curation/journal';
 import type { NewRecordEdit } from '../../../src/core/curation/journal';
 import { Dataset } from '../../../src/core/dataset/dataset';
+import type { PreferenceRecord } from '../../../src/core/dataset/record';
 import { LockedError } from '../../../src/core/lock';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rl-curation-'));
@@ -36,11 +37,11 @@ async function editOf(file: string, index: number, edit: Omit<NewRecordEdit, 're
   }
 }
 
-async function curated(file: string): Promise<{ rows: (Record<string, unknown> | undefined)[]; applier: EditApplier }> {
+async function curated(file: string): Promise<{ rows: (PreferenceRecord | undefined)[]; applier: EditApplier }> {
   const d = await Dataset.open(file);
   const applier = EditApplier.forDataset(file);
   try {
-    const rows = [];
+    const rows: (PreferenceRecord | undefined)[] = [];
     for (let i = 0; i < d.size; i++) rows.push(applier.apply(d.read(i).record!, d.raw(i)).record);
     applier.finish();
     return { rows, applier };
@@ -56,9 +57,9 @@ void describe('edits journal', () => {
     assert.equal(journal, join(tmp, '.rewardlens', 'kinds.jsonl.edits.jsonl'));
     appendToJournal(journal, [await editOf(file, 0, { kind: 'flip' }), await editOf(file, 1, { kind: 'rerank', ranking: [1, 2, 3] }), await editOf(file, 1, { kind: 'tag', tag: 'label-noise' }), await editOf(file, 1, { kind: 'note', note: 'ranks were reversed' }), await editOf(file, 2, { kind: 'drop' })]);
     const { rows, applier } = await curated(file);
-    assert.deepEqual((rows[0]!.preference as { ranking: number[] }).ranking, [2, 1]);
-    assert.deepEqual((rows[1]!.preference as { ranking: number[] }).ranking, [1, 2, 3]);
-    assert.deepEqual((rows[1]!.metadata as { rewardlens: unknown }).rewardlens, { tags: ['label-noise'], notes: ['ranks were reversed'], edits: ['rerank', 'tag', 'note'] });
+    assert.deepEqual(rows[0]!.preference!.ranking, [2, 1]);
+    assert.deepEqual(rows[1]!.preference!.ranking, [1, 2, 3]);
+    assert.deepEqual(rows[1]!.metadata!.rewardlens, { tags: ['label-noise'], notes: ['ranks were reversed'], edits: ['rerank', 'tag', 'note'] });
     assert.equal(rows[2], undefined);
     assert.equal(applier.applied, 5);
     assert.equal(applier.dropped, 1);
@@ -67,7 +68,7 @@ void describe('edits journal', () => {
 
     appendToJournal(journal, [await editOf(file, 0, { kind: 'tie' })]);
     const tied = await curated(file);
-    assert.deepEqual((tied.rows[0]!.preference as { ranking: number[] }).ranking, [1, 1]);
+    assert.deepEqual(tied.rows[0]!.preference!.ranking, [1, 1]);
   });
 
   void it('undo and redo are journal lines, so they survive a restart; a new edit ends the redo history', async () => {
@@ -127,7 +128,7 @@ void describe('edits journal', () => {
     // Record 1 gets a new ranking (same id: same texts; other raw text), record 3 is removed.
     datasetFile('stale.jsonl', [records[0], { ...records[1], rank: [1, 2, 3] }]);
     const { rows, applier } = await curated(file);
-    assert.deepEqual((rows[0]!.preference as { ranking: number[] }).ranking, [2, 1]);
+    assert.deepEqual(rows[0]!.preference!.ranking, [2, 1]);
     assert.ok(rows[1], 'the stale drop is not applied');
     assert.equal(applier.stale.length, 2);
     assert.match(applier.stale[0].reason, /has changed since the edit/);
