@@ -223,7 +223,8 @@ export async function runTraining(ctx: Ctx, requested: TrainOptions): Promise<Tr
   if (ctx.training.isRunning(run)) return notStarted(ctx, `a training process is already running on ${name}`);
   const resolved = await resolveTrainBackend(ctx, requested);
   if ('problem' in resolved) return notStarted(ctx, resolved.problem, { title: 'Set Up PyTorch Training…', run: () => vscode.commands.executeCommand(CommandId.SetUpTorchTraining) });
-  const options = resolved;
+  // Edits are applied by default (src/core/curation); the setting turns them off for this run.
+  const options = ctx.config.curationApplyEdits ? resolved : { ...resolved, noEdits: true };
   ctx.log.info(`training ${options.method} on ${options.dataset} into ${run} (preset ${options.preset}, backend ${options.backend})`);
   const showLog = { title: 'Show Log', run: () => ctx.log.show(true) };
   const resume = { title: 'Resume', run: () => vscode.commands.executeCommand(CommandId.ResumeTraining, run) };

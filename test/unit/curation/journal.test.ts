@@ -11,6 +11,9 @@ import type { NewRecordEdit } from '../../../src/core/curation/journal';
 import { Dataset } from '../../../src/core/dataset/dataset';
 import type { PreferenceRecord } from '../../../src/core/dataset/record';
 import { LockedError } from '../../../src/core/lock';
+import { TextTokenizer } from '../../../src/core/model/tokenizer';
+import { loadPreferenceData } from '../../../src/core/training/data';
+import { parseTrainArgs } from '../../../src/cli/train';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rl-curation-'));
 const cli = resolve(__dirname, '..', '..', '..', 'cli.js');
@@ -189,5 +192,28 @@ void describe('export-dataset', () => {
     const noOut = run(file);
     assert.equal(noOut.status, 2);
     assert.ok(!existsSync(join(tmp, 'x.jsonl')));
+  });
+});
+
+void describe('training reads the dataset with its edits', () => {
+  void it('applies flips and drops by default, reports stale edits, and ignores the journal with edits: false / --no-edits', async () => {
+    const file = datasetFile('train.jsonl');
+    appendToJournal(journalFileFor(file), [await editOf(file, 0, { kind: 'flip' }), await editOf(file, 2, { kind: 'drop' })]);
+    const tokenizer = TextTokenizer.default();
+    const limits = { maxLen: 64, routerMaxLen: 64 };
+    const curated = await loadPreferenceData(file, tokenizer, limits);
+    assert.equal(curated.records.length, 2);
+    assert.deepEqual(curated.pairs[0].map((p) => [p.winner, p.loser]), [[1, 0]], 'record 1 flipped');
+    assert.equal(curated.edits?.applied, 2);
+    assert.equal(curated.edits?.dropped, 1);
+    const plain = await loadPreferenceData(file, tokenizer, limits, { edits: false });
+    assert.equal(plain.records.length, 3);
+    assert.deepEqual(plain.pairs[0].map((p) => [p.winner, p.loser]), [[0, 1]]);
+    assert.equal(plain.edits, undefined);
+
+    const parsed = parseTrainArgs([file, '--method', 'single', '--out', join(tmp, 'run-x'), '--no-edits']);
+    assert.ok(!parsed.help && parsed.options.noEdits === true);
+    const dflt = parseTrainArgs([file, '--method', 'single', '--out', join(tmp, 'run-y')]);
+    assert.ok(!dflt.help && !('noEdits' in dflt.options), 'absent, so runs without the flag resume as before');
   });
 });
