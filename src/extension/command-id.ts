@@ -63,4 +63,6 @@ export const enum CommandId {
   RedoEdit = 'rewardlens.redoEdit',
   /** (datasetUri?, options?: {out?, format?, edits?}) — the curated dataset as a new file. */
   ExportCuratedDataset = 'rewardlens.exportCuratedDataset',
+  /** (datasetUri?, query?, options?: {action?: 'tag' | 'drop', tag?}) — records matching a filter query; bulk tag or drop. */
+  FilterRecords = 'rewardlens.filterRecords',
 }

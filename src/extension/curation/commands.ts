@@ -9,6 +9,7 @@ import { CommandId } from '../command-id';
 import type { Ctx } from '../context';
 import type { IndexedDataset } from '../datasets/registry';
 import { appendEdit, datasetFileOf } from './edits';
+import { filterRecords } from './filter-command';
 
 /**
  * Curation commands (docs/curation.md). Record commands take `(datasetUri, index, …)` as the CodeLens,
@@ -153,6 +154,7 @@ export const CURATION_COMMANDS = [
   CommandId.UndoEdit,
   CommandId.RedoEdit,
   CommandId.ExportCuratedDataset,
+  CommandId.FilterRecords,
 ] as const;
 
 export function createCurationCommands(needsDataset: (what: string) => (ctx: Ctx) => (...args: unknown[]) => unknown): Record<(typeof CURATION_COMMANDS)[number], Factory> {
@@ -167,5 +169,6 @@ export function createCurationCommands(needsDataset: (what: string) => (ctx: Ctx
     [CommandId.UndoEdit]: { enabled: (ctx) => (d) => history(ctx, d, 'undo'), disabled },
     [CommandId.RedoEdit]: { enabled: (ctx) => (d) => history(ctx, d, 'redo'), disabled },
     [CommandId.ExportCuratedDataset]: { enabled: (ctx) => (d, arg) => exportCurated(ctx, d, arg), disabled: needsDataset('export it') },
+    [CommandId.FilterRecords]: { enabled: (ctx) => (d, query, options) => filterRecords(ctx, d, query, options), disabled: needsDataset('filter its records') },
   };
 }

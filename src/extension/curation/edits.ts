@@ -89,6 +89,20 @@ export function appendEdit(d: IndexedDataset, entry: Omit<NewRecordEdit, 'record
   return written;
 }
 
+/** One journal append for many records (bulk tag or drop of a filter's result). */
+export function appendBulk(d: IndexedDataset, kind: 'tag' | 'drop', indices: readonly number[], tag?: string): JournalLine[] {
+  const file = datasetFileOf(d);
+  if (file === undefined) throw new Error(vscode.l10n.t('save the dataset to a file first: edits are kept beside it'));
+  const lines: NewRecordEdit[] = [];
+  for (const index of indices) {
+    const view = d.dataset.read(index);
+    if (view.record) lines.push({ kind, record: view.record.id, hash: contentHash(d.dataset.raw(index)), line: view.line, ...(tag !== undefined ? { tag } : {}) });
+  }
+  const written = appendToJournal(journalFileFor(file), lines);
+  changed.fire(d.key);
+  return written;
+}
+
 export function disposeEdits(): void {
   changed.dispose();
   cache.clear();
