@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { writeSyntheticPreferences } from '../../support/synthetic-prefs';
 import type { UiContext } from './harness';
-import { activeEditor, codeLensTexts, openFile, runCommand } from './harness';
+import { activeEditor, activeWebview, codeLensTexts, openFile, runCommand } from './harness';
 
 const run = promisify(execFile);
 const ROW = '.quick-input-widget .quick-input-list .monaco-list-row';
@@ -77,4 +77,24 @@ export async function flipFromHoverExportAndTrain(ui: UiContext): Promise<void> 
   assert.ok(existsSync(join(runDir, 'run.json')), stdout.slice(-500));
   const config = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as { dataset: string };
   assert.equal(config.dataset, out);
+}
+
+export async function dropFromTheRecordBrowser(ui: UiContext): Promise<void> {
+  const { page, workspace } = ui;
+  const name = 'curation-browser.jsonl';
+  writeSyntheticPreferences(join(workspace, name), 5, 9);
+  await openFile(page, name);
+  await codeLensTexts(page);
+  await runCommand(page, 'RewardLens: Browse Records');
+  const frame = activeWebview(page);
+  await frame.locator('#app[aria-busy="false"]').waitFor({ timeout: 20_000 });
+  const second = frame.locator('.rows .row[data-index="1"]:not(.loading)');
+  await second.waitFor();
+  await second.click();
+  await frame.locator('.detail h2', { hasText: 'Record 2' }).waitFor();
+  await frame.locator('vscode-button[data-edit="drop"]').click();
+  const journal = join(workspace, '.rewardlens', `${name}.edits.jsonl`);
+  const line = await waitUntil('the drop in the journal', () => (existsSync(journal) ? (JSON.parse(readFileSync(journal, 'utf8').trim()) as { kind: string; line: number }) : undefined));
+  assert.equal(line.kind, 'drop');
+  assert.equal(line.line, 2);
 }
