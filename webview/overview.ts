@@ -151,6 +151,21 @@ function renderProblems(r: IndexReport): HTMLElement {
   return section('Problems', `${formatCount(errors)} errors, ${formatCount(r.problems.length - errors)} warnings`, true, body);
 }
 
+/** Edits by kind (docs/curation.md): what training and exports will read differently from the file. */
+function renderEdits(edits: Record<string, number> | undefined): HTMLElement | undefined {
+  if (edits === undefined) return undefined;
+  const total = Object.values(edits).reduce((a, b) => a + b, 0);
+  if (total === 0) return undefined;
+  return h(
+    'section',
+    { class: 'cards edits', attrs: { 'aria-label': 'Edits' } },
+    card('Edits', formatCount(total), 'applied in training and exports'),
+    ...Object.entries(edits)
+      .filter(([, n]) => n > 0)
+      .map(([kind, n]) => card(kind, formatCount(n), 'edits in effect')),
+  );
+}
+
 function render(data: OverviewData): void {
   const r = data.report;
   const subtitle = [r.adapter, r.format === 'jsonl' ? 'JSON Lines' : 'JSON array', formatBytes(r.bytes), `indexed in ${formatCount(data.indexMs)} ms`, data.origin === 'file' ? 'from disk' : 'from the editor'].join(' · ');
@@ -163,6 +178,7 @@ function render(data: OverviewData): void {
       h('div', { class: 'actions' }, button('Browse Records', () => host.post(BrowseRecords({}))), button('Re-index', () => host.post(ReindexDataset({})), true)),
     ),
     renderCards(r),
+    renderEdits(data.edits),
     renderCategories(r),
     renderRatings(r),
     renderPii(r),

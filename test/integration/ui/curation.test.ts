@@ -97,4 +97,14 @@ export async function dropFromTheRecordBrowser(ui: UiContext): Promise<void> {
   const line = await waitUntil('the drop in the journal', () => (existsSync(journal) ? (JSON.parse(readFileSync(journal, 'utf8').trim()) as { kind: string; line: number }) : undefined));
   assert.equal(line.kind, 'drop');
   assert.equal(line.line, 2);
+
+  // The overview counts the edits by kind.
+  await runCommand(page, 'View: Close All Editors');
+  await openFile(page, name);
+  await runCommand(page, 'RewardLens: Show Dataset Overview');
+  const overview = activeWebview(page);
+  await overview.locator('#app[aria-busy="false"]').waitFor({ timeout: 20_000 });
+  const edits = overview.locator('section.edits');
+  await edits.waitFor();
+  assert.match(await edits.innerText(), /Edits\s+1[\s\S]*drop\s+1/i);
 }
