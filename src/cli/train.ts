@@ -174,7 +174,7 @@ export function parseTrainArgs(argv: string[]): { help: true } | { help: false; 
   return { options, json: values.json, quiet: values.quiet, help: false };
 }
 
-export function parseEvalArgs(argv: string[]): { help: true } | { help: false; run: string; testFile: string; schemaFile?: string; adapter?: string; json: boolean; noEdits: boolean } {
+export function parseEvalArgs(argv: string[]): { help: true } | { help: false; run: string; testFile: string; schemaFile?: string; adapter?: string; json: boolean; noEdits?: boolean } {
   const { values, positionals } = parseArgs({ args: negativeValuesJoined(argv, evalFlags), allowPositionals: true, options: evalFlags });
   if (values.help) return { help: true };
   if (positionals.length !== 2) throw new TrainUsageError('usage: rewardlens eval RUN TESTFILE');
@@ -184,7 +184,7 @@ export function parseEvalArgs(argv: string[]): { help: true } | { help: false; r
   if (values.schema !== undefined) checkInput(values.schema);
   // The result is kept in the run folder.
   assertNotInput(join(run, RUN_FILES.testEvals), [testFile, values.schema]);
-  return { run, testFile, schemaFile: values.schema, adapter: values.adapter, json: values.json, noEdits: values['no-edits'], help: false };
+  return { run, testFile, schemaFile: values.schema, adapter: values.adapter, json: values.json, ...(values['no-edits'] ? { noEdits: true } : {}), help: false };
 }
 
 const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
