@@ -71,3 +71,5 @@ export const RevealRecord = messageType<{ index: number; line: number }>('disagr
 export const ExportDisagreements = messageType<Omit<PageQuery, 'offset'>>('disagreements/export', { category: 'string?', routerCategory: 'string?', labelNoiseOnly: 'boolean' });
 /** Score the dataset again (after a change of model, data or labels). */
 export const Rescore = messageType<Record<string, never>>('disagreements/rescore', {});
+/** Curation of a row's record: flip the human preference of its pair, or tag it as label noise (docs/curation.md). */
+export const EditDisagreement = messageType<{ index: number; a: number; b: number; action: 'flip' | 'tag-noise' }>('disagreements/edit', { index: 'number', a: 'number', b: 'number', action: 'string' });

@@ -9,7 +9,7 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { CapabilityVerdict } from '../src/core/scoring/disagreements';
 import { agreementProvenance, engineDifferenceNote } from '../src/core/scoring/engines';
 import type { DisagreementsState, DisagreementsSummary, DisagreementView, PageQuery } from './disagreements-protocol';
-import { DisagreementsPage, DisagreementsProgress, DisagreementsReady, ExportDisagreements, PAGE_SIZE, RequestPage, Rescore, RevealRecord, UpdateDisagreements } from './disagreements-protocol';
+import { DisagreementsPage, EditDisagreement, DisagreementsProgress, DisagreementsReady, ExportDisagreements, PAGE_SIZE, RequestPage, Rescore, RevealRecord, UpdateDisagreements } from './disagreements-protocol';
 import { h, renderMessage, replaceChildren } from './lib/dom';
 import { l10n } from './lib/l10n';
 import type { Child } from './lib/dom';
@@ -71,6 +71,18 @@ function response(label: string, index: number, reward: number, text: string): H
   return h('div', { class: 'response' }, h('span', { class: 'tag' }, `${label} R${index + 1}`), h('span', { class: 'reward' }, ` ${fixed(reward)} `), h('span', { class: 'text' }, text));
 }
 
+/** Flip the pair's human preference, or tag the record as label noise: edits in the dataset's journal. */
+function curationButtons(r: DisagreementView): HTMLElement {
+  const post = (action: 'flip' | 'tag-noise'): void => host.post(EditDisagreement({ index: r.index, a: r.humanWinner, b: r.humanLoser, action }));
+  return h(
+    'div',
+    { class: 'curation' },
+    h('button', { class: 'link', attrs: { 'data-edit': 'flip' }, title: 'Flip the human preference of this pair (an edit; the file is not written)', on: { click: () => post('flip') } }, 'flip'),
+    ' ',
+    h('button', { class: 'link', attrs: { 'data-edit': 'tag-noise' }, title: 'Tag the record "label-noise"', on: { click: () => post('tag-noise') } }, 'noise'),
+  );
+}
+
 function row(r: DisagreementView): HTMLElement {
   const rw = r.rewards[r.humanWinner === r.a ? 0 : 1];
   const rl = r.rewards[r.humanLoser === r.a ? 0 : 1];
@@ -78,7 +90,7 @@ function row(r: DisagreementView): HTMLElement {
   const tr = h(
     'tr',
     { class: r.labelNoise ? 'noise-row' : undefined },
-    h('td', { class: 'line' }, h('button', { class: 'link', title: l10n.t('record {0} ({1}): show it in the editor', r.index + 1, r.id), on: { click: reveal } }, String(r.line))),
+    h('td', { class: 'line' }, h('button', { class: 'link', title: l10n.t('record {0} ({1}): show it in the editor', r.index + 1, r.id), on: { click: reveal } }, String(r.line)), curationButtons(r)),
     h('td', { class: 'category' }, h('div', {}, r.datasetCategory), r.routerCategory !== undefined ? h('div', { class: 'muted', title: l10n.t("the router's category") }, `→ ${r.routerCategory}`) : undefined),
     h('td', { class: 'pair' }, response(l10n.t('human ✓'), r.humanWinner, rw, r.winnerText), response(l10n.t('model ✓'), r.humanLoser, rl, r.loserText)),
     h('td', { class: 'n', title: l10n.t('r(human loser) − r(human winner)') }, fixed(r.margin)),

@@ -21,6 +21,8 @@ export interface OverviewData {
   report: IndexReport;
   /** Milliseconds the index took. */
   indexMs: number;
+  /** Edits in effect from the dataset's edits journal, by kind (flip, tie, rerank, drop, tag, note); absent without a journal. */
+  edits?: Record<string, number>;
 }
 
 // host → webview

@@ -152,6 +152,21 @@ function renderProblems(r: IndexReport): HTMLElement {
   return section(l10n.t('Problems'), l10n.t('{0} errors, {1} warnings', formatCount(errors), formatCount(r.problems.length - errors)), true, body);
 }
 
+/** Edits by kind (docs/curation.md): what training and exports will read differently from the file. */
+function renderEdits(edits: Record<string, number> | undefined): HTMLElement | undefined {
+  if (edits === undefined) return undefined;
+  const total = Object.values(edits).reduce((a, b) => a + b, 0);
+  if (total === 0) return undefined;
+  return h(
+    'section',
+    { class: 'cards edits', attrs: { 'aria-label': 'Edits' } },
+    card('Edits', formatCount(total), 'applied in training and exports'),
+    ...Object.entries(edits)
+      .filter(([, n]) => n > 0)
+      .map(([kind, n]) => card(kind, formatCount(n), 'edits in effect')),
+  );
+}
+
 function render(data: OverviewData): void {
   const r = data.report;
   const subtitle = [
@@ -170,6 +185,7 @@ function render(data: OverviewData): void {
       h('div', { class: 'actions' }, button(l10n.t('Browse Records'), () => host.post(BrowseRecords({}))), button(l10n.t('Re-index'), () => host.post(ReindexDataset({})), true)),
     ),
     renderCards(r),
+    renderEdits(data.edits),
     renderCategories(r),
     renderRatings(r),
     renderPii(r),

@@ -96,3 +96,7 @@ export const SelectRecord = messageType<{ index: number }>('records/select', { i
 export const OpenRecordJson = messageType<{ index: number }>('records/openJson', { index: 'number' });
 /** Reveal the record's line in the dataset file. */
 export const RevealRecord = messageType<{ index: number }>('records/reveal', { index: 'number' });
+/** Curation edits of the record in the detail pane (kept in the dataset's edits journal). */
+export const RECORD_EDITS = ['flip', 'tie', 'drop', 'tag', 'note', 'undo'] as const;
+export type RecordEditAction = (typeof RECORD_EDITS)[number];
+export const EditRecord = messageType<{ index: number; action: RecordEditAction }>('records/edit', { index: 'number', action: 'string' });

@@ -15,6 +15,7 @@ import { LABEL_USAGE, labelCommand, labelsFromRatingsCommand } from './label';
 import { EXPORT_USAGE, exportCommand } from './export';
 import { scoreCommand } from './score';
 import { SERVE_USAGE, serveCommand } from './serve';
+import { EXPORT_DATASET_USAGE, exportDatasetCommand } from './export-dataset';
 import { TRAIN_USAGE, doctorCommand, evalCommand, prepareCommand, trainCommand } from './train';
 
 /**
@@ -36,7 +37,7 @@ const USAGE = composeHelp(
   `  rewardlens index FILE [--schema MAP.jsonc] [--json] [--offsets-only]
   rewardlens convert FILE [--schema MAP.jsonc] --out OUT.jsonl
   rewardlens overlap TRAIN TEST [--schema MAP.jsonc] [--json]`,
-  [LABEL_USAGE, TRAIN_USAGE, EXPORT_USAGE, SERVE_USAGE],
+  [LABEL_USAGE, TRAIN_USAGE, EXPORT_USAGE, EXPORT_DATASET_USAGE, SERVE_USAGE],
   `Options:
   --schema FILE        field-mapping file for shapes that are not detected (docs/mapping-file.md)
   --adapter NAME       use this built-in adapter instead of detecting one
@@ -79,6 +80,7 @@ export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'score') return scoreCommand(argv.slice(1));
   // The reward server (src/cli/serve.ts).
   if (argv[0] === 'serve') return serveCommand(argv.slice(1));
+  if (argv[0] === 'export-dataset') return exportDatasetCommand(argv.slice(1));
   const { values, positionals } = parseArgs({ args: negativeValuesJoined(argv, indexFlags), allowPositionals: true, options: indexFlags });
   const [command, ...files] = positionals;
   if (values.help || command === undefined) {

@@ -55,6 +55,7 @@ Training (docs/training-ui.md; run again with the same options to resume):
   --max-minutes N      wall-clock budget; phases stop early, keeping their best weights
   --seed N             random seed (default 42)
   --set KEY=VALUE      expert setting over the preset's (learning rate, batch size, patience, …); repeatable
+  --no-edits           train/eval: ignore the dataset's edits journal (.rewardlens/FILE.edits.jsonl), applied by default
   -q, --quiet          no progress lines on stderr`;
 
 /** A problem the user can fix; main prints it as one line and exits 2. */
@@ -77,6 +78,7 @@ const trainFlags = {
   'max-minutes': { type: 'string' },
   seed: { type: 'string' },
   set: { type: 'string', multiple: true },
+  'no-edits': { type: 'boolean', default: false },
   schema: { type: 'string' },
   adapter: { type: 'string' },
   json: { type: 'boolean', default: false },
@@ -85,6 +87,7 @@ const trainFlags = {
 } as const;
 
 const evalFlags = {
+  'no-edits': { type: 'boolean', default: false },
   schema: { type: 'string' },
   adapter: { type: 'string' },
   json: { type: 'boolean', default: false },
@@ -171,6 +174,7 @@ export function parseTrainArgs(argv: string[]): { help: true } | { help: false; 
     schemaFile: values.schema,
     adapter: values.adapter,
     overrides: Object.keys(overrides).length ? overrides : undefined,
+    noEdits: values['no-edits'] || undefined,
   };
   // Absent keys, not `undefined` ones: the options are stored in run.json and compared on resume.
   for (const key of Object.keys(options) as (keyof TrainOptions)[]) if (options[key] === undefined) delete options[key];
@@ -178,7 +182,7 @@ export function parseTrainArgs(argv: string[]): { help: true } | { help: false; 
   return { options, json: values.json, quiet: values.quiet, help: false };
 }
 
-export function parseEvalArgs(argv: string[]): { help: true } | { help: false; run: string; testFile: string; schemaFile?: string; adapter?: string; json: boolean } {
+export function parseEvalArgs(argv: string[]): { help: true } | { help: false; run: string; testFile: string; schemaFile?: string; adapter?: string; json: boolean; noEdits?: boolean } {
   const { values, positionals } = parseArgs({ args: negativeValuesJoined(argv, evalFlags), allowPositionals: true, options: evalFlags });
   if (values.help) return { help: true };
   if (positionals.length !== 2) throw new TrainUsageError('usage: rewardlens eval RUN TESTFILE');
@@ -188,7 +192,7 @@ export function parseEvalArgs(argv: string[]): { help: true } | { help: false; r
   if (values.schema !== undefined) checkInput(values.schema);
   // The result is kept in the run folder.
   assertNotInput(join(run, RUN_FILES.testEvals), [testFile, values.schema]);
-  return { run, testFile, schemaFile: values.schema, adapter: values.adapter, json: values.json, help: false };
+  return { run, testFile, schemaFile: values.schema, adapter: values.adapter, json: values.json, ...(values['no-edits'] ? { noEdits: true } : {}), help: false };
 }
 
 const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
@@ -278,7 +282,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const cleanup = abortOnSignal(controller, args.json);
   let result: EvalResult;
   try {
-    result = await evaluateRun(args.run, args.testFile, { signal: controller.signal, schemaFile: args.schemaFile, adapter: args.adapter, onEvent: printer(args.json) });
+    result = await evaluateRun(args.run, args.testFile, { signal: controller.signal, schemaFile: args.schemaFile, adapter: args.adapter, noEdits: args.noEdits, onEvent: printer(args.json) });
   } finally {
     cleanup();
   }

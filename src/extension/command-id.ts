@@ -50,4 +50,23 @@ export const enum CommandId {
   StartRewardServer = 'rewardlens.startRewardServer',
   /** Stops the reward server (it answers requests in flight first). */
   StopRewardServer = 'rewardlens.stopRewardServer',
+  /** (datasetUri?, index?) — a quick pick of the curation edits of a record (its CodeLens). */
+  CurateRecord = 'rewardlens.curateRecord',
+  /** (datasetUri?, index?, pair?: {a, b}) — flip the human preference (default: best against worst); an edits-journal line. */
+  FlipPreference = 'rewardlens.flipPreference',
+  /** (datasetUri?, index?, pair?: {a, b}) — mark responses tied (default: all). */
+  MarkTie = 'rewardlens.markTie',
+  /** (datasetUri?, index?) — leave the record out of training, evaluation and exports. */
+  DropRecord = 'rewardlens.dropRecord',
+  /** (datasetUri?, index?, tag?: string) — tag the record; no tag: a quick pick. */
+  TagRecord = 'rewardlens.tagRecord',
+  /** (datasetUri?, index?, note?: string) — a note on the record; no note: an input box. */
+  AddNote = 'rewardlens.addNote',
+  /** (datasetUri?) — take back the dataset's last edit (a journal line, so it survives a restart). */
+  UndoEdit = 'rewardlens.undoEdit',
+  RedoEdit = 'rewardlens.redoEdit',
+  /** (datasetUri?, options?: {out?, format?, edits?}) — the curated dataset as a new file. */
+  ExportCuratedDataset = 'rewardlens.exportCuratedDataset',
+  /** (datasetUri?, query?, options?: {action?: 'tag' | 'drop', tag?}) — records matching a filter query; bulk tag or drop. */
+  FilterRecords = 'rewardlens.filterRecords',
 }

@@ -13,6 +13,7 @@ import { showBestOfN } from './scoring/best-of-n-panel';
 import { showRewardBreakdown } from './scoring/breakdown-panel';
 import { selectRewardModel } from './scoring/select-model';
 import { RewardServerHost } from './scoring/reward-server';
+import { createCurationCommands } from './curation/commands';
 import { TrainingChartPanel } from './training/chart-panel';
 import { installBackend } from './training/install-backend';
 import { setUpTorchTraining } from './training/torch-setup';
@@ -283,6 +284,7 @@ export function createCommands(): Record<CommandId, CommandFactory> {
       enabled: (ctx) => (d, options?: unknown) => showBestOfN(ctx, d, options),
       disabled: needsDataset(vscode.l10n.t('compare best-of-n picks')),
     },
+    ...createCurationCommands(needsDataset),
   };
 }
 

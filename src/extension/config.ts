@@ -36,6 +36,11 @@ export class Config {
     return this.get<boolean>('hover.enabled') ?? true;
   }
 
+  /** Training reads a dataset with its edits journal (.rewardlens/<file>.edits.jsonl) applied. */
+  get curationApplyEdits(): boolean {
+    return this.get<boolean>('curation.applyEdits') ?? true;
+  }
+
   get diagnosticsEnabled(): boolean {
     return this.get<boolean>('diagnostics.enabled') ?? true;
   }

@@ -10,6 +10,8 @@ import { Ctx } from './context';
 import { reindexDataset } from './datasets/open';
 import { DatasetDiagnostics } from './diagnostics';
 import { RecordHoverProvider } from './hovers/provider';
+import { EditCodeLensProvider } from './curation/lens';
+import { disposeEdits } from './curation/edits';
 import { DATASET_SELECTOR } from './codelens/controller';
 import { useBundle } from './presentation/l10n';
 import { recordDetail, recordRows } from './presentation/records';
@@ -78,6 +80,9 @@ export function activate(context: vscode.ExtensionContext): RewardLensApi {
   ctx.push(new DatasetDiagnostics(ctx));
   ctx.push(new CodeLensController(ctx));
   ctx.push(vscode.languages.registerHoverProvider(DATASET_SELECTOR, new RecordHoverProvider(ctx)));
+  const editLenses = ctx.push(new EditCodeLensProvider(ctx));
+  ctx.push(vscode.languages.registerCodeLensProvider(DATASET_SELECTOR, editLenses));
+  ctx.push({ dispose: disposeEdits });
   ctx.push(new DatasetStatusBar(ctx));
   const rewardModelStatus = ctx.push(new RewardModelStatusBar(ctx));
   RecordDocumentProvider.register(ctx);

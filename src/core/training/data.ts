@@ -6,6 +6,8 @@ import type { PairSample, PrefPair } from './pairs';
 import { DEFAULT_PAIR_SAMPLE, humanPairs } from './pairs';
 import { promptGroup } from './split';
 import { asInputError } from '../io/file-error';
+import { EditApplier } from '../curation/apply';
+import type { StaleEdit } from '../curation/apply';
 
 /** Records of one file, encoded, with their human preference pairs (paper eq. 7: all non-tied pairs). */
 export interface PreferenceData {
@@ -22,6 +24,8 @@ export interface PreferenceData {
   malformed: number;
   /** Records with more pairs than `maxPairsPerRecord`, and the pairs the sampling left out of them. */
   sampled: { records: number; pairsLeftOut: number; maxPairsPerRecord: number };
+  /** The edits journal as applied (absent when edits were ignored or there are none). */
+  edits?: { applied: number; dropped: number; stale: StaleEdit[] };
 }
 
 /**
@@ -41,6 +45,8 @@ export interface LoadOptions {
   pairSample?: PairSample;
   /** Default MAX_PAIRS_IN_MEMORY. */
   maxPairs?: number;
+  /** Apply the dataset's edits journal (.rewardlens/<file>.edits.jsonl); default true. */
+  edits?: boolean;
 }
 
 export async function loadPreferenceData(
@@ -56,6 +62,8 @@ export async function loadPreferenceData(
     const sample = options.pairSample ?? DEFAULT_PAIR_SAMPLE;
     const maxPairs = options.maxPairs ?? MAX_PAIRS_IN_MEMORY;
     const data: PreferenceData = { file, records: [], pairs: [], groups: [], categories: [], ties: 0, malformed: dataset.report.malformed, sampled: { records: 0, pairsLeftOut: 0, maxPairsPerRecord: sample.max } };
+    const applier = options.edits === false ? undefined : EditApplier.forDataset(file);
+    const curate = applier && !applier.empty ? applier : undefined;
     let total = 0;
     for (let i = 0; i < dataset.size; i++) {
       if (i % 256 === 0) {
@@ -64,7 +72,8 @@ export async function loadPreferenceData(
         // Let cancellation and progress messages through on long files.
         await new Promise((r) => setImmediate(r));
       }
-      const record = dataset.read(i).record;
+      let record = dataset.read(i).record;
+      if (record && curate) record = curate.apply(record, dataset.raw(i)).record;
       if (!record || record.responses.length === 0) continue;
       const position = data.records.length;
       const { pairs, ties, available } = humanPairs(record, position, sample);
@@ -83,6 +92,7 @@ export async function loadPreferenceData(
       data.ties += ties;
     }
     options.onProgress?.(dataset.size, dataset.size);
+    if (curate) data.edits = { applied: curate.applied, dropped: curate.dropped, stale: curate.finish() };
     return data;
   } finally {
     dataset.close();

@@ -5,6 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { FileError } from '../io/file-error';
 import { copyFileAtomic, writeFileAtomic } from '../io/safe-output';
 import { readStore, mergedLabels } from '../labelling/store';
+import { journalFileFor, journalSha256, readJournal } from '../curation/journal';
 import { initBackend } from '../model/backend';
 import { exportRun } from '../export/export';
 import { PRESETS, isDecoder } from '../model/config';
@@ -213,6 +214,8 @@ async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, ext
     dataset: options.dataset,
     datasetSha256: await sha256(options.dataset),
     ...(options.testFile ? { testFile: options.testFile, testSha256: await sha256(options.testFile) } : {}),
+    // Only present when a journal is applied, so that runs without edits keep resuming as before.
+    ...editsConfig(options),
     labels: options.labels ?? null,
     labelsSha256: options.labels ? await sha256(options.labels) : null,
     preset: options.preset,
@@ -228,7 +231,11 @@ async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, ext
   if (options.baseRun) adoptBase(run, options.baseRun);
 
   io.onEvent?.({ type: 'phase', phase: 'base', message: `reading ${options.dataset}` });
-  const data = await loadPreferenceData(options.dataset, tokenizer, limits, { schemaFile: options.schemaFile, adapter: options.adapter, signal: io.signal, pairSample: pairSampleOf(hp, options.seed) });
+  const data = await loadPreferenceData(options.dataset, tokenizer, limits, { schemaFile: options.schemaFile, adapter: options.adapter, signal: io.signal, pairSample: pairSampleOf(hp, options.seed), edits: !options.noEdits });
+  if (data.edits) {
+    io.onEvent?.({ type: 'log', level: 'info', message: `edits journal: ${data.edits.applied} edit(s) applied, ${data.edits.dropped} record(s) dropped` });
+    for (const s of data.edits.stale) io.onEvent?.({ type: 'log', level: 'warn', message: `stale edit #${s.edit.seq} (${s.edit.kind}): ${s.reason}` });
+  }
   // The dataset's problem, said before any phase starts (and not as an internal error of the first phase).
   if (data.pairs.every((p) => p.length === 0)) throw new FileError(options.dataset, `no usable preference pairs in ${data.records.length} records (see \`rewardlens index ${options.dataset}\`)`);
   const sampling = samplingNote(data, options.seed);
@@ -238,7 +245,7 @@ async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, ext
   }
   const trainRecords = data.records.length;
   if (options.testFile) {
-    const test = await loadPreferenceData(options.testFile, tokenizer, limits, { schemaFile: options.schemaFile, adapter: options.adapter, signal: io.signal, pairSample: pairSampleOf(hp, options.seed) });
+    const test = await loadPreferenceData(options.testFile, tokenizer, limits, { schemaFile: options.schemaFile, adapter: options.adapter, signal: io.signal, pairSample: pairSampleOf(hp, options.seed), edits: !options.noEdits });
     if (test.pairs.every((p) => p.length === 0)) throw new FileError(options.testFile, `no usable preference pairs in ${test.records.length} records to evaluate on`);
     const shared = appendRecords(data, test);
     if (shared > 0) {
@@ -357,6 +364,8 @@ export interface EvalOptions {
   adapter?: string;
   nativeModulePaths?: string[];
   backend?: BackendName | 'auto';
+  /** Ignore the test file's edits journal, which is applied by default. */
+  noEdits?: boolean;
 }
 
 /** Agreement of a trained run with the human preferences of `testFile` (paper Table 3), kept in the run's test-evals.json. */
@@ -379,7 +388,7 @@ async function evaluateWithTfjs(run: RunFolder, model: RunModel, testFile: strin
   const backend = await initBackend(options.backend ?? 'auto', { nativeModulePaths: options.nativeModulePaths });
   options.onEvent?.({ type: 'backend', ...backend });
   const tokenizer = runTokenizer(run, model);
-  const data = await loadPreferenceData(testFile, tokenizer, { maxLen: model.maxLen, routerMaxLen: model.routerMaxLen }, { ...options, pairSample });
+  const data = await loadPreferenceData(testFile, tokenizer, { maxLen: model.maxLen, routerMaxLen: model.routerMaxLen }, { ...options, pairSample, edits: !options.noEdits });
   const src = sequenceSource(data, readRunVocab(run), tokenizer, 32);
   return evaluatePositions(model, run, src, data.records.map((_, i) => i));
 }
@@ -476,6 +485,13 @@ function countBy(values: string[]): Record<string, number> {
 function limitsFor(preset: Preset, maxPositions?: number): { maxLen: number; routerMaxLen: number } {
   const cap = maxPositions ?? Infinity;
   return { maxLen: Math.min(preset.maxLen, cap), routerMaxLen: Math.min(preset.routerMaxLen, cap) };
+}
+
+function editsConfig(options: TrainOptions): Record<string, unknown> {
+  if (options.noEdits) return { edits: 'ignored' };
+  const journal = journalFileFor(options.dataset);
+  const sha = journalSha256(journal);
+  return sha && readJournal(journal).active.length > 0 ? { editsJournal: journal, editsSha256: sha } : {};
 }
 
 function sha256(file: string): Promise<string> {

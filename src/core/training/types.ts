@@ -56,6 +56,8 @@ export interface TrainOptions {
   /** Dataset reading options, as for `rewardlens index`. */
   schemaFile?: string;
   adapter?: string;
+  /** Ignore the dataset's edits journal (.rewardlens/<file>.edits.jsonl), which is applied by default. */
+  noEdits?: boolean;
   /** Expert settings (learning rates, batch size, patience, …) over the preset's defaults. */
   overrides?: Record<string, number | string | boolean>;
 }

@@ -1,4 +1,5 @@
 import { createWriteStream } from 'node:fs';
+import { CommandId } from '../command-id';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { readStore, mergedLabels } from '../../core/labelling/store';
@@ -8,6 +9,7 @@ import { scoreFile } from '../../core/scoring/score-file';
 import { humanPairs } from '../../core/training/pairs';
 import type { DisagreementsState, DisagreementsSummary, DisagreementView, PageQuery } from '../../../webview/disagreements-protocol';
 import {
+  EditDisagreement,
   DisagreementsPage,
   DisagreementsProgress,
   DisagreementsReady,
@@ -125,6 +127,14 @@ export class DisagreementsPanel extends DatasetPanel {
       case Rescore.is(msg):
         void this.score();
         break;
+      case EditDisagreement.is(msg): {
+        const d = this.dataset;
+        if (d === undefined) break;
+        const { index, a, b, action } = msg.params;
+        if (action === 'flip') void vscode.commands.executeCommand(CommandId.FlipPreference, d.key, index, { a, b });
+        else if (action === 'tag-noise') void vscode.commands.executeCommand(CommandId.TagRecord, d.key, index, 'label-noise');
+        break;
+      }
       default:
         this.ctx.log.warn(`disagreements: unexpected message ${JSON.stringify(msg)?.slice(0, 200)}`);
     }

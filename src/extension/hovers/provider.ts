@@ -8,6 +8,7 @@ import { responseForString, stringAt } from './locate';
 import { escapeMarkdown, inlineCode } from '../../core/markdown';
 import { scoreHoverMarkdown } from '../scoring/format';
 import { RewardModel } from '../scoring/reward-model';
+import { curationMarkdown, HOVER_CURATION_COMMANDS } from '../curation/hover';
 
 
 function commandLink(label: string, command: CommandId, args: unknown[], tooltip: string): string {
@@ -31,12 +32,13 @@ export class RecordHoverProvider implements vscode.HoverProvider {
     const line = doc.lineAt(position.line);
     const str = stringAt(line.text, position.character);
     const md = new vscode.MarkdownString(undefined, true);
-    md.isTrusted = { enabledCommands: [CommandId.OpenRecord, CommandId.ShowRecordJson] };
+    md.isTrusted = { enabledCommands: [CommandId.OpenRecord, CommandId.ShowRecordJson, ...HOVER_CURATION_COMMANDS] };
     md.appendMarkdown(`**RewardLens** · ${vscode.l10n.t('record {0} · line {1}', index + 1, view.line)} · `);
     md.appendMarkdown(`${commandLink(`$(list-flat) ${vscode.l10n.t('Browse')}`, CommandId.OpenRecord, [indexed.key, index], vscode.l10n.t('Open in the record browser'))} · `);
     md.appendMarkdown(`${commandLink('$(json) JSON', CommandId.ShowRecordJson, [indexed.key, index], vscode.l10n.t('Show the mapped record as JSON'))}\n\n`);
     for (const p of view.problems) md.appendMarkdown(`${p.severity === 'error' ? '$(error)' : '$(warning)'} ${escapeMarkdown(p.reason)}\n\n`);
     if (view.record === undefined) return new vscode.Hover(md, line.range);
+    md.appendMarkdown(curationMarkdown(indexed, index));
     const record = view.record;
     const which = str !== undefined && !str.isKey ? responseForString(record, str.value) : undefined;
     await this.appendScores(md, indexed, index, token);

@@ -236,7 +236,8 @@ export async function runTraining(ctx: Ctx, requested: TrainOptions): Promise<Tr
   if (ctx.training.isRunning(run)) return notStarted(ctx, vscode.l10n.t('a training process is already running on {0}', name));
   const resolved = await resolveTrainBackend(ctx, requested);
   if ('problem' in resolved) return notStarted(ctx, resolved.problem, { title: vscode.l10n.t('Set Up PyTorch Training…'), run: () => vscode.commands.executeCommand(CommandId.SetUpTorchTraining) });
-  const options = resolved;
+  // Edits are applied by default (src/core/curation); the setting turns them off for this run.
+  const options = ctx.config.curationApplyEdits ? resolved : { ...resolved, noEdits: true };
   ctx.log.info(`training ${options.method} on ${options.dataset} into ${run} (preset ${options.preset}, backend ${options.backend})`);
   const showLog = { title: vscode.l10n.t('Show Log'), run: () => ctx.log.show(true) };
   const resume = { title: vscode.l10n.t('Resume'), run: () => vscode.commands.executeCommand(CommandId.ResumeTraining, run) };

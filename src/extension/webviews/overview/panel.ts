@@ -4,6 +4,8 @@ import { BrowseRecords, IndexingState, OverviewReady, overviewViewType, ReindexD
 import { CommandId } from '../../command-id';
 import type { Ctx } from '../../context';
 import type { DatasetChange } from '../../datasets/registry';
+import { countByKind } from '../../../core/curation/journal';
+import { journalOf, onDidChangeEdits } from '../../curation/edits';
 import { DatasetPanel } from '../dataset-panel';
 
 function isState(state: unknown): state is OverviewState {
@@ -40,6 +42,12 @@ export class OverviewPanel extends DatasetPanel {
 
   private constructor(ctx: Ctx, panel: vscode.WebviewPanel, uri: vscode.Uri | undefined) {
     super(ctx, panel, uri, { script: 'overview', title: vscode.l10n.t('Overview') });
+    const edits = onDidChangeEdits((key) => {
+      if (this.ready && key === this.uri?.toString()) void this.sendUpdate();
+    });
+    panel.onDidDispose(() => {
+      edits.dispose();
+    });
   }
 
   protected onMessage(msg: unknown): void {
@@ -90,7 +98,9 @@ export class OverviewPanel extends DatasetPanel {
       return;
     }
     this.post(IndexingState({ busy: false }));
-    this.post(UpdateOverview({ data: { uri: d.key, name: d.name, origin: d.origin, report: d.dataset.report, indexMs: d.indexMs } }));
+    const journal = journalOf(d);
+    const edits = journal && journal.contents.lines.length > 0 ? countByKind(journal.contents) : undefined;
+    this.post(UpdateOverview({ data: { uri: d.key, name: d.name, origin: d.origin, report: d.dataset.report, indexMs: d.indexMs, ...(edits ? { edits } : {}) } }));
   }
 
   protected onDispose(): void {

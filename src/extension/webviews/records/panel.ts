@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { RecordsState } from '../../../../webview/records-protocol';
 import {
+  EditRecord,
   FocusRecord,
   InitRecords,
   OpenRecordJson,
@@ -22,6 +23,16 @@ import { DatasetPanel } from '../dataset-panel';
 function isState(state: unknown): state is RecordsState {
   return typeof state === 'object' && state !== null && typeof (state as RecordsState).uri === 'string';
 }
+
+/** The command of each edit button of the detail pane (src/extension/curation/commands.ts). */
+const EDIT_COMMANDS: Partial<Record<string, CommandId>> = {
+  flip: CommandId.FlipPreference,
+  tie: CommandId.MarkTie,
+  drop: CommandId.DropRecord,
+  tag: CommandId.TagRecord,
+  note: CommandId.AddNote,
+  undo: CommandId.UndoEdit,
+};
 
 /** Largest page the host answers: the webview asks for what is visible plus a margin. */
 const MAX_PAGE = PAGE_SIZE * 5;
@@ -99,6 +110,13 @@ export class RecordsPanel extends DatasetPanel {
       case RevealRecord.is(msg): {
         const d = this.dataset;
         if (d !== undefined && msg.params.index < d.dataset.size) void this.revealLine(d.dataset.lineOf(msg.params.index));
+        break;
+      }
+      case EditRecord.is(msg): {
+        const d = this.dataset;
+        const command = EDIT_COMMANDS[msg.params.action];
+        if (d === undefined || command === undefined || msg.params.index >= d.dataset.size) break;
+        void vscode.commands.executeCommand(command, d.key, msg.params.index);
         break;
       }
       default:

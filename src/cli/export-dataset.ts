@@ -1,0 +1,70 @@
+import { parseArgs } from 'node:util';
+import type { ExportFormat } from '../core/curation/export-dataset';
+import { EXPORT_FORMATS, exportDataset } from '../core/curation/export-dataset';
+import { FilterError, parseFilter, predicateOf, prepareFilter } from '../core/curation/filter';
+import type { Clause } from '../core/curation/filter';
+import { Dataset } from '../core/dataset/dataset';
+import { asInputError } from '../core/io/file-error';
+import { checkInput } from '../core/io/input-file';
+import { negativeValuesJoined } from './args';
+import { UsageError } from './errors';
+import { checkOutput } from './files';
+import { printable } from './format';
+
+/** `rewardlens export-dataset`: the dataset with its edits journal applied, as a new file (src/core/curation). */
+
+export const EXPORT_DATASET_USAGE = `  rewardlens export-dataset FILE --out OUT [--format same|canonical|trl|dmoerm] [--filter QUERY] [--no-edits] [--json]
+                  the curated dataset (FILE with .rewardlens/FILE.edits.jsonl applied); never over FILE;
+                  QUERY: e.g. 'category=roleplay&tag=label-noise&edited=1&len.chosen>500&dup-prompt=0&leak=test.jsonl'`;
+
+const flags = {
+  out: { type: 'string' },
+  format: { type: 'string' },
+  filter: { type: 'string' },
+  'no-edits': { type: 'boolean', default: false },
+  schema: { type: 'string' },
+  adapter: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+export async function exportDatasetCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: negativeValuesJoined(argv, flags), allowPositionals: true, options: flags });
+  if (values.help) {
+    console.log(`Usage:\n${EXPORT_DATASET_USAGE}`);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError('usage: rewardlens export-dataset FILE --out OUT [--format same|canonical|trl|dmoerm]');
+  const [file] = positionals;
+  checkInput(file);
+  if (values.out === undefined || values.out.trim() === '') throw new UsageError('export-dataset needs --out OUT');
+  const format = (values.format ?? 'canonical') as ExportFormat;
+  if (!EXPORT_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}, not "${values.format}"`);
+  if (values.schema !== undefined) checkInput(values.schema);
+  let clauses: Clause[] = [];
+  try {
+    if (values.filter !== undefined) clauses = parseFilter(values.filter);
+  } catch (e) {
+    if (e instanceof FilterError) throw new UsageError(e.message);
+    throw e;
+  }
+  const leaks = clauses.filter((c) => c.key === 'leak').map((c) => c.value);
+  for (const leak of leaks) checkInput(leak);
+  checkOutput(values.out, [file, values.schema, ...leaks]);
+  const dataset = await Dataset.open(file, { schemaFile: values.schema, adapter: values.adapter }).catch((e: unknown) => {
+    throw asInputError(file, e);
+  });
+  try {
+    const keep = clauses.length > 0 ? predicateOf(clauses, await prepareFilter(clauses, dataset)) : undefined;
+    const r = exportDataset(dataset, values.out, { format, edits: !values['no-edits'], keep });
+    const edits = r.edits ? `, ${r.edits.applied} edit(s) applied, ${r.dropped} dropped${r.edits.stale.length ? `, ${r.edits.stale.length} stale edit(s) not applied` : ''}` : '';
+    if (values.json) console.log(JSON.stringify({ file, out: values.out, format, ...r, edits: r.edits && { applied: r.edits.applied, stale: r.edits.stale.map((s) => ({ seq: s.edit.seq, kind: s.edit.kind, record: s.edit.record, reason: s.reason })) } }));
+    else {
+      for (const s of r.edits?.stale ?? []) console.error(printable(`rewardlens: ${file}: stale edit #${s.edit.seq} (${s.edit.kind}): ${s.reason}`));
+      console.log(printable(`${values.out}: ${r.written} line(s) from ${r.records} record(s) (${format})${edits}${r.skipped ? `, ${r.skipped} the format cannot hold` : ''}${r.unreadable ? `, ${r.unreadable} unreadable` : ''}${clauses.length ? `, ${r.filteredOut} left out by the filter` : ''}`));
+    }
+  } finally {
+    dataset.close();
+  }
+  return 0;
+}

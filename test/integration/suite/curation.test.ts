@@ -1,0 +1,65 @@
+// In-host tests of curation: edit commands through executeCommand, the edit CodeLens, undo across a
+// re-read of the journal, and "Filter Records…" with a bulk tag and drop.
+import * as assert from 'node:assert/strict';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import type { FilterResult } from '../../../src/extension/curation/filter-command';
+import { readJournal, journalFileFor, countByKind } from '../../../src/core/curation/journal';
+import { openEditor, waitFor, workspaceFolder } from './helpers';
+
+const rows = [
+  { src: ['Play a pirate'], tgt: [], response: ['Arr', 'no'], rank: [1, 2], label: 'roleplay' },
+  { src: ['Play a pirate'], tgt: [], response: ['Ahoy', 'Yo ho'], rank: [2, 1], label: 'roleplay' },
+  { src: ['What is 2+2?'], tgt: [], response: ['4', '5'], rank: [1, 2], label: 'math' },
+];
+
+async function lensTitles(uri: vscode.Uri): Promise<string[]> {
+  const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri, 100);
+  return lenses.map((l) => l.command?.title ?? '');
+}
+
+suite('RewardLens curation', () => {
+  const file = join(workspaceFolder().fsPath, 'curation-host.jsonl');
+  const journal = journalFileFor(file);
+
+  suiteSetup(() => writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n'));
+  suiteTeardown(() => {
+    rmSync(file, { force: true });
+    rmSync(journal, { force: true });
+  });
+  teardown(() => vscode.commands.executeCommand('workbench.action.closeAllEditors'));
+
+  test('flip, tag and undo from commands; the edit lens follows; the file is never written', async () => {
+    const editor = await openEditor('curation-host.jsonl');
+    const uri = editor.document.uri;
+    await waitFor(async () => ((await lensTitles(uri)).some((t) => t.includes('Edit')) ? true : undefined), 'edit lenses');
+    await vscode.commands.executeCommand('rewardlens.flipPreference', uri.toString(), 2);
+    await vscode.commands.executeCommand('rewardlens.tagRecord', uri.toString(), 2, 'harmful');
+    const titles = await waitFor(async () => {
+      const t = await lensTitles(uri);
+      return t.some((x) => x.includes('✎ flipped · #harmful')) ? t : undefined;
+    }, 'the edit lens of record 3');
+    assert.ok(titles.some((x) => x.startsWith('✎')));
+    await vscode.commands.executeCommand('rewardlens.undoEdit', uri.toString());
+    await waitFor(async () => ((await lensTitles(uri)).some((x) => x === '✎ flipped') ? true : undefined), 'the tag undone');
+    assert.deepEqual(countByKind(readJournal(journal)), { flip: 1, tie: 0, rerank: 0, drop: 0, tag: 0, note: 0 });
+    assert.equal(readFileSync(file, 'utf8'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  });
+
+  test('Filter Records… finds the records of a query and tags or drops them in bulk', async () => {
+    const editor = await openEditor('curation-host.jsonl');
+    const uri = editor.document.uri.toString();
+    const found = await vscode.commands.executeCommand<FilterResult>('rewardlens.filterRecords', uri, 'category=roleplay&dup-prompt=1');
+    assert.deepEqual(found.matches, [0, 1]);
+    const tagged = await vscode.commands.executeCommand<FilterResult>('rewardlens.filterRecords', uri, 'category=roleplay', { action: 'tag', tag: 'label-noise' });
+    assert.equal(tagged.edited, 2);
+    const byTag = await vscode.commands.executeCommand<FilterResult>('rewardlens.filterRecords', uri, 'tag=label-noise&edited=1');
+    assert.deepEqual(byTag.matches, [0, 1]);
+    const dropped = await vscode.commands.executeCommand<FilterResult>('rewardlens.filterRecords', uri, 'category=math', { action: 'drop' });
+    assert.equal(dropped.edited, 1);
+    // A dropped record no longer matches anything: filters read the curated dataset.
+    const after = await vscode.commands.executeCommand<FilterResult>('rewardlens.filterRecords', uri, 'category=math');
+    assert.deepEqual(after.matches, []);
+  });
+});
