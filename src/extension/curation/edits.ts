@@ -49,6 +49,12 @@ export function journalOf(d: IndexedDataset): Cached | undefined {
 }
 
 /** The edits in effect on record `index`, split into those that apply and those made on other content. */
+/** Whether the dataset's journal holds any edit in force. */
+export function hasEdits(d: IndexedDataset): boolean {
+  const j = journalOf(d);
+  return j !== undefined && j.contents.active.length > 0;
+}
+
 export function recordEdits(d: IndexedDataset, index: number): { current: RecordEdit[]; stale: RecordEdit[] } | undefined {
   const j = journalOf(d);
   if (!j || j.contents.active.length === 0) return undefined;

@@ -2,9 +2,9 @@ import * as vscode from 'vscode';
 import { CommandId } from '../command-id';
 import type { Ctx } from '../context';
 import type { IndexedDataset } from '../datasets/registry';
-import { editSummary, onDidChangeEdits, recordEdits } from './edits';
+import { editSummary, hasEdits, onDidChangeEdits, recordEdits } from './edits';
 
-/** The curation lens of a record: `✎ flipped · #leak` when edited, else a way in to edit it. */
+/** The curation lens of an edited record: `✎ flipped · #leak`; a click opens its edits. */
 export class EditLens extends vscode.CodeLens {
   constructor(
     range: vscode.Range,
@@ -37,12 +37,15 @@ export class EditCodeLensProvider implements vscode.CodeLensProvider<EditLens>, 
     if (!this.ctx.config.codeLensEnabled || doc.uri.scheme !== 'file') return [];
     const indexed = await this.ctx.datasets.forDocument(doc, token);
     if (indexed === undefined || token.isCancellationRequested) return [];
+    // Edited records only: a lens on every record doubled the lenses of a file nobody curates (the hover and
+    // the record lens's quick pick reach the edits of the others), and without a journal nothing is read.
+    if (!hasEdits(indexed)) return [];
     const lenses: EditLens[] = [];
     for (let i = 0; i < indexed.dataset.size; i++) {
       if ((i & 0x3ff) === 0 && token.isCancellationRequested) return [];
       const line = indexed.dataset.lineOf(i) - 1;
       if (line >= doc.lineCount) break;
-      lenses.push(new EditLens(new vscode.Range(line, 0, line, 0), indexed, i));
+      if (recordEdits(indexed, i)) lenses.push(new EditLens(new vscode.Range(line, 0, line, 0), indexed, i));
     }
     return lenses;
   }

@@ -33,7 +33,8 @@ suite('RewardLens curation', () => {
   test('flip, tag and undo from commands; the edit lens follows; the file is never written', async () => {
     const editor = await openEditor('curation-host.jsonl');
     const uri = editor.document.uri;
-    await waitFor(async () => ((await lensTitles(uri)).some((t) => t.includes('Edit')) ? true : undefined), 'edit lenses');
+    await waitFor(async () => ((await lensTitles(uri)).length > 0 ? true : undefined), 'the record lenses');
+    assert.ok(!(await lensTitles(uri)).some((t) => t.startsWith('✎')), 'no edit lens before an edit');
     await vscode.commands.executeCommand('rewardlens.flipPreference', uri.toString(), 2);
     await vscode.commands.executeCommand('rewardlens.tagRecord', uri.toString(), 2, 'harmful');
     const titles = await waitFor(async () => {
