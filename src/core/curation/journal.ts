@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fdatasyncSync, fstatSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { endTornLine } from '../io/append';
 import { basename, dirname, join } from 'node:path';
 import { acquireLock } from '../lock';
 import { makeDirs } from '../io/safe-output';
@@ -160,18 +161,7 @@ export function appendToJournal(file: string, entries: readonly (NewRecordEdit |
     let contents = readJournal(file);
     const fd = openSync(file, 'a');
     try {
-      const size = fstatSync(fd).size;
-      if (size > 0) {
-        const last = Buffer.alloc(1);
-        const rfd = openSync(file, 'r');
-        try {
-          readSync(rfd, last, 0, 1, size - 1);
-        } finally {
-          closeSync(rfd);
-        }
-        // End a torn last line so that the next line starts on its own.
-        if (last[0] !== 0x0a) writeSync(fd, '\n');
-      }
+      endTornLine(file, fd);
       let seq = contents.lines.reduce((m, l) => Math.max(m, l.seq), 0);
       const written: JournalLine[] = [];
       for (const entry of entries) {

@@ -1,4 +1,5 @@
-import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, readSync, fstatSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
+import { endTornLine } from '../io/append';
 import { FileError } from '../io/file-error';
 import { makeDirs } from '../io/safe-output';
 import { basename, dirname, join } from 'node:path';
@@ -220,18 +221,7 @@ export class LabelStore {
     try {
       const contents = readStore(file);
       const fd = openSync(file, 'a');
-      // End a torn last line so that the next line starts on its own.
-      const size = fstatSync(fd).size;
-      if (size > 0) {
-        const last = Buffer.alloc(1);
-        const rfd = openSync(file, 'r');
-        try {
-          readSync(rfd, last, 0, 1, size - 1);
-        } finally {
-          closeSync(rfd);
-        }
-        if (last[0] !== 0x0a) writeSync(fd, '\n');
-      }
+      endTornLine(file, fd);
       return new LabelStore(file, contents, fd, lock);
     } catch (e) {
       lock.release();
