@@ -25,16 +25,28 @@ function liveProcess(): number {
   return c.pid!;
 }
 
-/** The pid of a zombie: `sleep 0` started in the background by a shell that then becomes `sleep 60`, which never reaps it. */
+/**
+ * The pid of a zombie: a short `sleep` started in the background by a shell that then becomes `sleep 60`,
+ * which never reaps it. The child still runs when the shell execs (a shell may reap a child that has already
+ * ended before it execs, and the pid is gone); if it is gone anyway, try again.
+ */
 async function zombie(): Promise<number> {
-  const c = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  children.push(c);
-  const pid = await new Promise<number>((resolve) => c.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
-  for (let i = 0; i < 100; i++) {
-    if (readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')) return pid;
-    await new Promise((r) => setTimeout(r, 20));
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const c = spawn('sh', ['-c', 'sleep 0.3 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    children.push(c);
+    const pid = await new Promise<number>((resolve) => c.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+    for (let i = 0; i < 250; i++) {
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      } catch {
+        break;
+      }
+      if (stat.includes(') Z ')) return pid;
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
-  throw new Error(`process ${pid} did not become a zombie`);
+  throw new Error('no zombie process could be made');
 }
 
 void describe('lock files', () => {

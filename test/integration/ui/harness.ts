@@ -27,10 +27,19 @@ const ROW = '.quick-input-widget .quick-input-list .monaco-list-row';
 
 /** Opens the command palette (F1) and types `text` after the `>` prompt. */
 export async function openCommandPalette(page: Page, text = ''): Promise<Locator> {
-  await page.locator('.monaco-workbench').click({ position: { x: 5, y: 5 }, force: true }).catch(() => undefined);
-  await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible' });
+  // A key press can be lost while the workbench moves focus (a webview closing, a notification); ask again.
+  for (let attempt = 1; ; attempt++) {
+    await page.locator('.monaco-workbench').click({ position: { x: 5, y: 5 }, force: true }).catch(() => undefined);
+    await page.keyboard.press(attempt % 2 ? 'F1' : 'Control+Shift+P');
+    try {
+      await input.waitFor({ state: 'visible', timeout: attempt < 3 ? 5_000 : 15_000 });
+      break;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await page.keyboard.press('Escape');
+    }
+  }
   if (text) await input.pressSequentially(text, { delay: 5 });
   return page.locator(ROW);
 }
