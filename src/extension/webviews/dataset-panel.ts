@@ -1,34 +1,25 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { IpcMessage } from '../../../webview/lib/ipc';
 import type { Ctx } from '../context';
 import { openDataset } from '../datasets/open';
 import type { DatasetChange, IndexedDataset } from '../datasets/registry';
-import { webviewHtml, webviewOptions } from './html';
+import type { ViewSpec } from './host';
+import { WebviewHost } from './host';
 
 /**
- * What the overview and the record browser share: one panel per view, showing one dataset at a
- * time, with the `_disposables` lifecycle of the webview sample. Subclasses add `createOrShow`
- * (a new panel, or the existing one retargeted) and `revive` (a panel restored after a reload).
+ * A view of one dataset at a time (overview, records, labels, best-of-n, disagreements, breakdown):
+ * the panel is titled with the dataset's name, follows its re-indexing, and is retargeted to another
+ * dataset by `createOrShow`.
  */
-export abstract class DatasetPanel implements vscode.Disposable {
-  protected readonly disposables: vscode.Disposable[] = [];
-  /** The webview has loaded its script and said so; messages posted before are lost. */
-  protected ready = false;
-  private disposed = false;
-
+export abstract class DatasetPanel<R extends object = Record<string, never>> extends WebviewHost<R> {
   protected constructor(
-    protected readonly ctx: Ctx,
-    readonly panel: vscode.WebviewPanel,
+    ctx: Ctx,
+    panel: vscode.WebviewPanel,
     protected uri: vscode.Uri | undefined,
-    private readonly view: { script: string; title: string },
+    view: ViewSpec<R>,
   ) {
-    panel.webview.options = webviewOptions(ctx.extensionUri);
-    panel.webview.html = webviewHtml(panel.webview, ctx.extensionUri, view);
-    panel.iconPath = vscode.Uri.joinPath(ctx.extensionUri, 'media', 'rewardlens.svg');
+    super(ctx, panel, view);
     this.updateTitle();
-    panel.onDidDispose(() => this.dispose(), null, this.disposables);
-    panel.webview.onDidReceiveMessage((msg: unknown) => this.receive(msg), null, this.disposables);
     ctx.datasets.onDidChange(
       (change) => {
         if (this.uri !== undefined && change.key === this.uri.toString()) this.onDatasetChange(change);
@@ -52,22 +43,6 @@ export abstract class DatasetPanel implements vscode.Disposable {
   private updateTitle(): void {
     this.panel.title = this.uri ? `${this.view.title}: ${path.posix.basename(this.uri.path)}` : this.view.title;
   }
-
-  protected post<P>(msg: IpcMessage<P>): void {
-    if (this.disposed) return;
-    void this.panel.webview.postMessage(msg);
-  }
-
-  private receive(msg: unknown): void {
-    try {
-      this.onMessage(msg);
-    } catch (e) {
-      this.ctx.showError(vscode.l10n.t('{0} failed', this.view.title), e);
-    }
-  }
-
-  /** Handles a message from the webview (untrusted input: use the protocol's guards). */
-  protected abstract onMessage(msg: unknown): void;
 
   /** The shown dataset was (re-)indexed, is being indexed, failed or went away; `undefined`: a new dataset is shown. */
   protected abstract onDatasetChange(change: DatasetChange | undefined): void;
@@ -100,14 +75,4 @@ export abstract class DatasetPanel implements vscode.Disposable {
     }
     await vscode.commands.executeCommand('vscode.open', d.uri, { selection, viewColumn: vscode.ViewColumn.One, preview: false });
   }
-
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.onDispose();
-    this.panel.dispose();
-    for (const d of this.disposables.splice(0)) d.dispose();
-  }
-
-  protected abstract onDispose(): void;
 }

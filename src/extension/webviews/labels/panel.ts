@@ -6,27 +6,24 @@ import type { PointsConfig } from '../../../core/labelling/points';
 import { resolvePoints, storeReport } from '../../../core/labelling/setup';
 import { readStore } from '../../../core/labelling/store';
 import type { LabelsState } from '../../../../webview/labels-protocol';
-import { ExportPoints, LabelDataset, LabelsBusy, LabelsReady, labelsViewType, RefreshLabels, UpdateLabels } from '../../../../webview/labels-protocol';
+import { ExportPoints, isLabelsState, LabelDataset, LabelsBusy, LabelsReady, labelsViewType, RefreshLabels, UpdateLabels } from '../../../../webview/labels-protocol';
 import { CommandId } from '../../command-id';
 import type { Ctx } from '../../context';
 import { errorMessage } from '../../errors';
 import type { DatasetChange, IndexedDataset } from '../../datasets/registry';
 import { datasetPath, resolveConfigFile, storeFileOf } from '../../labelling/paths';
 import { DatasetPanel } from '../dataset-panel';
-
-function isState(state: unknown): state is LabelsState {
-  return typeof state === 'object' && state !== null && typeof (state as LabelsState).uri === 'string';
-}
+import { PanelSlot } from '../host';
 
 /**
  * The Label Report: what a dataset's label store holds, per source × category × capability point
  * (asked, consistent, inconsistent, invalid, kept, human agreement), with the points.jsonl export.
  */
 export class LabelReportPanel extends DatasetPanel {
-  static current: LabelReportPanel | undefined;
+  static readonly slot = new PanelSlot<LabelReportPanel, LabelsState>(labelsViewType, isLabelsState);
 
   static createOrShow(ctx: Ctx, uri: vscode.Uri): LabelReportPanel {
-    const current = LabelReportPanel.current;
+    const current = LabelReportPanel.slot.current;
     if (current !== undefined) {
       // Another dataset: retarget() refreshes; the same one: read its store again.
       const same = current.uri?.toString() === uri.toString();
@@ -35,26 +32,16 @@ export class LabelReportPanel extends DatasetPanel {
       if (same) void current.sendUpdate();
       return current;
     }
-    const panel = vscode.window.createWebviewPanel(labelsViewType, vscode.l10n.t('Label Report'), vscode.ViewColumn.Active, {});
-    return (LabelReportPanel.current = new LabelReportPanel(ctx, panel, uri));
+    return LabelReportPanel.slot.open(vscode.l10n.t('Label Report'), vscode.ViewColumn.Active, (panel) => new LabelReportPanel(ctx, panel, uri));
   }
 
   /** Restores the panel after a window reload; registered once at activation. */
   static register(ctx: Ctx): void {
-    ctx.push(
-      vscode.window.registerWebviewPanelSerializer(labelsViewType, {
-        deserializeWebviewPanel: (panel, state: unknown) => {
-          LabelReportPanel.current?.dispose();
-          LabelReportPanel.current = new LabelReportPanel(ctx, panel, isState(state) ? vscode.Uri.parse(state.uri, true) : undefined);
-          return Promise.resolve();
-        },
-      }),
-    );
-    ctx.push({ dispose: () => LabelReportPanel.current?.dispose() });
+    LabelReportPanel.slot.register(ctx, (panel, state) => new LabelReportPanel(ctx, panel, state && vscode.Uri.parse(state.uri, true)));
   }
 
   private constructor(ctx: Ctx, panel: vscode.WebviewPanel, uri: vscode.Uri | undefined) {
-    super(ctx, panel, uri, { script: 'labels', title: vscode.l10n.t('Labels') });
+    super(ctx, panel, uri, { script: 'labels', title: vscode.l10n.t('Labels'), ready: LabelsReady });
     ctx.labelling.onDidFinish(
       (key) => {
         if (key === this.uri?.toString()) void this.sendUpdate();
@@ -62,26 +49,15 @@ export class LabelReportPanel extends DatasetPanel {
       null,
       this.disposables,
     );
+    this.on(RefreshLabels, () => void this.sendUpdate());
+    this.on(ExportPoints, () => void this.exportPoints());
+    this.on(LabelDataset, () => {
+      if (this.dataset !== undefined) void vscode.commands.executeCommand(CommandId.LabelCapabilities, this.dataset.key);
+    });
   }
 
-  protected onMessage(msg: unknown): void {
-    switch (true) {
-      case LabelsReady.is(msg):
-        this.ready = true;
-        void this.sendUpdate();
-        break;
-      case RefreshLabels.is(msg):
-        void this.sendUpdate();
-        break;
-      case ExportPoints.is(msg):
-        void this.exportPoints();
-        break;
-      case LabelDataset.is(msg):
-        if (this.dataset !== undefined) void vscode.commands.executeCommand(CommandId.LabelCapabilities, this.dataset.key);
-        break;
-      default:
-        this.ctx.log.warn(`label report: unexpected message ${JSON.stringify(msg)?.slice(0, 200)}`);
-    }
+  protected onReady(): void {
+    void this.sendUpdate();
   }
 
   protected onDatasetChange(change: DatasetChange | undefined): void {
@@ -151,9 +127,5 @@ export class LabelReportPanel extends DatasetPanel {
     } catch (e) {
       this.ctx.showError(vscode.l10n.t('cannot export the labels of {0}', d.name), e);
     }
-  }
-
-  protected onDispose(): void {
-    if (LabelReportPanel.current === this) LabelReportPanel.current = undefined;
   }
 }
