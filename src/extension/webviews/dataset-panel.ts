@@ -60,6 +60,16 @@ export abstract class DatasetPanel<R extends object = Record<string, never>> ext
     }
   }
 
+  /** Asks where to write an export of the dataset: `<name>.<kind>.jsonl` beside it unless the user picks another file. */
+  protected askExportFile(title: string, kind: string): Thenable<vscode.Uri | undefined> {
+    const file = this.uri?.scheme === 'file' ? this.uri.fsPath : undefined;
+    return vscode.window.showSaveDialog({
+      title,
+      defaultUri: file === undefined ? undefined : vscode.Uri.file(path.join(path.dirname(file), `${path.basename(file).replace(/\.(jsonl?|json)$/i, '')}.${kind}.jsonl`)),
+      filters: { [vscode.l10n.t('JSON Lines')]: ['jsonl'] },
+    });
+  }
+
   /** Shows `line` (1-based) of the dataset in an editor; files too large for extensions open through `vscode.open`. */
   protected async revealLine(line: number): Promise<void> {
     const d = this.dataset;
@@ -75,4 +85,10 @@ export abstract class DatasetPanel<R extends object = Record<string, never>> ext
     }
     await vscode.commands.executeCommand('vscode.open', d.uri, { selection, viewColumn: vscode.ViewColumn.One, preview: false });
   }
+}
+
+/** Says an export was written, with a button that opens the file. */
+export async function offerToOpen(file: vscode.Uri, message: string): Promise<void> {
+  const open = vscode.l10n.t('Open File');
+  if ((await vscode.window.showInformationMessage(message, open)) === open) await vscode.window.showTextDocument(file);
 }

@@ -102,7 +102,14 @@ export class PanelSlot<T extends { readonly panel: vscode.WebviewPanel; dispose(
     private readonly isState: (state: unknown) => state is S,
   ) {}
 
-  /** A new panel with `make`'s host in it; the caller checked `current` first. */
+  /** The current panel after `reuse` (reveal, retarget), or a new one with `make`'s host in it. */
+  show(reuse: (current: T) => void, title: string, column: Parameters<PanelSlot<T, S>['open']>[1], make: (panel: vscode.WebviewPanel) => T): T {
+    if (this.current === undefined) return this.open(title, column, make);
+    reuse(this.current);
+    return this.current;
+  }
+
+  /** A new panel with `make`'s host in it. */
   open(title: string, show: vscode.ViewColumn | { viewColumn: vscode.ViewColumn; preserveFocus?: boolean }, make: (panel: vscode.WebviewPanel) => T): T {
     return this.hold(make(vscode.window.createWebviewPanel(this.viewType, title, show, {})));
   }

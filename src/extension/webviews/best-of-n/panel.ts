@@ -64,14 +64,12 @@ export class BestOfNPanel extends DatasetPanel {
   private lastProgress = 0;
 
   static createOrShow(ctx: Ctx, uri: vscode.Uri, models: string[]): BestOfNPanel {
-    let current = BestOfNPanel.slot.current;
-    if (current === undefined) {
-      current = BestOfNPanel.slot.open(vscode.l10n.t('Best-of-n'), vscode.ViewColumn.Active, (panel) => new BestOfNPanel(ctx, panel, uri, models));
-    } else {
+    const reuse = (current: BestOfNPanel): void => {
       current.panel.reveal();
       current.models = models;
       current.retarget(uri);
-    }
+    };
+    const current = BestOfNPanel.slot.show(reuse, vscode.l10n.t('Best-of-n'), vscode.ViewColumn.Active, (panel) => new BestOfNPanel(ctx, panel, uri, models));
     void current.run();
     return current;
   }

@@ -30,7 +30,7 @@ import { snippet } from '../../presentation/format';
 import type { DatasetScores } from '../../scoring/dataset-scoring';
 import { scoreDataset, whyNotScorable } from '../../scoring/dataset-scoring';
 import { RewardModel } from '../../scoring/reward-model';
-import { DatasetPanel } from '../dataset-panel';
+import { DatasetPanel, offerToOpen } from '../dataset-panel';
 import { PanelSlot } from '../host';
 
 /** Characters of each response shown in a row: enough to tell the two apart at a glance. */
@@ -66,14 +66,11 @@ export class DisagreementsPanel extends DatasetPanel {
 
   /** Opens (or retargets) the panel and scores `uri`; resolves when scoring ends. */
   static createOrShow(ctx: Ctx, uri: vscode.Uri): Promise<DisagreementsResult> {
-    let current = DisagreementsPanel.slot.current;
-    if (current !== undefined) {
+    const reuse = (current: DisagreementsPanel): void => {
       current.retarget(uri);
       current.panel.reveal();
-    } else {
-      current = DisagreementsPanel.slot.open(vscode.l10n.t('Disagreements'), vscode.ViewColumn.Active, (panel) => new DisagreementsPanel(ctx, panel, uri));
-    }
-    return current.score();
+    };
+    return DisagreementsPanel.slot.show(reuse, vscode.l10n.t('Disagreements'), vscode.ViewColumn.Active, (panel) => new DisagreementsPanel(ctx, panel, uri)).score();
   }
 
   /** Restores the panel after a window reload (it scores again only when asked: scoring is not free). */
@@ -275,17 +272,11 @@ export class DisagreementsPanel extends DatasetPanel {
     const d = this.dataset;
     const file = d ? datasetPath(d) : undefined;
     if (this.scored === undefined || file === undefined) return;
-    const target = await vscode.window.showSaveDialog({
-      title: vscode.l10n.t('Export the listed disagreements as JSONL'),
-      defaultUri: vscode.Uri.file(path.join(path.dirname(file), `${path.basename(file).replace(/\.(jsonl?|json)$/i, '')}.disagreements.jsonl`)),
-      filters: { [vscode.l10n.t('JSON Lines')]: ['jsonl'] },
-    });
+    const target = await this.askExportFile(vscode.l10n.t('Export the listed disagreements as JSONL'), 'disagreements');
     if (target === undefined) return;
     try {
       const written = await this.exportTo(target.fsPath, filter);
-      const open = vscode.l10n.t('Open File');
-      const picked = await vscode.window.showInformationMessage(vscode.l10n.t('RewardLens: {0} disagreements exported to {1}.', written, path.basename(target.fsPath)), open);
-      if (picked === open) await vscode.window.showTextDocument(target);
+      await offerToOpen(target, vscode.l10n.t('RewardLens: {0} disagreements exported to {1}.', written, path.basename(target.fsPath)));
     } catch (e) {
       this.ctx.showError(vscode.l10n.t('cannot export the disagreements to {0}', target.fsPath), e);
     }

@@ -42,32 +42,30 @@ export class EvaluationReportPanel extends WebviewHost<{ selected?: string }> {
   static readonly slot = new PanelSlot<EvaluationReportPanel, ReportState>(evaluationReportViewType, isReportState);
 
   private timer: NodeJS.Timeout | undefined;
+  /** The run whose curves are shown. */
+  private selected: string | undefined;
   /** Run folders listed in the last update: the only ones the webview may select. */
   private known = new Set<string>();
   /** The runs of the last table, for the curves' titles. */
   private runs: ReportRun[] = [];
 
   static createOrShow(ctx: Ctx, run?: string): EvaluationReportPanel {
-    const current = EvaluationReportPanel.slot.current;
-    if (current === undefined) {
-      return EvaluationReportPanel.slot.open(vscode.l10n.t('Evaluation Report'), vscode.ViewColumn.Active, (panel) => new EvaluationReportPanel(ctx, panel, run === undefined ? undefined : path.resolve(run)));
-    }
-    current.panel.reveal();
-    if (run !== undefined) current.selected = path.resolve(run);
-    void current.update();
-    return current;
+    const selected = run === undefined ? undefined : path.resolve(run);
+    const reuse = (current: EvaluationReportPanel): void => {
+      current.panel.reveal();
+      if (selected !== undefined) current.selected = selected;
+      void current.update();
+    };
+    return EvaluationReportPanel.slot.show(reuse, vscode.l10n.t('Evaluation Report'), vscode.ViewColumn.Active, (panel) => new EvaluationReportPanel(ctx, panel, selected));
   }
 
   static register(ctx: Ctx): void {
     EvaluationReportPanel.slot.register(ctx, (panel, state) => new EvaluationReportPanel(ctx, panel, state?.selected));
   }
 
-  private constructor(
-    ctx: Ctx,
-    panel: vscode.WebviewPanel,
-    private selected: string | undefined,
-  ) {
+  private constructor(ctx: Ctx, panel: vscode.WebviewPanel, selected: string | undefined) {
     super(ctx, panel, { script: 'evaluation-report', title: vscode.l10n.t('Evaluation Report'), ready: ReportReady });
+    this.selected = selected;
     const watcher = vscode.workspace.createFileSystemWatcher('**/.rewardlens/runs/**/{run.json,eval.json,test-evals.json,metrics.jsonl}');
     this.disposables.push(watcher);
     for (const event of [watcher.onDidCreate, watcher.onDidChange, watcher.onDidDelete]) event(() => this.updateSoon(), null, this.disposables);

@@ -12,7 +12,7 @@ import type { Ctx } from '../../context';
 import { errorMessage } from '../../errors';
 import type { DatasetChange, IndexedDataset } from '../../datasets/registry';
 import { datasetPath, resolveConfigFile, storeFileOf } from '../../labelling/paths';
-import { DatasetPanel } from '../dataset-panel';
+import { DatasetPanel, offerToOpen } from '../dataset-panel';
 import { PanelSlot } from '../host';
 
 /**
@@ -23,16 +23,14 @@ export class LabelReportPanel extends DatasetPanel {
   static readonly slot = new PanelSlot<LabelReportPanel, LabelsState>(labelsViewType, isLabelsState);
 
   static createOrShow(ctx: Ctx, uri: vscode.Uri): LabelReportPanel {
-    const current = LabelReportPanel.slot.current;
-    if (current !== undefined) {
+    const reuse = (current: LabelReportPanel): void => {
       // Another dataset: retarget() refreshes; the same one: read its store again.
       const same = current.uri?.toString() === uri.toString();
       current.retarget(uri);
       current.panel.reveal();
       if (same) void current.sendUpdate();
-      return current;
-    }
-    return LabelReportPanel.slot.open(vscode.l10n.t('Label Report'), vscode.ViewColumn.Active, (panel) => new LabelReportPanel(ctx, panel, uri));
+    };
+    return LabelReportPanel.slot.show(reuse, vscode.l10n.t('Label Report'), vscode.ViewColumn.Active, (panel) => new LabelReportPanel(ctx, panel, uri));
   }
 
   /** Restores the panel after a window reload; registered once at activation. */
@@ -111,19 +109,13 @@ export class LabelReportPanel extends DatasetPanel {
     const file = d ? datasetPath(d) : undefined;
     if (d === undefined || file === undefined) return;
     const store = storeFileOf(this.ctx.config, file);
-    const target = await vscode.window.showSaveDialog({
-      title: vscode.l10n.t('Export kept labels as DMoERM points.jsonl'),
-      defaultUri: vscode.Uri.file(path.join(path.dirname(file), `${path.basename(file).replace(/\.(jsonl?|json)$/i, '')}.points.jsonl`)),
-      filters: { [vscode.l10n.t('JSON Lines')]: ['jsonl'] },
-    });
+    const target = await this.askExportFile(vscode.l10n.t('Export kept labels as DMoERM points.jsonl'), 'points');
     if (target === undefined) return;
     try {
       const summary = exportPointsJsonl(readStore(store), d.dataset, target.fsPath);
       const missing = summary.missingRecords ? vscode.l10n.t(' ({0} labels left out: their records changed)', summary.missingRecords) : '';
       this.ctx.log.info(`exported ${summary.written} labels of ${d.name} to ${summary.out}${missing}`);
-      const open = vscode.l10n.t('Open File');
-      const picked = await vscode.window.showInformationMessage(vscode.l10n.t('RewardLens: {0} labels exported to {1}{2}.', summary.written, path.basename(summary.out), missing), open);
-      if (picked === open) await vscode.window.showTextDocument(target);
+      await offerToOpen(target, vscode.l10n.t('RewardLens: {0} labels exported to {1}{2}.', summary.written, path.basename(summary.out), missing));
     } catch (e) {
       this.ctx.showError(vscode.l10n.t('cannot export the labels of {0}', d.name), e);
     }

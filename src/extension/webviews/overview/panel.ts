@@ -14,13 +14,11 @@ export class OverviewPanel extends DatasetPanel {
   static readonly slot = new PanelSlot<OverviewPanel, OverviewState>(overviewViewType, isOverviewState);
 
   static createOrShow(ctx: Ctx, uri: vscode.Uri): OverviewPanel {
-    const current = OverviewPanel.slot.current;
-    if (current !== undefined) {
+    const reuse = (current: OverviewPanel): void => {
       current.retarget(uri);
       current.panel.reveal();
-      return current;
-    }
-    return OverviewPanel.slot.open(vscode.l10n.t('Dataset Overview'), vscode.ViewColumn.Active, (panel) => new OverviewPanel(ctx, panel, uri));
+    };
+    return OverviewPanel.slot.show(reuse, vscode.l10n.t('Dataset Overview'), vscode.ViewColumn.Active, (panel) => new OverviewPanel(ctx, panel, uri));
   }
 
   /** Restores the panel after a window reload; registered once at activation. */

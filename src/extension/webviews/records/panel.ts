@@ -45,8 +45,7 @@ export class RecordsPanel extends DatasetPanel {
   private focus: number | undefined;
 
   static createOrShow(ctx: Ctx, uri: vscode.Uri, focus?: number, options: { beside?: boolean } = {}): RecordsPanel {
-    const current = RecordsPanel.slot.current;
-    if (current !== undefined) {
+    const reuse = (current: RecordsPanel): void => {
       const same = current.uri?.toString() === uri.toString();
       current.focus = focus;
       current.retarget(uri);
@@ -55,10 +54,9 @@ export class RecordsPanel extends DatasetPanel {
         current.focus = undefined;
         current.post(FocusRecord({ index: focus }));
       }
-      return current;
-    }
+    };
     const column = options.beside ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active;
-    return RecordsPanel.slot.open(vscode.l10n.t('Records'), { viewColumn: column, preserveFocus: options.beside === true }, (panel) => new RecordsPanel(ctx, panel, uri, focus));
+    return RecordsPanel.slot.show(reuse, vscode.l10n.t('Records'), { viewColumn: column, preserveFocus: options.beside === true }, (panel) => new RecordsPanel(ctx, panel, uri, focus));
   }
 
   static register(ctx: Ctx): void {

@@ -31,17 +31,15 @@ export class RewardBreakdownPanel extends DatasetPanel {
   private scoring: vscode.CancellationTokenSource | undefined;
 
   static createOrShow(ctx: Ctx, uri: vscode.Uri, index: number): RewardBreakdownPanel {
-    const current = RewardBreakdownPanel.slot.current;
-    if (current === undefined) {
-      return RewardBreakdownPanel.slot.open(vscode.l10n.t('Reward Breakdown'), { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, (panel) => new RewardBreakdownPanel(ctx, panel, uri, index));
-    }
-    current.panel.reveal(undefined, true);
-    current.index = index;
-    current.retarget(uri);
-    current.showRecordInTitle();
-    // retarget updates only when the dataset changes; another record of the same dataset needs it too.
-    void current.update();
-    return current;
+    const reuse = (current: RewardBreakdownPanel): void => {
+      current.panel.reveal(undefined, true);
+      current.index = index;
+      current.retarget(uri);
+      current.showRecordInTitle();
+      // retarget updates only when the dataset changes; another record of the same dataset needs it too.
+      void current.update();
+    };
+    return RewardBreakdownPanel.slot.show(reuse, vscode.l10n.t('Reward Breakdown'), { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, (panel) => new RewardBreakdownPanel(ctx, panel, uri, index));
   }
 
   static register(ctx: Ctx): void {

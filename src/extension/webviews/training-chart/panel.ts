@@ -19,6 +19,8 @@ import { PanelSlot, WebviewHost } from '../host';
 export class TrainingChartPanel extends WebviewHost {
   static readonly slot = new PanelSlot<TrainingChartPanel, ChartState>(trainingChartViewType, isChartState);
 
+  /** The run folder shown. */
+  private run: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private watcher: vscode.FileSystemWatcher | undefined;
   private readonly poller = setInterval(() => this.poll(), 2000);
@@ -29,10 +31,8 @@ export class TrainingChartPanel extends WebviewHost {
   private extraEvaluation: { run: string; source: string; result: EvalResult } | undefined;
 
   static createOrShow(ctx: Ctx, run: string, options: { phase?: string; evaluation?: { source: string; result: EvalResult }; preserveFocus?: boolean } = {}): TrainingChartPanel {
-    let current = TrainingChartPanel.slot.current;
-    if (current === undefined) {
-      current = TrainingChartPanel.slot.open(vscode.l10n.t('Training'), { viewColumn: vscode.ViewColumn.Active, preserveFocus: options.preserveFocus }, (panel) => new TrainingChartPanel(ctx, panel, run));
-    } else current.panel.reveal(undefined, options.preserveFocus);
+    const reuse = (current: TrainingChartPanel): void => current.panel.reveal(undefined, options.preserveFocus);
+    const current = TrainingChartPanel.slot.show(reuse, vscode.l10n.t('Training'), { viewColumn: vscode.ViewColumn.Active, preserveFocus: options.preserveFocus }, (panel) => new TrainingChartPanel(ctx, panel, run));
     const target = path.resolve(run);
     if (current.run !== target) {
       current.run = target;
@@ -49,12 +49,9 @@ export class TrainingChartPanel extends WebviewHost {
     TrainingChartPanel.slot.register(ctx, (panel, state) => new TrainingChartPanel(ctx, panel, state?.run));
   }
 
-  private constructor(
-    ctx: Ctx,
-    panel: vscode.WebviewPanel,
-    private run: string | undefined,
-  ) {
+  private constructor(ctx: Ctx, panel: vscode.WebviewPanel, run: string | undefined) {
     super(ctx, panel, { script: 'training-chart', title: vscode.l10n.t('Training'), ready: ChartReady });
+    this.run = run;
     this.updateTitle();
     // Live: the worker's evaluations (a step with a validation accuracy is a new metrics line) and its end.
     ctx.training.onDidEvent(
