@@ -18,6 +18,20 @@ export function abortOnCancel(token: vscode.CancellationToken, controller: Abort
   return token.onCancellationRequested(() => controller.abort(new CancelledError()));
 }
 
+/** Aborts `controller` once every one of `tokens` is cancelled: work shared by several callers stops when none waits for it. */
+export function abortOnAllCancelled(tokens: readonly vscode.CancellationToken[], controller: AbortController): vscode.Disposable {
+  const check = (): void => {
+    if (tokens.every((t) => t.isCancellationRequested)) controller.abort(new CancelledError());
+  };
+  check();
+  const listeners = tokens.map((t) => t.onCancellationRequested(check));
+  return {
+    dispose: () => {
+      for (const l of listeners) l.dispose();
+    },
+  };
+}
+
 export function isCancellation(e: unknown): boolean {
   return e instanceof CancelledError || (e instanceof Error && e.name === 'AbortError');
 }

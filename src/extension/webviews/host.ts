@@ -102,16 +102,11 @@ export class PanelSlot<T extends { readonly panel: vscode.WebviewPanel; dispose(
     private readonly isState: (state: unknown) => state is S,
   ) {}
 
-  /** The current panel after `reuse` (reveal, retarget), or a new one with `make`'s host in it. */
-  show(reuse: (current: T) => void, title: string, column: Parameters<PanelSlot<T, S>['open']>[1], make: (panel: vscode.WebviewPanel) => T): T {
-    if (this.current === undefined) return this.open(title, column, make);
+  /** The current panel after `reuse` (reveal, retarget), or a new one placed at `column` with `make`'s host in it. */
+  show(reuse: (current: T) => void, title: string, column: vscode.ViewColumn | { viewColumn: vscode.ViewColumn; preserveFocus?: boolean }, make: (panel: vscode.WebviewPanel) => T): T {
+    if (this.current === undefined) return this.hold(make(vscode.window.createWebviewPanel(this.viewType, title, column, {})));
     reuse(this.current);
     return this.current;
-  }
-
-  /** A new panel with `make`'s host in it. */
-  open(title: string, show: vscode.ViewColumn | { viewColumn: vscode.ViewColumn; preserveFocus?: boolean }, make: (panel: vscode.WebviewPanel) => T): T {
-    return this.hold(make(vscode.window.createWebviewPanel(this.viewType, title, show, {})));
   }
 
   /** Registers the serializer (once, at activation): `revive` gets the saved state when it passes the guard. */
