@@ -24,8 +24,8 @@ import type { PreferenceData } from './data';
 import { pairsOf, positionsByCategory } from './data';
 import { batchStream } from './fit';
 import type { HyperParams, TrainedPhase } from './hparams';
-import type { InnerModel, RunModel } from './networks';
-import { componentName } from './networks';
+import type { InnerModel, RunModel } from '../model/dmoerm';
+import { INIT_SEED, componentName, phase3Input } from '../model/dmoerm';
 import type { PrefPair } from './pairs';
 import type { Rng } from './rng';
 import type { RunFolder } from './run-folder';
@@ -241,7 +241,7 @@ export function buildPlan(input: PlanInput): { plan: TrainingPlan; tables: Map<s
     const members: string[] = [];
     for (let i = 0; i < hp.ensembleSize; i++) {
       const name = `member-${i}`;
-      init[`${name}.lora`] = createLora(input.initialEncoder.config, input.lora, seed + 1000 + i);
+      init[`${name}.lora`] = createLora(input.initialEncoder.config, input.lora, seed + INIT_SEED.member(i));
       addTokens({ name, phase: 'ensemble', expert: name, encoder: 'base', trainEncoder: false, headFrom: 'base', lora: true }, pairsOf(data, baseTrain), pairsOf(data, baseVal));
       members.push(name);
     }
@@ -263,7 +263,7 @@ export function buildPlan(input: PlanInput): { plan: TrainingPlan; tables: Map<s
       const train = pairs.filter((p) => inTrain.has(p.record));
       if (train.length < hp.minPairs) continue;
       const name = componentName('phase2', category, point);
-      init[`${name}.lora`] = createLora(input.initialEncoder.config, input.lora, seed + experts.length + 100);
+      init[`${name}.lora`] = createLora(input.initialEncoder.config, input.lora, seed + INIT_SEED.expert(experts.length));
       addTokens({ name, phase: 'phase2', expert: `${category}/${point}`, encoder: phase1, trainEncoder: false, headFrom: phase1, lora: true }, train, pairs.filter((p) => inVal.has(p.record)));
       experts.push({ point, component: name });
     }
@@ -272,7 +272,7 @@ export function buildPlan(input: PlanInput): { plan: TrainingPlan; tables: Map<s
     const p3Pairs = pairsOf(data, p3Train);
     if (experts.length > 0 && p3Pairs.length >= hp.minPairs) {
       const name = componentName('phase3', category);
-      init[`${name}.mlp`] = MlpHead.create(hidden * experts.length, hp.mlpHidden, seed + 300);
+      init[`${name}.mlp`] = MlpHead.create(phase3Input(hidden, experts.length), hp.mlpHidden, seed + INIT_SEED.phase3);
       const valSet = splits.valSubset(pairsOf(data, p3Val), name);
       const schedule = schedulePlan(shuffledEpoch(p3Pairs.length, hp.batchPairs), input.rng.fork(`data/${name}`), hp.maxSteps.phase3);
       components.push({ name, phase: 'phase3', expert: category, kind: 'phase3', lr: hp.lr.phase3, maxSteps: hp.maxSteps.phase3, weight: hp.maxSteps.phase3 * 0.02 + (experts.length * p3.length) / (6 * hp.batchPairs), phase1, experts: experts.map((e) => e.component), trainExamples: p3Pairs.length, valExamples: valSet.length });
@@ -286,7 +286,7 @@ export function buildPlan(input: PlanInput): { plan: TrainingPlan; tables: Map<s
     const groups = positionsByCategory(data, input.train);
     const categories = [...groups.keys()];
     if (categories.length > 1) {
-      const classifier = Classifier.create(hidden, categories.length, seed + 7);
+      const classifier = Classifier.create(hidden, categories.length, seed + INIT_SEED.router);
       init['router.classifier'] = classifier;
       const schedule = schedulePlan(shuffledEpoch(baseTrain.length, ROUTER_BATCH), input.rng.fork('data/router'), hp.maxSteps.router);
       components.push({ name: 'router', phase: 'router', kind: 'router', lr: hp.lr.router, maxSteps: hp.maxSteps.router, weight: hp.maxSteps.router * 0.02 + input.train.length / (6 * hp.batchPairs), categories, trainExamples: baseTrain.length, valExamples: baseVal.length });

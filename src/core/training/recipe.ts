@@ -11,15 +11,17 @@ import type { FitOutcome, FitResume, FitTask, NamedParams } from './fit';
 import { fit } from './fit';
 import type { HyperParams, TrainedPhase } from './hparams';
 import { trainingThreads } from './hparams';
-import type { InnerModel, RunModel } from './networks';
-import { RewardNet, componentName, loadParts, saveParts } from './networks';
+import type { InnerModel, RunModel } from '../model/dmoerm';
+import { INIT_SEED, RewardNet, componentName, phase3Input } from '../model/dmoerm';
+import { loadParts, saveParts } from './parts';
 import type { PrefPair } from './pairs';
 import { RunThreads, gradientWorkerScript } from './parallel';
 import type { Rng } from './rng';
 import type { RunFolder, RunState } from './run-folder';
 import { RunSplits, ROUTER_BATCH } from './plan';
 import type { SequenceSource } from './tasks';
-import { EmbeddingCache, Standardizer, cachedPairTask, embedSequences, routerTask, tokenPairTask } from './tasks';
+import { EmbeddingCache, Standardizer } from './embedding-cache';
+import { cachedPairTask, embedSequences, routerTask, tokenPairTask } from './tasks';
 import type { Method, TrainEvent } from './types';
 
 export class CancelledError extends Error {
@@ -113,7 +115,7 @@ class RecipeRunner {
       for (let i = 0; i < ctx.hp.ensembleSize; i++) {
         const name = `member-${i}`;
         // Members differ by seed (LoRA init, head unchanged from the base) and by data order (their own rng).
-        const net = new RewardNet(base.encoder, base.head.clone(), LoraAdapter.create(base.encoder.config, ctx.preset.lora, ctx.seed + 1000 + i));
+        const net = new RewardNet(base.encoder, base.head.clone(), LoraAdapter.create(base.encoder.config, ctx.preset.lora, ctx.seed + INIT_SEED.member(i)));
         const memberTrain = pairsOf(ctx.data, baseTrain);
         await this.trainTokens(name, 'ensemble', name, { lora: net.adapter!, head: net.head }, memberTrain, pairsOf(ctx.data, baseVal), net);
         net.adapter!.dispose();
@@ -175,7 +177,7 @@ class RecipeRunner {
 
   private async trainRouter(base: RewardNet, categories: string[], train: number[], val: number[]): Promise<void> {
     const { ctx } = this;
-    const classifier = Classifier.create(base.encoder.config.hidden, categories.length, ctx.seed + 7);
+    const classifier = Classifier.create(base.encoder.config.hidden, categories.length, ctx.seed + INIT_SEED.router);
     const parts = { classifier };
     if (!this.isDone('router')) {
       this.phase('router', undefined, `router over ${categories.length} categories: embedding the user turns`);
@@ -227,7 +229,7 @@ class RecipeRunner {
         continue;
       }
       const name = componentName('phase2', category, point);
-      const expert = new RewardNet(phase1.encoder, phase1.head.clone(), LoraAdapter.create(phase1.encoder.config, ctx.preset.lora, ctx.seed + experts.length + 100));
+      const expert = new RewardNet(phase1.encoder, phase1.head.clone(), LoraAdapter.create(phase1.encoder.config, ctx.preset.lora, ctx.seed + INIT_SEED.expert(experts.length)));
       await this.trainTokens(name, 'phase2', `${category}/${point}`, { lora: expert.adapter!, head: expert.head }, train, val, expert);
       expert.head.dispose();
       adapters.push(expert.adapter!);
@@ -243,7 +245,7 @@ class RecipeRunner {
     const name = componentName('phase3', category);
     if (experts.length > 0 && p3Pairs.length >= ctx.hp.minPairs && (this.isDone(name) || !this.pastDeadline())) {
       const hidden = phase1.encoder.config.hidden;
-      const mlp = MlpHead.create(hidden * experts.length, ctx.hp.mlpHidden, ctx.seed + 300);
+      const mlp = MlpHead.create(phase3Input(hidden, experts.length), ctx.hp.mlpHidden, ctx.seed + INIT_SEED.phase3);
       const parts = { mlp };
       let steps: number;
       if (!this.isDone(name)) {
