@@ -18,7 +18,7 @@ import type { PrefPair } from './pairs';
 import { RunThreads, gradientWorkerScript } from './parallel';
 import type { Rng } from './rng';
 import type { RunFolder, RunState } from './run-folder';
-import { RunSplits, ROUTER_BATCH } from './plan';
+import { RunSplits, ROUTER_BATCH, planComponents } from './plan';
 import type { SequenceSource } from './tasks';
 import { EmbeddingCache, Standardizer } from './embedding-cache';
 import { cachedPairTask, embedSequences, routerTask, tokenPairTask } from './tasks';
@@ -55,7 +55,7 @@ export interface RecipeContext {
 
 interface Planned {
   component: string;
-  /** Relative cost, used to share the time budget between components. */
+  /** Relative cost (the plan's), used to share the time budget between components. */
   weight: number;
 }
 
@@ -103,7 +103,20 @@ class RecipeRunner {
       base: 'base',
     };
     const [baseTrain, baseVal] = this.splits.validation(ctx.train, 'base');
-    this.plan = this.planComponents();
+    // What the PyTorch trainer's plan would train, so both engines share a time budget alike.
+    const { components } = planComponents({
+      method: ctx.method,
+      hp: ctx.hp,
+      data: ctx.data,
+      lora: ctx.preset.lora,
+      maxLen: ctx.preset.maxLen,
+      routerMaxLen: ctx.preset.routerMaxLen,
+      train: ctx.train,
+      capability: ctx.capability,
+      initialEncoder: ctx.initialEncoder,
+      rng: ctx.rng,
+    });
+    this.plan = components.map((c) => ({ component: c.name, weight: c.weight }));
 
     const base = new RewardNet(ctx.initialEncoder, ScalarHead.create(ctx.initialEncoder.config.hidden, ctx.seed));
     await this.trainTokens('base', 'base', undefined, { encoder: base.encoder, head: base.head }, pairsOf(ctx.data, baseTrain), pairsOf(ctx.data, baseVal), base);
@@ -147,32 +160,6 @@ class RecipeRunner {
       model.inner = inner ? { all: inner } : {};
     }
     return { model, truncated: this.truncated };
-  }
-
-  /** Component names in training order with rough relative costs, for sharing the time budget. */
-  private planComponents(): Planned[] {
-    const { ctx } = this;
-    const h = ctx.hp;
-    const plan: Planned[] = [{ component: 'base', weight: h.maxSteps.base }];
-    if (ctx.method === 'mean' || ctx.method === 'wco' || ctx.method === 'uwo') {
-      for (let i = 0; i < h.ensembleSize; i++) plan.push({ component: `member-${i}`, weight: h.maxSteps.ensemble });
-    }
-    if (ctx.method === 'dmoerm' || ctx.method === 'dmoerm-no-outer') {
-      const byCategory = ctx.method === 'dmoerm' ? positionsByCategory(ctx.data, ctx.train) : new Map([['all', ctx.train]]);
-      // Embedding a sequence costs about a third of one sequence's training pass, and a step trains
-      // 2·batchPairs sequences: what the router and Phase 3 spend caching embeddings, in steps.
-      const embedSteps = (sequences: number, len: number): number => (sequences * len) / ctx.preset.maxLen / (6 * h.batchPairs);
-      if (byCategory.size > 1) plan.push({ component: 'router', weight: h.maxSteps.router * 0.02 + embedSteps(ctx.train.length, ctx.preset.routerMaxLen) });
-      for (const [c, positions] of byCategory) {
-        plan.push({ component: componentName('phase1', c), weight: h.maxSteps.phase1 });
-        const inCategory = new Set(positions);
-        // Only points with enough labels here get an expert; planning the others would shrink every share for nothing.
-        const points = [...ctx.capability].filter(([, pairs]) => pairs.filter((p) => inCategory.has(p.record)).length >= h.minPairs).map(([point]) => point);
-        for (const point of points) plan.push({ component: componentName('phase2', c, point), weight: h.maxSteps.phase2 });
-        if (points.length > 0) plan.push({ component: componentName('phase3', c), weight: h.maxSteps.phase3 * 0.02 + embedSteps(points.length * positions.length * 0.4, ctx.preset.maxLen) });
-      }
-    }
-    return plan;
   }
 
   private async trainRouter(base: RewardNet, categories: string[], train: number[], val: number[]): Promise<void> {
