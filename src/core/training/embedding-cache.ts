@@ -3,7 +3,12 @@
  * standardisation their linear layers train on.
  */
 import type * as TF from '@tensorflow/tfjs';
+import { phase3Input } from '../model/dmoerm';
+import type { Encoder } from '../model/encoder';
+import type { LoraAdapter } from '../model/lora';
 import { tf } from '../model/tf';
+import type { SequenceSource } from './tasks';
+import { embedSequences } from './tasks';
 
 /**
  * Per-dimension standardisation of cached embeddings. Frozen encoders (a from-scratch one especially)
@@ -89,4 +94,32 @@ export class EmbeddingCache {
     keys.forEach(([rec, resp], i) => flat.set(this.get(rec, resp), i * this.dim));
     return tf.tensor2d(flat, [keys.length, this.dim]);
   }
+}
+
+/**
+ * Phase 3's input z = ⊕ z_i, [n, k·H] with the experts in order, for every response of the given records
+ * (`keys`: record, response): one frozen pass of `encoder` per expert (paper §3.3). `lend(k, embed)`
+ * hands the k-th adapter to `embed`, so a caller may load each one only for its pass.
+ */
+export function expertEmbeddings(src: SequenceSource, encoder: Encoder, positions: number[], experts: number, lend: (k: number, embed: (adapter: LoraAdapter) => void) => void): { keys: Array<[number, number]>; z: Float32Array } {
+  const keys = positions.flatMap((p) => src.data.records[p].responses.map((_, r) => [p, r] as [number, number]));
+  const seqs = keys.map(([p, r]) => src.data.records[p].responses[r]);
+  const hidden = encoder.config.hidden;
+  const z = new Float32Array(keys.length * phase3Input(hidden, experts));
+  for (let k = 0; k < experts; k++) {
+    lend(k, (adapter) => {
+      const rows = embedSequences(src, seqs, (b) => encoder.forward(b, { adapter }).pooled);
+      rows.forEach((row, i) => z.set(row, (i * experts + k) * hidden));
+    });
+  }
+  return { keys, z };
+}
+
+/** Phase 3's inputs for training: every response's z = ⊕ z_i, by (record, response). */
+export function cacheExpertEmbeddings(src: SequenceSource, encoder: Encoder, adapters: LoraAdapter[], positions: number[]): EmbeddingCache {
+  const { keys, z } = expertEmbeddings(src, encoder, positions, adapters.length, (k, embed) => embed(adapters[k]));
+  const width = phase3Input(encoder.config.hidden, adapters.length);
+  const cache = new EmbeddingCache(width);
+  keys.forEach(([p, r], i) => cache.set(p, r, z.subarray(i * width, (i + 1) * width)));
+  return cache;
 }

@@ -20,7 +20,7 @@ import type { Rng } from './rng';
 import type { RunFolder, RunState } from './run-folder';
 import { RunSplits, ROUTER_BATCH, planComponents } from './plan';
 import type { SequenceSource } from './tasks';
-import { EmbeddingCache, Standardizer } from './embedding-cache';
+import { Standardizer, cacheExpertEmbeddings } from './embedding-cache';
 import { cachedPairTask, embedSequences, routerTask, tokenPairTask } from './tasks';
 import type { Method, TrainEvent } from './types';
 
@@ -344,19 +344,4 @@ class RecipeRunner {
     this.ctx.onEvent?.({ type: 'log', level, message });
     this.ctx.run.log(message);
   }
-}
-
-/** z = ⊕ z_i for every response of the given records: one frozen pass per expert (paper §3.3). */
-export function cacheExpertEmbeddings(src: SequenceSource, encoder: Encoder, adapters: LoraAdapter[], positions: number[]): EmbeddingCache {
-  const keys = positions.flatMap((p) => src.data.records[p].responses.map((_, r) => [p, r] as [number, number]));
-  const seqs = keys.map(([p, r]) => src.data.records[p].responses[r]);
-  const hidden = encoder.config.hidden;
-  const cache = new EmbeddingCache(hidden * adapters.length);
-  const perExpert = adapters.map((adapter) => embedSequences(src, seqs, (b) => encoder.forward(b, { adapter }).pooled));
-  keys.forEach(([p, r], i) => {
-    const row = new Float32Array(hidden * adapters.length);
-    perExpert.forEach((rows, e) => row.set(rows[i], e * hidden));
-    cache.set(p, r, row);
-  });
-  return cache;
 }

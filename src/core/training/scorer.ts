@@ -8,6 +8,7 @@ import { aggregateRows } from './aggregate';
 import type { RunModel } from '../model/dmoerm';
 import { PART, RewardNet, innerPath, phase3Input, scoringPath } from '../model/dmoerm';
 import { loadParts } from './parts';
+import { expertEmbeddings } from './embedding-cache';
 import type { SequenceSource } from './tasks';
 import { embedSequences } from './tasks';
 
@@ -109,21 +110,16 @@ export class RunScorer {
     const phase1 = this.loadNet(inner.phase1);
     try {
       if (path.kind === 'phase1') return this.rewardsOf(src, positions, phase1);
-      const keys = positions.flatMap((p) => src.data.records[p].responses.map((_, r) => [p, r] as const));
-      const seqs = keys.map(([p, r]) => src.data.records[p].responses[r]);
-      const hidden = phase1.encoder.config.hidden;
-      const width = phase3Input(hidden, inner.experts.length);
-      const z = new Float32Array(keys.length * width); // [n, k·H], experts in order
-      inner.experts.forEach((e, k) => {
+      const { keys, z } = expertEmbeddings(src, phase1.encoder, positions, inner.experts.length, (k, embed) => {
         const adapter = LoraAdapter.create(phase1.encoder.config, this.model.lora, 0);
         try {
-          loadParts(this.checkpoint(e.component), { [PART.lora]: adapter });
-          const rows = embedSequences(src, seqs, (b) => phase1.encoder.forward(b, { adapter }).pooled);
-          rows.forEach((row, i) => z.set(row, (i * inner.experts.length + k) * hidden));
+          loadParts(this.checkpoint(inner.experts[k].component), { [PART.lora]: adapter });
+          embed(adapter);
         } finally {
           adapter.dispose();
         }
       });
+      const width = phase3Input(phase1.encoder.config.hidden, inner.experts.length);
       const mlp = MlpHead.create(width, this.model.mlpHidden, 0);
       try {
         loadParts(this.checkpoint(path.phase3), { [PART.mlp]: mlp });
