@@ -11,7 +11,9 @@ import { reindexDataset } from './datasets/open';
 import { DatasetDiagnostics } from './diagnostics';
 import { RecordHoverProvider } from './hovers/provider';
 import { EditCodeLensProvider } from './curation/lens';
-import { disposeEdits } from './curation/edits';
+import { disposeEdits, watchJournals } from './curation/edits';
+import type { DecoratedLines } from './curation/decorations';
+import { EditDecorations } from './curation/decorations';
 import { DATASET_SELECTOR } from './codelens/controller';
 import { useBundle } from './presentation/l10n';
 import { recordDetail, recordRows } from './presentation/records';
@@ -67,6 +69,8 @@ export interface TestingApi {
   bestOfN(): { header?: BonHeader; picks: Array<{ index: number; picks: Array<number | undefined> }> } | undefined;
   /** A record's rewards from the reward model the editor uses (CodeLens, hovers), not through the panels. */
   scoreRecord(uri: vscode.Uri, index: number): Promise<number[] | undefined>;
+  /** The lines of `uri` the edit decorations mark (0-based): edited records, and those with stale edits. */
+  editDecorations(uri: vscode.Uri): DecoratedLines | undefined;
   /** Forgets every cached score, so that a later suite counting cache entries starts from none. */
   clearScoreCache(): void;
 }
@@ -83,6 +87,8 @@ export function activate(context: vscode.ExtensionContext): RewardLensApi {
   const editLenses = ctx.push(new EditCodeLensProvider(ctx));
   ctx.push(vscode.languages.registerCodeLensProvider(DATASET_SELECTOR, editLenses));
   ctx.push({ dispose: disposeEdits });
+  ctx.push(watchJournals());
+  const editDecorations = ctx.push(new EditDecorations(ctx));
   ctx.push(new DatasetStatusBar(ctx));
   const rewardModelStatus = ctx.push(new RewardModelStatusBar(ctx));
   RecordDocumentProvider.register(ctx);
@@ -137,6 +143,7 @@ export function activate(context: vscode.ExtensionContext): RewardLensApi {
               source.dispose();
             }
           },
+          editDecorations: (uri) => editDecorations.decorated.get(uri.toString()),
           clearScoreCache: () => ctx.rewardModel.cache.clear(),
         }
       : undefined;

@@ -1,12 +1,12 @@
-// In-host tests of curation: edit commands through executeCommand, the edit CodeLens, undo across a
-// re-read of the journal, and "Filter Records…" with a bulk tag and drop.
+// In-host tests of curation: edit commands through executeCommand, the edit CodeLens and decorations,
+// undo across a re-read of the journal, and "Filter Records…" with a bulk tag and drop.
 import * as assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { FilterResult } from '../../../src/extension/curation/filter-command';
-import { readJournal, journalFileFor, countByKind } from '../../../src/core/curation/journal';
-import { openEditor, waitFor, workspaceFolder } from './helpers';
+import { appendToJournal, readJournal, journalFileFor, countByKind } from '../../../src/core/curation/journal';
+import { openEditor, testingApi, waitFor, workspaceFolder } from './helpers';
 
 const rows = [
   { src: ['Play a pirate'], tgt: [], response: ['Arr', 'no'], rank: [1, 2], label: 'roleplay' },
@@ -46,6 +46,16 @@ suite('RewardLens curation', () => {
     await waitFor(async () => ((await lensTitles(uri)).some((x) => x === '✎ flipped') ? true : undefined), 'the tag undone');
     assert.deepEqual(countByKind(readJournal(journal)), { flip: 1, tie: 0, rerank: 0, drop: 0, tag: 0, note: 0 });
     assert.equal(readFileSync(file, 'utf8'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+
+    // The decorations mark record 3's line; an edit made on other text (here: the CLI's, seen through the
+    // journal watcher) turns it to the stale mark.
+    const testing = await testingApi();
+    await waitFor(() => (testing.editDecorations(uri)?.edited.includes(2) ? true : undefined), 'the edit decoration of record 3');
+    assert.deepEqual(testing.editDecorations(uri), { edited: [2], stale: [] });
+    const [flip] = readJournal(journal).active;
+    appendToJournal(journal, [{ kind: 'note', record: flip.record, hash: '0000000000000000', line: flip.line, note: 'made on another version' }]);
+    await waitFor(() => (testing.editDecorations(uri)?.stale.includes(2) ? true : undefined), 'the stale decoration of record 3');
+    assert.deepEqual(testing.editDecorations(uri), { edited: [], stale: [2] });
   });
 
   test('Filter Records… finds the records of a query and tags or drops them in bulk', async () => {
