@@ -8,7 +8,7 @@ import { formatCount } from './lib/format';
 import { l10n } from './lib/l10n';
 import { connect } from './lib/vscode-api';
 import type { DatasetHeader, RecordDetail, RecordEditAction, RecordRow, RecordsState, ResponseDetail } from './records-protocol';
-import { EditRecord, FocusRecord, InitRecords, OpenRecordJson, PAGE_SIZE, RecordsPage, RecordsReady, RequestPage, RevealRecord, SelectRecord, ShowDetail } from './records-protocol';
+import { EditRecord, FocusRecord, RECORD_EDITS, InitRecords, OpenRecordJson, PAGE_SIZE, RecordsPage, RecordsReady, RequestPage, RevealRecord, SelectRecord, ShowDetail } from './records-protocol';
 
 const host = connect<RecordsState>();
 const app = document.getElementById('app')!;
@@ -249,15 +249,25 @@ function renderResponse(r: ResponseDetail, all: ResponseDetail[]): HTMLElement {
   );
 }
 
-/** Curation edits: the host runs the matching command on this record (docs/curation.md). */
-const editButtons: [RecordEditAction, string][] = [
-  ['flip', 'Flip'],
-  ['tie', 'Tie'],
-  ['drop', 'Drop'],
-  ['tag', 'Tag…'],
-  ['note', 'Note…'],
-  ['undo', 'Undo'],
-];
+/** Curation edits' button labels: the host runs the matching command on this record (docs/curation.md). */
+function editLabel(action: RecordEditAction): string {
+  switch (action) {
+    case 'flip':
+      return l10n.t('Flip');
+    case 'tie':
+      return l10n.t('Tie');
+    case 'rerank':
+      return l10n.t('Re-rank…');
+    case 'drop':
+      return l10n.t('Drop');
+    case 'tag':
+      return l10n.t('Tag…');
+    case 'note':
+      return l10n.t('Note…');
+    case 'undo':
+      return l10n.t('Undo');
+  }
+}
 
 function renderDetail(d: RecordDetail): void {
   const problems = d.problems.map((p) => h('div', { class: `problem ${p.severity}` }, h('span', { class: 'severity' }, p.severity), ` line ${p.line}: `, p.reason));
@@ -266,7 +276,7 @@ function renderDetail(d: RecordDetail): void {
     { class: 'actions' },
     h('vscode-button', { attrs: { secondary: true }, on: { click: () => host.post(RevealRecord({ index: d.index })) } }, l10n.t('Go to Line')),
     h('vscode-button', { attrs: { secondary: true }, on: { click: () => host.post(OpenRecordJson({ index: d.index })) } }, l10n.t('Open as JSON')),
-    ...editButtons.map(([action, label]) => h('vscode-button', { attrs: { secondary: true, 'data-edit': action }, on: { click: () => host.post(EditRecord({ index: d.index, action })) } }, label)),
+    ...RECORD_EDITS.map((action) => h('vscode-button', { attrs: { secondary: true, 'data-edit': action }, on: { click: () => host.post(EditRecord({ index: d.index, action })) } }, editLabel(action))),
   );
   const head = h(
     'div',

@@ -73,4 +73,17 @@ suite('RewardLens curation', () => {
     const after = await vscode.commands.executeCommand<FilterResult>('rewardlens.filterRecords', uri, 'category=math');
     assert.deepEqual(after.matches, []);
   });
+  test('Re-rank Responses… writes the new ranking; filters read it; a ranking that does not fit writes nothing', async () => {
+    const editor = await openEditor('curation-host.jsonl');
+    const uri = editor.document.uri;
+    const before = readJournal(journal).lines.length;
+    assert.equal(await vscode.commands.executeCommand('rewardlens.rerankResponses', uri.toString(), 0, [1, 2, 3]), undefined);
+    assert.equal(readJournal(journal).lines.length, before);
+    const seq = await vscode.commands.executeCommand<number>('rewardlens.rerankResponses', uri.toString(), 0, [2, 1]);
+    assert.deepEqual(readJournal(journal).active.find((e) => e.seq === seq)?.ranking, [2, 1]);
+    await waitFor(async () => ((await lensTitles(uri)).some((t) => t.startsWith('✎') && t.includes('re-ranked')) ? true : undefined), 'the re-ranked lens');
+    // "Arr" was best; now "no" (2 characters) is.
+    const found = await vscode.commands.executeCommand<FilterResult>('rewardlens.filterRecords', uri.toString(), 'category=roleplay&len.chosen=2');
+    assert.deepEqual(found.matches, [0]);
+  });
 });

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { RecordsState } from '../../../../webview/records-protocol';
+import type { RecordEditAction, RecordsState } from '../../../../webview/records-protocol';
 import {
   EditRecord,
   FocusRecord,
@@ -25,9 +25,10 @@ function isState(state: unknown): state is RecordsState {
 }
 
 /** The command of each edit button of the detail pane (src/extension/curation/commands.ts). */
-const EDIT_COMMANDS: Partial<Record<string, CommandId>> = {
+const EDIT_COMMANDS: Record<RecordEditAction, CommandId> = {
   flip: CommandId.FlipPreference,
   tie: CommandId.MarkTie,
+  rerank: CommandId.RerankResponses,
   drop: CommandId.DropRecord,
   tag: CommandId.TagRecord,
   note: CommandId.AddNote,
@@ -114,9 +115,9 @@ export class RecordsPanel extends DatasetPanel {
       }
       case EditRecord.is(msg): {
         const d = this.dataset;
-        const command = EDIT_COMMANDS[msg.params.action];
-        if (d === undefined || command === undefined || msg.params.index >= d.dataset.size) break;
-        void vscode.commands.executeCommand(command, d.key, msg.params.index);
+        // The action is the webview's word: only the table's own keys name a command.
+        if (d === undefined || !Object.hasOwn(EDIT_COMMANDS, msg.params.action) || msg.params.index >= d.dataset.size) break;
+        void vscode.commands.executeCommand(EDIT_COMMANDS[msg.params.action], d.key, msg.params.index);
         break;
       }
       default:
