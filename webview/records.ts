@@ -250,23 +250,8 @@ function renderResponse(r: ResponseDetail, all: ResponseDetail[]): HTMLElement {
 }
 
 /** Curation edits' button labels: the host runs the matching command on this record (docs/curation.md). */
-function editLabel(action: RecordEditAction): string {
-  switch (action) {
-    case 'flip':
-      return l10n.t('Flip');
-    case 'tie':
-      return l10n.t('Tie');
-    case 'rerank':
-      return l10n.t('Re-rank…');
-    case 'drop':
-      return l10n.t('Drop');
-    case 'tag':
-      return l10n.t('Tag…');
-    case 'note':
-      return l10n.t('Note…');
-    case 'undo':
-      return l10n.t('Undo');
-  }
+function editLabels(): Record<RecordEditAction, string> {
+  return { flip: l10n.t('Flip'), tie: l10n.t('Tie'), rerank: l10n.t('Re-rank…'), drop: l10n.t('Drop'), tag: l10n.t('Tag…'), note: l10n.t('Note…'), undo: l10n.t('Undo') };
 }
 
 function renderDetail(d: RecordDetail): void {
@@ -276,7 +261,7 @@ function renderDetail(d: RecordDetail): void {
     { class: 'actions' },
     h('vscode-button', { attrs: { secondary: true }, on: { click: () => host.post(RevealRecord({ index: d.index })) } }, l10n.t('Go to Line')),
     h('vscode-button', { attrs: { secondary: true }, on: { click: () => host.post(OpenRecordJson({ index: d.index })) } }, l10n.t('Open as JSON')),
-    ...RECORD_EDITS.map((action) => h('vscode-button', { attrs: { secondary: true, 'data-edit': action }, on: { click: () => host.post(EditRecord({ index: d.index, action })) } }, editLabel(action))),
+    ...RECORD_EDITS.map((action) => h('vscode-button', { attrs: { secondary: true, 'data-edit': action }, on: { click: () => host.post(EditRecord({ index: d.index, action })) } }, editLabels()[action])),
   );
   const head = h(
     'div',

@@ -7,6 +7,7 @@ import { CommandId } from '../command-id';
 import type { Ctx } from '../context';
 import type { IndexedDataset } from '../datasets/registry';
 import { snippet } from '../presentation/format';
+import { storeFileOf } from '../labelling/paths';
 import { appendBulk, datasetFileOf } from './edits';
 
 /**
@@ -27,7 +28,7 @@ let lastQuery = '';
 export async function filterRecords(ctx: Ctx, d: IndexedDataset, queryArg: unknown, optionsArg: unknown): Promise<FilterResult | undefined> {
   const query = typeof queryArg === 'string' ? queryArg : await vscode.window.showInputBox({
     title: vscode.l10n.t('Filter records of {0}', d.name),
-    prompt: vscode.l10n.t('e.g. category=roleplay&tag=label-noise&edited=1&len.chosen>500&dup-prompt=1&leak=test.jsonl'),
+    prompt: vscode.l10n.t('e.g. category=roleplay&tag=label-noise&edited=1&len.chosen>500&dup-prompt=1&leak=test.jsonl&label-vs-human=1&model-vs-human=scores.json'),
     value: lastQuery,
     validateInput: (v) => {
       try {
@@ -45,7 +46,7 @@ export async function filterRecords(ctx: Ctx, d: IndexedDataset, queryArg: unkno
     const clauses = parseFilter(query);
     const file = datasetFileOf(d);
     const base = file ? path.dirname(file) : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '.';
-    const context = await prepareFilter(clauses, d.dataset, { resolve: (f) => path.resolve(base, f) });
+    const context = await prepareFilter(clauses, d.dataset, { resolve: (f) => path.resolve(base, f), ...(file ? { labelStore: storeFileOf(ctx.config, file) } : {}) });
     const keep = predicateOf(clauses, context);
     const applier = file ? new EditApplier(readJournal(journalFileFor(file))) : undefined;
     matches = [];
