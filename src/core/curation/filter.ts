@@ -212,7 +212,14 @@ async function promptHashes(file: string, signal?: AbortSignal): Promise<Set<str
 export async function prepareFilter(
   clauses: readonly Clause[],
   dataset: Dataset,
-  options: { resolve?: (file: string) => string; signal?: AbortSignal; /** label-vs-human's label store (store.ts storeFileFor). */ labelStore?: string } = {},
+  options: {
+    resolve?: (file: string) => string;
+    signal?: AbortSignal;
+    /** label-vs-human's label store (store.ts storeFileFor). */
+    labelStore?: string;
+    /** model-vs-human=model: the dataset's rewards by the editor's reward model, by record id. */
+    modelScores?: () => Promise<Map<string, number[]>>;
+  } = {},
 ): Promise<FilterContext> {
   const resolve = options.resolve ?? ((f: string) => f);
   const ctx: FilterContext = {};
@@ -239,10 +246,17 @@ export async function prepareFilter(
   for (const c of clauses) {
     if (c.key !== 'model-vs-human') continue;
     ctx.scores ??= new Map();
-    if (!ctx.scores.has(c.value)) ctx.scores.set(c.value, readScores(resolve(c.value)));
+    if (ctx.scores.has(c.value)) continue;
+    if (c.value === MODEL_SCORES) {
+      if (!options.modelScores) throw new FilterError(`filter: model-vs-human=${MODEL_SCORES} scores with the editor's reward model; here, give a scores file (rewardlens score MODEL FILE --json > scores.json)`);
+      ctx.scores.set(c.value, await options.modelScores());
+    } else ctx.scores.set(c.value, readScores(resolve(c.value)));
   }
   return ctx;
 }
+
+/** The value of model-vs-human that asks the editor's reward model rather than naming a scores file. */
+export const MODEL_SCORES = 'model';
 
 /** Reward logits by record id from `rewardlens score --json` output (src/core/scoring/score-file.ts FileScore). */
 function readScores(file: string): Map<string, number[]> {

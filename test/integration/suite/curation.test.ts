@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { FilterResult } from '../../../src/extension/curation/filter-command';
 import { appendToJournal, readJournal, journalFileFor, countByKind } from '../../../src/core/curation/journal';
+import { Dataset } from '../../../src/core/dataset/dataset';
+import { LabelStore, storeFileFor } from '../../../src/core/labelling/store';
 import { openEditor, testingApi, waitFor, workspaceFolder } from './helpers';
 
 const rows = [
@@ -85,5 +87,33 @@ suite('RewardLens curation', () => {
     // "Arr" was best; now "no" (2 characters) is.
     const found = await vscode.commands.executeCommand<FilterResult>('rewardlens.filterRecords', uri.toString(), 'category=roleplay&len.chosen=2');
     assert.deepEqual(found.matches, [0]);
+  });
+  test('label-vs-human and model-vs-human filter by the label store and a scores file, on the curated pairs', async () => {
+    const other = join(workspaceFolder().fsPath, 'curation-disagree.jsonl');
+    writeFileSync(other, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const store = storeFileFor(other);
+    const scores = join(workspaceFolder().fsPath, 'curation-disagree.scores.json');
+    try {
+      const d = await Dataset.open(other);
+      const ids = [0, 1, 2].map((i) => d.read(i).record!.id);
+      d.close();
+      // Record 1: the labels prefer "no" to the human's "Arr". Record 3: the model prefers "5" to "4".
+      const labels = LabelStore.open(store);
+      labels.append({ type: 'label', key: `t|${ids[0]}|p`, setup: 'ratings', record: ids[0], index: 0, category: 'roleplay', a: 0, b: 1, point: 'p', winner: 1, source: 'ratings:test', result: 'consistent', ts: '2026-01-01T00:00:00Z' });
+      labels.close();
+      writeFileSync(scores, JSON.stringify({ records: [{ id: ids[0], logits: [1, 0] }, { id: ids[1], logits: [0, 1] }, { id: ids[2], logits: [0, 2] }] }));
+      const editor = await openEditor('curation-disagree.jsonl');
+      const uri = editor.document.uri.toString();
+      const byLabels = await vscode.commands.executeCommand<FilterResult>('rewardlens.filterRecords', uri, 'label-vs-human=1');
+      assert.deepEqual(byLabels.matches, [0]);
+      // A scores file relative to the dataset's folder, as a shared query names it.
+      const byModel = await vscode.commands.executeCommand<FilterResult>('rewardlens.filterRecords', uri, 'model-vs-human=curation-disagree.scores.json');
+      assert.deepEqual(byModel.matches, [2]);
+      await vscode.commands.executeCommand('rewardlens.flipPreference', uri, 0);
+      const afterFlip = await vscode.commands.executeCommand<FilterResult>('rewardlens.filterRecords', uri, 'label-vs-human=1');
+      assert.deepEqual(afterFlip.matches, [], 'flipped, record 1 agrees with its labels');
+    } finally {
+      for (const f of [other, store, scores, journalFileFor(other)]) rmSync(f, { force: true });
+    }
   });
 });

@@ -147,6 +147,16 @@ void describe('disagreement filters', () => {
     assert.deepEqual(await matching(file, `model-vs-human=${scores}`), [1, 2, 4]);
     assert.deepEqual(await matching(file, `model-vs-human!=${scores}`), [3]);
     assert.deepEqual(await matching(file, `model-vs-human=${scores}&category=roleplay`), [1, 2]);
+    // model-vs-human=model: the editor's reward model, through the hook it passes; without one (the CLI), an error.
+    const d = await Dataset.open(file);
+    try {
+      const clauses = parseFilter('model-vs-human=model');
+      await assert.rejects(prepareFilter(clauses, d), (e: unknown) => e instanceof FilterError && /give a scores file/.test(e.message));
+      const keep = predicateOf(clauses, await prepareFilter(clauses, d, { modelScores: () => Promise.resolve(new Map([[r3, [0, 1]]])) }));
+      assert.deepEqual([0, 1, 2, 3].filter((i) => keep(d.read(i).record!)), [2]);
+    } finally {
+      d.close();
+    }
     // The CLI: the same records, and a file that is not a scores file exits 2.
     const out = join(tmp, 'scored.out.jsonl');
     const ok = spawnSync(process.execPath, [cli, 'export-dataset', file, '--out', out, '--format', 'same', '--filter', `model-vs-human=${scores}`], { encoding: 'utf8' });
