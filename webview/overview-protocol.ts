@@ -12,6 +12,12 @@ export interface OverviewState {
   uri: string;
 }
 
+/** The saved state of a panel being revived (what an older version of the page saved may differ). */
+export function isOverviewState(state: unknown): state is OverviewState {
+  const s = state as OverviewState | null;
+  return typeof s === 'object' && s !== null && typeof s.uri === 'string';
+}
+
 export interface OverviewData {
   uri: string;
   /** File name shown as the title. */

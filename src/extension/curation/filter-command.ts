@@ -7,8 +7,8 @@ import { CommandId } from '../command-id';
 import type { Ctx } from '../context';
 import type { IndexedDataset } from '../datasets/registry';
 import { snippet } from '../presentation/format';
-import { scoreFile } from '../../core/scoring/score-file';
 import { storeFileOf } from '../labelling/paths';
+import { scoreDataset } from '../scoring/dataset-scoring';
 import { RewardModel } from '../scoring/reward-model';
 import { appendBulk, datasetFileOf } from './edits';
 
@@ -28,22 +28,22 @@ export interface FilterResult {
 let lastQuery = '';
 
 /** model-vs-human=model: the file scored by the selected reward model, as the disagreement explorer scores it. */
-async function modelScores(ctx: Ctx, d: IndexedDataset, file: string): Promise<Map<string, number[]>> {
+async function modelScores(ctx: Ctx, d: IndexedDataset): Promise<Map<string, number[]>> {
   const model = ctx.rewardModel.file;
   if (model === undefined) throw new Error(vscode.l10n.t('model-vs-human=model needs a reward model: run "RewardLens: Select Reward Model…" first'));
   if (ctx.rewardModel.error !== undefined) throw new Error(vscode.l10n.t('The reward model cannot be used: {0}', ctx.rewardModel.error));
-  if (vscode.workspace.textDocuments.some((doc) => doc.uri.toString() === d.key && doc.isDirty)) throw new Error(vscode.l10n.t('{0} has unsaved changes: save it first (the model scores the file on disk)', d.name));
   const title = vscode.l10n.t('RewardLens: scoring {0} with {1}', d.name, RewardModel.displayName(model));
   const scored = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
     const abort = new AbortController();
     const cancel = token.onCancellationRequested(() => abort.abort());
     try {
-      return await scoreFile(model, file, { signal: abort.signal, intraOpNumThreads: ctx.config.scoringThreads, onProgress: (done, total) => progress.report({ message: vscode.l10n.t('{0}/{1} records', done, total) }) });
+      const onProgress = (_model: number, done: number, total: number): void => progress.report({ message: vscode.l10n.t('{0}/{1} records', done, total) });
+      return await scoreDataset(d, [model], { signal: abort.signal, intraOpNumThreads: ctx.config.scoringThreads, onProgress }, (r) => (r.scores[0] ? ([r.record.id, r.scores[0].logits] as const) : undefined));
     } finally {
       cancel.dispose();
     }
   });
-  return new Map(scored.records.map((r) => [r.id, r.logits]));
+  return new Map(scored.rows);
 }
 
 export async function filterRecords(ctx: Ctx, d: IndexedDataset, queryArg: unknown, optionsArg: unknown): Promise<FilterResult | undefined> {
@@ -67,7 +67,7 @@ export async function filterRecords(ctx: Ctx, d: IndexedDataset, queryArg: unkno
     const clauses = parseFilter(query);
     const file = datasetFileOf(d);
     const base = file ? path.dirname(file) : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '.';
-    const context = await prepareFilter(clauses, d.dataset, { resolve: (f) => path.resolve(base, f), ...(file ? { labelStore: storeFileOf(ctx.config, file), modelScores: () => modelScores(ctx, d, file) } : {}) });
+    const context = await prepareFilter(clauses, d.dataset, { resolve: (f) => path.resolve(base, f), ...(file ? { labelStore: storeFileOf(ctx.config, file), modelScores: () => modelScores(ctx, d) } : {}) });
     const keep = predicateOf(clauses, context);
     const applier = file ? new EditApplier(readJournal(journalFileFor(file))) : undefined;
     matches = [];
