@@ -12,16 +12,6 @@ export const disagreementsViewType = 'rewardlens.disagreements';
 /** Rows per page. */
 export const PAGE_SIZE = 100;
 
-export interface DisagreementsState {
-  uri: string;
-}
-
-/** The saved state of a panel being revived (what an older version of the page saved may differ). */
-export function isDisagreementsState(state: unknown): state is DisagreementsState {
-  const s = state as DisagreementsState | null;
-  return typeof s === 'object' && s !== null && typeof s.uri === 'string';
-}
-
 export interface DisagreementsSummary {
   uri: string;
   /** Dataset file name, the title. */

@@ -8,7 +8,8 @@ import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { CapabilityVerdict } from '../src/core/scoring/disagreements';
 import { agreementProvenance, engineDifferenceNote } from '../src/core/scoring/engines';
-import type { DisagreementsState, DisagreementsSummary, DisagreementView, PageQuery } from './disagreements-protocol';
+import type { DisagreementsSummary, DisagreementView, PageQuery } from './disagreements-protocol';
+import type { DatasetState } from './lib/state';
 import { DisagreementsPage, EditDisagreement, DisagreementsProgress, DisagreementsReady, ExportDisagreements, PAGE_SIZE, RequestPage, Rescore, RevealRecord, UpdateDisagreements } from './disagreements-protocol';
 import { h, pageHeader, renderMessage, replaceChildren, subtitle } from './lib/dom';
 import { l10n } from './lib/l10n';
@@ -16,7 +17,7 @@ import type { Child } from './lib/dom';
 import { formatCount, formatShare } from './lib/format';
 import { connect } from './lib/vscode-api';
 
-const host = connect<DisagreementsState>();
+const host = connect<DatasetState>();
 const app = document.getElementById('app')!;
 const progress = h('div', { class: 'progress-wrap' }, h('vscode-progress-bar', { attrs: { indeterminate: true, 'aria-label': l10n.t('Scoring') } }), h('div', { class: 'progress-text', attrs: { role: 'status' } }));
 progress.hidden = true;

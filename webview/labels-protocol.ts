@@ -7,17 +7,6 @@ import { messageType } from './lib/ipc';
 
 export const labelsViewType = 'rewardlens.labels';
 
-/** What the webview keeps with `setState`, so that a restored panel knows its dataset. */
-export interface LabelsState {
-  uri: string;
-}
-
-/** The saved state of a panel being revived (what an older version of the page saved may differ). */
-export function isLabelsState(state: unknown): state is LabelsState {
-  const s = state as LabelsState | null;
-  return typeof s === 'object' && s !== null && typeof s.uri === 'string';
-}
-
 export interface LabelsData {
   uri: string;
   /** Dataset file name shown as the title. */

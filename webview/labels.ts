@@ -15,10 +15,11 @@ import type { Child } from './lib/dom';
 import { formatCount, formatShare } from './lib/format';
 import { l10n } from './lib/l10n';
 import { connect } from './lib/vscode-api';
-import type { LabelsData, LabelsState } from './labels-protocol';
+import type { LabelsData } from './labels-protocol';
+import type { DatasetState } from './lib/state';
 import { ExportPoints, LabelDataset, LabelsBusy, LabelsReady, RefreshLabels, UpdateLabels } from './labels-protocol';
 
-const host = connect<LabelsState>();
+const host = connect<DatasetState>();
 const app = document.getElementById('app')!;
 const progress = h('vscode-progress-bar', { class: 'progress', attrs: { indeterminate: true, 'aria-label': l10n.t('Reading the label store') } });
 progress.hidden = true;

@@ -7,17 +7,6 @@ import { messageType } from './lib/ipc';
 
 export const overviewViewType = 'rewardlens.overview';
 
-/** What the webview keeps with `setState`, so that a restored panel knows its dataset. */
-export interface OverviewState {
-  uri: string;
-}
-
-/** The saved state of a panel being revived (what an older version of the page saved may differ). */
-export function isOverviewState(state: unknown): state is OverviewState {
-  const s = state as OverviewState | null;
-  return typeof s === 'object' && s !== null && typeof s.uri === 'string';
-}
-
 export interface OverviewData {
   uri: string;
   /** File name shown as the title. */

@@ -15,10 +15,11 @@ import type { Child } from './lib/dom';
 import { formatBytes, formatCount, formatShare } from './lib/format';
 import { l10n } from './lib/l10n';
 import { connect } from './lib/vscode-api';
-import type { OverviewData, OverviewState } from './overview-protocol';
+import type { OverviewData } from './overview-protocol';
+import type { DatasetState } from './lib/state';
 import { BrowseRecords, IndexingState, OverviewReady, ReindexDataset, RevealLine, UpdateOverview } from './overview-protocol';
 
-const host = connect<OverviewState>();
+const host = connect<DatasetState>();
 const app = document.getElementById('app')!;
 const progress = h('vscode-progress-bar', { class: 'progress', attrs: { indeterminate: true, 'aria-label': l10n.t('Indexing') } });
 progress.hidden = true;

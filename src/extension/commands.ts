@@ -140,7 +140,7 @@ export function createCommands(): Record<CommandId, CommandFactory> {
           return undefined;
         }
       },
-      disabled: needsDataset('re-index'),
+      disabled: needsDataset(vscode.l10n.t('re-index')),
     },
     [CommandId.ShowOutput]: {
       run: (ctx) => () => ctx.log.show(true),

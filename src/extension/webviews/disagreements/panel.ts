@@ -5,7 +5,9 @@ import { readStore, mergedLabels } from '../../../core/labelling/store';
 import type { DisagreementFilter, DisagreementRow, ScoredRecordInput } from '../../../core/scoring/disagreements';
 import { exportLine, filterRows, findDisagreements } from '../../../core/scoring/disagreements';
 import { humanPairs } from '../../../core/training/pairs';
-import type { DisagreementsState, DisagreementsSummary, DisagreementView, PageQuery } from '../../../../webview/disagreements-protocol';
+import type { DisagreementsSummary, DisagreementView, PageQuery } from '../../../../webview/disagreements-protocol';
+import type { DatasetState } from '../../../../webview/lib/state';
+import { isDatasetState } from '../../../../webview/lib/state';
 import {
   EditDisagreement,
   DisagreementsPage,
@@ -13,7 +15,6 @@ import {
   DisagreementsReady,
   disagreementsViewType,
   ExportDisagreements,
-  isDisagreementsState,
   PAGE_SIZE,
   RequestPage,
   Rescore,
@@ -57,7 +58,7 @@ function filterOf(q: Omit<PageQuery, 'offset'>): DisagreementFilter {
  * PAGE_SIZE rows go to the webview on request; a row opens its record's line in the editor.
  */
 export class DisagreementsPanel extends DatasetPanel {
-  static readonly slot = new PanelSlot<DisagreementsPanel, DisagreementsState>(disagreementsViewType, isDisagreementsState);
+  static readonly slot = new PanelSlot<DisagreementsPanel, DatasetState>(disagreementsViewType, isDatasetState);
 
   private scored: Scored | undefined;
   private scoring: { abort: AbortController; done: Promise<DisagreementsResult> } | undefined;

@@ -5,8 +5,9 @@ import { exportPointsJsonl } from '../../../core/labelling/export';
 import type { PointsConfig } from '../../../core/labelling/points';
 import { resolvePoints, storeReport } from '../../../core/labelling/setup';
 import { readStore } from '../../../core/labelling/store';
-import type { LabelsState } from '../../../../webview/labels-protocol';
-import { ExportPoints, isLabelsState, LabelDataset, LabelsBusy, LabelsReady, labelsViewType, RefreshLabels, UpdateLabels } from '../../../../webview/labels-protocol';
+import type { DatasetState } from '../../../../webview/lib/state';
+import { isDatasetState } from '../../../../webview/lib/state';
+import { ExportPoints, LabelDataset, LabelsBusy, LabelsReady, labelsViewType, RefreshLabels, UpdateLabels } from '../../../../webview/labels-protocol';
 import { CommandId } from '../../command-id';
 import type { Ctx } from '../../context';
 import { errorMessage } from '../../errors';
@@ -20,7 +21,7 @@ import { PanelSlot } from '../host';
  * (asked, consistent, inconsistent, invalid, kept, human agreement), with the points.jsonl export.
  */
 export class LabelReportPanel extends DatasetPanel {
-  static readonly slot = new PanelSlot<LabelReportPanel, LabelsState>(labelsViewType, isLabelsState);
+  static readonly slot = new PanelSlot<LabelReportPanel, DatasetState>(labelsViewType, isDatasetState);
 
   static createOrShow(ctx: Ctx, uri: vscode.Uri): LabelReportPanel {
     const reuse = (current: LabelReportPanel): void => {

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
-import type { OverviewState } from '../../../../webview/overview-protocol';
-import { BrowseRecords, IndexingState, isOverviewState, OverviewReady, overviewViewType, ReindexDataset, RevealLine, UpdateOverview } from '../../../../webview/overview-protocol';
+import type { DatasetState } from '../../../../webview/lib/state';
+import { isDatasetState } from '../../../../webview/lib/state';
+import { BrowseRecords, IndexingState, OverviewReady, overviewViewType, ReindexDataset, RevealLine, UpdateOverview } from '../../../../webview/overview-protocol';
 import { CommandId } from '../../command-id';
 import type { Ctx } from '../../context';
 import type { DatasetChange } from '../../datasets/registry';
@@ -11,7 +12,7 @@ import { PanelSlot } from '../host';
 
 /** The Dataset Overview: the index report (Table-2 statistics) and the problem list of one dataset. */
 export class OverviewPanel extends DatasetPanel {
-  static readonly slot = new PanelSlot<OverviewPanel, OverviewState>(overviewViewType, isOverviewState);
+  static readonly slot = new PanelSlot<OverviewPanel, DatasetState>(overviewViewType, isDatasetState);
 
   static createOrShow(ctx: Ctx, uri: vscode.Uri): OverviewPanel {
     const reuse = (current: OverviewPanel): void => {
