@@ -78,9 +78,9 @@ function curationButtons(r: DisagreementView): HTMLElement {
   return h(
     'div',
     { class: 'curation' },
-    h('button', { class: 'link', attrs: { 'data-edit': 'flip' }, title: 'Flip the human preference of this pair (an edit; the file is not written)', on: { click: () => post('flip') } }, 'flip'),
+    h('button', { class: 'link', attrs: { 'data-edit': 'flip' }, title: l10n.t('Flip the human preference of this pair (an edit; the file is not written)'), on: { click: () => post('flip') } }, l10n.t('flip')),
     ' ',
-    h('button', { class: 'link', attrs: { 'data-edit': 'tag-noise' }, title: 'Tag the record "label-noise"', on: { click: () => post('tag-noise') } }, 'noise'),
+    h('button', { class: 'link', attrs: { 'data-edit': 'tag-noise' }, title: l10n.t('Tag the record "label-noise"'), on: { click: () => post('tag-noise') } }, l10n.t('noise')),
   );
 }
 

@@ -103,6 +103,6 @@ export const OpenRecordJson = messageType<{ index: number }>('records/openJson',
 /** Reveal the record's line in the dataset file. */
 export const RevealRecord = messageType<{ index: number }>('records/reveal', { index: 'number' });
 /** Curation edits of the record in the detail pane (kept in the dataset's edits journal). */
-export const RECORD_EDITS = ['flip', 'tie', 'drop', 'tag', 'note', 'undo'] as const;
+export const RECORD_EDITS = ['flip', 'tie', 'rerank', 'drop', 'tag', 'note', 'undo'] as const;
 export type RecordEditAction = (typeof RECORD_EDITS)[number];
 export const EditRecord = messageType<{ index: number; action: RecordEditAction }>('records/edit', { index: 'number', action: 'string' });

@@ -8,7 +8,7 @@ import { formatCount } from './lib/format';
 import { l10n } from './lib/l10n';
 import { connect } from './lib/vscode-api';
 import type { DatasetHeader, RecordDetail, RecordEditAction, RecordRow, RecordsState, ResponseDetail } from './records-protocol';
-import { EditRecord, FocusRecord, InitRecords, OpenRecordJson, PAGE_SIZE, RecordsPage, RecordsReady, RequestPage, RevealRecord, SelectRecord, ShowDetail } from './records-protocol';
+import { EditRecord, FocusRecord, RECORD_EDITS, InitRecords, OpenRecordJson, PAGE_SIZE, RecordsPage, RecordsReady, RequestPage, RevealRecord, SelectRecord, ShowDetail } from './records-protocol';
 
 const host = connect<RecordsState>();
 const app = document.getElementById('app')!;
@@ -244,15 +244,10 @@ function renderResponse(r: ResponseDetail, all: ResponseDetail[]): HTMLElement {
   );
 }
 
-/** Curation edits: the host runs the matching command on this record (docs/curation.md). */
-const editButtons: [RecordEditAction, string][] = [
-  ['flip', 'Flip'],
-  ['tie', 'Tie'],
-  ['drop', 'Drop'],
-  ['tag', 'Tag…'],
-  ['note', 'Note…'],
-  ['undo', 'Undo'],
-];
+/** Curation edits' button labels: the host runs the matching command on this record (docs/curation.md). */
+function editLabels(): Record<RecordEditAction, string> {
+  return { flip: l10n.t('Flip'), tie: l10n.t('Tie'), rerank: l10n.t('Re-rank…'), drop: l10n.t('Drop'), tag: l10n.t('Tag…'), note: l10n.t('Note…'), undo: l10n.t('Undo') };
+}
 
 function renderDetail(d: RecordDetail): void {
   const problems = d.problems.map((p) => h('div', { class: `problem ${p.severity}` }, h('span', { class: 'severity' }, p.severity), ` line ${p.line}: `, p.reason));
@@ -261,7 +256,7 @@ function renderDetail(d: RecordDetail): void {
     { class: 'actions' },
     h('vscode-button', { attrs: { secondary: true }, on: { click: () => host.post(RevealRecord({ index: d.index })) } }, l10n.t('Go to Line')),
     h('vscode-button', { attrs: { secondary: true }, on: { click: () => host.post(OpenRecordJson({ index: d.index })) } }, l10n.t('Open as JSON')),
-    ...editButtons.map(([action, label]) => h('vscode-button', { attrs: { secondary: true, 'data-edit': action }, on: { click: () => host.post(EditRecord({ index: d.index, action })) } }, label)),
+    ...RECORD_EDITS.map((action) => h('vscode-button', { attrs: { secondary: true, 'data-edit': action }, on: { click: () => host.post(EditRecord({ index: d.index, action })) } }, editLabels()[action])),
   );
   const head = h(
     'div',

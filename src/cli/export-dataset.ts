@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import type { ExportFormat } from '../core/curation/export-dataset';
 import { EXPORT_FORMATS, exportDataset } from '../core/curation/export-dataset';
 import { FilterError, parseFilter, predicateOf, prepareFilter } from '../core/curation/filter';
-import type { Clause } from '../core/curation/filter';
+import type { Clause, RecordPredicate } from '../core/curation/filter';
+import { storeFileFor } from '../core/labelling/store';
 import { Dataset } from '../core/dataset/dataset';
 import { asInputError } from '../core/io/file-error';
 import { checkInput } from '../core/io/input-file';
@@ -13,15 +14,17 @@ import { printable } from './format';
 
 /** `rewardlens export-dataset`: the dataset with its edits journal applied, as a new file (src/core/curation). */
 
-export const EXPORT_DATASET_USAGE = `  rewardlens export-dataset FILE --out OUT [--format same|canonical|trl|dmoerm] [--filter QUERY] [--no-edits] [--json]
+export const EXPORT_DATASET_USAGE = `  rewardlens export-dataset FILE --out OUT [--format same|canonical|trl|dmoerm] [--filter QUERY] [--store DIR] [--no-edits] [--json]
                   the curated dataset (FILE with .rewardlens/FILE.edits.jsonl applied); never over FILE;
-                  QUERY: e.g. 'category=roleplay&tag=label-noise&edited=1&len.chosen>500&dup-prompt=0&leak=test.jsonl'`;
+                  QUERY: e.g. 'category=roleplay&tag=label-noise&edited=1&len.chosen>500&dup-prompt=0&leak=test.jsonl'
+                  or 'label-vs-human=1' (labels of the store in DIR, default .rewardlens/) or 'model-vs-human=SCORES.json' (rewardlens score --json)`;
 
 const flags = {
   out: { type: 'string' },
   format: { type: 'string' },
   filter: { type: 'string' },
   'no-edits': { type: 'boolean', default: false },
+  store: { type: 'string' },
   schema: { type: 'string' },
   adapter: { type: 'string' },
   json: { type: 'boolean', default: false },
@@ -48,14 +51,21 @@ export async function exportDatasetCommand(argv: string[]): Promise<number> {
     if (e instanceof FilterError) throw new UsageError(e.message);
     throw e;
   }
-  const leaks = clauses.filter((c) => c.key === 'leak').map((c) => c.value);
+  const leaks = clauses.filter((c) => c.key === 'leak' || c.key === 'model-vs-human').map((c) => c.value);
   for (const leak of leaks) checkInput(leak);
-  checkOutput(values.out, [file, values.schema, ...leaks]);
+  const labelStore = storeFileFor(file, values.store);
+  checkOutput(values.out, [file, values.schema, ...leaks, ...(clauses.some((c) => c.key === 'label-vs-human') ? [labelStore] : [])]);
   const dataset = await Dataset.open(file, { schemaFile: values.schema, adapter: values.adapter }).catch((e: unknown) => {
     throw asInputError(file, e);
   });
   try {
-    const keep = clauses.length > 0 ? predicateOf(clauses, await prepareFilter(clauses, dataset)) : undefined;
+    let keep: RecordPredicate | undefined;
+    try {
+      keep = clauses.length > 0 ? predicateOf(clauses, await prepareFilter(clauses, dataset, { labelStore })) : undefined;
+    } catch (e) {
+      if (e instanceof FilterError) throw new UsageError(e.message);
+      throw e;
+    }
     const r = exportDataset(dataset, values.out, { format, edits: !values['no-edits'], keep });
     const edits = r.edits ? `, ${r.edits.applied} edit(s) applied, ${r.dropped} dropped${r.edits.stale.length ? `, ${r.edits.stale.length} stale edit(s) not applied` : ''}` : '';
     if (values.json) console.log(JSON.stringify({ file, out: values.out, format, ...r, edits: r.edits && { applied: r.edits.applied, stale: r.edits.stale.map((s) => ({ seq: s.edit.seq, kind: s.edit.kind, record: s.edit.record, reason: s.reason })) } }));

@@ -20,6 +20,7 @@ export function formatPlan(file: string, plan: LabelPlan): string {
   const lines = [
     `${file}: ${r.selected} of ${r.total} records selected, ${r.labelled} to label${cats ? ` (${cats})` : ''}`,
     r.unusable + r.fewerThanTwoResponses + r.skipped > 0 ? `  left out: ${r.unusable} unusable, ${r.fewerThanTwoResponses} with fewer than 2 responses, ${r.skipped} without a category` : '',
+    r.dropped + plan.staleEdits > 0 ? `  edits journal: ${r.dropped} records dropped, not labelled${plan.staleEdits ? `; ${plan.staleEdits} stale edit(s) not applied` : ''} (--no-edits: label the file as it is)` : '',
     r.toClassify > 0 ? `  ${r.toClassify} records to classify first (their point calls are estimated)` : '',
     `  judge ${plan.provider} ${plan.model}, template ${plan.template}`,
     `  store ${plan.store}${plan.alreadyStored ? ` (${int(plan.alreadyStored)} calls already stored, not repeated)` : ''}`,

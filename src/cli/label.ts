@@ -6,6 +6,7 @@ import { exportPointsJsonl } from '../core/labelling/export';
 import { labelsFromRatings } from '../core/labelling/from-ratings';
 import type { JobEvent, LabelJobOptions, LabelPlan } from '../core/labelling/job';
 import { planLabelJob, runLabelJob } from '../core/labelling/job';
+import { journalFileFor, readJournal } from '../core/curation/journal';
 import { formatConfigErrors } from '../core/jsonc';
 import { OpenAIProvider } from '../core/labelling/openai-provider';
 import type { PointsConfig } from '../core/labelling/points';
@@ -47,6 +48,7 @@ Labelling (docs/labelling.md; API key from $REWARDLENS_API_KEY or $OPENAI_API_KE
   --max-retry-wait SEC longest wait before a retry, a server's Retry-After included (default 120)
   --temperature T      (default 0)                      --max-tokens N      reply limit
   --limit N            only the first N records         --max-calls N       at most N calls in this run
+  --no-edits           ignore the edits journal (.rewardlens/FILE.edits.jsonl): label dropped records too
   --price-per-1k P     price per 1k prompt tokens       --price-per-1k-output P
   --store DIR          label store folder (default .rewardlens/ beside FILE)
   --yes                start without asking             --dry-run           print the estimate only
@@ -83,6 +85,7 @@ const options = {
   store: { type: 'string' },
   yes: { type: 'boolean', short: 'y', default: false },
   'dry-run': { type: 'boolean', default: false },
+  'no-edits': { type: 'boolean', default: false },
   'report-only': { type: 'boolean', default: false },
   export: { type: 'string' },
   'api-key-env': { type: 'string' },
@@ -203,6 +206,7 @@ export async function labelCommand(argv: string[]): Promise<number> {
     const controller = new AbortController();
     const job: LabelJobOptions = {
       dataset,
+      ...(values['no-edits'] ? {} : { edits: readJournal(journalFileFor(file)) }),
       provider,
       store: storeFile,
       points,

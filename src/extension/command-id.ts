@@ -56,6 +56,8 @@ export const enum CommandId {
   FlipPreference = 'rewardlens.flipPreference',
   /** (datasetUri?, index?, pair?: {a, b}) — mark responses tied (default: all). */
   MarkTie = 'rewardlens.markTie',
+  /** (datasetUri?, index?, ranking?: number[]) — a new ranking of the responses (1 best); no ranking: an input box. */
+  RerankResponses = 'rewardlens.rerankResponses',
   /** (datasetUri?, index?) — leave the record out of training, evaluation and exports. */
   DropRecord = 'rewardlens.dropRecord',
   /** (datasetUri?, index?, tag?: string) — tag the record; no tag: a quick pick. */

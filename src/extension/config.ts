@@ -36,7 +36,7 @@ export class Config {
     return this.get<boolean>('hover.enabled') ?? true;
   }
 
-  /** Training reads a dataset with its edits journal (.rewardlens/<file>.edits.jsonl) applied. */
+  /** Training, evaluation and labelling read a dataset with its edits journal (.rewardlens/<file>.edits.jsonl) applied. */
   get curationApplyEdits(): boolean {
     return this.get<boolean>('curation.applyEdits') ?? true;
   }

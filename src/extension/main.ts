@@ -5,7 +5,8 @@ import { CodeLensController, DATASET_SELECTOR } from './codelens/controller';
 import { registerCommands } from './commands';
 import { Config } from './config';
 import { Ctx } from './context';
-import { disposeEdits } from './curation/edits';
+import { EditDecorations } from './curation/decorations';
+import { disposeEdits, watchJournals } from './curation/edits';
 import { EditCodeLensProvider } from './curation/lens';
 import { reindexDataset } from './datasets/open';
 import { DatasetDiagnostics } from './diagnostics';
@@ -54,6 +55,8 @@ export function activate(context: vscode.ExtensionContext): RewardLensApi {
   const editLenses = ctx.push(new EditCodeLensProvider(ctx));
   ctx.push(vscode.languages.registerCodeLensProvider(DATASET_SELECTOR, editLenses));
   ctx.push({ dispose: disposeEdits });
+  ctx.push(watchJournals());
+  const editDecorations = ctx.push(new EditDecorations(ctx));
   ctx.push(new DatasetStatusBar(ctx));
   const rewardModelStatus = ctx.push(new RewardModelStatusBar(ctx));
   RecordDocumentProvider.register(ctx);
@@ -69,7 +72,7 @@ export function activate(context: vscode.ExtensionContext): RewardLensApi {
   registerCommands(ctx);
   trackDocuments(ctx);
 
-  const testing = context.extensionMode === vscode.ExtensionMode.Test ? testingApi(ctx, { runsTree, rewardModelStatus }) : undefined;
+  const testing = context.extensionMode === vscode.ExtensionMode.Test ? testingApi(ctx, { runsTree, rewardModelStatus, editDecorations }) : undefined;
   return {
     testing,
     report: (uri) => ctx.datasets.get(uri)?.dataset.report,

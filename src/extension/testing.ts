@@ -11,6 +11,7 @@ import { UpdateBreakdown } from '../../webview/reward-breakdown-protocol';
 import type { ChartData } from '../../webview/training-chart-protocol';
 import { UpdateChart } from '../../webview/training-chart-protocol';
 import type { Ctx } from './context';
+import type { DecoratedLines, EditDecorations } from './curation/decorations';
 import type { RewardModelStatusBar } from './scoring/status-bar';
 import type { RunsNode, RunsTreeProvider } from './training/runs-tree';
 import { BestOfNPanel } from './webviews/best-of-n/panel';
@@ -45,6 +46,8 @@ export interface TestingApi {
   bestOfN(): { header?: BonHeader; picks: Array<{ index: number; picks: Array<number | undefined> }> } | undefined;
   /** A record's rewards from the reward model the editor uses (CodeLens, hovers), not through the panels. */
   scoreRecord(uri: vscode.Uri, index: number): Promise<number[] | undefined>;
+  /** The lines of `uri` the edit decorations mark (0-based): edited records, and those with stale edits. */
+  editDecorations(uri: vscode.Uri): DecoratedLines | undefined;
   /** Forgets every cached score, so that a later suite counting cache entries starts from none. */
   clearScoreCache(): void;
 }
@@ -62,7 +65,7 @@ export interface AnalysisTesting {
   exportDisagreements(file: string, filter?: DisagreementFilter): Promise<number>;
 }
 
-export function testingApi(ctx: Ctx, views: { runsTree: RunsTreeProvider; rewardModelStatus: RewardModelStatusBar }): TestingApi {
+export function testingApi(ctx: Ctx, views: { runsTree: RunsTreeProvider; rewardModelStatus: RewardModelStatusBar; editDecorations: EditDecorations }): TestingApi {
   return {
     setJudgeApiKey: (key) => ctx.labelling.apiKey.set(key),
     logFolder: vscode.Uri.joinPath(ctx.extCtx.logUri, '..').fsPath,
@@ -97,6 +100,7 @@ export function testingApi(ctx: Ctx, views: { runsTree: RunsTreeProvider; reward
         source.dispose();
       }
     },
+    editDecorations: (uri) => views.editDecorations.decorated.get(uri.toString()),
     clearScoreCache: () => ctx.rewardModel.cache.clear(),
   };
 }

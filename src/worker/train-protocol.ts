@@ -29,6 +29,8 @@ export interface EvaluateMessage {
   schemaFile?: string;
   adapter?: string;
   nativeModulePaths?: string[];
+  /** Ignore the test file's edits journal (the editor's rewardlens.curation.applyEdits off). */
+  noEdits?: boolean;
 }
 
 /** Stop at the next step; the recipe keeps its last checkpoint and the worker still sends `done`. */
@@ -96,7 +98,8 @@ export function isEvaluateMessage(msg: unknown): msg is EvaluateMessage {
     isString(m.testFile) &&
     optional(m.schemaFile, isString) &&
     optional(m.adapter, isString) &&
-    optional(m.nativeModulePaths, isStrings)
+    optional(m.nativeModulePaths, isStrings) &&
+    optional(m.noEdits, (v) => typeof v === 'boolean')
   );
 }
 

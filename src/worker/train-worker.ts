@@ -50,6 +50,7 @@ async function handle(msg: StartMessage | EvaluateMessage): Promise<void> {
       schemaFile: msg.schemaFile,
       adapter: msg.adapter,
       nativeModulePaths: msg.nativeModulePaths,
+      noEdits: msg.noEdits,
     });
     await finish({ type: 'evaluated', result }, 0);
   }

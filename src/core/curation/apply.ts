@@ -39,6 +39,19 @@ function bestAndWorst(ranking: number[]): [number, number] {
   return [best, worst];
 }
 
+/** Why `ranking` is not a ranking of `n` responses (one whole rank ≥ 1, 1 best, per response), or undefined. */
+export function rankingProblem(ranking: readonly number[], n: number): string | undefined {
+  if (ranking.length !== n || ranking.some((r) => !Number.isInteger(r) || r < 1)) return `the new ranking needs one rank (1 best) for each of the ${n} responses`;
+  return undefined;
+}
+
+/** `"2, 1, 3"` (or `2 1 3`) as a ranking of `n` responses; a string says what is wrong with it. */
+export function parseRanking(text: string, n: number): number[] | string {
+  const parts = text.trim().split(/[\s,]+/).filter(Boolean);
+  const ranking = parts.map(Number);
+  return rankingProblem(ranking, n) ?? ranking;
+}
+
 /** The record with one edit applied; undefined when dropped; a string says why it cannot apply. */
 export function applyEdit(record: PreferenceRecord, edit: RecordEdit): PreferenceRecord | undefined | string {
   const n = record.responses.length;
@@ -79,8 +92,9 @@ export function applyEdit(record: PreferenceRecord, edit: RecordEdit): Preferenc
       return out;
     }
     case 'rerank': {
-      const ranking = edit.ranking;
-      if (!ranking || ranking.length !== n || ranking.some((r) => !Number.isInteger(r) || r < 1)) return `the new ranking needs one rank (1 best) for each of the ${n} responses`;
+      const ranking = edit.ranking ?? [];
+      const problem = rankingProblem(ranking, n);
+      if (problem !== undefined) return problem;
       out.preference = { ranking: ranking.slice() };
       return out;
     }

@@ -1,5 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { Dataset } from '../dataset/dataset';
 import { asInputError } from '../io/file-error';
+import { mergedLabels, readStore, storeFileFor } from '../labelling/store';
+import { indexVerdicts, labelsSideWithLoser, modelDisagrees, pairKey } from '../scoring/disagreements';
+import { humanPairs } from '../training/pairs';
 import { findPiiInRecord } from '../dataset/pii';
 import type { PreferenceRecord } from '../dataset/record';
 import { promptKeyHash } from '../dataset/record-id';
@@ -16,8 +20,14 @@ import { CURATION_METADATA_KEY } from './apply';
  * `edited` (0/1), `responses` (count), `len.prompt`, `len.chosen` (best-ranked response), `len.rejected`
  * (worst-ranked), `len.response` (any response), all in characters, `dup-prompt` (0/1: the prompt
  * occurs more than once in the file), `leak=FILE` (the prompt occurs in FILE), `pii` (1, or a kind:
- * email, phone, idCard), `id` (record id). Numeric keys take `=`, `!=`, `<`, `<=`, `>`, `>=`; the
- * others `=` and `!=`.
+ * email, phone, idCard), `id` (record id), `label-vs-human` (0/1: the capability labels of the
+ * dataset's label store side with the human loser of a pair), `model-vs-human=SCORES` (a reward model
+ * ranks the human loser of a pair at least as high as the winner; SCORES is `rewardlens score --json`
+ * output). Numeric keys take `=`, `!=`, `<`, `<=`, `>`, `>=`; the others `=` and `!=`.
+ *
+ * Both disagreement keys use the disagreement explorer's rules (src/core/scoring/disagreements.ts) on
+ * the record's human pairs as curated (after flips and re-ranks), and name records by id, which edits
+ * do not change: scores and labels made before an edit still apply to the record after it.
  */
 
 export class FilterError extends Error {}
@@ -33,8 +43,8 @@ export interface Clause {
 }
 
 const NUMERIC = new Set(['responses', 'len.prompt', 'len.chosen', 'len.rejected', 'len.response']);
-const FLAGS = new Set(['edited', 'dup-prompt']);
-const TEXT = new Set(['category', 'tag', 'leak', 'pii', 'id']);
+const FLAGS = new Set(['edited', 'dup-prompt', 'label-vs-human']);
+const TEXT = new Set(['category', 'tag', 'leak', 'pii', 'id', 'model-vs-human']);
 export const FILTER_KEYS = [...TEXT, ...FLAGS, ...NUMERIC];
 
 /** Parses a query; throws FilterError naming the clause and what is wrong with it. */
@@ -80,6 +90,10 @@ export interface FilterContext {
   promptCounts?: Map<string, number>;
   /** File → prompt hashes of that file (leak). */
   leakPrompts?: Map<string, Set<string>>;
+  /** Consistent capability verdicts by record id and pair (label-vs-human). */
+  verdicts?: ReturnType<typeof indexVerdicts>;
+  /** Scores file → reward logits by record id (model-vs-human). */
+  scores?: Map<string, Map<string, number[]>>;
 }
 
 export type RecordPredicate = (record: PreferenceRecord) => boolean;
@@ -137,6 +151,18 @@ function clauseHolds(c: Clause, record: PreferenceRecord, ctx: FilterContext): b
       if (!set) throw new Error(`filter: leak=${c.value} was not prepared`);
       return eq(set.has(promptKeyHash(record.context)));
     }
+    case 'label-vs-human': {
+      const verdicts = ctx.verdicts;
+      if (!verdicts) throw new Error('filter: label-vs-human was not prepared');
+      const hit = humanPairs(record, 0).pairs.some((p) => labelsSideWithLoser(verdicts.get(pairKey(record.id, p.winner, p.loser)), p.loser));
+      return eq(hit === (c.value === '1'));
+    }
+    case 'model-vs-human': {
+      const scores = ctx.scores?.get(c.value);
+      if (!scores) throw new Error(`filter: model-vs-human=${c.value} was not prepared`);
+      const rewards = scores.get(record.id);
+      return eq(rewards !== undefined && rewards.length === record.responses.length && humanPairs(record, 0).pairs.some((p) => modelDisagrees(rewards, p.winner, p.loser)));
+    }
     case 'pii': {
       const kinds = findPiiInRecord(record);
       if (c.value === '1' || c.value === '0') return eq(kinds.length > 0 === (c.value === '1'));
@@ -183,7 +209,19 @@ async function promptHashes(file: string, signal?: AbortSignal): Promise<Set<str
  * Computes what the clauses need over the whole of `dataset` (prompt counts for dup-prompt, the other
  * file's prompts for leak; a leak file is resolved by the caller against its working folder).
  */
-export async function prepareFilter(clauses: readonly Clause[], dataset: Dataset, options: { resolve?: (file: string) => string; signal?: AbortSignal } = {}): Promise<FilterContext> {
+export async function prepareFilter(
+  clauses: readonly Clause[],
+  dataset: Dataset,
+  options: {
+    resolve?: (file: string) => string;
+    signal?: AbortSignal;
+    /** label-vs-human's label store (store.ts storeFileFor). */
+    labelStore?: string;
+    /** model-vs-human=model: the dataset's rewards by the editor's reward model, by record id. */
+    modelScores?: () => Promise<Map<string, number[]>>;
+  } = {},
+): Promise<FilterContext> {
+  const resolve = options.resolve ?? ((f: string) => f);
   const ctx: FilterContext = {};
   if (clauses.some((c) => c.key === 'dup-prompt')) {
     ctx.promptCounts = new Map();
@@ -197,7 +235,48 @@ export async function prepareFilter(clauses: readonly Clause[], dataset: Dataset
   for (const c of clauses) {
     if (c.key !== 'leak') continue;
     ctx.leakPrompts ??= new Map();
-    if (!ctx.leakPrompts.has(c.value)) ctx.leakPrompts.set(c.value, await promptHashes(options.resolve ? options.resolve(c.value) : c.value, options.signal));
+    if (!ctx.leakPrompts.has(c.value)) ctx.leakPrompts.set(c.value, await promptHashes(resolve(c.value), options.signal));
+  }
+  if (clauses.some((c) => c.key === 'label-vs-human')) {
+    const store = options.labelStore ?? storeFileFor(dataset.file);
+    const labels = mergedLabels(readStore(store));
+    if (labels.length === 0) throw new FilterError(`filter: label-vs-human needs capability labels, and ${store} has none (rewardlens label, or Label Capability Points…)`);
+    ctx.verdicts = indexVerdicts(labels);
+  }
+  for (const c of clauses) {
+    if (c.key !== 'model-vs-human') continue;
+    ctx.scores ??= new Map();
+    if (ctx.scores.has(c.value)) continue;
+    if (c.value === MODEL_SCORES) {
+      if (!options.modelScores) throw new FilterError(`filter: model-vs-human=${MODEL_SCORES} scores with the editor's reward model; here, give a scores file (rewardlens score MODEL FILE --json > scores.json)`);
+      ctx.scores.set(c.value, await options.modelScores());
+    } else ctx.scores.set(c.value, readScores(resolve(c.value)));
   }
   return ctx;
+}
+
+/** The value of model-vs-human that asks the editor's reward model rather than naming a scores file. */
+export const MODEL_SCORES = 'model';
+
+/** Reward logits by record id from `rewardlens score --json` output (src/core/scoring/score-file.ts FileScore). */
+function readScores(file: string): Map<string, number[]> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw asInputError(file, e);
+  }
+  let records: unknown;
+  try {
+    records = (JSON.parse(text) as { records?: unknown } | null)?.records;
+  } catch {
+    records = undefined;
+  }
+  if (!Array.isArray(records)) throw new FilterError(`filter: model-vs-human=${file} is not the output of rewardlens score --json (one JSON object with a "records" list)`);
+  const out = new Map<string, number[]>();
+  for (const r of records as Array<{ id?: unknown; logits?: unknown }>) {
+    // JSON writes a NaN reward as null; NaN disagrees with every pair, as in the explorer.
+    if (typeof r.id === 'string' && Array.isArray(r.logits)) out.set(r.id, (r.logits as unknown[]).map((v) => (v === null ? NaN : Number(v))));
+  }
+  return out;
 }

@@ -1,4 +1,6 @@
 import { setMaxListeners } from 'node:events';
+import { EditApplier } from '../curation/apply';
+import type { JournalContents } from '../curation/journal';
 import type { Dataset } from '../dataset/dataset';
 import type { PreferenceRecord, Turn } from '../dataset/record';
 import { classifyPrompt, parseCategory } from './category-labels';
@@ -33,6 +35,12 @@ import { mergeOrders, parseVerdict, winnerOf } from './verdict';
 
 export interface LabelJobOptions {
   dataset: Dataset;
+  /**
+   * The dataset's edits journal, applied as records are read (training's EditApplier): a dropped record
+   * is not labelled. Absent: the file as it is (`--no-edits`). Applying edits never changes a record's id,
+   * so stored calls and labels match whichever way the file is read.
+   */
+  edits?: JournalContents;
   provider: JudgeProvider;
   /** The store file (store.ts `storeFileFor`). */
   store: string;
@@ -74,6 +82,8 @@ export interface LabelPlan {
     /** Selected records that will be labelled (usable, ≥ 2 responses, with a category or to be classified). */
     labelled: number;
     unusable: number;
+    /** Records the edits journal drops. */
+    dropped: number;
     fewerThanTwoResponses: number;
     /** Records with no category and none to give them (`uncategorised: "skip"`, or unparsed classification). */
     skipped: number;
@@ -90,6 +100,8 @@ export interface LabelPlan {
   full: CostEstimate;
   /** True when some point calls depend on classifications not made yet (estimated with the mean number of points). */
   approximate: boolean;
+  /** Edits of the selected records made on another version of them: not applied (their records are labelled as they are). */
+  staleEdits: number;
 }
 
 export type JobStatus = 'completed' | 'cancelled' | 'failed' | 'max-calls';
@@ -137,14 +149,19 @@ function setupOf(o: Pick<LabelJobOptions, 'provider' | 'templates' | 'attachHist
   return setupTag({ model: o.provider.model, templateVersion: o.templates.version, lang: o.templates.lang, history: o.attachHistory ?? false });
 }
 
-/** Reads the selected records with the category each one gets. */
-function* selectRecords(o: LabelJobOptions, setup: string, categories: Map<string, CategoryLine>, counts?: LabelPlan['records'], all = false): Generator<Selected> {
+/** Reads the selected records, curated when `o.edits` is given, with the category each one gets. */
+function* selectRecords(o: LabelJobOptions, setup: string, categories: Map<string, CategoryLine>, counts?: LabelPlan['records'], all = false, applier = o.edits ? new EditApplier(o.edits) : undefined): Generator<Selected> {
   const n = all ? o.dataset.size : Math.min(o.dataset.size, o.limitRecords ?? Infinity);
   for (let index = 0; index < n; index++) {
-    const { record } = o.dataset.read(index);
+    const read = o.dataset.read(index).record;
     if (counts) counts.selected++;
-    if (!record) {
+    if (!read) {
       if (counts) counts.unusable++;
+      continue;
+    }
+    const record = applier ? applier.apply(read, o.dataset.raw(index)).record : read;
+    if (!record) {
+      if (counts) counts.dropped++;
       continue;
     }
     if (record.responses.length < 2) {
@@ -193,7 +210,7 @@ export function planLabelJob(o: LabelJobOptions, stored?: StoreContents): LabelP
   const storeContents = stored;
   const categories = storeContents?.categories ?? new Map<string, CategoryLine>();
   const calls = storeContents?.calls ?? new Map<string, CallLine>();
-  const records: LabelPlan['records'] = { total: o.dataset.size, selected: 0, labelled: 0, unusable: 0, fewerThanTwoResponses: 0, skipped: 0, toClassify: 0, byCategory: {} };
+  const records: LabelPlan['records'] = { total: o.dataset.size, selected: 0, labelled: 0, unusable: 0, dropped: 0, fewerThanTwoResponses: 0, skipped: 0, toClassify: 0, byCategory: {} };
   const classifiable = classifiableCategories(o.points);
   const meanPoints = classifiable.length ? classifiable.reduce((s, c) => s + c.points.length, 0) / classifiable.length : 0;
   const planned = emptyEstimate();
@@ -222,7 +239,8 @@ export function planLabelJob(o: LabelJobOptions, stored?: StoreContents): LabelP
     } else if (countStored) addCalls(remaining, n, tokens, pricing);
   };
   const seen = new Set<string>();
-  for (const sel of selectRecords(o, setup, categories, records)) {
+  const applier = o.edits ? new EditApplier(o.edits) : undefined;
+  for (const sel of selectRecords(o, setup, categories, records, false, applier)) {
     if (seen.has(sel.record.id)) continue; // the same record twice in a file is labelled once
     seen.add(sel.record.id);
     estimateRecord(sel, [planned], true);
@@ -264,6 +282,7 @@ export function planLabelJob(o: LabelJobOptions, stored?: StoreContents): LabelP
     alreadyStored,
     full: priced(full, pricing),
     approximate,
+    staleEdits: applier?.stale.length ?? 0,
   };
 }
 

@@ -73,10 +73,10 @@ export function sigmoid(x: number): number {
   return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
 }
 
-const pairKey = (id: string, a: number, b: number): string => `${id}\u0000${Math.min(a, b)}\u0000${Math.max(a, b)}`;
+export const pairKey = (id: string, a: number, b: number): string => `${id}\u0000${Math.min(a, b)}\u0000${Math.max(a, b)}`;
 
-/** Consistent labels with a winner in their pair, by record id and unordered pair. */
-function indexVerdicts(labels: readonly LabelInput[]): Map<string, Array<{ point: string; source: string; winner: number }>> {
+/** Consistent labels with a winner in their pair, by record id and unordered pair (`pairKey`). */
+export function indexVerdicts(labels: readonly LabelInput[]): Map<string, Array<{ point: string; source: string; winner: number }>> {
   const out = new Map<string, Array<{ point: string; source: string; winner: number }>>();
   for (const l of labels) {
     if (l.result !== 'consistent' || l.winner === null || (l.winner !== l.a && l.winner !== l.b)) continue;
@@ -102,13 +102,12 @@ export function findDisagreements(records: Iterable<ScoredRecordInput>, labels: 
   const rows: DisagreementRow[] = [];
   for (const r of records) {
     for (const { winner, loser } of r.pairs) {
+      if (!modelDisagrees(r.rewards, winner, loser)) continue;
       const rw = r.rewards[winner];
       const rl = r.rewards[loser];
-      if (rw > rl) continue;
       const a = Math.min(winner, loser);
       const b = Math.max(winner, loser);
       const verdicts = (verdictsByPair.get(pairKey(r.id, a, b)) ?? []).map((v) => ({ ...v, withModel: v.winner === loser }));
-      const withModel = verdicts.filter((v) => v.withModel).length;
       const margin = rl - rw;
       const row: DisagreementRow = {
         index: r.index,
@@ -122,7 +121,7 @@ export function findDisagreements(records: Iterable<ScoredRecordInput>, labels: 
         rewards: [r.rewards[a], r.rewards[b]],
         margin,
         confidence: sigmoid(margin),
-        labelNoise: withModel > verdicts.length - withModel,
+        labelNoise: labelsSideWithLoser(verdicts, loser),
         verdicts,
       };
       if (r.category !== undefined) row.routerCategory = r.category;
@@ -130,6 +129,21 @@ export function findDisagreements(records: Iterable<ScoredRecordInput>, labels: 
     }
   }
   return rows.sort(compareRows);
+}
+
+/** The model does not reward the human winner strictly higher (equal rewards and NaN disagree: evaluate.ts's rule). */
+export function modelDisagrees(rewards: ArrayLike<number>, winner: number, loser: number): boolean {
+  return !(rewards[winner] > rewards[loser]);
+}
+
+/**
+ * The label-noise rule on its own, for a human pair whether or not a model disagrees with it: of the
+ * pair's consistent capability verdicts, strictly more name the human loser than the winner.
+ */
+export function labelsSideWithLoser(verdicts: ReadonlyArray<{ winner: number }> | undefined, loser: number): boolean {
+  if (!verdicts) return false;
+  const withLoser = verdicts.filter((v) => v.winner === loser).length;
+  return withLoser > verdicts.length - withLoser;
 }
 
 export interface DisagreementFilter {

@@ -2,13 +2,14 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ExportFormat } from '../../core/curation/export-dataset';
 import { EXPORT_FORMATS, exportDataset } from '../../core/curation/export-dataset';
+import { EditApplier, parseRanking, rankingProblem } from '../../core/curation/apply';
 import { KNOWN_TAGS } from '../../core/curation/journal';
 import type { RecordEditKind } from '../../core/curation/journal';
 import { Dataset } from '../../core/dataset/dataset';
 import { CommandId } from '../command-id';
 import type { Ctx } from '../context';
 import type { IndexedDataset } from '../datasets/registry';
-import { appendEdit, datasetFileOf } from './edits';
+import { appendEdit, datasetFileOf, journalOf } from './edits';
 import { filterRecords } from './filter-command';
 
 /**
@@ -72,6 +73,38 @@ async function tag(ctx: Ctx, d: IndexedDataset, at: unknown, given: unknown): Pr
   return edit(ctx, d, at, 'tag', { tag: value.trim() });
 }
 
+/**
+ * `(datasetUri, index, ranking?)`: the responses' new ranking (1 best). Without one, an input box
+ * holds the ranking as it is now, edits applied, for the user to change.
+ */
+async function rerank(ctx: Ctx, d: IndexedDataset, at: unknown, given: unknown): Promise<number | undefined> {
+  const index = recordIndex(d, at);
+  const read = index === undefined ? undefined : d.dataset.read(index).record;
+  // No record here: edit says why.
+  if (index === undefined || read === undefined) return edit(ctx, d, at, 'rerank');
+  if (Array.isArray(given)) {
+    const problem = rankingProblem(given as number[], read.responses.length);
+    if (problem === undefined) return edit(ctx, d, index, 'rerank', { ranking: given as number[] });
+    ctx.showError(vscode.l10n.t('cannot re-rank record {0} of {1}', index + 1, d.name), new Error(problem));
+    return undefined;
+  }
+  const journal = journalOf(d);
+  const record = journal ? new EditApplier(journal.contents).apply(read, d.dataset.raw(index)).record ?? read : read;
+  const n = record.responses.length;
+  const value = await vscode.window.showInputBox({
+    title: vscode.l10n.t('Re-rank the {0} responses of record {1}', n, index + 1),
+    prompt: vscode.l10n.t('One rank per response, in order, 1 best; equal ranks are a tie (e.g. 2, 1, 3)'),
+    value: record.preference?.ranking?.join(', ') ?? '',
+    validateInput: (v) => {
+      const r = parseRanking(v, n);
+      return typeof r === 'string' ? vscode.l10n.t('one whole rank from 1 for each of the {0} responses', n) : undefined;
+    },
+  });
+  if (value === undefined) return undefined;
+  const ranking = parseRanking(value, n);
+  return typeof ranking === 'string' ? undefined : edit(ctx, d, index, 'rerank', { ranking });
+}
+
 async function note(ctx: Ctx, d: IndexedDataset, at: unknown, given: unknown): Promise<number | undefined> {
   const value = typeof given === 'string' ? given : await vscode.window.showInputBox({ title: vscode.l10n.t('Note on the record') });
   if (value === undefined || value.trim() === '') return undefined;
@@ -83,6 +116,7 @@ async function curate(ctx: Ctx, d: IndexedDataset, at: unknown): Promise<number 
   const items: (vscode.QuickPickItem & { run: () => Promise<number | undefined> | number | undefined })[] = [
     { label: `$(arrow-swap) ${vscode.l10n.t('Flip Preference')}`, detail: vscode.l10n.t('swap the best and the worst response'), run: () => edit(ctx, d, at, 'flip') },
     { label: `$(dash) ${vscode.l10n.t('Mark Tie')}`, run: () => edit(ctx, d, at, 'tie') },
+    { label: `$(list-ordered) ${vscode.l10n.t('Re-rank Responses…')}`, run: () => rerank(ctx, d, at, undefined) },
     { label: `$(trash) ${vscode.l10n.t('Drop Record')}`, run: () => edit(ctx, d, at, 'drop') },
     { label: `$(tag) ${vscode.l10n.t('Tag Record…')}`, run: () => tag(ctx, d, at, undefined) },
     { label: `$(note) ${vscode.l10n.t('Add Note…')}`, run: () => note(ctx, d, at, undefined) },
@@ -148,6 +182,7 @@ export const CURATION_COMMANDS = [
   CommandId.CurateRecord,
   CommandId.FlipPreference,
   CommandId.MarkTie,
+  CommandId.RerankResponses,
   CommandId.DropRecord,
   CommandId.TagRecord,
   CommandId.AddNote,
@@ -163,6 +198,7 @@ export function createCurationCommands(needsDataset: (what: string) => (ctx: Ctx
     [CommandId.CurateRecord]: { enabled: (ctx) => (d, at) => curate(ctx, d, at), disabled },
     [CommandId.FlipPreference]: { enabled: (ctx) => (d, at, pair) => edit(ctx, d, at, 'flip', pairArg(pair)), disabled },
     [CommandId.MarkTie]: { enabled: (ctx) => (d, at, pair) => edit(ctx, d, at, 'tie', pairArg(pair)), disabled },
+    [CommandId.RerankResponses]: { enabled: (ctx) => (d, at, ranking) => rerank(ctx, d, at, ranking), disabled },
     [CommandId.DropRecord]: { enabled: (ctx) => (d, at) => edit(ctx, d, at, 'drop'), disabled },
     [CommandId.TagRecord]: { enabled: (ctx) => (d, at, value) => tag(ctx, d, at, value), disabled },
     [CommandId.AddNote]: { enabled: (ctx) => (d, at, value) => note(ctx, d, at, value), disabled },

@@ -1,5 +1,7 @@
 import { statSync } from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { Dataset } from '../../core/dataset/dataset';
 import type { JournalContents, JournalLine, NewRecordEdit, RecordEdit, RecordEditKind } from '../../core/curation/journal';
 import { appendToJournal, contentHash, editsByRecord, journalFileFor, readJournal } from '../../core/curation/journal';
 import type { IndexedDataset } from '../datasets/registry';
@@ -48,22 +50,76 @@ export function journalOf(d: IndexedDataset): Cached | undefined {
   return fresh;
 }
 
-/** The edits in effect on record `index`, split into those that apply and those made on other content. */
-/** Whether the dataset's journal holds any edit in force. */
-export function hasEdits(d: IndexedDataset): boolean {
-  const j = journalOf(d);
-  return j !== undefined && j.contents.active.length > 0;
+export interface RecordEdits {
+  /** Edits made on the record's text as it is now: applied. */
+  current: RecordEdit[];
+  /** Edits made on another version of it: reported, not applied. */
+  stale: RecordEdit[];
 }
 
-export function recordEdits(d: IndexedDataset, index: number): { current: RecordEdit[]; stale: RecordEdit[] } | undefined {
+function split(d: IndexedDataset, index: number, edits: readonly RecordEdit[]): RecordEdits {
+  const hash = contentHash(d.dataset.raw(index));
+  return { current: edits.filter((e) => e.hash === hash), stale: edits.filter((e) => e.hash !== hash) };
+}
+
+/** The edits in effect on record `index`, split into those that apply and those made on other content. */
+export function recordEdits(d: IndexedDataset, index: number): RecordEdits | undefined {
   const j = journalOf(d);
   if (!j || j.contents.active.length === 0) return undefined;
   const record = d.dataset.read(index).record;
   if (!record) return undefined;
   const edits = j.byRecord.get(record.id);
-  if (!edits) return undefined;
-  const hash = contentHash(d.dataset.raw(index));
-  return { current: edits.filter((e) => e.hash === hash), stale: edits.filter((e) => e.hash !== hash) };
+  return edits ? split(d, index, edits) : undefined;
+}
+
+/** Record id → first index, built once per index of a file, only when an edit is not at the line it was made on. */
+const idIndex = new WeakMap<Dataset, Map<string, number>>();
+
+function indexOfId(dataset: Dataset, id: string): number | undefined {
+  let ids = idIndex.get(dataset);
+  if (ids === undefined) {
+    ids = new Map();
+    for (let i = 0; i < dataset.size; i++) {
+      const r = dataset.read(i).record;
+      if (r && !ids.has(r.id)) ids.set(r.id, i);
+    }
+    idIndex.set(dataset, ids);
+  }
+  return ids.get(id);
+}
+
+export interface EditedRecord extends RecordEdits {
+  index: number;
+}
+
+const located = new WeakMap<Dataset, { stamp: string; records: EditedRecord[] }>();
+
+/**
+ * The records the journal edits, by index, from the journal's record ids: each edit remembers its
+ * record's line, so a file that did not move costs one read per edited record, not a pass over the
+ * file (CodeLens and decorations ask on every change). Cached per index build and journal version.
+ */
+export function editedRecords(d: IndexedDataset): EditedRecord[] {
+  const j = journalOf(d);
+  if (!j || j.contents.active.length === 0) return [];
+  const hit = located.get(d.dataset);
+  if (hit?.stamp === j.stamp) return hit.records;
+  const records: EditedRecord[] = [];
+  for (const [id, edits] of j.byRecord) {
+    let index: number | undefined;
+    for (const e of edits) {
+      const at = d.dataset.recordAtLine(e.line);
+      if (at >= 0 && d.dataset.read(at).record?.id === id) {
+        index = at;
+        break;
+      }
+    }
+    index ??= indexOfId(d.dataset, id);
+    if (index !== undefined) records.push({ index, ...split(d, index, edits) });
+  }
+  records.sort((a, b) => a.index - b.index);
+  located.set(d.dataset, { stamp: j.stamp, records });
+  return records;
 }
 
 /** A function, not a table of strings: l10n.t needs literal messages to extract them. */
@@ -85,7 +141,7 @@ function editWord(kind: RecordEditKind): string {
 }
 
 /** `✎ flipped · #label-noise · note`: what the CodeLens shows of a record's edits. */
-export function editSummary(edits: { current: RecordEdit[]; stale: RecordEdit[] }): string {
+export function editSummary(edits: RecordEdits): string {
   const parts: string[] = [];
   for (const e of edits.current) {
     const word = e.kind === 'tag' ? `#${e.tag ?? ''}` : editWord(e.kind);
@@ -93,6 +149,12 @@ export function editSummary(edits: { current: RecordEdit[]; stale: RecordEdit[] 
   }
   if (edits.stale.length > 0) parts.push(vscode.l10n.t('{0} stale', edits.stale.length));
   return `✎ ${parts.join(' · ')}`;
+}
+
+/** `#3 flipped`, `#4 #harmful`, `#5 note: "…"`: one edit, as the decoration's hover lists it. */
+export function describeEdit(e: RecordEdit): string {
+  const what = e.kind === 'tag' ? `#${e.tag ?? ''}` : e.kind === 'note' ? `${editWord('note')}: "${e.note ?? ''}"` : e.kind === 'rerank' && e.ranking ? `${editWord('rerank')} [${e.ranking.join(', ')}]` : editWord(e.kind);
+  return vscode.l10n.t('edit #{0}: {1}', e.seq, what);
 }
 
 /** Appends one edit of record `index` (or an undo/redo) and tells the views. */
@@ -123,6 +185,19 @@ export function appendBulk(d: IndexedDataset, kind: 'tag' | 'drop', indices: rea
   const written = appendToJournal(journalFileFor(file), lines);
   changed.fire(d.key);
   return written;
+}
+
+/**
+ * Tells the views when a journal changes outside this window (the CLI, another window): the edit's
+ * dataset is the journal's name less `.edits.jsonl`, one folder up from `.rewardlens/`.
+ */
+export function watchJournals(): vscode.Disposable {
+  const watcher = vscode.workspace.createFileSystemWatcher('**/.rewardlens/*.edits.jsonl');
+  const fire = (journal: vscode.Uri): void => {
+    const name = path.basename(journal.fsPath).slice(0, -'.edits.jsonl'.length);
+    changed.fire(vscode.Uri.file(path.join(path.dirname(path.dirname(journal.fsPath)), name)).toString());
+  };
+  return vscode.Disposable.from(watcher, watcher.onDidChange(fire), watcher.onDidCreate(fire), watcher.onDidDelete(fire));
 }
 
 export function disposeEdits(): void {

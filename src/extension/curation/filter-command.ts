@@ -7,6 +7,9 @@ import { CommandId } from '../command-id';
 import type { Ctx } from '../context';
 import type { IndexedDataset } from '../datasets/registry';
 import { snippet } from '../presentation/format';
+import { storeFileOf } from '../labelling/paths';
+import { scoreDataset } from '../scoring/dataset-scoring';
+import { RewardModel } from '../scoring/reward-model';
 import { appendBulk, datasetFileOf } from './edits';
 
 /**
@@ -24,10 +27,29 @@ export interface FilterResult {
 
 let lastQuery = '';
 
+/** model-vs-human=model: the file scored by the selected reward model, as the disagreement explorer scores it. */
+async function modelScores(ctx: Ctx, d: IndexedDataset): Promise<Map<string, number[]>> {
+  const model = ctx.rewardModel.file;
+  if (model === undefined) throw new Error(vscode.l10n.t('model-vs-human=model needs a reward model: run "RewardLens: Select Reward Model…" first'));
+  if (ctx.rewardModel.error !== undefined) throw new Error(vscode.l10n.t('The reward model cannot be used: {0}', ctx.rewardModel.error));
+  const title = vscode.l10n.t('RewardLens: scoring {0} with {1}', d.name, RewardModel.displayName(model));
+  const scored = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
+    const abort = new AbortController();
+    const cancel = token.onCancellationRequested(() => abort.abort());
+    try {
+      const onProgress = (_model: number, done: number, total: number): void => progress.report({ message: vscode.l10n.t('{0}/{1} records', done, total) });
+      return await scoreDataset(d, [model], { signal: abort.signal, intraOpNumThreads: ctx.config.scoringThreads, onProgress }, (r) => (r.scores[0] ? ([r.record.id, r.scores[0].logits] as const) : undefined));
+    } finally {
+      cancel.dispose();
+    }
+  });
+  return new Map(scored.rows);
+}
+
 export async function filterRecords(ctx: Ctx, d: IndexedDataset, queryArg: unknown, optionsArg: unknown): Promise<FilterResult | undefined> {
   const query = typeof queryArg === 'string' ? queryArg : await vscode.window.showInputBox({
     title: vscode.l10n.t('Filter records of {0}', d.name),
-    prompt: vscode.l10n.t('e.g. category=roleplay&tag=label-noise&edited=1&len.chosen>500&dup-prompt=1&leak=test.jsonl'),
+    prompt: vscode.l10n.t('e.g. category=roleplay&tag=label-noise&edited=1&len.chosen>500&dup-prompt=1&leak=test.jsonl&label-vs-human=1&model-vs-human=scores.json'),
     value: lastQuery,
     validateInput: (v) => {
       try {
@@ -45,7 +67,7 @@ export async function filterRecords(ctx: Ctx, d: IndexedDataset, queryArg: unkno
     const clauses = parseFilter(query);
     const file = datasetFileOf(d);
     const base = file ? path.dirname(file) : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '.';
-    const context = await prepareFilter(clauses, d.dataset, { resolve: (f) => path.resolve(base, f) });
+    const context = await prepareFilter(clauses, d.dataset, { resolve: (f) => path.resolve(base, f), ...(file ? { labelStore: storeFileOf(ctx.config, file), modelScores: () => modelScores(ctx, d) } : {}) });
     const keep = predicateOf(clauses, context);
     const applier = file ? new EditApplier(readJournal(journalFileFor(file))) : undefined;
     matches = [];

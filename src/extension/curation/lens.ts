@@ -2,14 +2,15 @@ import * as vscode from 'vscode';
 import { CommandId } from '../command-id';
 import type { Ctx } from '../context';
 import type { IndexedDataset } from '../datasets/registry';
-import { editSummary, hasEdits, onDidChangeEdits, recordEdits } from './edits';
+import type { EditedRecord } from './edits';
+import { editSummary, editedRecords, onDidChangeEdits } from './edits';
 
 /** The curation lens of an edited record: `✎ flipped · #leak`; a click opens its edits. */
 export class EditLens extends vscode.CodeLens {
   constructor(
     range: vscode.Range,
     readonly dataset: IndexedDataset,
-    readonly index: number,
+    readonly edited: EditedRecord,
   ) {
     super(range);
   }
@@ -17,7 +18,10 @@ export class EditLens extends vscode.CodeLens {
 
 /**
  * A provider of its own beside the record lenses (src/extension/codelens), so that the record lens
- * stays as it is; both are placed on a record's first line. Text is computed for visible lenses only.
+ * stays as it is; both are placed on a record's first line. Edited records only: a lens on every
+ * record doubled the lenses of a file nobody curates (the hover and the record lens's quick pick
+ * reach the edits of the others), and they are found from the journal's record ids, not by reading
+ * the file.
  */
 export class EditCodeLensProvider implements vscode.CodeLensProvider<EditLens>, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<void>();
@@ -37,30 +41,15 @@ export class EditCodeLensProvider implements vscode.CodeLensProvider<EditLens>, 
     if (!this.ctx.config.codeLensEnabled || doc.uri.scheme !== 'file') return [];
     const indexed = await this.ctx.datasets.forDocument(doc, token);
     if (indexed === undefined || token.isCancellationRequested) return [];
-    // Edited records only: a lens on every record doubled the lenses of a file nobody curates (the hover and
-    // the record lens's quick pick reach the edits of the others), and without a journal nothing is read.
-    if (!hasEdits(indexed)) return [];
-    const lenses: EditLens[] = [];
-    for (let i = 0; i < indexed.dataset.size; i++) {
-      if ((i & 0x3ff) === 0 && token.isCancellationRequested) return [];
-      const line = indexed.dataset.lineOf(i) - 1;
-      if (line >= doc.lineCount) break;
-      if (recordEdits(indexed, i)) lenses.push(new EditLens(new vscode.Range(line, 0, line, 0), indexed, i));
-    }
-    return lenses;
+    return editedRecords(indexed).flatMap((edited) => {
+      const line = indexed.dataset.lineOf(edited.index) - 1;
+      return line < doc.lineCount ? [new EditLens(new vscode.Range(line, 0, line, 0), indexed, edited)] : [];
+    });
   }
 
   resolveCodeLens(lens: EditLens): EditLens {
-    const args = [lens.dataset.key, lens.index];
-    try {
-      const edits = recordEdits(lens.dataset, lens.index);
-      const title = edits ? editSummary(edits) : `$(edit) ${vscode.l10n.t('Edit')}`;
-      const tooltip = edits?.stale.length ? vscode.l10n.t('Some edits were made on another version of this record and are not applied. Click to edit.') : vscode.l10n.t('Flip, tie, drop, tag or annotate this record (kept in .rewardlens/, never in the file)');
-      lens.command = { title, command: CommandId.CurateRecord, arguments: args, tooltip };
-    } catch (e) {
-      lens.command = { title: '', command: '' };
-      this.ctx.log.debug(`edit lens ${lens.index}: ${e instanceof Error ? e.message : String(e)}`);
-    }
+    const tooltip = lens.edited.stale.length ? vscode.l10n.t('Some edits were made on another version of this record and are not applied. Click to edit.') : vscode.l10n.t('Flip, tie, drop, tag or annotate this record (kept in .rewardlens/, never in the file)');
+    lens.command = { title: editSummary(lens.edited), command: CommandId.CurateRecord, arguments: [lens.dataset.key, lens.edited.index], tooltip };
     return lens;
   }
 

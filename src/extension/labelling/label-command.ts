@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { journalFileFor, readJournal } from '../../core/curation/journal';
 import type { CostEstimate } from '../../core/labelling/estimate';
 import type { JobEvent, JobStatus, JobSummary, LabelJobOptions, LabelPlan } from '../../core/labelling/job';
 import { planLabelJob, runLabelJob } from '../../core/labelling/job';
@@ -74,6 +75,8 @@ export function planDetail(plan: LabelPlan): string {
     vscode.l10n.t('Already stored: {0} calls (not repeated).', int(plan.alreadyStored)),
     vscode.l10n.t('Records: {0} of {1} selected, {2} to label', int(r.selected), int(r.total), int(r.labelled)) +
       `${cats ? ` (${cats})` : ''}${r.toClassify > 0 ? vscode.l10n.t(', {0} to classify first', int(r.toClassify)) : ''}.`,
+    r.dropped > 0 ? vscode.l10n.t('{0} records dropped by your edits are not labelled.', int(r.dropped)) : '',
+    plan.staleEdits > 0 ? vscode.l10n.t('{0} edits were made on another version of their records and are not applied.', int(plan.staleEdits)) : '',
     vscode.l10n.t('Whole dataset: {0}.', estimate(plan.full)),
     plan.remaining.cost === undefined ? vscode.l10n.t('No price set (rewardlens.labelling.pricePer1kTokens): cost not shown.') : '',
     vscode.l10n.t('Judge: {0} {1}, template {2}. Tokens are estimated (1 per CJK character, 1 per 4 others).', plan.provider, plan.model, plan.template),
@@ -161,6 +164,7 @@ export async function labelCapabilities(ctx: Ctx, d: IndexedDataset, options: La
   try {
     const job: LabelJobOptions = {
       dataset: d.dataset,
+      ...(ctx.config.curationApplyEdits ? { edits: readJournal(journalFileFor(file)) } : {}),
       provider: judge.provider,
       store,
       points: config.points,

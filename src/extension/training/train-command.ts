@@ -327,7 +327,7 @@ export async function evaluateCommand(ctx: Ctx, arg: unknown, testArg: unknown):
   const name = path.basename(run);
   let proc;
   try {
-    proc = ctx.training.evaluate(run, testFile);
+    proc = ctx.training.evaluate(run, testFile, { noEdits: !ctx.config.curationApplyEdits });
   } catch (e) {
     notStarted(ctx, errorMessage(e));
     return { outcome: 'not-started', reason: errorMessage(e) };

@@ -61,9 +61,9 @@ export class Training implements vscode.Disposable {
     return this.launch(run, 'train', (spawn) => startTraining({ ...options, out: run }, [this.nativeFolder], spawn));
   }
 
-  evaluate(run: string, testFile: string): TrainingProcess<EvalResult> {
+  evaluate(run: string, testFile: string, options: { noEdits?: boolean } = {}): TrainingProcess<EvalResult> {
     const dir = path.resolve(run);
-    return this.launch(dir, 'evaluate', (spawn) => startEvaluation({ run: dir, testFile, nativeModulePaths: [this.nativeFolder] }, spawn));
+    return this.launch(dir, 'evaluate', (spawn) => startEvaluation({ run: dir, testFile, nativeModulePaths: [this.nativeFolder], ...(options.noEdits ? { noEdits: true } : {}) }, spawn));
   }
 
   /** Tells the runs view to look again (the Refresh button). */

@@ -48,6 +48,14 @@ export async function flipFromHoverExportAndTrain(ui: UiContext): Promise<void> 
     return texts.some((t) => t.includes('✎ flipped')) ? texts : undefined;
   });
   ui.log(`lenses after the flip: ${after.slice(0, 2).join(' | ')}`);
+  // The edit decoration's hover names the edit (the record hover shows beside it).
+  await page.mouse.move(0, 0);
+  await page.keyboard.press('Escape');
+  await waitUntil('the decoration hover', async () => {
+    await line.hover({ position: { x: 120, y: 8 } });
+    const hover = page.locator('.monaco-hover:not(.hidden)', { hasText: 'edit #1: flipped' }).first();
+    return (await hover.isVisible().catch(() => false)) || (await hover.waitFor({ state: 'visible', timeout: 2000 }).then(() => true).catch(() => undefined));
+  });
   assert.equal(readFileSync(file, 'utf8'), original, 'the dataset itself is not written');
   assert.ok(existsSync(join(workspace, '.rewardlens', `${name}.edits.jsonl`)));
 
@@ -92,6 +100,7 @@ export async function dropFromTheRecordBrowser(ui: UiContext): Promise<void> {
   await second.waitFor();
   await second.click();
   await frame.locator('.detail h2', { hasText: 'Record 2' }).waitFor();
+  assert.equal((await frame.locator('vscode-button[data-edit]').allInnerTexts()).map((t) => t.trim()).join(' '), 'Flip Tie Re-rank… Drop Tag… Note… Undo');
   await frame.locator('vscode-button[data-edit="drop"]').click();
   const journal = join(workspace, '.rewardlens', `${name}.edits.jsonl`);
   const line = await waitUntil('the drop in the journal', () => (existsSync(journal) ? (JSON.parse(readFileSync(journal, 'utf8').trim()) as { kind: string; line: number }) : undefined));

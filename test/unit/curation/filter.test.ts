@@ -8,6 +8,7 @@ import { EditApplier } from '../../../src/core/curation/apply';
 import { FilterError, formatFilter, parseFilter, predicateOf, prepareFilter } from '../../../src/core/curation/filter';
 import { appendToJournal, contentHash, journalFileFor } from '../../../src/core/curation/journal';
 import { Dataset } from '../../../src/core/dataset/dataset';
+import { LabelStore, storeFileFor } from '../../../src/core/labelling/store';
 import type { PreferenceRecord } from '../../../src/core/dataset/record';
 
 const tmp = mkdtempSync(join(tmpdir(), 'rl-filter-'));
@@ -97,3 +98,73 @@ void describe('record filters', () => {
     assert.match(missing.stderr, /nope\.jsonl/);
   });
 });
+
+void describe('disagreement filters', () => {
+  const ids = async (file: string): Promise<string[]> => {
+    const d = await Dataset.open(file);
+    try {
+      return Array.from({ length: d.size }, (_, i) => d.read(i).record!.id);
+    } finally {
+      d.close();
+    }
+  };
+  /** Consistent labels (from ratings, as labels-from-ratings writes them) naming `winner` in the pair a, b of record `index`. */
+  const label = (id: string, index: number, a: number, b: number, winner: number, point: string) => ({
+    type: 'label' as const, key: `ratings|${id}|${a}|${b}|${point}`, setup: 'ratings', record: id, index, category: 'x', a, b, point, winner, source: 'ratings:test', result: 'consistent' as const, ts: '2026-01-01T00:00:00Z',
+  });
+
+  void it('label-vs-human: records whose capability labels mostly side with the human loser of a pair, on the curated preference', async () => {
+    const file = write('labels.jsonl', rows);
+    const [r1, r2, , r4] = await ids(file);
+    const store = LabelStore.open(storeFileFor(file));
+    // Record 1 (human: response 1 over 2): two of three points prefer response 2. Record 2 (human: 2 over 1): its label agrees.
+    // Record 4 (1 > 3 > 2): response 3 beats response 1 on the one point asked. Record 3 has no labels.
+    for (const l of [label(r1, 0, 0, 1, 1, 'p1'), label(r1, 0, 0, 1, 1, 'p2'), label(r1, 0, 0, 1, 0, 'p3'), label(r2, 1, 0, 1, 1, 'p1'), label(r4, 3, 0, 2, 2, 'p1')]) store.append(l);
+    store.close();
+    assert.deepEqual(await matching(file, 'label-vs-human=1'), [1, 4]);
+    assert.deepEqual(await matching(file, 'label-vs-human=0'), [2, 3]);
+    // Flipped, record 1's human preference is what its labels say: it no longer disagrees.
+    const d = await Dataset.open(file);
+    appendToJournal(journalFileFor(file), [{ kind: 'flip', record: r1, hash: contentHash(d.raw(0)), line: 1 }]);
+    d.close();
+    assert.deepEqual(await matching(file, 'label-vs-human=1'), [4]);
+    // No labels at all: an error that says where they were looked for, not an empty list.
+    const bare = write('bare.jsonl', rows);
+    await assert.rejects(matching(bare, 'label-vs-human=1'), (e: unknown) => e instanceof FilterError && /needs capability labels, and .*bare\.jsonl\.labels\.jsonl has none/.test(e.message));
+  });
+
+  void it('model-vs-human=SCORES: records where the scored model does not reward a human winner strictly higher (NaN counts as disagreeing)', async () => {
+    const file = write('scored.jsonl', rows);
+    const [r1, r2, r3, r4] = await ids(file);
+    const scores = join(tmp, 'scores.json');
+    // As `rewardlens score --json` writes it (a NaN logit is null in JSON).
+    writeFileSync(scores, JSON.stringify({ model: 'm.onnx', file, method: 'dmoerm', records: [
+      { index: 0, id: r1, logits: [0.1, 2] },
+      { index: 1, id: r2, logits: [3, 1] },
+      { index: 2, id: r3, logits: [1, 0] },
+      { index: 3, id: r4, logits: [1, null, 0.5] },
+    ] }));
+    assert.deepEqual(await matching(file, `model-vs-human=${scores}`), [1, 2, 4]);
+    assert.deepEqual(await matching(file, `model-vs-human!=${scores}`), [3]);
+    assert.deepEqual(await matching(file, `model-vs-human=${scores}&category=roleplay`), [1, 2]);
+    // model-vs-human=model: the editor's reward model, through the hook it passes; without one (the CLI), an error.
+    const d = await Dataset.open(file);
+    try {
+      const clauses = parseFilter('model-vs-human=model');
+      await assert.rejects(prepareFilter(clauses, d), (e: unknown) => e instanceof FilterError && /give a scores file/.test(e.message));
+      const keep = predicateOf(clauses, await prepareFilter(clauses, d, { modelScores: () => Promise.resolve(new Map([[r3, [0, 1]]])) }));
+      assert.deepEqual([0, 1, 2, 3].filter((i) => keep(d.read(i).record!)), [2]);
+    } finally {
+      d.close();
+    }
+    // The CLI: the same records, and a file that is not a scores file exits 2.
+    const out = join(tmp, 'scored.out.jsonl');
+    const ok = spawnSync(process.execPath, [cli, 'export-dataset', file, '--out', out, '--format', 'same', '--filter', `model-vs-human=${scores}`], { encoding: 'utf8' });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /1 left out by the filter/);
+    const notScores = spawnSync(process.execPath, [cli, 'export-dataset', file, '--out', out, '--filter', `model-vs-human=${file}`], { encoding: 'utf8' });
+    assert.equal(notScores.status, 2, notScores.stderr);
+    assert.match(notScores.stderr, /not the output of rewardlens score --json/);
+  });
+});
+

@@ -4,7 +4,7 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } 
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { EditApplier } from '../../../src/core/curation/apply';
+import { EditApplier, parseRanking } from '../../../src/core/curation/apply';
 import { exportDataset } from '../../../src/core/curation/export-dataset';
 import { appendToJournal, contentHash, countByKind, journalFileFor, readJournal } from '../../../src/core/curation/journal';
 import type { NewRecordEdit } from '../../../src/core/curation/journal';
@@ -72,6 +72,20 @@ void describe('edits journal', () => {
     appendToJournal(journal, [await editOf(file, 0, { kind: 'tie' })]);
     const tied = await curated(file);
     assert.deepEqual(tied.rows[0]!.preference!.ranking, [1, 1]);
+  });
+
+  void it('re-rank reads a ranking as the editor asks for it, and refuses one that does not fit the record', async () => {
+    assert.deepEqual(parseRanking('2, 1, 3', 3), [2, 1, 3]);
+    assert.deepEqual(parseRanking(' 1 1  2 ', 3), [1, 1, 2], 'equal ranks are a tie');
+    for (const bad of ['1, 2', '1, 2, 3, 4', '0, 1, 2', '1.5, 1, 2', 'a, b, c', '']) assert.match(String(parseRanking(bad, 3)), /one rank \(1 best\) for each of the 3 responses/, bad);
+    const file = datasetFile('rerank.jsonl');
+    const journal = journalFileFor(file);
+    appendToJournal(journal, [await editOf(file, 0, { kind: 'rerank', ranking: [1, 2, 3] }), await editOf(file, 1, { kind: 'rerank', ranking: [3, 1, 2] })]);
+    const { rows, applier } = await curated(file);
+    assert.deepEqual(rows[1]!.preference, { ranking: [3, 1, 2] });
+    // Record 1 has two responses: a ranking of three does not apply, and says why.
+    assert.equal(applier.stale.length, 1);
+    assert.match(applier.stale[0].reason, /for each of the 2 responses/);
   });
 
   void it('undo and redo are journal lines, so they survive a restart; a new edit ends the redo history', async () => {

@@ -3,6 +3,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { appendToJournal, contentHash, journalFileFor } from '../../../src/core/curation/journal';
+import { Dataset } from '../../../src/core/dataset/dataset';
 import { defaultPointsConfig, findCategory } from '../../../src/core/labelling/points';
 import { buildReport } from '../../../src/core/labelling/report';
 import { mergedLabels, readStore, storeFileFor } from '../../../src/core/labelling/store';
@@ -84,6 +86,21 @@ void describe('rewardlens label (CLI)', () => {
     const bad = await runCli(['label', file, '--base-url', server.url, '--model', 'fake', '--concurrency', '0']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--concurrency must be a whole number from 1 to 256/);
+  });
+
+  void it('reads the dataset with its edits journal: a dropped record is not planned; --no-edits plans it', async () => {
+    const edited = writeDataset(tempDir('rl-label-cli-edits-'), records.slice(0, 3));
+    const d = await Dataset.open(edited);
+    appendToJournal(journalFileFor(edited), [{ kind: 'drop', record: d.read(1).record!.id, hash: contentHash(d.raw(1)), line: 2 }]);
+    d.close();
+    const args = ['label', edited, '--base-url', server.url, '--model', 'fake', '--dry-run'];
+    const withEdits = await runCli([...args, '--json']);
+    assert.equal(withEdits.code, 0, withEdits.stderr);
+    const plan = (JSON.parse(withEdits.stdout) as { plan: { records: { dropped: number; labelled: number }; remaining: { calls: number } } }).plan;
+    assert.deepEqual([plan.records.dropped, plan.records.labelled, plan.remaining.calls], [1, 2, 2 * 6 * 5 * 2]);
+    assert.match((await runCli(args)).stdout, /edits journal: 1 records dropped, not labelled/);
+    const noEdits = JSON.parse((await runCli([...args, '--json', '--no-edits'])).stdout) as { plan: typeof plan };
+    assert.deepEqual([noEdits.plan.records.dropped, noEdits.plan.records.labelled], [0, 3]);
   });
 
   void it('kill -9 in the middle of a run, then rerun: no stored call is asked again, labels equal an uninterrupted run\'s', async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { appendToJournal, contentHash, journalFileFor, readJournal } from '../../../src/core/curation/journal';
 import { Dataset } from '../../../src/core/dataset/dataset';
 import type { JobEvent, JobSummary, LabelJobOptions } from '../../../src/core/labelling/job';
 import { planLabelJob, runLabelJob } from '../../../src/core/labelling/job';
@@ -290,6 +291,38 @@ void describe('labelling job', () => {
       assert.equal(after.calls.size, CALLS);
     });
     assert.deepEqual(labelsOf(store), reference);
+  });
+
+  void it('applies the edits journal: a dropped record is never sent to the judge, a stale drop is not applied', async () => {
+    const edited = writeDataset(tempDir(), records);
+    const d = await Dataset.open(edited);
+    try {
+      const edit = (index: number, hash = contentHash(d.raw(index))) => ({ kind: 'drop' as const, record: d.read(index).record!.id, hash, line: index + 1 });
+      const journal = journalFileFor(edited);
+      appendToJournal(journal, [edit(1), edit(4, 'made-on-other-text')]);
+      const store = join(dir, 'edits.labels.jsonl');
+      await withServer({}, async (server) => {
+        const o = job(server, store, { dataset: d, edits: readJournal(journal) });
+        const plan = planLabelJob(o);
+        assert.equal(plan.records.dropped, 1);
+        assert.equal(plan.records.labelled, records.length - 1);
+        assert.equal(plan.staleEdits, 1);
+        assert.equal(plan.planned.calls, CALLS - 3 * 5 * 2);
+        const s = await runLabelJob(o);
+        assert.equal(s.status, 'completed');
+        assert.equal(s.calls, CALLS - 3 * 5 * 2);
+        const sent = server.requests.map((q) => q.prompt);
+        assert.ok(!sent.some((p) => records[1].response.some((r) => p.includes(r))), 'no prompt of the dropped record');
+        assert.ok(sent.some((p) => p.includes(records[4].response[0])), 'the stale drop is not applied');
+        // Records are named by the same ids as without edits: the labels are the uninterrupted run's, less record 1's.
+        assert.deepEqual(labelsOf(store), reference.filter((l) => l.index !== 1));
+        // Without the journal (--no-edits), the dropped record is asked about and nothing else.
+        const all = await runLabelJob(job(server, store, { dataset: d }));
+        assert.equal(all.calls, 3 * 5 * 2);
+      });
+    } finally {
+      d.close();
+    }
   });
 
   void it('never writes the API key into the store', async () => {

@@ -27,6 +27,8 @@ void describe('training worker protocol', () => {
     assert.ok(isEvaluateMessage({ type: 'evaluate', version: 1, run: 'r', testFile: 't.jsonl', schemaFile: 'm.jsonc', adapter: 'hh-rlhf' }));
     assert.ok(!isEvaluateMessage({ type: 'evaluate', version: 1, run: 'r' }));
     assert.ok(!isEvaluateMessage({ type: 'evaluate', version: 1, run: 'r', testFile: 't', adapter: 4 }));
+    assert.ok(isEvaluateMessage({ type: 'evaluate', version: 1, run: 'r', testFile: 't.jsonl', noEdits: true }));
+    assert.ok(!isEvaluateMessage({ type: 'evaluate', version: 1, run: 'r', testFile: 't.jsonl', noEdits: 'yes' }));
     assert.ok(isCancelMessage({ type: 'cancel' }));
     for (const bad of [null, undefined, 'cancel', [], { type: 'stop' }]) {
       assert.ok(!isCancelMessage(bad) && !isStartMessage(bad) && !isEvaluateMessage(bad), JSON.stringify(bad));

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { RecordsState } from '../../../../webview/records-protocol';
+import type { RecordEditAction, RecordsState } from '../../../../webview/records-protocol';
 import {
   EditRecord,
   FocusRecord,
@@ -23,9 +23,10 @@ import { DatasetPanel } from '../dataset-panel';
 import { PanelSlot } from '../host';
 
 /** The command of each edit button of the detail pane (src/extension/curation/commands.ts). */
-const EDIT_COMMANDS: Partial<Record<string, CommandId>> = {
+const EDIT_COMMANDS: Record<RecordEditAction, CommandId> = {
   flip: CommandId.FlipPreference,
   tie: CommandId.MarkTie,
+  rerank: CommandId.RerankResponses,
   drop: CommandId.DropRecord,
   tag: CommandId.TagRecord,
   note: CommandId.AddNote,
@@ -85,9 +86,9 @@ export class RecordsPanel extends DatasetPanel {
     });
     this.on(EditRecord, ({ index, action }) => {
       const d = this.dataset;
-      const command = EDIT_COMMANDS[action];
-      if (d === undefined || command === undefined || index >= d.dataset.size) return;
-      void vscode.commands.executeCommand(command, d.key, index);
+      // The action is the webview's word: only the table's own keys name a command.
+      if (d === undefined || !Object.hasOwn(EDIT_COMMANDS, action) || index >= d.dataset.size) return;
+      void vscode.commands.executeCommand(EDIT_COMMANDS[action], d.key, index);
     });
   }
 
