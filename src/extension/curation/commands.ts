@@ -193,7 +193,7 @@ export const CURATION_COMMANDS = [
 ] as const;
 
 export function createCurationCommands(needsDataset: (what: string) => (ctx: Ctx) => (...args: unknown[]) => unknown): Record<(typeof CURATION_COMMANDS)[number], Factory> {
-  const disabled = needsDataset('edit its records');
+  const disabled = needsDataset(vscode.l10n.t('edit its records'));
   return {
     [CommandId.CurateRecord]: { enabled: (ctx) => (d, at) => curate(ctx, d, at), disabled },
     [CommandId.FlipPreference]: { enabled: (ctx) => (d, at, pair) => edit(ctx, d, at, 'flip', pairArg(pair)), disabled },
@@ -204,7 +204,7 @@ export function createCurationCommands(needsDataset: (what: string) => (ctx: Ctx
     [CommandId.AddNote]: { enabled: (ctx) => (d, at, value) => note(ctx, d, at, value), disabled },
     [CommandId.UndoEdit]: { enabled: (ctx) => (d) => history(ctx, d, 'undo'), disabled },
     [CommandId.RedoEdit]: { enabled: (ctx) => (d) => history(ctx, d, 'redo'), disabled },
-    [CommandId.ExportCuratedDataset]: { enabled: (ctx) => (d, arg) => exportCurated(ctx, d, arg), disabled: needsDataset('export it') },
-    [CommandId.FilterRecords]: { enabled: (ctx) => (d, query, options) => filterRecords(ctx, d, query, options), disabled: needsDataset('filter its records') },
+    [CommandId.ExportCuratedDataset]: { enabled: (ctx) => (d, arg) => exportCurated(ctx, d, arg), disabled: needsDataset(vscode.l10n.t('export it')) },
+    [CommandId.FilterRecords]: { enabled: (ctx) => (d, query, options) => filterRecords(ctx, d, query, options), disabled: needsDataset(vscode.l10n.t('filter its records')) },
   };
 }
