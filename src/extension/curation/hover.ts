@@ -4,7 +4,7 @@ import type { IndexedDataset } from '../datasets/registry';
 import { editSummary, recordEdits } from './edits';
 
 /** Commands the hover's curation links run; the hover's trusted MarkdownString enables them. */
-export const HOVER_CURATION_COMMANDS: readonly CommandId[] = [CommandId.FlipPreference, CommandId.MarkTie, CommandId.DropRecord, CommandId.TagRecord, CommandId.AddNote, CommandId.UndoEdit];
+export const HOVER_CURATION_COMMANDS: readonly CommandId[] = [CommandId.FlipPreference, CommandId.MarkTie, CommandId.RerankResponses, CommandId.DropRecord, CommandId.TagRecord, CommandId.AddNote, CommandId.UndoEdit];
 
 function link(label: string, command: CommandId, args: unknown[], tooltip: string): string {
   return `[${label}](command:${command}?${encodeURIComponent(JSON.stringify(args))} "${tooltip}")`;
@@ -17,6 +17,7 @@ export function curationMarkdown(indexed: IndexedDataset, index: number): string
   const links = [
     link(`$(arrow-swap) ${vscode.l10n.t('Flip')}`, CommandId.FlipPreference, args, vscode.l10n.t('Flip the preference: swap the best and the worst response')),
     link(`$(dash) ${vscode.l10n.t('Tie')}`, CommandId.MarkTie, args, vscode.l10n.t('Mark the responses tied')),
+    link(`$(list-ordered) ${vscode.l10n.t('Re-rank…')}`, CommandId.RerankResponses, args, vscode.l10n.t('Re-rank the responses: type the new ranking')),
     link(`$(trash) ${vscode.l10n.t('Drop')}`, CommandId.DropRecord, args, vscode.l10n.t('Leave the record out of training and exports')),
     link(`$(tag) ${vscode.l10n.t('Tag…')}`, CommandId.TagRecord, args, vscode.l10n.t('Tag the record')),
     link(`$(note) ${vscode.l10n.t('Note…')}`, CommandId.AddNote, args, vscode.l10n.t('Add a note')),
