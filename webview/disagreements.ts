@@ -8,6 +8,7 @@ import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { CapabilityVerdict } from '../src/core/scoring/disagreements';
 import { agreementProvenance, engineDifferenceNote } from '../src/core/scoring/engines';
+import { pct } from '../src/core/training/format';
 import type { DisagreementsState, DisagreementsSummary, DisagreementView, PageQuery } from './disagreements-protocol';
 import { DisagreementsPage, EditDisagreement, DisagreementsProgress, DisagreementsReady, ExportDisagreements, PAGE_SIZE, RequestPage, Rescore, RevealRecord, UpdateDisagreements } from './disagreements-protocol';
 import { h, renderMessage, replaceChildren } from './lib/dom';
@@ -94,7 +95,7 @@ function row(r: DisagreementView): HTMLElement {
     h('td', { class: 'category' }, h('div', {}, r.datasetCategory), r.routerCategory !== undefined ? h('div', { class: 'muted', title: l10n.t("the router's category") }, `→ ${r.routerCategory}`) : undefined),
     h('td', { class: 'pair' }, response(l10n.t('human ✓'), r.humanWinner, rw, r.winnerText), response(l10n.t('model ✓'), r.humanLoser, rl, r.loserText)),
     h('td', { class: 'n', title: l10n.t('r(human loser) − r(human winner)') }, fixed(r.margin)),
-    h('td', { class: 'n', title: l10n.t("P(human loser better): the model's Bradley–Terry probability σ(margin), margin on reward logits") }, Number.isFinite(r.confidence) ? `${(100 * r.confidence).toFixed(1)}%` : '–'),
+    h('td', { class: 'n', title: l10n.t("P(human loser better): the model's Bradley–Terry probability σ(margin), margin on reward logits") }, pct(r.confidence)),
     labelsCell(r),
   );
   tr.addEventListener('dblclick', reveal);

@@ -10,6 +10,7 @@ import '@vscode-elements/elements/dist/vscode-table-header/index.js';
 import '@vscode-elements/elements/dist/vscode-table-header-cell/index.js';
 import '@vscode-elements/elements/dist/vscode-table-row/index.js';
 import type { Agreement, LabelReport, ReportRow } from '../src/core/labelling/report';
+import { pct } from '../src/core/training/format';
 import { h, renderMessage, replaceChildren } from './lib/dom';
 import type { Child } from './lib/dom';
 import { formatCount, formatShare } from './lib/format';
@@ -106,7 +107,7 @@ function renderCards(report: LabelReport): HTMLElement {
     card(l10n.t('Kept'), formatCount(t.kept), formatShare(t.kept, t.asked), 'ok'),
     card(l10n.t('Inconsistent'), formatCount(t.inconsistent), l10n.t('position bias · {0}', formatShare(t.inconsistent, t.asked)), t.inconsistent > 0 ? 'warning' : undefined),
     card(l10n.t('Invalid'), formatCount(t.invalid), l10n.t('no verdict · {0}', formatShare(t.invalid, t.asked)), t.invalid > 0 ? 'error' : undefined),
-    card(l10n.t('Human agreement'), t.humanOverall && t.humanOverall.rate !== null ? `${(t.humanOverall.rate * 100).toFixed(1)}%` : '–', t.humanOverall?.n ? l10n.t('overall preference, {0} pairs', formatCount(t.humanOverall.n)) : l10n.t('no human preference to compare')),
+    card(l10n.t('Human agreement'), pct(t.humanOverall?.rate), t.humanOverall?.n ? l10n.t('overall preference, {0} pairs', formatCount(t.humanOverall.n)) : l10n.t('no human preference to compare')),
   );
 }
 

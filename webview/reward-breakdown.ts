@@ -6,6 +6,7 @@
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type { Rating } from '../src/core/dataset/record';
+import { pct } from '../src/core/training/format';
 import { h, renderMessage, replaceChildren } from './lib/dom';
 import { l10n } from './lib/l10n';
 import { connect } from './lib/vscode-api';
@@ -16,7 +17,6 @@ const host = connect<BreakdownState>();
 const app = document.getElementById('app')!;
 
 const fixed = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : String(v));
-const pct = (p: number): string => (Number.isFinite(p) ? `${(100 * p).toFixed(1)}%` : '–');
 
 /** A horizontal bar filled to `fraction` (clamped to [0, 1]). */
 function bar(fraction: number, tone = ''): HTMLElement {

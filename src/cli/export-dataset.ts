@@ -6,7 +6,7 @@ import type { Clause } from '../core/curation/filter';
 import { Dataset } from '../core/dataset/dataset';
 import { asInputError } from '../core/io/file-error';
 import { checkInput } from '../core/io/input-file';
-import { negativeValuesJoined } from './args';
+import { COMMON_FLAGS, DATASET_FLAGS, NO_EDITS_FLAG, negativeValuesJoined } from './args';
 import { UsageError } from './errors';
 import { checkOutput } from './files';
 import { printable } from './format';
@@ -21,11 +21,9 @@ const flags = {
   out: { type: 'string' },
   format: { type: 'string' },
   filter: { type: 'string' },
-  'no-edits': { type: 'boolean', default: false },
-  schema: { type: 'string' },
-  adapter: { type: 'string' },
-  json: { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
+  ...NO_EDITS_FLAG,
+  ...DATASET_FLAGS,
+  ...COMMON_FLAGS,
 } as const;
 
 export async function exportDatasetCommand(argv: string[]): Promise<number> {

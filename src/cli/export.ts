@@ -8,7 +8,7 @@ import { checkInput } from '../core/io/input-file';
 import type { PointsConfig } from '../core/labelling/points';
 import { formatConfigErrors } from '../core/jsonc';
 import { resolvePoints } from '../core/labelling/setup';
-import { negativeValuesJoined } from './args';
+import { COMMON_FLAGS, negativeValuesJoined } from './args';
 import { UsageError } from './errors';
 import { checkOutput, checkRunFolder } from './files';
 import { printable } from './format';
@@ -30,8 +30,7 @@ export class OnnxUsageError extends UsageError {}
 const exportFlags = {
   out: { type: 'string' },
   points: { type: 'string' },
-  json: { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
+  ...COMMON_FLAGS,
 } as const;
 
 export function parseExportArgs(argv: string[]): { help: true } | { help: false; run: string; out: string; points?: PointsConfig; json: boolean } {

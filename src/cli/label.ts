@@ -1,12 +1,12 @@
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
-import type { IndexOptions } from '../core/dataset/dataset';
 import { Dataset } from '../core/dataset/dataset';
 import { exportPointsJsonl } from '../core/labelling/export';
 import { labelsFromRatings } from '../core/labelling/from-ratings';
 import type { JobEvent, LabelJobOptions, LabelPlan } from '../core/labelling/job';
 import { planLabelJob, runLabelJob } from '../core/labelling/job';
 import { formatConfigErrors } from '../core/jsonc';
+import { pct } from '../core/training/format';
 import { OpenAIProvider } from '../core/labelling/openai-provider';
 import type { PointsConfig } from '../core/labelling/points';
 import { buildReport } from '../core/labelling/report';
@@ -17,7 +17,7 @@ import type { PromptTemplates } from '../core/labelling/templates';
 import { existsSync } from 'node:fs';
 import { asInputError } from '../core/io/file-error';
 import { checkInput } from '../core/io/input-file';
-import { negativeValuesJoined, workersFlag } from './args';
+import { COMMON_FLAGS, INDEX_FLAGS, QUIET_FLAG, indexOptionsOf, negativeValuesJoined } from './args';
 import { UsageError } from './errors';
 import { printable } from './format';
 import { formatFromRatings, formatPlan, formatReport, formatSummary } from './label-format';
@@ -58,10 +58,7 @@ Labelling (docs/labelling.md; API key from $REWARDLENS_API_KEY or $OPENAI_API_KE
 export class LabelUsageError extends UsageError {}
 
 const options = {
-  schema: { type: 'string' },
-  adapter: { type: 'string' },
-  'rank-direction': { type: 'string' },
-  workers: { type: 'string' },
+  ...INDEX_FLAGS,
   'base-url': { type: 'string' },
   model: { type: 'string' },
   points: { type: 'string' },
@@ -87,9 +84,8 @@ const options = {
   export: { type: 'string' },
   'api-key-env': { type: 'string' },
   source: { type: 'string' },
-  json: { type: 'boolean', default: false },
-  quiet: { type: 'boolean', short: 'q', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
+  ...QUIET_FLAG,
+  ...COMMON_FLAGS,
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: typeof options }>>['values'];
@@ -124,16 +120,7 @@ function loadTemplates(file: string | undefined, lang: string | undefined): Prom
 }
 
 async function openDataset(file: string, values: Values): Promise<Dataset> {
-  const direction = values['rank-direction'];
-  if (direction !== undefined && direction !== 'lower-is-better' && direction !== 'higher-is-better') {
-    throw new LabelUsageError(`--rank-direction must be lower-is-better or higher-is-better, not "${direction}"`);
-  }
-  const indexOptions: IndexOptions = {
-    schemaFile: values.schema,
-    adapter: values.adapter,
-    adapterOptions: direction ? { rankDirection: direction } : undefined,
-    workers: workersFlag(values.workers),
-  };
+  const indexOptions = indexOptionsOf(values);
   try {
     return await Dataset.open(file, indexOptions);
   } catch (e) {
@@ -294,7 +281,7 @@ function progressPrinter(log: (text: string) => void, quiet: boolean): (e: JobEv
         last = now;
         const rate = (e.done - doneAtStart) / Math.max(0.001, (now - started) / 1000);
         const eta = rate > 0 ? (e.total - e.done) / rate : Infinity;
-        const line = `${e.phase}: ${e.done}/${e.total} (${((100 * e.done) / Math.max(1, e.total)).toFixed(1)}%), ${rate.toFixed(1)} calls/s, ${e.inFlight} in flight, ${retries} retries, kept ${e.consistent} · inconsistent ${e.inconsistent} · invalid ${e.invalid}${Number.isFinite(eta) ? `, ETA ${Math.ceil(eta)} s` : ''}`;
+        const line = `${e.phase}: ${e.done}/${e.total} (${pct(e.done / Math.max(1, e.total))}), ${rate.toFixed(1)} calls/s, ${e.inFlight} in flight, ${retries} retries, kept ${e.consistent} · inconsistent ${e.inconsistent} · invalid ${e.invalid}${Number.isFinite(eta) ? `, ETA ${Math.ceil(eta)} s` : ''}`;
         if (tty) process.stderr.write(`\r${printable(line)}\x1b[K${e.done >= e.total ? '\n' : ''}`);
         else log(line);
         return;

@@ -3,8 +3,8 @@ import { checkInput } from '../core/io/input-file';
 import type { FileScore } from '../core/scoring/score-file';
 import { scoreFile } from '../core/scoring/score-file';
 import { agreementProvenance } from '../core/scoring/engines';
-import { formatEvalResult } from '../worker/train-protocol';
-import { negativeValuesJoined } from './args';
+import { formatEvalResult } from '../core/training/format';
+import { COMMON_FLAGS, DATASET_FLAGS, negativeValuesJoined } from './args';
 import { EXPORT_USAGE, OnnxUsageError } from './export';
 import { printable } from './format';
 import { stopOnSignal } from './signals';
@@ -14,10 +14,8 @@ import { stopOnSignal } from './signals';
 const scoreFlags = {
   threads: { type: 'string' },
   batch: { type: 'string' },
-  schema: { type: 'string' },
-  adapter: { type: 'string' },
-  json: { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
+  ...DATASET_FLAGS,
+  ...COMMON_FLAGS,
 } as const;
 
 export interface ScoreArgs {

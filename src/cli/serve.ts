@@ -5,7 +5,7 @@ import type { ServeOptions } from '../core/serve/server';
 import { RewardServer, SERVE_DEFAULTS, isLoopback } from '../core/serve/server';
 import { isTemplateName } from '../core/serve/split-query';
 import { version } from '../../package.json';
-import { negativeValuesJoined } from './args';
+import { HELP_FLAG, negativeValuesJoined } from './args';
 import { UsageError } from './errors';
 import { checkOutput } from './files';
 
@@ -36,7 +36,7 @@ const serveFlags = {
   log: { type: 'string' },
   threads: { type: 'string' },
   'allow-remote': { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
+  ...HELP_FLAG,
 } as const;
 
 export interface ServeArgs {

@@ -22,7 +22,7 @@ import {
   UpdateDisagreements,
 } from '../../../webview/disagreements-protocol';
 import type { Ctx } from '../context';
-import { errorMessage } from '../errors';
+import { errorMessage } from '../../core/error-message';
 import { isCancellation } from '../datasets/cancellation';
 import type { DatasetChange, IndexedDataset } from '../datasets/registry';
 import { datasetPath, storeFileOf } from '../labelling/paths';

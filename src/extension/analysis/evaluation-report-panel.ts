@@ -8,7 +8,7 @@ import { evaluationReportViewType, OpenTrainingChart, RefreshReport, ReportReady
 import type { IpcMessage } from '../../../webview/lib/ipc';
 import { CommandId } from '../command-id';
 import type { Ctx } from '../context';
-import { errorMessage } from '../errors';
+import { errorMessage } from '../../core/error-message';
 import { readMetrics } from '../training/run-files';
 import { discoverRuns } from '../training/runs';
 import { webviewHtml, webviewOptions } from '../webviews/html';

@@ -3,6 +3,7 @@ import { CommandId } from '../command-id';
 import type { Ctx } from '../context';
 import type { IndexedDataset } from '../datasets/registry';
 import { editSummary, hasEdits, onDidChangeEdits, recordEdits } from './edits';
+import { errorMessage } from '../../core/error-message';
 
 /** The curation lens of an edited record: `✎ flipped · #leak`; a click opens its edits. */
 export class EditLens extends vscode.CodeLens {
@@ -59,7 +60,7 @@ export class EditCodeLensProvider implements vscode.CodeLensProvider<EditLens>, 
       lens.command = { title, command: CommandId.CurateRecord, arguments: args, tooltip };
     } catch (e) {
       lens.command = { title: '', command: '' };
-      this.ctx.log.debug(`edit lens ${lens.index}: ${e instanceof Error ? e.message : String(e)}`);
+      this.ctx.log.debug(`edit lens ${lens.index}: ${errorMessage(e)}`);
     }
     return lens;
   }

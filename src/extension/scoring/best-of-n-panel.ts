@@ -6,7 +6,7 @@ import { OrtScorer } from '../../core/scoring/session';
 import type { BestOfNState, BonHeader, BonModel, BonRow, BonRunState } from '../../../webview/best-of-n-protocol';
 import { BestOfNAction, BestOfNReady, BON_PAGE_SIZE, BonPage, bestOfNViewType, RequestBonPage, RevealBonRecord, SetBonFilter, UpdateBestOfN } from '../../../webview/best-of-n-protocol';
 import type { Ctx } from '../context';
-import { errorMessage } from '../errors';
+import { errorMessage } from '../../core/error-message';
 import type { DatasetChange, IndexedDataset } from '../datasets/registry';
 import { firstUserTurn, snippet } from '../presentation/format';
 import { DatasetPanel } from '../webviews/dataset-panel';

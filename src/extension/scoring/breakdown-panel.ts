@@ -7,7 +7,7 @@ import type { BreakdownData, BreakdownState } from '../../../webview/reward-brea
 import { BreakdownAction, BreakdownReady, rewardBreakdownViewType, UpdateBreakdown } from '../../../webview/reward-breakdown-protocol';
 import { CommandId } from '../command-id';
 import type { Ctx } from '../context';
-import { errorMessage } from '../errors';
+import { errorMessage } from '../../core/error-message';
 import type { DatasetChange, IndexedDataset } from '../datasets/registry';
 import { DatasetPanel } from '../webviews/dataset-panel';
 import { buildBreakdown } from './breakdown';

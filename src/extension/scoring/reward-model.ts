@@ -9,7 +9,7 @@ import { OrtScorer, ScoreCache } from '../../core/scoring/session';
 import type { EncodedRecord } from '../../core/training/features';
 import { encodeRecord } from '../../core/training/features';
 import { Config } from '../config';
-import { errorMessage } from '../errors';
+import { errorMessage } from '../../core/error-message';
 import type { IndexedDataset } from '../datasets/registry';
 
 /** A record's scores with what they were computed from. */

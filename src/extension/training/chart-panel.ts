@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { progressText } from '../../core/training/format';
 import { RUN_FILES } from '../../core/training/run-folder';
 import type { EvalResult } from '../../core/training/types';
 import type { ChartData, ChartState } from '../../../webview/training-chart-protocol';
@@ -180,7 +181,7 @@ export class TrainingChartPanel implements vscode.Disposable {
       evaluation: extra?.result ?? info.evaluation,
       evaluationSource: extra?.source,
       phase: this.phase,
-      progress: progress ? `${progress.phase}${progress.expert ? ` · ${progress.expert}` : ''} step ${progress.step}/${progress.totalSteps}, loss ${progress.loss.toFixed(4)}` : undefined,
+      progress: progress ? progressText(progress) : undefined,
     };
     this.lastData = data;
     this.post(UpdateChart({ data }));

@@ -5,6 +5,7 @@ import type { Ctx } from '../context';
 import { openDataset } from '../datasets/open';
 import type { DatasetChange, IndexedDataset } from '../datasets/registry';
 import { webviewHtml, webviewOptions } from './html';
+import { errorMessage } from '../../core/error-message';
 
 /**
  * What the overview and the record browser share: one panel per view, showing one dataset at a
@@ -80,7 +81,7 @@ export abstract class DatasetPanel implements vscode.Disposable {
     try {
       return await openDataset(this.ctx, this.uri, { show: false });
     } catch (e) {
-      this.ctx.log.warn(`cannot restore ${this.uri.toString(true)}: ${e instanceof Error ? e.message : String(e)}`);
+      this.ctx.log.warn(`cannot restore ${this.uri.toString(true)}: ${errorMessage(e)}`);
       return undefined;
     }
   }

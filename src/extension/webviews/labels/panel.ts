@@ -9,7 +9,7 @@ import type { LabelsState } from '../../../../webview/labels-protocol';
 import { ExportPoints, LabelDataset, LabelsBusy, LabelsReady, labelsViewType, RefreshLabels, UpdateLabels } from '../../../../webview/labels-protocol';
 import { CommandId } from '../../command-id';
 import type { Ctx } from '../../context';
-import { errorMessage } from '../../errors';
+import { errorMessage } from '../../../core/error-message';
 import type { DatasetChange, IndexedDataset } from '../../datasets/registry';
 import { datasetPath, resolveConfigFile, storeFileOf } from '../../labelling/paths';
 import { DatasetPanel } from '../dataset-panel';
