@@ -3,15 +3,13 @@
 // (format quick pick, save dialog), and a tiny model trained on the export with the CLI. The original
 // file is never written: the edit lives in .rewardlens/<file>.edits.jsonl.
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { writeSyntheticPreferences } from '../../support/synthetic-prefs';
+import { trainTinyModel } from '../../support/tiny-model';
 import type { UiContext } from './harness';
 import { activeEditor, activeWebview, codeLensTexts, openFile, runCommand } from './harness';
 
-const run = promisify(execFile);
 const ROW = '.quick-input-widget .quick-input-list .monaco-list-row';
 
 async function waitUntil<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
@@ -71,9 +69,8 @@ export async function flipFromHoverExportAndTrain(ui: UiContext): Promise<void> 
   assert.deepEqual(exported[0].preference.ranking, flipped, 'record 1 is exported flipped');
 
   // Train a tiny model on the export (wasm backend), as a user would from a terminal.
-  const cli = join(__dirname, '..', '..', '..', 'cli.js');
   const runDir = join(workspace, '.rewardlens', 'runs', 'curated-single');
-  const { stdout } = await run(process.execPath, [cli, 'train', out, '--method', 'single', '--preset', 'tiny', '--backend', 'wasm', '--out', runDir, '--seed', '3', '--set', 'maxSteps.base=10', '--set', 'evalEvery=5', '--json', '-q'], { timeout: 50_000, maxBuffer: 16 * 1024 * 1024 });
+  const { summary: stdout } = await trainTinyModel({ dir: workspace, dataset: out, method: 'single', seed: 3, settings: ['maxSteps.base=10', 'evalEvery=5'], run: runDir, model: null, timeoutMs: 50_000 });
   assert.ok(existsSync(join(runDir, 'run.json')), stdout.slice(-500));
   const config = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as { dataset: string };
   assert.equal(config.dataset, out);
