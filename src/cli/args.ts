@@ -1,7 +1,14 @@
+import type { ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
 import type { IndexOptions } from '../core/dataset/dataset';
 import { UsageError } from './errors';
 
 // Flags several commands share, declared once: the same spelling, type and default everywhere.
+
+/** Flags that take a value, by name: `--out FILE`, `--seed N`. */
+export function stringFlags<K extends string>(...names: K[]): { [name in K]: { type: 'string' } } {
+  return Object.fromEntries(names.map((n) => [n, { type: 'string' }])) as { [name in K]: { type: 'string' } };
+}
 
 /** `--help`, `-h`: every command's. */
 export const HELP_FLAG = { help: { type: 'boolean', short: 'h', default: false } } as const;
@@ -16,17 +23,10 @@ export const QUIET_FLAG = { quiet: { type: 'boolean', short: 'q', default: false
 export const NO_EDITS_FLAG = { 'no-edits': { type: 'boolean', default: false } } as const;
 
 /** How a dataset file is read: `--schema FILE`, `--adapter NAME`. */
-export const DATASET_FLAGS = {
-  schema: { type: 'string' },
-  adapter: { type: 'string' },
-} as const;
+export const DATASET_FLAGS = stringFlags('schema', 'adapter');
 
 /** How a dataset is indexed: its reading flags, `--rank-direction` and `--workers`. */
-export const INDEX_FLAGS = {
-  ...DATASET_FLAGS,
-  'rank-direction': { type: 'string' },
-  workers: { type: 'string' },
-} as const;
+export const INDEX_FLAGS = { ...DATASET_FLAGS, ...stringFlags('rank-direction', 'workers') };
 
 /** The index options that INDEX_FLAGS' values give. */
 export function indexOptionsOf(values: { schema?: string; adapter?: string; 'rank-direction'?: string; workers?: string }): IndexOptions {
@@ -60,6 +60,11 @@ export function negativeValuesJoined(argv: readonly string[], options: Readonly<
     } else out.push(a);
   }
   return out;
+}
+
+/** A command's flags and positionals (files); a negative number after a flag is that flag's value. */
+export function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(argv: readonly string[], options: O) {
+  return parseArgs({ args: negativeValuesJoined(argv, options), allowPositionals: true, options });
 }
 
 /** `--workers N`, 1 to MAX_WORKERS. */

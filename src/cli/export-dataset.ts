@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import type { ExportFormat } from '../core/curation/export-dataset';
 import { EXPORT_FORMATS, exportDataset } from '../core/curation/export-dataset';
 import { FilterError, parseFilter, predicateOf, prepareFilter } from '../core/curation/filter';
@@ -6,7 +5,7 @@ import type { Clause } from '../core/curation/filter';
 import { Dataset } from '../core/dataset/dataset';
 import { asInputError } from '../core/io/file-error';
 import { checkInput } from '../core/io/input-file';
-import { COMMON_FLAGS, DATASET_FLAGS, NO_EDITS_FLAG, negativeValuesJoined } from './args';
+import { COMMON_FLAGS, DATASET_FLAGS, NO_EDITS_FLAG, parseFlags, stringFlags } from './args';
 import { UsageError } from './errors';
 import { checkOutput } from './files';
 import { printable } from './format';
@@ -18,16 +17,14 @@ export const EXPORT_DATASET_USAGE = `  rewardlens export-dataset FILE --out OUT 
                   QUERY: e.g. 'category=roleplay&tag=label-noise&edited=1&len.chosen>500&dup-prompt=0&leak=test.jsonl'`;
 
 const flags = {
-  out: { type: 'string' },
-  format: { type: 'string' },
-  filter: { type: 'string' },
+  ...stringFlags('out', 'format', 'filter'),
   ...NO_EDITS_FLAG,
   ...DATASET_FLAGS,
   ...COMMON_FLAGS,
 } as const;
 
 export async function exportDatasetCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: negativeValuesJoined(argv, flags), allowPositionals: true, options: flags });
+  const { values, positionals } = parseFlags(argv, flags);
   if (values.help) {
     console.log(`Usage:\n${EXPORT_DATASET_USAGE}`);
     return 0;

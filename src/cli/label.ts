@@ -1,5 +1,4 @@
 import { createInterface } from 'node:readline/promises';
-import { parseArgs } from 'node:util';
 import { Dataset } from '../core/dataset/dataset';
 import { exportPointsJsonl } from '../core/labelling/export';
 import { labelsFromRatings } from '../core/labelling/from-ratings';
@@ -17,7 +16,7 @@ import type { PromptTemplates } from '../core/labelling/templates';
 import { existsSync } from 'node:fs';
 import { asInputError } from '../core/io/file-error';
 import { checkInput } from '../core/io/input-file';
-import { COMMON_FLAGS, INDEX_FLAGS, QUIET_FLAG, indexOptionsOf, negativeValuesJoined } from './args';
+import { COMMON_FLAGS, INDEX_FLAGS, QUIET_FLAG, indexOptionsOf, parseFlags, stringFlags } from './args';
 import { UsageError } from './errors';
 import { printable } from './format';
 import { formatFromRatings, formatPlan, formatReport, formatSummary } from './label-format';
@@ -58,37 +57,17 @@ Labelling (docs/labelling.md; API key from $REWARDLENS_API_KEY or $OPENAI_API_KE
 export class LabelUsageError extends UsageError {}
 
 const options = {
+  ...stringFlags('base-url', 'model', 'points', 'templates', 'lang', 'concurrency', 'rpm', 'tpm', 'timeout', 'retries', 'max-retry-wait', 'temperature', 'max-tokens', 'limit', 'max-calls', 'price-per-1k', 'price-per-1k-output', 'store', 'export', 'api-key-env', 'source'),
   ...INDEX_FLAGS,
-  'base-url': { type: 'string' },
-  model: { type: 'string' },
-  points: { type: 'string' },
-  templates: { type: 'string' },
-  lang: { type: 'string' },
   history: { type: 'boolean', default: false },
-  concurrency: { type: 'string' },
-  rpm: { type: 'string' },
-  tpm: { type: 'string' },
-  timeout: { type: 'string' },
-  retries: { type: 'string' },
-  'max-retry-wait': { type: 'string' },
-  temperature: { type: 'string' },
-  'max-tokens': { type: 'string' },
-  limit: { type: 'string' },
-  'max-calls': { type: 'string' },
-  'price-per-1k': { type: 'string' },
-  'price-per-1k-output': { type: 'string' },
-  store: { type: 'string' },
   yes: { type: 'boolean', short: 'y', default: false },
   'dry-run': { type: 'boolean', default: false },
   'report-only': { type: 'boolean', default: false },
-  export: { type: 'string' },
-  'api-key-env': { type: 'string' },
-  source: { type: 'string' },
   ...QUIET_FLAG,
   ...COMMON_FLAGS,
 } as const;
 
-type Values = ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: typeof options }>>['values'];
+type Values = ReturnType<typeof parseFlags<typeof options>>['values'];
 
 function number(values: Values, name: keyof Values, check: (n: number) => boolean, what: string): number | undefined {
   const raw = values[name];
@@ -142,7 +121,7 @@ function apiKey(values: Values): string | undefined {
  * against them all: it once replaced the dataset or the store it was exported from); undefined for --help.
  */
 function parse(argv: string[]): { values: Values; file: string; storeFile: string } | undefined {
-  const { values, positionals } = parseArgs({ args: negativeValuesJoined(argv, options), allowPositionals: true, options });
+  const { values, positionals } = parseFlags(argv, options);
   if (values.help) {
     console.log(`Usage:\n${LABEL_USAGE}`);
     return undefined;

@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
 import { writeCanonical } from '../core/dataset/canonical-writer';
 import type { IndexOptions, IndexReport } from '../core/dataset/dataset';
 import { Dataset, indexOffsets } from '../core/dataset/dataset';
@@ -7,7 +6,7 @@ import { promptOverlap } from '../core/dataset/overlap';
 import { checkInput } from '../core/io/input-file';
 import { asInputError } from '../core/io/file-error';
 import { version } from '../../package.json';
-import { COMMON_FLAGS, INDEX_FLAGS, indexOptionsOf, negativeValuesJoined } from './args';
+import { COMMON_FLAGS, INDEX_FLAGS, indexOptionsOf, parseFlags } from './args';
 import { UsageError, errorReport } from './errors';
 import { formatIndexReport, formatOverlap, printable } from './format';
 import { checkOutput } from './files';
@@ -77,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
   // The reward server (src/cli/serve.ts).
   if (argv[0] === 'serve') return serveCommand(argv.slice(1));
   if (argv[0] === 'export-dataset') return exportDatasetCommand(argv.slice(1));
-  const { values, positionals } = parseArgs({ args: negativeValuesJoined(argv, indexFlags), allowPositionals: true, options: indexFlags });
+  const { values, positionals } = parseFlags(argv, indexFlags);
   const [command, ...files] = positionals;
   if (values.help || command === undefined) {
     console.log(USAGE);

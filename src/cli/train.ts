@@ -14,7 +14,7 @@ import { evaluateRun, prepare, train, trainSettings } from '../core/training/tra
 import type { EvalResult, Method, TrainBackend, TrainEvent, TrainOptions, TrainSummary } from '../core/training/types';
 import { METHODS, METHODS_NEEDING_LABELS, TRAIN_BACKENDS } from '../core/training/types';
 import { formatEvalResult, formatTrainEvent, pct } from '../core/training/format';
-import { COMMON_FLAGS, DATASET_FLAGS, NO_EDITS_FLAG, QUIET_FLAG, negativeValuesJoined } from './args';
+import { COMMON_FLAGS, DATASET_FLAGS, NO_EDITS_FLAG, QUIET_FLAG, parseFlags, stringFlags } from './args';
 import { UsageError } from './errors';
 import { checkRunFolder } from './files';
 import { printable } from './format';
@@ -64,19 +64,7 @@ export class TrainUsageError extends UsageError {}
 const DEFAULT_SEED = 42;
 
 const trainFlags = {
-  method: { type: 'string' },
-  out: { type: 'string' },
-  labels: { type: 'string' },
-  preset: { type: 'string' },
-  base: { type: 'string' },
-  test: { type: 'string' },
-  'base-run': { type: 'string' },
-  backend: { type: 'string' },
-  device: { type: 'string' },
-  gpus: { type: 'string' },
-  threads: { type: 'string' },
-  'max-minutes': { type: 'string' },
-  seed: { type: 'string' },
+  ...stringFlags('method', 'out', 'labels', 'preset', 'base', 'test', 'base-run', 'backend', 'device', 'gpus', 'threads', 'max-minutes', 'seed'),
   set: { type: 'string', multiple: true },
   ...NO_EDITS_FLAG,
   ...DATASET_FLAGS,
@@ -126,7 +114,7 @@ export function parseOverrides(pairs: readonly string[]): Record<string, number 
 
 /** The TrainOptions of `rewardlens train …` (and whether to print JSON); throws TrainUsageError with what to fix. */
 export function parseTrainArgs(argv: string[]): { help: true } | { help: false; options: TrainOptions; json: boolean; quiet: boolean } {
-  const { values, positionals } = parseArgs({ args: negativeValuesJoined(argv, trainFlags), allowPositionals: true, options: trainFlags });
+  const { values, positionals } = parseFlags(argv, trainFlags);
   if (values.help) return { help: true };
   if (positionals.length !== 1) throw new TrainUsageError(`give one training dataset FILE (usage: rewardlens train FILE --method M --out RUN)`);
   const dataset = positionals[0];
@@ -175,7 +163,7 @@ export function parseTrainArgs(argv: string[]): { help: true } | { help: false; 
 }
 
 export function parseEvalArgs(argv: string[]): { help: true } | { help: false; run: string; testFile: string; schemaFile?: string; adapter?: string; json: boolean; noEdits?: boolean } {
-  const { values, positionals } = parseArgs({ args: negativeValuesJoined(argv, evalFlags), allowPositionals: true, options: evalFlags });
+  const { values, positionals } = parseFlags(argv, evalFlags);
   if (values.help) return { help: true };
   if (positionals.length !== 2) throw new TrainUsageError('usage: rewardlens eval RUN TESTFILE');
   const [run, testFile] = positionals;
