@@ -80,7 +80,8 @@ export async function exportModel(runDir: string, model: string, timeoutMs = 60_
 // lives on globalThis), in a folder removed when the process exits. Only the run and its exported model are
 // shared: a suite that writes beside them, or removes them, trains its own.
 const SHARED = Symbol.for('rewardlens.test.sharedTinyModels');
-type SharedCache = { root: string; models: Map<string, Promise<TinyModel>> };
+type Exported = TinyModel & { model: string };
+type SharedCache = { root: string; models: Map<string, Promise<Exported>> };
 
 function newCache(): SharedCache {
   const root = mkdtempSync(join(tmpdir(), 'rl-it-shared-'));
@@ -92,14 +93,16 @@ function newCache(): SharedCache {
  * The tiny model of these settings that an earlier suite of this process trained, or a new one. Callers
  * read it and must not write into its folder; for a file name of their own they export it again (exportModel).
  */
-export function sharedTinyModel(o: Omit<TinyModelOptions, 'dir' | 'run' | 'model' | 'dataset'>): Promise<TinyModel> {
+export function sharedTinyModel(o: Omit<TinyModelOptions, 'dir' | 'run' | 'model' | 'dataset'>): Promise<Exported> {
   const holder = globalThis as { [SHARED]?: SharedCache };
   const cache = (holder[SHARED] ??= newCache());
   const settings = { method: o.method, seed: o.seed, records: o.records ?? 80, dataSeed: o.dataSeed ?? 31, settings: o.settings ?? FAST_SETTINGS };
   const key = JSON.stringify(settings);
   let model = cache.models.get(key);
   if (model === undefined) {
-    model = trainTinyModel({ ...settings, timeoutMs: o.timeoutMs, dir: mkdtempSync(join(cache.root, `${o.method}-`)) });
+    const dir = mkdtempSync(join(cache.root, `${o.method}-`));
+    const file = join(dir, 'run', 'model.onnx');
+    model = trainTinyModel({ ...settings, timeoutMs: o.timeoutMs, dir, model: file }).then((m) => ({ ...m, model: file }));
     // A failed training is not kept: the next suite tries again and reports its own error.
     model.catch(() => cache.models.delete(key));
     cache.models.set(key, model);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { recordId } from '../../../src/core/dataset/record-id';
 import type { ExportManifest } from '../../../src/core/export/manifest';
+import { manifestFileFor } from '../../../src/core/export/manifest';
 import type { RewardLensApi, TestingApi } from '../../../src/extension/main';
 import { writeSyntheticPreferences } from '../../support/synthetic-prefs';
 import { sharedTinyModel } from '../../support/tiny-model';
@@ -27,7 +28,6 @@ function argmax(xs: readonly number[]): number {
 
 suite('RewardLens analysis views', () => {
   let model: string;
-  let runDir: string;
   let testing: TestingApi;
   let api: RewardLensApi;
   let extensionPath: string;
@@ -42,8 +42,7 @@ suite('RewardLens analysis views', () => {
     assert.ok(api.testing, 'the test hooks exist only in ExtensionMode.Test');
     testing = api.testing;
     const trained = await sharedTinyModel({ method: 'dmoerm', seed: 5 });
-    model = trained.model!;
-    runDir = trained.run;
+    model = trained.model;
 
     const file = workspaceFile(DATASET).fsPath;
     writeSyntheticPreferences(file, RECORDS, 32);
@@ -77,7 +76,7 @@ suite('RewardLens analysis views', () => {
     const data = await waitFor(() => (testing.rewardBreakdown()?.data?.index === 1 ? testing.rewardBreakdown()?.data : undefined), 'the breakdown of record 2', 15_000);
     await waitFor(() => webviewTab('rewardlens.rewardBreakdown'), 'the reward breakdown tab');
 
-    const manifest = JSON.parse(readFileSync(join(runDir, 'model.manifest.json'), 'utf8')) as ExportManifest;
+    const manifest = JSON.parse(readFileSync(manifestFileFor(model), 'utf8')) as ExportManifest;
     assert.equal(data.model.method, 'dmoerm');
     assert.equal(data.line, 2);
     assert.equal(data.columns.length, 3, 'one column per response');

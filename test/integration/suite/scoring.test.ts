@@ -35,7 +35,7 @@ suite('RewardLens scores in the editor', () => {
     assert.ok(api.testing, 'the test hooks exist only in ExtensionMode.Test');
     testing = api.testing;
     const trained = await sharedTinyModel({ method: 'dmoerm', seed: 5 });
-    model = trained.model!;
+    model = trained.model;
     trainingData = trained.dataset;
 
     const file = workspaceFile(DATASET).fsPath;
