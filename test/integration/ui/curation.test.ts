@@ -91,7 +91,11 @@ export async function dropFromTheRecordBrowser(ui: UiContext): Promise<void> {
   await frame.locator('.detail h2', { hasText: 'Record 2' }).waitFor();
   await frame.locator('vscode-button[data-edit="drop"]').click();
   const journal = join(workspace, '.rewardlens', `${name}.edits.jsonl`);
-  const line = await waitUntil('the drop in the journal', () => (existsSync(journal) ? (JSON.parse(readFileSync(journal, 'utf8').trim()) as { kind: string; line: number }) : undefined));
+  // The journal exists, empty, between its open for append and the write of the line: a whole line or nothing.
+  const line = await waitUntil('the drop in the journal', () => {
+    const text = existsSync(journal) ? readFileSync(journal, 'utf8') : '';
+    return text.endsWith('\n') ? (JSON.parse(text.trim()) as { kind: string; line: number }) : undefined;
+  });
   assert.equal(line.kind, 'drop');
   assert.equal(line.line, 2);
 
