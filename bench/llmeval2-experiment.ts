@@ -9,7 +9,7 @@ import { labelsFromRatings } from '../src/core/labelling/from-ratings';
 import { defaultPointsConfig } from '../src/core/labelling/points';
 import type { Aggregation } from '../src/core/training/aggregate';
 import { formatEvalTable } from '../src/core/training/evaluate';
-import type { RunModel } from '../src/core/training/networks';
+import type { RunModel } from '../src/core/model/dmoerm';
 import type { ReferenceResult } from '../src/core/training/references';
 import { judgedRecords, longerWins, ratingJudge } from '../src/core/training/references';
 import { evaluateRun, prepare as prepareRun, train } from '../src/core/training/train';

@@ -44,7 +44,7 @@ import { labelsFromRatings } from '../src/core/labelling/from-ratings';
 import { defaultPointsConfig } from '../src/core/labelling/points';
 import type { PreferenceData } from '../src/core/training/data';
 import { fit } from '../src/core/training/fit';
-import { RewardNet } from '../src/core/training/networks';
+import { RewardNet } from '../src/core/model/dmoerm';
 import { Rng } from '../src/core/training/rng';
 import { tokenPairTask } from '../src/core/training/tasks';
 import { train } from '../src/core/training/train';

@@ -18,6 +18,12 @@ export interface BestOfNState {
   models: string[];
 }
 
+/** The saved state of a panel being revived (what an older version of the page saved may differ). */
+export function isBestOfNState(state: unknown): state is BestOfNState {
+  const s = state as BestOfNState | null;
+  return typeof s === 'object' && s !== null && typeof s.uri === 'string' && Array.isArray(s.models) && s.models.every((m) => typeof m === 'string');
+}
+
 export interface BonModel {
   /** Short name (file name, or folder/model.onnx). */
   name: string;
@@ -83,6 +89,11 @@ export const RequestBonPage = messageType<{ generation: number; start: number }>
 /** `all`, `missed` or `disagree` (anything else is ignored). */
 export const SetBonFilter = messageType<{ filter: string }>('bon/filter', { filter: 'string' });
 /** `cancel` the scoring, `rerun` with the same models, `models` (choose them again); anything else is ignored. */
-export const BestOfNAction = messageType<{ action: string }>('bon/action', { action: 'string' });
+/** Stop the scoring in progress (batches already scored stay cached). */
+export const CancelBestOfN = messageType<Record<string, never>>('bon/cancel', {});
+/** Score the dataset again with the same models. */
+export const RerunBestOfN = messageType<Record<string, never>>('bon/rerun', {});
+/** Pick other models, then score with them. */
+export const ChooseBestOfNModels = messageType<Record<string, never>>('bon/chooseModels', {});
 /** Show the record's line in the editor. */
 export const RevealBonRecord = messageType<{ index: number }>('bon/reveal', { index: 'number' });

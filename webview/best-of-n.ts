@@ -9,10 +9,11 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { BonGroupStats } from '../src/core/scoring/best-of-n';
 import { pct } from '../src/core/training/format';
 import type { BestOfNState, BonHeader, BonPick, BonRow } from './best-of-n-protocol';
-import { BestOfNAction, BestOfNReady, BON_PAGE_SIZE, BonPage, RequestBonPage, RevealBonRecord, SetBonFilter, UpdateBestOfN } from './best-of-n-protocol';
-import { h, renderMessage, replaceChildren } from './lib/dom';
+import { BestOfNReady, CancelBestOfN, ChooseBestOfNModels, RerunBestOfN, BON_PAGE_SIZE, BonPage, RequestBonPage, RevealBonRecord, SetBonFilter, UpdateBestOfN } from './best-of-n-protocol';
+import { h, pageHeader, renderMessage, replaceChildren, subtitle } from './lib/dom';
 import { formatCount } from './lib/format';
 import { l10n } from './lib/l10n';
+import type { IpcMessageType } from './lib/ipc';
 import { connect } from './lib/vscode-api';
 
 const host = connect<BestOfNState>();
@@ -25,8 +26,8 @@ let rows: BonRow[] | undefined;
 const num = (x: number | undefined, digits = 2): string => (x === undefined ? '–' : x.toFixed(digits));
 const responseName = (i: number | undefined): string => (i === undefined ? '—' : `R${i + 1}`);
 
-function button(label: string, action: string, secondary = true): HTMLElement {
-  return h('vscode-button', { attrs: { secondary }, on: { click: () => host.post(BestOfNAction({ action })) } }, label);
+function button(label: string, action: IpcMessageType<Record<string, never>>, secondary = true): HTMLElement {
+  return h('vscode-button', { attrs: { secondary }, on: { click: () => host.post(action({})) } }, label);
 }
 
 type ProgressBar = HTMLElement & { value: number; max: number; indeterminate: boolean };
@@ -49,7 +50,7 @@ function renderProgress(hd: BonHeader): HTMLElement | undefined {
   if (hd.state !== 'scoring') return undefined;
   progressView = { bar: h('vscode-progress-bar', { attrs: { 'aria-label': l10n.t('scoring progress') } }) as ProgressBar, text: h('div', { class: 'progress-text' }) };
   setProgress(hd.progress);
-  return h('div', { class: 'progress' }, progressView.bar, progressView.text, button(l10n.t('Cancel'), 'cancel', false));
+  return h('div', { class: 'progress' }, progressView.bar, progressView.text, button(l10n.t('Cancel'), CancelBestOfN, false));
 }
 
 function statsRow(label: HTMLElement | string, stats: BonGroupStats, m: number | 'random'): HTMLElement {
@@ -202,16 +203,12 @@ function renderTable(hd: BonHeader): HTMLElement[] {
 function render(): void {
   const hd = header;
   if (hd === undefined) return;
-  const title = h(
-    'header',
-    { class: 'page-header' },
-    h(
-      'div',
-      { class: 'titles' },
-      h('h1', {}, l10n.t('Best-of-n: {0}', hd.dataset)),
-      h('div', { class: 'subtitle' }, hd.models.length > 0 ? `${hd.models.length === 1 ? l10n.t('1 model') : l10n.t('{0} models', hd.models.length)}: ${hd.models.map((m) => m.name).join(', ')}` : l10n.t('no models chosen'), hd.eligible !== undefined && hd.records !== undefined ? ` · ${l10n.t('{0} of {1} records have n ≥ 2 responses', formatCount(hd.eligible), formatCount(hd.records))}` : ''),
-    ),
-    h('div', { class: 'actions' }, hd.state === 'scoring' ? undefined : button(l10n.t('Run'), 'rerun', false), button(l10n.t('Choose Models…'), 'models')),
+  const title = pageHeader(
+    h('h1', {}, l10n.t('Best-of-n: {0}', hd.dataset)),
+    [
+      subtitle(undefined, hd.models.length > 0 ? `${hd.models.length === 1 ? l10n.t('1 model') : l10n.t('{0} models', hd.models.length)}: ${hd.models.map((m) => m.name).join(', ')}` : l10n.t('no models chosen'), hd.eligible !== undefined && hd.records !== undefined ? ` · ${l10n.t('{0} of {1} records have n ≥ 2 responses', formatCount(hd.eligible), formatCount(hd.records))}` : ''),
+    ],
+    [hd.state === 'scoring' ? undefined : button(l10n.t('Run'), RerunBestOfN, false), button(l10n.t('Choose Models…'), ChooseBestOfNModels)],
   );
   const message = hd.message !== undefined ? h('div', { class: `message ${hd.state}` }, hd.message) : undefined;
   replaceChildren(app, title, renderProgress(hd), message, ...renderSummary(hd), ...renderTable(hd));

@@ -12,10 +12,6 @@ export const disagreementsViewType = 'rewardlens.disagreements';
 /** Rows per page. */
 export const PAGE_SIZE = 100;
 
-export interface DisagreementsState {
-  uri: string;
-}
-
 export interface DisagreementsSummary {
   uri: string;
   /** Dataset file name, the title. */

@@ -8,16 +8,17 @@ import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { CapabilityVerdict } from '../src/core/scoring/disagreements';
 import { agreementProvenance, engineDifferenceNote } from '../src/core/scoring/engines';
-import { pct } from '../src/core/training/format';
-import type { DisagreementsState, DisagreementsSummary, DisagreementView, PageQuery } from './disagreements-protocol';
+import type { DisagreementsSummary, DisagreementView, PageQuery } from './disagreements-protocol';
+import type { DatasetState } from './lib/state';
 import { DisagreementsPage, EditDisagreement, DisagreementsProgress, DisagreementsReady, ExportDisagreements, PAGE_SIZE, RequestPage, Rescore, RevealRecord, UpdateDisagreements } from './disagreements-protocol';
-import { h, renderMessage, replaceChildren } from './lib/dom';
+import { h, pageHeader, renderMessage, replaceChildren, subtitle } from './lib/dom';
 import { l10n } from './lib/l10n';
 import type { Child } from './lib/dom';
 import { formatCount, formatShare } from './lib/format';
 import { connect } from './lib/vscode-api';
+import { pct } from '../src/core/training/format';
 
-const host = connect<DisagreementsState>();
+const host = connect<DatasetState>();
 const app = document.getElementById('app')!;
 const progress = h('div', { class: 'progress-wrap' }, h('vscode-progress-bar', { attrs: { indeterminate: true, 'aria-label': l10n.t('Scoring') } }), h('div', { class: 'progress-text', attrs: { role: 'status' } }));
 progress.hidden = true;
@@ -152,17 +153,12 @@ function render(s: DisagreementsSummary): void {
   });
   replaceChildren(
     app,
-    h(
-      'header',
-      { class: 'page-header' },
-      h(
-        'div',
-        { class: 'titles' },
-        h('h1', { title: s.uri }, l10n.t('Disagreements: {0}', s.name)),
-        h('div', { class: 'subtitle', title: s.model }, `${s.model} (${s.method})`),
-        h(
-          'div',
-          { class: 'subtitle' },
+    pageHeader(
+      h('h1', { title: s.uri }, l10n.t('Disagreements: {0}', s.name)),
+      [
+        subtitle(s.model, `${s.model} (${s.method})`),
+        subtitle(
+          undefined,
           l10n.t(
             '{0} records · {1} human pairs · {2} ordered the other way ({3}) · {4} label-noise candidates',
             formatCount(s.records),
@@ -173,9 +169,9 @@ function render(s: DisagreementsSummary): void {
           ),
           s.labelStore ? ` · ${l10n.t('labels from {0}', s.labelStore)}` : ` · ${l10n.t('no capability labels')}`,
         ),
-        h('div', { class: 'subtitle', title: engineDifferenceNote('onnx') }, agreementProvenance('onnx', s.pairs - s.disagreements, s.pairs)),
-      ),
-      h('div', { class: 'actions' }, button(l10n.t('Export JSONL'), () => host.post(ExportDisagreements({ ...filter })), false, l10n.t('write the listed pairs (with the filters) to a .jsonl file')), button(l10n.t('Rescore'), () => host.post(Rescore({})), true)),
+        subtitle(engineDifferenceNote('onnx'), agreementProvenance('onnx', s.pairs - s.disagreements, s.pairs)),
+      ],
+      [button(l10n.t('Export JSONL'), () => host.post(ExportDisagreements({ ...filter })), false, l10n.t('write the listed pairs (with the filters) to a .jsonl file')), button(l10n.t('Rescore'), () => host.post(Rescore({})), true)],
     ),
     s.stale ? h('p', { class: 'warning' }, l10n.t('⚠ The dataset changed after scoring: lines and texts may not match. Rescore.')) : undefined,
     h(

@@ -14,6 +14,12 @@ export interface ReportState {
   selected?: string;
 }
 
+/** The saved state of a panel being revived (what an older version of the page saved may differ). */
+export function isReportState(state: unknown): state is ReportState {
+  const s = state as ReportState | null;
+  return typeof s === 'object' && s !== null && (s.selected === undefined || typeof s.selected === 'string');
+}
+
 export interface ReportRun {
   dir: string;
   name: string;

@@ -11,7 +11,7 @@ import { OpenTrainingChart, RefreshReport, ReportReady, SelectRun, UpdateCurves,
 import { pct } from '../src/core/training/format';
 import { accuracyChart, chartLegend, seriesOf } from './lib/chart';
 import { engineDifferenceNote } from '../src/core/scoring/engines';
-import { h, renderMessage, replaceChildren } from './lib/dom';
+import { h, pageHeader, renderMessage, replaceChildren, subtitle } from './lib/dom';
 import { l10n } from './lib/l10n';
 import type { Child } from './lib/dom';
 import { formatCount } from './lib/format';
@@ -151,25 +151,19 @@ function render(d: ReportData): void {
   const evaluated = new Set(d.report.groups.flatMap((g) => g.rows.map((r) => r.dir))).size;
   replaceChildren(
     app,
-    h(
-      'header',
-      { class: 'page-header' },
-      h(
-        'div',
-        { class: 'titles' },
-        h('h1', {}, l10n.t('Evaluation Report')),
-        h(
-          'div',
-          { class: 'subtitle' },
+    pageHeader(
+      h('h1', {}, l10n.t('Evaluation Report')),
+      [
+        subtitle(
+          undefined,
           `${l10n.t('{0} runs · {1} evaluated', d.runs.length, evaluated)} · ${d.report.groups.length === 1 ? l10n.t('1 test set') : l10n.t('{0} test sets', d.report.groups.length)} · ${l10n.t('accuracy on held-out human pairs (paper Table 3); best of each column in bold')}`,
         ),
-        h(
-          'div',
-          { class: 'subtitle', title: engineDifferenceNote('training') },
+        subtitle(
+          engineDifferenceNote('training'),
           l10n.t('Engine: training engine (TF.js) on the run’s checkpoints, pairs compared on σ rewards; every non-tied human pair of every record, equal rewards count as disagreement.'),
         ),
-      ),
-      h('div', { class: 'actions' }, h('vscode-button', { attrs: { secondary: true }, on: { click: () => host.post(RefreshReport({})) } }, l10n.t('Refresh'))),
+      ],
+      [h('vscode-button', { attrs: { secondary: true }, on: { click: () => host.post(RefreshReport({})) } }, l10n.t('Refresh'))],
     ),
     d.report.groups.length === 0 ? h('div', { class: 'empty' }, h('p', {}, l10n.t('No run has an evaluation yet: eval.json is written when a run finishes with a held-out part.'))) : undefined,
     ...d.report.groups.map(groupTable),

@@ -7,11 +7,6 @@ import { messageType } from './lib/ipc';
 
 export const labelsViewType = 'rewardlens.labels';
 
-/** What the webview keeps with `setState`, so that a restored panel knows its dataset. */
-export interface LabelsState {
-  uri: string;
-}
-
 export interface LabelsData {
   uri: string;
   /** Dataset file name shown as the title. */

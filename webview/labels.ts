@@ -10,16 +10,17 @@ import '@vscode-elements/elements/dist/vscode-table-header/index.js';
 import '@vscode-elements/elements/dist/vscode-table-header-cell/index.js';
 import '@vscode-elements/elements/dist/vscode-table-row/index.js';
 import type { Agreement, LabelReport, ReportRow } from '../src/core/labelling/report';
-import { pct } from '../src/core/training/format';
-import { h, renderMessage, replaceChildren } from './lib/dom';
+import { h, pageHeader, renderMessage, replaceChildren, subtitle } from './lib/dom';
 import type { Child } from './lib/dom';
 import { formatCount, formatShare } from './lib/format';
 import { l10n } from './lib/l10n';
 import { connect } from './lib/vscode-api';
-import type { LabelsData, LabelsState } from './labels-protocol';
+import type { LabelsData } from './labels-protocol';
+import type { DatasetState } from './lib/state';
 import { ExportPoints, LabelDataset, LabelsBusy, LabelsReady, RefreshLabels, UpdateLabels } from './labels-protocol';
+import { pct } from '../src/core/training/format';
 
-const host = connect<LabelsState>();
+const host = connect<DatasetState>();
 const app = document.getElementById('app')!;
 const progress = h('vscode-progress-bar', { class: 'progress', attrs: { indeterminate: true, 'aria-label': l10n.t('Reading the label store') } });
 progress.hidden = true;
@@ -129,16 +130,10 @@ function render(data: LabelsData): void {
   ]
     .filter((s): s is string => s !== undefined)
     .join(' · ');
-  const header = h(
-    'header',
-    { class: 'page-header' },
-    h('div', { class: 'titles' }, h('h1', { title: data.uri }, l10n.t('Labels: {0}', data.name)), h('div', { class: 'subtitle', title: data.store }, data.store), details ? h('div', { class: 'subtitle' }, details) : undefined),
-    h(
-      'div',
-      { class: 'actions' },
-      button(l10n.t('Export points.jsonl'), () => host.post(ExportPoints({}))),
-      button(l10n.t('Refresh'), () => host.post(RefreshLabels({})), true),
-    ),
+  const header = pageHeader(
+    h('h1', { title: data.uri }, l10n.t('Labels: {0}', data.name)),
+    [subtitle(data.store, data.store), details ? subtitle(undefined, details) : undefined],
+    [button(l10n.t('Export points.jsonl'), () => host.post(ExportPoints({}))), button(l10n.t('Refresh'), () => host.post(RefreshLabels({})), true)],
   );
   if (r.rows.length === 0) {
     replaceChildren(

@@ -7,11 +7,6 @@ import { messageType } from './lib/ipc';
 
 export const overviewViewType = 'rewardlens.overview';
 
-/** What the webview keeps with `setState`, so that a restored panel knows its dataset. */
-export interface OverviewState {
-  uri: string;
-}
-
 export interface OverviewData {
   uri: string;
   /** File name shown as the title. */

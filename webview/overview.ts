@@ -10,15 +10,16 @@ import '@vscode-elements/elements/dist/vscode-table-header/index.js';
 import '@vscode-elements/elements/dist/vscode-table-header-cell/index.js';
 import '@vscode-elements/elements/dist/vscode-table-row/index.js';
 import type { IndexReport } from '../src/core/dataset/dataset';
-import { h, renderMessage, replaceChildren } from './lib/dom';
+import { h, pageHeader, renderMessage, replaceChildren, subtitle } from './lib/dom';
 import type { Child } from './lib/dom';
 import { formatBytes, formatCount, formatShare } from './lib/format';
 import { l10n } from './lib/l10n';
 import { connect } from './lib/vscode-api';
-import type { OverviewData, OverviewState } from './overview-protocol';
+import type { OverviewData } from './overview-protocol';
+import type { DatasetState } from './lib/state';
 import { BrowseRecords, IndexingState, OverviewReady, ReindexDataset, RevealLine, UpdateOverview } from './overview-protocol';
 
-const host = connect<OverviewState>();
+const host = connect<DatasetState>();
 const app = document.getElementById('app')!;
 const progress = h('vscode-progress-bar', { class: 'progress', attrs: { indeterminate: true, 'aria-label': l10n.t('Indexing') } });
 progress.hidden = true;
@@ -169,7 +170,7 @@ function renderEdits(edits: Record<string, number> | undefined): HTMLElement | u
 
 function render(data: OverviewData): void {
   const r = data.report;
-  const subtitle = [
+  const summary = [
     r.adapter,
     r.format === 'jsonl' ? 'JSON Lines' : l10n.t('JSON array'),
     formatBytes(r.bytes),
@@ -178,12 +179,7 @@ function render(data: OverviewData): void {
   ].join(' · ');
   replaceChildren(
     app,
-    h(
-      'header',
-      { class: 'page-header' },
-      h('div', { class: 'titles' }, h('h1', { title: r.file }, data.name), h('div', { class: 'subtitle' }, subtitle)),
-      h('div', { class: 'actions' }, button(l10n.t('Browse Records'), () => host.post(BrowseRecords({}))), button(l10n.t('Re-index'), () => host.post(ReindexDataset({})), true)),
-    ),
+    pageHeader(h('h1', { title: r.file }, data.name), [subtitle(undefined, summary)], [button(l10n.t('Browse Records'), () => host.post(BrowseRecords({}))), button(l10n.t('Re-index'), () => host.post(ReindexDataset({})), true)]),
     renderCards(r),
     renderEdits(data.edits),
     renderCategories(r),

@@ -15,6 +15,12 @@ export interface RecordsState {
   selected?: number;
 }
 
+/** The saved state of a panel being revived (what an older version of the page saved may differ). */
+export function isRecordsState(state: unknown): state is RecordsState {
+  const s = state as RecordsState | null;
+  return typeof s === 'object' && s !== null && typeof s.uri === 'string' && (s.selected === undefined || (Number.isInteger(s.selected) && s.selected >= 0));
+}
+
 /** One row of the list. */
 export interface RecordRow {
   index: number;

@@ -3,7 +3,7 @@
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
-import { h, replaceChildren } from './lib/dom';
+import { h, pageHeader, replaceChildren, subtitle } from './lib/dom';
 import { formatCount } from './lib/format';
 import { l10n } from './lib/l10n';
 import { connect } from './lib/vscode-api';
@@ -30,7 +30,7 @@ let saved = host.getState();
 // ---- layout --------------------------------------------------------------------------------
 
 const title = h('h1');
-const subtitle = h('div', { class: 'subtitle' });
+const subtitleLine = subtitle(undefined);
 const gotoField = h('vscode-textfield', { class: 'goto', attrs: { type: 'number', min: 1, placeholder: l10n.t('Go to record #'), 'aria-label': l10n.t('Go to record number') } }) as HTMLElement & { value: string };
 const listHeader = h(
   'div',
@@ -49,12 +49,7 @@ const detail = h('section', { class: 'detail', attrs: { 'aria-label': l10n.t('Re
 const layout = h(
   'div',
   { class: 'layout' },
-  h(
-    'header',
-    { class: 'page-header' },
-    h('div', { class: 'titles' }, title, subtitle),
-    h('div', { class: 'actions' }, gotoField),
-  ),
+  pageHeader(title, [subtitleLine], [gotoField]),
   h('div', { class: 'panes' }, h('section', { class: 'list', attrs: { 'aria-label': l10n.t('Record list') } }, listHeader, viewport), detail),
 );
 
@@ -311,7 +306,7 @@ function init(next: DatasetHeader | undefined, message: string | undefined, focu
   if (!app.contains(layout)) replaceChildren(app, layout);
   title.textContent = next.name;
   title.title = next.uri;
-  subtitle.textContent = `${l10n.t('{0} records', formatCount(next.size))}${next.malformed > 0 ? ` · ${l10n.t('{0} malformed', formatCount(next.malformed))}` : ''} · ${next.origin === 'file' ? l10n.t('indexed from disk') : l10n.t('indexed from the editor')}`;
+  subtitleLine.textContent = `${l10n.t('{0} records', formatCount(next.size))}${next.malformed > 0 ? ` · ${l10n.t('{0} malformed', formatCount(next.malformed))}` : ''} · ${next.origin === 'file' ? l10n.t('indexed from disk') : l10n.t('indexed from the editor')}`;
   app.setAttribute('aria-busy', 'false');
   if (!sameDataset) {
     selected = undefined;

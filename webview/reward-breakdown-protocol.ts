@@ -14,6 +14,12 @@ export interface BreakdownState {
   index: number;
 }
 
+/** The saved state of a panel being revived (what an older version of the page saved may differ). */
+export function isBreakdownState(state: unknown): state is BreakdownState {
+  const s = state as BreakdownState | null;
+  return typeof s === 'object' && s !== null && typeof s.uri === 'string' && Number.isInteger(s.index) && s.index >= 0;
+}
+
 /** One response's column of the table. */
 export interface BreakdownColumn {
   /** 0-based; the UI shows `R{index + 1}`. */
@@ -85,4 +91,7 @@ export const UpdateBreakdown = messageType<{ data?: BreakdownData; message?: str
 
 export const BreakdownReady = messageType<Record<string, never>>('breakdown/ready', {});
 /** A button: `reveal` (the record's line in the editor), `selectModel`, `json` (the record as JSON); anything else is ignored. */
-export const BreakdownAction = messageType<{ action: string }>('breakdown/action', { action: 'string' });
+export const RevealBreakdownRecord = messageType<Record<string, never>>('breakdown/reveal', {});
+export const OpenBreakdownJson = messageType<Record<string, never>>('breakdown/json', {});
+/** "Select Reward Model…": the panel follows the new model. */
+export const ChangeBreakdownModel = messageType<Record<string, never>>('breakdown/selectModel', {});

@@ -6,12 +6,13 @@
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type { Rating } from '../src/core/dataset/record';
-import { pct } from '../src/core/training/format';
-import { h, renderMessage, replaceChildren } from './lib/dom';
+import { h, pageHeader, renderMessage, replaceChildren, subtitle } from './lib/dom';
 import { l10n } from './lib/l10n';
+import type { IpcMessageType } from './lib/ipc';
 import { connect } from './lib/vscode-api';
 import type { BreakdownColumn, BreakdownData, BreakdownRow, BreakdownState } from './reward-breakdown-protocol';
-import { BreakdownAction, BreakdownReady, UpdateBreakdown } from './reward-breakdown-protocol';
+import { BreakdownReady, ChangeBreakdownModel, OpenBreakdownJson, RevealBreakdownRecord, UpdateBreakdown } from './reward-breakdown-protocol';
+import { pct } from '../src/core/training/format';
 
 const host = connect<BreakdownState>();
 const app = document.getElementById('app')!;
@@ -25,8 +26,8 @@ function bar(fraction: number, tone = ''): HTMLElement {
   return h('span', { class: 'bar', attrs: { 'aria-hidden': 'true' } }, fill);
 }
 
-function action(label: string, name: string, title: string): HTMLElement {
-  return h('vscode-button', { attrs: { secondary: true }, title, on: { click: () => host.post(BreakdownAction({ action: name })) } }, label);
+function action(label: string, type: IpcMessageType<Record<string, never>>, title: string): HTMLElement {
+  return h('vscode-button', { attrs: { secondary: true }, title, on: { click: () => host.post(type({})) } }, label);
 }
 
 function renderRouter(d: BreakdownData): HTMLElement | undefined {
@@ -139,23 +140,22 @@ function renderConversation(d: BreakdownData): HTMLElement[] {
 
 function render(d: BreakdownData): void {
   const m = d.model;
-  const header = h(
-    'header',
-    { class: 'page-header' },
-    h(
-      'div',
-      { class: 'titles' },
-      h('h1', { title: d.id }, l10n.t('Record {0}', d.index + 1), d.category !== undefined ? h('vscode-badge', { class: 'category' }, d.category) : undefined),
-      h('div', { class: 'subtitle' }, l10n.t('{0}, line {1} · human: {2}', d.dataset, d.line, d.preference)),
-      h(
-        'div',
-        { class: 'subtitle', title: m.file },
+  const header = pageHeader(
+    h('h1', { title: d.id }, l10n.t('Record {0}', d.index + 1), d.category !== undefined ? h('vscode-badge', { class: 'category' }, d.category) : undefined),
+    [
+      subtitle(undefined, l10n.t('{0}, line {1} · human: {2}', d.dataset, d.line, d.preference)),
+      subtitle(
+        m.file,
         l10n.t('Model {0} · {1}', m.name, m.method),
         m.ensemble ? ` · ${l10n.t('ensemble of {0} ({1})', m.ensemble.members.length, m.ensemble.aggregation)}` : '',
         d.agreement.pairs > 0 ? h('span', { class: d.agreement.agree === d.agreement.pairs ? 'ok' : 'bad' }, ` · ${l10n.t('agrees on {0} of {1} human pairs', d.agreement.agree, d.agreement.pairs)}`) : undefined,
       ),
-    ),
-    h('div', { class: 'actions' }, action(l10n.t('Go to Line'), 'reveal', l10n.t('Show the record in the editor')), action(l10n.t('Open as JSON'), 'json', l10n.t('The record as a read-only JSON document')), action(l10n.t('Change Model…'), 'selectModel', l10n.t('Select Reward Model…'))),
+    ],
+    [
+      action(l10n.t('Go to Line'), RevealBreakdownRecord, l10n.t('Show the record in the editor')),
+      action(l10n.t('Open as JSON'), OpenBreakdownJson, l10n.t('The record as a read-only JSON document')),
+      action(l10n.t('Change Model…'), ChangeBreakdownModel, l10n.t('Select Reward Model…')),
+    ],
   );
   replaceChildren(app, header, renderRouter(d), h('h3', {}, l10n.t('Scores per response')), renderTable(d), h('h3', {}, l10n.t('Conversation and responses')), ...renderConversation(d));
   app.setAttribute('aria-busy', 'false');

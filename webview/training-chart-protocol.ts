@@ -13,6 +13,12 @@ export interface ChartState {
   run: string;
 }
 
+/** The saved state of a panel being revived (what an older version of the page saved may differ). */
+export function isChartState(state: unknown): state is ChartState {
+  const s = state as ChartState | null;
+  return typeof s === 'object' && s !== null && typeof s.run === 'string';
+}
+
 /** One evaluation of metrics.jsonl. Phase and expert names are user data: the webview renders them as text only. */
 export interface ChartPoint {
   phase: string;
@@ -51,4 +57,8 @@ export const ChartReady = messageType<Record<string, never>>('chart/ready', {});
 /** Read the run folder again. */
 export const RefreshChart = messageType<Record<string, never>>('chart/refresh', {});
 /** A button: `resume`, `modelCard`, `reveal` (anything else is ignored by the host). */
-export const ChartAction = messageType<{ action: string }>('chart/action', { action: 'string' });
+/** Resume a stopped run from its last checkpoint. */
+export const ResumeRun = messageType<Record<string, never>>('chart/resume', {});
+export const OpenModelCard = messageType<Record<string, never>>('chart/modelCard', {});
+/** The run folder in the OS file manager. */
+export const RevealRun = messageType<Record<string, never>>('chart/reveal', {});

@@ -9,11 +9,12 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { EvalResult } from '../src/core/training/types';
 import { pct } from '../src/core/training/format';
 import { accuracyChart, chartLegend, seriesOf } from './lib/chart';
-import { h, renderMessage, replaceChildren } from './lib/dom';
+import { h, pageHeader, renderMessage, replaceChildren, subtitle } from './lib/dom';
 import { l10n } from './lib/l10n';
+import type { IpcMessageType } from './lib/ipc';
 import { connect } from './lib/vscode-api';
 import type { ChartData, ChartState } from './training-chart-protocol';
-import { ChartAction, ChartReady, RefreshChart, UpdateChart } from './training-chart-protocol';
+import { ChartReady, OpenModelCard, RefreshChart, ResumeRun, RevealRun, UpdateChart } from './training-chart-protocol';
 
 const host = connect<ChartState>();
 const app = document.getElementById('app')!;
@@ -66,16 +67,13 @@ function render(): void {
   const phases = [...new Set(all.map((s) => s.phase))];
   if (view.phase !== 'all' && !phases.includes(view.phase)) view.phase = 'all';
   const shown = view.phase === 'all' ? all : all.filter((s) => s.phase === view.phase);
-  const button = (label: string, action: string, secondary = true): HTMLElement => h('vscode-button', { attrs: { secondary }, on: { click: () => host.post(ChartAction({ action })) } }, label);
+  const button = (label: string, action: IpcMessageType<Record<string, never>>, secondary = true): HTMLElement => h('vscode-button', { attrs: { secondary }, on: { click: () => host.post(action({})) } }, label);
   replaceChildren(
     app,
-    h(
-      'header',
-      { class: 'page-header' },
-      h('h1', {}, data.name),
-      h('div', { class: 'subtitle' }, `${data.method} · ${data.state === 'stopped' ? l10n.t('stopped (resumable)') : data.state === 'running' ? l10n.t('running') : l10n.t('finished')} · ${l10n.t('{0} evaluations', data.points.length)}`),
+    pageHeader(h('h1', {}, data.name), [
+      subtitle(undefined, `${data.method} · ${data.state === 'stopped' ? l10n.t('stopped (resumable)') : data.state === 'running' ? l10n.t('running') : l10n.t('finished')} · ${l10n.t('{0} evaluations', data.points.length)}`),
       data.progress ? h('div', { class: 'progress-line' }, data.progress) : undefined,
-    ),
+    ]),
     h(
       'div',
       { class: 'toolbar' },
@@ -84,9 +82,9 @@ function render(): void {
       checkbox(l10n.t('training'), view.showTrain, (v) => (view.showTrain = v)),
       h('span', { class: 'spacer' }),
       h('vscode-button', { attrs: { secondary: true }, on: { click: () => host.post(RefreshChart({})) } }, l10n.t('Refresh')),
-      data.state === 'stopped' ? button(l10n.t('Resume'), 'resume', false) : undefined,
-      button(l10n.t('Model Card'), 'modelCard'),
-      button(l10n.t('Reveal'), 'reveal'),
+      data.state === 'stopped' ? button(l10n.t('Resume'), ResumeRun, false) : undefined,
+      button(l10n.t('Model Card'), OpenModelCard),
+      button(l10n.t('Reveal'), RevealRun),
     ),
     shown.length === 0 ? h('div', { class: 'empty' }, h('p', {}, data.state === 'running' ? l10n.t('No evaluation yet: the first point appears after the first validation.') : l10n.t('This run has no metrics yet.'))) : accuracyChart(shown, view),
     chartLegend(shown),

@@ -9,12 +9,12 @@ import type { IndexedDataset } from './datasets/registry';
 import { labelCapabilities, labelOptionsArg } from './labelling/label-command';
 import { labelsFromRatingsCommand, ratingsSourceArg } from './labelling/ratings-command';
 import { recordDocumentUri } from './records/record-document';
-import { showBestOfN } from './scoring/best-of-n-panel';
-import { showRewardBreakdown } from './scoring/breakdown-panel';
+import { showBestOfN } from './webviews/best-of-n/panel';
+import { showRewardBreakdown } from './webviews/reward-breakdown/panel';
 import { selectRewardModel } from './scoring/select-model';
 import { RewardServerHost } from './scoring/reward-server';
 import { createCurationCommands } from './curation/commands';
-import { TrainingChartPanel } from './training/chart-panel';
+import { TrainingChartPanel } from './webviews/training-chart/panel';
 import { installBackend } from './training/install-backend';
 import { setUpTorchTraining } from './training/torch-setup';
 import { pickRun } from './training/runs';
@@ -140,7 +140,7 @@ export function createCommands(): Record<CommandId, CommandFactory> {
           return undefined;
         }
       },
-      disabled: needsDataset('re-index'),
+      disabled: needsDataset(vscode.l10n.t('re-index')),
     },
     [CommandId.ShowOutput]: {
       run: (ctx) => () => ctx.log.show(true),

@@ -1,36 +1,33 @@
 import * as vscode from 'vscode';
-import type { AnalysisTesting } from './analysis/testing';
-import { analysisTesting } from './analysis/testing';
-import { DisagreementsPanel } from './analysis/disagreements-panel';
-import { EvaluationReportPanel } from './analysis/evaluation-report-panel';
-import { CodeLensController } from './codelens/controller';
+import type { IndexReport } from '../core/dataset/dataset';
+import type { RecordDetail, RecordRow } from '../../webview/records-protocol';
+import { CodeLensController, DATASET_SELECTOR } from './codelens/controller';
 import { registerCommands } from './commands';
 import { Config } from './config';
 import { Ctx } from './context';
+import { disposeEdits } from './curation/edits';
+import { EditCodeLensProvider } from './curation/lens';
 import { reindexDataset } from './datasets/open';
 import { DatasetDiagnostics } from './diagnostics';
 import { RecordHoverProvider } from './hovers/provider';
-import { EditCodeLensProvider } from './curation/lens';
-import { disposeEdits } from './curation/edits';
-import { DATASET_SELECTOR } from './codelens/controller';
 import { useBundle } from './presentation/l10n';
 import { recordDetail, recordRows } from './presentation/records';
-import type { RecordDetail, RecordRow } from '../../webview/records-protocol';
-import type { IndexReport } from '../core/dataset/dataset';
 import { RecordDocumentProvider } from './records/record-document';
-import { BestOfNPanel } from './scoring/best-of-n-panel';
-import { RewardBreakdownPanel } from './scoring/breakdown-panel';
 import { RewardModelStatusBar } from './scoring/status-bar';
-import type { BreakdownData } from '../../webview/reward-breakdown-protocol';
-import type { BonHeader } from '../../webview/best-of-n-protocol';
 import { DatasetStatusBar } from './status-bar';
-import { TrainingChartPanel } from './training/chart-panel';
-import type { RunsNode } from './training/runs-tree';
+import type { TestingApi } from './testing';
+import { testingApi } from './testing';
 import { RunsTreeProvider } from './training/runs-tree';
-import type { ChartData } from '../../webview/training-chart-protocol';
+import { BestOfNPanel } from './webviews/best-of-n/panel';
+import { DisagreementsPanel } from './webviews/disagreements/panel';
+import { EvaluationReportPanel } from './webviews/evaluation-report/panel';
 import { LabelReportPanel } from './webviews/labels/panel';
 import { OverviewPanel } from './webviews/overview/panel';
 import { RecordsPanel } from './webviews/records/panel';
+import { RewardBreakdownPanel } from './webviews/reward-breakdown/panel';
+import { TrainingChartPanel } from './webviews/training-chart/panel';
+
+export type { TestingApi } from './testing';
 
 /**
  * What `activate` returns (`vscode.extensions.getExtension('rewardlens.rewardlens').exports`): read
@@ -43,32 +40,6 @@ export interface RewardLensApi {
   detail(uri: vscode.Uri, index: number): RecordDetail | undefined;
   /** Only while the extension runs its integration tests (`ExtensionMode.Test`). */
   testing?: TestingApi;
-}
-
-/** Hooks for the in-host tests: what the UI does through password boxes and files they cannot reach. */
-export interface TestingApi {
-  /** What "Set Judge API Key" stores (write-only: nothing reads the key back). */
-  setJudgeApiKey(key: string): Promise<void>;
-  /** The window's extension-host log folder (the output channel's log file is under it). */
-  logFolder: string;
-  /** The Training Runs view's top-level nodes, as the view gets them (children when `of` is given). */
-  trainingRunNodes(of?: RunsNode): Promise<{ node: RunsNode; label: string; description: string }[]>;
-  /** What the training chart panel last sent its webview, or undefined when it is closed. */
-  trainingChartData(): ChartData | undefined;
-  /** The reward model of `rewardlens.scoring.model`: its file, whether its onnxruntime session exists, cached scores. */
-  rewardModel(): { file?: string; sessionLoaded: boolean; sessionRuns: number; cachedScores: number };
-  /** The reward model's status bar item as the window gets it: text, tooltip (markdown source) and command id. */
-  rewardModelStatus(): { text: string; tooltip: string; command?: string };
-  /** The evaluation report and the disagreement explorer (src/extension/analysis/testing.ts). */
-  analysis: AnalysisTesting;
-  /** What the reward breakdown panel last posted: its data, or the message it shows instead; undefined when it is closed. */
-  rewardBreakdown(): { data?: BreakdownData; message?: string } | undefined;
-  /** The best-of-n panel's last header and each record's picks (model by model); undefined when it is closed. */
-  bestOfN(): { header?: BonHeader; picks: Array<{ index: number; picks: Array<number | undefined> }> } | undefined;
-  /** A record's rewards from the reward model the editor uses (CodeLens, hovers), not through the panels. */
-  scoreRecord(uri: vscode.Uri, index: number): Promise<number[] | undefined>;
-  /** Forgets every cached score, so that a later suite counting cache entries starts from none. */
-  clearScoreCache(): void;
 }
 
 export function activate(context: vscode.ExtensionContext): RewardLensApi {
@@ -98,48 +69,7 @@ export function activate(context: vscode.ExtensionContext): RewardLensApi {
   registerCommands(ctx);
   trackDocuments(ctx);
 
-  const testing: TestingApi | undefined =
-    context.extensionMode === vscode.ExtensionMode.Test
-      ? {
-          setJudgeApiKey: (key) => ctx.labelling.apiKey.set(key),
-          logFolder: vscode.Uri.joinPath(context.logUri, '..').fsPath,
-          trainingRunNodes: async (of) => {
-            const nodes = await runsTree.getChildren(of);
-            return nodes.map((node) => {
-              const item = runsTree.getTreeItem(node);
-              return { node, label: typeof item.label === 'string' ? item.label : (item.label?.label ?? ''), description: typeof item.description === 'string' ? item.description : '' };
-            });
-          },
-          trainingChartData: () => TrainingChartPanel.current?.lastData,
-          rewardModel: () => ({ file: ctx.rewardModel.file, sessionLoaded: ctx.rewardModel.sessionLoaded, sessionRuns: ctx.rewardModel.sessionRuns, cachedScores: ctx.rewardModel.cache.size }),
-          rewardModelStatus: () => {
-            // Element access reaches the private item and is still type-checked (a renamed field fails tsc).
-            const item = rewardModelStatus['item'];
-            const tooltip = item.tooltip;
-            const command = item.command;
-            return { text: item.text, tooltip: typeof tooltip === 'string' ? tooltip : (tooltip?.value ?? ''), command: typeof command === 'string' ? command : command?.command };
-          },
-          analysis: analysisTesting(),
-          rewardBreakdown: () => {
-            const p = RewardBreakdownPanel.current;
-            return p && { data: p.lastData, message: p.lastMessage };
-          },
-          bestOfN: () => {
-            const p = BestOfNPanel.current;
-            return p && { header: p.lastHeader, picks: p.picks };
-          },
-          scoreRecord: async (uri, index) => {
-            const d = ctx.datasets.get(uri);
-            const source = new vscode.CancellationTokenSource();
-            try {
-              return d ? (await ctx.rewardModel.score(d, index, source.token))?.score.logits : undefined;
-            } finally {
-              source.dispose();
-            }
-          },
-          clearScoreCache: () => ctx.rewardModel.cache.clear(),
-        }
-      : undefined;
+  const testing = context.extensionMode === vscode.ExtensionMode.Test ? testingApi(ctx, { runsTree, rewardModelStatus }) : undefined;
   return {
     testing,
     report: (uri) => ctx.datasets.get(uri)?.dataset.report,

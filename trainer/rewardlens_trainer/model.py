@@ -191,7 +191,7 @@ class ScalarHead(Classifier):
 
 class Standardizer:
     """Per-dimension standardisation of cached embeddings, folded into the first linear layer after training
-    (src/core/training/tasks.ts Standardizer): sums in float64, a floor on the variance."""
+    (src/core/training/embedding-cache.ts Standardizer): sums in float64, a floor on the variance."""
 
     def __init__(self, rows: torch.Tensor):
         x = rows.double()

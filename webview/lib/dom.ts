@@ -45,3 +45,16 @@ export function renderMessage(app: HTMLElement, message: string): void {
   replaceChildren(app, h('div', { class: 'empty' }, h('p', {}, message)));
   app.setAttribute('aria-busy', 'false');
 }
+
+/**
+ * A page's header (media/webview.css `.page-header`): the title and the lines under it on the left,
+ * the action buttons on the right.
+ */
+export function pageHeader(title: HTMLElement, lines: Child[], actions: Child[] = []): HTMLElement {
+  return h('header', { class: 'page-header' }, h('div', { class: 'titles' }, title, ...lines), actions.length > 0 ? h('div', { class: 'actions' }, ...actions) : undefined);
+}
+
+/** One line under a page's title; `tooltip` shows what does not fit (a path, a model file). */
+export function subtitle(tooltip: string | undefined, ...children: Child[]): HTMLElement {
+  return h('div', { class: 'subtitle', title: tooltip }, ...children);
+}

@@ -7,8 +7,9 @@
  */
 import type { DecoderConfig } from '../model/config';
 import type { NamedArray } from '../model/safetensors';
+import { need } from '../model/safetensors';
 import type { GraphBuilder, SequenceInputs } from './graph';
-import { linear, need } from './graph';
+import { linear } from './graph';
 import { DataType } from './proto';
 
 /** Added to the scores of keys a query may not see (exp of it is 0 in float32), as the padding mask. */

@@ -19,11 +19,13 @@ import { AtomicFile, writeFileAtomic } from '../io/safe-output';
 import { isDecoder } from '../model/config';
 import type { TextTokenizer } from '../model/tokenizer';
 import type { VocabMap } from '../model/vocab';
-import type { RunModel } from '../training/networks';
-import { readRunModel, readRunVocab, runTokenizer } from '../training/networks';
+import type { RunModel } from '../model/dmoerm';
+import { PART, innerPath, scoringPath } from '../model/dmoerm';
+import { mergeLoraWeights } from '../model/lora';
+import { readRunModel, readRunVocab, runTokenizer } from '../training/run-model';
 import { decoderLastToken } from './decoder-graph';
 import type { SequenceInputs } from './graph';
-import { GraphBuilder, encoderPooled, linear, mergeLora, mlpHead, scalarHead, sequenceInputs, sigmoid } from './graph';
+import { GraphBuilder, encoderPooled, linear, mlpHead, scalarHead, sequenceInputs, sigmoid } from './graph';
 import type { CapabilityColumn, ExportManifest } from './manifest';
 import { EXPORT_FORMAT, EXPORT_VERSION, OPSET, manifestFileFor, tokenizerFileFor } from './manifest';
 import type { TensorProto } from './proto';
@@ -197,26 +199,27 @@ export function buildRunGraph(model: RunModel, parts: (component: string) => Par
     return z;
   };
   const baseLogit = (on: Rows): string =>
-    scalarHead(g, pooled(model.base, () => part(model.base, 'encoder'), on), part(model.base, 'head'), `${model.base}${on.tag}`, `checkpoint ${model.base}`);
+    scalarHead(g, pooled(model.base, () => part(model.base, PART.encoder), on), part(model.base, PART.head), `${model.base}${on.tag}`, `checkpoint ${model.base}`);
   const all: Rows = { seq, tag: '' };
   const capabilities: CapabilityColumn[] = [];
 
   /** A category's inner MoE over some rows: its reward logit [n] and each expert's capability score [n, 1]. */
   const innerModel = (category: string, on: Rows): { logit: string; caps: string[] } => {
-    const inner = model.inner?.[category];
-    if (!inner) return { logit: baseLogit(on), caps: [] };
-    const phase1 = (): Map<string, NamedArray> => part(inner.phase1, 'encoder');
+    const path = innerPath(model, category);
+    if (path.kind === 'base') return { logit: baseLogit(on), caps: [] };
+    const { inner } = path;
+    const phase1 = (): Map<string, NamedArray> => part(inner.phase1, PART.encoder);
     const caps: string[] = [];
     const zs = inner.experts.map((e) => {
-      const z = pooled(e.component, () => mergeLora(phase1(), part(e.component, 'lora'), scale, `checkpoint ${e.component}`), on);
+      const z = pooled(e.component, () => mergeLoraWeights(phase1(), part(e.component, PART.lora), scale, `checkpoint ${e.component}`), on);
       capabilities.push({ category, point: e.point, ...pointNames(points, category, e.point) });
-      const capLogit = scalarHead(g, z, part(e.component, 'head'), e.component, `checkpoint ${e.component}`);
+      const capLogit = scalarHead(g, z, part(e.component, PART.head), e.component, `checkpoint ${e.component}`);
       caps.push(g.op('Unsqueeze', [sigmoid(g, capLogit, e.component), g.int64([1])], {}, `${e.component}.col`));
       return z;
     });
-    if (!inner.phase3 || zs.length === 0) return { logit: scalarHead(g, pooled(inner.phase1, phase1, on), part(inner.phase1, 'head'), inner.phase1, `checkpoint ${inner.phase1}`), caps };
-    const z = zs.length === 1 ? zs[0] : g.op('Concat', zs, { axis: 1 }, `${inner.phase3}.z`); // [n, k·H], experts in order
-    return { logit: mlpHead(g, z, part(inner.phase3, 'mlp'), inner.phase3, `checkpoint ${inner.phase3}`), caps };
+    if (path.kind === 'phase1') return { logit: scalarHead(g, pooled(inner.phase1, phase1, on), part(inner.phase1, PART.head), inner.phase1, `checkpoint ${inner.phase1}`), caps };
+    const z = zs.length === 1 ? zs[0] : g.op('Concat', zs, { axis: 1 }, `${path.phase3}.z`); // [n, k·H], experts in order
+    return { logit: mlpHead(g, z, part(path.phase3, PART.mlp), path.phase3, `checkpoint ${path.phase3}`), caps };
   };
   const stack = (cols: string[], hint: string): string => (cols.length === 1 ? cols[0] : g.op('Concat', cols, { axis: 1 }, hint));
 
@@ -224,26 +227,29 @@ export function buildRunGraph(model: RunModel, parts: (component: string) => Par
   let reward: string | undefined;
   let categories: string[] = [];
   let capabilityScores: string | undefined;
-  if (model.ensemble) {
-    const members = model.ensemble.members.map((m) => {
-      const z = pooled(m, () => mergeLora(part(model.base, 'encoder'), part(m, 'lora'), scale, `checkpoint ${m}`), all);
-      return g.op('Unsqueeze', [scalarHead(g, z, part(m, 'head'), m, `checkpoint ${m}`), g.int64([1])], {}, `${m}.col`);
+  const path = scoringPath(model);
+  if (path.kind === 'ensemble') {
+    const { ensemble } = path;
+    const members = ensemble.members.map((m) => {
+      const z = pooled(m, () => mergeLoraWeights(part(model.base, PART.encoder), part(m, PART.lora), scale, `checkpoint ${m}`), all);
+      return g.op('Unsqueeze', [scalarHead(g, z, part(m, PART.head), m, `checkpoint ${m}`), g.int64([1])], {}, `${m}.col`);
     });
     const stackedLogits = stack(members, 'member_logit_stack'); // [batch, k]
     const stacked = g.op('Sigmoid', [stackedLogits], {}, 'member_stack');
-    reward = aggregate(g, stacked, model.ensemble.aggregation, model.ensemble.lambda, 'reward');
-    logit = aggregate(g, stackedLogits, model.ensemble.aggregation, model.ensemble.lambda, 'logit');
-    g.output('member_rewards', stacked, DataType.FLOAT, ['batch', model.ensemble.members.length]);
-  } else if (model.method !== 'single' && model.inner && model.router) {
-    categories = model.router.categories;
+    reward = aggregate(g, stacked, ensemble.aggregation, ensemble.lambda, 'reward');
+    logit = aggregate(g, stackedLogits, ensemble.aggregation, ensemble.lambda, 'logit');
+    g.output('member_rewards', stacked, DataType.FLOAT, ['batch', ensemble.members.length]);
+  } else if (path.kind === 'routed') {
+    const { router } = path;
+    categories = router.categories;
     const rIds = g.input('router_input_ids', DataType.INT64, ['records', 'router_sequence']);
     const rMask = g.input('router_attention_mask', DataType.INT64, ['records', 'router_sequence']);
     const responseRecord = g.input('response_record', DataType.INT64, ['batch']);
     let probs: string;
     let chosen: string;
-    if (model.router.component) {
-      const rz = pooled(model.base, () => part(model.base, 'encoder'), { seq: sequenceInputs(g, lookup, rIds, rMask), tag: '.router' });
-      const cls = part(model.router.component, 'classifier');
+    if (router.component) {
+      const rz = pooled(model.base, () => part(model.base, PART.encoder), { seq: sequenceInputs(g, lookup, rIds, rMask), tag: '.router' });
+      const cls = part(router.component, PART.classifier);
       const logits = linear(g, rz, cls.get('weight')!, cls.get('bias')!, 'router.logits');
       probs = g.op('Softmax', [logits], { axis: -1 }, 'router.probs');
       chosen = g.op('ArgMax', [probs], { axis: 1, keepdims: 0 }, 'router.chosen');
@@ -277,9 +283,9 @@ export function buildRunGraph(model: RunModel, parts: (component: string) => Par
     if (capColumns.length) capabilityScores = stack(capColumns, 'capability_stack');
     g.output('category_probs', probs, DataType.FLOAT, ['records', categories.length]);
     g.output('category', chosen, DataType.INT64, ['records']);
-  } else if (model.method !== 'single' && model.inner) {
-    categories = Object.keys(model.inner).includes('all') ? ['all'] : [];
-    const out = innerModel('all', all);
+  } else if (path.kind === 'inner') {
+    categories = Object.keys(model.inner ?? {}).includes(path.category) ? [path.category] : [];
+    const out = innerModel(path.category, all);
     logit = out.logit;
     if (out.caps.length) capabilityScores = stack(out.caps, 'capability_stack');
   } else {

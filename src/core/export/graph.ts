@@ -8,6 +8,7 @@
  */
 import type { EncoderConfig } from '../model/config';
 import type { NamedArray } from '../model/safetensors';
+import { need } from '../model/safetensors';
 import type { AttributeValue, Dim, GraphProto, NodeProto, TensorProto, ValueInfo } from './proto';
 import { AttrType, DataType } from './proto';
 
@@ -145,12 +146,6 @@ export function sequenceInputs(g: GraphBuilder, lookup: string, ids: string, mas
   return { ids: cids, types, mask, maskAdd, mask3, counts, positions };
 }
 
-export function need(weights: Map<string, NamedArray>, name: string, where: string): NamedArray {
-  const w = weights.get(name);
-  if (!w) throw new Error(`${where}: missing parameter '${name}'`);
-  return w;
-}
-
 /** y = x Wᵀ + b for a PyTorch Linear stored as `${prefix}.weight` / `${prefix}.bias`. */
 export function linear(g: GraphBuilder, x: string, w: NamedArray, b: NamedArray, hint: string): string {
   const y = g.op('MatMul', [x, g.weightT(w, `${hint}.wT`)], {}, `${hint}_mm`);
@@ -237,29 +232,4 @@ export function mlpHead(g: GraphBuilder, z: string, mlp: Map<string, NamedArray>
 /** σ of a head's logit: the reward in (0, 1) the heads were trained to output. */
 export function sigmoid(g: GraphBuilder, logit: string, tag: string): string {
   return g.op('Sigmoid', [logit], {}, `${tag}.reward`);
-}
-
-/** W + scale · B A for every adapted projection; untouched weights stay the same arrays (stored once). */
-export function mergeLora(encoder: Map<string, NamedArray>, lora: Map<string, NamedArray>, scale: number, where: string): Map<string, NamedArray> {
-  const out = new Map(encoder);
-  for (const [name, a] of lora) {
-    // BERT's attention projections, or a decoder's (Qwen2/Llama).
-    const m = /^(encoder\.layer\.\d+\.attention\.self\.(?:query|key|value)|layers\.\d+\.self_attn\.[qkv]_proj)\.lora_A\.weight$/.exec(name);
-    if (!m) continue;
-    const b = need(lora, `${m[1]}.lora_B.weight`, where);
-    const w = need(encoder, `${m[1]}.weight`, where);
-    const [outDim, inDim] = w.shape;
-    const r = a.shape[0];
-    if (a.shape[1] !== inDim || b.shape[0] !== outDim || b.shape[1] !== r) throw new Error(`${where}: LoRA ${m[1]} has A ${JSON.stringify(a.shape)} and B ${JSON.stringify(b.shape)}, the weight is ${JSON.stringify(w.shape)}`);
-    const merged = new Float32Array(w.data);
-    for (let o = 0; o < outDim; o++) {
-      for (let i = 0; i < inDim; i++) {
-        let s = 0;
-        for (let k = 0; k < r; k++) s += b.data[o * r + k] * a.data[k * inDim + i];
-        merged[o * inDim + i] += scale * s;
-      }
-    }
-    out.set(`${m[1]}.weight`, { shape: w.shape, data: merged });
-  }
-  return out;
 }

@@ -1,6 +1,6 @@
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { FileError, asFileError } from './file-error';
+import { FileError, asFileError, errnoReason } from './file-error';
 
 /**
  * The one check of every file or folder a command reads, before anything opens it: opening a FIFO blocks
@@ -26,4 +26,21 @@ export function checkInput(file: string, kind: 'file' | 'directory' = 'file'): S
 function notRegular(st: Stats): string {
   const what = st.isFIFO() ? 'a FIFO/pipe' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a file';
   return `not a regular file (${what}); save it to a file first`;
+}
+
+/** A JSON file the user or a run folder holds, parsed; `what` names it in errors ("the run state"). */
+export function readJsonFile(file: string, what: string): unknown {
+  let text: string;
+  try {
+    checkInput(file);
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const reason = e instanceof FileError ? e.reason : (errnoReason(e) ?? (e as Error).message);
+    throw new FileError(file, `cannot read the ${what} (${reason})`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new FileError(file, `the ${what} is not valid JSON (${(e as Error).message})`);
+  }
 }

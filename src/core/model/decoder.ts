@@ -19,7 +19,8 @@ export const DECODER_TYPES = ['qwen2', 'llama'] as const;
 /** peft's module names for the LoRA targets, which are named after BERT's (query, key, value). */
 export const DECODER_LORA_MODULE: Record<LoraTarget, string> = { query: 'q_proj', key: 'k_proj', value: 'v_proj' };
 
-function num(cfg: Record<string, unknown>, key: string, file: string, fallback?: number): number {
+/** A number field of a Hugging Face config.json (or its fallback), or an error naming the file and field. */
+export function configNumber(cfg: Record<string, unknown>, key: string, file: string, fallback?: number): number {
   const v = cfg[key] ?? fallback;
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new FileError(file, `field '${key}' must be a number, got ${JSON.stringify(cfg[key])}`);
   return v;
@@ -38,24 +39,24 @@ export function decoderConfigFrom(cfg: Record<string, unknown>, file: string): D
   if (ropeType !== 'default') throw new FileError(file, `rotary scaling ${JSON.stringify(ropeType)} is not supported (only plain rotary positions)`);
   if (cfg.use_sliding_window === true) throw new FileError(file, `field 'use_sliding_window' is true; only full attention is supported`);
   if (cfg.mlp_bias === true) throw new FileError(file, `field 'mlp_bias' is true; only bias-free feed-forward layers are supported`);
-  const hidden = num(cfg, 'hidden_size', file);
-  const heads = num(cfg, 'num_attention_heads', file);
-  const kvHeads = num(cfg, 'num_key_value_heads', file, heads);
+  const hidden = configNumber(cfg, 'hidden_size', file);
+  const heads = configNumber(cfg, 'num_attention_heads', file);
+  const kvHeads = configNumber(cfg, 'num_key_value_heads', file, heads);
   if (heads % kvHeads !== 0) throw new FileError(file, `num_attention_heads (${heads}) is not a multiple of num_key_value_heads (${kvHeads})`);
-  const headDim = num(cfg, 'head_dim', file, hidden / heads);
+  const headDim = configNumber(cfg, 'head_dim', file, hidden / heads);
   if (!Number.isInteger(headDim) || headDim % 2 !== 0) throw new FileError(file, `head width ${headDim} must be an even integer (rotary positions rotate pairs)`);
   return {
     architecture: type as DecoderConfig['architecture'],
-    vocabSize: num(cfg, 'vocab_size', file),
+    vocabSize: configNumber(cfg, 'vocab_size', file),
     hidden,
-    layers: num(cfg, 'num_hidden_layers', file),
+    layers: configNumber(cfg, 'num_hidden_layers', file),
     heads,
     kvHeads,
     headDim,
-    intermediate: num(cfg, 'intermediate_size', file),
-    maxPositions: num(cfg, 'max_position_embeddings', file),
-    rmsNormEps: num(cfg, 'rms_norm_eps', file, 1e-6),
-    ropeTheta: num(rope, 'rope_theta', file, typeof cfg.rope_theta === 'number' ? cfg.rope_theta : 10000),
+    intermediate: configNumber(cfg, 'intermediate_size', file),
+    maxPositions: configNumber(cfg, 'max_position_embeddings', file),
+    rmsNormEps: configNumber(cfg, 'rms_norm_eps', file, 1e-6),
+    ropeTheta: configNumber(rope, 'rope_theta', file, typeof cfg.rope_theta === 'number' ? cfg.rope_theta : 10000),
     attentionBias: type === 'qwen2' ? true : cfg.attention_bias === true,
   };
 }

@@ -171,7 +171,8 @@ export class Encoder {
 
       // A scope per layer: its temporaries go when it ends, not when the whole forward pass does (the tape keeps
       // what the gradient needs), which bounds the wasm heap by one layer's scratch rather than all of them.
-      for (let i = 0; i < c.layers; i++) x = tf.tidy(() => this.layer(i, x, maskAdd, B, T, options.adapter, training, drop, dropSeed));
+      const pass: LayerPass = { maskAdd, batch: B, seqLen: T, adapter: options.adapter, training, drop, dropSeed };
+      for (let i = 0; i < c.layers; i++) x = tf.tidy(() => this.layer(i, x, pass));
 
       const hidden = x.reshape<Tensor3D>([B, T, c.hidden]);
       const counts = tf.maximum(mask.sum(1, true), 1); // [B, 1]: an empty row pools to zeros, not NaN
@@ -246,7 +247,9 @@ export class Encoder {
     return delta ? tf.add(base, delta) : base;
   }
 
-  private layer(i: number, x: Tensor2D, maskAdd: Tensor, B: number, T: number, adapter: LoraAdapter | undefined, training: boolean, drop: Dropout, dropSeed: () => number): Tensor2D {
+  /** Transformer block i (post-LN): self-attention, then the feed-forward network, each with a residual. x [B*T, H]. */
+  private layer(i: number, x: Tensor2D, pass: LayerPass): Tensor2D {
+    const { maskAdd, batch: B, seqLen: T, adapter, training, drop, dropSeed } = pass;
     const c = this.config;
     const nh = c.heads;
     const hd = c.hidden / nh;
@@ -264,6 +267,19 @@ export class Encoder {
 }
 
 type Dropout = <R extends Tensor>(x: R, rate: number) => R;
+
+/** What every layer of one forward pass shares. */
+interface LayerPass {
+  /** [B, 1, 1, T]: 0 for tokens, MASK_VALUE for padding keys. */
+  maskAdd: Tensor;
+  batch: number;
+  seqLen: number;
+  adapter: LoraAdapter | undefined;
+  training: boolean;
+  drop: Dropout;
+  /** The next dropout site's seed, in the order the sites are visited. */
+  dropSeed: () => number;
+}
 
 export function cloneVariables(params: Map<string, Variable>): Map<string, Variable> {
   const out = new Map<string, Variable>();

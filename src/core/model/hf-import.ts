@@ -8,7 +8,7 @@ import type { EncoderConfig, LoraConfig, LoraTarget } from './config';
 import { Encoder } from './encoder';
 import { LoraAdapter } from './lora';
 import type { DecoderFolder } from './decoder';
-import { DECODER_TYPES, loadDecoderFolder } from './decoder';
+import { DECODER_TYPES, configNumber, loadDecoderFolder } from './decoder';
 import type { NamedArray } from './safetensors';
 import { readSafetensors } from './safetensors';
 
@@ -41,12 +41,6 @@ function readJson(file: string): Record<string, unknown> {
   }
 }
 
-function num(cfg: Record<string, unknown>, key: string, file: string, fallback?: number): number {
-  const v = cfg[key] ?? fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${file}: field '${key}' must be a number, got ${JSON.stringify(cfg[key])}`);
-  return v;
-}
-
 /** Reads config.json of a BertModel into an EncoderConfig. */
 export function bertConfigFrom(cfg: Record<string, unknown>, file: string): EncoderConfig {
   const modelType = String(cfg.model_type);
@@ -58,17 +52,17 @@ export function bertConfigFrom(cfg: Record<string, unknown>, file: string): Enco
   const posType = cfg.position_embedding_type ?? 'absolute';
   if (posType !== 'absolute') throw new Error(`${file}: field 'position_embedding_type' is ${JSON.stringify(posType)}; only 'absolute' is supported`);
   return {
-    vocabSize: num(cfg, 'vocab_size', file),
-    hidden: num(cfg, 'hidden_size', file),
-    layers: num(cfg, 'num_hidden_layers', file),
-    heads: num(cfg, 'num_attention_heads', file),
-    intermediate: num(cfg, 'intermediate_size', file),
-    maxPositions: num(cfg, 'max_position_embeddings', file),
-    typeVocabSize: num(cfg, 'type_vocab_size', file, 2),
-    layerNormEps: num(cfg, 'layer_norm_eps', file, 1e-12),
+    vocabSize: configNumber(cfg, 'vocab_size', file),
+    hidden: configNumber(cfg, 'hidden_size', file),
+    layers: configNumber(cfg, 'num_hidden_layers', file),
+    heads: configNumber(cfg, 'num_attention_heads', file),
+    intermediate: configNumber(cfg, 'intermediate_size', file),
+    maxPositions: configNumber(cfg, 'max_position_embeddings', file),
+    typeVocabSize: configNumber(cfg, 'type_vocab_size', file, 2),
+    layerNormEps: configNumber(cfg, 'layer_norm_eps', file, 1e-12),
     hiddenAct: act as EncoderConfig['hiddenAct'],
-    hiddenDropout: num(cfg, 'hidden_dropout_prob', file, 0.1),
-    attentionDropout: num(cfg, 'attention_probs_dropout_prob', file, 0.1),
+    hiddenDropout: configNumber(cfg, 'hidden_dropout_prob', file, 0.1),
+    attentionDropout: configNumber(cfg, 'attention_probs_dropout_prob', file, 0.1),
   };
 }
 
@@ -133,9 +127,9 @@ export function loadPeftAdapter(dir: string, encoder: EncoderConfig): LoraAdapte
     throw new Error(`${configFile}: field 'target_modules' is ${JSON.stringify(rawTargets)}; it must be a non-empty subset of query, key, value`);
   }
   const config: LoraConfig = {
-    r: num(cfg, 'r', configFile),
-    alpha: num(cfg, 'lora_alpha', configFile),
-    dropout: num(cfg, 'lora_dropout', configFile, 0),
+    r: configNumber(cfg, 'r', configFile),
+    alpha: configNumber(cfg, 'lora_alpha', configFile),
+    dropout: configNumber(cfg, 'lora_dropout', configFile, 0),
     targets: (['query', 'key', 'value'] as LoraTarget[]).filter((t) => targets.includes(t)),
   };
   const weightsFile = join(dir, 'adapter_model.safetensors');

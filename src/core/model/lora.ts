@@ -7,6 +7,7 @@ import { Encoder, cloneVariables } from './encoder';
 import { subSeed, uniform } from './init';
 import { linear } from './kernels';
 import type { NamedArray } from './safetensors';
+import { need } from './safetensors';
 import { tf, variableOf } from './tf';
 import type { Tensor2D, Variable } from './tf';
 
@@ -91,15 +92,8 @@ export class LoraAdapter {
   /** A new encoder whose targeted weights are W + scale · B A: the same outputs with no adapter (export, tests). */
   merge(encoder: Encoder): Encoder {
     if (encoder.config.layers !== this.layers) throw new Error(`LoRA merge: the adapter has ${this.layers} layers, the encoder ${encoder.config.layers}`);
-    const named = new Map<string, NamedArray>();
-    for (const [name, v] of encoder.named()) {
-      const m = /^encoder\.layer\.(\d+)\.attention\.self\.(query|key|value)\.weight$/.exec(name);
-      const a = m && this.params.get(loraName(Number(m[1]), m[2] as LoraTarget, 'A'));
-      const b = m && this.params.get(loraName(Number(m[1]), m[2] as LoraTarget, 'B'));
-      const data = a && b ? tf.tidy(() => tf.add(v, tf.mul(tf.matMul(b, a), this.scale)).dataSync() as Float32Array) : (v.dataSync() as Float32Array);
-      named.set(name, { shape: v.shape, data });
-    }
-    return Encoder.fromNamed(encoder.config, named, 'LoRA merge');
+    const named = (vs: Map<string, Variable>): Map<string, NamedArray> => new Map([...vs].map(([name, v]) => [name, { shape: v.shape, data: v.dataSync() as Float32Array }]));
+    return Encoder.fromNamed(encoder.config, mergeLoraWeights(named(encoder.named()), named(this.params), this.scale, 'LoRA merge'), 'LoRA merge');
   }
 
   clone(): LoraAdapter {
@@ -110,4 +104,33 @@ export class LoraAdapter {
     for (const v of this.params.values()) v.dispose();
     this.params.clear();
   }
+}
+
+/**
+ * The LoRA merge, W + scale · B A for every adapted projection of either family (BERT's attention
+ * projections or a decoder's q/k/v): the same outputs with no adapter. Untouched weights stay the same
+ * arrays, so an export stores them once. The one merge: `LoraAdapter.merge` and the ONNX export use it.
+ */
+export function mergeLoraWeights(encoder: Map<string, NamedArray>, lora: Map<string, NamedArray>, scale: number, where: string): Map<string, NamedArray> {
+  const out = new Map(encoder);
+  for (const [name, a] of lora) {
+    // BERT's attention projections, or a decoder's (Qwen2/Llama).
+    const m = /^(encoder\.layer\.\d+\.attention\.self\.(?:query|key|value)|layers\.\d+\.self_attn\.[qkv]_proj)\.lora_A\.weight$/.exec(name);
+    if (!m) continue;
+    const b = need(lora, `${m[1]}.lora_B.weight`, where);
+    const w = need(encoder, `${m[1]}.weight`, where);
+    const [outDim, inDim] = w.shape;
+    const r = a.shape[0];
+    if (a.shape[1] !== inDim || b.shape[0] !== outDim || b.shape[1] !== r) throw new Error(`${where}: LoRA ${m[1]} has A ${JSON.stringify(a.shape)} and B ${JSON.stringify(b.shape)}, the weight is ${JSON.stringify(w.shape)}`);
+    const merged = new Float32Array(w.data);
+    for (let o = 0; o < outDim; o++) {
+      for (let i = 0; i < inDim; i++) {
+        let s = 0;
+        for (let k = 0; k < r; k++) s += b.data[o * r + k] * a.data[k * inDim + i];
+        merged[o * inDim + i] += scale * s;
+      }
+    }
+    out.set(`${m[1]}.weight`, { shape: w.shape, data: merged });
+  }
+  return out;
 }

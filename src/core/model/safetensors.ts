@@ -204,3 +204,10 @@ export function encodeSafetensors(tensors: Map<string, NamedArray | IntArray>, m
 export function writeSafetensors(file: string, tensors: Map<string, NamedArray | IntArray>, metadata?: Record<string, string>): void {
   writeFileAtomic(file, encodeSafetensors(tensors, metadata));
 }
+
+/** The named weight `name`, or an error saying which one `where` lacks. */
+export function need(weights: Map<string, NamedArray>, name: string, where: string): NamedArray {
+  const w = weights.get(name);
+  if (!w) throw new Error(`${where}: missing parameter '${name}'`);
+  return w;
+}

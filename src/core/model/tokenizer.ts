@@ -7,10 +7,10 @@
  * keep the most recent context.
  */
 import { Tokenizer } from '@huggingface/tokenizers';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { FileError, errnoReason } from '../io/file-error';
-import { checkInput } from '../io/input-file';
+import { FileError } from '../io/file-error';
+import { readJsonFile } from '../io/input-file';
 
 export interface Encoded {
   ids: Int32Array;
@@ -80,9 +80,9 @@ export class TextTokenizer {
    * the decoder specials a run or an export recorded (the config file is not copied with the tokenizer).
    */
   static fromFile(file: string, style: SequenceStyle = 'bert', special?: SpecialIds): TextTokenizer {
-    const json = readJson(file, 'tokenizer');
+    const json = readJsonFile(file, 'tokenizer');
     const configFile = join(dirname(file), 'tokenizer_config.json');
-    const config = existsSync(configFile) ? readJson(configFile, 'tokenizer config') : {};
+    const config = existsSync(configFile) ? readJsonFile(configFile, 'tokenizer config') : {};
     if (!isObject(json)) throw new FileError(file, `not a tokenizer.json (expected a JSON object)`);
     if (!isObject(config)) throw new FileError(configFile, `not a tokenizer config (expected a JSON object)`);
     let tok: Tokenizer;
@@ -256,22 +256,6 @@ function checkMaxLen(maxLen: number, specials: number): number {
     throw new RangeError(`maxLen must be an integer above ${specials} (the special tokens alone take ${specials}); got ${maxLen}`);
   }
   return maxLen;
-}
-
-function readJson(file: string, what: string): unknown {
-  let text: string;
-  try {
-    checkInput(file);
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const reason = e instanceof FileError ? e.reason : (errnoReason(e) ?? (e as Error).message);
-    throw new FileError(file, `cannot read the ${what} (${reason})`);
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (e) {
-    throw new FileError(file, `the ${what} is not valid JSON (${(e as Error).message})`);
-  }
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -84,3 +84,10 @@ function shuffle<T>(xs: T[], rng: () => number): T[] {
   }
   return xs;
 }
+
+/** `items` in consecutive groups of `size` (the last may be shorter). */
+export function chunk<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

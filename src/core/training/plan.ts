@@ -24,8 +24,8 @@ import type { PreferenceData } from './data';
 import { pairsOf, positionsByCategory } from './data';
 import { batchStream } from './fit';
 import type { HyperParams, TrainedPhase } from './hparams';
-import type { InnerModel, RunModel } from './networks';
-import { componentName } from './networks';
+import type { InnerModel, RunModel } from '../model/dmoerm';
+import { INIT_SEED, PART, componentName, phase3Input } from '../model/dmoerm';
 import type { PrefPair } from './pairs';
 import type { Rng } from './rng';
 import type { RunFolder } from './run-folder';
@@ -207,12 +207,40 @@ export function writePlan(run: RunFolder, input: PlanInput): TrainingPlan {
 
 /** The plan in memory: components, their tables and their initial weights (part `<component>.<part>`). */
 export function buildPlan(input: PlanInput): { plan: TrainingPlan; tables: Map<string, ComponentTables>; init: Record<string, CheckpointPart> } {
-  const { data, hp, method, seed } = input;
+  const { components, tables, model } = planComponents(input);
+  const plan: TrainingPlan = {
+    format: PLAN_FORMAT,
+    version: PLAN_VERSION,
+    method: input.method,
+    seed: input.seed,
+    hyperParams: input.hp,
+    encoder: input.initialEncoder.config,
+    lora: input.lora,
+    maxLen: input.maxLen,
+    routerMaxLen: input.routerMaxLen,
+    mlpHidden: input.hp.mlpHidden,
+    padId: input.padId,
+    records: input.data.records.length,
+    categories: [...new Set(input.data.categories)].sort(),
+    components,
+    model,
+    ...(input.baseWeights ? { baseWeights: input.baseWeights } : {}),
+  };
+  return { plan, tables, init: initialWeights(input, components) };
+}
+
+/** What deciding the components takes: the recipe's context before training. */
+export type ComponentsInput = Pick<PlanInput, 'method' | 'hp' | 'data' | 'lora' | 'maxLen' | 'routerMaxLen' | 'train' | 'capability' | 'initialEncoder' | 'rng'>;
+
+/**
+ * The components `input.method` trains, in training order (what the recipe trains and shares its time
+ * budget by), their data tables, and the run's structure if every component trains.
+ */
+export function planComponents(input: ComponentsInput): { components: PlanComponent[]; tables: Map<string, ComponentTables>; model: RunModel } {
+  const { data, hp, method } = input;
   const splits = new RunSplits(data, hp, input.rng);
-  const hidden = input.initialEncoder.config.hidden;
   const components: PlanComponent[] = [];
   const tables = new Map<string, ComponentTables>();
-  const init: Record<string, CheckpointPart> = { ...(input.baseWeights ? {} : { 'base.encoder': input.initialEncoder }), 'base.head': ScalarHead.create(hidden, seed) };
   const seqLength = (p: PrefPair): number => Math.max(data.records[p.record].responses[p.winner].ids.length, data.records[p.record].responses[p.loser].ids.length);
 
   const addTokens = (c: Omit<PlanComponent, 'kind' | 'lr' | 'maxSteps' | 'weight' | 'trainExamples' | 'valExamples'>, train: PrefPair[], val: PrefPair[]): void => {
@@ -241,7 +269,6 @@ export function buildPlan(input: PlanInput): { plan: TrainingPlan; tables: Map<s
     const members: string[] = [];
     for (let i = 0; i < hp.ensembleSize; i++) {
       const name = `member-${i}`;
-      init[`${name}.lora`] = createLora(input.initialEncoder.config, input.lora, seed + 1000 + i);
       addTokens({ name, phase: 'ensemble', expert: name, encoder: 'base', trainEncoder: false, headFrom: 'base', lora: true }, pairsOf(data, baseTrain), pairsOf(data, baseVal));
       members.push(name);
     }
@@ -263,7 +290,6 @@ export function buildPlan(input: PlanInput): { plan: TrainingPlan; tables: Map<s
       const train = pairs.filter((p) => inTrain.has(p.record));
       if (train.length < hp.minPairs) continue;
       const name = componentName('phase2', category, point);
-      init[`${name}.lora`] = createLora(input.initialEncoder.config, input.lora, seed + experts.length + 100);
       addTokens({ name, phase: 'phase2', expert: `${category}/${point}`, encoder: phase1, trainEncoder: false, headFrom: phase1, lora: true }, train, pairs.filter((p) => inVal.has(p.record)));
       experts.push({ point, component: name });
     }
@@ -272,9 +298,10 @@ export function buildPlan(input: PlanInput): { plan: TrainingPlan; tables: Map<s
     const p3Pairs = pairsOf(data, p3Train);
     if (experts.length > 0 && p3Pairs.length >= hp.minPairs) {
       const name = componentName('phase3', category);
-      init[`${name}.mlp`] = MlpHead.create(hidden * experts.length, hp.mlpHidden, seed + 300);
       const valSet = splits.valSubset(pairsOf(data, p3Val), name);
       const schedule = schedulePlan(shuffledEpoch(p3Pairs.length, hp.batchPairs), input.rng.fork(`data/${name}`), hp.maxSteps.phase3);
+      // Embedding a sequence costs about a third of one sequence's training pass and a step trains
+      // 2·batchPairs sequences: the router and Phase 3 are weighed by what caching their embeddings costs, in steps.
       components.push({ name, phase: 'phase3', expert: category, kind: 'phase3', lr: hp.lr.phase3, maxSteps: hp.maxSteps.phase3, weight: hp.maxSteps.phase3 * 0.02 + (experts.length * p3.length) / (6 * hp.batchPairs), phase1, experts: experts.map((e) => e.component), trainExamples: p3Pairs.length, valExamples: valSet.length });
       tables.set(name, { train: pairTable(p3Pairs), width: 3, val: pairTable(valSet), records: p3, ...schedule });
       result.phase3 = name;
@@ -286,8 +313,6 @@ export function buildPlan(input: PlanInput): { plan: TrainingPlan; tables: Map<s
     const groups = positionsByCategory(data, input.train);
     const categories = [...groups.keys()];
     if (categories.length > 1) {
-      const classifier = Classifier.create(hidden, categories.length, seed + 7);
-      init['router.classifier'] = classifier;
       const schedule = schedulePlan(shuffledEpoch(baseTrain.length, ROUTER_BATCH), input.rng.fork('data/router'), hp.maxSteps.router);
       components.push({ name: 'router', phase: 'router', kind: 'router', lr: hp.lr.router, maxSteps: hp.maxSteps.router, weight: hp.maxSteps.router * 0.02 + input.train.length / (6 * hp.batchPairs), categories, trainExamples: baseTrain.length, valExamples: baseVal.length });
       tables.set('router', { train: Int32Array.from(baseTrain), width: 1, val: Int32Array.from(baseVal), ...schedule });
@@ -304,25 +329,24 @@ export function buildPlan(input: PlanInput): { plan: TrainingPlan; tables: Map<s
     model.inner = m ? { all: m } : {};
   }
 
-  const plan: TrainingPlan = {
-    format: PLAN_FORMAT,
-    version: PLAN_VERSION,
-    method,
-    seed,
-    hyperParams: hp,
-    encoder: input.initialEncoder.config,
-    lora: input.lora,
-    maxLen: input.maxLen,
-    routerMaxLen: input.routerMaxLen,
-    mlpHidden: hp.mlpHidden,
-    padId: input.padId,
-    records: data.records.length,
-    categories: [...new Set(data.categories)].sort(),
-    components,
-    model,
-    ...(input.baseWeights ? { baseWeights: input.baseWeights } : {}),
-  };
-  return { plan, tables, init };
+  return { components, tables, model };
+}
+
+/** Every component's initial weights, part `<component>.<part>`, seeded as INIT_SEED says, in training order. */
+function initialWeights(input: PlanInput, components: PlanComponent[]): Record<string, CheckpointPart> {
+  const { hp, seed } = input;
+  const base = input.initialEncoder.config;
+  const init: Record<string, CheckpointPart> = { ...(input.baseWeights ? {} : { 'base.encoder': input.initialEncoder }), 'base.head': ScalarHead.create(base.hidden, seed) };
+  let member = 0;
+  let expert = 0; // within the current category: its Phase 1 comes first
+  for (const c of components) {
+    if (c.phase === 'ensemble') init[`${c.name}.${PART.lora}`] = createLora(base, input.lora, seed + INIT_SEED.member(member++));
+    else if (c.phase === 'phase1') expert = 0;
+    else if (c.phase === 'phase2') init[`${c.name}.${PART.lora}`] = createLora(base, input.lora, seed + INIT_SEED.expert(expert++));
+    else if (c.kind === 'router') init[`${c.name}.${PART.classifier}`] = Classifier.create(base.hidden, c.categories!.length, seed + INIT_SEED.router);
+    else if (c.kind === 'phase3') init[`${c.name}.${PART.mlp}`] = MlpHead.create(phase3Input(base.hidden, c.experts!.length), hp.mlpHidden, seed + INIT_SEED.phase3);
+  }
+  return init;
 }
 
 /** A LoRA adapter's initial weights for either family of base. */

@@ -12,15 +12,17 @@ import type { FitOutcome, FitResume, FitTask, NamedParams } from './fit';
 import { fit } from './fit';
 import type { HyperParams, TrainedPhase } from './hparams';
 import { trainingThreads } from './hparams';
-import type { InnerModel, RunModel } from './networks';
-import { RewardNet, componentName, loadParts, saveParts } from './networks';
+import type { InnerModel, RunModel } from '../model/dmoerm';
+import { INIT_SEED, RewardNet, componentName, phase3Input } from '../model/dmoerm';
+import { loadParts, saveParts } from './parts';
 import type { PrefPair } from './pairs';
 import { RunThreads, gradientWorkerScript } from './parallel';
 import type { Rng } from './rng';
 import type { RunFolder, RunState } from './run-folder';
-import { RunSplits, ROUTER_BATCH } from './plan';
+import { RunSplits, ROUTER_BATCH, planComponents } from './plan';
 import type { SequenceSource } from './tasks';
-import { EmbeddingCache, Standardizer, cachedPairTask, embedSequences, routerTask, tokenPairTask } from './tasks';
+import { Standardizer, cacheExpertEmbeddings } from './embedding-cache';
+import { cachedPairTask, embedSequences, routerTask, tokenPairTask } from './tasks';
 import type { Method, TrainEvent } from './types';
 
 export class CancelledError extends Error {
@@ -54,7 +56,7 @@ export interface RecipeContext {
 
 interface Planned {
   component: string;
-  /** Relative cost, used to share the time budget between components. */
+  /** Relative cost (the plan's), used to share the time budget between components. */
   weight: number;
 }
 
@@ -102,7 +104,20 @@ class RecipeRunner {
       base: 'base',
     };
     const [baseTrain, baseVal] = this.splits.validation(ctx.train, 'base');
-    this.plan = this.planComponents();
+    // What the PyTorch trainer's plan would train, so both engines share a time budget alike.
+    const { components } = planComponents({
+      method: ctx.method,
+      hp: ctx.hp,
+      data: ctx.data,
+      lora: ctx.preset.lora,
+      maxLen: ctx.preset.maxLen,
+      routerMaxLen: ctx.preset.routerMaxLen,
+      train: ctx.train,
+      capability: ctx.capability,
+      initialEncoder: ctx.initialEncoder,
+      rng: ctx.rng,
+    });
+    this.plan = components.map((c) => ({ component: c.name, weight: c.weight }));
 
     const base = new RewardNet(ctx.initialEncoder, ScalarHead.create(ctx.initialEncoder.config.hidden, ctx.seed));
     await this.trainTokens('base', 'base', undefined, { encoder: base.encoder, head: base.head }, pairsOf(ctx.data, baseTrain), pairsOf(ctx.data, baseVal), base);
@@ -114,7 +129,7 @@ class RecipeRunner {
       for (let i = 0; i < ctx.hp.ensembleSize; i++) {
         const name = `member-${i}`;
         // Members differ by seed (LoRA init, head unchanged from the base) and by data order (their own rng).
-        const net = new RewardNet(base.encoder, base.head.clone(), LoraAdapter.create(base.encoder.config, ctx.preset.lora, ctx.seed + 1000 + i));
+        const net = new RewardNet(base.encoder, base.head.clone(), LoraAdapter.create(base.encoder.config, ctx.preset.lora, ctx.seed + INIT_SEED.member(i)));
         const memberTrain = pairsOf(ctx.data, baseTrain);
         await this.trainTokens(name, 'ensemble', name, { lora: net.adapter!, head: net.head }, memberTrain, pairsOf(ctx.data, baseVal), net);
         net.adapter!.dispose();
@@ -148,35 +163,9 @@ class RecipeRunner {
     return { model, truncated: this.truncated };
   }
 
-  /** Component names in training order with rough relative costs, for sharing the time budget. */
-  private planComponents(): Planned[] {
-    const { ctx } = this;
-    const h = ctx.hp;
-    const plan: Planned[] = [{ component: 'base', weight: h.maxSteps.base }];
-    if (ctx.method === 'mean' || ctx.method === 'wco' || ctx.method === 'uwo') {
-      for (let i = 0; i < h.ensembleSize; i++) plan.push({ component: `member-${i}`, weight: h.maxSteps.ensemble });
-    }
-    if (ctx.method === 'dmoerm' || ctx.method === 'dmoerm-no-outer') {
-      const byCategory = ctx.method === 'dmoerm' ? positionsByCategory(ctx.data, ctx.train) : new Map([['all', ctx.train]]);
-      // Embedding a sequence costs about a third of one sequence's training pass, and a step trains
-      // 2·batchPairs sequences: what the router and Phase 3 spend caching embeddings, in steps.
-      const embedSteps = (sequences: number, len: number): number => (sequences * len) / ctx.preset.maxLen / (6 * h.batchPairs);
-      if (byCategory.size > 1) plan.push({ component: 'router', weight: h.maxSteps.router * 0.02 + embedSteps(ctx.train.length, ctx.preset.routerMaxLen) });
-      for (const [c, positions] of byCategory) {
-        plan.push({ component: componentName('phase1', c), weight: h.maxSteps.phase1 });
-        const inCategory = new Set(positions);
-        // Only points with enough labels here get an expert; planning the others would shrink every share for nothing.
-        const points = [...ctx.capability].filter(([, pairs]) => pairs.filter((p) => inCategory.has(p.record)).length >= h.minPairs).map(([point]) => point);
-        for (const point of points) plan.push({ component: componentName('phase2', c, point), weight: h.maxSteps.phase2 });
-        if (points.length > 0) plan.push({ component: componentName('phase3', c), weight: h.maxSteps.phase3 * 0.02 + embedSteps(points.length * positions.length * 0.4, ctx.preset.maxLen) });
-      }
-    }
-    return plan;
-  }
-
   private async trainRouter(base: RewardNet, categories: string[], train: number[], val: number[]): Promise<void> {
     const { ctx } = this;
-    const classifier = Classifier.create(base.encoder.config.hidden, categories.length, ctx.seed + 7);
+    const classifier = Classifier.create(base.encoder.config.hidden, categories.length, ctx.seed + INIT_SEED.router);
     const parts = { classifier };
     if (!this.isDone('router')) {
       this.phase('router', undefined, `router over ${categories.length} categories: embedding the user turns`);
@@ -228,7 +217,7 @@ class RecipeRunner {
         continue;
       }
       const name = componentName('phase2', category, point);
-      const expert = new RewardNet(phase1.encoder, phase1.head.clone(), LoraAdapter.create(phase1.encoder.config, ctx.preset.lora, ctx.seed + experts.length + 100));
+      const expert = new RewardNet(phase1.encoder, phase1.head.clone(), LoraAdapter.create(phase1.encoder.config, ctx.preset.lora, ctx.seed + INIT_SEED.expert(experts.length)));
       await this.trainTokens(name, 'phase2', `${category}/${point}`, { lora: expert.adapter!, head: expert.head }, train, val, expert);
       expert.head.dispose();
       adapters.push(expert.adapter!);
@@ -244,7 +233,7 @@ class RecipeRunner {
     const name = componentName('phase3', category);
     if (experts.length > 0 && p3Pairs.length >= ctx.hp.minPairs && (this.isDone(name) || !this.pastDeadline())) {
       const hidden = phase1.encoder.config.hidden;
-      const mlp = MlpHead.create(hidden * experts.length, ctx.hp.mlpHidden, ctx.seed + 300);
+      const mlp = MlpHead.create(phase3Input(hidden, experts.length), ctx.hp.mlpHidden, ctx.seed + INIT_SEED.phase3);
       const parts = { mlp };
       let steps: number;
       if (!this.isDone(name)) {
@@ -356,19 +345,4 @@ class RecipeRunner {
     this.ctx.onEvent?.({ type: 'log', level, message });
     this.ctx.run.log(message);
   }
-}
-
-/** z = ⊕ z_i for every response of the given records: one frozen pass per expert (paper §3.3). */
-export function cacheExpertEmbeddings(src: SequenceSource, encoder: Encoder, adapters: LoraAdapter[], positions: number[]): EmbeddingCache {
-  const keys = positions.flatMap((p) => src.data.records[p].responses.map((_, r) => [p, r] as [number, number]));
-  const seqs = keys.map(([p, r]) => src.data.records[p].responses[r]);
-  const hidden = encoder.config.hidden;
-  const cache = new EmbeddingCache(hidden * adapters.length);
-  const perExpert = adapters.map((adapter) => embedSequences(src, seqs, (b) => encoder.forward(b, { adapter }).pooled));
-  keys.forEach(([p, r], i) => {
-    const row = new Float32Array(hidden * adapters.length);
-    perExpert.forEach((rows, e) => row.set(rows[i], e * hidden));
-    cache.set(p, r, row);
-  });
-  return cache;
 }

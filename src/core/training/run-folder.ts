@@ -3,10 +3,10 @@ import { appendFileSync, closeSync, existsSync, openSync, readdirSync, readFileS
 import { join, resolve } from 'node:path';
 import type { FileLock } from '../lock';
 import { acquireLock } from '../lock';
-import { FileError, asFileError } from '../io/file-error';
+import { FileError } from '../io/file-error';
 import { makeDirs, writeFileAtomic } from '../io/safe-output';
 import type { EvalResult, Phase } from './types';
-import { checkInput } from '../io/input-file';
+import { readJsonFile } from '../io/input-file';
 
 /**
  * The run folder: everything a run writes, in one place, resumable (layout in docs/training.md).
@@ -120,21 +120,6 @@ function differences(a: unknown, b: unknown, ignore: ReadonlySet<string>, path =
   return [`${path || '(the whole configuration)'}: ${JSON.stringify(a) ?? 'absent'} in the folder, ${JSON.stringify(b) ?? 'absent'} now`];
 }
 
-function readJson(file: string, what: string): unknown {
-  let text: string;
-  try {
-    checkInput(file);
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw asFileError(file, e);
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (e) {
-    throw new FileError(file, `the ${what} is not valid JSON (${(e as Error).message})`);
-  }
-}
-
 const COMPONENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** `rewardlens eval RUN TESTFILE`'s result, kept in the run folder. */
@@ -194,7 +179,7 @@ export class RunFolder {
     const abs = resolve(dir);
     const configFile = join(abs, RUN_FILES.config);
     if (!existsSync(configFile)) throw new FileError(abs, `is not a RewardLens run folder (it has no ${RUN_FILES.config})`);
-    const config = readJson(configFile, 'run configuration');
+    const config = readJsonFile(configFile, 'run configuration');
     if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new FileError(configFile, 'the run configuration is not a JSON object');
     return new RunFolder(abs, config as Record<string, unknown>);
   }
@@ -218,7 +203,7 @@ export class RunFolder {
   readState(): RunState {
     const file = this.file('state');
     if (!existsSync(file)) return { completed: [] };
-    const s = readJson(file, 'run state') as Partial<RunState> | null;
+    const s = readJsonFile(file, 'run state') as Partial<RunState> | null;
     if (typeof s !== 'object' || s === null || !Array.isArray(s.completed) || !s.completed.every((c) => typeof c === 'string'))
       throw new Error(`run state ${file} has no list of completed components; delete it to restart the run from its first component`);
     return s as RunState;
@@ -264,7 +249,7 @@ export class RunFolder {
   readEval(): EvalResult[] | undefined {
     const file = this.file('eval');
     if (!existsSync(file)) return undefined;
-    const v = readJson(file, 'evaluation');
+    const v = readJsonFile(file, 'evaluation');
     const list = Array.isArray(v) ? v : [v];
     if (!list.every((r) => typeof r === 'object' && r !== null && typeof (r as EvalResult).method === 'string'))
       throw new Error(`evaluation ${file} does not hold evaluation results ({method, overall, pairs, byCategory})`);
@@ -285,7 +270,7 @@ export class RunFolder {
   readTestEvals(): TestEval[] | undefined {
     const file = this.file('testEvals');
     if (!existsSync(file)) return undefined;
-    const v = readJson(file, 'test evaluations');
+    const v = readJsonFile(file, 'test evaluations');
     const ok = (e: unknown): e is TestEval =>
       typeof e === 'object' && e !== null && typeof (e as TestEval).testFile === 'string' && typeof (e as TestEval).testSha256 === 'string' && typeof (e as TestEval).result?.method === 'string';
     if (!Array.isArray(v) || !v.every(ok)) throw new Error(`${file} does not hold test evaluations ([{testFile, testSha256, evaluatedAt, result}])`);

@@ -5,8 +5,10 @@ import { Classifier, MlpHead, ScalarHead } from '../model/heads';
 import { LoraAdapter } from '../model/lora';
 import { tf } from '../model/tf';
 import { aggregateRows } from './aggregate';
-import type { InnerModel, RunModel } from './networks';
-import { RewardNet, loadParts } from './networks';
+import type { RunModel } from '../model/dmoerm';
+import { PART, RewardNet, innerPath, phase3Input, scoringPath } from '../model/dmoerm';
+import { loadParts } from './parts';
+import { expertEmbeddings } from './embedding-cache';
 import type { SequenceSource } from './tasks';
 import { embedSequences } from './tasks';
 
@@ -39,12 +41,14 @@ export class RunScorer {
     const out = new Map<number, RecordScore>();
     const base = this.loadNet(m.base);
     try {
-      if (m.method === 'single' || (!m.ensemble && !m.inner)) {
+      const path = scoringPath(m);
+      if (path.kind === 'base') {
         for (const [p, rewards] of this.rewardsOf(src, positions, base)) out.set(p, { rewards });
         return out;
       }
-      if (m.ensemble) {
-        const perMember = m.ensemble.members.map((member) => {
+      if (path.kind === 'ensemble') {
+        const { ensemble } = path;
+        const perMember = ensemble.members.map((member) => {
           const net = this.loadExpert(base, member);
           try {
             return this.rewardsOf(src, positions, net);
@@ -54,19 +58,19 @@ export class RunScorer {
           }
         });
         for (const p of positions) {
-          out.set(p, { rewards: aggregateRows(perMember.map((r) => r.get(p)!), m.ensemble.aggregation, m.ensemble.lambda) });
+          out.set(p, { rewards: aggregateRows(perMember.map((r) => r.get(p)!), ensemble.aggregation, ensemble.lambda) });
         }
         return out;
       }
-      const routes = this.route(src, positions, base);
+      // dmoerm: the router's top-1 category per record; dmoerm-no-outer: 'all' for everything.
+      const routes = path.kind === 'routed' ? this.route(src, positions, base, path.router) : new Map<number, RecordScore['route'] & object>();
       const byCategory = new Map<string, number[]>();
       for (const p of positions) {
         const c = routes.get(p)?.category ?? 'all';
         byCategory.set(c, [...(byCategory.get(c) ?? []), p]);
       }
       for (const [category, members] of byCategory) {
-        const inner = m.inner?.[category];
-        const rewards = inner ? this.innerRewards(src, members, inner) : this.rewardsOf(src, members, base);
+        const rewards = this.innerRewards(src, members, category, base);
         for (const p of members) out.set(p, { rewards: rewards.get(p)!, route: routes.get(p) });
       }
       return out;
@@ -76,18 +80,16 @@ export class RunScorer {
     }
   }
 
-  private route(src: SequenceSource, positions: number[], base: RewardNet): Map<number, RecordScore['route'] & object> {
-    const m = this.model;
+  private route(src: SequenceSource, positions: number[], base: RewardNet, router: NonNullable<RunModel['router']>): Map<number, RecordScore['route'] & object> {
     const out = new Map<number, { category: string; probabilities: Float32Array }>();
-    if (!m.router) return out; // dmoerm-no-outer: one inner model for everything
-    const categories = m.router.categories;
-    if (!m.router.component) {
+    const categories = router.categories;
+    if (!router.component) {
       for (const p of positions) out.set(p, { category: categories[0], probabilities: Float32Array.of(1) });
       return out;
     }
     const classifier = Classifier.create(base.encoder.config.hidden, categories.length, 0);
     try {
-      loadParts(this.checkpoint(m.router.component), { classifier });
+      loadParts(this.checkpoint(router.component), { [PART.classifier]: classifier });
       const seqs = positions.map((p) => ({ ids: src.data.records[p].router, typeIds: new Int32Array(src.data.records[p].router.length) }));
       const probs = embedSequences(src, seqs, (b) => tf.softmax<TF.Tensor2D>(classifier.logits(base.embed(b))));
       positions.forEach((p, i) => {
@@ -101,28 +103,27 @@ export class RunScorer {
     }
   }
 
-  private innerRewards(src: SequenceSource, positions: number[], inner: InnerModel): Map<number, Float32Array> {
+  private innerRewards(src: SequenceSource, positions: number[], category: string, base: RewardNet): Map<number, Float32Array> {
+    const path = innerPath(this.model, category);
+    if (path.kind === 'base') return this.rewardsOf(src, positions, base);
+    const { inner } = path;
     const phase1 = this.loadNet(inner.phase1);
     try {
-      if (!inner.phase3 || inner.experts.length === 0) return this.rewardsOf(src, positions, phase1);
-      const keys = positions.flatMap((p) => src.data.records[p].responses.map((_, r) => [p, r] as const));
-      const seqs = keys.map(([p, r]) => src.data.records[p].responses[r]);
-      const hidden = phase1.encoder.config.hidden;
-      const z = new Float32Array(keys.length * hidden * inner.experts.length);
-      inner.experts.forEach((e, k) => {
+      if (path.kind === 'phase1') return this.rewardsOf(src, positions, phase1);
+      const { keys, z } = expertEmbeddings(src, phase1.encoder, positions, inner.experts.length, (k, embed) => {
         const adapter = LoraAdapter.create(phase1.encoder.config, this.model.lora, 0);
         try {
-          loadParts(this.checkpoint(e.component), { lora: adapter });
-          const rows = embedSequences(src, seqs, (b) => phase1.encoder.forward(b, { adapter }).pooled);
-          rows.forEach((row, i) => z.set(row, (i * inner.experts.length + k) * hidden));
+          loadParts(this.checkpoint(inner.experts[k].component), { [PART.lora]: adapter });
+          embed(adapter);
         } finally {
           adapter.dispose();
         }
       });
-      const mlp = MlpHead.create(hidden * inner.experts.length, this.model.mlpHidden, 0);
+      const width = phase3Input(phase1.encoder.config.hidden, inner.experts.length);
+      const mlp = MlpHead.create(width, this.model.mlpHidden, 0);
       try {
-        loadParts(this.checkpoint(inner.phase3), { mlp });
-        const r = tf.tidy(() => mlp.forward(tf.tensor2d(z, [keys.length, hidden * inner.experts.length])).dataSync() as Float32Array);
+        loadParts(this.checkpoint(path.phase3), { [PART.mlp]: mlp });
+        const r = tf.tidy(() => mlp.forward(tf.tensor2d(z, [keys.length, width])).dataSync() as Float32Array);
         return collect(src, positions, r);
       } finally {
         mlp.dispose();
@@ -142,13 +143,13 @@ export class RunScorer {
   private loadNet(component: string): RewardNet {
     const config = encoderOnly(this.model.encoder, 'scoring a run in the TensorFlow.js engine');
     const net = new RewardNet(Encoder.create(config, 0), ScalarHead.create(config.hidden, 0));
-    loadParts(this.checkpoint(component), { encoder: net.encoder, head: net.head });
+    loadParts(this.checkpoint(component), { [PART.encoder]: net.encoder, [PART.head]: net.head });
     return net;
   }
 
   private loadExpert(base: RewardNet, component: string): RewardNet {
     const net = new RewardNet(base.encoder, ScalarHead.create(base.encoder.config.hidden, 0), LoraAdapter.create(base.encoder.config, this.model.lora, 0));
-    loadParts(this.checkpoint(component), { lora: net.adapter!, head: net.head });
+    loadParts(this.checkpoint(component), { [PART.lora]: net.adapter!, [PART.head]: net.head });
     return net;
   }
 }

@@ -3,9 +3,9 @@ import { CommandId } from '../command-id';
 import type { Ctx } from '../context';
 import type { IndexedDataset } from '../datasets/registry';
 import { runArg } from '../training/runs-tree';
-import type { DisagreementsResult } from './disagreements-panel';
-import { DisagreementsPanel } from './disagreements-panel';
-import { EvaluationReportPanel } from './evaluation-report-panel';
+import type { DisagreementsResult } from '../webviews/disagreements/panel';
+import { DisagreementsPanel } from '../webviews/disagreements/panel';
+import { EvaluationReportPanel } from '../webviews/evaluation-report/panel';
 
 /** "Show Evaluation Report" (run?: path | runs-view node): the report, with that run's training curves below the tables. */
 export function showEvaluationReport(ctx: Ctx, arg: unknown): void {

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { DOCUMENT_SYNC_LIMIT_BYTES } from '../config';
 import type { Ctx } from '../context';
-import { isCancellation } from './cancellation';
+import { isCancellation } from '../cancellation';
 import type { IndexedDataset } from './registry';
 
 /** Opening and re-indexing datasets with the UI around it (progress, editors). */

@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import { BufferSource } from '../../core/dataset/byte-source';
 import { Dataset } from '../../core/dataset/dataset';
 import type { Config } from '../config';
-import { CancelledError, isCancellation, signalOf } from './cancellation';
+import { abortOnCancel, CancelledError, isCancellation } from '../cancellation';
 import { errorMessage } from '../../core/error-message';
 
 /** A dataset indexed by the engine, and where its bytes came from. */
@@ -157,8 +157,7 @@ export class DatasetRegistry implements vscode.Disposable {
     const slot = this.slot(uri);
     slot.pending?.abort.abort(new CancelledError());
     const abort = new AbortController();
-    const cancel = signalOf(token);
-    cancel.signal.addEventListener('abort', () => abort.abort(cancel.signal.reason), { once: true });
+    const cancel = token && abortOnCancel(token, abort);
     let last = 0;
     const promise = this.build(slot, 'file', undefined, abort, () =>
       Dataset.open(uri.fsPath, {
@@ -172,7 +171,9 @@ export class DatasetRegistry implements vscode.Disposable {
           }
         },
       }),
-    ).finally(() => cancel.dispose());
+    ).finally(() => {
+      cancel?.dispose();
+    });
     slot.pending = { promise, abort };
     return promise;
   }

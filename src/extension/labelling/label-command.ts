@@ -12,6 +12,7 @@ import { isJobConfig, loadJobConfig } from './job-config';
 import { createJudge, scrub } from './judge';
 import { datasetPath, storeFileOf } from './paths';
 import { labellingBlockedReason } from './trust';
+import { abortOnCancel } from '../cancellation';
 import { settingsCommandFor } from './settings-scope';
 
 /**
@@ -202,10 +203,9 @@ async function run(ctx: Ctx, d: IndexedDataset, job: LabelJobOptions, plan: Labe
   const summary = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('RewardLens: labelling {0}', d.name), cancellable: true },
     async (progress, token) => {
-      const cancel = token.onCancellationRequested(() => {
-        log.info('labelling cancelled: waiting for the calls in flight (every finished call is stored)');
-        controller.abort();
-      });
+      const cancel = abortOnCancel(token, controller);
+      const onAbort = (): void => log.info('labelling cancelled: waiting for the calls in flight (every finished call is stored)');
+      controller.signal.addEventListener('abort', onAbort, { once: true });
       let reported = 0;
       let lastReport = 0;
       job.onEvent = (e: JobEvent): void => {
@@ -257,6 +257,7 @@ async function run(ctx: Ctx, d: IndexedDataset, job: LabelJobOptions, plan: Labe
         return undefined;
       } finally {
         cancel.dispose();
+        controller.signal.removeEventListener('abort', onAbort);
       }
     },
   );

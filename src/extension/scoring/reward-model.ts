@@ -8,6 +8,7 @@ import type { ModelRecordScore } from '../../core/scoring/session';
 import { OrtScorer, ScoreCache } from '../../core/scoring/session';
 import type { EncodedRecord } from '../../core/training/features';
 import { encodeRecord } from '../../core/training/features';
+import { abortOnAllCancelled } from '../cancellation';
 import { Config } from '../config';
 import { errorMessage } from '../../core/error-message';
 import type { IndexedDataset } from '../datasets/registry';
@@ -164,9 +165,7 @@ export class RewardModel implements vscode.Disposable {
       if (live.length === 0) return;
       // The batch stops between its session runs once nobody waits for it any more.
       const controller = new AbortController();
-      const listeners = live.flatMap((p) => p.tokens.map((t) => t.onCancellationRequested(() => {
-        if (live.every((q) => q.tokens.every((u) => u.isCancellationRequested))) controller.abort();
-      })));
+      const listener = abortOnAllCancelled(live.flatMap((p) => p.tokens), controller);
       try {
         const started = Date.now();
         const scores = await loaded.scorer.score(live.map((p) => p.encoded), controller.signal);
@@ -177,7 +176,7 @@ export class RewardModel implements vscode.Disposable {
         if (!(error instanceof CancelledBatch)) this.log.error(`scoring failed: ${errorMessage(e)}`);
         for (const p of live) for (const w of p.waiters) w.reject(error);
       } finally {
-        for (const l of listeners) l.dispose();
+        listener.dispose();
       }
     });
   }

@@ -19,6 +19,11 @@ export class RewardModelStatusBar implements vscode.Disposable {
     this.update();
   }
 
+  /** What the window shows: the item's text, tooltip and command. */
+  get shown(): Pick<vscode.StatusBarItem, 'text' | 'tooltip' | 'command'> {
+    return this.item;
+  }
+
   private update(): void {
     const item = this.item;
     const model = this.ctx.rewardModel;

@@ -14,7 +14,7 @@ import type { Ctx } from '../context';
 import { errorMessage } from '../../core/error-message';
 import { uriArg } from '../datasets/open';
 import { storeFileOf } from '../labelling/paths';
-import { TrainingChartPanel } from './chart-panel';
+import { TrainingChartPanel } from '../webviews/training-chart/panel';
 import { resumeOptions } from './run-files';
 import { defaultRunFolder, pickRun } from './runs';
 import { runArg } from './runs-tree';

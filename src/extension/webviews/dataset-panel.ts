@@ -1,35 +1,26 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { IpcMessage } from '../../../webview/lib/ipc';
 import type { Ctx } from '../context';
 import { openDataset } from '../datasets/open';
 import type { DatasetChange, IndexedDataset } from '../datasets/registry';
-import { webviewHtml, webviewOptions } from './html';
+import type { ViewSpec } from './host';
+import { WebviewHost } from './host';
 import { errorMessage } from '../../core/error-message';
 
 /**
- * What the overview and the record browser share: one panel per view, showing one dataset at a
- * time, with the `_disposables` lifecycle of the webview sample. Subclasses add `createOrShow`
- * (a new panel, or the existing one retargeted) and `revive` (a panel restored after a reload).
+ * A view of one dataset at a time (overview, records, labels, best-of-n, disagreements, breakdown):
+ * the panel is titled with the dataset's name, follows its re-indexing, and is retargeted to another
+ * dataset by `createOrShow`.
  */
-export abstract class DatasetPanel implements vscode.Disposable {
-  protected readonly disposables: vscode.Disposable[] = [];
-  /** The webview has loaded its script and said so; messages posted before are lost. */
-  protected ready = false;
-  private disposed = false;
-
+export abstract class DatasetPanel<R extends object = Record<string, never>> extends WebviewHost<R> {
   protected constructor(
-    protected readonly ctx: Ctx,
-    readonly panel: vscode.WebviewPanel,
+    ctx: Ctx,
+    panel: vscode.WebviewPanel,
     protected uri: vscode.Uri | undefined,
-    private readonly view: { script: string; title: string },
+    view: ViewSpec<R>,
   ) {
-    panel.webview.options = webviewOptions(ctx.extensionUri);
-    panel.webview.html = webviewHtml(panel.webview, ctx.extensionUri, view);
-    panel.iconPath = vscode.Uri.joinPath(ctx.extensionUri, 'media', 'rewardlens.svg');
+    super(ctx, panel, view);
     this.updateTitle();
-    panel.onDidDispose(() => this.dispose(), null, this.disposables);
-    panel.webview.onDidReceiveMessage((msg: unknown) => this.receive(msg), null, this.disposables);
     ctx.datasets.onDidChange(
       (change) => {
         if (this.uri !== undefined && change.key === this.uri.toString()) this.onDatasetChange(change);
@@ -54,22 +45,6 @@ export abstract class DatasetPanel implements vscode.Disposable {
     this.panel.title = this.uri ? `${this.view.title}: ${path.posix.basename(this.uri.path)}` : this.view.title;
   }
 
-  protected post<P>(msg: IpcMessage<P>): void {
-    if (this.disposed) return;
-    void this.panel.webview.postMessage(msg);
-  }
-
-  private receive(msg: unknown): void {
-    try {
-      this.onMessage(msg);
-    } catch (e) {
-      this.ctx.showError(vscode.l10n.t('{0} failed', this.view.title), e);
-    }
-  }
-
-  /** Handles a message from the webview (untrusted input: use the protocol's guards). */
-  protected abstract onMessage(msg: unknown): void;
-
   /** The shown dataset was (re-)indexed, is being indexed, failed or went away; `undefined`: a new dataset is shown. */
   protected abstract onDatasetChange(change: DatasetChange | undefined): void;
 
@@ -84,6 +59,16 @@ export abstract class DatasetPanel implements vscode.Disposable {
       this.ctx.log.warn(`cannot restore ${this.uri.toString(true)}: ${errorMessage(e)}`);
       return undefined;
     }
+  }
+
+  /** Asks where to write an export of the dataset: `<name>.<kind>.jsonl` beside it unless the user picks another file. */
+  protected askExportFile(title: string, kind: string): Thenable<vscode.Uri | undefined> {
+    const file = this.uri?.scheme === 'file' ? this.uri.fsPath : undefined;
+    return vscode.window.showSaveDialog({
+      title,
+      defaultUri: file === undefined ? undefined : vscode.Uri.file(path.join(path.dirname(file), `${path.basename(file).replace(/\.(jsonl?|json)$/i, '')}.${kind}.jsonl`)),
+      filters: { [vscode.l10n.t('JSON Lines')]: ['jsonl'] },
+    });
   }
 
   /** Shows `line` (1-based) of the dataset in an editor; files too large for extensions open through `vscode.open`. */
@@ -101,14 +86,10 @@ export abstract class DatasetPanel implements vscode.Disposable {
     }
     await vscode.commands.executeCommand('vscode.open', d.uri, { selection, viewColumn: vscode.ViewColumn.One, preview: false });
   }
+}
 
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.onDispose();
-    this.panel.dispose();
-    for (const d of this.disposables.splice(0)) d.dispose();
-  }
-
-  protected abstract onDispose(): void;
+/** Says an export was written, with a button that opens the file. */
+export async function offerToOpen(file: vscode.Uri, message: string): Promise<void> {
+  const open = vscode.l10n.t('Open File');
+  if ((await vscode.window.showInformationMessage(message, open)) === open) await vscode.window.showTextDocument(file);
 }

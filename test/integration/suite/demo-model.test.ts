@@ -82,8 +82,8 @@ suite('RewardLens demo model', () => {
     });
     assert.equal(pairs, evaluation.pairs, 'the lenses count the human pairs eval counted');
     // The editor scores with onnxruntime, as `rewardlens score` does: the same agreement, pair for pair.
-    // (eval.json comes from the training engine: equal to ~1e-7, but this model's σ rewards saturate, and
-    // pairs that close flip between engines; the model card gives both numbers.)
+    // (eval.json comes from the training engine, which compares σ rewards: where they saturate, pairs tie
+    // there that the logits order; the model card gives both numbers.)
     const { stdout } = await run(process.execPath, [cli, 'score', model, file, '--json'], { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, maxBuffer: 1 << 26, timeout: 60_000 });
     const scored = JSON.parse(stdout) as { summary: { overall: number; pairs: number } };
     assert.equal(scored.summary.pairs, pairs);

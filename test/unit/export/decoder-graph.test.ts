@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { decoderLastToken } from '../../../src/core/export/decoder-graph';
-import { GraphBuilder, mergeLora, sequenceInputs } from '../../../src/core/export/graph';
+import { GraphBuilder, sequenceInputs } from '../../../src/core/export/graph';
+import { mergeLoraWeights } from '../../../src/core/model/lora';
 import { DataType, encodeModel } from '../../../src/core/export/proto';
 import { isDecoder } from '../../../src/core/model/config';
 import type { DecoderConfig, LoraConfig } from '../../../src/core/model/config';
@@ -89,7 +90,7 @@ void describe('Qwen2 decoder in ONNX', () => {
     assert.deepEqual(adapter.get('layers.0.self_attn.v_proj.lora_B.weight')?.shape, [config.kvHeads * config.headDim, 4]);
     // B starts at 0 (a no-op adapter); make it non-zero so the merge shows.
     for (const [n, t] of adapter) if (n.includes('lora_B')) t.data.fill(0.01);
-    const merged = mergeLora(named, adapter, lora.alpha / lora.r, 'test');
+    const merged = mergeLoraWeights(named, adapter, lora.alpha / lora.r, 'test');
     assert.notDeepEqual(merged.get('layers.1.self_attn.q_proj.weight')!.data, named.get('layers.1.self_attn.q_proj.weight')!.data);
     assert.equal(merged.get('layers.1.self_attn.k_proj.weight'), named.get('layers.1.self_attn.k_proj.weight'));
     const plain = await lastTokenStates(config, named, ref.input_ids, ref.attention_mask);

@@ -15,8 +15,8 @@ import { VocabMap } from '../../../src/core/model/vocab';
 import { NonFiniteScoreError, OrtScorer } from '../../../src/core/scoring/session';
 import type { PreferenceData } from '../../../src/core/training/data';
 import { loadPreferenceData } from '../../../src/core/training/data';
-import type { RunModel } from '../../../src/core/training/networks';
-import { saveParts } from '../../../src/core/training/networks';
+import type { RunModel } from '../../../src/core/model/dmoerm';
+import { saveParts } from '../../../src/core/training/parts';
 import { RunFolder } from '../../../src/core/training/run-folder';
 import { writeSyntheticPreferences } from '../../support/synthetic-prefs';
 

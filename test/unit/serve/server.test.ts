@@ -54,15 +54,11 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
   return { status: res.status, json: (await res.json()) as Record<string, unknown>, headers: res.headers };
 }
 
-/**
- * Served rewards are logits. The demo model predates the reward_logit output, so its logits are logit(σ),
- * which float32 σ near 0 or 1 makes ill-conditioned (a different batch's padding moves σ by 1e-8 and the
- * logit by 0.4): compared on σ's scale, where the scoring paths agree to float precision.
- */
-const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
+/** Served rewards are logits (the model's reward_logit output); another batch's padding moves them by float error only. */
+const near = (x: number, y: number): boolean => Math.abs(x - y) < 1e-4 * Math.max(1, Math.abs(y));
 const close = (a: number[], b: number[]): void => {
   assert.equal(a.length, b.length);
-  a.forEach((x, i) => assert.ok(Math.abs(sigmoid(x) - sigmoid(b[i])) < 1e-5, `reward ${i}: ${x} vs offline ${b[i]}`));
+  a.forEach((x, i) => assert.ok(near(x, b[i]), `reward ${i}: ${x} vs offline ${b[i]}`));
 };
 
 void describe('rewardlens serve', () => {
@@ -123,7 +119,7 @@ void describe('rewardlens serve', () => {
     assert.ok(logged.records.length >= 40);
     assert.equal(logged.summary.malformed, 0);
     const lines = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { metadata: { reward: number }; context: Turn[] });
-    lines.forEach((l, i) => assert.ok(Math.abs(sigmoid(l.metadata.reward) - sigmoid(logged.records[i].logits[0])) < 1e-5, `line ${i + 1}`));
+    lines.forEach((l, i) => assert.ok(near(l.metadata.reward, logged.records[i].logits[0]), `line ${i + 1}`));
     assert.deepEqual(lines[0].context, turns(PAIRS[3][0]));
   });
 

@@ -235,7 +235,10 @@ void describe('PyTorch trainer', { skip: noTorch }, async () => {
   await test('a trainer started by hand refuses a run folder another live process holds; a lock whose pid was reused, or whose owner died, is taken over', async () => {
     const run = join(dir, 'locked');
     await prepare(dmoerm('locked', 'single'));
-    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    // Lives until killed (a loaded machine can take longer than any fixed time), and 'close' is listened
+    // for from the start so that an early exit cannot leave the test waiting on an event already gone.
+    const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
+    const closed = new Promise((r) => holder.once('close', r));
     try {
       writeFileSync(join(run, 'run.lock'), ownerOf(holder.pid!));
       await assert.rejects(runTorchTrainer(run, { python, device: 'cpu' }), /is in use by process \d+/);
@@ -245,7 +248,7 @@ void describe('PyTorch trainer', { skip: noTorch }, async () => {
       assert.ok(!existsSync(join(run, 'run.lock')), 'released when done');
     } finally {
       holder.kill();
-      await new Promise((r) => holder.on('close', r));
+      await closed;
     }
     const dead = join(dir, 'locked-dead');
     await prepare(dmoerm('locked-dead', 'single'));

@@ -22,7 +22,7 @@ import { VocabMap } from '../../../src/core/model/vocab';
 import { loadPreferenceData, pairsOf } from '../../../src/core/training/data';
 import type { NamedParams } from '../../../src/core/training/fit';
 import { fit } from '../../../src/core/training/fit';
-import { RewardNet } from '../../../src/core/training/networks';
+import { RewardNet } from '../../../src/core/model/dmoerm';
 import { CancelledError } from '../../../src/core/training/recipe';
 import { Rng } from '../../../src/core/training/rng';
 import type { SequenceSource } from '../../../src/core/training/tasks';

@@ -7,7 +7,7 @@ import { TextTokenizer } from '../../../src/core/model/tokenizer';
 import type { VocabMapJson } from '../../../src/core/model/vocab';
 import { VocabMap } from '../../../src/core/model/vocab';
 import { loadPreferenceData } from '../../../src/core/training/data';
-import type { RunModel } from '../../../src/core/training/networks';
+import type { RunModel } from '../../../src/core/model/dmoerm';
 import { LockedError } from '../../../src/core/lock';
 import { RunFolder, lockRunFolder } from '../../../src/core/training/run-folder';
 import { RunScorer } from '../../../src/core/training/scorer';

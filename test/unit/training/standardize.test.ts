@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { initBackend } from '../../../src/core/model/backend';
 import { tf, variableOf } from '../../../src/core/model/tf';
-import { Standardizer } from '../../../src/core/training/tasks';
+import { Standardizer } from '../../../src/core/training/embedding-cache';
 
 void test('a standardisation folded into a linear layer gives the same outputs on raw inputs', async () => {
   await initBackend('wasm');

@@ -5,56 +5,42 @@ import { exportPointsJsonl } from '../../../core/labelling/export';
 import type { PointsConfig } from '../../../core/labelling/points';
 import { resolvePoints, storeReport } from '../../../core/labelling/setup';
 import { readStore } from '../../../core/labelling/store';
-import type { LabelsState } from '../../../../webview/labels-protocol';
+import type { DatasetState } from '../../../../webview/lib/state';
+import { isDatasetState } from '../../../../webview/lib/state';
 import { ExportPoints, LabelDataset, LabelsBusy, LabelsReady, labelsViewType, RefreshLabels, UpdateLabels } from '../../../../webview/labels-protocol';
 import { CommandId } from '../../command-id';
 import type { Ctx } from '../../context';
 import { errorMessage } from '../../../core/error-message';
 import type { DatasetChange, IndexedDataset } from '../../datasets/registry';
 import { datasetPath, resolveConfigFile, storeFileOf } from '../../labelling/paths';
-import { DatasetPanel } from '../dataset-panel';
-
-function isState(state: unknown): state is LabelsState {
-  return typeof state === 'object' && state !== null && typeof (state as LabelsState).uri === 'string';
-}
+import { DatasetPanel, offerToOpen } from '../dataset-panel';
+import { PanelSlot } from '../host';
 
 /**
  * The Label Report: what a dataset's label store holds, per source × category × capability point
  * (asked, consistent, inconsistent, invalid, kept, human agreement), with the points.jsonl export.
  */
 export class LabelReportPanel extends DatasetPanel {
-  static current: LabelReportPanel | undefined;
+  static readonly slot = new PanelSlot<LabelReportPanel, DatasetState>(labelsViewType, isDatasetState);
 
   static createOrShow(ctx: Ctx, uri: vscode.Uri): LabelReportPanel {
-    const current = LabelReportPanel.current;
-    if (current !== undefined) {
+    const reuse = (current: LabelReportPanel): void => {
       // Another dataset: retarget() refreshes; the same one: read its store again.
       const same = current.uri?.toString() === uri.toString();
       current.retarget(uri);
       current.panel.reveal();
       if (same) void current.sendUpdate();
-      return current;
-    }
-    const panel = vscode.window.createWebviewPanel(labelsViewType, vscode.l10n.t('Label Report'), vscode.ViewColumn.Active, {});
-    return (LabelReportPanel.current = new LabelReportPanel(ctx, panel, uri));
+    };
+    return LabelReportPanel.slot.show(reuse, vscode.l10n.t('Label Report'), vscode.ViewColumn.Active, (panel) => new LabelReportPanel(ctx, panel, uri));
   }
 
   /** Restores the panel after a window reload; registered once at activation. */
   static register(ctx: Ctx): void {
-    ctx.push(
-      vscode.window.registerWebviewPanelSerializer(labelsViewType, {
-        deserializeWebviewPanel: (panel, state: unknown) => {
-          LabelReportPanel.current?.dispose();
-          LabelReportPanel.current = new LabelReportPanel(ctx, panel, isState(state) ? vscode.Uri.parse(state.uri, true) : undefined);
-          return Promise.resolve();
-        },
-      }),
-    );
-    ctx.push({ dispose: () => LabelReportPanel.current?.dispose() });
+    LabelReportPanel.slot.register(ctx, (panel, state) => new LabelReportPanel(ctx, panel, state && vscode.Uri.parse(state.uri, true)));
   }
 
   private constructor(ctx: Ctx, panel: vscode.WebviewPanel, uri: vscode.Uri | undefined) {
-    super(ctx, panel, uri, { script: 'labels', title: vscode.l10n.t('Labels') });
+    super(ctx, panel, uri, { script: 'labels', title: vscode.l10n.t('Labels'), ready: LabelsReady });
     ctx.labelling.onDidFinish(
       (key) => {
         if (key === this.uri?.toString()) void this.sendUpdate();
@@ -62,26 +48,15 @@ export class LabelReportPanel extends DatasetPanel {
       null,
       this.disposables,
     );
+    this.on(RefreshLabels, () => void this.sendUpdate());
+    this.on(ExportPoints, () => void this.exportPoints());
+    this.on(LabelDataset, () => {
+      if (this.dataset !== undefined) void vscode.commands.executeCommand(CommandId.LabelCapabilities, this.dataset.key);
+    });
   }
 
-  protected onMessage(msg: unknown): void {
-    switch (true) {
-      case LabelsReady.is(msg):
-        this.ready = true;
-        void this.sendUpdate();
-        break;
-      case RefreshLabels.is(msg):
-        void this.sendUpdate();
-        break;
-      case ExportPoints.is(msg):
-        void this.exportPoints();
-        break;
-      case LabelDataset.is(msg):
-        if (this.dataset !== undefined) void vscode.commands.executeCommand(CommandId.LabelCapabilities, this.dataset.key);
-        break;
-      default:
-        this.ctx.log.warn(`label report: unexpected message ${JSON.stringify(msg)?.slice(0, 200)}`);
-    }
+  protected onReady(): void {
+    void this.sendUpdate();
   }
 
   protected onDatasetChange(change: DatasetChange | undefined): void {
@@ -135,25 +110,15 @@ export class LabelReportPanel extends DatasetPanel {
     const file = d ? datasetPath(d) : undefined;
     if (d === undefined || file === undefined) return;
     const store = storeFileOf(this.ctx.config, file);
-    const target = await vscode.window.showSaveDialog({
-      title: vscode.l10n.t('Export kept labels as DMoERM points.jsonl'),
-      defaultUri: vscode.Uri.file(path.join(path.dirname(file), `${path.basename(file).replace(/\.(jsonl?|json)$/i, '')}.points.jsonl`)),
-      filters: { [vscode.l10n.t('JSON Lines')]: ['jsonl'] },
-    });
+    const target = await this.askExportFile(vscode.l10n.t('Export kept labels as DMoERM points.jsonl'), 'points');
     if (target === undefined) return;
     try {
       const summary = exportPointsJsonl(readStore(store), d.dataset, target.fsPath);
       const missing = summary.missingRecords ? vscode.l10n.t(' ({0} labels left out: their records changed)', summary.missingRecords) : '';
       this.ctx.log.info(`exported ${summary.written} labels of ${d.name} to ${summary.out}${missing}`);
-      const open = vscode.l10n.t('Open File');
-      const picked = await vscode.window.showInformationMessage(vscode.l10n.t('RewardLens: {0} labels exported to {1}{2}.', summary.written, path.basename(summary.out), missing), open);
-      if (picked === open) await vscode.window.showTextDocument(target);
+      await offerToOpen(target, vscode.l10n.t('RewardLens: {0} labels exported to {1}{2}.', summary.written, path.basename(summary.out), missing));
     } catch (e) {
       this.ctx.showError(vscode.l10n.t('cannot export the labels of {0}', d.name), e);
     }
-  }
-
-  protected onDispose(): void {
-    if (LabelReportPanel.current === this) LabelReportPanel.current = undefined;
   }
 }

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
-import type { OverviewState } from '../../../../webview/overview-protocol';
+import type { DatasetState } from '../../../../webview/lib/state';
+import { isDatasetState } from '../../../../webview/lib/state';
 import { BrowseRecords, IndexingState, OverviewReady, overviewViewType, ReindexDataset, RevealLine, UpdateOverview } from '../../../../webview/overview-protocol';
 import { CommandId } from '../../command-id';
 import type { Ctx } from '../../context';
@@ -7,71 +8,48 @@ import type { DatasetChange } from '../../datasets/registry';
 import { countByKind } from '../../../core/curation/journal';
 import { journalOf, onDidChangeEdits } from '../../curation/edits';
 import { DatasetPanel } from '../dataset-panel';
-
-function isState(state: unknown): state is OverviewState {
-  return typeof state === 'object' && state !== null && typeof (state as OverviewState).uri === 'string';
-}
+import { PanelSlot } from '../host';
 
 /** The Dataset Overview: the index report (Table-2 statistics) and the problem list of one dataset. */
 export class OverviewPanel extends DatasetPanel {
-  static current: OverviewPanel | undefined;
+  static readonly slot = new PanelSlot<OverviewPanel, DatasetState>(overviewViewType, isDatasetState);
 
   static createOrShow(ctx: Ctx, uri: vscode.Uri): OverviewPanel {
-    if (OverviewPanel.current !== undefined) {
-      OverviewPanel.current.retarget(uri);
-      OverviewPanel.current.panel.reveal();
-      return OverviewPanel.current;
-    }
-    const panel = vscode.window.createWebviewPanel(overviewViewType, vscode.l10n.t('Dataset Overview'), vscode.ViewColumn.Active, {});
-    return (OverviewPanel.current = new OverviewPanel(ctx, panel, uri));
+    const reuse = (current: OverviewPanel): void => {
+      current.retarget(uri);
+      current.panel.reveal();
+    };
+    return OverviewPanel.slot.show(reuse, vscode.l10n.t('Dataset Overview'), vscode.ViewColumn.Active, (panel) => new OverviewPanel(ctx, panel, uri));
   }
 
-  /** Restores panels after a window reload; registered once at activation. */
+  /** Restores the panel after a window reload; registered once at activation. */
   static register(ctx: Ctx): void {
-    ctx.push(
-      vscode.window.registerWebviewPanelSerializer(overviewViewType, {
-        deserializeWebviewPanel: (panel, state: unknown) => {
-          OverviewPanel.current?.dispose();
-          OverviewPanel.current = new OverviewPanel(ctx, panel, isState(state) ? vscode.Uri.parse(state.uri, true) : undefined);
-          return Promise.resolve();
-        },
-      }),
-    );
-    ctx.push({ dispose: () => OverviewPanel.current?.dispose() });
+    OverviewPanel.slot.register(ctx, (panel, state) => new OverviewPanel(ctx, panel, state && vscode.Uri.parse(state.uri, true)));
   }
 
   private constructor(ctx: Ctx, panel: vscode.WebviewPanel, uri: vscode.Uri | undefined) {
-    super(ctx, panel, uri, { script: 'overview', title: vscode.l10n.t('Overview') });
-    const edits = onDidChangeEdits((key) => {
-      if (this.ready && key === this.uri?.toString()) void this.sendUpdate();
+    super(ctx, panel, uri, { script: 'overview', title: vscode.l10n.t('Overview'), ready: OverviewReady });
+    onDidChangeEdits(
+      (key) => {
+        if (this.ready && key === this.uri?.toString()) void this.sendUpdate();
+      },
+      null,
+      this.disposables,
+    );
+    this.on(RevealLine, ({ line }) => void this.revealLine(line));
+    this.on(BrowseRecords, ({ line }) => {
+      const d = this.dataset;
+      if (d === undefined) return;
+      const at = line !== undefined ? d.dataset.recordAtLine(line) : -1;
+      void vscode.commands.executeCommand(CommandId.BrowseRecords, d.key, at >= 0 ? at : undefined);
     });
-    panel.onDidDispose(() => {
-      edits.dispose();
+    this.on(ReindexDataset, () => {
+      if (this.dataset !== undefined) void vscode.commands.executeCommand(CommandId.Reindex, this.dataset.key);
     });
   }
 
-  protected onMessage(msg: unknown): void {
-    switch (true) {
-      case OverviewReady.is(msg):
-        this.ready = true;
-        void this.sendUpdate();
-        break;
-      case RevealLine.is(msg):
-        void this.revealLine(msg.params.line);
-        break;
-      case BrowseRecords.is(msg): {
-        const d = this.dataset;
-        if (d === undefined) break;
-        const at = msg.params.line !== undefined ? d.dataset.recordAtLine(msg.params.line) : -1;
-        void vscode.commands.executeCommand(CommandId.BrowseRecords, d.key, at >= 0 ? at : undefined);
-        break;
-      }
-      case ReindexDataset.is(msg):
-        if (this.dataset !== undefined) void vscode.commands.executeCommand(CommandId.Reindex, this.dataset.key);
-        break;
-      default:
-        this.ctx.log.warn(`overview: unexpected message ${JSON.stringify(msg)?.slice(0, 200)}`);
-    }
+  protected onReady(): void {
+    void this.sendUpdate();
   }
 
   protected onDatasetChange(change: DatasetChange | undefined): void {
@@ -101,9 +79,5 @@ export class OverviewPanel extends DatasetPanel {
     const journal = journalOf(d);
     const edits = journal && journal.contents.lines.length > 0 ? countByKind(journal.contents) : undefined;
     this.post(UpdateOverview({ data: { uri: d.key, name: d.name, origin: d.origin, report: d.dataset.report, indexMs: d.indexMs, ...(edits ? { edits } : {}) } }));
-  }
-
-  protected onDispose(): void {
-    if (OverviewPanel.current === this) OverviewPanel.current = undefined;
   }
 }

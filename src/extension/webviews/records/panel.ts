@@ -4,6 +4,7 @@ import {
   EditRecord,
   FocusRecord,
   InitRecords,
+  isRecordsState,
   OpenRecordJson,
   PAGE_SIZE,
   RecordsPage,
@@ -19,10 +20,7 @@ import type { Ctx } from '../../context';
 import type { DatasetChange } from '../../datasets/registry';
 import { recordDetail, recordRows } from '../../presentation/records';
 import { DatasetPanel } from '../dataset-panel';
-
-function isState(state: unknown): state is RecordsState {
-  return typeof state === 'object' && state !== null && typeof (state as RecordsState).uri === 'string';
-}
+import { PanelSlot } from '../host';
 
 /** The command of each edit button of the detail pane (src/extension/curation/commands.ts). */
 const EDIT_COMMANDS: Partial<Record<string, CommandId>> = {
@@ -42,13 +40,12 @@ const MAX_PAGE = PAGE_SIZE * 5;
  * pages of rows by index) and a detail pane with the full record.
  */
 export class RecordsPanel extends DatasetPanel {
-  static current: RecordsPanel | undefined;
+  static readonly slot = new PanelSlot<RecordsPanel, RecordsState>(recordsViewType, isRecordsState);
   /** Record to select once the webview is ready. */
   private focus: number | undefined;
 
   static createOrShow(ctx: Ctx, uri: vscode.Uri, focus?: number, options: { beside?: boolean } = {}): RecordsPanel {
-    const current = RecordsPanel.current;
-    if (current !== undefined) {
+    const reuse = (current: RecordsPanel): void => {
       const same = current.uri?.toString() === uri.toString();
       current.focus = focus;
       current.retarget(uri);
@@ -57,71 +54,45 @@ export class RecordsPanel extends DatasetPanel {
         current.focus = undefined;
         current.post(FocusRecord({ index: focus }));
       }
-      return current;
-    }
+    };
     const column = options.beside ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active;
-    const panel = vscode.window.createWebviewPanel(recordsViewType, vscode.l10n.t('Records'), { viewColumn: column, preserveFocus: options.beside === true }, {});
-    const created = new RecordsPanel(ctx, panel, uri);
-    created.focus = focus;
-    return (RecordsPanel.current = created);
+    return RecordsPanel.slot.show(reuse, vscode.l10n.t('Records'), { viewColumn: column, preserveFocus: options.beside === true }, (panel) => new RecordsPanel(ctx, panel, uri, focus));
   }
 
   static register(ctx: Ctx): void {
-    ctx.push(
-      vscode.window.registerWebviewPanelSerializer(recordsViewType, {
-        deserializeWebviewPanel: (panel, state: unknown) => {
-          RecordsPanel.current?.dispose();
-          const revived = new RecordsPanel(ctx, panel, isState(state) ? vscode.Uri.parse(state.uri, true) : undefined);
-          if (isState(state)) revived.focus = state.selected;
-          RecordsPanel.current = revived;
-          return Promise.resolve();
-        },
-      }),
-    );
-    ctx.push({ dispose: () => RecordsPanel.current?.dispose() });
+    RecordsPanel.slot.register(ctx, (panel, state) => new RecordsPanel(ctx, panel, state && vscode.Uri.parse(state.uri, true), state?.selected));
   }
 
-  private constructor(ctx: Ctx, panel: vscode.WebviewPanel, uri: vscode.Uri | undefined) {
-    super(ctx, panel, uri, { script: 'records', title: vscode.l10n.t('Records') });
+  private constructor(ctx: Ctx, panel: vscode.WebviewPanel, uri: vscode.Uri | undefined, focus: number | undefined) {
+    super(ctx, panel, uri, { script: 'records', title: vscode.l10n.t('Records'), ready: RecordsReady });
+    this.focus = focus;
+    this.on(RequestPage, ({ generation, start, count }) => {
+      const d = this.dataset;
+      if (d === undefined || d.generation !== generation) return;
+      this.post(RecordsPage({ generation, start, rows: recordRows(d.dataset, Math.floor(start), Math.min(MAX_PAGE, Math.floor(count))) }));
+    });
+    this.on(SelectRecord, ({ index }) => {
+      const d = this.dataset;
+      if (d === undefined || index >= d.dataset.size) return;
+      this.post(ShowDetail({ detail: recordDetail(d.dataset, index) }));
+    });
+    this.on(OpenRecordJson, ({ index }) => {
+      if (this.dataset !== undefined) void vscode.commands.executeCommand(CommandId.ShowRecordJson, this.dataset.key, index);
+    });
+    this.on(RevealRecord, ({ index }) => {
+      const d = this.dataset;
+      if (d !== undefined && index < d.dataset.size) void this.revealLine(d.dataset.lineOf(index));
+    });
+    this.on(EditRecord, ({ index, action }) => {
+      const d = this.dataset;
+      const command = EDIT_COMMANDS[action];
+      if (d === undefined || command === undefined || index >= d.dataset.size) return;
+      void vscode.commands.executeCommand(command, d.key, index);
+    });
   }
 
-  protected onMessage(msg: unknown): void {
-    switch (true) {
-      case RecordsReady.is(msg):
-        this.ready = true;
-        void this.sendInit();
-        break;
-      case RequestPage.is(msg): {
-        const d = this.dataset;
-        const { generation, start, count } = msg.params;
-        if (d === undefined || d.generation !== generation) break;
-        this.post(RecordsPage({ generation, start, rows: recordRows(d.dataset, Math.floor(start), Math.min(MAX_PAGE, Math.floor(count))) }));
-        break;
-      }
-      case SelectRecord.is(msg): {
-        const d = this.dataset;
-        if (d === undefined || msg.params.index >= d.dataset.size) break;
-        this.post(ShowDetail({ detail: recordDetail(d.dataset, msg.params.index) }));
-        break;
-      }
-      case OpenRecordJson.is(msg):
-        if (this.dataset !== undefined) void vscode.commands.executeCommand(CommandId.ShowRecordJson, this.dataset.key, msg.params.index);
-        break;
-      case RevealRecord.is(msg): {
-        const d = this.dataset;
-        if (d !== undefined && msg.params.index < d.dataset.size) void this.revealLine(d.dataset.lineOf(msg.params.index));
-        break;
-      }
-      case EditRecord.is(msg): {
-        const d = this.dataset;
-        const command = EDIT_COMMANDS[msg.params.action];
-        if (d === undefined || command === undefined || msg.params.index >= d.dataset.size) break;
-        void vscode.commands.executeCommand(command, d.key, msg.params.index);
-        break;
-      }
-      default:
-        this.ctx.log.warn(`records: unexpected message ${JSON.stringify(msg)?.slice(0, 200)}`);
-    }
+  protected onReady(): void {
+    void this.sendInit();
   }
 
   protected onDatasetChange(change: DatasetChange | undefined): void {
@@ -150,9 +121,5 @@ export class RecordsPanel extends DatasetPanel {
         focus,
       }),
     );
-  }
-
-  protected onDispose(): void {
-    if (RecordsPanel.current === this) RecordsPanel.current = undefined;
   }
 }

@@ -1,29 +1,36 @@
 import * as vscode from 'vscode';
-import type { BonFilter, BonRecord, BonSummary } from '../../core/scoring/best-of-n';
-import { bestOfNRecord, isHit, matchesFilter, summarizeBestOfN } from '../../core/scoring/best-of-n';
-import { scoreFile } from '../../core/scoring/score-file';
-import { OrtScorer } from '../../core/scoring/session';
-import type { BestOfNState, BonHeader, BonModel, BonRow, BonRunState } from '../../../webview/best-of-n-protocol';
-import { BestOfNAction, BestOfNReady, BON_PAGE_SIZE, BonPage, bestOfNViewType, RequestBonPage, RevealBonRecord, SetBonFilter, UpdateBestOfN } from '../../../webview/best-of-n-protocol';
-import type { Ctx } from '../context';
-import { errorMessage } from '../../core/error-message';
-import type { DatasetChange, IndexedDataset } from '../datasets/registry';
-import { firstUserTurn, snippet } from '../presentation/format';
-import { DatasetPanel } from '../webviews/dataset-panel';
-import { pickModels } from './pick-models';
-import { RewardModel } from './reward-model';
+import type { BonFilter, BonRecord, BonSummary } from '../../../core/scoring/best-of-n';
+import { bestOfNRecord, isHit, matchesFilter, summarizeBestOfN } from '../../../core/scoring/best-of-n';
+import { OrtScorer } from '../../../core/scoring/session';
+import type { BestOfNState, BonHeader, BonModel, BonRow, BonRunState } from '../../../../webview/best-of-n-protocol';
+import {
+  BestOfNReady,
+  BON_PAGE_SIZE,
+  BonPage,
+  bestOfNViewType,
+  CancelBestOfN,
+  ChooseBestOfNModels,
+  isBestOfNState,
+  RequestBonPage,
+  RerunBestOfN,
+  RevealBonRecord,
+  SetBonFilter,
+  UpdateBestOfN,
+} from '../../../../webview/best-of-n-protocol';
+import type { Ctx } from '../../context';
+import { errorMessage } from '../../../core/error-message';
+import type { DatasetChange, IndexedDataset } from '../../datasets/registry';
+import { firstUserTurn, snippet } from '../../presentation/format';
+import { scoreDataset, whyNotScorable } from '../../scoring/dataset-scoring';
+import { pickModels } from '../../scoring/pick-models';
+import { RewardModel } from '../../scoring/reward-model';
+import { DatasetPanel } from '../dataset-panel';
+import { PanelSlot } from '../host';
 
 const SNIPPET_CHARS = 120;
 /** Progress messages at most this often: a 100k-record file reports thousands of batches. */
 const PROGRESS_MS = 150;
-/** Records joined between yields to the event loop, so the window stays responsive. */
-const JOIN_CHUNK = 4096;
 const FILTERS: readonly BonFilter[] = ['all', 'missed', 'disagree'];
-
-function isState(state: unknown): state is BestOfNState {
-  const s = state as BestOfNState | null;
-  return typeof s === 'object' && s !== null && typeof s.uri === 'string' && Array.isArray(s.models) && s.models.every((m) => typeof m === 'string');
-}
 
 interface Result {
   records: BonRecord[];
@@ -42,7 +49,7 @@ interface Result {
  * human's best, the summary and a paged record table. The arithmetic is src/core/scoring/best-of-n.ts.
  */
 export class BestOfNPanel extends DatasetPanel {
-  static current: BestOfNPanel | undefined;
+  static readonly slot = new PanelSlot<BestOfNPanel, BestOfNState>(bestOfNViewType, isBestOfNState);
   private models: string[];
   private modelInfo: BonModel[] = [];
   private job: AbortController | undefined;
@@ -55,43 +62,49 @@ export class BestOfNPanel extends DatasetPanel {
   private filter: BonFilter = 'all';
   private generation = 0;
   private lastProgress = 0;
-  /** What was last posted (the integration tests read it through the API). */
-  lastHeader: BonHeader | undefined;
 
   static createOrShow(ctx: Ctx, uri: vscode.Uri, models: string[]): BestOfNPanel {
-    let current = BestOfNPanel.current;
-    if (current === undefined) {
-      const panel = vscode.window.createWebviewPanel(bestOfNViewType, vscode.l10n.t('Best-of-n'), vscode.ViewColumn.Active, {});
-      current = BestOfNPanel.current = new BestOfNPanel(ctx, panel, uri, models);
-    } else {
+    const reuse = (current: BestOfNPanel): void => {
       current.panel.reveal();
       current.models = models;
       current.retarget(uri);
-    }
+    };
+    const current = BestOfNPanel.slot.show(reuse, vscode.l10n.t('Best-of-n'), vscode.ViewColumn.Active, (panel) => new BestOfNPanel(ctx, panel, uri, models));
     void current.run();
     return current;
   }
 
   static register(ctx: Ctx): void {
-    ctx.push(
-      vscode.window.registerWebviewPanelSerializer(bestOfNViewType, {
-        deserializeWebviewPanel: (panel, state: unknown) => {
-          BestOfNPanel.current?.dispose();
-          const ok = isState(state);
-          BestOfNPanel.current = new BestOfNPanel(ctx, panel, ok ? vscode.Uri.parse(state.uri, true) : undefined, ok ? state.models : []);
-          return Promise.resolve();
-        },
-      }),
-    );
-    ctx.push({ dispose: () => BestOfNPanel.current?.dispose() });
+    BestOfNPanel.slot.register(ctx, (panel, state) => new BestOfNPanel(ctx, panel, state && vscode.Uri.parse(state.uri, true), state?.models ?? []));
   }
 
   private constructor(ctx: Ctx, panel: vscode.WebviewPanel, uri: vscode.Uri | undefined, models: string[]) {
-    super(ctx, panel, uri, { script: 'best-of-n', title: vscode.l10n.t('Best-of-n') });
+    super(ctx, panel, uri, { script: 'best-of-n', title: vscode.l10n.t('Best-of-n'), ready: BestOfNReady });
     this.models = models;
     this.modelInfo = models.map((file) => ({ name: RewardModel.displayName(file), file }));
     // A restored panel has no scores (they live in memory): it waits for Run.
     this.message = uri !== undefined && models.length > 0 ? vscode.l10n.t('Press Run to score the dataset with these models.') : undefined;
+    this.on(RequestBonPage, ({ generation, start }) => {
+      if (generation === this.generation) this.post(BonPage({ generation, start, rows: this.rows(Math.max(0, Math.floor(start))) }));
+    });
+    this.on(SetBonFilter, ({ filter }) => {
+      const f = FILTERS.find((x) => x === filter);
+      if (f === undefined || f === this.filter) return;
+      this.filter = f;
+      this.applyFilter();
+      this.postHeader();
+    });
+    this.on(CancelBestOfN, () => this.job?.abort());
+    this.on(RerunBestOfN, () => void this.run());
+    this.on(ChooseBestOfNModels, () => void this.chooseModels());
+    this.on(RevealBonRecord, ({ index }) => {
+      const at = this.result?.records.findIndex((r) => r.index === index) ?? -1;
+      if (this.dataset !== undefined && at >= 0) void this.revealLine(this.result!.lines[at]);
+    });
+  }
+
+  protected onReady(): void {
+    this.postHeader();
   }
 
   /** Each record's picks, model by model (the integration tests compare them with the scorer's rewards). */
@@ -99,47 +112,11 @@ export class BestOfNPanel extends DatasetPanel {
     return this.result?.records.map((r) => ({ index: r.index, picks: r.picks })) ?? [];
   }
 
-  protected onMessage(msg: unknown): void {
-    switch (true) {
-      case BestOfNReady.is(msg):
-        this.ready = true;
-        this.postHeader();
-        break;
-      case RequestBonPage.is(msg):
-        if (msg.params.generation === this.generation) this.post(BonPage({ generation: this.generation, start: msg.params.start, rows: this.rows(Math.max(0, Math.floor(msg.params.start))) }));
-        break;
-      case SetBonFilter.is(msg): {
-        const f = FILTERS.find((x) => x === msg.params.filter);
-        if (f !== undefined && f !== this.filter) {
-          this.filter = f;
-          this.applyFilter();
-          this.postHeader();
-        }
-        break;
-      }
-      case BestOfNAction.is(msg):
-        void this.act(msg.params.action);
-        break;
-      case RevealBonRecord.is(msg): {
-        const d = this.dataset;
-        const at = this.result?.records.findIndex((r) => r.index === msg.params.index) ?? -1;
-        if (d !== undefined && at >= 0) void this.revealLine(this.result!.lines[at]);
-        break;
-      }
-      default:
-        this.ctx.log.warn(`best-of-n: unexpected message ${JSON.stringify(msg)?.slice(0, 200)}`);
-    }
-  }
-
-  private async act(action: string): Promise<void> {
-    if (action === 'cancel') this.job?.abort();
-    else if (action === 'rerun') await this.run();
-    else if (action === 'models') {
-      const chosen = await pickModels(this.ctx, this.models);
-      if (chosen === undefined) return;
-      this.models = chosen;
-      await this.run();
-    }
+  private async chooseModels(): Promise<void> {
+    const chosen = await pickModels(this.ctx, this.models);
+    if (chosen === undefined) return;
+    this.models = chosen;
+    await this.run();
   }
 
   protected onDatasetChange(change: DatasetChange | undefined): void {
@@ -171,10 +148,8 @@ export class BestOfNPanel extends DatasetPanel {
     const d = await this.ensureDataset();
     if (this.job !== job) return;
     if (d === undefined) return this.setState('failed', vscode.l10n.t('The dataset is not open any more. Open it again to compare picks.'));
-    if (d.uri.scheme !== 'file') return this.setState('failed', vscode.l10n.t('{0} is not a file on disk: the models score the file, so save it first.', d.name));
-    if (vscode.workspace.textDocuments.some((doc) => doc.uri.toString() === d.key && doc.isDirty)) {
-      return this.setState('failed', vscode.l10n.t('{0} has unsaved changes: the models score the file on disk, so save it and press Run.', d.name));
-    }
+    const unscorable = whyNotScorable(d);
+    if (unscorable !== undefined) return this.setState('failed', unscorable);
     const scorers: OrtScorer[] = [];
     try {
       // Every manifest first: a bad model fails before minutes of scoring the others.
@@ -189,18 +164,22 @@ export class BestOfNPanel extends DatasetPanel {
       this.progress = { text: vscode.l10n.t('reading the dataset…'), fraction: 0 };
       this.setState('scoring');
       const started = Date.now();
-      const rewards: Array<Map<number, { id: string; rewards: number[] }>> = [];
-      for (const [k, scorer] of scorers.entries()) {
-        const label = `${this.modelInfo[k].name} (${k + 1} of ${scorers.length})`;
-        this.report(`${label}: reading and tokenising ${d.name}…`, k / scorers.length, true);
-        const scored = await scoreFile(scorer.modelFile, d.uri.fsPath, {
-          scorer,
+      const scored = await scoreDataset(
+        d,
+        scorers,
+        {
           signal: job.signal,
-          onProgress: (done, total) => this.report(`${label}: ${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} records`, (k + (total > 0 ? done / total : 1)) / scorers.length),
-        });
-        rewards.push(new Map(scored.records.map((r) => [r.index, { id: r.id, rewards: r.logits }])));
-      }
-      const result = await this.join(d, rewards, job.signal);
+          onProgress: (k, done, total) => {
+            const label = `${this.modelInfo[k].name} (${k + 1} of ${scorers.length})`;
+            if (total === 0) this.report(`${label}: reading and tokenising ${d.name}…`, k / scorers.length, true);
+            else this.report(`${label}: ${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} records`, (k + done / total) / scorers.length);
+          },
+        },
+        // best-of-n needs n ≥ 2 responses; a model without a score of the record has no pick.
+        (r) => (r.record.responses.length < 2 ? undefined : { record: bestOfNRecord(r.index, r.record, r.scores.map((s) => s?.logits)), line: r.line }),
+      );
+      const records = scored.rows.map((r) => r.record);
+      const result: Result = { records, lines: scored.rows.map((r) => r.line), summary: summarizeBestOfN(records, scorers.length), eligible: records.length, total: d.dataset.size, generation: scored.generation };
       if (this.job !== job) return;
       this.result = result;
       this.applyFilter();
@@ -218,29 +197,6 @@ export class BestOfNPanel extends DatasetPanel {
       if (this.job === job) this.job = undefined;
       for (const s of scorers) void s.dispose().catch(() => undefined);
     }
-  }
-
-  /** Rewards (by record number, from the file on disk) joined with the records of the editor's index; ids must match. */
-  private async join(d: IndexedDataset, rewards: Array<Map<number, { id: string; rewards: number[] }>>, signal: AbortSignal): Promise<Result> {
-    const records: BonRecord[] = [];
-    const lines: number[] = [];
-    for (let i = 0; i < d.dataset.size; i++) {
-      if (i % JOIN_CHUNK === 0) {
-        await new Promise((r) => setImmediate(r));
-        signal.throwIfAborted();
-      }
-      const view = d.dataset.read(i);
-      const record = view.record;
-      if (record === undefined || record.responses.length < 2) continue;
-      const perModel = rewards.map((m) => {
-        const s = m.get(i);
-        if (s !== undefined && s.id !== record.id) throw new Error(`record ${i + 1} (line ${view.line}) of ${d.name} differs from the file on disk; re-index the dataset and press Run`);
-        return s?.rewards;
-      });
-      records.push(bestOfNRecord(i, record, perModel));
-      lines.push(view.line);
-    }
-    return { records, lines, summary: summarizeBestOfN(records, rewards.length), eligible: records.length, total: d.dataset.size, generation: d.generation };
   }
 
   private report(text: string, fraction: number, force = false): void {
@@ -306,13 +262,11 @@ export class BestOfNPanel extends DatasetPanel {
       rows: this.filtered.length,
       generation: this.generation,
     };
-    this.lastHeader = header;
     this.post(UpdateBestOfN({ header }));
   }
 
-  protected onDispose(): void {
+  protected override onDispose(): void {
     this.job?.abort();
-    if (BestOfNPanel.current === this) BestOfNPanel.current = undefined;
   }
 }
 

@@ -1,13 +1,13 @@
 import { createWriteStream } from 'node:fs';
-import { CommandId } from '../command-id';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { readStore, mergedLabels } from '../../core/labelling/store';
-import type { DisagreementFilter, DisagreementRow, ScoredRecordInput } from '../../core/scoring/disagreements';
-import { exportLine, filterRows, findDisagreements } from '../../core/scoring/disagreements';
-import { scoreFile } from '../../core/scoring/score-file';
-import { humanPairs } from '../../core/training/pairs';
-import type { DisagreementsState, DisagreementsSummary, DisagreementView, PageQuery } from '../../../webview/disagreements-protocol';
+import { readStore, mergedLabels } from '../../../core/labelling/store';
+import type { DisagreementFilter, DisagreementRow, ScoredRecordInput } from '../../../core/scoring/disagreements';
+import { exportLine, filterRows, findDisagreements } from '../../../core/scoring/disagreements';
+import { humanPairs } from '../../../core/training/pairs';
+import type { DisagreementsSummary, DisagreementView, PageQuery } from '../../../../webview/disagreements-protocol';
+import type { DatasetState } from '../../../../webview/lib/state';
+import { isDatasetState } from '../../../../webview/lib/state';
 import {
   EditDisagreement,
   DisagreementsPage,
@@ -20,24 +20,22 @@ import {
   Rescore,
   RevealRecord,
   UpdateDisagreements,
-} from '../../../webview/disagreements-protocol';
-import type { Ctx } from '../context';
-import { errorMessage } from '../../core/error-message';
-import { isCancellation } from '../datasets/cancellation';
-import type { DatasetChange, IndexedDataset } from '../datasets/registry';
-import { datasetPath, storeFileOf } from '../labelling/paths';
-import { snippet } from '../presentation/format';
-import { RewardModel } from '../scoring/reward-model';
-import { DatasetPanel } from '../webviews/dataset-panel';
-
-function isState(state: unknown): state is DisagreementsState {
-  return typeof state === 'object' && state !== null && typeof (state as DisagreementsState).uri === 'string';
-}
+} from '../../../../webview/disagreements-protocol';
+import { abortOnCancel, isCancellation } from '../../cancellation';
+import { CommandId } from '../../command-id';
+import type { Ctx } from '../../context';
+import { errorMessage } from '../../../core/error-message';
+import type { DatasetChange, IndexedDataset } from '../../datasets/registry';
+import { datasetPath, storeFileOf } from '../../labelling/paths';
+import { snippet } from '../../presentation/format';
+import type { DatasetScores } from '../../scoring/dataset-scoring';
+import { scoreDataset, whyNotScorable } from '../../scoring/dataset-scoring';
+import { RewardModel } from '../../scoring/reward-model';
+import { DatasetPanel, offerToOpen } from '../dataset-panel';
+import { PanelSlot } from '../host';
 
 /** Characters of each response shown in a row: enough to tell the two apart at a glance. */
 const TEXT_CHARS = 120;
-/** Records turned into pairs between two yields to the event loop (cancellation, other views). */
-const CHUNK = 2000;
 
 export type DisagreementsResult = { outcome: 'scored'; summary: DisagreementsSummary } | { outcome: 'not-scored'; reason: string };
 
@@ -60,44 +58,45 @@ function filterOf(q: Omit<PageQuery, 'offset'>): DisagreementFilter {
  * PAGE_SIZE rows go to the webview on request; a row opens its record's line in the editor.
  */
 export class DisagreementsPanel extends DatasetPanel {
-  static current: DisagreementsPanel | undefined;
+  static readonly slot = new PanelSlot<DisagreementsPanel, DatasetState>(disagreementsViewType, isDatasetState);
 
   private scored: Scored | undefined;
   private scoring: { abort: AbortController; done: Promise<DisagreementsResult> } | undefined;
   private lastMessage: string | undefined;
   private query: PageQuery = { offset: 0, labelNoiseOnly: false };
-  /** What was last posted (the integration tests read it through the API). */
-  lastPage: { query: PageQuery; total: number; rows: DisagreementView[] } | undefined;
 
   /** Opens (or retargets) the panel and scores `uri`; resolves when scoring ends. */
   static createOrShow(ctx: Ctx, uri: vscode.Uri): Promise<DisagreementsResult> {
-    let current = DisagreementsPanel.current;
-    if (current !== undefined) {
+    const reuse = (current: DisagreementsPanel): void => {
       current.retarget(uri);
       current.panel.reveal();
-    } else {
-      const panel = vscode.window.createWebviewPanel(disagreementsViewType, vscode.l10n.t('Disagreements'), vscode.ViewColumn.Active, {});
-      current = DisagreementsPanel.current = new DisagreementsPanel(ctx, panel, uri);
-    }
-    return current.score();
+    };
+    return DisagreementsPanel.slot.show(reuse, vscode.l10n.t('Disagreements'), vscode.ViewColumn.Active, (panel) => new DisagreementsPanel(ctx, panel, uri)).score();
   }
 
   /** Restores the panel after a window reload (it scores again only when asked: scoring is not free). */
   static register(ctx: Ctx): void {
-    ctx.push(
-      vscode.window.registerWebviewPanelSerializer(disagreementsViewType, {
-        deserializeWebviewPanel: (panel, state: unknown) => {
-          DisagreementsPanel.current?.dispose();
-          DisagreementsPanel.current = new DisagreementsPanel(ctx, panel, isState(state) ? vscode.Uri.parse(state.uri, true) : undefined);
-          return Promise.resolve();
-        },
-      }),
-    );
-    ctx.push({ dispose: () => DisagreementsPanel.current?.dispose() });
+    DisagreementsPanel.slot.register(ctx, (panel, state) => new DisagreementsPanel(ctx, panel, state && vscode.Uri.parse(state.uri, true)));
   }
 
   private constructor(ctx: Ctx, panel: vscode.WebviewPanel, uri: vscode.Uri | undefined) {
-    super(ctx, panel, uri, { script: 'disagreements', title: vscode.l10n.t('Disagreements') });
+    super(ctx, panel, uri, { script: 'disagreements', title: vscode.l10n.t('Disagreements'), ready: DisagreementsReady });
+    this.on(RequestPage, (query) => void this.sendPage(query));
+    this.on(RevealRecord, ({ line }) => {
+      if (Number.isInteger(line) && line > 0) void this.reveal(line);
+    });
+    this.on(ExportDisagreements, (query) => void this.exportWithDialog(filterOf(query)));
+    this.on(Rescore, () => void this.score());
+    this.on(EditDisagreement, ({ index, a, b, action }) => {
+      const d = this.dataset;
+      if (d === undefined) return;
+      if (action === 'flip') void vscode.commands.executeCommand(CommandId.FlipPreference, d.key, index, { a, b });
+      else if (action === 'tag-noise') void vscode.commands.executeCommand(CommandId.TagRecord, d.key, index, 'label-noise');
+    });
+  }
+
+  protected onReady(): void {
+    this.sendState();
   }
 
   /** All rows of the last scoring, sorted (tests compare them with scoreFile). */
@@ -107,37 +106,6 @@ export class DisagreementsPanel extends DatasetPanel {
 
   get summary(): DisagreementsSummary | undefined {
     return this.scored?.summary;
-  }
-
-  protected onMessage(msg: unknown): void {
-    switch (true) {
-      case DisagreementsReady.is(msg):
-        this.ready = true;
-        this.sendState();
-        break;
-      case RequestPage.is(msg):
-        this.sendPage(msg.params);
-        break;
-      case RevealRecord.is(msg):
-        if (Number.isInteger(msg.params.line) && msg.params.line > 0) void this.reveal(msg.params.line);
-        break;
-      case ExportDisagreements.is(msg):
-        void this.exportWithDialog(filterOf(msg.params));
-        break;
-      case Rescore.is(msg):
-        void this.score();
-        break;
-      case EditDisagreement.is(msg): {
-        const d = this.dataset;
-        if (d === undefined) break;
-        const { index, a, b, action } = msg.params;
-        if (action === 'flip') void vscode.commands.executeCommand(CommandId.FlipPreference, d.key, index, { a, b });
-        else if (action === 'tag-noise') void vscode.commands.executeCommand(CommandId.TagRecord, d.key, index, 'label-noise');
-        break;
-      }
-      default:
-        this.ctx.log.warn(`disagreements: unexpected message ${JSON.stringify(msg)?.slice(0, 200)}`);
-    }
   }
 
   /** What a click on a row's line does: the record's line in an editor. */
@@ -180,7 +148,6 @@ export class DisagreementsPanel extends DatasetPanel {
     const d = this.dataset;
     const rows = filtered.slice(this.query.offset, this.query.offset + PAGE_SIZE).map((r) => ({ ...r, ...this.texts(d, r) }));
     const page = { query: this.query, total: filtered.length, rows };
-    this.lastPage = page;
     this.post(DisagreementsPage(page));
     return page;
   }
@@ -218,9 +185,8 @@ export class DisagreementsPanel extends DatasetPanel {
     const d = await this.ensureDataset();
     if (abort.signal.aborted) return { outcome: 'not-scored', reason: 'cancelled' };
     if (d === undefined) return this.notScored(vscode.l10n.t('The dataset is not open any more: open it again.'));
-    const file = datasetPath(d);
-    if (file === undefined) return this.notScored(`${d.name} is not a file on disk: save it first (the model scores the file).`);
-    if (vscode.workspace.textDocuments.some((doc) => doc.uri.toString() === d.key && doc.isDirty)) return this.notScored(`${d.name} has unsaved changes: save it first (the model scores the file on disk).`);
+    const unscorable = whyNotScorable(d);
+    if (unscorable !== undefined) return this.notScored(unscorable);
     const model = this.ctx.rewardModel.file;
     if (model === undefined) return this.notScored(vscode.l10n.t('No reward model: run "RewardLens: Select Reward Model…" (an exported .onnx), then Rescore.'));
     const loadError = this.ctx.rewardModel.error;
@@ -233,22 +199,31 @@ export class DisagreementsPanel extends DatasetPanel {
     const title = vscode.l10n.t('RewardLens: scoring {0} with {1}', d.name, RewardModel.displayName(model));
     try {
       const scored = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
-        const cancel = token.onCancellationRequested(() => abort.abort());
+        const cancel = abortOnCancel(token, abort);
         try {
           let reported = 0;
-          const fileScore = await scoreFile(model, file, {
-            signal: abort.signal,
-            // A scorer of its own, with its own cache: a whole file's scores would push the editor's lenses out of the shared one.
-            intraOpNumThreads: this.ctx.config.scoringThreads,
-            onProgress: (done, total) => {
-              const pct = total === 0 ? 100 : (100 * done) / total;
-              progress.report({ increment: pct - reported, message: vscode.l10n.t('{0}/{1} records', done, total) });
-              reported = pct;
-              this.post(DisagreementsProgress({ text: vscode.l10n.t('Scoring {0}: {1} of {2} records', d.name, done.toLocaleString('en-US'), total.toLocaleString('en-US')) }));
+          const scores = await scoreDataset(
+            d,
+            [model],
+            {
+              signal: abort.signal,
+              // A scorer of its own, with its own cache: a whole file's scores would push the editor's lenses out of the shared one.
+              intraOpNumThreads: this.ctx.config.scoringThreads,
+              onProgress: (_model, done, total) => {
+                if (total === 0) return;
+                const pct = (100 * done) / total;
+                progress.report({ increment: pct - reported, message: vscode.l10n.t('{0}/{1} records', done, total) });
+                reported = pct;
+                this.post(DisagreementsProgress({ text: vscode.l10n.t('Scoring {0}: {1} of {2} records', d.name, done.toLocaleString('en-US'), total.toLocaleString('en-US')) }));
+                if (done === total) this.post(DisagreementsProgress({ text: vscode.l10n.t('Comparing with the human pairs and the capability labels…') }));
+              },
             },
-          });
-          this.post(DisagreementsProgress({ text: vscode.l10n.t('Comparing with the human pairs and the capability labels…') }));
-          return await this.compare(d, file, fileScore, abort.signal, started);
+            (r): ScoredRecordInput | undefined => {
+              const s = r.scores[0];
+              return s && { index: r.index, line: r.line, id: s.id, rewards: s.logits, category: s.category, datasetCategory: s.datasetCategory, pairs: humanPairs(r.record, r.index).pairs };
+            },
+          );
+          return this.compare(d, scores, started);
         } finally {
           cancel.dispose();
         }
@@ -266,24 +241,11 @@ export class DisagreementsPanel extends DatasetPanel {
     }
   }
 
-  /** Pairs of every scored record (from the index the editor shows), its capability labels, the sorted rows. */
-  private async compare(d: IndexedDataset, file: string, fileScore: Awaited<ReturnType<typeof scoreFile>>, signal: AbortSignal, started: number): Promise<Scored> {
-    const inputs: ScoredRecordInput[] = [];
-    let pairs = 0;
-    for (let k = 0; k < fileScore.records.length; k++) {
-      if (k % CHUNK === 0) {
-        signal.throwIfAborted();
-        await new Promise((r) => setImmediate(r));
-      }
-      const s = fileScore.records[k];
-      const view = d.dataset.read(s.index);
-      // The model read the file; the pairs come from the index: both must be the same record.
-      if (view.record?.id !== s.id) throw new Error(`${file}: record ${s.index} (line ${view.line}) changed while it was scored; save the file and rescore`);
-      const human = humanPairs(view.record, s.index).pairs;
-      pairs += human.length;
-      inputs.push({ index: s.index, line: view.line, id: s.id, rewards: s.logits, category: s.category, datasetCategory: s.datasetCategory, pairs: human });
-    }
-    const store = storeFileOf(this.ctx.config, file);
+  /** The scored records' pairs against their capability labels: the sorted rows and the summary. */
+  private compare(d: IndexedDataset, scores: DatasetScores<ScoredRecordInput>, started: number): Scored {
+    const inputs = scores.rows;
+    const pairs = inputs.reduce((n, r) => n + r.pairs.length, 0);
+    const store = storeFileOf(this.ctx.config, scores.file);
     const labels = mergedLabels(readStore(store));
     const rows = findDisagreements(inputs, labels);
     const categories = [...new Set(rows.map((r) => r.datasetCategory))].sort();
@@ -291,9 +253,9 @@ export class DisagreementsPanel extends DatasetPanel {
     const summary: DisagreementsSummary = {
       uri: d.key,
       name: d.name,
-      model: fileScore.model,
-      method: fileScore.method,
-      records: fileScore.records.length,
+      model: scores.models[0].model,
+      method: scores.models[0].method,
+      records: scores.models[0].scored,
       pairs,
       disagreements: rows.length,
       labelNoise: rows.filter((r) => r.labelNoise).length,
@@ -304,24 +266,18 @@ export class DisagreementsPanel extends DatasetPanel {
       stale: false,
       seconds: (Date.now() - started) / 1000,
     };
-    return { summary, rows, generation: d.generation };
+    return { summary, rows, generation: scores.generation };
   }
 
   private async exportWithDialog(filter: DisagreementFilter): Promise<void> {
     const d = this.dataset;
     const file = d ? datasetPath(d) : undefined;
     if (this.scored === undefined || file === undefined) return;
-    const target = await vscode.window.showSaveDialog({
-      title: vscode.l10n.t('Export the listed disagreements as JSONL'),
-      defaultUri: vscode.Uri.file(path.join(path.dirname(file), `${path.basename(file).replace(/\.(jsonl?|json)$/i, '')}.disagreements.jsonl`)),
-      filters: { [vscode.l10n.t('JSON Lines')]: ['jsonl'] },
-    });
+    const target = await this.askExportFile(vscode.l10n.t('Export the listed disagreements as JSONL'), 'disagreements');
     if (target === undefined) return;
     try {
       const written = await this.exportTo(target.fsPath, filter);
-      const open = vscode.l10n.t('Open File');
-      const picked = await vscode.window.showInformationMessage(vscode.l10n.t('RewardLens: {0} disagreements exported to {1}.', written, path.basename(target.fsPath)), open);
-      if (picked === open) await vscode.window.showTextDocument(target);
+      await offerToOpen(target, vscode.l10n.t('RewardLens: {0} disagreements exported to {1}.', written, path.basename(target.fsPath)));
     } catch (e) {
       this.ctx.showError(vscode.l10n.t('cannot export the disagreements to {0}', target.fsPath), e);
     }
@@ -348,8 +304,7 @@ export class DisagreementsPanel extends DatasetPanel {
     return rows.length;
   }
 
-  protected onDispose(): void {
+  protected override onDispose(): void {
     this.scoring?.abort.abort();
-    if (DisagreementsPanel.current === this) DisagreementsPanel.current = undefined;
   }
 }

@@ -1,33 +1,27 @@
 import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { progressText } from '../../core/training/format';
-import { RUN_FILES } from '../../core/training/run-folder';
-import type { EvalResult } from '../../core/training/types';
-import type { ChartData, ChartState } from '../../../webview/training-chart-protocol';
-import { ChartAction, ChartReady, RefreshChart, UpdateChart, trainingChartViewType } from '../../../webview/training-chart-protocol';
-import type { IpcMessage } from '../../../webview/lib/ipc';
-import { CommandId } from '../command-id';
-import type { Ctx } from '../context';
-import { webviewHtml, webviewOptions } from '../webviews/html';
-import { readMetrics } from './run-files';
-import { runWithState } from './runs';
-
-function isState(state: unknown): state is ChartState {
-  return typeof state === 'object' && state !== null && typeof (state as ChartState).run === 'string';
-}
+import { progressText } from '../../../core/training/format';
+import { RUN_FILES } from '../../../core/training/run-folder';
+import type { EvalResult } from '../../../core/training/types';
+import type { ChartData, ChartState } from '../../../../webview/training-chart-protocol';
+import { ChartReady, isChartState, OpenModelCard, RefreshChart, ResumeRun, RevealRun, UpdateChart, trainingChartViewType } from '../../../../webview/training-chart-protocol';
+import { CommandId } from '../../command-id';
+import type { Ctx } from '../../context';
+import { readMetrics } from '../../training/run-files';
+import { runWithState } from '../../training/runs';
+import { PanelSlot, WebviewHost } from '../host';
 
 /**
  * The training chart (paper Figure 4): validation and training accuracy against step, one line per
  * phase or expert, from the run's metrics.jsonl; re-read as the worker reports and as the file changes.
- * One panel, retargeted to the run asked for; `createOrShow`/`revive`/`_disposables` as the sample.
+ * One panel, retargeted to the run asked for.
  */
-export class TrainingChartPanel implements vscode.Disposable {
-  static current: TrainingChartPanel | undefined;
+export class TrainingChartPanel extends WebviewHost {
+  static readonly slot = new PanelSlot<TrainingChartPanel, ChartState>(trainingChartViewType, isChartState);
 
-  private readonly disposables: vscode.Disposable[] = [];
-  private ready = false;
-  private disposed = false;
+  /** The run folder shown. */
+  private run: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private watcher: vscode.FileSystemWatcher | undefined;
   private readonly poller = setInterval(() => this.poll(), 2000);
@@ -36,15 +30,10 @@ export class TrainingChartPanel implements vscode.Disposable {
   private phase: string | undefined;
   /** The latest "Evaluate Run…" result of this run (eval.json holds the held-out one). */
   private extraEvaluation: { run: string; source: string; result: EvalResult } | undefined;
-  /** What was last posted (the integration tests read it through the API). */
-  lastData: ChartData | undefined;
 
   static createOrShow(ctx: Ctx, run: string, options: { phase?: string; evaluation?: { source: string; result: EvalResult }; preserveFocus?: boolean } = {}): TrainingChartPanel {
-    let current = TrainingChartPanel.current;
-    if (current === undefined) {
-      const panel = vscode.window.createWebviewPanel(trainingChartViewType, vscode.l10n.t('Training'), { viewColumn: vscode.ViewColumn.Active, preserveFocus: options.preserveFocus }, {});
-      current = TrainingChartPanel.current = new TrainingChartPanel(ctx, panel, run);
-    } else current.panel.reveal(undefined, options.preserveFocus);
+    const reuse = (current: TrainingChartPanel): void => current.panel.reveal(undefined, options.preserveFocus);
+    const current = TrainingChartPanel.slot.show(reuse, vscode.l10n.t('Training'), { viewColumn: vscode.ViewColumn.Active, preserveFocus: options.preserveFocus }, (panel) => new TrainingChartPanel(ctx, panel, run));
     const target = path.resolve(run);
     if (current.run !== target) {
       current.run = target;
@@ -58,29 +47,13 @@ export class TrainingChartPanel implements vscode.Disposable {
   }
 
   static register(ctx: Ctx): void {
-    ctx.push(
-      vscode.window.registerWebviewPanelSerializer(trainingChartViewType, {
-        deserializeWebviewPanel: (panel, state: unknown) => {
-          TrainingChartPanel.current?.dispose();
-          TrainingChartPanel.current = new TrainingChartPanel(ctx, panel, isState(state) ? state.run : undefined);
-          return Promise.resolve();
-        },
-      }),
-    );
-    ctx.push({ dispose: () => TrainingChartPanel.current?.dispose() });
+    TrainingChartPanel.slot.register(ctx, (panel, state) => new TrainingChartPanel(ctx, panel, state?.run));
   }
 
-  private constructor(
-    private readonly ctx: Ctx,
-    readonly panel: vscode.WebviewPanel,
-    private run: string | undefined,
-  ) {
-    panel.webview.options = webviewOptions(ctx.extensionUri);
-    panel.webview.html = webviewHtml(panel.webview, ctx.extensionUri, { script: 'training-chart', title: vscode.l10n.t('Training') });
-    panel.iconPath = vscode.Uri.joinPath(ctx.extensionUri, 'media', 'rewardlens.svg');
+  private constructor(ctx: Ctx, panel: vscode.WebviewPanel, run: string | undefined) {
+    super(ctx, panel, { script: 'training-chart', title: vscode.l10n.t('Training'), ready: ChartReady });
+    this.run = run;
     this.updateTitle();
-    panel.onDidDispose(() => this.dispose(), null, this.disposables);
-    panel.webview.onDidReceiveMessage((msg: unknown) => this.receive(msg), null, this.disposables);
     // Live: the worker's evaluations (a step with a validation accuracy is a new metrics line) and its end.
     ctx.training.onDidEvent(
       (e) => {
@@ -91,6 +64,14 @@ export class TrainingChartPanel implements vscode.Disposable {
     );
     ctx.training.onDidChange((run) => (run === this.run ? this.updateSoon() : undefined), null, this.disposables);
     this.watch();
+    this.on(RefreshChart, () => this.update());
+    this.on(ResumeRun, () => this.runCommand(CommandId.ResumeTraining));
+    this.on(OpenModelCard, () => this.runCommand(CommandId.OpenModelCard));
+    this.on(RevealRun, () => this.runCommand(CommandId.RevealRun));
+  }
+
+  protected onReady(): void {
+    this.update();
   }
 
   /** The run's files, for runs trained elsewhere (the CLI) or copied in; inside the workspace or not. */
@@ -117,31 +98,8 @@ export class TrainingChartPanel implements vscode.Disposable {
     this.panel.title = this.run ? vscode.l10n.t('Training: {0}', path.basename(this.run)) : vscode.l10n.t('Training');
   }
 
-  private receive(msg: unknown): void {
-    try {
-      switch (true) {
-        case ChartReady.is(msg):
-          this.ready = true;
-          this.update();
-          break;
-        case RefreshChart.is(msg):
-          this.update();
-          break;
-        case ChartAction.is(msg):
-          this.act(msg.params.action);
-          break;
-        default:
-          this.ctx.log.warn(`training chart: unexpected message ${JSON.stringify(msg)?.slice(0, 200)}`);
-      }
-    } catch (e) {
-      this.ctx.showError(vscode.l10n.t('the training chart failed'), e);
-    }
-  }
-
-  private act(action: string): void {
-    if (this.run === undefined) return;
-    const command = { resume: CommandId.ResumeTraining, modelCard: CommandId.OpenModelCard, reveal: CommandId.RevealRun }[action];
-    if (command !== undefined) void vscode.commands.executeCommand(command, this.run);
+  private runCommand(command: CommandId): void {
+    if (this.run !== undefined) void vscode.commands.executeCommand(command, this.run);
   }
 
   private updateSoon(): void {
@@ -150,10 +108,6 @@ export class TrainingChartPanel implements vscode.Disposable {
       this.timer = undefined;
       this.update();
     }, 300);
-  }
-
-  private post<P>(msg: IpcMessage<P>): void {
-    if (!this.disposed && this.ready) void this.panel.webview.postMessage(msg);
   }
 
   /** Reads the run folder and posts all of it (small: one line per evaluation). */
@@ -183,19 +137,13 @@ export class TrainingChartPanel implements vscode.Disposable {
       phase: this.phase,
       progress: progress ? progressText(progress) : undefined,
     };
-    this.lastData = data;
     this.post(UpdateChart({ data }));
   }
 
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
+  protected override onDispose(): void {
     clearTimeout(this.timer);
     clearInterval(this.poller);
     this.watcher?.dispose();
-    if (TrainingChartPanel.current === this) TrainingChartPanel.current = undefined;
-    this.panel.dispose();
-    for (const d of this.disposables.splice(0)) d.dispose();
   }
 }
 

@@ -1,22 +1,23 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { PreferenceRecord } from '../../core/dataset/record';
-import type { ExportManifest } from '../../core/export/manifest';
-import type { ModelRecordScore } from '../../core/scoring/session';
-import type { BreakdownData, BreakdownState } from '../../../webview/reward-breakdown-protocol';
-import { BreakdownAction, BreakdownReady, rewardBreakdownViewType, UpdateBreakdown } from '../../../webview/reward-breakdown-protocol';
-import { CommandId } from '../command-id';
-import type { Ctx } from '../context';
-import { errorMessage } from '../../core/error-message';
-import type { DatasetChange, IndexedDataset } from '../datasets/registry';
-import { DatasetPanel } from '../webviews/dataset-panel';
-import { buildBreakdown } from './breakdown';
-import { RewardModel } from './reward-model';
-
-function isState(state: unknown): state is BreakdownState {
-  const s = state as BreakdownState | null;
-  return typeof s === 'object' && s !== null && typeof s.uri === 'string' && Number.isInteger(s.index) && s.index >= 0;
-}
+import type { BreakdownState } from '../../../../webview/reward-breakdown-protocol';
+import {
+  BreakdownReady,
+  ChangeBreakdownModel,
+  isBreakdownState,
+  OpenBreakdownJson,
+  RevealBreakdownRecord,
+  rewardBreakdownViewType,
+  UpdateBreakdown,
+} from '../../../../webview/reward-breakdown-protocol';
+import { CommandId } from '../../command-id';
+import type { Ctx } from '../../context';
+import { errorMessage } from '../../../core/error-message';
+import type { DatasetChange, IndexedDataset } from '../../datasets/registry';
+import { buildBreakdown } from '../../scoring/breakdown';
+import { RewardModel } from '../../scoring/reward-model';
+import { DatasetPanel } from '../dataset-panel';
+import { PanelSlot } from '../host';
 
 /**
  * "Show Reward Breakdown": one record scored by the reward model of `rewardlens.scoring.model` —
@@ -24,76 +25,55 @@ function isState(state: unknown): state is BreakdownState {
  * retargeted to the record asked for (the score lens opens it); rescored when the model changes.
  */
 export class RewardBreakdownPanel extends DatasetPanel {
-  static current: RewardBreakdownPanel | undefined;
+  static readonly slot = new PanelSlot<RewardBreakdownPanel, BreakdownState>(rewardBreakdownViewType, isBreakdownState);
   private index: number | undefined;
   /** The scoring in flight: a newer update or a closed panel cancels it. */
   private scoring: vscode.CancellationTokenSource | undefined;
-  /** What was last posted (the integration tests read it through the API). */
-  lastData: BreakdownData | undefined;
-  lastMessage: string | undefined;
 
   static createOrShow(ctx: Ctx, uri: vscode.Uri, index: number): RewardBreakdownPanel {
-    let current = RewardBreakdownPanel.current;
-    if (current === undefined) {
-      const panel = vscode.window.createWebviewPanel(rewardBreakdownViewType, vscode.l10n.t('Reward Breakdown'), { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {});
-      current = RewardBreakdownPanel.current = new RewardBreakdownPanel(ctx, panel, uri, index);
-    } else {
+    const reuse = (current: RewardBreakdownPanel): void => {
       current.panel.reveal(undefined, true);
       current.index = index;
       current.retarget(uri);
       current.showRecordInTitle();
       // retarget updates only when the dataset changes; another record of the same dataset needs it too.
       void current.update();
-    }
-    return current;
+    };
+    return RewardBreakdownPanel.slot.show(reuse, vscode.l10n.t('Reward Breakdown'), { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, (panel) => new RewardBreakdownPanel(ctx, panel, uri, index));
   }
 
   static register(ctx: Ctx): void {
-    ctx.push(
-      vscode.window.registerWebviewPanelSerializer(rewardBreakdownViewType, {
-        deserializeWebviewPanel: (panel, state: unknown) => {
-          RewardBreakdownPanel.current?.dispose();
-          const ok = isState(state);
-          RewardBreakdownPanel.current = new RewardBreakdownPanel(ctx, panel, ok ? vscode.Uri.parse(state.uri, true) : undefined, ok ? state.index : undefined);
-          return Promise.resolve();
-        },
-      }),
-    );
-    ctx.push({ dispose: () => RewardBreakdownPanel.current?.dispose() });
+    RewardBreakdownPanel.slot.register(ctx, (panel, state) => new RewardBreakdownPanel(ctx, panel, state && vscode.Uri.parse(state.uri, true), state?.index));
   }
 
   private constructor(ctx: Ctx, panel: vscode.WebviewPanel, uri: vscode.Uri | undefined, index: number | undefined) {
-    super(ctx, panel, uri, { script: 'reward-breakdown', title: vscode.l10n.t('Reward Breakdown') });
+    super(ctx, panel, uri, { script: 'reward-breakdown', title: vscode.l10n.t('Reward Breakdown'), ready: BreakdownReady });
     this.index = index;
     this.showRecordInTitle();
     ctx.rewardModel.onDidChange(() => void this.update(), null, this.disposables);
+    this.on(ChangeBreakdownModel, () => void vscode.commands.executeCommand(CommandId.SelectRewardModel));
+    this.on(RevealBreakdownRecord, () => {
+      const at = this.shownRecord();
+      if (at !== undefined) void this.revealLine(at.d.dataset.lineOf(at.index));
+    });
+    this.on(OpenBreakdownJson, () => {
+      const at = this.shownRecord();
+      if (at !== undefined) void vscode.commands.executeCommand(CommandId.ShowRecordJson, at.d.key, at.index);
+    });
+  }
+
+  protected onReady(): void {
+    void this.update();
+  }
+
+  /** The dataset and record shown, when the record is still there. */
+  private shownRecord(): { d: IndexedDataset; index: number } | undefined {
+    const { dataset: d, index } = this;
+    return d !== undefined && index !== undefined && index < d.dataset.size ? { d, index } : undefined;
   }
 
   private showRecordInTitle(): void {
     if (this.uri !== undefined && this.index !== undefined) this.panel.title = vscode.l10n.t('Reward: {0} #{1}', path.posix.basename(this.uri.path), this.index + 1);
-  }
-
-  protected onMessage(msg: unknown): void {
-    switch (true) {
-      case BreakdownReady.is(msg):
-        this.ready = true;
-        void this.update();
-        break;
-      case BreakdownAction.is(msg):
-        this.act(msg.params.action);
-        break;
-      default:
-        this.ctx.log.warn(`reward breakdown: unexpected message ${JSON.stringify(msg)?.slice(0, 200)}`);
-    }
-  }
-
-  private act(action: string): void {
-    const d = this.dataset;
-    const index = this.index;
-    if (action === 'selectModel') void vscode.commands.executeCommand(CommandId.SelectRewardModel);
-    if (d === undefined || index === undefined || index >= d.dataset.size) return;
-    if (action === 'reveal') void this.revealLine(d.dataset.lineOf(index));
-    else if (action === 'json') void vscode.commands.executeCommand(CommandId.ShowRecordJson, d.key, index);
   }
 
   protected onDatasetChange(change: DatasetChange | undefined): void {
@@ -102,8 +82,6 @@ export class RewardBreakdownPanel extends DatasetPanel {
   }
 
   private show(message: string, pending = false): void {
-    this.lastData = undefined;
-    this.lastMessage = pending ? undefined : message;
     this.post(UpdateBreakdown(pending ? { pending: message } : { message }));
   }
 
@@ -152,23 +130,19 @@ export class RewardBreakdownPanel extends DatasetPanel {
         // The index was replaced or the model changed while scoring: their events bring a fresh update.
         return;
       }
-      this.post(UpdateBreakdown({ data: this.build(d, index, view.line, scored.record, scored.score, manifest, file) }));
+      this.post(
+        UpdateBreakdown({
+          data: buildBreakdown({ uri: d.key, dataset: d.name, index, line: view.line, record: scored.record, score: scored.score, manifest, modelFile: file, modelName: RewardModel.displayName(file), language: vscode.env.language }),
+        }),
+      );
     } catch (e) {
       if (!cts.token.isCancellationRequested) this.show(`${RewardModel.displayName(file)} cannot score record ${index + 1}: ${errorMessage(e)}`);
     }
   }
 
-  private build(d: IndexedDataset, index: number, line: number, record: PreferenceRecord, score: ModelRecordScore, manifest: ExportManifest, file: string): BreakdownData {
-    const data = buildBreakdown({ uri: d.key, dataset: d.name, index, line, record, score, manifest, modelFile: file, modelName: RewardModel.displayName(file), language: vscode.env.language });
-    this.lastData = data;
-    this.lastMessage = undefined;
-    return data;
-  }
-
-  protected onDispose(): void {
+  protected override onDispose(): void {
     this.scoring?.cancel();
     this.scoring?.dispose();
-    if (RewardBreakdownPanel.current === this) RewardBreakdownPanel.current = undefined;
   }
 }
 
