@@ -7,6 +7,7 @@ import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { BonGroupStats } from '../src/core/scoring/best-of-n';
+import { pct } from '../src/core/training/format';
 import type { BestOfNState, BonHeader, BonPick, BonRow } from './best-of-n-protocol';
 import { BestOfNReady, CancelBestOfN, ChooseBestOfNModels, RerunBestOfN, BON_PAGE_SIZE, BonPage, RequestBonPage, RevealBonRecord, SetBonFilter, UpdateBestOfN } from './best-of-n-protocol';
 import { h, pageHeader, renderMessage, replaceChildren, subtitle } from './lib/dom';
@@ -22,7 +23,6 @@ let header: BonHeader | undefined;
 let page = 0;
 let rows: BonRow[] | undefined;
 
-const pct = (x: number | undefined): string => (x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
 const num = (x: number | undefined, digits = 2): string => (x === undefined ? '–' : x.toFixed(digits));
 const responseName = (i: number | undefined): string => (i === undefined ? '—' : `R${i + 1}`);
 

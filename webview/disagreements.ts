@@ -16,6 +16,7 @@ import { l10n } from './lib/l10n';
 import type { Child } from './lib/dom';
 import { formatCount, formatShare } from './lib/format';
 import { connect } from './lib/vscode-api';
+import { pct } from '../src/core/training/format';
 
 const host = connect<DatasetState>();
 const app = document.getElementById('app')!;
@@ -95,7 +96,7 @@ function row(r: DisagreementView): HTMLElement {
     h('td', { class: 'category' }, h('div', {}, r.datasetCategory), r.routerCategory !== undefined ? h('div', { class: 'muted', title: l10n.t("the router's category") }, `→ ${r.routerCategory}`) : undefined),
     h('td', { class: 'pair' }, response(l10n.t('human ✓'), r.humanWinner, rw, r.winnerText), response(l10n.t('model ✓'), r.humanLoser, rl, r.loserText)),
     h('td', { class: 'n', title: l10n.t('r(human loser) − r(human winner)') }, fixed(r.margin)),
-    h('td', { class: 'n', title: l10n.t("P(human loser better): the model's Bradley–Terry probability σ(margin), margin on reward logits") }, Number.isFinite(r.confidence) ? `${(100 * r.confidence).toFixed(1)}%` : '–'),
+    h('td', { class: 'n', title: l10n.t("P(human loser better): the model's Bradley–Terry probability σ(margin), margin on reward logits") }, pct(r.confidence)),
     labelsCell(r),
   );
   tr.addEventListener('dblclick', reveal);

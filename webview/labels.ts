@@ -18,6 +18,7 @@ import { connect } from './lib/vscode-api';
 import type { LabelsData } from './labels-protocol';
 import type { DatasetState } from './lib/state';
 import { ExportPoints, LabelDataset, LabelsBusy, LabelsReady, RefreshLabels, UpdateLabels } from './labels-protocol';
+import { pct } from '../src/core/training/format';
 
 const host = connect<DatasetState>();
 const app = document.getElementById('app')!;
@@ -107,7 +108,7 @@ function renderCards(report: LabelReport): HTMLElement {
     card(l10n.t('Kept'), formatCount(t.kept), formatShare(t.kept, t.asked), 'ok'),
     card(l10n.t('Inconsistent'), formatCount(t.inconsistent), l10n.t('position bias · {0}', formatShare(t.inconsistent, t.asked)), t.inconsistent > 0 ? 'warning' : undefined),
     card(l10n.t('Invalid'), formatCount(t.invalid), l10n.t('no verdict · {0}', formatShare(t.invalid, t.asked)), t.invalid > 0 ? 'error' : undefined),
-    card(l10n.t('Human agreement'), t.humanOverall && t.humanOverall.rate !== null ? `${(t.humanOverall.rate * 100).toFixed(1)}%` : '–', t.humanOverall?.n ? l10n.t('overall preference, {0} pairs', formatCount(t.humanOverall.n)) : l10n.t('no human preference to compare')),
+    card(l10n.t('Human agreement'), pct(t.humanOverall?.rate), t.humanOverall?.n ? l10n.t('overall preference, {0} pairs', formatCount(t.humanOverall.n)) : l10n.t('no human preference to compare')),
   );
 }
 

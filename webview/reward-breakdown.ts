@@ -12,12 +12,12 @@ import type { IpcMessageType } from './lib/ipc';
 import { connect } from './lib/vscode-api';
 import type { BreakdownColumn, BreakdownData, BreakdownRow, BreakdownState } from './reward-breakdown-protocol';
 import { BreakdownReady, ChangeBreakdownModel, OpenBreakdownJson, RevealBreakdownRecord, UpdateBreakdown } from './reward-breakdown-protocol';
+import { pct } from '../src/core/training/format';
 
 const host = connect<BreakdownState>();
 const app = document.getElementById('app')!;
 
 const fixed = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : String(v));
-const pct = (p: number): string => (Number.isFinite(p) ? `${(100 * p).toFixed(1)}%` : '–');
 
 /** A horizontal bar filled to `fraction` (clamped to [0, 1]). */
 function bar(fraction: number, tone = ''): HTMLElement {

@@ -2,6 +2,7 @@ import { FileError, errnoReason } from '../core/io/file-error';
 import { LockedError } from '../core/lock';
 import { HyperParamError } from '../core/training/hparams';
 import { printable } from './format';
+import { errorMessage } from '../core/error-message';
 
 /** A problem the user can fix on the command line: printed as one line, exit code 2. */
 export class UsageError extends Error {}
@@ -12,7 +13,7 @@ export class UsageError extends Error {}
  * in every case, control characters escaped: messages quote file names and dataset text.
  */
 export function errorReport(e: unknown): { line: string; code: 1 | 2 } {
-  const message = e instanceof Error ? e.message : String(e);
+  const message = errorMessage(e);
   const oneLine = (text: string): string =>
     `rewardlens: ${printable(
       text

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import type { ExportFormat } from '../core/curation/export-dataset';
 import { EXPORT_FORMATS, exportDataset } from '../core/curation/export-dataset';
 import { FilterError, parseFilter, predicateOf, prepareFilter } from '../core/curation/filter';
@@ -7,7 +6,7 @@ import { storeFileFor } from '../core/labelling/store';
 import { Dataset } from '../core/dataset/dataset';
 import { asInputError } from '../core/io/file-error';
 import { checkInput } from '../core/io/input-file';
-import { negativeValuesJoined } from './args';
+import { COMMON_FLAGS, DATASET_FLAGS, NO_EDITS_FLAG, parseFlags, stringFlags } from './args';
 import { UsageError } from './errors';
 import { checkOutput } from './files';
 import { printable } from './format';
@@ -20,19 +19,14 @@ export const EXPORT_DATASET_USAGE = `  rewardlens export-dataset FILE --out OUT 
                   or 'label-vs-human=1' (labels of the store in DIR, default .rewardlens/) or 'model-vs-human=SCORES.json' (rewardlens score --json)`;
 
 const flags = {
-  out: { type: 'string' },
-  format: { type: 'string' },
-  filter: { type: 'string' },
-  'no-edits': { type: 'boolean', default: false },
-  store: { type: 'string' },
-  schema: { type: 'string' },
-  adapter: { type: 'string' },
-  json: { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
+  ...stringFlags('out', 'format', 'filter', 'store'),
+  ...NO_EDITS_FLAG,
+  ...DATASET_FLAGS,
+  ...COMMON_FLAGS,
 } as const;
 
 export async function exportDatasetCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: negativeValuesJoined(argv, flags), allowPositionals: true, options: flags });
+  const { values, positionals } = parseFlags(argv, flags);
   if (values.help) {
     console.log(`Usage:\n${EXPORT_DATASET_USAGE}`);
     return 0;

@@ -1,6 +1,5 @@
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { parseArgs } from 'node:util';
 import { exportRun } from '../core/export/export';
 import { manifestFileFor, tokenizerFileFor } from '../core/export/manifest';
 import { FileError } from '../core/io/file-error';
@@ -8,7 +7,7 @@ import { checkInput } from '../core/io/input-file';
 import type { PointsConfig } from '../core/labelling/points';
 import { formatConfigErrors } from '../core/jsonc';
 import { resolvePoints } from '../core/labelling/setup';
-import { negativeValuesJoined } from './args';
+import { COMMON_FLAGS, parseFlags, stringFlags } from './args';
 import { UsageError } from './errors';
 import { checkOutput, checkRunFolder } from './files';
 import { printable } from './format';
@@ -28,14 +27,12 @@ ONNX (docs/onnx-export.md):
 export class OnnxUsageError extends UsageError {}
 
 const exportFlags = {
-  out: { type: 'string' },
-  points: { type: 'string' },
-  json: { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
+  ...stringFlags('out', 'points'),
+  ...COMMON_FLAGS,
 } as const;
 
 export function parseExportArgs(argv: string[]): { help: true } | { help: false; run: string; out: string; points?: PointsConfig; json: boolean } {
-  const { values, positionals } = parseArgs({ args: negativeValuesJoined(argv, exportFlags), allowPositionals: true, options: exportFlags });
+  const { values, positionals } = parseFlags(argv, exportFlags);
   if (values.help) return { help: true };
   if (positionals.length !== 1) throw new OnnxUsageError('usage: rewardlens export RUN --out MODEL.onnx');
   const [run] = positionals;

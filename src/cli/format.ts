@@ -1,5 +1,6 @@
 import type { IndexReport } from '../core/dataset/dataset';
 import type { OverlapReport } from '../core/dataset/overlap';
+import { pct } from '../core/training/format';
 
 /** Human-readable renderings of core reports for the terminal. */
 
@@ -34,7 +35,7 @@ export function formatIndexReport(r: IndexReport): string {
 }
 
 export function formatOverlap(train: string, test: string, r: OverlapReport): string {
-  const lines = [`${r.overlapping} of ${r.testRecords} records of ${test} (${(r.share * 100).toFixed(1)}%) share their prompt with ${train} (${r.trainRecords} records)`];
+  const lines = [`${r.overlapping} of ${r.testRecords} records of ${test} (${pct(r.share)}) share their prompt with ${train} (${r.trainRecords} records)`];
   for (const e of r.examples) lines.push(`  ${test}:${e.testLine} = ${train}:${e.trainLine}`);
   return lines.join('\n');
 }

@@ -2,6 +2,7 @@ import type { CostEstimate } from '../core/labelling/estimate';
 import type { JobSummary, LabelPlan } from '../core/labelling/job';
 import type { FromRatingsSummary } from '../core/labelling/from-ratings';
 import type { LabelReport } from '../core/labelling/report';
+import { pct } from '../core/training/format';
 
 /** Text output of `rewardlens label` and `labels-from-ratings`. */
 
@@ -44,15 +45,11 @@ export function formatSummary(s: JobSummary): string {
     .join('\n');
 }
 
-function pct(n: number, d: number): string {
-  return d ? `${((100 * n) / d).toFixed(1)}%` : '–';
-}
-
 export function formatReport(r: LabelReport): string {
   const rows = [['source', 'category', 'point', 'asked', 'consistent', 'inconsistent', 'invalid', 'ties', 'kept', 'pending', '1st pos', 'human aspect', 'human overall']];
-  const agree = (a?: { n: number; rate: number | null }): string => (a && a.n ? `${((a.rate ?? 0) * 100).toFixed(1)}% of ${a.n}` : '–');
+  const agree = (a?: { n: number; rate: number | null }): string => (a && a.n ? `${pct(a.rate ?? 0)} of ${a.n}` : '–');
   for (const x of r.rows) {
-    rows.push([x.source, x.category, x.point, String(x.asked), String(x.consistent), String(x.inconsistent), String(x.invalid), String(x.ties), String(x.kept), String(x.pending), x.firstPosition === null ? '–' : pct(x.firstPosition, 1), agree(x.humanAspect), agree(x.humanOverall)]);
+    rows.push([x.source, x.category, x.point, String(x.asked), String(x.consistent), String(x.inconsistent), String(x.invalid), String(x.ties), String(x.kept), String(x.pending), pct(x.firstPosition), agree(x.humanAspect), agree(x.humanOverall)]);
   }
   const t = r.totals;
   rows.push(['all', '', '', String(t.asked), String(t.consistent), String(t.inconsistent), String(t.invalid), String(t.ties), String(t.kept), String(t.pending), '', agree(t.humanAspect), agree(t.humanOverall)]);
@@ -60,7 +57,7 @@ export function formatReport(r: LabelReport): string {
   const table = rows.map((row) => row.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ').trimEnd());
   const classified = Object.entries(r.classified);
   return [
-    `${r.store}: ${int(r.calls)} calls, ${int(r.promptTokens)} prompt + ${int(r.completionTokens)} completion tokens; kept ${t.kept} of ${t.asked} pairs asked (${pct(t.kept, t.asked)})`,
+    `${r.store}: ${int(r.calls)} calls, ${int(r.promptTokens)} prompt + ${int(r.completionTokens)} completion tokens; kept ${t.kept} of ${t.asked} pairs asked (${pct(t.asked ? t.kept / t.asked : null)})`,
     classified.length ? `  classified: ${classified.map(([k, v]) => `${k} ${v}`).join(', ')}` : '',
     r.ignoredLines ? `  ${r.ignoredLines} torn or unreadable lines ignored` : '',
     ...table,

@@ -1,6 +1,4 @@
 import { createInterface } from 'node:readline/promises';
-import { parseArgs } from 'node:util';
-import type { IndexOptions } from '../core/dataset/dataset';
 import { Dataset } from '../core/dataset/dataset';
 import { exportPointsJsonl } from '../core/labelling/export';
 import { labelsFromRatings } from '../core/labelling/from-ratings';
@@ -8,6 +6,7 @@ import type { JobEvent, LabelJobOptions, LabelPlan } from '../core/labelling/job
 import { planLabelJob, runLabelJob } from '../core/labelling/job';
 import { journalFileFor, readJournal } from '../core/curation/journal';
 import { formatConfigErrors } from '../core/jsonc';
+import { pct } from '../core/training/format';
 import { OpenAIProvider } from '../core/labelling/openai-provider';
 import type { PointsConfig } from '../core/labelling/points';
 import { buildReport } from '../core/labelling/report';
@@ -18,7 +17,7 @@ import type { PromptTemplates } from '../core/labelling/templates';
 import { existsSync } from 'node:fs';
 import { asInputError } from '../core/io/file-error';
 import { checkInput } from '../core/io/input-file';
-import { negativeValuesJoined, workersFlag } from './args';
+import { COMMON_FLAGS, INDEX_FLAGS, QUIET_FLAG, indexOptionsOf, parseFlags, stringFlags } from './args';
 import { UsageError } from './errors';
 import { printable } from './format';
 import { formatFromRatings, formatPlan, formatReport, formatSummary } from './label-format';
@@ -60,42 +59,18 @@ Labelling (docs/labelling.md; API key from $REWARDLENS_API_KEY or $OPENAI_API_KE
 export class LabelUsageError extends UsageError {}
 
 const options = {
-  schema: { type: 'string' },
-  adapter: { type: 'string' },
-  'rank-direction': { type: 'string' },
-  workers: { type: 'string' },
-  'base-url': { type: 'string' },
-  model: { type: 'string' },
-  points: { type: 'string' },
-  templates: { type: 'string' },
-  lang: { type: 'string' },
+  ...stringFlags('base-url', 'model', 'points', 'templates', 'lang', 'concurrency', 'rpm', 'tpm', 'timeout', 'retries', 'max-retry-wait', 'temperature', 'max-tokens', 'limit', 'max-calls', 'price-per-1k', 'price-per-1k-output', 'store', 'export', 'api-key-env', 'source'),
+  ...INDEX_FLAGS,
   history: { type: 'boolean', default: false },
-  concurrency: { type: 'string' },
-  rpm: { type: 'string' },
-  tpm: { type: 'string' },
-  timeout: { type: 'string' },
-  retries: { type: 'string' },
-  'max-retry-wait': { type: 'string' },
-  temperature: { type: 'string' },
-  'max-tokens': { type: 'string' },
-  limit: { type: 'string' },
-  'max-calls': { type: 'string' },
-  'price-per-1k': { type: 'string' },
-  'price-per-1k-output': { type: 'string' },
-  store: { type: 'string' },
   yes: { type: 'boolean', short: 'y', default: false },
   'dry-run': { type: 'boolean', default: false },
   'no-edits': { type: 'boolean', default: false },
   'report-only': { type: 'boolean', default: false },
-  export: { type: 'string' },
-  'api-key-env': { type: 'string' },
-  source: { type: 'string' },
-  json: { type: 'boolean', default: false },
-  quiet: { type: 'boolean', short: 'q', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
+  ...QUIET_FLAG,
+  ...COMMON_FLAGS,
 } as const;
 
-type Values = ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: typeof options }>>['values'];
+type Values = ReturnType<typeof parseFlags<typeof options>>['values'];
 
 function number(values: Values, name: keyof Values, check: (n: number) => boolean, what: string): number | undefined {
   const raw = values[name];
@@ -127,16 +102,7 @@ function loadTemplates(file: string | undefined, lang: string | undefined): Prom
 }
 
 async function openDataset(file: string, values: Values): Promise<Dataset> {
-  const direction = values['rank-direction'];
-  if (direction !== undefined && direction !== 'lower-is-better' && direction !== 'higher-is-better') {
-    throw new LabelUsageError(`--rank-direction must be lower-is-better or higher-is-better, not "${direction}"`);
-  }
-  const indexOptions: IndexOptions = {
-    schemaFile: values.schema,
-    adapter: values.adapter,
-    adapterOptions: direction ? { rankDirection: direction } : undefined,
-    workers: workersFlag(values.workers),
-  };
+  const indexOptions = indexOptionsOf(values);
   try {
     return await Dataset.open(file, indexOptions);
   } catch (e) {
@@ -158,7 +124,7 @@ function apiKey(values: Values): string | undefined {
  * against them all: it once replaced the dataset or the store it was exported from); undefined for --help.
  */
 function parse(argv: string[]): { values: Values; file: string; storeFile: string } | undefined {
-  const { values, positionals } = parseArgs({ args: negativeValuesJoined(argv, options), allowPositionals: true, options });
+  const { values, positionals } = parseFlags(argv, options);
   if (values.help) {
     console.log(`Usage:\n${LABEL_USAGE}`);
     return undefined;
@@ -298,7 +264,7 @@ function progressPrinter(log: (text: string) => void, quiet: boolean): (e: JobEv
         last = now;
         const rate = (e.done - doneAtStart) / Math.max(0.001, (now - started) / 1000);
         const eta = rate > 0 ? (e.total - e.done) / rate : Infinity;
-        const line = `${e.phase}: ${e.done}/${e.total} (${((100 * e.done) / Math.max(1, e.total)).toFixed(1)}%), ${rate.toFixed(1)} calls/s, ${e.inFlight} in flight, ${retries} retries, kept ${e.consistent} · inconsistent ${e.inconsistent} · invalid ${e.invalid}${Number.isFinite(eta) ? `, ETA ${Math.ceil(eta)} s` : ''}`;
+        const line = `${e.phase}: ${e.done}/${e.total} (${pct(e.done / Math.max(1, e.total))}), ${rate.toFixed(1)} calls/s, ${e.inFlight} in flight, ${retries} retries, kept ${e.consistent} · inconsistent ${e.inconsistent} · invalid ${e.invalid}${Number.isFinite(eta) ? `, ETA ${Math.ceil(eta)} s` : ''}`;
         if (tty) process.stderr.write(`\r${printable(line)}\x1b[K${e.done >= e.total ? '\n' : ''}`);
         else log(line);
         return;

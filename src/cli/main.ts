@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
 import { writeCanonical } from '../core/dataset/canonical-writer';
 import type { IndexOptions, IndexReport } from '../core/dataset/dataset';
 import { Dataset, indexOffsets } from '../core/dataset/dataset';
@@ -7,7 +6,7 @@ import { promptOverlap } from '../core/dataset/overlap';
 import { checkInput } from '../core/io/input-file';
 import { asInputError } from '../core/io/file-error';
 import { version } from '../../package.json';
-import { negativeValuesJoined, workersFlag } from './args';
+import { COMMON_FLAGS, INDEX_FLAGS, indexOptionsOf, parseFlags } from './args';
 import { UsageError, errorReport } from './errors';
 import { formatIndexReport, formatOverlap, printable } from './format';
 import { checkOutput } from './files';
@@ -52,14 +51,10 @@ const USAGE = composeHelp(
 );
 
 const indexFlags = {
-  schema: { type: 'string' },
-  adapter: { type: 'string' },
-  'rank-direction': { type: 'string' },
-  workers: { type: 'string' },
-  json: { type: 'boolean', default: false },
+  ...INDEX_FLAGS,
   'offsets-only': { type: 'boolean', default: false },
   out: { type: 'string' },
-  help: { type: 'boolean', short: 'h', default: false },
+  ...COMMON_FLAGS,
 } as const;
 
 export async function main(argv: string[]): Promise<number> {
@@ -81,24 +76,14 @@ export async function main(argv: string[]): Promise<number> {
   // The reward server (src/cli/serve.ts).
   if (argv[0] === 'serve') return serveCommand(argv.slice(1));
   if (argv[0] === 'export-dataset') return exportDatasetCommand(argv.slice(1));
-  const { values, positionals } = parseArgs({ args: negativeValuesJoined(argv, indexFlags), allowPositionals: true, options: indexFlags });
+  const { values, positionals } = parseFlags(argv, indexFlags);
   const [command, ...files] = positionals;
   if (values.help || command === undefined) {
     console.log(USAGE);
     return values.help ? 0 : 2;
   }
-  const direction = values['rank-direction'];
-  if (direction !== undefined && direction !== 'lower-is-better' && direction !== 'higher-is-better') {
-    throw new UsageError(`--rank-direction must be lower-is-better or higher-is-better, not "${direction}"`);
-  }
-  const workers = workersFlag(values.workers);
+  const indexOptions = indexOptionsOf(values);
   if (values.schema !== undefined) checkInput(values.schema);
-  const indexOptions: IndexOptions = {
-    schemaFile: values.schema,
-    adapter: values.adapter,
-    adapterOptions: direction ? { rankDirection: direction } : undefined,
-    workers,
-  };
   const print = (json: unknown, text: string): void => console.log(values.json ? JSON.stringify(json) : printable(text));
 
   switch (command) {

@@ -1,10 +1,9 @@
-import { parseArgs } from 'node:util';
 import { checkInput } from '../core/io/input-file';
 import type { FileScore } from '../core/scoring/score-file';
 import { scoreFile } from '../core/scoring/score-file';
 import { agreementProvenance } from '../core/scoring/engines';
-import { formatEvalResult } from '../worker/train-protocol';
-import { negativeValuesJoined } from './args';
+import { formatEvalResult } from '../core/training/format';
+import { COMMON_FLAGS, DATASET_FLAGS, parseFlags, stringFlags } from './args';
 import { EXPORT_USAGE, OnnxUsageError } from './export';
 import { printable } from './format';
 import { stopOnSignal } from './signals';
@@ -12,12 +11,9 @@ import { stopOnSignal } from './signals';
 /** `rewardlens score MODEL FILE` (docs/onnx-export.md): an exported model scores every record of a file. */
 
 const scoreFlags = {
-  threads: { type: 'string' },
-  batch: { type: 'string' },
-  schema: { type: 'string' },
-  adapter: { type: 'string' },
-  json: { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
+  ...stringFlags('threads', 'batch'),
+  ...DATASET_FLAGS,
+  ...COMMON_FLAGS,
 } as const;
 
 export interface ScoreArgs {
@@ -46,7 +42,7 @@ function positiveInt(flag: string, raw: string | undefined, min: number, max: nu
 }
 
 export function parseScoreArgs(argv: string[]): { help: true } | ScoreArgs {
-  const { values, positionals } = parseArgs({ args: negativeValuesJoined(argv, scoreFlags), allowPositionals: true, options: scoreFlags });
+  const { values, positionals } = parseFlags(argv, scoreFlags);
   if (values.help) return { help: true };
   if (positionals.length !== 2) throw new OnnxUsageError('usage: rewardlens score MODEL.onnx FILE');
   const [model, file] = positionals;

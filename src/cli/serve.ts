@@ -1,11 +1,10 @@
-import { parseArgs } from 'node:util';
 import { checkInput } from '../core/io/input-file';
 import { RequestLog } from '../core/serve/request-log';
 import type { ServeOptions } from '../core/serve/server';
 import { RewardServer, SERVE_DEFAULTS, isLoopback } from '../core/serve/server';
 import { isTemplateName } from '../core/serve/split-query';
 import { version } from '../../package.json';
-import { negativeValuesJoined } from './args';
+import { HELP_FLAG, parseFlags, stringFlags } from './args';
 import { UsageError } from './errors';
 import { checkOutput } from './files';
 
@@ -26,17 +25,9 @@ Reward server (docs/serve.md; OpenRLHF --remote_rm_url http://HOST:PORT/get_rewa
   REWARDLENS_SERVE_TOKEN (environment): a bearer token every route but /health asks for`;
 
 const serveFlags = {
-  host: { type: 'string' },
-  port: { type: 'string' },
-  'max-batch': { type: 'string' },
-  'max-queue': { type: 'string' },
-  'max-len': { type: 'string' },
-  template: { type: 'string' },
-  marker: { type: 'string' },
-  log: { type: 'string' },
-  threads: { type: 'string' },
+  ...stringFlags('host', 'port', 'max-batch', 'max-queue', 'max-len', 'template', 'marker', 'log', 'threads'),
   'allow-remote': { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
+  ...HELP_FLAG,
 } as const;
 
 export interface ServeArgs {
@@ -55,7 +46,7 @@ function int(flag: string, raw: string | undefined, min: number, max: number): n
 }
 
 export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): { help: true } | ServeArgs {
-  const { values, positionals } = parseArgs({ args: negativeValuesJoined(argv, serveFlags), allowPositionals: true, options: serveFlags });
+  const { values, positionals } = parseFlags(argv, serveFlags);
   if (values.help) return { help: true };
   if (positionals.length !== 1) throw new UsageError('usage: rewardlens serve MODEL.onnx');
   const model = positionals[0];

@@ -13,8 +13,8 @@ import { defaultPython } from '../core/training/torch-trainer';
 import { evaluateRun, prepare, train, trainSettings } from '../core/training/train';
 import type { EvalResult, Method, TrainBackend, TrainEvent, TrainOptions, TrainSummary } from '../core/training/types';
 import { METHODS, METHODS_NEEDING_LABELS, TRAIN_BACKENDS } from '../core/training/types';
-import { formatEvalResult, formatTrainEvent } from '../worker/train-protocol';
-import { negativeValuesJoined } from './args';
+import { formatEvalResult, formatTrainEvent, pct } from '../core/training/format';
+import { COMMON_FLAGS, DATASET_FLAGS, NO_EDITS_FLAG, QUIET_FLAG, parseFlags, stringFlags } from './args';
 import { UsageError } from './errors';
 import { checkRunFolder } from './files';
 import { printable } from './format';
@@ -64,35 +64,15 @@ export class TrainUsageError extends UsageError {}
 const DEFAULT_SEED = 42;
 
 const trainFlags = {
-  method: { type: 'string' },
-  out: { type: 'string' },
-  labels: { type: 'string' },
-  preset: { type: 'string' },
-  base: { type: 'string' },
-  test: { type: 'string' },
-  'base-run': { type: 'string' },
-  backend: { type: 'string' },
-  device: { type: 'string' },
-  gpus: { type: 'string' },
-  threads: { type: 'string' },
-  'max-minutes': { type: 'string' },
-  seed: { type: 'string' },
+  ...stringFlags('method', 'out', 'labels', 'preset', 'base', 'test', 'base-run', 'backend', 'device', 'gpus', 'threads', 'max-minutes', 'seed'),
   set: { type: 'string', multiple: true },
-  'no-edits': { type: 'boolean', default: false },
-  schema: { type: 'string' },
-  adapter: { type: 'string' },
-  json: { type: 'boolean', default: false },
-  quiet: { type: 'boolean', short: 'q', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
+  ...NO_EDITS_FLAG,
+  ...DATASET_FLAGS,
+  ...QUIET_FLAG,
+  ...COMMON_FLAGS,
 } as const;
 
-const evalFlags = {
-  'no-edits': { type: 'boolean', default: false },
-  schema: { type: 'string' },
-  adapter: { type: 'string' },
-  json: { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
-} as const;
+const evalFlags = { ...NO_EDITS_FLAG, ...DATASET_FLAGS, ...COMMON_FLAGS } as const;
 
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
   if ((allowed as readonly string[]).includes(value)) return value as T;
@@ -134,7 +114,7 @@ export function parseOverrides(pairs: readonly string[]): Record<string, number 
 
 /** The TrainOptions of `rewardlens train …` (and whether to print JSON); throws TrainUsageError with what to fix. */
 export function parseTrainArgs(argv: string[]): { help: true } | { help: false; options: TrainOptions; json: boolean; quiet: boolean } {
-  const { values, positionals } = parseArgs({ args: negativeValuesJoined(argv, trainFlags), allowPositionals: true, options: trainFlags });
+  const { values, positionals } = parseFlags(argv, trainFlags);
   if (values.help) return { help: true };
   if (positionals.length !== 1) throw new TrainUsageError(`give one training dataset FILE (usage: rewardlens train FILE --method M --out RUN)`);
   const dataset = positionals[0];
@@ -183,7 +163,7 @@ export function parseTrainArgs(argv: string[]): { help: true } | { help: false; 
 }
 
 export function parseEvalArgs(argv: string[]): { help: true } | { help: false; run: string; testFile: string; schemaFile?: string; adapter?: string; json: boolean; noEdits?: boolean } {
-  const { values, positionals } = parseArgs({ args: negativeValuesJoined(argv, evalFlags), allowPositionals: true, options: evalFlags });
+  const { values, positionals } = parseFlags(argv, evalFlags);
   if (values.help) return { help: true };
   if (positionals.length !== 2) throw new TrainUsageError('usage: rewardlens eval RUN TESTFILE');
   const [run, testFile] = positionals;
@@ -195,7 +175,6 @@ export function parseEvalArgs(argv: string[]): { help: true } | { help: false; r
   return { run, testFile, schemaFile: values.schema, adapter: values.adapter, json: values.json, ...(values['no-edits'] ? { noEdits: true } : {}), help: false };
 }
 
-const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
 
 function formatSummary(s: TrainSummary, stopped: boolean): string {
   const state = stopped ? 'stopped; resume with the same command' : s.truncated ? 'finished early (time budget)' : 'finished';
@@ -311,7 +290,7 @@ export async function prepareCommand(argv: string[]): Promise<number> {
 
 /** `rewardlens doctor`: whether --backend torch can train here, and on what. Exit 0 when ready, 2 when not (the user's to fix). */
 export async function doctorCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } });
+  const { values } = parseArgs({ args: argv, options: COMMON_FLAGS });
   if (values.help) {
     console.log(`Usage:\n${TRAIN_USAGE}`);
     return 0;

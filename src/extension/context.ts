@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { Config } from './config';
-import { errorMessage } from './errors';
+import { errorMessage } from '../core/error-message';
 import { DatasetRegistry } from './datasets/registry';
 import { Labelling } from './labelling/labelling';
 import { RewardModel } from './scoring/reward-model';

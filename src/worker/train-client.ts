@@ -11,6 +11,7 @@ import { makeDirs } from '../core/io/safe-output';
 import type { EvalResult, TrainEvent, TrainOptions, TrainSummary } from '../core/training/types';
 import type { EvaluateMessage, ParentMessage, StartMessage } from './train-protocol';
 import { PROTOCOL_VERSION, isDoneMessage, isErrorMessage, isEvaluatedMessage, isEventMessage, isReadyMessage, versionProblem } from './train-protocol';
+import { errorMessage } from '../core/error-message';
 
 export interface TrainingProcessOptions {
   /** Path of dist/train-worker.js. */
@@ -145,7 +146,7 @@ function launch<T>(request: StartMessage | EvaluateMessage, options: TrainingPro
         try {
           options.onEvent?.(msg.event);
         } catch (e) {
-          log(`event handler failed: ${e instanceof Error ? e.message : String(e)}\n`);
+          log(`event handler failed: ${errorMessage(e)}\n`);
         }
         return;
       }

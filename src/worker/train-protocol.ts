@@ -138,35 +138,3 @@ export function versionProblem(theirs: number, side: 'worker' | 'extension'): st
   const other = side === 'worker' ? 'the training worker (dist/train-worker.js)' : 'the extension';
   return `${other} speaks training protocol version ${theirs}, this side version ${PROTOCOL_VERSION}: RewardLens was updated while running, reload the window (or rebuild) and start again`;
 }
-
-const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
-
-/** Readable forms of what the worker reports, shared by the CLI and the extension's log. */
-
-/** One line per event worth a line; undefined for the rest. Progress lines: phase, expert, step/total, loss, acc. */
-export function formatTrainEvent(e: TrainEvent): string | undefined {
-  switch (e.type) {
-    case 'backend':
-      return e.backend === 'torch' ? `backend: PyTorch on ${e.tfBackend}${e.note ? ` (${e.note})` : ''}` : `backend: ${e.backend} (tfjs ${e.tfBackend})${e.note ? ` — ${e.note}` : ''}`;
-    case 'phase':
-      return `${e.phase}${e.expert ? ` [${e.expert}]` : ''}: ${e.message}`;
-    case 'progress': {
-      const acc = [e.trainAcc !== undefined ? `train acc ${pct(e.trainAcc)}` : '', e.valAcc !== undefined ? `val acc ${pct(e.valAcc)}` : ''].filter(Boolean).join(', ');
-      return `${e.phase}${e.expert ? ` [${e.expert}]` : ''} step ${e.step}/${e.totalSteps} loss ${e.loss.toFixed(4)}${acc ? `, ${acc}` : ''}`;
-    }
-    case 'checkpoint':
-      return undefined;
-    case 'evaluation':
-      return `evaluation: ${pct(e.result.overall)} of ${e.result.pairs} pairs`;
-    case 'log':
-      return `${e.level === 'warn' ? 'warning: ' : ''}${e.message}`;
-  }
-}
-
-/** The small table of `rewardlens eval`: overall, then each category. */
-export function formatEvalResult(r: EvalResult): string {
-  const rows: [string, string, string][] = [['category', 'accuracy', 'pairs'], ['overall', pct(r.overall), String(r.pairs)]];
-  for (const [name, c] of Object.entries(r.byCategory).sort(([a], [b]) => a.localeCompare(b))) rows.push([name, pct(c.accuracy), String(c.pairs)]);
-  const width = rows.reduce((w, [n]) => Math.max(w, n.length), 0);
-  return [`method: ${r.method}`, ...rows.map(([n, a, p]) => `${n.padEnd(width)}  ${a.padStart(8)}  ${p.padStart(7)}`)].join('\n');
-}

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { TRAIN_USAGE, TrainUsageError, parseEvalArgs, parseOverrides, parseTrainArgs } from '../../src/cli/train';
-import { formatEvalResult, formatTrainEvent } from '../../src/worker/train-protocol';
+import { formatEvalResult, formatTrainEvent } from '../../src/core/training/format';
 import { storeFileFor } from '../../src/core/labelling/store';
 import { FileError } from '../../src/core/io/file-error';
 

@@ -3,6 +3,7 @@
 // names are user data: they only ever become Text nodes or attribute values set through the DOM.
 // Colours are classes `s0`…`s7` over the theme's --vscode-charts-* variables, styled by the view's
 // stylesheet (the CSP allows no inline styles).
+import { pct } from '../../src/core/training/format';
 import type { ChartPoint } from '../training-chart-protocol';
 import { h, replaceChildren } from './dom';
 import { l10n } from './l10n';
@@ -30,7 +31,6 @@ export interface ChartOptions {
   showTrain: boolean;
 }
 
-export const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
 
 function svg(tag: string, attrs: Record<string, string | number>, ...children: (Node | string)[]): SVGElement {
   const el = document.createElementNS(SVG, tag);

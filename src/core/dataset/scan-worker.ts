@@ -4,6 +4,7 @@ import { BufferSource, FileSource } from './byte-source';
 import { adapterFromSpec } from './entry';
 import { scanRange } from './range-scan';
 import type { ScanJob, ScanMessage } from './scan-protocol';
+import { errorMessage } from '../error-message';
 
 function post(message: ScanMessage, transfer: ArrayBuffer[] = []): void {
   parentPort!.postMessage(message, transfer);
@@ -40,5 +41,5 @@ function run(job: ScanJob): void {
 try {
   run(workerData as ScanJob);
 } catch (e) {
-  post({ type: 'error', message: e instanceof Error ? e.message : String(e) });
+  post({ type: 'error', message: errorMessage(e) });
 }

@@ -22,6 +22,7 @@ import { categoryKeyOf, pairCount, recordTasks, setupTag, taskKeyOf } from './ta
 import type { PromptTemplates } from './templates';
 import { renderPairwise, splitContext } from './templates';
 import { mergeOrders, parseVerdict, winnerOf } from './verdict';
+import { errorMessage } from '../error-message';
 
 /**
  * A labelling job: every pair of responses of every selected record, for every capability point of the
@@ -355,7 +356,7 @@ export async function runLabelJob(o: LabelJobOptions): Promise<JobSummary> {
       return { reply, ms: Date.now() - t0 };
     } catch (e) {
       if (signal.aborted || isAbort(e)) return undefined;
-      const message = e instanceof Error ? e.message : String(e);
+      const message = errorMessage(e);
       if (e instanceof JudgeError && e.fatal) {
         fail(message);
         return undefined;
@@ -500,7 +501,7 @@ export async function runLabelJob(o: LabelJobOptions): Promise<JobSummary> {
     else s.status = 'completed';
   } catch (e) {
     s.status = 'failed';
-    s.error = e instanceof Error ? e.message : String(e);
+    s.error = errorMessage(e);
     emit({ type: 'error', message: s.error });
   } finally {
     o.signal?.removeEventListener('abort', onAbort);

@@ -7,6 +7,8 @@
  * rewards as a disagreement; they differ where σ saturates: two float32 σ rewards near 1 that the other
  * engine orders apart by 1e-7 become a tie (the demo model: 57.7% vs 56.6% on demo.test.jsonl).
  */
+import { pct } from '../training/format';
+
 export type AgreementEngine = 'onnx' | 'training';
 
 const ENGINE_TEXT: Record<AgreementEngine, string> = {
@@ -16,8 +18,7 @@ const ENGINE_TEXT: Record<AgreementEngine, string> = {
 
 /** `57.7% of 698 human pairs (onnxruntime, …; every non-tied pair, a tie in reward counts against)`. */
 export function agreementProvenance(engine: AgreementEngine, agree: number, pairs: number): string {
-  const share = pairs > 0 ? `${((100 * agree) / pairs).toFixed(1)}%` : '–';
-  return `agreement ${share} of ${pairs.toLocaleString('en-US')} human pairs (${ENGINE_TEXT[engine]}; every non-tied pair of every record, equal rewards count as disagreement)`;
+  return `agreement ${pct(pairs > 0 ? agree / pairs : null)} of ${pairs.toLocaleString('en-US')} human pairs (${ENGINE_TEXT[engine]}; every non-tied pair of every record, equal rewards count as disagreement)`;
 }
 
 /** What the other engine's figure may differ by, and why: shown next to either figure. */

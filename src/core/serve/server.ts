@@ -20,6 +20,7 @@ import { Batcher, QueueFullError } from './batcher';
 import type { RequestLog } from './request-log';
 import type { SplitOptions, SplitQuery } from './split-query';
 import { SplitError, splitPoint, splitQuery } from './split-query';
+import { errorMessage } from '../error-message';
 
 export interface ServeOptions {
   host: string;
@@ -192,7 +193,7 @@ export class RewardServer {
       if (e instanceof HttpError) return this.send(res, e.status, { error: e.message }, e.headers);
       if (gone.signal.aborted) return;
       this.options.onError?.(e);
-      this.send(res, 500, { error: e instanceof Error ? e.message.split('\n')[0] : String(e) });
+      this.send(res, 500, { error: errorMessage(e).split('\n')[0] });
     } finally {
       if (--this.inFlight === 0) this.drained?.();
     }

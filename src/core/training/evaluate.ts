@@ -1,4 +1,5 @@
 import type { EvalResult, Method } from './types';
+import { pct } from './format';
 import type { PrefPair } from './pairs';
 import type { ReferenceResult } from './references';
 
@@ -73,10 +74,6 @@ function compareCategories(x: string, y: string): number {
   return x < y ? -1 : 1;
 }
 
-function percent(a: number | null): string {
-  return a === null ? '—' : `${(100 * a).toFixed(1)}%`;
-}
-
 /**
  * Plain-text table for the CLI: one row per method or reference judge, columns overall and each
  * category; a last row gives the pairs behind each column. Where rows were measured on different
@@ -96,7 +93,7 @@ export function formatEvalTable(results: ReadonlyArray<EvalResult | ReferenceRes
   for (const col of columns) {
     const cells = results.map(col.cell);
     const same = cells.every((c) => c.pairs === cells[0].pairs);
-    cells.forEach((c, i) => rows[i].push(same ? percent(c.accuracy) : `${percent(c.accuracy)} (${c.pairs})`));
+    cells.forEach((c, i) => rows[i].push(same ? pct(c.accuracy, '—') : `${pct(c.accuracy, '—')} (${c.pairs})`));
     pairsRow.push(same ? String(cells[0].pairs) : 'varies');
   }
   const table = [header, ...rows, pairsRow];

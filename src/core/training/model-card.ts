@@ -2,6 +2,7 @@ import type { ReferenceResult } from './references';
 import type { EvalResult, Method, Phase } from './types';
 import { formatEvalTable } from './evaluate';
 import { codeBlock, escapeMarkdown, inlineCode } from '../markdown';
+import { pct } from './format';
 import type { PresetName } from '../model/config';
 
 /**
@@ -69,10 +70,6 @@ function table(header: string[], rows: string[][]): string[] {
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
 }
 
-function pct(a: number | null | undefined): string {
-  return a === null || a === undefined ? '—' : `${(100 * a).toFixed(1)}%`;
-}
-
 export function renderModelCard(info: ModelCardInfo): string {
   const out: string[] = [];
   out.push(`# Reward model: ${info.method}`, '');
@@ -102,7 +99,7 @@ export function renderModelCard(info: ModelCardInfo): string {
     out.push(
       ...table(
         ['phase', 'expert', 'steps', 'best step', 'best validation accuracy', 'stopped by'],
-        info.phases.map((p) => [p.phase, escapeMarkdown(p.expert ?? ''), String(p.steps), p.bestStep === undefined ? '' : String(p.bestStep), pct(p.bestValAcc), p.stoppedBy ?? 'step budget']),
+        info.phases.map((p) => [p.phase, escapeMarkdown(p.expert ?? ''), String(p.steps), p.bestStep === undefined ? '' : String(p.bestStep), pct(p.bestValAcc, '—'), p.stoppedBy ?? 'step budget']),
       ),
     );
   out.push('', `Seed ${info.seed}, backend ${info.backend}.`, '');

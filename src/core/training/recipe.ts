@@ -6,6 +6,7 @@ import { LoraAdapter } from '../model/lora';
 import { tf } from '../model/tf';
 import type { VocabMap } from '../model/vocab';
 import type { PreferenceData } from './data';
+import { pct } from './format';
 import { pairsOf, positionsByCategory } from './data';
 import type { FitOutcome, FitResume, FitTask, NamedParams } from './fit';
 import { fit } from './fit';
@@ -310,7 +311,7 @@ class RecipeRunner {
     ctx.run.writeState(this.state);
     rmSync(partial, { force: true });
     rmSync(partial.replace(/\.safetensors$/, '.json'), { force: true });
-    this.log(`${name}: ${outcome.reason} after ${outcome.steps} steps, best validation accuracy ${(outcome.bestValAcc * 100).toFixed(1)}% at step ${outcome.bestStep}`);
+    this.log(`${name}: ${outcome.reason} after ${outcome.steps} steps, best validation accuracy ${pct(outcome.bestValAcc)} at step ${outcome.bestStep}`);
     return outcome;
   }
 

@@ -5,6 +5,7 @@ import type { IndexedDataset } from '../datasets/registry';
 import { lensTitle, snippet } from '../presentation/format';
 import { scoreLensTitle, scoreLensTooltip } from '../scoring/format';
 import { RewardModel } from '../scoring/reward-model';
+import { errorMessage } from '../../core/error-message';
 
 /** A lens on a record's first line; its text is computed in `resolveCodeLens`, for visible lenses only. */
 export class RecordLens extends vscode.CodeLens {
@@ -82,7 +83,7 @@ export class RecordCodeLensProvider implements vscode.CodeLensProvider<RecordLen
     } catch (e) {
       // The index was replaced (and its file closed) between placing and resolving the lens.
       lens.command = { title: vscode.l10n.t('re-indexing…'), command: '' };
-      this.ctx.log.debug(`lens ${lens.index}: ${e instanceof Error ? e.message : String(e)}`);
+      this.ctx.log.debug(`lens ${lens.index}: ${errorMessage(e)}`);
     }
     return lens;
   }
@@ -106,7 +107,7 @@ export class RecordCodeLensProvider implements vscode.CodeLensProvider<RecordLen
         tooltip: `${scoreLensTooltip(name, scored.record, scored.score)}\n${vscode.l10n.t('Click for the reward breakdown.')}`,
       };
     } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
+      const message = errorMessage(e);
       lens.command = { title: `$(warning) ${vscode.l10n.t('reward model: {0}', snippet(message, TITLE_CHARS))}`, command: CommandId.SelectRewardModel, tooltip: message };
     }
     return lens;

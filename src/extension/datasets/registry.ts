@@ -5,6 +5,7 @@ import { BufferSource } from '../../core/dataset/byte-source';
 import { Dataset } from '../../core/dataset/dataset';
 import type { Config } from '../config';
 import { abortOnCancel, CancelledError, isCancellation } from '../cancellation';
+import { errorMessage } from '../../core/error-message';
 
 /** A dataset indexed by the engine, and where its bytes came from. */
 export interface IndexedDataset {
@@ -225,7 +226,7 @@ export class DatasetRegistry implements vscode.Disposable {
         if (origin === 'file') throw new CancelledError();
         return slot.current;
       }
-      const reason = e instanceof Error ? e.message : String(e);
+      const reason = errorMessage(e);
       slot.error = reason;
       slot.failedVersion = version;
       if (origin === 'document' && slot.current !== undefined) {

@@ -9,6 +9,7 @@ import { escapeMarkdown, inlineCode } from '../../core/markdown';
 import { scoreHoverMarkdown } from '../scoring/format';
 import { RewardModel } from '../scoring/reward-model';
 import { curationMarkdown, HOVER_CURATION_COMMANDS } from '../curation/hover';
+import { errorMessage } from '../../core/error-message';
 
 
 function commandLink(label: string, command: CommandId, args: unknown[], tooltip: string): string {
@@ -59,7 +60,7 @@ export class RecordHoverProvider implements vscode.HoverProvider {
       if (scored === undefined) return;
       md.appendMarkdown(scoreHoverMarkdown(name, scored.record, scored.score, model.manifest?.categories ?? []));
     } catch (e) {
-      md.appendMarkdown(`$(warning) ${vscode.l10n.t('reward model {0}: {1}', escapeMarkdown(name), escapeMarkdown(e instanceof Error ? e.message : String(e)))}\n\n`);
+      md.appendMarkdown(`$(warning) ${vscode.l10n.t('reward model {0}: {1}', escapeMarkdown(name), escapeMarkdown(errorMessage(e)))}\n\n`);
     }
   }
 

@@ -7,7 +7,7 @@ import { describeLongWait } from '../../core/labelling/retry';
 import { readStore } from '../../core/labelling/store';
 import { CommandId } from '../command-id';
 import type { Ctx } from '../context';
-import { errorMessage } from '../errors';
+import { errorMessage } from '../../core/error-message';
 import type { IndexedDataset } from '../datasets/registry';
 import { isJobConfig, loadJobConfig } from './job-config';
 import { createJudge, scrub } from './judge';

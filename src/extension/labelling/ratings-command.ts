@@ -3,7 +3,7 @@ import type { FromRatingsSummary } from '../../core/labelling/from-ratings';
 import { labelsFromRatings } from '../../core/labelling/from-ratings';
 import { CommandId } from '../command-id';
 import type { Ctx } from '../context';
-import { errorMessage } from '../errors';
+import { errorMessage } from '../../core/error-message';
 import type { IndexedDataset } from '../datasets/registry';
 import { isJobConfig, loadJobConfig } from './job-config';
 import { datasetPath, storeFileOf } from './paths';

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { JudgeProvider, JudgeReply } from '../../core/labelling/provider';
 import { JudgeError, MAX_REPLY_BYTES, replyTooLarge } from '../../core/labelling/provider';
+import { errorMessage } from '../../core/error-message';
 
 /**
  * The judge as one of VS Code's language models (Copilot or any extension that contributes one),
@@ -53,5 +54,5 @@ function toJudgeError(e: unknown, signal: AbortSignal | undefined): JudgeError {
     const fatal = ['NoPermissions', 'Blocked', 'NotFound'].includes(e.code);
     return new JudgeError(`language model: ${e.message} (${e.code})`, 'http', !fatal, fatal);
   }
-  return new JudgeError(`language model: ${e instanceof Error ? e.message : String(e)}`, 'network', true);
+  return new JudgeError(`language model: ${errorMessage(e)}`, 'network', true);
 }

@@ -10,7 +10,7 @@ import type { EncodedRecord } from '../../core/training/features';
 import { encodeRecord } from '../../core/training/features';
 import { abortOnAllCancelled } from '../cancellation';
 import { Config } from '../config';
-import { errorMessage } from '../errors';
+import { errorMessage } from '../../core/error-message';
 import type { IndexedDataset } from '../datasets/registry';
 
 /** A record's scores with what they were computed from. */

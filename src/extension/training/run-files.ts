@@ -5,6 +5,7 @@ import type { EvalResult, Method, TrainBackend, TrainOptions } from '../../core/
 import { METHODS } from '../../core/training/types';
 import type { PresetName } from '../../core/model/config';
 import { PRESET_NAMES } from '../../core/model/config';
+import { errorMessage } from '../../core/error-message';
 
 /**
  * What the runs view, the chart and Resume read from a run folder (src/core/training/run-folder.ts),
@@ -50,7 +51,7 @@ export function readRunInfo(dir: string): RunInfo {
     if (evaluation !== undefined) info.evaluation = evaluation.find((e) => e.method === info.method) ?? evaluation[0];
     return info;
   } catch (e) {
-    return { dir, name: basename(dir), method: 'unknown', finished: false, error: e instanceof Error ? e.message : String(e) };
+    return { dir, name: basename(dir), method: 'unknown', finished: false, error: errorMessage(e) };
   }
 }
 

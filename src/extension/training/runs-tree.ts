@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { pct } from '../../core/training/format';
 import { CommandId } from '../command-id';
 import type { Ctx } from '../context';
 import { readMetrics, seriesName, summarizeSeries } from './run-files';
@@ -12,7 +13,6 @@ export const RUNS_VIEW_ID = 'rewardlens.trainingRuns';
 /** A run, or one phase/expert of a run. */
 export type RunsNode = { kind: 'run'; run: KnownRun } | { kind: 'series'; run: string; series: SeriesSummary };
 
-const pct = (x: number | undefined): string => (x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
 
 /**
  * The "Training Runs" view: run folders under `.rewardlens/runs/` of the workspace, the runs-folder

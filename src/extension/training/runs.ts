@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { pct } from '../../core/training/format';
 import { listRuns } from '../../core/training/run-folder';
 import type { Config } from '../config';
 import type { Ctx } from '../context';
@@ -54,7 +55,6 @@ export function runWithState(ctx: Ctx, dir: string): KnownRun {
   return { ...info, state: job?.kind === 'train' ? 'running' : info.finished ? 'finished' : 'stopped' };
 }
 
-const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
 
 /** `single · finished · 71.2%` */
 export function runDescription(r: KnownRun): string {

@@ -7,6 +7,7 @@ import type { PythonCandidate, PythonReport } from '../../core/training/python-e
 import { firstReadyPython, formatPythonReport, probePython } from '../../core/training/python-env';
 import type { TrainOptions } from '../../core/training/types';
 import type { Ctx } from '../context';
+import { errorMessage } from '../../core/error-message';
 
 /**
  * The PyTorch trainer from the editor (docs/torch-trainer.md): which Python runs it — `rewardlens.python`, else
@@ -45,7 +46,7 @@ async function pythonExtensionInterpreter(ctx: Ctx): Promise<string | undefined>
     const env = await environments.resolveEnvironment(environments.getActiveEnvironmentPath(vscode.workspace.workspaceFolders?.[0]?.uri));
     return env?.executable.uri?.fsPath;
   } catch (e) {
-    ctx.log.warn(`the Python extension did not say which interpreter it selected: ${e instanceof Error ? e.message : String(e)}`);
+    ctx.log.warn(`the Python extension did not say which interpreter it selected: ${errorMessage(e)}`);
     return undefined;
   }
 }

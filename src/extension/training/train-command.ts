@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { storeFileFor } from '../../core/labelling/store';
+import { formatTrainEvent, pct, progressText } from '../../core/training/format';
 import { RUN_FILES } from '../../core/training/run-folder';
 import { etaText, recommendedPreset } from '../../core/training/preset-choice';
 import type { EvalResult, Method, TrainBackend, TrainOptions, TrainSummary } from '../../core/training/types';
@@ -10,7 +11,7 @@ import { METHODS, METHODS_NEEDING_LABELS, TRAIN_BACKENDS } from '../../core/trai
 import { WorkerCancelledError, WorkerDiedError, WorkerFailedError } from '../../worker/train-client';
 import { CommandId } from '../command-id';
 import type { Ctx } from '../context';
-import { errorMessage } from '../errors';
+import { errorMessage } from '../../core/error-message';
 import { uriArg } from '../datasets/open';
 import { storeFileOf } from '../labelling/paths';
 import { TrainingChartPanel } from '../webviews/training-chart/panel';
@@ -223,11 +224,6 @@ export async function resumeCommand(ctx: Ctx, arg: unknown): Promise<TrainComman
   return runTraining(ctx, options);
 }
 
-const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
-
-function progressMessage(e: { phase: string; expert?: string; step: number; totalSteps: number; loss: number; valAcc?: number }): string {
-  return `${e.phase}${e.expert ? ` · ${e.expert}` : ''}: step ${e.step}/${e.totalSteps}, loss ${e.loss.toFixed(3)}${e.valAcc !== undefined ? `, val acc ${pct(e.valAcc)}` : ''}`;
-}
 
 /** Runs the worker on `options` under a cancellable notification; tells the user how it ended. */
 export async function runTraining(ctx: Ctx, requested: TrainOptions): Promise<TrainCommandResult> {
@@ -268,7 +264,7 @@ export async function runTraining(ctx: Ctx, requested: TrainOptions): Promise<Tr
     let phase = { key: '', at: 0, step: 0 };
     const events = ctx.training.onDidEvent(({ run: r, event: e }) => {
       if (r !== run || cancelled) return;
-      if (e.type === 'phase') progress.report({ message: `${e.phase}${e.expert ? ` · ${e.expert}` : ''}: ${e.message}` });
+      if (e.type === 'phase') progress.report({ message: formatTrainEvent(e) });
       else if (e.type === 'progress') {
         const now = Date.now();
         const key = `${e.phase}\u0000${e.expert ?? ''}`;
@@ -276,7 +272,7 @@ export async function runTraining(ctx: Ctx, requested: TrainOptions): Promise<Tr
         if (now - last < 250 && e.step < e.totalSteps) return;
         last = now;
         const eta = etaText(e.step - phase.step, e.totalSteps - phase.step, (now - phase.at) / 1000);
-        progress.report({ message: `${progressMessage(e)}${eta ? ` · ${vscode.l10n.t('{0} in this phase', eta)}` : ''}` });
+        progress.report({ message: `${progressText(e)}${eta ? ` · ${vscode.l10n.t('{0} in this phase', eta)}` : ''}` });
       }
     });
     try {

@@ -4,7 +4,7 @@ import { RUN_FILES } from '../../core/training/run-folder';
 import type { EvalResult, TrainEvent, TrainOptions, TrainSummary } from '../../core/training/types';
 import type { TrainingProcess } from '../../worker/train-client';
 import { startEvaluation, startTraining } from '../../worker/train-client';
-import { formatTrainEvent } from '../../worker/train-protocol';
+import { formatTrainEvent } from '../../core/training/format';
 
 /** A process running now on a run folder. */
 export interface RunningJob {

@@ -5,6 +5,7 @@ import { openDataset } from '../datasets/open';
 import type { DatasetChange, IndexedDataset } from '../datasets/registry';
 import type { ViewSpec } from './host';
 import { WebviewHost } from './host';
+import { errorMessage } from '../../core/error-message';
 
 /**
  * A view of one dataset at a time (overview, records, labels, best-of-n, disagreements, breakdown):
@@ -55,7 +56,7 @@ export abstract class DatasetPanel<R extends object = Record<string, never>> ext
     try {
       return await openDataset(this.ctx, this.uri, { show: false });
     } catch (e) {
-      this.ctx.log.warn(`cannot restore ${this.uri.toString(true)}: ${e instanceof Error ? e.message : String(e)}`);
+      this.ctx.log.warn(`cannot restore ${this.uri.toString(true)}: ${errorMessage(e)}`);
       return undefined;
     }
   }

@@ -1,27 +1,22 @@
 // In-host tests of the analysis views: the reward breakdown (opened from the score lens) and best-of-n,
-// on a tiny dmoerm trained and exported by the CLI in a child process (the approach of scoring.test.ts,
-// with its fast settings) and a synthetic dataset of the workspace with one hostile record.
+// on the tiny dmoerm that scoring.test.ts also uses (test/support/tiny-model.ts) and a synthetic dataset
+// of the workspace with one hostile record.
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import * as vscode from 'vscode';
 import { recordId } from '../../../src/core/dataset/record-id';
 import type { ExportManifest } from '../../../src/core/export/manifest';
+import { manifestFileFor } from '../../../src/core/export/manifest';
 import type { RewardLensApi, TestingApi } from '../../../src/extension/main';
 import { writeSyntheticPreferences } from '../../support/synthetic-prefs';
+import { sharedTinyModel } from '../../support/tiny-model';
 import { EXTENSION_ID, openEditor, waitFor, workspaceFile } from './helpers';
-
-const run = promisify(execFile);
 
 const DATASET = 'analysis-synthetic.jsonl';
 const RECORDS = 6;
 const XSS_SCRIPT = '<script>window.pwned = 1</script>';
 const XSS_IMG = '<img src=x onerror=alert(1)>';
-/** Steps enough for every phase to run and export; the scores need not be good (as scoring.test.ts). */
-const FAST = ['maxSteps.base=10', 'maxSteps.router=10', 'maxSteps.phase1=5', 'maxSteps.phase2=5', 'maxSteps.phase3=5', 'evalEvery=5', 'minPairs=8'];
 
 function webviewTab(viewType: string): vscode.Tab | undefined {
   return vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith(viewType));
@@ -32,8 +27,7 @@ function argmax(xs: readonly number[]): number {
 }
 
 suite('RewardLens analysis views', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rl-it-analysis-'));
-  const model = join(dir, 'run', 'model.onnx');
+  let model: string;
   let testing: TestingApi;
   let api: RewardLensApi;
   let extensionPath: string;
@@ -47,15 +41,8 @@ suite('RewardLens analysis views', () => {
     api = await extension.activate();
     assert.ok(api.testing, 'the test hooks exist only in ExtensionMode.Test');
     testing = api.testing;
-    const train = join(dir, 'train.jsonl');
-    writeSyntheticPreferences(train, 80, 31);
-    const cli = join(extension.extensionPath, 'dist', 'cli.js');
-    // Desktop VS Code's extension host is Electron; this makes it a plain Node for the child.
-    const options = { cwd: dir, env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, timeout: 50_000 };
-    await run(process.execPath, [cli, 'labels-from-ratings', train, '--source', 'judge', '--store', join(dir, 'labels')], options);
-    const labels = join(dir, 'labels', 'train.jsonl.labels.jsonl');
-    await run(process.execPath, [cli, 'train', train, '--method', 'dmoerm', '--out', join(dir, 'run'), '--labels', labels, '--preset', 'tiny', '--backend', 'wasm', '--seed', '7', ...FAST.flatMap((s) => ['--set', s])], options);
-    await run(process.execPath, [cli, 'export', join(dir, 'run'), '--out', model], options);
+    const trained = await sharedTinyModel({ method: 'dmoerm', seed: 5 });
+    model = trained.model;
 
     const file = workspaceFile(DATASET).fsPath;
     writeSyntheticPreferences(file, RECORDS, 32);
@@ -74,7 +61,6 @@ suite('RewardLens analysis views', () => {
     // The score cache outlives models (switching back keeps scores): suites that count its entries start from none.
     testing.clearScoreCache();
     rmSync(workspaceFile(DATASET).fsPath, { force: true });
-    rmSync(dir, { recursive: true, force: true });
   });
 
   test('the score lens opens the reward breakdown: a column per response, a row per capability point of the routed category', async () => {
@@ -90,7 +76,7 @@ suite('RewardLens analysis views', () => {
     const data = await waitFor(() => (testing.rewardBreakdown()?.data?.index === 1 ? testing.rewardBreakdown()?.data : undefined), 'the breakdown of record 2', 15_000);
     await waitFor(() => webviewTab('rewardlens.rewardBreakdown'), 'the reward breakdown tab');
 
-    const manifest = JSON.parse(readFileSync(join(dir, 'run', 'model.manifest.json'), 'utf8')) as ExportManifest;
+    const manifest = JSON.parse(readFileSync(manifestFileFor(model), 'utf8')) as ExportManifest;
     assert.equal(data.model.method, 'dmoerm');
     assert.equal(data.line, 2);
     assert.equal(data.columns.length, 3, 'one column per response');

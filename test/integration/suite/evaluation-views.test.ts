@@ -3,11 +3,9 @@
 // run folders; the disagreement explorer on a synthetic dataset with capability labels written here,
 // scored by that run's exported model and checked against scoreFile.
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import * as vscode from 'vscode';
 import type { PreferenceRecord } from '../../../src/core/dataset/record';
 import { recordId } from '../../../src/core/dataset/record-id';
@@ -17,9 +15,8 @@ import type { EvalResult } from '../../../src/core/training/types';
 import { humanPairs } from '../../../src/core/training/pairs';
 import type { RewardLensApi, TestingApi } from '../../../src/extension/main';
 import { writeSyntheticPreferences } from '../../support/synthetic-prefs';
+import { trainTinyModel } from '../../support/tiny-model';
 import { activateExtension, openEditor, waitFor, workspaceFile, workspaceFolder } from './helpers';
-
-const run = promisify(execFile);
 
 const DATASET = 'disagreements-synthetic.jsonl';
 const XSS = '<img src=x onerror=alert(1)>';
@@ -79,13 +76,8 @@ suite('RewardLens evaluation views', () => {
     api = await activateExtension();
     assert.ok(api.testing, 'the test hooks exist only in ExtensionMode.Test');
     testing = api.testing;
-    const extension = vscode.extensions.getExtension('rewardlens.rewardlens')!;
-    const train = join(dir, 'train.jsonl');
-    writeSyntheticPreferences(train, 60, 31);
-    const cli = join(extension.extensionPath, 'dist', 'cli.js');
-    const options = { cwd: dir, env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, timeout: 60_000 };
-    await run(process.execPath, [cli, 'train', train, '--method', 'single', '--out', trained, '--preset', 'tiny', '--backend', 'wasm', '--seed', '5', ...FAST.flatMap((s) => ['--set', s])], options);
-    await run(process.execPath, [cli, 'export', trained, '--out', model], options);
+    // Its own run: the run folder sits among hand-written ones in the workspace and is removed after.
+    await trainTinyModel({ dir, method: 'single', seed: 5, records: 60, settings: FAST, run: trained, model });
 
     // Another method on the same held-out records (same data hash, seed and fraction), and a run on other data.
     const config = JSON.parse(readFileSync(join(trained, 'run.json'), 'utf8')) as Record<string, unknown>;

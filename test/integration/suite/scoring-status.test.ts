@@ -2,20 +2,14 @@
 // models of different methods, trained and exported by the CLI (a child process, so the extension host
 // stays responsive), set one after the other in `rewardlens.scoring.model`.
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import * as vscode from 'vscode';
 import type { TestingApi } from '../../../src/extension/main';
-import { SYNTHETIC_CATEGORIES, writeSyntheticPreferences } from '../../support/synthetic-prefs';
-import { EXTENSION_ID, openEditor, testingApi, waitFor } from './helpers';
-
-const run = promisify(execFile);
-
-/** Steps enough for every phase to run and export; the scores need not be good. */
-const FAST = ['maxSteps.base=10', 'maxSteps.router=10', 'maxSteps.phase1=5', 'maxSteps.phase2=5', 'maxSteps.phase3=5', 'evalEvery=5', 'minPairs=8'];
+import { SYNTHETIC_CATEGORIES } from '../../support/synthetic-prefs';
+import { exportModel, sharedTinyModel, trainTinyModel } from '../../support/tiny-model';
+import { openEditor, testingApi, waitFor } from './helpers';
 
 /**
  * The text a markdown tooltip shows, one line per paragraph: MarkdownString.appendText writes spaces as
@@ -38,20 +32,9 @@ suite('RewardLens reward model status bar', () => {
   suiteSetup(async function () {
     this.timeout(90_000);
     testing = await testingApi();
-    const extension = vscode.extensions.getExtension(EXTENSION_ID)!;
-    const train = join(dir, 'train.jsonl');
-    writeSyntheticPreferences(train, 80, 31);
-    const cli = join(extension.extensionPath, 'dist', 'cli.js');
-    // Desktop VS Code's extension host is Electron; this makes it a plain Node for the child.
-    const options = { cwd: dir, env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, timeout: 60_000 };
-    const common = ['--preset', 'tiny', '--backend', 'wasm', '--seed', '5', ...FAST.flatMap((s) => ['--set', s])];
-    await run(process.execPath, [cli, 'labels-from-ratings', train, '--source', 'judge', '--store', join(dir, 'labels')], options);
-    await Promise.all([
-      run(process.execPath, [cli, 'train', train, '--method', 'dmoerm', '--out', join(dir, 'run-dmoerm'), '--labels', join(dir, 'labels', 'train.jsonl.labels.jsonl'), ...common], options),
-      run(process.execPath, [cli, 'train', train, '--method', 'single', '--out', join(dir, 'run-single'), ...common], options),
-    ]);
-    await run(process.execPath, [cli, 'export', join(dir, 'run-dmoerm'), '--out', dmoerm], options);
-    await run(process.execPath, [cli, 'export', join(dir, 'run-single'), '--out', single], options);
+    // The status bar shows the model's file name: each model is exported under a name of this suite.
+    const [shared] = await Promise.all([sharedTinyModel({ method: 'dmoerm', seed: 5 }), trainTinyModel({ dir, method: 'single', seed: 5, model: single })]);
+    await exportModel(shared.run, dmoerm);
     // A dataset in the active editor, as when a user looks at the status bar.
     await openEditor('hh-rlhf-harmless.sample.jsonl');
   });

@@ -1,25 +1,18 @@
-// In-host tests of scores in the editor: a tiny dmoerm model trained and exported by the CLI (a child
-// process, so the extension host stays responsive), set as the reward model, then CodeLens and hovers
-// on a synthetic dataset of the workspace.
+// In-host tests of scores in the editor: a tiny dmoerm model trained and exported by the CLI (shared with
+// the other suites of the same settings, test/support/tiny-model.ts), set as the reward model, then
+// CodeLens and hovers on a synthetic dataset of the workspace.
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { appendFileSync, readFileSync, rmSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { recordId } from '../../../src/core/dataset/record-id';
 import type { RewardLensApi, TestingApi } from '../../../src/extension/main';
 import { SYNTHETIC_CATEGORIES, writeSyntheticPreferences } from '../../support/synthetic-prefs';
+import { sharedTinyModel } from '../../support/tiny-model';
 import { EXTENSION_ID, openEditor, waitFor, workspaceFile } from './helpers';
-
-const run = promisify(execFile);
 
 const DATASET = 'scoring-synthetic.jsonl';
 const RECORDS = 6;
 const XSS = '<img src=x onerror=alert(1)>';
-/** Steps enough for every phase to run and export; the scores need not be good. */
-const FAST = ['maxSteps.base=10', 'maxSteps.router=10', 'maxSteps.phase1=5', 'maxSteps.phase2=5', 'maxSteps.phase3=5', 'evalEvery=5', 'minPairs=8'];
 
 function hoverText(hovers: vscode.Hover[]): string {
   return hovers
@@ -29,8 +22,8 @@ function hoverText(hovers: vscode.Hover[]): string {
 }
 
 suite('RewardLens scores in the editor', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rl-it-score-'));
-  const model = join(dir, 'run', 'model.onnx');
+  let model: string;
+  let trainingData: string;
   let testing: TestingApi;
   let api: RewardLensApi;
 
@@ -41,15 +34,9 @@ suite('RewardLens scores in the editor', () => {
     api = await extension.activate();
     assert.ok(api.testing, 'the test hooks exist only in ExtensionMode.Test');
     testing = api.testing;
-    const train = join(dir, 'train.jsonl');
-    writeSyntheticPreferences(train, 80, 21);
-    const cli = join(extension.extensionPath, 'dist', 'cli.js');
-    // Desktop VS Code's extension host is Electron; this makes it a plain Node for the child.
-    const options = { cwd: dir, env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, timeout: 50_000 };
-    await run(process.execPath, [cli, 'labels-from-ratings', train, '--source', 'judge', '--store', join(dir, 'labels')], options);
-    const labels = join(dir, 'labels', 'train.jsonl.labels.jsonl');
-    await run(process.execPath, [cli, 'train', train, '--method', 'dmoerm', '--out', join(dir, 'run'), '--labels', labels, '--preset', 'tiny', '--backend', 'wasm', '--seed', '5', ...FAST.flatMap((s) => ['--set', s])], options);
-    await run(process.execPath, [cli, 'export', join(dir, 'run'), '--out', model], options);
+    const trained = await sharedTinyModel({ method: 'dmoerm', seed: 5 });
+    model = trained.model;
+    trainingData = trained.dataset;
 
     const file = workspaceFile(DATASET).fsPath;
     writeSyntheticPreferences(file, RECORDS, 22);
@@ -64,7 +51,6 @@ suite('RewardLens scores in the editor', () => {
   suiteTeardown(async () => {
     await vscode.commands.executeCommand('rewardlens.selectRewardModel', null);
     rmSync(workspaceFile(DATASET).fsPath, { force: true });
-    rmSync(dir, { recursive: true, force: true });
   });
 
   test('selecting a model stores it; the session is created on first use, not before', async () => {
@@ -72,7 +58,7 @@ suite('RewardLens scores in the editor', () => {
     assert.equal(vscode.workspace.getConfiguration('rewardlens').get('scoring.model'), model);
     assert.deepEqual(testing.rewardModel(), { file: model, sessionLoaded: false, sessionRuns: 0, cachedScores: 0 });
     // A file that is no exported model is refused, and the setting kept.
-    assert.equal(await vscode.commands.executeCommand('rewardlens.selectRewardModel', join(dir, 'train.jsonl')), undefined);
+    assert.equal(await vscode.commands.executeCommand('rewardlens.selectRewardModel', trainingData), undefined);
     assert.equal(testing.rewardModel().file, model);
   });
 

@@ -3,15 +3,13 @@
 // (format quick pick, save dialog), and a tiny model trained on the export with the CLI. The original
 // file is never written: the edit lives in .rewardlens/<file>.edits.jsonl.
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { writeSyntheticPreferences } from '../../support/synthetic-prefs';
+import { trainTinyModel } from '../../support/tiny-model';
 import type { UiContext } from './harness';
 import { activeEditor, activeWebview, codeLensTexts, openFile, runCommand } from './harness';
 
-const run = promisify(execFile);
 const ROW = '.quick-input-widget .quick-input-list .monaco-list-row';
 
 async function waitUntil<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
@@ -79,9 +77,8 @@ export async function flipFromHoverExportAndTrain(ui: UiContext): Promise<void> 
   assert.deepEqual(exported[0].preference.ranking, flipped, 'record 1 is exported flipped');
 
   // Train a tiny model on the export (wasm backend), as a user would from a terminal.
-  const cli = join(__dirname, '..', '..', '..', 'cli.js');
   const runDir = join(workspace, '.rewardlens', 'runs', 'curated-single');
-  const { stdout } = await run(process.execPath, [cli, 'train', out, '--method', 'single', '--preset', 'tiny', '--backend', 'wasm', '--out', runDir, '--seed', '3', '--set', 'maxSteps.base=10', '--set', 'evalEvery=5', '--json', '-q'], { timeout: 50_000, maxBuffer: 16 * 1024 * 1024 });
+  const { summary: stdout } = await trainTinyModel({ dir: workspace, dataset: out, method: 'single', seed: 3, settings: ['maxSteps.base=10', 'evalEvery=5'], run: runDir, model: null, timeoutMs: 50_000 });
   assert.ok(existsSync(join(runDir, 'run.json')), stdout.slice(-500));
   const config = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as { dataset: string };
   assert.equal(config.dataset, out);
@@ -103,7 +100,11 @@ export async function dropFromTheRecordBrowser(ui: UiContext): Promise<void> {
   assert.equal((await frame.locator('vscode-button[data-edit]').allInnerTexts()).map((t) => t.trim()).join(' '), 'Flip Tie Re-rank… Drop Tag… Note… Undo');
   await frame.locator('vscode-button[data-edit="drop"]').click();
   const journal = join(workspace, '.rewardlens', `${name}.edits.jsonl`);
-  const line = await waitUntil('the drop in the journal', () => (existsSync(journal) ? (JSON.parse(readFileSync(journal, 'utf8').trim()) as { kind: string; line: number }) : undefined));
+  // The journal exists, empty, between its open for append and the write of the line: a whole line or nothing.
+  const line = await waitUntil('the drop in the journal', () => {
+    const text = existsSync(journal) ? readFileSync(journal, 'utf8') : '';
+    return text.endsWith('\n') ? (JSON.parse(text.trim()) as { kind: string; line: number }) : undefined;
+  });
   assert.equal(line.kind, 'drop');
   assert.equal(line.line, 2);
 

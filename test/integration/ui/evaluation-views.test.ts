@@ -3,17 +3,15 @@
 // disagreement explorer, on a tiny model trained and exported by the CLI, shows response texts holding
 // markup as text. Screenshots go to .test-tmp/screenshots/rewardlens-{evaluation-report,disagreements}.png.
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { recordId } from '../../../src/core/dataset/record-id';
 import { writeSyntheticPreferences } from '../../support/synthetic-prefs';
+import { trainTinyModel } from '../../support/tiny-model';
 import type { UiContext } from './harness';
 import { activeWebview, openFile, runCommand } from './harness';
 
-const run = promisify(execFile);
 const SCREENSHOTS = join(__dirname, '..', '..', '..', '..', '.test-tmp', 'screenshots');
 const XSS = '<img src=x onerror="document.title=1">';
 const HOSTILE_CATEGORY = `chat${XSS}`;
@@ -58,13 +56,8 @@ export async function disagreementsShowTextsAsText({ page, workspace }: UiContex
   const modelDir = join(workspace, '.rewardlens', 'runs', 'ui-disagreements');
   const dataset = join(workspace, 'ui-disagreements.jsonl');
   try {
-    const train = join(tmp, 'train.jsonl');
-    writeSyntheticPreferences(train, 40, 7);
-    const cli = join(__dirname, '..', '..', '..', 'cli.js');
-    const options = { cwd: tmp, timeout: 40_000 };
-    await run(process.execPath, [cli, 'train', train, '--method', 'single', '--out', join(tmp, 'run'), '--preset', 'tiny', '--backend', 'wasm', '--seed', '3', '--set', 'maxSteps.base=5', '--set', 'evalEvery=5'], options);
     mkdirSync(modelDir, { recursive: true });
-    await run(process.execPath, [cli, 'export', join(tmp, 'run'), '--out', join(modelDir, 'model.onnx')], options);
+    await trainTinyModel({ dir: tmp, method: 'single', seed: 3, records: 40, dataSeed: 7, settings: ['maxSteps.base=5', 'evalEvery=5'], model: join(modelDir, 'model.onnx'), timeoutMs: 40_000 });
 
     writeSyntheticPreferences(dataset, 6, 8);
     const texts = [`fine ${XSS}`, `${XSS} not fine at all`];

@@ -51,7 +51,8 @@ export async function runCommand(page: Page, label: string): Promise<void> {
   await row.waitFor({ state: 'visible' });
   await page.locator('.quick-input-widget .quick-input-list .monaco-list-row.focused', { hasText: label }).waitFor();
   await page.keyboard.press('Enter');
-  await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+  // The palette closes, or gives way at once to a quick pick of the command (the widget then stays shown).
+  await page.locator(ROW, { hasText: label }).first().waitFor({ state: 'hidden' });
 }
 
 /** Opens a workspace file through Quick Open (Ctrl+P) and waits for its editor tab. */

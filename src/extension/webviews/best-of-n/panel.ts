@@ -18,7 +18,7 @@ import {
   UpdateBestOfN,
 } from '../../../../webview/best-of-n-protocol';
 import type { Ctx } from '../../context';
-import { errorMessage } from '../../errors';
+import { errorMessage } from '../../../core/error-message';
 import type { DatasetChange, IndexedDataset } from '../../datasets/registry';
 import { firstUserTurn, snippet } from '../../presentation/format';
 import { scoreDataset, whyNotScorable } from '../../scoring/dataset-scoring';

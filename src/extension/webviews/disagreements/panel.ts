@@ -24,7 +24,7 @@ import {
 import { abortOnCancel, isCancellation } from '../../cancellation';
 import { CommandId } from '../../command-id';
 import type { Ctx } from '../../context';
-import { errorMessage } from '../../errors';
+import { errorMessage } from '../../../core/error-message';
 import type { DatasetChange, IndexedDataset } from '../../datasets/registry';
 import { datasetPath, storeFileOf } from '../../labelling/paths';
 import { snippet } from '../../presentation/format';

@@ -7,7 +7,7 @@ import type { ReportRun, ReportState } from '../../../../webview/evaluation-repo
 import { evaluationReportViewType, isReportState, OpenTrainingChart, RefreshReport, ReportReady, SelectRun, UpdateCurves, UpdateReport } from '../../../../webview/evaluation-report-protocol';
 import { CommandId } from '../../command-id';
 import type { Ctx } from '../../context';
-import { errorMessage } from '../../errors';
+import { errorMessage } from '../../../core/error-message';
 import { readMetrics } from '../../training/run-files';
 import { discoverRuns } from '../../training/runs';
 import { PanelSlot, WebviewHost } from '../host';

@@ -10,7 +10,7 @@ import { isDatasetState } from '../../../../webview/lib/state';
 import { ExportPoints, LabelDataset, LabelsBusy, LabelsReady, labelsViewType, RefreshLabels, UpdateLabels } from '../../../../webview/labels-protocol';
 import { CommandId } from '../../command-id';
 import type { Ctx } from '../../context';
-import { errorMessage } from '../../errors';
+import { errorMessage } from '../../../core/error-message';
 import type { DatasetChange, IndexedDataset } from '../../datasets/registry';
 import { datasetPath, resolveConfigFile, storeFileOf } from '../../labelling/paths';
 import { DatasetPanel, offerToOpen } from '../dataset-panel';

@@ -12,7 +12,7 @@ import {
 } from '../../../../webview/reward-breakdown-protocol';
 import { CommandId } from '../../command-id';
 import type { Ctx } from '../../context';
-import { errorMessage } from '../../errors';
+import { errorMessage } from '../../../core/error-message';
 import type { DatasetChange, IndexedDataset } from '../../datasets/registry';
 import { buildBreakdown } from '../../scoring/breakdown';
 import { RewardModel } from '../../scoring/reward-model';

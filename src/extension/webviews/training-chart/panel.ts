@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { progressText } from '../../../core/training/format';
 import { RUN_FILES } from '../../../core/training/run-folder';
 import type { EvalResult } from '../../../core/training/types';
 import type { ChartData, ChartState } from '../../../../webview/training-chart-protocol';
@@ -134,7 +135,7 @@ export class TrainingChartPanel extends WebviewHost {
       evaluation: extra?.result ?? info.evaluation,
       evaluationSource: extra?.source,
       phase: this.phase,
-      progress: progress ? `${progress.phase}${progress.expert ? ` · ${progress.expert}` : ''} step ${progress.step}/${progress.totalSteps}, loss ${progress.loss.toFixed(4)}` : undefined,
+      progress: progress ? progressText(progress) : undefined,
     };
     this.post(UpdateChart({ data }));
   }
