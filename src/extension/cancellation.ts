@@ -1,16 +1,12 @@
 import type * as vscode from 'vscode';
+import { CancelledError } from '../core/cancelled';
 
-/**
+export { CancelledError, isCancellation } from '../core/cancelled';
+
+/*
  * VS Code cancellation tokens → the `AbortControllers` whose signals src/core takes: the one way the
  * extension turns a token (a progress notification's Cancel, a provider's request) into an abort.
  */
-
-export class CancelledError extends Error {
-  constructor() {
-    super('cancelled');
-    this.name = 'CancelledError';
-  }
-}
 
 /** Aborts `controller` with a `CancelledError` once `token` is cancelled (at once when it is already); dispose to stop listening. */
 export function abortOnCancel(token: vscode.CancellationToken, controller: AbortController): vscode.Disposable {
@@ -30,8 +26,4 @@ export function abortOnAllCancelled(tokens: readonly vscode.CancellationToken[],
       for (const l of listeners) l.dispose();
     },
   };
-}
-
-export function isCancellation(e: unknown): boolean {
-  return e instanceof CancelledError || (e instanceof Error && e.name === 'AbortError');
 }

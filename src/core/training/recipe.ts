@@ -24,12 +24,10 @@ import type { SequenceSource } from './tasks';
 import { Standardizer, cacheExpertEmbeddings } from './embedding-cache';
 import { cachedPairTask, embedSequences, routerTask, tokenPairTask } from './tasks';
 import type { Method, TrainEvent } from './types';
+import { CancelledError } from '../cancelled';
 
-export class CancelledError extends Error {
-  constructor() {
-    super('training was cancelled; the run folder keeps the last checkpoint and resumes from it');
-  }
-}
+/** Why a training run stops when cancelled (the recipe's and the PyTorch trainer's). */
+export const TRAINING_CANCELLED = 'training was cancelled; the run folder keeps the last checkpoint and resumes from it';
 
 /** Everything the recipe's steps share. */
 export interface RecipeContext {
@@ -303,7 +301,7 @@ class RecipeRunner {
         },
       },
     );
-    if (outcome.reason === 'cancelled') throw new CancelledError();
+    if (outcome.reason === 'cancelled') throw new CancelledError(TRAINING_CANCELLED);
     if (outcome.reason === 'deadline') this.truncated = true;
     finalize?.();
     saveParts(ctx.run.checkpointPath(name), parts, { component: name, phase, expert: task.expert, outcome });

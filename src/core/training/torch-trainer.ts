@@ -9,7 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { TrainEvent, TrainSummary } from './types';
-import { CancelledError } from './recipe';
+import { CancelledError } from '../cancelled';
+import { TRAINING_CANCELLED } from './recipe';
 import { RUN_FILES } from './run-folder';
 
 /** The protocol version the trainer must speak (src/worker/train-protocol.ts PROTOCOL_VERSION). */
@@ -96,7 +97,7 @@ export function runTorchTrainer(runDir: string, options: TorchTrainerOptions): P
     child.on('close', (code, sig) => {
       options.signal?.removeEventListener('abort', onAbort);
       if (summary && code === 0) return resolvePromise(summary);
-      if (failure?.cancelled || options.signal?.aborted) return reject(new CancelledError());
+      if (failure?.cancelled || options.signal?.aborted) return reject(new CancelledError(TRAINING_CANCELLED));
       const tail = stderrTail.slice(-8).join('\n');
       const missing = /No module named '?(torch|transformers|peft|safetensors)/.exec(tail);
       if (missing) return reject(new Error(`${options.python} has no ${missing[1]}: install the trainer's requirements (pip install -r trainer/requirements.txt) or point REWARDLENS_PYTHON at a Python that has them`));

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { Ctx } from '../context';
 import { describeEdit, editedRecords, onDidChangeEdits } from './edits';
+import { errorMessage } from '../../core/error-message';
 
 /** The 0-based lines decorated in one editor: what the in-host tests read back. */
 export interface DecoratedLines {
@@ -52,7 +53,7 @@ export class EditDecorations implements vscode.Disposable {
         (r.stale.length > 0 ? stale : edited).push({ range: doc.lineAt(line).range, hoverMessage: hover });
       }
     } catch (e) {
-      this.ctx.log.debug(`edit decorations of ${doc.uri.toString()}: ${e instanceof Error ? e.message : String(e)}`);
+      this.ctx.log.debug(`edit decorations of ${doc.uri.toString()}: ${errorMessage(e)}`);
     }
     editor.setDecorations(this.edited, edited);
     editor.setDecorations(this.stale, stale);

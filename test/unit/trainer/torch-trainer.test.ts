@@ -9,7 +9,7 @@ import { exportRun } from '../../../src/core/export/export';
 import { ownerOf } from '../../../src/core/lock';
 import { readSafetensors } from '../../../src/core/model/safetensors';
 import { scoreFile } from '../../../src/core/scoring/score-file';
-import { CancelledError } from '../../../src/core/training/recipe';
+import { CancelledError } from '../../../src/core/cancelled';
 import { RunFolder } from '../../../src/core/training/run-folder';
 import { probePython } from '../../../src/core/training/python-env';
 import { runTorchTrainer, trainerPackageDir } from '../../../src/core/training/torch-trainer';

@@ -23,7 +23,7 @@ import { loadPreferenceData, pairsOf } from '../../../src/core/training/data';
 import type { NamedParams } from '../../../src/core/training/fit';
 import { fit } from '../../../src/core/training/fit';
 import { RewardNet } from '../../../src/core/model/dmoerm';
-import { CancelledError } from '../../../src/core/training/recipe';
+import { CancelledError } from '../../../src/core/cancelled';
 import { Rng } from '../../../src/core/training/rng';
 import type { SequenceSource } from '../../../src/core/training/tasks';
 import { sequenceSource, tokenPairTask } from '../../../src/core/training/tasks';

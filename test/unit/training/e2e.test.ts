@@ -11,7 +11,7 @@ import type { RunModel } from '../../../src/core/model/dmoerm';
 import { LockedError } from '../../../src/core/lock';
 import { RunFolder, lockRunFolder } from '../../../src/core/training/run-folder';
 import { RunScorer } from '../../../src/core/training/scorer';
-import { CancelledError } from '../../../src/core/training/recipe';
+import { CancelledError } from '../../../src/core/cancelled';
 import { evaluateRun, train } from '../../../src/core/training/train';
 import type { TrainEvent, TrainOptions } from '../../../src/core/training/types';
 import { writeLabelledSyntheticPreferences, writeSyntheticPreferences } from '../../support/synthetic-prefs';
