@@ -65,7 +65,9 @@ async function measure(engine: Engine, mode: Mode, dataset: string, base: string
   const half = Math.max(1, Math.floor(steps / 2));
   const options = speedOptions(engine, mode, dataset, base, steps, device, out);
   let where = '';
-  await train(options, { onEvent: (e) => (e.type === 'backend' ? (where = e.backend === 'torch' ? e.tfBackend : `${e.backend} (tfjs ${e.tfBackend})`) : undefined) });
+  await train(options, {
+    onEvent: (e) => (e.type === 'backend' ? (where = e.backend === 'torch' ? e.tfBackend : `${e.backend} (tfjs ${e.tfBackend})`) : undefined),
+  });
   const phase = PHASE[mode];
   const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
     .trim()
@@ -103,7 +105,10 @@ async function main(): Promise<void> {
     for (const mode of modes) await prepare(speedOptions('torch', mode, dataset, values.base, steps, 'cuda', join(plansDir, `speed-${mode}`)));
     rmSync(dataset);
     const half = Math.max(1, Math.floor(steps / 2));
-    writeFileSync(join(plansDir, 'speed.json'), `${JSON.stringify(Object.fromEntries(modes.map((m) => [`speed-${m}`, { mode: m, phase: PHASE[m], from: half, to: steps }])), null, 2)}\n`);
+    writeFileSync(
+      join(plansDir, 'speed.json'),
+      `${JSON.stringify(Object.fromEntries(modes.map((m) => [`speed-${m}`, { mode: m, phase: PHASE[m], from: half, to: steps }])), null, 2)}\n`,
+    );
     console.error(`plans for ${modes.join(', ')} in ${plansDir}: time them with bench/device/train-plans.py`);
     return;
   }
@@ -116,7 +121,10 @@ async function main(): Promise<void> {
       for (const engine of values.engines.split(',') as Engine[]) {
         const row = await measure(engine, mode, dataset, values.base, Number(values.steps), values.device, dir);
         rows.push(row);
-        if (!values.json) console.error(`${engine} ${mode}: ${row.stepsPerSecond.toFixed(3)} steps/s (${row.window.steps} steps in ${row.window.seconds.toFixed(1)} s) on ${row.device}, load ${row.load.toFixed(2)}`);
+        if (!values.json)
+          console.error(
+            `${engine} ${mode}: ${row.stepsPerSecond.toFixed(3)} steps/s (${row.window.steps} steps in ${row.window.seconds.toFixed(1)} s) on ${row.device}, load ${row.load.toFixed(2)}`,
+          );
       }
     }
     if (values.json) console.log(JSON.stringify({ base: values.base, records: Number(values.records), steps: Number(values.steps), rows }));

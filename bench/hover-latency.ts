@@ -192,13 +192,19 @@ async function main(): Promise<void> {
       }
       const row = (name: string, s: ReturnType<typeof stats>): string =>
         `${name.padEnd(9)} p50 ${s.p50.toFixed(1).padStart(6)} ms  p95 ${s.p95.toFixed(1).padStart(6)} ms  max ${s.max.toFixed(1).padStart(6)} ms  mean ${s.mean.toFixed(1).padStart(6)} ms`;
-      console.log(`${summary.model}: ${m.method}, ${summary.categories} categories, ${summary.capabilities} capability heads, ${(summary.onnxBytes / 1e6).toFixed(1)} MB ONNX, maxLen ${m.maxLen}`);
-      console.log(`${hovers} hovers over ${file} (${summary.meanTokensPerResponse} tokens per response on average), intra-op threads ${threads || 'default'}${values.spin ? ' spinning' : ''}, ${summary.cores} cores (${summary.cpu}), load ${load.map((l) => l.toFixed(2)).join(' → ')}`);
+      console.log(
+        `${summary.model}: ${m.method}, ${summary.categories} categories, ${summary.capabilities} capability heads, ${(summary.onnxBytes / 1e6).toFixed(1)} MB ONNX, maxLen ${m.maxLen}`,
+      );
+      console.log(
+        `${hovers} hovers over ${file} (${summary.meanTokensPerResponse} tokens per response on average), intra-op threads ${threads || 'default'}${values.spin ? ' spinning' : ''}, ${summary.cores} cores (${summary.cpu}), load ${load.map((l) => l.toFixed(2)).join(' → ')}`,
+      );
       console.log(`first hover (session created): ${firstHoverMs.toFixed(0)} ms`);
       console.log(row('uncached', summary.uncached));
       console.log(row(' scoring', summary.uncachedScoring) + '  (of which OrtScorer.score)');
       console.log(row('cached', summary.cached));
-      console.log(`target p95 ≤ ${TARGET_P95_MS} ms (uncached; the editor adds the 15 ms batching window): ${summary.uncached.p95 + 15 <= TARGET_P95_MS ? 'met' : 'NOT met'} with the window, ${summary.uncached.p95 <= TARGET_P95_MS ? 'met' : 'NOT met'} without`);
+      console.log(
+        `target p95 ≤ ${TARGET_P95_MS} ms (uncached; the editor adds the 15 ms batching window): ${summary.uncached.p95 + 15 <= TARGET_P95_MS ? 'met' : 'NOT met'} with the window, ${summary.uncached.p95 <= TARGET_P95_MS ? 'met' : 'NOT met'} without`,
+      );
     } finally {
       dataset.close();
     }

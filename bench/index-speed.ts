@@ -101,10 +101,16 @@ function bareParse(from: number, to: number): number {
   const source = new FileSource(file);
   let n = 0;
   try {
-    scanJsonl(source, from, to, (_s, _l, _line, bytes) => {
-      JSON.parse(bytes!.toString('utf8'));
-      n++;
-    }, { wantBytes: true });
+    scanJsonl(
+      source,
+      from,
+      to,
+      (_s, _l, _line, bytes) => {
+        JSON.parse(bytes!.toString('utf8'));
+        n++;
+      },
+      { wantBytes: true },
+    );
   } finally {
     source.close();
   }

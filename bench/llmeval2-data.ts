@@ -97,7 +97,8 @@ function checkRow(v: unknown): { row: Row; coerced: boolean } | string {
   const dialog: Row['dialog'] = [];
   for (const t of r.dialog as unknown[]) {
     const turn = t as Record<string, unknown>;
-    if (typeof turn !== 'object' || turn === null || typeof turn.role !== 'string' || !(turn.role in ROLES)) return `${r.dialog_uuid}: a dialog turn is not {role: user|llm, content}`;
+    if (typeof turn !== 'object' || turn === null || typeof turn.role !== 'string' || !(turn.role in ROLES))
+      return `${r.dialog_uuid}: a dialog turn is not {role: user|llm, content}`;
     if (typeof turn.content === 'string') dialog.push({ role: turn.role, content: turn.content });
     else if (typeof turn.content === 'boolean' || typeof turn.content === 'number') {
       // llmeval2 has true/false answers stored as JSON booleans; they are answers all the same.
@@ -213,7 +214,12 @@ export function readLlmeval2(dir: string): Llmeval2Data {
       context,
       responses,
       // Total human stars, higher is better; equal totals share a rank, i.e. tie.
-      preference: { ranking: denseRanks(rows.map((r) => total(r.stars)), 'higher') },
+      preference: {
+        ranking: denseRanks(
+          rows.map((r) => total(r.stars)),
+          'higher',
+        ),
+      },
       metadata: {
         question_uuid: question,
         subject: first.subject,

@@ -86,7 +86,8 @@ function parseOptions(argv: string[]): Options {
   if (!PRESET_NAMES.includes(preset)) throw new UsageError(`--preset must be one of ${PRESET_NAMES.join(', ')}`);
   const methods = values.methods.split(',').map((m) => m.trim()) as Method[];
   const unknown = methods.filter((m) => !METHODS.includes(m));
-  if (unknown.length > 0 || methods.length === 0) throw new UsageError(`--methods: unknown ${unknown.join(', ') || '(none given)'}; known: ${METHODS.join(', ')}`);
+  if (unknown.length > 0 || methods.length === 0)
+    throw new UsageError(`--methods: unknown ${unknown.join(', ') || '(none given)'}; known: ${METHODS.join(', ')}`);
   const seed = Number(values.seed);
   if (!Number.isInteger(seed)) throw new UsageError('--seed must be an integer');
   const maxMinutes = values['max-minutes'] === undefined ? undefined : Number(values['max-minutes']);
@@ -328,10 +329,19 @@ async function writePlans(o: Options, prepared: Prepared, runs: string): Promise
 
 /** What bench/device/train-plans.py measured, per method. */
 function readDeviceResults(file: string): Map<Method, MethodOutcome> {
-  const raw = JSON.parse(readFileSync(file, 'utf8')) as { device?: string; methods: Record<string, { evaluation?: EvalResult; minutes: number; truncated?: boolean; error?: string }> };
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as {
+    device?: string;
+    methods: Record<string, { evaluation?: EvalResult; minutes: number; truncated?: boolean; error?: string }>;
+  };
   const out = new Map<Method, MethodOutcome>();
   for (const [method, m] of Object.entries(raw.methods)) {
-    out.set(method as Method, { result: m.evaluation ?? failed(new Error(m.error ?? 'no evaluation')), minutes: m.minutes, truncated: m.truncated, backend: 'torch', tfBackend: raw.device });
+    out.set(method as Method, {
+      result: m.evaluation ?? failed(new Error(m.error ?? 'no evaluation')),
+      minutes: m.minutes,
+      truncated: m.truncated,
+      backend: 'torch',
+      tfBackend: raw.device,
+    });
   }
   return out;
 }
@@ -374,7 +384,9 @@ async function main(): Promise<number> {
   const trainPairs = pairCounts(prepared.split.train);
   const testPairs = pairCounts(prepared.split.test);
   log(`train: ${prepared.split.train.length} records, ${trainPairs.pairs} pairs; test: ${prepared.split.test.length} records, ${testPairs.pairs} pairs`);
-  log(`GPT-4 capability labels: ${prepared.labels.decided} decided, ${prepared.labels.ties} ties (${prepared.labels.written} written now) in ${prepared.labelsFile}`);
+  log(
+    `GPT-4 capability labels: ${prepared.labels.decided} decided, ${prepared.labels.ties} ties (${prepared.labels.written} written now) in ${prepared.labelsFile}`,
+  );
   const { gpt4TiedPairs, ...refs } = await references(prepared.testFile);
   log(`references on the test pairs: GPT-4 total stars ${pct(refs.gpt4Judge.overall)}, longer wins ${pct(refs.longerWins.overall)}`);
 
@@ -391,7 +403,10 @@ async function main(): Promise<number> {
       if (ENSEMBLE_AGGREGATIONS.includes(method)) {
         const mean = outcomes.get('mean');
         if (!mean || 'error' in mean.result) {
-          outcomes.set(method, { result: failed(new Error(`needs the mean run's members, which did not train${mean && 'error' in mean.result ? `: ${mean.result.error}` : ''}`)), minutes: 0 });
+          outcomes.set(method, {
+            result: failed(new Error(`needs the mean run's members, which did not train${mean && 'error' in mean.result ? `: ${mean.result.error}` : ''}`)),
+            minutes: 0,
+          });
           continue;
         }
         try {

@@ -54,7 +54,32 @@ const spins = values.spin.split(',').map((v) => v === '1');
 const ortConfigs = threadCounts.flatMap((threads) => batchSizes.flatMap((batch) => spins.map((spinning) => ({ threads, batch, spinning }))));
 const runs = Number(values.runs);
 
-const WORDS = ['the', 'answer', 'is', 'about', 'this', 'topic', 'and', 'it', 'seems', 'that', 'we', 'can', 'say', 'many', 'things', 'water', 'iron', 'music', 'coffee', 'rivers', '我们', '认为', '这个', '问题'];
+const WORDS = [
+  'the',
+  'answer',
+  'is',
+  'about',
+  'this',
+  'topic',
+  'and',
+  'it',
+  'seems',
+  'that',
+  'we',
+  'can',
+  'say',
+  'many',
+  'things',
+  'water',
+  'iron',
+  'music',
+  'coffee',
+  'rivers',
+  '我们',
+  '认为',
+  '这个',
+  '问题',
+];
 
 /** Three responses of about `words` words per record, so sequences are near the preset's maxLen. */
 function writeRecords(file: string): void {
@@ -94,8 +119,15 @@ async function main(): Promise<void> {
     encoder.dispose();
     head.dispose();
     const model: RunModel = {
-      format: 'rewardlens-model', version: 1, method: 'single', encoder: { ...preset.encoder, vocabSize: vocab.size }, lora: preset.lora,
-      maxLen: limits.maxLen, routerMaxLen: limits.routerMaxLen, mlpHidden: 64, base: 'base',
+      format: 'rewardlens-model',
+      version: 1,
+      method: 'single',
+      encoder: { ...preset.encoder, vocabSize: vocab.size },
+      lora: preset.lora,
+      maxLen: limits.maxLen,
+      routerMaxLen: limits.routerMaxLen,
+      mlpHidden: 64,
+      base: 'base',
     };
     writeFileSync(join(runDir, 'model.json'), JSON.stringify(model));
     writeFileSync(join(runDir, 'vocab.json'), JSON.stringify(vocab.toJSON()));
@@ -109,7 +141,9 @@ async function main(): Promise<void> {
     const src = sequenceSource(data, vocab, tokenizer, 16);
     const scorer = RunScorer.load(model, (c) => run.checkpointPath(c));
     scorer.score(src, positions.slice(0, 2)); // warm-up: kernels compiled, weights paged in
-    const orts = ortConfigs.map(({ threads, batch, spinning }) => new OrtScorer(onnx, { intraOpNumThreads: threads, batchSize: batch, spinning, cache: new ScoreCache() }));
+    const orts = ortConfigs.map(
+      ({ threads, batch, spinning }) => new OrtScorer(onnx, { intraOpNumThreads: threads, batchSize: batch, spinning, cache: new ScoreCache() }),
+    );
     for (const ort of orts) await ort.score(data.records.slice(0, 2)); // warm-up: session created
     const best = new Array<number>(1 + orts.length).fill(Infinity);
     const reference = scorer.score(src, positions);
@@ -129,21 +163,44 @@ async function main(): Promise<void> {
     for (const ort of orts) await ort.dispose();
     const results: Array<{ engine: string; threads?: number; batch?: number; spinning?: boolean; seconds: number; perSecond: number; maxDiff?: number }> = [
       { engine: `tfjs ${backend.tfBackend}`, seconds: best[0], perSecond: responses / best[0] },
-      ...ortConfigs.map(({ threads, batch, spinning }, k) => ({ engine: 'onnxruntime-node', threads, batch, spinning, seconds: best[k + 1], perSecond: responses / best[k + 1], maxDiff })),
+      ...ortConfigs.map(({ threads, batch, spinning }, k) => ({
+        engine: 'onnxruntime-node',
+        threads,
+        batch,
+        spinning,
+        seconds: best[k + 1],
+        perSecond: responses / best[k + 1],
+        maxDiff,
+      })),
     ];
     const summary = {
-      preset: values.preset, runs, hidden: preset.encoder.hidden, layers: preset.encoder.layers, records: recordCount, responses, meanTokens: Math.round(meanLen),
-      onnxBytes: exported.bytes, exportSeconds: exported.seconds, cpu: cpus()[0]?.model, cores: availableParallelism(), loadAverage: [...load, loadavg()[0]], results,
+      preset: values.preset,
+      runs,
+      hidden: preset.encoder.hidden,
+      layers: preset.encoder.layers,
+      records: recordCount,
+      responses,
+      meanTokens: Math.round(meanLen),
+      onnxBytes: exported.bytes,
+      exportSeconds: exported.seconds,
+      cpu: cpus()[0]?.model,
+      cores: availableParallelism(),
+      loadAverage: [...load, loadavg()[0]],
+      results,
     };
     if (values.json) {
       console.log(JSON.stringify(summary));
       return;
     }
-    console.log(`${values.preset} preset (hidden ${preset.encoder.hidden}, ${preset.encoder.layers} layers), ${responses} responses of ${Math.round(meanLen)} tokens on average, ${summary.cores} cores (${summary.cpu}), load ${summary.loadAverage.map((l) => l.toFixed(2)).join(' → ')}`);
+    console.log(
+      `${values.preset} preset (hidden ${preset.encoder.hidden}, ${preset.encoder.layers} layers), ${responses} responses of ${Math.round(meanLen)} tokens on average, ${summary.cores} cores (${summary.cpu}), load ${summary.loadAverage.map((l) => l.toFixed(2)).join(' → ')}`,
+    );
     console.log(`export: ${(exported.bytes / 1e6).toFixed(1)} MB in ${exported.seconds.toFixed(2)} s`);
     for (const r of results) {
       const speedup = r.perSecond / results[0].perSecond;
-      console.log(`${r.engine.padEnd(18)} ${r.threads ? `${r.threads} thread${r.threads > 1 ? 's' : ' '}` : '         '} ${r.batch ? `batch ${String(r.batch).padEnd(3)}` : '         '} ${r.spinning === undefined ? '       ' : r.spinning ? 'spin   ' : 'no spin'}  ${r.perSecond.toFixed(1).padStart(8)} responses/s  ${speedup.toFixed(1).padStart(5)}×${r.maxDiff !== undefined ? `  max |Δ| ${r.maxDiff.toExponential(1)}` : ''}`);
+      console.log(
+        `${r.engine.padEnd(18)} ${r.threads ? `${r.threads} thread${r.threads > 1 ? 's' : ' '}` : '         '} ${r.batch ? `batch ${String(r.batch).padEnd(3)}` : '         '} ${r.spinning === undefined ? '       ' : r.spinning ? 'spin   ' : 'no spin'}  ${r.perSecond.toFixed(1).padStart(8)} responses/s  ${speedup.toFixed(1).padStart(5)}×${r.maxDiff !== undefined ? `  max |Δ| ${r.maxDiff.toExponential(1)}` : ''}`,
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

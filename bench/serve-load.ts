@@ -35,9 +35,34 @@ const requestsPerLevel = Number(values.requests);
 const secondsPerLevel = Number(values.seconds);
 const words = Number(values.words);
 
-const WORDS = ['the', 'answer', 'is', 'about', 'this', 'topic', 'and', 'it', 'seems', 'that', 'we', 'can', 'say', 'many', 'things', 'water', 'iron', 'music', 'coffee', 'rivers', '我们', '认为', '这个', '问题'];
+const WORDS = [
+  'the',
+  'answer',
+  'is',
+  'about',
+  'this',
+  'topic',
+  'and',
+  'it',
+  'seems',
+  'that',
+  'we',
+  'can',
+  'say',
+  'many',
+  'things',
+  'water',
+  'iron',
+  'music',
+  'coffee',
+  'rivers',
+  '我们',
+  '认为',
+  '这个',
+  '问题',
+];
 let seed = 7;
-const rand = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+const rand = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
 const text = (n: number): string => Array.from({ length: n }, () => WORDS[Math.floor(rand() * WORDS.length)]).join(' ');
 
 let serial = 0;
@@ -74,7 +99,11 @@ async function offline(queries: number, dir: string): Promise<number> {
 }
 
 async function startServer(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [join(__dirname, '..', 'cli.js'), 'serve', model, '--port', '0', '--max-batch', values['max-batch'], '--max-queue', '4096'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [join(__dirname, '..', 'cli.js'), 'serve', model, '--port', '0', '--max-batch', values['max-batch'], '--max-queue', '4096'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -125,7 +154,15 @@ async function level(url: string, clients: number): Promise<Level> {
   );
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  return { clients, requests: latencies.length, failed, requestsPerSecond: latencies.length / seconds, queriesPerSecond: (latencies.length * batch) / seconds, p50ms: percentile(latencies, 50), p95ms: percentile(latencies, 95) };
+  return {
+    clients,
+    requests: latencies.length,
+    failed,
+    requestsPerSecond: latencies.length / seconds,
+    queriesPerSecond: (latencies.length * batch) / seconds,
+    p50ms: percentile(latencies, 50),
+    p95ms: percentile(latencies, 95),
+  };
 }
 
 async function main(): Promise<void> {
@@ -145,7 +182,9 @@ async function main(): Promise<void> {
       console.log(JSON.stringify({ model, batch, cores: availableParallelism(), offlineQueriesPerSecond: offlineQps, levels: results }));
       return;
     }
-    console.log(`${model}: batch ${batch} queries/request, ${availableParallelism()} cores; offline (rewardlens score path): ${offlineQps.toFixed(0)} queries/s`);
+    console.log(
+      `${model}: batch ${batch} queries/request, ${availableParallelism()} cores; offline (rewardlens score path): ${offlineQps.toFixed(0)} queries/s`,
+    );
     console.log('clients  requests  failed  req/s   queries/s  p50 ms  p95 ms  vs offline');
     for (const r of results)
       console.log(

@@ -187,9 +187,26 @@ async function child(variant: string, steps: number, warmup: number): Promise<Ch
  * what `rewardlens train` runs for a LoRA phase, minus validation (no validation pairs). Step times come from
  * fit's per-step evaluation callback (evalEvery 1).
  */
-async function fitChild(variant: string, threads: number, steps: number, warmup: number, encoder: Encoder, head: ScalarHead, adapter: LoraAdapter): Promise<ChildResult> {
+async function fitChild(
+  variant: string,
+  threads: number,
+  steps: number,
+  warmup: number,
+  encoder: Encoder,
+  head: ScalarHead,
+  adapter: LoraAdapter,
+): Promise<ChildResult> {
   const total = warmup + steps;
-  const data: PreferenceData = { file: 'bench', records: [], pairs: [], groups: [], categories: [], ties: 0, malformed: 0, sampled: { records: 0, pairsLeftOut: 0, maxPairsPerRecord: 0 } };
+  const data: PreferenceData = {
+    file: 'bench',
+    records: [],
+    pairs: [],
+    groups: [],
+    categories: [],
+    ties: 0,
+    malformed: 0,
+    sampled: { records: 0, pairsLeftOut: 0, maxPairsPerRecord: 0 },
+  };
   for (let i = 0; i < total; i++) {
     const b = benchBatch(100 + i);
     for (let k = 0; k < PAIRS; k++) {
@@ -206,23 +223,38 @@ async function fitChild(variant: string, threads: number, steps: number, warmup:
   const net = new RewardNet(encoder, head, adapter);
   const parts = { lora: adapter, head };
   const dp = threads > 1 ? await DataParallel.start({ script: __filename, workers: threads - 1, encoder, head, adapter }) : undefined;
-  const task = tokenPairTask({ component: 'bench', phase: 'phase2', parts }, src, data.pairs.flat(), [], PAIRS, (b, training, seed) => net.reward(b, training, seed), dp);
+  const task = tokenPairTask(
+    { component: 'bench', phase: 'phase2', parts },
+    src,
+    data.pairs.flat(),
+    [],
+    PAIRS,
+    (b, training, seed) => net.reward(b, training, seed),
+    dp,
+  );
   const times: number[] = [];
   let loss = NaN;
   let peakRss = 0;
   try {
-    await fit(task, { lr: 1e-3, maxSteps: total, evalEvery: 1, patience: total + 1, microBatch: PAIRS }, {
-      rng: new Rng(1),
-      onMetric: (m) => {
-        times.push(performance.now());
-        if (m.step > 0) loss = m.loss;
-        peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    await fit(
+      task,
+      { lr: 1e-3, maxSteps: total, evalEvery: 1, patience: total + 1, microBatch: PAIRS },
+      {
+        rng: new Rng(1),
+        onMetric: (m) => {
+          times.push(performance.now());
+          if (m.step > 0) loss = m.loss;
+          peakRss = Math.max(peakRss, process.memoryUsage().rss);
+        },
       },
-    });
+    );
   } finally {
     await dp?.close();
   }
-  const stepSeconds = times.slice(1).map((t, i) => (t - times[i]) / 1000).slice(warmup);
+  const stepSeconds = times
+    .slice(1)
+    .map((t, i) => (t - times[i]) / 1000)
+    .slice(warmup);
   const b = tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } };
   return { variant, tfBackend: tf.getBackend(), stepSeconds, peakRssMb: peakRss / 2 ** 20, wasmHeapMb: (b.wasm?.HEAPU8.length ?? 0) / 2 ** 20, loss };
 }
@@ -247,7 +279,10 @@ function parent(variants: string[], steps: number, warmup: number, reps: number,
     }
     const runs: ChildResult[] = [];
     for (let r = 0; r < reps; r++) {
-      const out = spawnSync(process.execPath, [__filename, '--child', variant, '--steps', String(steps), '--warmup', String(warmup)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+      const out = spawnSync(process.execPath, [__filename, '--child', variant, '--steps', String(steps), '--warmup', String(warmup)], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 24,
+      });
       const line = out.stdout.split('\n').find((l) => l.startsWith('{'));
       if (out.status !== 0 || !line) throw new Error(`${variant}: child failed (${out.status}): ${out.stderr.slice(-2000)}`);
       runs.push(JSON.parse(line) as ChildResult);
@@ -278,7 +313,9 @@ function parent(variants: string[], steps: number, warmup: number, reps: number,
     console.log('wasm matmul GFLOP/s (one thread):');
     console.table(matmul);
   }
-  console.log(`model FLOPs per step: ${(flops.total / 1e9).toFixed(2)} G (forward ${(flops.forward / 1e9).toFixed(2)}, backward ${(flops.backward / 1e9).toFixed(2)}; matmuls only)`);
+  console.log(
+    `model FLOPs per step: ${(flops.total / 1e9).toFixed(2)} G (forward ${(flops.forward / 1e9).toFixed(2)}, backward ${(flops.backward / 1e9).toFixed(2)}; matmuls only)`,
+  );
   console.log(`load average ${load0.toFixed(2)} → ${meta.loadavgEnd.toFixed(2)}; ${steps} timed steps after ${warmup} warm-up, ${reps} runs per variant`);
   console.table(rows);
 }
@@ -313,7 +350,12 @@ async function endToEnd(preset: PresetName, dataset: string, labels: string, max
       },
     );
     if (current) phases[current] = (phases[current] ?? 0) + (performance.now() - since) / 1000;
-    const row: Record<string, number | string> = { preset, threads: ranOn, load: +loadavg()[0].toFixed(2), 'total s': +((performance.now() - t0) / 1000).toFixed(1) };
+    const row: Record<string, number | string> = {
+      preset,
+      threads: ranOn,
+      load: +loadavg()[0].toFixed(2),
+      'total s': +((performance.now() - t0) / 1000).toFixed(1),
+    };
     for (const [p, sec] of Object.entries(phases)) row[`${p} s`] = +sec.toFixed(1);
     row['agreement'] = summary.evaluation?.overall !== undefined && summary.evaluation.overall !== null ? +summary.evaluation.overall.toFixed(3) : '-';
     return row;
@@ -346,7 +388,9 @@ async function e2e(dataDir: string, presets: PresetName[], records: number, maxS
   const meta = { date: new Date().toISOString(), loadavgStart: load0, loadavgEnd: loadavg()[0], records, maxSteps };
   if (json) console.log(JSON.stringify({ meta, rows }));
   else {
-    console.log(`dmoerm end to end, first ${records} records of ${dataDir}, ≤ ${maxSteps} steps per phase; load ${load0.toFixed(2)} → ${meta.loadavgEnd.toFixed(2)}`);
+    console.log(
+      `dmoerm end to end, first ${records} records of ${dataDir}, ≤ ${maxSteps} steps per phase; load ${load0.toFixed(2)} → ${meta.loadavgEnd.toFixed(2)}`,
+    );
     console.table(rows);
   }
 }
@@ -371,7 +415,15 @@ async function main(): Promise<void> {
   const steps = Number(values.steps);
   const warmup = Number(values.warmup);
   if (values.mode === 'e2e') {
-    await e2e(values.data, values.presets.split(',') as PresetName[], Number(values.records), Number(values['max-steps']), values.threads.split(',').map(Number), Number(values.reps), values.json);
+    await e2e(
+      values.data,
+      values.presets.split(',') as PresetName[],
+      Number(values.records),
+      Number(values['max-steps']),
+      values.threads.split(',').map(Number),
+      Number(values.reps),
+      values.json,
+    );
     return;
   }
   if (values.child === 'matmul') {

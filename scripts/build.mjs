@@ -49,7 +49,9 @@ const node = {
 };
 
 const webviewEntries = existsSync('webview')
-  ? readdirSync('webview').filter((f) => /^[a-z-]+\.ts$/.test(f) && !f.endsWith('protocol.ts')).map((f) => ({ in: join('webview', f), out: f.replace(/\.ts$/, '') }))
+  ? readdirSync('webview')
+      .filter((f) => /^[a-z-]+\.ts$/.test(f) && !f.endsWith('protocol.ts'))
+      .map((f) => ({ in: join('webview', f), out: f.replace(/\.ts$/, '') }))
   : [];
 const web = {
   ...common,

@@ -47,7 +47,13 @@ function isolatedEnv() {
 
 /** Runs one of the unpacked extension's scripts with Node; returns its stdout. */
 function runNode(cwd, script, args) {
-  return execFileSync(process.execPath, [script, ...args], { cwd, env: isolatedEnv(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 2 ** 20 });
+  return execFileSync(process.execPath, [script, ...args], {
+    cwd,
+    env: isolatedEnv(),
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 64 * 2 ** 20,
+  });
 }
 
 function listFiles(dir) {
@@ -65,12 +71,27 @@ function vsixTarget(root) {
 
 function checkFiles(ext, target) {
   const files = listFiles(ext);
-  for (const f of ['dist/extension.js', 'dist/cli.js', 'dist/train-worker.js', 'dist/scan-worker.js', 'dist/tfjs-backend-wasm-simd.wasm', 'dist/tfjs-backend-wasm.wasm', 'node_modules/onnxruntime-node/package.json', 'node_modules/onnxruntime-node/dist/index.js', 'node_modules/onnxruntime-common/dist/cjs/index.js', 'node_modules/onnxruntime-common/dist/cjs/package.json']) {
+  for (const f of [
+    'dist/extension.js',
+    'dist/cli.js',
+    'dist/train-worker.js',
+    'dist/scan-worker.js',
+    'dist/tfjs-backend-wasm-simd.wasm',
+    'dist/tfjs-backend-wasm.wasm',
+    'node_modules/onnxruntime-node/package.json',
+    'node_modules/onnxruntime-node/dist/index.js',
+    'node_modules/onnxruntime-common/dist/cjs/index.js',
+    'node_modules/onnxruntime-common/dist/cjs/package.json',
+  ]) {
     check(files.includes(f), `the .vsix lacks ${f}`);
   }
   const bindings = files.filter((f) => f.startsWith('node_modules/onnxruntime-node/bin/') && f.endsWith('/onnxruntime_binding.node'));
   const platforms = bindings.map((f) => f.split('/').slice(-3, -1).join('-')).sort();
-  if (target === 'universal') check(TARGETS.every((t) => platforms.includes(t)), `a universal .vsix with binaries for ${platforms.join(', ')} only`);
+  if (target === 'universal')
+    check(
+      TARGETS.every((t) => platforms.includes(t)),
+      `a universal .vsix with binaries for ${platforms.join(', ')} only`,
+    );
   else check(platforms.length === 1 && platforms[0] === target, `a ${target} .vsix with binaries for ${platforms.join(', ') || 'no platform'}`);
   const nodeModules = files.filter((f) => f.startsWith('node_modules/'));
   const bytes = nodeModules.reduce((n, f) => n + statSync(join(ext, f)).size, 0);
@@ -80,7 +101,15 @@ function checkFiles(ext, target) {
 /** Bundles the tests' synthetic-dataset writer (test/support/synthetic-prefs.ts) and returns it. */
 async function syntheticWriter(dir) {
   const outfile = join(dir, 'synthetic-prefs.cjs');
-  await esbuild.build({ entryPoints: [join(ROOT, 'test', 'support', 'synthetic-prefs.ts')], bundle: true, platform: 'node', format: 'cjs', mainFields: ['module', 'main'], outfile, logLevel: 'warning' });
+  await esbuild.build({
+    entryPoints: [join(ROOT, 'test', 'support', 'synthetic-prefs.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    mainFields: ['module', 'main'],
+    outfile,
+    logLevel: 'warning',
+  });
   return createRequire(import.meta.url)(outfile);
 }
 
@@ -88,7 +117,12 @@ async function syntheticWriter(dir) {
 function trainWithWorker(ext, options) {
   return new Promise((resolve, reject) => {
     const events = [];
-    const child = fork(join(ext, 'dist', 'train-worker.js'), [], { cwd: ext, env: isolatedEnv(), execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(join(ext, 'dist', 'train-worker.js'), [], {
+      cwd: ext,
+      env: isolatedEnv(),
+      execArgv: [],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`the training worker did not finish within ${WORKER_TIMEOUT_MS / 1000} s`));
@@ -151,7 +185,16 @@ async function main() {
     step('training a tiny dmoerm on the wasm backend (dist/train-worker.js)');
     const started = Date.now();
     const run = join(data, 'run');
-    const { events } = await trainWithWorker(ext, { dataset: train, labels, method: 'dmoerm', out: run, preset: 'tiny', backend: 'wasm', seed: 5, overrides: FAST });
+    const { events } = await trainWithWorker(ext, {
+      dataset: train,
+      labels,
+      method: 'dmoerm',
+      out: run,
+      preset: 'tiny',
+      backend: 'wasm',
+      seed: 5,
+      overrides: FAST,
+    });
     const backend = events.find((e) => e.type === 'backend');
     check(backend?.tfBackend === 'wasm', `the worker trained on ${backend?.tfBackend ?? 'no reported backend'}, not wasm`);
     step(`trained in ${((Date.now() - started) / 1000).toFixed(1)} s on ${backend.tfBackend}`);
@@ -167,7 +210,9 @@ async function main() {
       check(r.rewards.length === 3 && r.rewards.every(Number.isFinite), `record ${r.index}: rewards ${JSON.stringify(r.rewards)}`);
       check(typeof r.category === 'string', `record ${r.index}: no routed category`);
     }
-    step(`${scored.records.length} records scored (${scored.method}), agreement ${(scored.summary.overall * 100).toFixed(1)}% on ${scored.summary.pairs} pairs`);
+    step(
+      `${scored.records.length} records scored (${scored.method}), agreement ${(scored.summary.overall * 100).toFixed(1)}% on ${scored.summary.pairs} pairs`,
+    );
     console.log(`check-package: ${vsix} works`);
   } finally {
     if (values.keep) console.log(`kept ${work}`);

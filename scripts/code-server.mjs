@@ -171,7 +171,13 @@ export function ensureCodeServer({ log = defaultLog } = {}) {
     ...(nodedir ? { npm_config_nodedir: nodedir } : {}),
   };
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const r = spawnSync(npm, ['install', '--no-package-lock', '--loglevel=error'], { cwd: staging, env, stdio: 'inherit', timeout: 15 * 60_000, killSignal: 'SIGKILL' });
+  const r = spawnSync(npm, ['install', '--no-package-lock', '--loglevel=error'], {
+    cwd: staging,
+    env,
+    stdio: 'inherit',
+    timeout: 15 * 60_000,
+    killSignal: 'SIGKILL',
+  });
   const missing = r.status === 0 ? missingFiles(join(staging, 'node_modules', 'code-server')) : [];
   if (r.status !== 0 || missing.length > 0) {
     rmSync(staging, { recursive: true, force: true });
@@ -346,19 +352,33 @@ export async function launchCodeServer({
     const translations = join(temp, 'language-pack', 'main.i18n.json');
     mkdirSync(dirname(translations), { recursive: true });
     writeFileSync(translations, JSON.stringify({ contents: {} }));
-    writeFileSync(join(userDataDir, 'languagepacks.json'), JSON.stringify({ [locale]: { hash: `rewardlens-test-${locale}`, label: locale, extensions: [{ extensionIdentifier: { id: `rewardlens-test.language-pack-${locale}` }, version: '0.0.0' }], translations: { vscode: translations } } }));
+    writeFileSync(
+      join(userDataDir, 'languagepacks.json'),
+      JSON.stringify({
+        [locale]: {
+          hash: `rewardlens-test-${locale}`,
+          label: locale,
+          extensions: [{ extensionIdentifier: { id: `rewardlens-test.language-pack-${locale}` }, version: '0.0.0' }],
+          translations: { vscode: translations },
+        },
+      }),
+    );
   }
   const args = [
     entry,
     ...(locale !== undefined ? ['--locale', locale] : []),
-    '--bind-addr', `127.0.0.1:${port}`,
-    '--auth', 'none',
+    '--bind-addr',
+    `127.0.0.1:${port}`,
+    '--auth',
+    'none',
     '--disable-telemetry',
     '--disable-update-check',
     '--disable-workspace-trust',
     '--disable-getting-started-override',
-    '--user-data-dir', userDataDir,
-    '--extensions-dir', extensionsDir,
+    '--user-data-dir',
+    userDataDir,
+    '--extensions-dir',
+    extensionsDir,
     workspace,
   ];
   const env = {

@@ -269,13 +269,28 @@ async function main() {
       executablePath: process.env.REWARDLENS_CHROMIUM ?? CHROMIUM,
       headless: true,
       timeout: 60_000,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--disable-dev-shm-usage',
+      ],
     });
     log(`chromium up in ${elapsed(started)}`);
     if (!opts['ui-only']) await runInHostTests(browser, cs);
     if (!opts['host-only']) {
       await runUiTests(browser, cs);
-      const locales = [...new Set(loadUiTests().map((t) => t.locale).filter((l) => l !== undefined))].filter((l) => selectedUiTests(l).length > 0);
+      const locales = [
+        ...new Set(
+          loadUiTests()
+            .map((t) => t.locale)
+            .filter((l) => l !== undefined),
+        ),
+      ].filter((l) => selectedUiTests(l).length > 0);
       for (const locale of locales) {
         const localised = await launchCodeServer({ workspace: WORKSPACE, keepTemp: opts.keep, verbose: opts.verbose, gallery: false, locale });
         try {

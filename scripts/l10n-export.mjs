@@ -15,7 +15,10 @@ const BUNDLE = join(ROOT, 'l10n', 'bundle.l10n.json');
 /** Messages of `l10n.t('…')` calls in the .ts files under `dir`, in order of appearance. */
 function messagesUnder(dir) {
   const messages = [];
-  for (const file of readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith('.ts')).sort()) {
+  for (const file of readdirSync(dir, { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith('.ts'))
+    .sort()) {
     const text = readFileSync(join(dir, file), 'utf8');
     for (const m of text.matchAll(/\bl10n\.t\(\s*(['"])((?:\\[\s\S]|(?!\1)[^\\])*)\1/g)) {
       messages.push(m[2].replace(/\\(.)/g, (_, c) => ({ n: '\n', t: '\t' })[c] ?? c));

@@ -22,7 +22,12 @@ function segment(px, py, ax, ay, bx, by) {
 
 /** Layers bottom to top, in the SVG's 16-unit space scaled to 128: each returns true where it covers (x, y). */
 const s = SIZE / 16;
-const curve = [[4.5, 7.5], [6, 5.5], [7.5, 7], [8.7, 5]];
+const curve = [
+  [4.5, 7.5],
+  [6, 5.5],
+  [7.5, 7],
+  [8.7, 5],
+];
 const layers = [
   { colour: BACKGROUND, covers: (x, y) => roundedSquare(x, y, 0, SIZE, 22) },
   { colour: GREY, covers: (x, y) => Math.abs(Math.hypot(x - 6.5 * s, y - 6.5 * s) - 4.5 * s) <= 0.75 * s },
@@ -40,7 +45,10 @@ const rows = [];
 for (let py = 0; py < SIZE; py++) {
   const row = Buffer.alloc(1 + SIZE * 4); // filter byte 0, then RGBA
   for (let px = 0; px < SIZE; px++) {
-    let r = 0, g = 0, b = 0, a = 0;
+    let r = 0,
+      g = 0,
+      b = 0,
+      a = 0;
     for (let sy = 0; sy < SUB; sy++) {
       for (let sx = 0; sx < SUB; sx++) {
         const x = px + (sx + 0.5) / SUB;
@@ -84,7 +92,12 @@ const header = Buffer.alloc(13);
 header.writeUInt32BE(SIZE, 0);
 header.writeUInt32BE(SIZE, 4);
 header.set([8, 6, 0, 0, 0], 8); // 8-bit RGBA, no interlace
-const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', deflateSync(Buffer.concat(rows), { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
+const png = Buffer.concat([
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+  chunk('IHDR', header),
+  chunk('IDAT', deflateSync(Buffer.concat(rows), { level: 9 })),
+  chunk('IEND', Buffer.alloc(0)),
+]);
 const out = join(import.meta.dirname, '..', 'media', 'icon.png');
 writeFileSync(out, png);
 console.log(`${out}: ${png.length} bytes`);

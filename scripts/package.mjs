@@ -93,7 +93,8 @@ export function packageTargets(targets, outDir) {
 function parseTargets(raw) {
   if (raw === undefined || raw === 'host') {
     const host = hostTarget();
-    if (!host) throw new Error(`onnxruntime-node has no binaries for ${process.platform}-${process.arch}: give --target (${TARGETS.join(', ')}, all or universal)`);
+    if (!host)
+      throw new Error(`onnxruntime-node has no binaries for ${process.platform}-${process.arch}: give --target (${TARGETS.join(', ')}, all or universal)`);
     return [host];
   }
   const list = raw.split(',').flatMap((t) => (t.trim() === 'all' ? TARGETS : [t.trim()]));

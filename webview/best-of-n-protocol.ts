@@ -80,7 +80,11 @@ export interface BonRow {
 /** The run's state (with the summary once done), or why there is none. */
 export const UpdateBestOfN = messageType<{ header?: BonHeader; message?: string }>('bon/update', { header: 'object?', message: 'string?' });
 /** Rows `start …` of the filtered table, in answer to `RequestBonPage`. */
-export const BonPage = messageType<{ generation: number; start: number; rows: BonRow[] }>('bon/page', { generation: 'number', start: 'number', rows: 'object' });
+export const BonPage = messageType<{ generation: number; start: number; rows: BonRow[] }>('bon/page', {
+  generation: 'number',
+  start: 'number',
+  rows: 'object',
+});
 
 // webview → host
 

@@ -9,7 +9,18 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { BonGroupStats } from '../src/core/scoring/best-of-n';
 import { pct } from '../src/core/training/format';
 import type { BestOfNState, BonHeader, BonPick, BonRow } from './best-of-n-protocol';
-import { BestOfNReady, CancelBestOfN, ChooseBestOfNModels, RerunBestOfN, BON_PAGE_SIZE, BonPage, RequestBonPage, RevealBonRecord, SetBonFilter, UpdateBestOfN } from './best-of-n-protocol';
+import {
+  BestOfNReady,
+  CancelBestOfN,
+  ChooseBestOfNModels,
+  RerunBestOfN,
+  BON_PAGE_SIZE,
+  BonPage,
+  RequestBonPage,
+  RevealBonRecord,
+  SetBonFilter,
+  UpdateBestOfN,
+} from './best-of-n-protocol';
 import { h, pageHeader, renderMessage, replaceChildren, subtitle } from './lib/dom';
 import { formatCount } from './lib/format';
 import { l10n } from './lib/l10n';
@@ -48,13 +59,24 @@ function setProgress(p: BonHeader['progress']): void {
 function renderProgress(hd: BonHeader): HTMLElement | undefined {
   progressView = undefined;
   if (hd.state !== 'scoring') return undefined;
-  progressView = { bar: h('vscode-progress-bar', { attrs: { 'aria-label': l10n.t('scoring progress') } }) as ProgressBar, text: h('div', { class: 'progress-text' }) };
+  progressView = {
+    bar: h('vscode-progress-bar', { attrs: { 'aria-label': l10n.t('scoring progress') } }) as ProgressBar,
+    text: h('div', { class: 'progress-text' }),
+  };
   setProgress(hd.progress);
   return h('div', { class: 'progress' }, progressView.bar, progressView.text, button(l10n.t('Cancel'), CancelBestOfN, false));
 }
 
 function statsRow(label: HTMLElement | string, stats: BonGroupStats, m: number | 'random'): HTMLElement {
-  if (m === 'random') return h('tr', { class: 'random' }, h('th', { attrs: { scope: 'row' } }, label), h('td', { class: 'num' }, pct(stats.random.hitRate)), h('td', { class: 'num' }, '–'), h('td', { class: 'num' }, num(stats.random.meanRank)));
+  if (m === 'random')
+    return h(
+      'tr',
+      { class: 'random' },
+      h('th', { attrs: { scope: 'row' } }, label),
+      h('td', { class: 'num' }, pct(stats.random.hitRate)),
+      h('td', { class: 'num' }, '–'),
+      h('td', { class: 'num' }, num(stats.random.meanRank)),
+    );
   const s = stats.models[m];
   return h(
     'tr',
@@ -69,7 +91,13 @@ function statsRow(label: HTMLElement | string, stats: BonGroupStats, m: number |
 function renderSummary(hd: BonHeader): HTMLElement[] {
   const s = hd.summary;
   if (s === undefined) return [];
-  const modelLabel = (k: number): HTMLElement => h('span', { title: hd.models[k]?.file ?? '' }, hd.models[k]?.name ?? l10n.t('model {0}', k + 1), hd.models[k]?.method ? h('span', { class: 'muted' }, ` · ${hd.models[k].method}`) : undefined);
+  const modelLabel = (k: number): HTMLElement =>
+    h(
+      'span',
+      { title: hd.models[k]?.file ?? '' },
+      hd.models[k]?.name ?? l10n.t('model {0}', k + 1),
+      hd.models[k]?.method ? h('span', { class: 'muted' }, ` · ${hd.models[k].method}`) : undefined,
+    );
   const overall = h(
     'table',
     { class: 'stats' },
@@ -82,7 +110,11 @@ function renderSummary(hd: BonHeader): HTMLElement[] {
         h('th', {}, l10n.t('Model')),
         h('th', { class: 'num', title: l10n.t('share of records whose pick is a human-best response') }, l10n.t('Pick is human best')),
         h('th', { class: 'num' }, l10n.t('Records')),
-        h('th', { class: 'num', title: l10n.t('mean human rank of the picked response over fully ranked records (1 = best; lower is better)') }, l10n.t('Mean human rank')),
+        h(
+          'th',
+          { class: 'num', title: l10n.t('mean human rank of the picked response over fully ranked records (1 = best; lower is better)') },
+          l10n.t('Mean human rank'),
+        ),
       ),
     ),
     h('tbody', {}, ...hd.models.map((_, k) => statsRow(modelLabel(k), s, k)), statsRow(l10n.t('random pick (expected)'), s, 'random')),
@@ -114,7 +146,9 @@ function renderSummary(hd: BonHeader): HTMLElement[] {
           h('td', { class: 'num' }, formatCount(g.records)),
           h('td', { class: 'num' }, g.kl.toFixed(3)),
           h('td', { class: 'num muted' }, pct(g.random.hitRate)),
-          ...g.models.map((x) => h('td', { class: 'num', title: l10n.t('{0} of {1}; mean human rank {2}', x.hits, x.judged, num(x.meanRank)) }, pct(x.hitRate))),
+          ...g.models.map((x) =>
+            h('td', { class: 'num', title: l10n.t('{0} of {1}; mean human rank {2}', x.hits, x.judged, num(x.meanRank)) }, pct(x.hitRate)),
+          ),
         ),
       ),
     ),
@@ -126,13 +160,29 @@ function renderSummary(hd: BonHeader): HTMLElement[] {
     h(
       'p',
       { class: 'muted note metrics-explained' },
-      l10n.t('Pick is human best: of the records with a human-best response, the share where the model’s highest-reward response is one — what best-of-n sampling is for; higher is better.'),
+      l10n.t(
+        'Pick is human best: of the records with a human-best response, the share where the model’s highest-reward response is one — what best-of-n sampling is for; higher is better.',
+      ),
       ' ',
-      l10n.t('Mean human rank: the human rank of the pick (1 = best) averaged over the fully ranked records, the same records as the random row; lower is better.'),
+      l10n.t(
+        'Mean human rank: the human rank of the pick (1 = best) averaged over the fully ranked records, the same records as the random row; lower is better.',
+      ),
       ' ',
-      l10n.t('The two can disagree: a model that finds the best response more often than chance but, when it misses, picks a poor one beats random on the first and loses on the second; records with more responses weigh more in the mean rank (ranks go up to n).'),
+      l10n.t(
+        'The two can disagree: a model that finds the best response more often than chance but, when it misses, picks a poor one beats random on the first and loses on the second; records with more responses weigh more in the mean rank (ranks go up to n).',
+      ),
     ),
-    noBest > 0 ? h('p', { class: 'muted note' }, l10n.t('{0} of {1} records have no human best (all tied, unlabelled or a cycle of pairs); they count for the mean rank only.', formatCount(noBest), formatCount(s.records))) : undefined,
+    noBest > 0
+      ? h(
+          'p',
+          { class: 'muted note' },
+          l10n.t(
+            '{0} of {1} records have no human best (all tied, unlabelled or a cycle of pairs); they count for the mean rank only.',
+            formatCount(noBest),
+            formatCount(s.records),
+          ),
+        )
+      : undefined,
     h('h3', {}, l10n.t('By number of responses')),
     perN,
   ].filter((x): x is HTMLElement => x !== undefined);
@@ -141,7 +191,15 @@ function renderSummary(hd: BonHeader): HTMLElement[] {
 function pickCell(p: BonPick): HTMLElement {
   const tone = p.hit === undefined ? '' : p.hit ? 'ok' : 'bad';
   const text = `${responseName(p.pick)}${p.rank !== undefined ? ` ${l10n.t('(rank {0})', p.rank)}` : ''}`;
-  return h('td', { class: `pick ${tone}`.trim(), title: p.hit === undefined ? l10n.t('no human best to compare with') : p.hit ? l10n.t('a human-best response') : l10n.t('not a human-best response') }, p.hit === undefined ? '' : p.hit ? '✓ ' : '✗ ', text);
+  return h(
+    'td',
+    {
+      class: `pick ${tone}`.trim(),
+      title: p.hit === undefined ? l10n.t('no human best to compare with') : p.hit ? l10n.t('a human-best response') : l10n.t('not a human-best response'),
+    },
+    p.hit === undefined ? '' : p.hit ? '✓ ' : '✗ ',
+    text,
+  );
 }
 
 function renderTable(hd: BonHeader): HTMLElement[] {
@@ -149,7 +207,10 @@ function renderTable(hd: BonHeader): HTMLElement[] {
   const pages = Math.max(1, Math.ceil(hd.rows / BON_PAGE_SIZE));
   const filter = h(
     'vscode-single-select',
-    { attrs: { 'aria-label': l10n.t('records to list') }, on: { change: (e) => host.post(SetBonFilter({ filter: (e.target as HTMLElement & { value: string }).value })) } },
+    {
+      attrs: { 'aria-label': l10n.t('records to list') },
+      on: { change: (e) => host.post(SetBonFilter({ filter: (e.target as HTMLElement & { value: string }).value })) },
+    },
     ...[
       ['all', l10n.t('All records')],
       ['missed', l10n.t('A model misses the human best')],
@@ -167,7 +228,13 @@ function renderTable(hd: BonHeader): HTMLElement[] {
     'div',
     { class: 'pager' },
     h('vscode-button', { attrs: { secondary: true, disabled: page === 0 }, on: { click: () => go(page - 1) } }, l10n.t('‹ Previous')),
-    h('span', { class: 'muted' }, hd.rows === 0 ? l10n.t('no records') : l10n.t('{0}–{1} of {2}', formatCount(first + 1), formatCount(Math.min(hd.rows, first + BON_PAGE_SIZE)), formatCount(hd.rows))),
+    h(
+      'span',
+      { class: 'muted' },
+      hd.rows === 0
+        ? l10n.t('no records')
+        : l10n.t('{0}–{1} of {2}', formatCount(first + 1), formatCount(Math.min(hd.rows, first + BON_PAGE_SIZE)), formatCount(hd.rows)),
+    ),
     h('vscode-button', { attrs: { secondary: true, disabled: page >= pages - 1 }, on: { click: () => go(page + 1) } }, l10n.t('Next ›')),
   );
   const body =
@@ -176,7 +243,15 @@ function renderTable(hd: BonHeader): HTMLElement[] {
       : rows.map((r) =>
           h(
             'tr',
-            { class: 'record', attrs: { tabindex: 0 }, title: l10n.t('line {0}: click to show it in the editor', r.line), on: { click: () => host.post(RevealBonRecord({ index: r.index })), keydown: (e) => (e as KeyboardEvent).key === 'Enter' && host.post(RevealBonRecord({ index: r.index })) } },
+            {
+              class: 'record',
+              attrs: { tabindex: 0 },
+              title: l10n.t('line {0}: click to show it in the editor', r.line),
+              on: {
+                click: () => host.post(RevealBonRecord({ index: r.index })),
+                keydown: (e) => (e as KeyboardEvent).key === 'Enter' && host.post(RevealBonRecord({ index: r.index })),
+              },
+            },
             h('td', { class: 'num' }, formatCount(r.index + 1)),
             h('td', { class: 'num muted' }, formatCount(r.line)),
             h('td', { class: 'num' }, String(r.n)),
@@ -193,7 +268,20 @@ function renderTable(hd: BonHeader): HTMLElement[] {
       h(
         'table',
         { class: 'records' },
-        h('thead', {}, h('tr', {}, h('th', { class: 'num' }, '#'), h('th', { class: 'num' }, l10n.t('Line')), h('th', { class: 'num' }, 'n'), h('th', {}, l10n.t('Human best')), ...hd.models.map((m) => h('th', { title: m.file }, m.name)), h('th', {}, l10n.t('First user turn')))),
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            h('th', { class: 'num' }, '#'),
+            h('th', { class: 'num' }, l10n.t('Line')),
+            h('th', { class: 'num' }, 'n'),
+            h('th', {}, l10n.t('Human best')),
+            ...hd.models.map((m) => h('th', { title: m.file }, m.name)),
+            h('th', {}, l10n.t('First user turn')),
+          ),
+        ),
         h('tbody', {}, ...body),
       ),
     ),
@@ -206,7 +294,15 @@ function render(): void {
   const title = pageHeader(
     h('h1', {}, l10n.t('Best-of-n: {0}', hd.dataset)),
     [
-      subtitle(undefined, hd.models.length > 0 ? `${hd.models.length === 1 ? l10n.t('1 model') : l10n.t('{0} models', hd.models.length)}: ${hd.models.map((m) => m.name).join(', ')}` : l10n.t('no models chosen'), hd.eligible !== undefined && hd.records !== undefined ? ` · ${l10n.t('{0} of {1} records have n ≥ 2 responses', formatCount(hd.eligible), formatCount(hd.records))}` : ''),
+      subtitle(
+        undefined,
+        hd.models.length > 0
+          ? `${hd.models.length === 1 ? l10n.t('1 model') : l10n.t('{0} models', hd.models.length)}: ${hd.models.map((m) => m.name).join(', ')}`
+          : l10n.t('no models chosen'),
+        hd.eligible !== undefined && hd.records !== undefined
+          ? ` · ${l10n.t('{0} of {1} records have n ≥ 2 responses', formatCount(hd.eligible), formatCount(hd.records))}`
+          : '',
+      ),
     ],
     [hd.state === 'scoring' ? undefined : button(l10n.t('Run'), RerunBestOfN, false), button(l10n.t('Choose Models…'), ChooseBestOfNModels)],
   );

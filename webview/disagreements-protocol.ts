@@ -51,21 +51,42 @@ export interface PageQuery {
 // host → webview
 
 /** The scored list's summary (the first page follows), or why there is none. */
-export const UpdateDisagreements = messageType<{ data?: DisagreementsSummary; message?: string }>('disagreements/update', { data: 'object?', message: 'string?' });
+export const UpdateDisagreements = messageType<{ data?: DisagreementsSummary; message?: string }>('disagreements/update', {
+  data: 'object?',
+  message: 'string?',
+});
 /** Scoring progress; `text` undefined: done. */
 export const DisagreementsProgress = messageType<{ text?: string }>('disagreements/progress', { text: 'string?' });
 /** Rows `[offset, offset + rows.length)` of the filtered list of `total`. */
-export const DisagreementsPage = messageType<{ query: PageQuery; total: number; rows: DisagreementView[] }>('disagreements/page', { query: 'object', total: 'number', rows: 'object' });
+export const DisagreementsPage = messageType<{ query: PageQuery; total: number; rows: DisagreementView[] }>('disagreements/page', {
+  query: 'object',
+  total: 'number',
+  rows: 'object',
+});
 
 // webview → host
 
 export const DisagreementsReady = messageType<Record<string, never>>('disagreements/ready', {});
-export const RequestPage = messageType<PageQuery>('disagreements/requestPage', { offset: 'number', category: 'string?', routerCategory: 'string?', labelNoiseOnly: 'boolean' });
+export const RequestPage = messageType<PageQuery>('disagreements/requestPage', {
+  offset: 'number',
+  category: 'string?',
+  routerCategory: 'string?',
+  labelNoiseOnly: 'boolean',
+});
 /** Show record `index` at `line` in the editor. */
 export const RevealRecord = messageType<{ index: number; line: number }>('disagreements/reveal', { index: 'number', line: 'number' });
 /** Write the filtered list as JSONL to a file the user chooses. */
-export const ExportDisagreements = messageType<Omit<PageQuery, 'offset'>>('disagreements/export', { category: 'string?', routerCategory: 'string?', labelNoiseOnly: 'boolean' });
+export const ExportDisagreements = messageType<Omit<PageQuery, 'offset'>>('disagreements/export', {
+  category: 'string?',
+  routerCategory: 'string?',
+  labelNoiseOnly: 'boolean',
+});
 /** Score the dataset again (after a change of model, data or labels). */
 export const Rescore = messageType<Record<string, never>>('disagreements/rescore', {});
 /** Curation of a row's record: flip the human preference of its pair, or tag it as label noise (docs/curation.md). */
-export const EditDisagreement = messageType<{ index: number; a: number; b: number; action: 'flip' | 'tag-noise' }>('disagreements/edit', { index: 'number', a: 'number', b: 'number', action: 'string' });
+export const EditDisagreement = messageType<{ index: number; a: number; b: number; action: 'flip' | 'tag-noise' }>('disagreements/edit', {
+  index: 'number',
+  a: 'number',
+  b: 'number',
+  action: 'string',
+});

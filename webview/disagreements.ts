@@ -10,7 +10,18 @@ import type { CapabilityVerdict } from '../src/core/scoring/disagreements';
 import { agreementProvenance, engineDifferenceNote } from '../src/core/scoring/engines';
 import type { DisagreementsSummary, DisagreementView, PageQuery } from './disagreements-protocol';
 import type { DatasetState } from './lib/state';
-import { DisagreementsPage, EditDisagreement, DisagreementsProgress, DisagreementsReady, ExportDisagreements, PAGE_SIZE, RequestPage, Rescore, RevealRecord, UpdateDisagreements } from './disagreements-protocol';
+import {
+  DisagreementsPage,
+  EditDisagreement,
+  DisagreementsProgress,
+  DisagreementsReady,
+  ExportDisagreements,
+  PAGE_SIZE,
+  RequestPage,
+  Rescore,
+  RevealRecord,
+  UpdateDisagreements,
+} from './disagreements-protocol';
 import { h, pageHeader, renderMessage, replaceChildren, subtitle } from './lib/dom';
 import { l10n } from './lib/l10n';
 import type { Child } from './lib/dom';
@@ -20,7 +31,12 @@ import { pct } from '../src/core/training/format';
 
 const host = connect<DatasetState>();
 const app = document.getElementById('app')!;
-const progress = h('div', { class: 'progress-wrap' }, h('vscode-progress-bar', { attrs: { indeterminate: true, 'aria-label': l10n.t('Scoring') } }), h('div', { class: 'progress-text', attrs: { role: 'status' } }));
+const progress = h(
+  'div',
+  { class: 'progress-wrap' },
+  h('vscode-progress-bar', { attrs: { indeterminate: true, 'aria-label': l10n.t('Scoring') } }),
+  h('div', { class: 'progress-text', attrs: { role: 'status' } }),
+);
 progress.hidden = true;
 document.body.prepend(progress);
 
@@ -41,7 +57,12 @@ function button(label: string, onClick: () => void, secondary = false, title?: s
 
 function categorySelect(label: string, values: string[], current: string | undefined, set: (v: string | undefined) => void): HTMLElement {
   const all = '\u0000all';
-  const el = h('vscode-single-select', { attrs: { 'aria-label': label } }, h('vscode-option', { attrs: { value: all, selected: current === undefined } }, l10n.t('{0}: all', label)), ...values.map((v) => h('vscode-option', { attrs: { value: v, selected: current === v } }, v)));
+  const el = h(
+    'vscode-single-select',
+    { attrs: { 'aria-label': label } },
+    h('vscode-option', { attrs: { value: all, selected: current === undefined } }, l10n.t('{0}: all', label)),
+    ...values.map((v) => h('vscode-option', { attrs: { value: v, selected: current === v } }, v)),
+  );
   el.addEventListener('change', () => {
     const v = (el as HTMLElement & { value: string }).value;
     set(v === all ? undefined : v);
@@ -53,7 +74,12 @@ function categorySelect(label: string, values: string[], current: string | undef
 function verdictList(verdicts: CapabilityVerdict[], withModel: boolean): Child {
   const points = verdicts.filter((v) => v.withModel === withModel);
   if (points.length === 0) return undefined;
-  return h('div', { class: withModel ? 'with-model' : 'with-human' }, withModel ? l10n.t('model ✓ ') : l10n.t('human ✓ '), ...points.map((v, i) => h('span', { class: 'point', title: v.source }, `${i > 0 ? ', ' : ''}${v.point}`)));
+  return h(
+    'div',
+    { class: withModel ? 'with-model' : 'with-human' },
+    withModel ? l10n.t('model ✓ ') : l10n.t('human ✓ '),
+    ...points.map((v, i) => h('span', { class: 'point', title: v.source }, `${i > 0 ? ', ' : ''}${v.point}`)),
+  );
 }
 
 function labelsCell(r: DisagreementView): HTMLElement {
@@ -70,7 +96,13 @@ function labelsCell(r: DisagreementView): HTMLElement {
 }
 
 function response(label: string, index: number, reward: number, text: string): HTMLElement {
-  return h('div', { class: 'response' }, h('span', { class: 'tag' }, `${label} R${index + 1}`), h('span', { class: 'reward' }, ` ${fixed(reward)} `), h('span', { class: 'text' }, text));
+  return h(
+    'div',
+    { class: 'response' },
+    h('span', { class: 'tag' }, `${label} R${index + 1}`),
+    h('span', { class: 'reward' }, ` ${fixed(reward)} `),
+    h('span', { class: 'text' }, text),
+  );
 }
 
 /** Flip the pair's human preference, or tag the record as label noise: edits in the dataset's journal. */
@@ -79,9 +111,22 @@ function curationButtons(r: DisagreementView): HTMLElement {
   return h(
     'div',
     { class: 'curation' },
-    h('button', { class: 'link', attrs: { 'data-edit': 'flip' }, title: l10n.t('Flip the human preference of this pair (an edit; the file is not written)'), on: { click: () => post('flip') } }, l10n.t('flip')),
+    h(
+      'button',
+      {
+        class: 'link',
+        attrs: { 'data-edit': 'flip' },
+        title: l10n.t('Flip the human preference of this pair (an edit; the file is not written)'),
+        on: { click: () => post('flip') },
+      },
+      l10n.t('flip'),
+    ),
     ' ',
-    h('button', { class: 'link', attrs: { 'data-edit': 'tag-noise' }, title: l10n.t('Tag the record "label-noise"'), on: { click: () => post('tag-noise') } }, l10n.t('noise')),
+    h(
+      'button',
+      { class: 'link', attrs: { 'data-edit': 'tag-noise' }, title: l10n.t('Tag the record "label-noise"'), on: { click: () => post('tag-noise') } },
+      l10n.t('noise'),
+    ),
   );
 }
 
@@ -92,11 +137,25 @@ function row(r: DisagreementView): HTMLElement {
   const tr = h(
     'tr',
     { class: r.labelNoise ? 'noise-row' : undefined },
-    h('td', { class: 'line' }, h('button', { class: 'link', title: l10n.t('record {0} ({1}): show it in the editor', r.index + 1, r.id), on: { click: reveal } }, String(r.line)), curationButtons(r)),
-    h('td', { class: 'category' }, h('div', {}, r.datasetCategory), r.routerCategory !== undefined ? h('div', { class: 'muted', title: l10n.t("the router's category") }, `→ ${r.routerCategory}`) : undefined),
+    h(
+      'td',
+      { class: 'line' },
+      h('button', { class: 'link', title: l10n.t('record {0} ({1}): show it in the editor', r.index + 1, r.id), on: { click: reveal } }, String(r.line)),
+      curationButtons(r),
+    ),
+    h(
+      'td',
+      { class: 'category' },
+      h('div', {}, r.datasetCategory),
+      r.routerCategory !== undefined ? h('div', { class: 'muted', title: l10n.t("the router's category") }, `→ ${r.routerCategory}`) : undefined,
+    ),
     h('td', { class: 'pair' }, response(l10n.t('human ✓'), r.humanWinner, rw, r.winnerText), response(l10n.t('model ✓'), r.humanLoser, rl, r.loserText)),
     h('td', { class: 'n', title: l10n.t('r(human loser) − r(human winner)') }, fixed(r.margin)),
-    h('td', { class: 'n', title: l10n.t("P(human loser better): the model's Bradley–Terry probability σ(margin), margin on reward logits") }, pct(r.confidence)),
+    h(
+      'td',
+      { class: 'n', title: l10n.t("P(human loser better): the model's Bradley–Terry probability σ(margin), margin on reward logits") },
+      pct(r.confidence),
+    ),
     labelsCell(r),
   );
   tr.addEventListener('dblclick', reveal);
@@ -109,7 +168,11 @@ function pager(offset: number, count: number, total: number): HTMLElement {
     'div',
     { class: 'pager' },
     h('span', { class: 'range' }, l10n.t('{0}–{1} of {2}', formatCount(from), formatCount(offset + count), formatCount(total))),
-    h('vscode-button', { attrs: { secondary: true, disabled: offset === 0 }, on: { click: () => request(Math.max(0, offset - PAGE_SIZE)) } }, l10n.t('Previous')),
+    h(
+      'vscode-button',
+      { attrs: { secondary: true, disabled: offset === 0 }, on: { click: () => request(Math.max(0, offset - PAGE_SIZE)) } },
+      l10n.t('Previous'),
+    ),
     h('vscode-button', { attrs: { secondary: true, disabled: offset + count >= total }, on: { click: () => request(offset + PAGE_SIZE) } }, l10n.t('Next')),
   );
 }
@@ -119,7 +182,11 @@ function renderPage(query: PageQuery, total: number, rows: DisagreementView[]): 
     list,
     pager(query.offset, rows.length, total),
     rows.length === 0
-      ? h('div', { class: 'empty' }, h('p', {}, summary?.disagreements === 0 ? l10n.t('The model orders every human pair as people did.') : l10n.t('No pair matches the filters.')))
+      ? h(
+          'div',
+          { class: 'empty' },
+          h('p', {}, summary?.disagreements === 0 ? l10n.t('The model orders every human pair as people did.') : l10n.t('No pair matches the filters.')),
+        )
       : h(
           'table',
           { class: 'rows' },
@@ -171,7 +238,15 @@ function render(s: DisagreementsSummary): void {
         ),
         subtitle(engineDifferenceNote('onnx'), agreementProvenance('onnx', s.pairs - s.disagreements, s.pairs)),
       ],
-      [button(l10n.t('Export JSONL'), () => host.post(ExportDisagreements({ ...filter })), false, l10n.t('write the listed pairs (with the filters) to a .jsonl file')), button(l10n.t('Rescore'), () => host.post(Rescore({})), true)],
+      [
+        button(
+          l10n.t('Export JSONL'),
+          () => host.post(ExportDisagreements({ ...filter })),
+          false,
+          l10n.t('write the listed pairs (with the filters) to a .jsonl file'),
+        ),
+        button(l10n.t('Rescore'), () => host.post(Rescore({})), true),
+      ],
     ),
     s.stale ? h('p', { class: 'warning' }, l10n.t('⚠ The dataset changed after scoring: lines and texts may not match. Rescore.')) : undefined,
     h(
@@ -185,7 +260,9 @@ function render(s: DisagreementsSummary): void {
       'div',
       { class: 'toolbar' },
       categorySelect(l10n.t('Category'), s.categories, filter.category, (v) => (filter.category = v)),
-      s.routerCategories.length > 0 ? categorySelect(l10n.t('Router'), s.routerCategories, filter.routerCategory, (v) => (filter.routerCategory = v)) : undefined,
+      s.routerCategories.length > 0
+        ? categorySelect(l10n.t('Router'), s.routerCategories, filter.routerCategory, (v) => (filter.routerCategory = v))
+        : undefined,
       noise,
     ),
     list,

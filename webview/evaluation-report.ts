@@ -53,14 +53,29 @@ function groupTable(g: ReportGroup): HTMLElement {
       h(
         'table',
         { class: 'report' },
-        h('thead', {}, h('tr', {}, h('th', {}, l10n.t('run')), h('th', {}, l10n.t('method')), ...g.categories.map((c) => h('th', { class: 'n', title: c }, c)), h('th', { class: 'n overall' }, l10n.t('Overall')))),
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            h('th', {}, l10n.t('run')),
+            h('th', {}, l10n.t('method')),
+            ...g.categories.map((c) => h('th', { class: 'n', title: c }, c)),
+            h('th', { class: 'n overall' }, l10n.t('Overall')),
+          ),
+        ),
         h(
           'tbody',
           {},
           ...g.rows.map((r) => {
             const tr = h(
               'tr',
-              { class: r.dir === view.selected ? 'selected' : undefined, attrs: { 'data-run': r.dir, tabindex: 0 }, title: `${r.dir}\n${l10n.t('click: show its training curves below')}` },
+              {
+                class: r.dir === view.selected ? 'selected' : undefined,
+                attrs: { 'data-run': r.dir, tabindex: 0 },
+                title: `${r.dir}\n${l10n.t('click: show its training curves below')}`,
+              },
               h('td', { class: 'run' }, r.run),
               h('td', { class: 'method' }, r.method),
               ...r.cells.map((c, i) => cell(c, g.categories[i], r.run)),
@@ -101,7 +116,11 @@ function checkbox(label: string, checked: boolean, set: (v: boolean) => void): H
 }
 
 function runSelect(d: ReportData): HTMLElement {
-  const el = h('vscode-single-select', { attrs: { 'aria-label': l10n.t('Run') } }, ...d.runs.map((r) => h('vscode-option', { attrs: { value: r.dir, selected: r.dir === view.selected, description: r.method } }, r.name)));
+  const el = h(
+    'vscode-single-select',
+    { attrs: { 'aria-label': l10n.t('Run') } },
+    ...d.runs.map((r) => h('vscode-option', { attrs: { value: r.dir, selected: r.dir === view.selected, description: r.method } }, r.name)),
+  );
   el.addEventListener('change', () => {
     const v = (el as HTMLElement & { value: string }).value;
     if (v) select(v);
@@ -110,7 +129,12 @@ function runSelect(d: ReportData): HTMLElement {
 }
 
 function phaseSelect(phases: string[]): HTMLElement {
-  const el = h('vscode-single-select', { attrs: { 'aria-label': l10n.t('Phase') } }, h('vscode-option', { attrs: { value: 'all', selected: view.phase === 'all' } }, l10n.t('All phases')), ...phases.map((p) => h('vscode-option', { attrs: { value: p, selected: view.phase === p } }, p)));
+  const el = h(
+    'vscode-single-select',
+    { attrs: { 'aria-label': l10n.t('Phase') } },
+    h('vscode-option', { attrs: { value: 'all', selected: view.phase === 'all' } }, l10n.t('All phases')),
+    ...phases.map((p) => h('vscode-option', { attrs: { value: p, selected: view.phase === p } }, p)),
+  );
   el.addEventListener('change', () => {
     view.phase = (el as HTMLElement & { value: string }).value || 'all';
     renderCurves();
@@ -136,7 +160,13 @@ function renderCurves(): void {
       checkbox(l10n.t('validation'), view.showVal, (v) => (view.showVal = v)),
       checkbox(l10n.t('training'), view.showTrain, (v) => (view.showTrain = v)),
       h('span', { class: 'spacer' }),
-      view.selected ? h('vscode-button', { attrs: { secondary: true }, on: { click: () => host.post(OpenTrainingChart({ run: view.selected! })) } }, l10n.t('Open Training Chart')) : undefined,
+      view.selected
+        ? h(
+            'vscode-button',
+            { attrs: { secondary: true }, on: { click: () => host.post(OpenTrainingChart({ run: view.selected! })) } },
+            l10n.t('Open Training Chart'),
+          )
+        : undefined,
     ),
     c === undefined
       ? h('div', { class: 'empty' }, h('p', {}, curvesMessage ?? l10n.t('Loading…')))
@@ -160,12 +190,16 @@ function render(d: ReportData): void {
         ),
         subtitle(
           engineDifferenceNote('training'),
-          l10n.t('Engine: training engine (TF.js) on the run’s checkpoints, pairs compared on σ rewards; every non-tied human pair of every record, equal rewards count as disagreement.'),
+          l10n.t(
+            'Engine: training engine (TF.js) on the run’s checkpoints, pairs compared on σ rewards; every non-tied human pair of every record, equal rewards count as disagreement.',
+          ),
         ),
       ],
       [h('vscode-button', { attrs: { secondary: true }, on: { click: () => host.post(RefreshReport({})) } }, l10n.t('Refresh'))],
     ),
-    d.report.groups.length === 0 ? h('div', { class: 'empty' }, h('p', {}, l10n.t('No run has an evaluation yet: eval.json is written when a run finishes with a held-out part.'))) : undefined,
+    d.report.groups.length === 0
+      ? h('div', { class: 'empty' }, h('p', {}, l10n.t('No run has an evaluation yet: eval.json is written when a run finishes with a held-out part.')))
+      : undefined,
     ...d.report.groups.map(groupTable),
     skippedList(d),
     curvesSection,

@@ -31,24 +31,44 @@ function button(label: string, onClick: () => void, secondary = false): HTMLElem
 }
 
 function card(label: string, value: Child, detail?: Child, tone?: 'error' | 'warning' | 'ok'): HTMLElement {
-  return h('div', { class: `card${tone ? ` ${tone}` : ''}` }, h('div', { class: 'card-label' }, label), h('div', { class: 'card-value' }, value), detail ? h('div', { class: 'card-detail' }, detail) : undefined);
+  return h(
+    'div',
+    { class: `card${tone ? ` ${tone}` : ''}` },
+    h('div', { class: 'card-label' }, label),
+    h('div', { class: 'card-value' }, value),
+    detail ? h('div', { class: 'card-detail' }, detail) : undefined,
+  );
 }
 
 /** `12 (4.0%)`, muted when zero. */
 function countWithShare(n: number, of: number, tone?: 'error' | 'warning'): HTMLElement {
-  return h('span', { class: n > 0 && tone ? tone : n === 0 ? 'muted' : undefined }, formatCount(n), n > 0 ? h('span', { class: 'share-of' }, ` ${formatShare(n, of)}`) : undefined);
+  return h(
+    'span',
+    { class: n > 0 && tone ? tone : n === 0 ? 'muted' : undefined },
+    formatCount(n),
+    n > 0 ? h('span', { class: 'share-of' }, ` ${formatShare(n, of)}`) : undefined,
+  );
 }
 
 function agreement(a: Agreement | undefined): Child {
   if (a === undefined || a.n === 0 || a.rate === null) return h('span', { class: 'muted' }, '–');
-  return h('span', { title: l10n.t('{0} of {1} kept labels agree with people', a.agree, a.n) }, `${(a.rate * 100).toFixed(0)}%`, h('span', { class: 'share-of' }, ` n=${formatCount(a.n)}`));
+  return h(
+    'span',
+    { title: l10n.t('{0} of {1} kept labels agree with people', a.agree, a.n) },
+    `${(a.rate * 100).toFixed(0)}%`,
+    h('span', { class: 'share-of' }, ` n=${formatCount(a.n)}`),
+  );
 }
 
 function firstPosition(share: number | null): Child {
   if (share === null) return h('span', { class: 'muted' }, '–');
   // Far from 50%: the judge prefers a position (inconsistent pairs follow).
   const biased = Math.abs(share - 0.5) >= 0.15;
-  return h('span', { class: biased ? 'warning' : undefined, title: l10n.t('share of single verdicts naming response 1 (50% = no position bias)') }, `${(share * 100).toFixed(0)}%`);
+  return h(
+    'span',
+    { class: biased ? 'warning' : undefined, title: l10n.t('share of single verdicts naming response 1 (50% = no position bias)') },
+    `${(share * 100).toFixed(0)}%`,
+  );
 }
 
 /** Column label and what it means (the header's tooltip). */
@@ -70,7 +90,11 @@ const HEADERS: [string, string][] = [
 const NUMERIC = new Set([3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
 const COLUMNS = ['7%', '9%', '13%', '5%', '9%', '10%', '7%', '4%', '5%', '7%', '7%', '8%', '9%'];
 
-function rowCells(r: Pick<ReportRow, 'asked' | 'consistent' | 'inconsistent' | 'invalid' | 'ties' | 'kept' | 'pending' | 'humanAspect' | 'humanOverall'>, label: Child[], first: Child): Child[] {
+function rowCells(
+  r: Pick<ReportRow, 'asked' | 'consistent' | 'inconsistent' | 'invalid' | 'ties' | 'kept' | 'pending' | 'humanAspect' | 'humanOverall'>,
+  label: Child[],
+  first: Child,
+): Child[] {
   return [
     ...label,
     formatCount(r.asked),
@@ -87,14 +111,38 @@ function rowCells(r: Pick<ReportRow, 'asked' | 'consistent' | 'inconsistent' | '
 }
 
 function renderTable(report: LabelReport): HTMLElement {
-  const rows = report.rows.map((r) => rowCells(r, [h('span', { class: 'source', title: r.source }, r.source), h('span', { title: r.category }, r.category), h('span', { class: 'point', title: r.point }, r.point)], firstPosition(r.firstPosition)));
+  const rows = report.rows.map((r) =>
+    rowCells(
+      r,
+      [
+        h('span', { class: 'source', title: r.source }, r.source),
+        h('span', { title: r.category }, r.category),
+        h('span', { class: 'point', title: r.point }, r.point),
+      ],
+      firstPosition(r.firstPosition),
+    ),
+  );
   rows.push(rowCells(report.totals, [h('strong', {}, l10n.t('all')), '', ''], ''));
   const cellClass = (i: number) => (NUMERIC.has(i) ? 'num' : undefined);
   return h(
     'vscode-table',
     { class: 'table report', attrs: { zebra: true, 'bordered-rows': true, resizable: true, columns: JSON.stringify(COLUMNS) } },
-    h('vscode-table-header', { attrs: { slot: 'header' } }, ...HEADERS.map(([label, title], i) => h('vscode-table-header-cell', { class: cellClass(i), title }, label))),
-    h('vscode-table-body', { attrs: { slot: 'body' } }, ...rows.map((cells, r) => h('vscode-table-row', { class: r === rows.length - 1 ? 'totals' : undefined }, ...cells.map((c, i) => h('vscode-table-cell', { class: cellClass(i) }, c))))),
+    h(
+      'vscode-table-header',
+      { attrs: { slot: 'header' } },
+      ...HEADERS.map(([label, title], i) => h('vscode-table-header-cell', { class: cellClass(i), title }, label)),
+    ),
+    h(
+      'vscode-table-body',
+      { attrs: { slot: 'body' } },
+      ...rows.map((cells, r) =>
+        h(
+          'vscode-table-row',
+          { class: r === rows.length - 1 ? 'totals' : undefined },
+          ...cells.map((c, i) => h('vscode-table-cell', { class: cellClass(i) }, c)),
+        ),
+      ),
+    ),
   );
 }
 
@@ -104,11 +152,24 @@ function renderCards(report: LabelReport): HTMLElement {
     'section',
     { class: 'cards', attrs: { 'aria-label': l10n.t('Summary') } },
     card(l10n.t('Calls stored'), formatCount(report.calls), l10n.t('≈{0} tokens', formatCount(report.promptTokens + report.completionTokens))),
-    card(l10n.t('Pairs asked'), formatCount(t.asked), t.pending > 0 ? l10n.t('{0} pending (one order only)', formatCount(t.pending)) : l10n.t('both orders answered')),
+    card(
+      l10n.t('Pairs asked'),
+      formatCount(t.asked),
+      t.pending > 0 ? l10n.t('{0} pending (one order only)', formatCount(t.pending)) : l10n.t('both orders answered'),
+    ),
     card(l10n.t('Kept'), formatCount(t.kept), formatShare(t.kept, t.asked), 'ok'),
-    card(l10n.t('Inconsistent'), formatCount(t.inconsistent), l10n.t('position bias · {0}', formatShare(t.inconsistent, t.asked)), t.inconsistent > 0 ? 'warning' : undefined),
+    card(
+      l10n.t('Inconsistent'),
+      formatCount(t.inconsistent),
+      l10n.t('position bias · {0}', formatShare(t.inconsistent, t.asked)),
+      t.inconsistent > 0 ? 'warning' : undefined,
+    ),
     card(l10n.t('Invalid'), formatCount(t.invalid), l10n.t('no verdict · {0}', formatShare(t.invalid, t.asked)), t.invalid > 0 ? 'error' : undefined),
-    card(l10n.t('Human agreement'), pct(t.humanOverall?.rate), t.humanOverall?.n ? l10n.t('overall preference, {0} pairs', formatCount(t.humanOverall.n)) : l10n.t('no human preference to compare')),
+    card(
+      l10n.t('Human agreement'),
+      pct(t.humanOverall?.rate),
+      t.humanOverall?.n ? l10n.t('overall preference, {0} pairs', formatCount(t.humanOverall.n)) : l10n.t('no human preference to compare'),
+    ),
   );
 }
 
@@ -118,7 +179,13 @@ function renderClassified(report: LabelReport): HTMLElement | undefined {
   return h(
     'vscode-collapsible',
     { class: 'section', attrs: { heading: l10n.t('Categories by the judge'), description: `${entries.length}`, open: true } },
-    h('div', { class: 'section-body' }, ...entries.map(([name, n]) => h('div', {}, name === 'null' ? h('span', { class: 'muted' }, l10n.t('none named')) : name, ` — ${l10n.t('{0} records', formatCount(n))}`))),
+    h(
+      'div',
+      { class: 'section-body' },
+      ...entries.map(([name, n]) =>
+        h('div', {}, name === 'null' ? h('span', { class: 'muted' }, l10n.t('none named')) : name, ` — ${l10n.t('{0} records', formatCount(n))}`),
+      ),
+    ),
   );
 }
 

@@ -50,7 +50,13 @@ function lineLink(line: number): HTMLElement {
 }
 
 function card(label: string, value: Child, detail?: Child, tone?: 'error' | 'warning' | 'ok'): HTMLElement {
-  return h('div', { class: `card${tone ? ` ${tone}` : ''}` }, h('div', { class: 'card-label' }, label), h('div', { class: 'card-value' }, value), detail ? h('div', { class: 'card-detail' }, detail) : undefined);
+  return h(
+    'div',
+    { class: `card${tone ? ` ${tone}` : ''}` },
+    h('div', { class: 'card-label' }, label),
+    h('div', { class: 'card-value' }, value),
+    detail ? h('div', { class: 'card-detail' }, detail) : undefined,
+  );
 }
 
 /** A vscode-table from header labels and rows of cells; `numeric` columns are right-aligned. */
@@ -59,9 +65,16 @@ function table(headers: string[], rows: Child[][], options: { numeric?: number[]
   const cellClass = (i: number) => (numeric.has(i) ? 'num' : undefined);
   return h(
     'vscode-table',
-    { class: options.className ?? 'table', attrs: { zebra: true, 'bordered-rows': true, columns: options.columns ? JSON.stringify(options.columns) : undefined } },
+    {
+      class: options.className ?? 'table',
+      attrs: { zebra: true, 'bordered-rows': true, columns: options.columns ? JSON.stringify(options.columns) : undefined },
+    },
     h('vscode-table-header', { attrs: { slot: 'header' } }, ...headers.map((label, i) => h('vscode-table-header-cell', { class: cellClass(i) }, label))),
-    h('vscode-table-body', { attrs: { slot: 'body' } }, ...rows.map((cells) => h('vscode-table-row', {}, ...cells.map((c, i) => h('vscode-table-cell', { class: cellClass(i) }, c))))),
+    h(
+      'vscode-table-body',
+      { attrs: { slot: 'body' } },
+      ...rows.map((cells) => h('vscode-table-row', {}, ...cells.map((c, i) => h('vscode-table-cell', { class: cellClass(i) }, c)))),
+    ),
   );
 }
 
@@ -81,14 +94,34 @@ function renderCards(r: IndexReport): HTMLElement {
     'section',
     { class: 'cards', attrs: { 'aria-label': l10n.t('Summary') } },
     card(l10n.t('Records'), formatCount(r.records), l10n.t('{0} entries in the file', formatCount(r.entries))),
-    card(l10n.t('Malformed'), formatCount(r.malformed), r.malformed > 0 ? formatShare(r.malformed, r.entries) : l10n.t('none'), r.malformed > 0 ? 'error' : 'ok'),
-    card(l10n.t('Problems'), formatCount(r.problemCount), r.problemCount > r.problems.length ? l10n.t('first {0} listed', formatCount(r.problems.length)) : l10n.t('errors and warnings'), r.problemCount > 0 ? 'warning' : 'ok'),
+    card(
+      l10n.t('Malformed'),
+      formatCount(r.malformed),
+      r.malformed > 0 ? formatShare(r.malformed, r.entries) : l10n.t('none'),
+      r.malformed > 0 ? 'error' : 'ok',
+    ),
+    card(
+      l10n.t('Problems'),
+      formatCount(r.problemCount),
+      r.problemCount > r.problems.length ? l10n.t('first {0} listed', formatCount(r.problems.length)) : l10n.t('errors and warnings'),
+      r.problemCount > 0 ? 'warning' : 'ok',
+    ),
     card(l10n.t('Responses / record'), rpr.mean.toFixed(2), rpr.min === rpr.max ? l10n.t('always {0}', rpr.min) : `${rpr.min}–${rpr.max}`),
     card(l10n.t('Avg. turns'), r.avgTurns.toFixed(2), l10n.t('user turns per conversation')),
     card(l10n.t('Preference pairs'), formatCount(r.preferencePairs), l10n.t('{0} tied', formatCount(r.tiedPairs))),
     card(l10n.t('Unlabelled'), formatCount(r.unlabelled), formatShare(r.unlabelled, r.records), r.unlabelled > 0 ? 'warning' : undefined),
-    card(l10n.t('Duplicate prompts'), formatCount(r.duplicatePrompts), formatShare(r.duplicatePrompts, r.records), r.duplicatePrompts > 0 ? 'warning' : undefined),
-    card(l10n.t('Duplicate records'), formatCount(r.duplicateRecords), formatShare(r.duplicateRecords, r.records), r.duplicateRecords > 0 ? 'warning' : undefined),
+    card(
+      l10n.t('Duplicate prompts'),
+      formatCount(r.duplicatePrompts),
+      formatShare(r.duplicatePrompts, r.records),
+      r.duplicatePrompts > 0 ? 'warning' : undefined,
+    ),
+    card(
+      l10n.t('Duplicate records'),
+      formatCount(r.duplicateRecords),
+      formatShare(r.duplicateRecords, r.records),
+      r.duplicateRecords > 0 ? 'warning' : undefined,
+    ),
   );
 }
 
@@ -101,14 +134,28 @@ function renderCategories(r: IndexReport): HTMLElement {
     c.avgTurns.toFixed(2),
   ]);
   rows.push([h('strong', {}, l10n.t('total')), h('strong', {}, formatCount(r.records)), '', h('strong', {}, r.avgTurns.toFixed(2))]);
-  return section(l10n.t('Categories'), `${entries.length}`, true, table([l10n.t('Category'), l10n.t('Records'), l10n.t('Share'), l10n.t('Avg. turns')], rows, { numeric: [1, 3], columns: ['40%', '15%', '30%', '15%'] }));
+  return section(
+    l10n.t('Categories'),
+    `${entries.length}`,
+    true,
+    table([l10n.t('Category'), l10n.t('Records'), l10n.t('Share'), l10n.t('Avg. turns')], rows, { numeric: [1, 3], columns: ['40%', '15%', '30%', '15%'] }),
+  );
 }
 
 function renderRatings(r: IndexReport): HTMLElement | undefined {
   const entries = Object.entries(r.ratingSources);
   if (entries.length === 0) return undefined;
   const total = entries.reduce((n, [, c]) => n + c, 0);
-  return section(l10n.t('Rating sources'), `${entries.length}`, true, table([l10n.t('Source'), l10n.t('Ratings'), l10n.t('Share')], entries.map(([s, n]) => [s, formatCount(n), formatShare(n, total)]), { numeric: [1, 2] }));
+  return section(
+    l10n.t('Rating sources'),
+    `${entries.length}`,
+    true,
+    table(
+      [l10n.t('Source'), l10n.t('Ratings'), l10n.t('Share')],
+      entries.map(([s, n]) => [s, formatCount(n), formatShare(n, total)]),
+      { numeric: [1, 2] },
+    ),
+  );
 }
 
 function renderPii(r: IndexReport): HTMLElement {
@@ -121,31 +168,48 @@ function renderPii(r: IndexReport): HTMLElement {
   const badges = h(
     'div',
     { class: 'pii-badges' },
-    ...kinds.map(([k, label]) => h('span', { class: `pii-flag${r.pii[k] > 0 ? ' flagged' : ''}` }, h('vscode-badge', { attrs: { variant: 'counter' } }, formatCount(r.pii[k])), ` ${label}`)),
+    ...kinds.map(([k, label]) =>
+      h(
+        'span',
+        { class: `pii-flag${r.pii[k] > 0 ? ' flagged' : ''}` },
+        h('vscode-badge', { attrs: { variant: 'counter' } }, formatCount(r.pii[k])),
+        ` ${label}`,
+      ),
+    ),
   );
   const lines =
     r.piiLines.length > 0
-      ? h('div', { class: 'pii-lines' }, h('span', { class: 'muted' }, l10n.t('Records to check: ')), ...r.piiLines.slice(0, 50).flatMap((p) => [lineLink(p.line), ' ']))
+      ? h(
+          'div',
+          { class: 'pii-lines' },
+          h('span', { class: 'muted' }, l10n.t('Records to check: ')),
+          ...r.piiLines.slice(0, 50).flatMap((p) => [lineLink(p.line), ' ']),
+        )
       : h('p', { class: 'muted' }, l10n.t('No personal data patterns found.'));
   return section(l10n.t('Personal data'), flagged > 0 ? l10n.t('{0} flags', formatCount(flagged)) : l10n.t('none found'), flagged > 0, badges, lines);
 }
 
 function renderProblems(r: IndexReport): HTMLElement {
-  if (r.problems.length === 0) return section(l10n.t('Problems'), l10n.t('none'), false, h('p', { class: 'muted' }, l10n.t('Every record was read without problems.')));
+  if (r.problems.length === 0)
+    return section(l10n.t('Problems'), l10n.t('none'), false, h('p', { class: 'muted' }, l10n.t('Every record was read without problems.')));
   const body = h('div');
   const render = (count: number) => {
     const shown = r.problems.slice(0, count);
-    const rows = shown.map((p) => [
-      lineLink(p.line),
-      h('span', { class: `severity ${p.severity}` }, p.severity),
-      h('span', { class: 'reason' }, p.reason),
-    ]);
+    const rows = shown.map((p) => [lineLink(p.line), h('span', { class: `severity ${p.severity}` }, p.severity), h('span', { class: 'reason' }, p.reason)]);
     const more = r.problems.length - shown.length;
     replaceChildren(
       body,
       table([l10n.t('Line'), l10n.t('Severity'), l10n.t('Reason')], rows, { columns: ['10%', '12%', '78%'], className: 'table problems' }),
-      more > 0 ? h('div', { class: 'more' }, button(l10n.t('Show all {0}', formatCount(r.problems.length)), () => render(r.problems.length), true)) : undefined,
-      r.problemCount > r.problems.length ? h('p', { class: 'muted' }, l10n.t('{0} more problems were counted but not kept.', formatCount(r.problemCount - r.problems.length))) : undefined,
+      more > 0
+        ? h(
+            'div',
+            { class: 'more' },
+            button(l10n.t('Show all {0}', formatCount(r.problems.length)), () => render(r.problems.length), true),
+          )
+        : undefined,
+      r.problemCount > r.problems.length
+        ? h('p', { class: 'muted' }, l10n.t('{0} more problems were counted but not kept.', formatCount(r.problemCount - r.problems.length)))
+        : undefined,
     );
   };
   render(PROBLEMS_SHOWN);
@@ -179,7 +243,11 @@ function render(data: OverviewData): void {
   ].join(' · ');
   replaceChildren(
     app,
-    pageHeader(h('h1', { title: r.file }, data.name), [subtitle(undefined, summary)], [button(l10n.t('Browse Records'), () => host.post(BrowseRecords({}))), button(l10n.t('Re-index'), () => host.post(ReindexDataset({})), true)]),
+    pageHeader(
+      h('h1', { title: r.file }, data.name),
+      [subtitle(undefined, summary)],
+      [button(l10n.t('Browse Records'), () => host.post(BrowseRecords({}))), button(l10n.t('Re-index'), () => host.post(ReindexDataset({})), true)],
+    ),
     renderCards(r),
     renderEdits(data.edits),
     renderCategories(r),

@@ -80,12 +80,17 @@ export interface DatasetHeader {
 // host → webview
 
 /** The dataset to browse (or why there is none); `focus` selects a record. */
-export const InitRecords = messageType<{ header?: DatasetHeader; message?: string; focus?: number }>('records/init', { header: 'object?', message: 'string?', focus: 'number?' });
+export const InitRecords = messageType<{ header?: DatasetHeader; message?: string; focus?: number }>('records/init', {
+  header: 'object?',
+  message: 'string?',
+  focus: 'number?',
+});
 /** Rows `start …` in answer to `RequestPage`. `generation` ties the page to the header it belongs to. */
-export const RecordsPage = messageType<{ generation: number; start: number; rows: RecordRow[] }>(
-  'records/page',
-  { generation: 'number', start: 'number', rows: 'object' },
-);
+export const RecordsPage = messageType<{ generation: number; start: number; rows: RecordRow[] }>('records/page', {
+  generation: 'number',
+  start: 'number',
+  rows: 'object',
+});
 export const ShowDetail = messageType<{ detail: RecordDetail }>('records/detail', { detail: 'object' });
 /** Select and scroll to a record (e.g. a CodeLens was clicked). */
 export const FocusRecord = messageType<{ index: number }>('records/focus', { index: 'number' });
@@ -93,10 +98,11 @@ export const FocusRecord = messageType<{ index: number }>('records/focus', { ind
 // webview → host
 
 export const RecordsReady = messageType<Record<string, never>>('records/ready', {});
-export const RequestPage = messageType<{ generation: number; start: number; count: number }>(
-  'records/requestPage',
-  { generation: 'number', start: 'number', count: 'number' },
-);
+export const RequestPage = messageType<{ generation: number; start: number; count: number }>('records/requestPage', {
+  generation: 'number',
+  start: 'number',
+  count: 'number',
+});
 export const SelectRecord = messageType<{ index: number }>('records/select', { index: 'number' });
 /** Open the record as a read-only JSON document. */
 export const OpenRecordJson = messageType<{ index: number }>('records/openJson', { index: 'number' });

@@ -8,7 +8,20 @@ import { formatCount } from './lib/format';
 import { l10n } from './lib/l10n';
 import { connect } from './lib/vscode-api';
 import type { DatasetHeader, RecordDetail, RecordEditAction, RecordRow, RecordsState, ResponseDetail } from './records-protocol';
-import { EditRecord, FocusRecord, RECORD_EDITS, InitRecords, OpenRecordJson, PAGE_SIZE, RecordsPage, RecordsReady, RequestPage, RevealRecord, SelectRecord, ShowDetail } from './records-protocol';
+import {
+  EditRecord,
+  FocusRecord,
+  RECORD_EDITS,
+  InitRecords,
+  OpenRecordJson,
+  PAGE_SIZE,
+  RecordsPage,
+  RecordsReady,
+  RequestPage,
+  RevealRecord,
+  SelectRecord,
+  ShowDetail,
+} from './records-protocol';
 
 const host = connect<RecordsState>();
 const app = document.getElementById('app')!;
@@ -31,7 +44,10 @@ let saved = host.getState();
 
 const title = h('h1');
 const subtitleLine = subtitle(undefined);
-const gotoField = h('vscode-textfield', { class: 'goto', attrs: { type: 'number', min: 1, placeholder: l10n.t('Go to record #'), 'aria-label': l10n.t('Go to record number') } }) as HTMLElement & { value: string };
+const gotoField = h('vscode-textfield', {
+  class: 'goto',
+  attrs: { type: 'number', min: 1, placeholder: l10n.t('Go to record #'), 'aria-label': l10n.t('Go to record number') },
+}) as HTMLElement & { value: string };
 const listHeader = h(
   'div',
   { class: 'row list-header', attrs: { role: 'row' } },
@@ -69,7 +85,12 @@ function geometry(): Geometry {
   const viewportHeight = Math.max(ROW_HEIGHT, viewport.clientHeight);
   const full = size * ROW_HEIGHT;
   const spacerHeight = Math.min(full, MAX_SCROLL_HEIGHT);
-  return { visible: Math.ceil(viewportHeight / ROW_HEIGHT), spacerHeight, maxScroll: Math.max(0, spacerHeight - viewportHeight), scaled: full > MAX_SCROLL_HEIGHT };
+  return {
+    visible: Math.ceil(viewportHeight / ROW_HEIGHT),
+    spacerHeight,
+    maxScroll: Math.max(0, spacerHeight - viewportHeight),
+    scaled: full > MAX_SCROLL_HEIGHT,
+  };
 }
 
 /** The (fractional) index of the first visible record for the current scroll position. */
@@ -134,7 +155,9 @@ function fillRow(el: HTMLElement, index: number, row: RecordRow | undefined): vo
   cResponses.textContent = row ? String(row.responses) : '';
   cPreference.textContent = row ? row.preference : '';
   cSnippet.textContent = row ? row.snippet : 'loading…';
-  el.title = row ? `${l10n.t('line {0}', row.line)}${row.problems > 0 ? ` · ${row.problems > 1 ? l10n.t('{0} problems', row.problems) : l10n.t('1 problem')}` : ''}` : '';
+  el.title = row
+    ? `${l10n.t('line {0}', row.line)}${row.problems > 0 ? ` · ${row.problems > 1 ? l10n.t('{0} problems', row.problems) : l10n.t('1 problem')}` : ''}`
+    : '';
 }
 
 function renderRows(): void {
@@ -238,7 +261,13 @@ function renderResponse(r: ResponseDetail, all: ResponseDetail[]): HTMLElement {
   return h(
     'article',
     { class: 'response' },
-    h('div', { class: 'response-head' }, h('span', { class: 'response-title' }, l10n.t('Response {0}', r.index + 1)), rankBadge(r, all), r.model !== undefined ? h('span', { class: 'model' }, r.model) : undefined),
+    h(
+      'div',
+      { class: 'response-head' },
+      h('span', { class: 'response-title' }, l10n.t('Response {0}', r.index + 1)),
+      rankBadge(r, all),
+      r.model !== undefined ? h('span', { class: 'model' }, r.model) : undefined,
+    ),
     ratings,
     h('div', { class: 'text' }, r.text),
   );
@@ -246,22 +275,49 @@ function renderResponse(r: ResponseDetail, all: ResponseDetail[]): HTMLElement {
 
 /** Curation edits' button labels: the host runs the matching command on this record (docs/curation.md). */
 function editLabels(): Record<RecordEditAction, string> {
-  return { flip: l10n.t('Flip'), tie: l10n.t('Tie'), rerank: l10n.t('Re-rank…'), drop: l10n.t('Drop'), tag: l10n.t('Tag…'), note: l10n.t('Note…'), undo: l10n.t('Undo') };
+  return {
+    flip: l10n.t('Flip'),
+    tie: l10n.t('Tie'),
+    rerank: l10n.t('Re-rank…'),
+    drop: l10n.t('Drop'),
+    tag: l10n.t('Tag…'),
+    note: l10n.t('Note…'),
+    undo: l10n.t('Undo'),
+  };
 }
 
 function renderDetail(d: RecordDetail): void {
-  const problems = d.problems.map((p) => h('div', { class: `problem ${p.severity}` }, h('span', { class: 'severity' }, p.severity), ` line ${p.line}: `, p.reason));
+  const problems = d.problems.map((p) =>
+    h('div', { class: `problem ${p.severity}` }, h('span', { class: 'severity' }, p.severity), ` line ${p.line}: `, p.reason),
+  );
   const actions = h(
     'div',
     { class: 'actions' },
     h('vscode-button', { attrs: { secondary: true }, on: { click: () => host.post(RevealRecord({ index: d.index })) } }, l10n.t('Go to Line')),
     h('vscode-button', { attrs: { secondary: true }, on: { click: () => host.post(OpenRecordJson({ index: d.index })) } }, l10n.t('Open as JSON')),
-    ...RECORD_EDITS.map((action) => h('vscode-button', { attrs: { secondary: true, 'data-edit': action }, on: { click: () => host.post(EditRecord({ index: d.index, action })) } }, editLabels()[action])),
+    ...RECORD_EDITS.map((action) =>
+      h(
+        'vscode-button',
+        { attrs: { secondary: true, 'data-edit': action }, on: { click: () => host.post(EditRecord({ index: d.index, action })) } },
+        editLabels()[action],
+      ),
+    ),
   );
   const head = h(
     'div',
     { class: 'detail-head' },
-    h('div', {}, h('h2', {}, l10n.t('Record {0}', formatCount(d.index + 1))), h('div', { class: 'subtitle' }, l10n.t('line {0}', d.lines.length > 1 ? d.lines.join(', ') : d.line), d.category !== undefined ? ' · ' : '', d.category !== undefined ? h('vscode-badge', {}, d.category) : undefined)),
+    h(
+      'div',
+      {},
+      h('h2', {}, l10n.t('Record {0}', formatCount(d.index + 1))),
+      h(
+        'div',
+        { class: 'subtitle' },
+        l10n.t('line {0}', d.lines.length > 1 ? d.lines.join(', ') : d.line),
+        d.category !== undefined ? ' · ' : '',
+        d.category !== undefined ? h('vscode-badge', {}, d.category) : undefined,
+      ),
+    ),
     actions,
   );
   if (d.raw !== undefined) {
@@ -278,7 +334,9 @@ function renderDetail(d: RecordDetail): void {
     ...d.context.map((t) => h('div', { class: `turn ${t.role}` }, h('div', { class: 'role' }, roleLabel(t.role)), h('div', { class: 'text' }, t.content))),
     h('h3', {}, l10n.t('Responses ({0})', d.responses.length)),
     ...d.responses.map((r) => renderResponse(r, d.responses)),
-    d.metadata !== undefined ? h('details', { class: 'metadata' }, h('summary', {}, l10n.t('Metadata')), h('pre', {}, JSON.stringify(d.metadata, null, 2))) : undefined,
+    d.metadata !== undefined
+      ? h('details', { class: 'metadata' }, h('summary', {}, l10n.t('Metadata')), h('pre', {}, JSON.stringify(d.metadata, null, 2)))
+      : undefined,
   );
   detail.scrollTop = 0;
 }

@@ -43,13 +43,21 @@ function renderRouter(d: BreakdownData): HTMLElement | undefined {
       { class: 'router-decision' },
       l10n.t('Routed to '),
       h('strong', {}, r.chosen),
-      d.category !== undefined ? h('span', { class: agrees ? 'muted' : 'mismatch' }, agrees ? l10n.t(' (the record’s own category)') : l10n.t(' (the record says {0})', d.category)) : undefined,
+      d.category !== undefined
+        ? h('span', { class: agrees ? 'muted' : 'mismatch' }, agrees ? l10n.t(' (the record’s own category)') : l10n.t(' (the record says {0})', d.category))
+        : undefined,
     ),
     h(
       'ul',
       { class: 'bars' },
       ...r.categories.map((c) =>
-        h('li', { class: c.name === r.chosen ? 'chosen' : '' }, h('span', { class: 'bar-label', title: c.name }, c.name), bar(c.probability, c.name === r.chosen ? 'accent' : ''), h('span', { class: 'num' }, pct(c.probability))),
+        h(
+          'li',
+          { class: c.name === r.chosen ? 'chosen' : '' },
+          h('span', { class: 'bar-label', title: c.name }, c.name),
+          bar(c.probability, c.name === r.chosen ? 'accent' : ''),
+          h('span', { class: 'num' }, pct(c.probability)),
+        ),
       ),
     ),
   );
@@ -58,7 +66,11 @@ function renderRouter(d: BreakdownData): HTMLElement | undefined {
 function mark(c: BreakdownColumn): HTMLElement {
   if (c.pairs === 0) return h('span', { class: 'muted', title: l10n.t('no human pair with this response') }, '—');
   const ok = c.agree === c.pairs;
-  return h('span', { class: ok ? 'ok' : 'bad', title: l10n.t('the rewards order {0} of its {1} human pairs the human’s way', c.agree, c.pairs) }, `${ok ? '✓' : '✗'} ${c.agree}/${c.pairs}`);
+  return h(
+    'span',
+    { class: ok ? 'ok' : 'bad', title: l10n.t('the rewards order {0} of its {1} human pairs the human’s way', c.agree, c.pairs) },
+    `${ok ? '✓' : '✗'} ${c.agree}/${c.pairs}`,
+  );
 }
 
 /** Cells of a row of scores; `range` scales the bars (capabilities are in [0, 1], rewards are not). */
@@ -83,16 +95,44 @@ function renderTable(d: BreakdownData): HTMLElement {
     {},
     h('th', {}, ''),
     ...cols.map((c) =>
-      h('th', { class: `response-col${c.humanBest ? ' human-best' : ''}${c.modelTop ? ' model-top' : ''}` }, `R${c.index + 1}`, c.modelTop ? h('span', { class: 'tag', title: l10n.t('the model’s pick') }, ' ★') : undefined),
+      h(
+        'th',
+        { class: `response-col${c.humanBest ? ' human-best' : ''}${c.modelTop ? ' model-top' : ''}` },
+        `R${c.index + 1}`,
+        c.modelTop ? h('span', { class: 'tag', title: l10n.t('the model’s pick') }, ' ★') : undefined,
+      ),
     ),
   );
   const rewards = cols.map((c) => c.reward);
   const section = (label: string, n: number): HTMLElement => h('tr', { class: 'section' }, h('th', { attrs: { colspan: n + 1 } }, label));
   const rows: HTMLElement[] = [
-    h('tr', {}, h('th', { attrs: { scope: 'row' } }, l10n.t('Human rank')), ...cols.map((c) => h('td', { class: c.humanBest ? 'human-best' : '' }, c.humanRank === undefined ? '—' : String(c.humanRank)))),
-    h('tr', { class: 'reward' }, h('th', { attrs: { scope: 'row' }, title: l10n.t('the final reward logit, pre-σ (bars scaled from the lowest to the highest of this record)') }, l10n.t('Reward logit')), ...scoreCells(rewards, rangeOf(rewards))),
+    h(
+      'tr',
+      {},
+      h('th', { attrs: { scope: 'row' } }, l10n.t('Human rank')),
+      ...cols.map((c) => h('td', { class: c.humanBest ? 'human-best' : '' }, c.humanRank === undefined ? '—' : String(c.humanRank))),
+    ),
+    h(
+      'tr',
+      { class: 'reward' },
+      h(
+        'th',
+        { attrs: { scope: 'row' }, title: l10n.t('the final reward logit, pre-σ (bars scaled from the lowest to the highest of this record)') },
+        l10n.t('Reward logit'),
+      ),
+      ...scoreCells(rewards, rangeOf(rewards)),
+    ),
     h('tr', {}, h('th', { attrs: { scope: 'row' } }, l10n.t('Rank by reward logit')), ...cols.map((c) => h('td', {}, String(c.rewardRank)))),
-    h('tr', {}, h('th', { attrs: { scope: 'row' }, title: l10n.t('whether the rewards order every human pair of the response the human’s way') }, l10n.t('Matches human')), ...cols.map((c) => h('td', {}, mark(c)))),
+    h(
+      'tr',
+      {},
+      h(
+        'th',
+        { attrs: { scope: 'row' }, title: l10n.t('whether the rewards order every human pair of the response the human’s way') },
+        l10n.t('Matches human'),
+      ),
+      ...cols.map((c) => h('td', {}, mark(c))),
+    ),
   ];
   if (d.capabilities.length > 0) {
     rows.push(section(d.router ? l10n.t('Capability points of {0}', d.router.chosen) : l10n.t('Capability points'), cols.length));
@@ -130,10 +170,22 @@ function renderConversation(d: BreakdownData): HTMLElement[] {
       'summary',
       {},
       l10n.t('Response {0}', i + 1),
-      c ? h('span', { class: 'muted' }, ` · ${l10n.t('reward {0}', fixed(c.reward))}${c.humanRank !== undefined ? ` · ${l10n.t('human rank {0}', c.humanRank)}` : ''}`) : undefined,
+      c
+        ? h(
+            'span',
+            { class: 'muted' },
+            ` · ${l10n.t('reward {0}', fixed(c.reward))}${c.humanRank !== undefined ? ` · ${l10n.t('human rank {0}', c.humanRank)}` : ''}`,
+          )
+        : undefined,
       r.model !== undefined ? h('span', { class: 'model' }, r.model) : undefined,
     );
-    return h('details', { class: `block response${c?.humanBest ? ' human-best' : ''}`, attrs: { open: true } }, summary, ratingsTable(r.ratings), h('div', { class: 'text' }, r.text));
+    return h(
+      'details',
+      { class: `block response${c?.humanBest ? ' human-best' : ''}`, attrs: { open: true } },
+      summary,
+      ratingsTable(r.ratings),
+      h('div', { class: 'text' }, r.text),
+    );
   });
   return [turns, ...responses];
 }
@@ -148,7 +200,13 @@ function render(d: BreakdownData): void {
         m.file,
         l10n.t('Model {0} · {1}', m.name, m.method),
         m.ensemble ? ` · ${l10n.t('ensemble of {0} ({1})', m.ensemble.members.length, m.ensemble.aggregation)}` : '',
-        d.agreement.pairs > 0 ? h('span', { class: d.agreement.agree === d.agreement.pairs ? 'ok' : 'bad' }, ` · ${l10n.t('agrees on {0} of {1} human pairs', d.agreement.agree, d.agreement.pairs)}`) : undefined,
+        d.agreement.pairs > 0
+          ? h(
+              'span',
+              { class: d.agreement.agree === d.agreement.pairs ? 'ok' : 'bad' },
+              ` · ${l10n.t('agrees on {0} of {1} human pairs', d.agreement.agree, d.agreement.pairs)}`,
+            )
+          : undefined,
       ),
     ],
     [
@@ -157,7 +215,15 @@ function render(d: BreakdownData): void {
       action(l10n.t('Change Model…'), ChangeBreakdownModel, l10n.t('Select Reward Model…')),
     ],
   );
-  replaceChildren(app, header, renderRouter(d), h('h3', {}, l10n.t('Scores per response')), renderTable(d), h('h3', {}, l10n.t('Conversation and responses')), ...renderConversation(d));
+  replaceChildren(
+    app,
+    header,
+    renderRouter(d),
+    h('h3', {}, l10n.t('Scores per response')),
+    renderTable(d),
+    h('h3', {}, l10n.t('Conversation and responses')),
+    ...renderConversation(d),
+  );
   app.setAttribute('aria-busy', 'false');
 }
 

@@ -36,7 +36,13 @@ function evaluationTable(result: EvalResult, source: string | undefined): HTMLEl
       h(
         'tbody',
         {},
-        h('tr', { class: 'overall' }, h('td', {}, l10n.t('overall')), h('td', { class: 'n' }, pct(result.overall)), h('td', { class: 'n' }, String(result.pairs))),
+        h(
+          'tr',
+          { class: 'overall' },
+          h('td', {}, l10n.t('overall')),
+          h('td', { class: 'n' }, pct(result.overall)),
+          h('td', { class: 'n' }, String(result.pairs)),
+        ),
         ...rows.map(([name, c]) => h('tr', {}, h('td', {}, name), h('td', { class: 'n' }, pct(c.accuracy)), h('td', { class: 'n' }, String(c.pairs)))),
       ),
     ),
@@ -44,7 +50,12 @@ function evaluationTable(result: EvalResult, source: string | undefined): HTMLEl
 }
 
 function phaseSelect(phases: string[]): HTMLElement {
-  const select = h('vscode-single-select', { attrs: { 'aria-label': l10n.t('Phase') } }, h('vscode-option', { attrs: { value: 'all', selected: view.phase === 'all' } }, l10n.t('All phases')), ...phases.map((p) => h('vscode-option', { attrs: { value: p, selected: view.phase === p } }, p)));
+  const select = h(
+    'vscode-single-select',
+    { attrs: { 'aria-label': l10n.t('Phase') } },
+    h('vscode-option', { attrs: { value: 'all', selected: view.phase === 'all' } }, l10n.t('All phases')),
+    ...phases.map((p) => h('vscode-option', { attrs: { value: p, selected: view.phase === p } }, p)),
+  );
   select.addEventListener('change', () => {
     view.phase = (select as HTMLElement & { value: string }).value || 'all';
     render();
@@ -67,11 +78,15 @@ function render(): void {
   const phases = [...new Set(all.map((s) => s.phase))];
   if (view.phase !== 'all' && !phases.includes(view.phase)) view.phase = 'all';
   const shown = view.phase === 'all' ? all : all.filter((s) => s.phase === view.phase);
-  const button = (label: string, action: IpcMessageType<Record<string, never>>, secondary = true): HTMLElement => h('vscode-button', { attrs: { secondary }, on: { click: () => host.post(action({})) } }, label);
+  const button = (label: string, action: IpcMessageType<Record<string, never>>, secondary = true): HTMLElement =>
+    h('vscode-button', { attrs: { secondary }, on: { click: () => host.post(action({})) } }, label);
   replaceChildren(
     app,
     pageHeader(h('h1', {}, data.name), [
-      subtitle(undefined, `${data.method} · ${data.state === 'stopped' ? l10n.t('stopped (resumable)') : data.state === 'running' ? l10n.t('running') : l10n.t('finished')} · ${l10n.t('{0} evaluations', data.points.length)}`),
+      subtitle(
+        undefined,
+        `${data.method} · ${data.state === 'stopped' ? l10n.t('stopped (resumable)') : data.state === 'running' ? l10n.t('running') : l10n.t('finished')} · ${l10n.t('{0} evaluations', data.points.length)}`,
+      ),
       data.progress ? h('div', { class: 'progress-line' }, data.progress) : undefined,
     ]),
     h(
@@ -86,7 +101,19 @@ function render(): void {
       button(l10n.t('Model Card'), OpenModelCard),
       button(l10n.t('Reveal'), RevealRun),
     ),
-    shown.length === 0 ? h('div', { class: 'empty' }, h('p', {}, data.state === 'running' ? l10n.t('No evaluation yet: the first point appears after the first validation.') : l10n.t('This run has no metrics yet.'))) : accuracyChart(shown, view),
+    shown.length === 0
+      ? h(
+          'div',
+          { class: 'empty' },
+          h(
+            'p',
+            {},
+            data.state === 'running'
+              ? l10n.t('No evaluation yet: the first point appears after the first validation.')
+              : l10n.t('This run has no metrics yet.'),
+          ),
+        )
+      : accuracyChart(shown, view),
     chartLegend(shown),
     h('p', { class: 'muted note' }, l10n.t('Solid: validation accuracy; dashed: training accuracy. One line per phase or expert.')),
     data.evaluation ? evaluationTable(data.evaluation, data.evaluationSource) : undefined,

@@ -67,10 +67,38 @@ async function buildModel(): Promise<void> {
   const store = join(WORK, 'labels');
   cli(['labels-from-ratings', train, '--source', 'human-feedback', '--points', POINTS, '--store', store, '--json']);
   const labels = join(store, 'demo.train.jsonl.labels.jsonl');
-  cli(['train', train, '--method', 'dmoerm', '--out', RUN, '--labels', labels, '--preset', 'tiny', '--seed', values.seed, ...SETTINGS.flatMap((x) => ['--set', x])]);
+  cli([
+    'train',
+    train,
+    '--method',
+    'dmoerm',
+    '--out',
+    RUN,
+    '--labels',
+    labels,
+    '--preset',
+    'tiny',
+    '--seed',
+    values.seed,
+    ...SETTINGS.flatMap((x) => ['--set', x]),
+  ]);
   const evaluation = JSON.parse(cli(['eval', RUN, TEST_FILE, '--json'])) as EvalResult;
   // The paper's Single RM is the general RM DMoERM starts from: the same component, nothing to train.
-  cli(['train', train, '--method', 'single', '--out', RUN_SINGLE, '--base-run', RUN, '--preset', 'tiny', '--seed', values.seed, ...SETTINGS.flatMap((x) => ['--set', x])]);
+  cli([
+    'train',
+    train,
+    '--method',
+    'single',
+    '--out',
+    RUN_SINGLE,
+    '--base-run',
+    RUN,
+    '--preset',
+    'tiny',
+    '--seed',
+    values.seed,
+    ...SETTINGS.flatMap((x) => ['--set', x]),
+  ]);
   cli(['eval', RUN_SINGLE, TEST_FILE, '--json']);
   shipRun(RUN, 'demo-dmoerm');
   shipRun(RUN_SINGLE, 'demo-single');
@@ -112,16 +140,28 @@ function writeCard(): void {
   const table = [
     '| category | DMoERM (this model) | Single RM (its general RM alone) |',
     '|---|---|---|',
-    ...Object.entries(evaluation.byCategory).map(([c, r]) => `| ${c} | ${percent(r.accuracy, r.pairs)} | ${percent(single.byCategory[c]?.accuracy ?? null, single.byCategory[c]?.pairs ?? 0)} |`),
+    ...Object.entries(evaluation.byCategory).map(
+      ([c, r]) => `| ${c} | ${percent(r.accuracy, r.pairs)} | ${percent(single.byCategory[c]?.accuracy ?? null, single.byCategory[c]?.pairs ?? 0)} |`,
+    ),
     `| **overall** | **${percent(evaluation.overall, evaluation.pairs)}** | ${percent(single.overall, single.pairs)} |`,
   ].join('\n');
   const card = readFileSync(join(__dirname, 'MODEL_CARD.template.md'), 'utf8')
-    .replace('{{counts}}', `${counts.train} training and ${counts.test} held-out records (${Object.entries(counts.byCategory).map(([c, n]) => `${c} ${n}`).join(', ')})`)
+    .replace(
+      '{{counts}}',
+      `${counts.train} training and ${counts.test} held-out records (${Object.entries(counts.byCategory)
+        .map(([c, n]) => `${c} ${n}`)
+        .join(', ')})`,
+    )
     .replace('{{evaluation}}', table)
     .replace('{{internal}}', percent(runEvaluation.overall, runEvaluation.pairs))
     .replace('{{ort}}', percent(ort.overall, ort.pairs))
     // The run's own card, two heading levels down, with the build folder instead of this machine's paths.
-    .replace('{{run card}}', readFileSync(join(RUN, 'MODEL_CARD.md'), 'utf8').replace(/^(#+) /gm, '$1## ').replaceAll(WORK, '(build folder)'));
+    .replace(
+      '{{run card}}',
+      readFileSync(join(RUN, 'MODEL_CARD.md'), 'utf8')
+        .replace(/^(#+) /gm, '$1## ')
+        .replaceAll(WORK, '(build folder)'),
+    );
   writeFileSync(join(DEMO, 'MODEL_CARD.md'), card);
   console.log(`demo model written to ${relative(ROOT, DEMO)}; held-out accuracy ${percent(evaluation.overall, evaluation.pairs)}`);
 }

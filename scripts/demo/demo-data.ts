@@ -42,7 +42,14 @@ interface FeedbackRecord {
   preference: number[];
 }
 
-const PAIR_ORDER: Array<[number, number]> = [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]];
+const PAIR_ORDER: Array<[number, number]> = [
+  [0, 1],
+  [0, 2],
+  [0, 3],
+  [1, 2],
+  [1, 3],
+  [2, 3],
+];
 
 function withId(r: Omit<PreferenceRecord, 'id'>): PreferenceRecord {
   return { id: recordId(r), ...r };
@@ -97,7 +104,11 @@ function isTest(r: PreferenceRecord, testShare: number): boolean {
   return createHash('sha256').update(prompt).digest().readUInt32BE(0) / 2 ** 32 < testShare;
 }
 
-export async function writeDemoData(shared: string, trainOut: string, testOut: string): Promise<{ train: number; test: number; byCategory: Record<string, number> }> {
+export async function writeDemoData(
+  shared: string,
+  trainOut: string,
+  testOut: string,
+): Promise<{ train: number; test: number; byCategory: Record<string, number> }> {
   const records = [
     ...feedbackRecords(`${shared}/finegrained-rlhf-qa/dev_feedback.json`),
     ...(await adapted(`${shared}/hh-rlhf-harmless/test.jsonl`, 'harmless dialogue', 600)),

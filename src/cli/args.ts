@@ -71,6 +71,7 @@ export function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(ar
 export function workersFlag(raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(n) || n < 1 || n > MAX_WORKERS) throw new UsageError(`--workers must be a whole number from 1 to ${MAX_WORKERS}, not "${raw}"`);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < 1 || n > MAX_WORKERS)
+    throw new UsageError(`--workers must be a whole number from 1 to ${MAX_WORKERS}, not "${raw}"`);
   return n;
 }

@@ -61,11 +61,29 @@ export async function exportDatasetCommand(argv: string[]): Promise<number> {
       throw e;
     }
     const r = exportDataset(dataset, values.out, { format, edits: !values['no-edits'], keep });
-    const edits = r.edits ? `, ${r.edits.applied} edit(s) applied, ${r.dropped} dropped${r.edits.stale.length ? `, ${r.edits.stale.length} stale edit(s) not applied` : ''}` : '';
-    if (values.json) console.log(JSON.stringify({ file, out: values.out, format, ...r, edits: r.edits && { applied: r.edits.applied, stale: r.edits.stale.map((s) => ({ seq: s.edit.seq, kind: s.edit.kind, record: s.edit.record, reason: s.reason })) } }));
+    const edits = r.edits
+      ? `, ${r.edits.applied} edit(s) applied, ${r.dropped} dropped${r.edits.stale.length ? `, ${r.edits.stale.length} stale edit(s) not applied` : ''}`
+      : '';
+    if (values.json)
+      console.log(
+        JSON.stringify({
+          file,
+          out: values.out,
+          format,
+          ...r,
+          edits: r.edits && {
+            applied: r.edits.applied,
+            stale: r.edits.stale.map((s) => ({ seq: s.edit.seq, kind: s.edit.kind, record: s.edit.record, reason: s.reason })),
+          },
+        }),
+      );
     else {
       for (const s of r.edits?.stale ?? []) console.error(printable(`rewardlens: ${file}: stale edit #${s.edit.seq} (${s.edit.kind}): ${s.reason}`));
-      console.log(printable(`${values.out}: ${r.written} line(s) from ${r.records} record(s) (${format})${edits}${r.skipped ? `, ${r.skipped} the format cannot hold` : ''}${r.unreadable ? `, ${r.unreadable} unreadable` : ''}${clauses.length ? `, ${r.filteredOut} left out by the filter` : ''}`));
+      console.log(
+        printable(
+          `${values.out}: ${r.written} line(s) from ${r.records} record(s) (${format})${edits}${r.skipped ? `, ${r.skipped} the format cannot hold` : ''}${r.unreadable ? `, ${r.unreadable} unreadable` : ''}${clauses.length ? `, ${r.filteredOut} left out by the filter` : ''}`,
+        ),
+      );
     }
   } finally {
     dataset.close();

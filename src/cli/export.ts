@@ -66,6 +66,12 @@ export function exportCommand(argv: string[]): number {
     return 0;
   }
   const r = exportRun(args.run, args.out, { points: args.points });
-  console.log(args.json ? JSON.stringify(r) : printable(`${r.model}: ${(r.bytes / 1e6).toFixed(1)} MB, ${r.nodes} nodes, in ${r.seconds.toFixed(2)} s; manifest ${r.manifest}, tokenizer ${r.tokenizer}`));
+  console.log(
+    args.json
+      ? JSON.stringify(r)
+      : printable(
+          `${r.model}: ${(r.bytes / 1e6).toFixed(1)} MB, ${r.nodes} nodes, in ${r.seconds.toFixed(2)} s; manifest ${r.manifest}, tokenizer ${r.tokenizer}`,
+        ),
+  );
   return 0;
 }

@@ -24,7 +24,13 @@ export function formatIndexReport(r: IndexReport): string {
   const cats = Object.entries(r.categories);
   if (cats.length) {
     out.push('');
-    out.push(table([['category', 'records', 'avg turns'], ...cats.map(([name, c]) => [printable(name, false), String(c.count), c.avgTurns.toFixed(2)]), ['total', String(r.usable), r.avgTurns.toFixed(2)]]));
+    out.push(
+      table([
+        ['category', 'records', 'avg turns'],
+        ...cats.map(([name, c]) => [printable(name, false), String(c.count), c.avgTurns.toFixed(2)]),
+        ['total', String(r.usable), r.avgTurns.toFixed(2)],
+      ]),
+    );
   }
   if (r.problems.length) {
     out.push('');

@@ -59,7 +59,29 @@ Labelling (docs/labelling.md; API key from $REWARDLENS_API_KEY or $OPENAI_API_KE
 export class LabelUsageError extends UsageError {}
 
 const options = {
-  ...stringFlags('base-url', 'model', 'points', 'templates', 'lang', 'concurrency', 'rpm', 'tpm', 'timeout', 'retries', 'max-retry-wait', 'temperature', 'max-tokens', 'limit', 'max-calls', 'price-per-1k', 'price-per-1k-output', 'store', 'export', 'api-key-env', 'source'),
+  ...stringFlags(
+    'base-url',
+    'model',
+    'points',
+    'templates',
+    'lang',
+    'concurrency',
+    'rpm',
+    'tpm',
+    'timeout',
+    'retries',
+    'max-retry-wait',
+    'temperature',
+    'max-tokens',
+    'limit',
+    'max-calls',
+    'price-per-1k',
+    'price-per-1k-output',
+    'store',
+    'export',
+    'api-key-env',
+    'source',
+  ),
   ...INDEX_FLAGS,
   history: { type: 'boolean', default: false },
   yes: { type: 'boolean', short: 'y', default: false },
@@ -76,11 +98,17 @@ function number(values: Values, name: keyof Values, check: (n: number) => boolea
   const raw = values[name];
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n) || !check(n)) throw new LabelUsageError(`--${name} must be ${what}, not "${String(raw)}"`);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n) || !check(n))
+    throw new LabelUsageError(`--${name} must be ${what}, not "${String(raw)}"`);
   return n;
 }
 function maxRetryWaitMs(values: Values): number | undefined {
-  const seconds = number(values, 'max-retry-wait', (n) => n >= 1 && n <= MAX_RETRY_WAIT_SECONDS_LIMIT, `a number of seconds in [1, ${MAX_RETRY_WAIT_SECONDS_LIMIT}]`);
+  const seconds = number(
+    values,
+    'max-retry-wait',
+    (n) => n >= 1 && n <= MAX_RETRY_WAIT_SECONDS_LIMIT,
+    `a number of seconds in [1, ${MAX_RETRY_WAIT_SECONDS_LIMIT}]`,
+  );
   return seconds === undefined ? undefined : seconds * 1000;
 }
 
@@ -154,7 +182,10 @@ export async function labelCommand(argv: string[]): Promise<number> {
     if (values['report-only']) {
       const report = buildReport(readStore(storeFile), { dataset, points });
       const exported = values.export ? exportPointsJsonl(readStore(storeFile), dataset, values.export) : undefined;
-      out({ file, store: storeFile, report, export: exported }, formatReport(report) + (exported ? `\n${exported.out}: ${exported.written} labels exported` : ''));
+      out(
+        { file, store: storeFile, report, export: exported },
+        formatReport(report) + (exported ? `\n${exported.out}: ${exported.written} labels exported` : ''),
+      );
       return 0;
     }
     if (!values['base-url']) throw new LabelUsageError('label needs --base-url URL (an OpenAI-compatible endpoint) and --model NAME');
@@ -185,7 +216,10 @@ export async function labelCommand(argv: string[]): Promise<number> {
       retry: { maxAttempts: number(values, 'retries', positiveInt, 'a positive integer') ?? 6, maxWaitMs: maxRetryWaitMs(values) },
       limitRecords: number(values, 'limit', positiveInt, 'a positive integer'),
       maxCalls: number(values, 'max-calls', positiveInt, 'a positive integer'),
-      pricing: { promptPer1k: number(values, 'price-per-1k', nonNegative, 'a number ≥ 0'), completionPer1k: number(values, 'price-per-1k-output', nonNegative, 'a number ≥ 0') },
+      pricing: {
+        promptPer1k: number(values, 'price-per-1k', nonNegative, 'a number ≥ 0'),
+        completionPer1k: number(values, 'price-per-1k-output', nonNegative, 'a number ≥ 0'),
+      },
       signal: controller.signal,
     };
     // The estimate, from the store as it is now (read without locking: nothing is written yet).
@@ -211,7 +245,10 @@ export async function labelCommand(argv: string[]): Promise<number> {
     const contents = readStore(storeFile);
     const report = buildReport(contents, { dataset, points, setup: summary.setup });
     const exported = values.export ? exportPointsJsonl(contents, dataset, values.export, { setup: summary.setup }) : undefined;
-    out({ file, store: storeFile, plan, summary, report, export: exported }, formatReport(report) + (exported ? `\n${exported.out}: ${exported.written} labels exported` : ''));
+    out(
+      { file, store: storeFile, plan, summary, report, export: exported },
+      formatReport(report) + (exported ? `\n${exported.out}: ${exported.written} labels exported` : ''),
+    );
     return summary.status === 'failed' ? 1 : summary.status === 'cancelled' ? 130 : 0;
   } finally {
     dataset.close();
@@ -220,7 +257,9 @@ export async function labelCommand(argv: string[]): Promise<number> {
 
 async function confirm(plan: LabelPlan): Promise<boolean> {
   if (!process.stdin.isTTY) {
-    throw new LabelUsageError(`this run makes ${plan.remaining.calls} paid calls: add --yes to start it without a terminal to confirm on (or --dry-run for the estimate)`);
+    throw new LabelUsageError(
+      `this run makes ${plan.remaining.calls} paid calls: add --yes to start it without a terminal to confirm on (or --dry-run for the estimate)`,
+    );
   }
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
@@ -283,13 +322,23 @@ export async function labelsFromRatingsCommand(argv: string[]): Promise<number> 
   const parsed = parse(argv);
   if (!parsed) return 0;
   const { values, file, storeFile } = parsed;
-  if (!values.source) throw new LabelUsageError('labels-from-ratings needs --source NAME (the ratings\' source, e.g. gpt-4 or human)');
+  if (!values.source) throw new LabelUsageError("labels-from-ratings needs --source NAME (the ratings' source, e.g. gpt-4 or human)");
   const points = loadPoints(values.points);
   const dataset = await openDataset(file, values);
   try {
-    const summary = labelsFromRatings({ dataset, store: storeFile, source: values.source, points, limitRecords: number(values, 'limit', positiveInt, 'a positive integer') });
+    const summary = labelsFromRatings({
+      dataset,
+      store: storeFile,
+      source: values.source,
+      points,
+      limitRecords: number(values, 'limit', positiveInt, 'a positive integer'),
+    });
     const exported = values.export ? exportPointsJsonl(readStore(storeFile), dataset, values.export, { source: `ratings:${values.source}` }) : undefined;
-    console.log(values.json ? JSON.stringify({ file, ...summary, export: exported }) : printable(formatFromRatings(summary) + (exported ? `\n${exported.out}: ${exported.written} labels exported` : '')));
+    console.log(
+      values.json
+        ? JSON.stringify({ file, ...summary, export: exported })
+        : printable(formatFromRatings(summary) + (exported ? `\n${exported.out}: ${exported.written} labels exported` : '')),
+    );
     return 0;
   } finally {
     dataset.close();

@@ -111,7 +111,10 @@ export async function main(argv: string[]): Promise<number> {
       const dataset = await open(file, indexOptions);
       try {
         const result = writeCanonical(dataset, values.out);
-        print({ file, out: values.out, format: dataset.report.adapter, ...result }, `${values.out}: ${result.written} records written, ${result.skipped} unusable left out (see \`rewardlens index ${file}\`)`);
+        print(
+          { file, out: values.out, format: dataset.report.adapter, ...result },
+          `${values.out}: ${result.written} records written, ${result.skipped} unusable left out (see \`rewardlens index ${file}\`)`,
+        );
       } finally {
         dataset.close();
       }

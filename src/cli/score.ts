@@ -37,7 +37,8 @@ const MAX_BATCH = 4096;
 function positiveInt(flag: string, raw: string | undefined, min: number, max: number): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new OnnxUsageError(`--${flag} must be an integer from ${min} to ${max}, not "${raw}"`);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < min || n > max)
+    throw new OnnxUsageError(`--${flag} must be an integer from ${min} to ${max}, not "${raw}"`);
   return n;
 }
 
@@ -71,7 +72,16 @@ export function formatFileScore(s: FileScore): string {
     // 1-based, as the editor's "record 1 · line 1" (the JSON keeps the 0-based `index` for scripts).
     return `#${r.index + 1} ${r.id}${route}: ${r.logits.map(fixed).join(' ')}${agree}`;
   });
-  return [...lines, '', formatEvalResult(s.summary), `${s.summary.records} records scored in ${s.summary.seconds.toFixed(1)} s; ${agreementProvenance('onnx', s.records.reduce((n, r) => n + r.agreement.agree, 0), s.summary.pairs)}`].join('\n');
+  return [
+    ...lines,
+    '',
+    formatEvalResult(s.summary),
+    `${s.summary.records} records scored in ${s.summary.seconds.toFixed(1)} s; ${agreementProvenance(
+      'onnx',
+      s.records.reduce((n, r) => n + r.agreement.agree, 0),
+      s.summary.pairs,
+    )}`,
+  ].join('\n');
 }
 
 export async function scoreCommand(argv: string[]): Promise<number> {

@@ -56,7 +56,8 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   if (template === 'custom' && !values.marker) throw new UsageError('--template custom needs --marker STR (the text the response follows)');
   if (template !== 'custom' && values.marker !== undefined) throw new UsageError('--marker goes with --template custom');
   const host = values.host ?? SERVE_DEFAULTS.host;
-  if (!isLoopback(host) && !values['allow-remote']) throw new UsageError(`--host ${host} would let other machines reach the server; add --allow-remote if that is meant`);
+  if (!isLoopback(host) && !values['allow-remote'])
+    throw new UsageError(`--host ${host} would let other machines reach the server; add --allow-remote if that is meant`);
   if (values.log !== undefined) checkOutput(values.log, [model]);
   const maxBatch = int('max-batch', values['max-batch'], 1, 4096) ?? SERVE_DEFAULTS.maxBatch;
   const token = env.REWARDLENS_SERVE_TOKEN?.trim();
@@ -86,14 +87,23 @@ export async function serveCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const { options } = args;
-  if (!isLoopback(options.host)) console.error(`rewardlens: warning: listening on ${options.host}: other machines can reach the reward server${options.token ? '' : ' and no REWARDLENS_SERVE_TOKEN is set'}`);
+  if (!isLoopback(options.host))
+    console.error(
+      `rewardlens: warning: listening on ${options.host}: other machines can reach the reward server${options.token ? '' : ' and no REWARDLENS_SERVE_TOKEN is set'}`,
+    );
   let server: RewardServer;
   try {
-    server = await RewardServer.start(args.model, { ...options, version, log: args.log ? new RequestLog(args.log) : undefined, onError: (e) => console.error(`rewardlens: ${(e as Error).message ?? String(e)}`) });
+    server = await RewardServer.start(args.model, {
+      ...options,
+      version,
+      log: args.log ? new RequestLog(args.log) : undefined,
+      onError: (e) => console.error(`rewardlens: ${(e as Error).message ?? String(e)}`),
+    });
   } catch (e) {
     if (e instanceof RangeError) throw new UsageError(e.message);
     const err = e as NodeJS.ErrnoException;
-    if (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') throw new UsageError(`${options.host}:${options.port}: cannot listen (${err.code})`);
+    if (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL')
+      throw new UsageError(`${options.host}:${options.port}: cannot listen (${err.code})`);
     throw e;
   }
   const info = server.info();

@@ -111,7 +111,6 @@ export function parseOverrides(pairs: readonly string[]): Record<string, number 
   return out;
 }
 
-
 /** The TrainOptions of `rewardlens train …` (and whether to print JSON); throws TrainUsageError with what to fix. */
 export function parseTrainArgs(argv: string[]): { help: true } | { help: false; options: TrainOptions; json: boolean; quiet: boolean } {
   const { values, positionals } = parseFlags(argv, trainFlags);
@@ -121,10 +120,13 @@ export function parseTrainArgs(argv: string[]): { help: true } | { help: false; 
   checkInput(dataset);
   if (values.method === undefined) throw new TrainUsageError(`train needs --method (${METHODS.join(', ')})`);
   const method = oneOf<Method>('method', values.method, METHODS);
-  if (values.out === undefined || values.out.trim() === '') throw new TrainUsageError('train needs --out RUN (the run folder; the same folder resumes an interrupted run)');
+  if (values.out === undefined || values.out.trim() === '')
+    throw new TrainUsageError('train needs --out RUN (the run folder; the same folder resumes an interrupted run)');
   if (values.labels === undefined && METHODS_NEEDING_LABELS.includes(method)) {
     const beside = storeFileFor(dataset);
-    const hint = existsSync(beside) ? ` (the store beside the dataset is ${beside})` : ' (make one with `rewardlens label` or `rewardlens labels-from-ratings`)';
+    const hint = existsSync(beside)
+      ? ` (the store beside the dataset is ${beside})`
+      : ' (make one with `rewardlens label` or `rewardlens labels-from-ratings`)';
     throw new TrainUsageError(`--method ${method} needs --labels STORE, the capability label store${hint}`);
   }
   if (values.labels !== undefined) checkInput(values.labels);
@@ -158,11 +160,14 @@ export function parseTrainArgs(argv: string[]): { help: true } | { help: false; 
   };
   // Absent keys, not `undefined` ones: the options are stored in run.json and compared on resume.
   for (const key of Object.keys(options) as (keyof TrainOptions)[]) if (options[key] === undefined) delete options[key];
-  if ((values.device !== undefined || values.gpus !== undefined) && values.backend !== 'torch') throw new TrainUsageError('--device and --gpus are for --backend torch (the PyTorch trainer)');
+  if ((values.device !== undefined || values.gpus !== undefined) && values.backend !== 'torch')
+    throw new TrainUsageError('--device and --gpus are for --backend torch (the PyTorch trainer)');
   return { options, json: values.json, quiet: values.quiet, help: false };
 }
 
-export function parseEvalArgs(argv: string[]): { help: true } | { help: false; run: string; testFile: string; schemaFile?: string; adapter?: string; json: boolean; noEdits?: boolean } {
+export function parseEvalArgs(
+  argv: string[],
+): { help: true } | { help: false; run: string; testFile: string; schemaFile?: string; adapter?: string; json: boolean; noEdits?: boolean } {
   const { values, positionals } = parseFlags(argv, evalFlags);
   if (values.help) return { help: true };
   if (positionals.length !== 2) throw new TrainUsageError('usage: rewardlens eval RUN TESTFILE');
@@ -172,9 +177,16 @@ export function parseEvalArgs(argv: string[]): { help: true } | { help: false; r
   if (values.schema !== undefined) checkInput(values.schema);
   // The result is kept in the run folder.
   assertNotInput(join(run, RUN_FILES.testEvals), [testFile, values.schema]);
-  return { run, testFile, schemaFile: values.schema, adapter: values.adapter, json: values.json, ...(values['no-edits'] ? { noEdits: true } : {}), help: false };
+  return {
+    run,
+    testFile,
+    schemaFile: values.schema,
+    adapter: values.adapter,
+    json: values.json,
+    ...(values['no-edits'] ? { noEdits: true } : {}),
+    help: false,
+  };
 }
-
 
 function formatSummary(s: TrainSummary, stopped: boolean): string {
   const state = stopped ? 'stopped; resume with the same command' : s.truncated ? 'finished early (time budget)' : 'finished';
@@ -261,7 +273,13 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const cleanup = abortOnSignal(controller, args.json);
   let result: EvalResult;
   try {
-    result = await evaluateRun(args.run, args.testFile, { signal: controller.signal, schemaFile: args.schemaFile, adapter: args.adapter, noEdits: args.noEdits, onEvent: printer(args.json) });
+    result = await evaluateRun(args.run, args.testFile, {
+      signal: controller.signal,
+      schemaFile: args.schemaFile,
+      adapter: args.adapter,
+      noEdits: args.noEdits,
+      onEvent: printer(args.json),
+    });
   } finally {
     cleanup();
   }
@@ -280,10 +298,23 @@ export async function prepareCommand(argv: string[]): Promise<number> {
   const plan = await prepare(args.options, { onEvent: printer(args.quiet || args.json) });
   const out = args.options.out;
   const base = plan.baseWeights ? { base: plan.baseWeights.folder } : {};
-  if (args.json) console.log(JSON.stringify({ out, method: plan.method, ...base, components: plan.components.map((c) => ({ name: c.name, phase: c.phase, trainExamples: c.trainExamples, valExamples: c.valExamples })) }));
+  if (args.json)
+    console.log(
+      JSON.stringify({
+        out,
+        method: plan.method,
+        ...base,
+        components: plan.components.map((c) => ({ name: c.name, phase: c.phase, trainExamples: c.trainExamples, valExamples: c.valExamples })),
+      }),
+    );
   else {
-    console.log(printable(`${out}: training plan with ${plan.components.length} components (${plan.components.map((c) => c.name).join(', ')}); train it with: python -m rewardlens_trainer ${out}`));
-    if (plan.baseWeights) console.log(printable(`the trainer reads the base from ${plan.baseWeights.folder}; on another machine copy it along and add --base DIR`));
+    console.log(
+      printable(
+        `${out}: training plan with ${plan.components.length} components (${plan.components.map((c) => c.name).join(', ')}); train it with: python -m rewardlens_trainer ${out}`,
+      ),
+    );
+    if (plan.baseWeights)
+      console.log(printable(`the trainer reads the base from ${plan.baseWeights.folder}; on another machine copy it along and add --base DIR`));
   }
   return 0;
 }

@@ -100,7 +100,8 @@ export function objectKeys(d: Diagnostics, node: Node, what: string, allowed?: r
     const [keyNode, valueNode] = property.children ?? [];
     if (keyNode === undefined || valueNode === undefined) continue;
     const key = keyNode.value as string;
-    if (allowed && !allowed.includes(key)) d.at(keyNode, `unknown key "${key}" in ${what} (expected one of: ${allowed.filter((k) => !k.startsWith('$')).join(', ')})`);
+    if (allowed && !allowed.includes(key))
+      d.at(keyNode, `unknown key "${key}" in ${what} (expected one of: ${allowed.filter((k) => !k.startsWith('$')).join(', ')})`);
     else if (keys.has(key)) d.at(keyNode, `duplicate key "${key}" in ${what}`);
     else keys.set(key, valueNode);
   }

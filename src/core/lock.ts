@@ -104,7 +104,10 @@ function statFields(pid: number): string[] | undefined {
   if (process.platform !== 'linux') return undefined;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).trim().split(' ');
+    return stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .trim()
+      .split(' ');
   } catch {
     return undefined;
   }

@@ -52,7 +52,10 @@ type CommandFactory = { run: (ctx: Ctx) => Handler } | { enabled: (ctx: Ctx) => 
 const needsDataset = (what: string) => (ctx: Ctx) => async () => {
   const pick = vscode.l10n.t('Open Dataset…');
   ctx.log.info(`no dataset to ${what}`);
-  const answer = await vscode.window.showInformationMessage(vscode.l10n.t('RewardLens: to {0}, index a dataset first: open a .jsonl file, or run "Open Dataset…".', what), pick);
+  const answer = await vscode.window.showInformationMessage(
+    vscode.l10n.t('RewardLens: to {0}, index a dataset first: open a .jsonl file, or run "Open Dataset…".', what),
+    pick,
+  );
   if (answer === pick) await vscode.commands.executeCommand(CommandId.OpenDataset);
   return undefined;
 };
@@ -217,7 +220,9 @@ export function createCommands(): Record<CommandId, CommandFactory> {
     },
     [CommandId.ShowTrainingChart]: {
       run: (ctx) => async (arg?: unknown, phase?: unknown) => {
-        const run = runArg(arg) ?? (await pickRun(ctx, vscode.l10n.t('Show the training chart of'), () => true, vscode.l10n.t('no training runs yet: run "Train Reward Model" first.')));
+        const run =
+          runArg(arg) ??
+          (await pickRun(ctx, vscode.l10n.t('Show the training chart of'), () => true, vscode.l10n.t('no training runs yet: run "Train Reward Model" first.')));
         if (run === undefined) return undefined;
         TrainingChartPanel.createOrShow(ctx, run, { phase: typeof phase === 'string' ? phase : undefined });
         return run;
@@ -225,11 +230,15 @@ export function createCommands(): Record<CommandId, CommandFactory> {
     },
     [CommandId.OpenModelCard]: {
       run: (ctx) => async (arg?: unknown) => {
-        const run = runArg(arg) ?? (await pickRun(ctx, vscode.l10n.t('Open the model card of'), (r) => r.state === 'finished', vscode.l10n.t('no finished training run yet.')));
+        const run =
+          runArg(arg) ??
+          (await pickRun(ctx, vscode.l10n.t('Open the model card of'), (r) => r.state === 'finished', vscode.l10n.t('no finished training run yet.')));
         if (run === undefined) return undefined;
         const card = vscode.Uri.file(path.join(run, 'MODEL_CARD.md'));
         if (!existsSync(card.fsPath)) {
-          void vscode.window.showInformationMessage(vscode.l10n.t('RewardLens: {0} has no model card yet: it is written when the run finishes.', path.basename(run)));
+          void vscode.window.showInformationMessage(
+            vscode.l10n.t('RewardLens: {0} has no model card yet: it is written when the run finishes.', path.basename(run)),
+          );
           return undefined;
         }
         await vscode.commands.executeCommand('markdown.showPreview', card).then(undefined, () => vscode.window.showTextDocument(card));
@@ -242,7 +251,9 @@ export function createCommands(): Record<CommandId, CommandFactory> {
         if (run === undefined) return;
         const uri = vscode.Uri.file(run);
         // The Explorer shows folders of the workspace only; elsewhere, the OS file manager (desktop).
-        await vscode.commands.executeCommand(vscode.workspace.getWorkspaceFolder(uri) ? 'revealInExplorer' : 'revealFileInOS', uri).then(undefined, (e: unknown) => ctx.showError(vscode.l10n.t('cannot reveal {0}', run), e));
+        await vscode.commands
+          .executeCommand(vscode.workspace.getWorkspaceFolder(uri) ? 'revealInExplorer' : 'revealFileInOS', uri)
+          .then(undefined, (e: unknown) => ctx.showError(vscode.l10n.t('cannot reveal {0}', run), e));
       },
     },
     [CommandId.RefreshRuns]: {

@@ -59,4 +59,3 @@ export class Ctx implements vscode.Disposable {
     }
   }
 }
-

@@ -37,7 +37,11 @@ export class DatasetDiagnostics implements vscode.Disposable {
     const diagnostics = report.problems.map((p) => toDiagnostic(p, doc));
     const hidden = report.problemCount - report.problems.length;
     if (hidden > 0) {
-      const more = new vscode.Diagnostic(new vscode.Range(0, 0, 0, 0), vscode.l10n.t('{0} more problems are not listed here (see the dataset overview)', hidden), vscode.DiagnosticSeverity.Information);
+      const more = new vscode.Diagnostic(
+        new vscode.Range(0, 0, 0, 0),
+        vscode.l10n.t('{0} more problems are not listed here (see the dataset overview)', hidden),
+        vscode.DiagnosticSeverity.Information,
+      );
       more.source = 'RewardLens';
       diagnostics.push(more);
     }

@@ -46,10 +46,14 @@ export class DatasetStatusBar implements vscode.Disposable {
       return;
     }
     const r = active.dataset.report;
-    item.text = `$(checklist) ${vscode.l10n.t('{0} records', r.records.toLocaleString('en-US'))}` + (r.malformed > 0 ? ` · $(error) ${vscode.l10n.t('{0} malformed', r.malformed)}` : '');
+    item.text =
+      `$(checklist) ${vscode.l10n.t('{0} records', r.records.toLocaleString('en-US'))}` +
+      (r.malformed > 0 ? ` · $(error) ${vscode.l10n.t('{0} malformed', r.malformed)}` : '');
     const tooltip = new vscode.MarkdownString(undefined, true);
     tooltip.appendText(`${active.name}\n\n`);
-    tooltip.appendText(`${r.adapter} (${r.format}) · ${vscode.l10n.t('{0} records · {1} malformed · {2} problems', r.records, r.malformed, r.problemCount)}\n\n`);
+    tooltip.appendText(
+      `${r.adapter} (${r.format}) · ${vscode.l10n.t('{0} records · {1} malformed · {2} problems', r.records, r.malformed, r.problemCount)}\n\n`,
+    );
     tooltip.appendMarkdown(vscode.l10n.t('Click to show the dataset overview'));
     item.tooltip = tooltip;
     item.command = { title: vscode.l10n.t('Show Dataset Overview'), command: CommandId.ShowOverview, arguments: [active.key] };

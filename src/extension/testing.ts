@@ -56,7 +56,8 @@ export interface AnalysisTesting {
   /** What the evaluation report last posted (table and curves); undefined when it is closed. */
   evaluationReport(): { data?: ReportData; curves?: CurvesData } | undefined;
   /** The disagreement explorer's state: all rows (host side), the summary and the page last posted. */
-  disagreements(): { summary?: DisagreementsSummary; rows: readonly DisagreementRow[]; page?: { query: PageQuery; total: number; rows: DisagreementView[] } } | undefined;
+  disagreements():
+    { summary?: DisagreementsSummary; rows: readonly DisagreementRow[]; page?: { query: PageQuery; total: number; rows: DisagreementView[] } } | undefined;
   /** What the webview's filters and pager ask for: the page is posted, and returned. */
   disagreementsPage(query: PageQuery): { query: PageQuery; total: number; rows: DisagreementView[] } | undefined;
   /** A click on the line of row `row` (of all rows, in order). */
@@ -65,7 +66,10 @@ export interface AnalysisTesting {
   exportDisagreements(file: string, filter?: DisagreementFilter): Promise<number>;
 }
 
-export function testingApi(ctx: Ctx, views: { runsTree: RunsTreeProvider; rewardModelStatus: RewardModelStatusBar; editDecorations: EditDecorations }): TestingApi {
+export function testingApi(
+  ctx: Ctx,
+  views: { runsTree: RunsTreeProvider; rewardModelStatus: RewardModelStatusBar; editDecorations: EditDecorations },
+): TestingApi {
   return {
     setJudgeApiKey: (key) => ctx.labelling.apiKey.set(key),
     logFolder: vscode.Uri.joinPath(ctx.extCtx.logUri, '..').fsPath,
@@ -73,14 +77,27 @@ export function testingApi(ctx: Ctx, views: { runsTree: RunsTreeProvider; reward
       const nodes = await views.runsTree.getChildren(of);
       return nodes.map((node) => {
         const item = views.runsTree.getTreeItem(node);
-        return { node, label: typeof item.label === 'string' ? item.label : (item.label?.label ?? ''), description: typeof item.description === 'string' ? item.description : '' };
+        return {
+          node,
+          label: typeof item.label === 'string' ? item.label : (item.label?.label ?? ''),
+          description: typeof item.description === 'string' ? item.description : '',
+        };
       });
     },
     trainingChartData: () => TrainingChartPanel.slot.current?.lastPosted(UpdateChart)?.data,
-    rewardModel: () => ({ file: ctx.rewardModel.file, sessionLoaded: ctx.rewardModel.sessionLoaded, sessionRuns: ctx.rewardModel.sessionRuns, cachedScores: ctx.rewardModel.cache.size }),
+    rewardModel: () => ({
+      file: ctx.rewardModel.file,
+      sessionLoaded: ctx.rewardModel.sessionLoaded,
+      sessionRuns: ctx.rewardModel.sessionRuns,
+      cachedScores: ctx.rewardModel.cache.size,
+    }),
     rewardModelStatus: () => {
       const { text, tooltip, command } = views.rewardModelStatus.shown;
-      return { text, tooltip: typeof tooltip === 'string' ? tooltip : (tooltip?.value ?? ''), command: typeof command === 'string' ? command : command?.command };
+      return {
+        text,
+        tooltip: typeof tooltip === 'string' ? tooltip : (tooltip?.value ?? ''),
+        command: typeof command === 'string' ? command : command?.command,
+      };
     },
     analysis: analysisTesting(),
     rewardBreakdown: () => {

@@ -70,7 +70,9 @@ export class WorkerDiedError extends Error {
     /** True when the process was killed because it did not stop within the grace period after `cancel()`. */
     readonly cancelled: boolean,
   ) {
-    super(`Training process exited unexpectedly (${signal !== null ? `signal ${signal}` : `exit code ${String(code)}`})${cancelled ? ' after it did not stop when cancelled' : ''}`);
+    super(
+      `Training process exited unexpectedly (${signal !== null ? `signal ${signal}` : `exit code ${String(code)}`})${cancelled ? ' after it did not stop when cancelled' : ''}`,
+    );
     this.name = 'WorkerDiedError';
   }
 }
@@ -88,7 +90,11 @@ export function startEvaluation(request: Omit<EvaluateMessage, 'type' | 'version
 
 const TAIL_CHARS = 4000;
 
-function launch<T>(request: StartMessage | EvaluateMessage, options: TrainingProcessOptions, answer: (msg: unknown) => { value: T } | undefined): TrainingProcess<T> {
+function launch<T>(
+  request: StartMessage | EvaluateMessage,
+  options: TrainingProcessOptions,
+  answer: (msg: unknown) => { value: T } | undefined,
+): TrainingProcess<T> {
   if (options.logFile) makeDirs(dirname(options.logFile));
   const log = (text: string): void => {
     if (options.logFile) {
@@ -116,7 +122,9 @@ function launch<T>(request: StartMessage | EvaluateMessage, options: TrainingPro
   };
   child.stdout?.on('data', output);
   child.stderr?.on('data', output);
-  log(`[${new Date().toISOString()}] ${request.type === 'start' ? `training ${request.options.method} into ${request.options.out}` : `evaluating ${request.run} on ${request.testFile}`} (worker pid ${String(child.pid)})\n`);
+  log(
+    `[${new Date().toISOString()}] ${request.type === 'start' ? `training ${request.options.method} into ${request.options.out}` : `evaluating ${request.run} on ${request.testFile}`} (worker pid ${String(child.pid)})\n`,
+  );
 
   let settled = false;
   let cancelled = false;

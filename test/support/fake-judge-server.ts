@@ -70,7 +70,13 @@ export function parsePairPrompt(prompt: string): ParsedPair | undefined {
 }
 
 /** The judge's behaviour for a (point, unordered pair): which text wins, or a biased / invalid judge. */
-export function judgeOf(point: string, t1: string, t2: string, biasShare = 0, invalidShare = 0): { kind: 'winner'; text: string } | { kind: 'bias' } | { kind: 'invalid' } {
+export function judgeOf(
+  point: string,
+  t1: string,
+  t2: string,
+  biasShare = 0,
+  invalidShare = 0,
+): { kind: 'winner'; text: string } | { kind: 'bias' } | { kind: 'invalid' } {
   const [x, y] = t1 < t2 ? [t1, t2] : [t2, t1];
   if (unit('invalid', point, x, y) < invalidShare) return { kind: 'invalid' };
   if (unit('bias', point, x, y) < biasShare) return { kind: 'bias' };
@@ -175,8 +181,14 @@ export class FakeJudgeServer {
     }
     const reply = replyFor(prompt, this.options);
     record.reply = reply;
-    const payload: Record<string, unknown> = { id: `fake-${record.n}`, object: 'chat.completion', model: body.model, choices: [{ index: 0, message: { role: 'assistant', content: reply }, finish_reason: 'stop' }] };
-    if (this.options.usage !== false) payload.usage = { prompt_tokens: prompt.length, completion_tokens: reply.length, total_tokens: prompt.length + reply.length };
+    const payload: Record<string, unknown> = {
+      id: `fake-${record.n}`,
+      object: 'chat.completion',
+      model: body.model,
+      choices: [{ index: 0, message: { role: 'assistant', content: reply }, finish_reason: 'stop' }],
+    };
+    if (this.options.usage !== false)
+      payload.usage = { prompt_tokens: prompt.length, completion_tokens: reply.length, total_tokens: prompt.length + reply.length };
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(payload));
   }
 

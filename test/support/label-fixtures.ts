@@ -20,7 +20,20 @@ export function tempDir(prefix = 'rl-label-'): string {
 
 export function writeDataset(dir: string, records: FixtureRecord[], name = 'data.jsonl'): string {
   const file = join(dir, name);
-  writeFileSync(file, records.map((r) => JSON.stringify({ src: r.src, tgt: r.tgt ?? [], response: r.response, rank: r.rank ?? r.response.map((_, i) => i + 1), ...(r.label ? { label: r.label } : {}) })).join('\n') + '\n');
+  writeFileSync(
+    file,
+    records
+      .map((r) =>
+        JSON.stringify({
+          src: r.src,
+          tgt: r.tgt ?? [],
+          response: r.response,
+          rank: r.rank ?? r.response.map((_, i) => i + 1),
+          ...(r.label ? { label: r.label } : {}),
+        }),
+      )
+      .join('\n') + '\n',
+  );
   return file;
 }
 

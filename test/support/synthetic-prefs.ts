@@ -14,7 +14,10 @@ import { Rng } from '../../src/core/training/rng';
  */
 export const SYNTHETIC_CATEGORIES = {
   'objective knowledge QA': { prompts: ['What is the boiling point of', 'Who discovered', 'When was', 'How far is'], weights: { correctness: 3, fluency: 1 } },
-  'subjective knowledge QA': { prompts: ['What do you think about', 'Should I choose', 'Why do people like', 'Is it wise to'], weights: { correctness: 1, fluency: 3 } },
+  'subjective knowledge QA': {
+    prompts: ['What do you think about', 'Should I choose', 'Why do people like', 'Is it wise to'],
+    weights: { correctness: 1, fluency: 3 },
+  },
 } as const;
 
 const MARKERS = { correctness: ['accurate', 'verified', 'precise'], fluency: ['smooth', 'clear', 'elegant'] } as const;

@@ -12,7 +12,15 @@ import { writeSyntheticPreferences } from './synthetic-prefs';
 const run = promisify(execFile);
 
 /** Steps enough for every phase to run and export; the scores need not be good. */
-export const FAST_SETTINGS: readonly string[] = ['maxSteps.base=10', 'maxSteps.router=10', 'maxSteps.phase1=5', 'maxSteps.phase2=5', 'maxSteps.phase3=5', 'evalEvery=5', 'minPairs=8'];
+export const FAST_SETTINGS: readonly string[] = [
+  'maxSteps.base=10',
+  'maxSteps.router=10',
+  'maxSteps.phase1=5',
+  'maxSteps.phase2=5',
+  'maxSteps.phase3=5',
+  'evalEvery=5',
+  'minPairs=8',
+];
 
 export interface TinyModelOptions {
   /** Where the training data and labels are written (and, by default, the run); the caller removes it. */
@@ -64,7 +72,28 @@ export async function trainTinyModel(o: TinyModelOptions): Promise<TinyModel> {
     labels.push('--labels', join(store, `${basename(dataset)}.labels.jsonl`));
   }
   const settings = (o.settings ?? FAST_SETTINGS).flatMap((s) => ['--set', s]);
-  const { stdout } = await cli(['train', dataset, '--method', o.method, '--out', runDir, ...labels, '--preset', 'tiny', '--backend', 'wasm', '--seed', String(o.seed), ...settings, '--json', '-q'], o.dir, timeout);
+  const { stdout } = await cli(
+    [
+      'train',
+      dataset,
+      '--method',
+      o.method,
+      '--out',
+      runDir,
+      ...labels,
+      '--preset',
+      'tiny',
+      '--backend',
+      'wasm',
+      '--seed',
+      String(o.seed),
+      ...settings,
+      '--json',
+      '-q',
+    ],
+    o.dir,
+    timeout,
+  );
   const model = o.model === null ? undefined : (o.model ?? join(runDir, 'model.onnx'));
   if (model !== undefined) await exportModel(runDir, model, timeout);
   return { dataset, run: runDir, model, summary: stdout };

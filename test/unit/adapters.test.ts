@@ -42,7 +42,10 @@ void describe('dmoerm', () => {
       { role: 'assistant', content: 'hello' },
       { role: 'user', content: 'how are you?' },
     ]);
-    assert.deepEqual(value.responses.map((r) => r.text), ['fine', 'bad', 'ok', 'great']);
+    assert.deepEqual(
+      value.responses.map((r) => r.text),
+      ['fine', 'bad', 'ok', 'great'],
+    );
     assert.equal(value.category, 'chitchat');
   });
 
@@ -57,7 +60,10 @@ void describe('dmoerm', () => {
   });
 
   void it('refuses ranks that are not whole numbers 1…n, and says when a number is out of range', () => {
-    assert.equal(reason(lowerBetter.map({ ...base, response: ['a', 'b', 'c'], rank: [1, 7, -3] })), 'rank entry 2 is 7: ranks of 3 responses are whole numbers from 1 to 3 (equal ranks tie)');
+    assert.equal(
+      reason(lowerBetter.map({ ...base, response: ['a', 'b', 'c'], rank: [1, 7, -3] })),
+      'rank entry 2 is 7: ranks of 3 responses are whole numbers from 1 to 3 (equal ranks tie)',
+    );
     assert.match(reason(lowerBetter.map({ ...base, rank: [1, 2, 0, 3] })), /^rank entry 3 is 0: /);
     assert.match(reason(lowerBetter.map({ ...base, rank: [1, 2, 2.5, 3] })), /^rank entry 3 is 2.5: /);
     const overflow = JSON.parse('{"src": ["q"], "response": ["a", "b"], "rank": [1, 1e309]}') as unknown;
@@ -98,7 +104,10 @@ void describe('hh-rlhf', () => {
     const { value, warnings } = ok(hhRlhfAdapter.map({ chosen: `${lead}${prefix}\n\nAssistant: A`, rejected: `${lead}${prefix}\n\nAssistant: B` }));
     assert.deepEqual(value.context[0], { role: 'system', content: lead });
     assert.equal(value.context.length, 4);
-    assert.deepEqual(warnings, ['chosen has text before its first Human turn; kept as a system turn', 'rejected has text before its first Human turn; kept as a system turn']);
+    assert.deepEqual(warnings, [
+      'chosen has text before its first Human turn; kept as a system turn',
+      'rejected has text before its first Human turn; kept as a system turn',
+    ]);
   });
 
   void it('warns on an empty final Assistant turn', () => {
@@ -126,18 +135,32 @@ void describe('chosen-rejected', () => {
   void it('reads chosen/rejected lists of alternative answers: every chosen beats every rejected, each side ties', () => {
     const { value } = ok(chosenRejectedAdapter.map({ question: 'q', chosen: ['a', 'b'], rejected: ['c', 'd', 'e'], source: 's' }));
     assert.deepEqual(value.context, [{ role: 'user', content: 'q' }]);
-    assert.deepEqual(value.responses.map((r) => r.text), ['a', 'b', 'c', 'd', 'e']);
+    assert.deepEqual(
+      value.responses.map((r) => r.text),
+      ['a', 'b', 'c', 'd', 'e'],
+    );
     assert.deepEqual(value.preference, { ranking: [1, 1, 2, 2, 2] });
     assert.deepEqual(value.metadata, { source: 's' });
     assert.deepEqual(ok(chosenRejectedAdapter.map({ prompt: 'q', chosen: 'a', rejected: ['c', 'd'] })).value.preference, { ranking: [1, 2, 2] });
-    assert.equal(reason(chosenRejectedAdapter.map({ chosen: ['a'], rejected: ['b'] })), 'no prompt: expected a "prompt", "question", "instruction" or "conversations" field beside the lists of answers');
-    assert.equal(reason(chosenRejectedAdapter.map({ prompt: 'q', chosen: ['a'], rejected: [] })), '"rejected" is an empty list, not a string or a list of strings like "chosen"');
+    assert.equal(
+      reason(chosenRejectedAdapter.map({ chosen: ['a'], rejected: ['b'] })),
+      'no prompt: expected a "prompt", "question", "instruction" or "conversations" field beside the lists of answers',
+    );
+    assert.equal(
+      reason(chosenRejectedAdapter.map({ prompt: 'q', chosen: ['a'], rejected: [] })),
+      '"rejected" is an empty list, not a string or a list of strings like "chosen"',
+    );
     assert.deepEqual(warningsOf(chosenRejectedAdapter.map({ prompt: 'q', chosen: ['a', ' '], rejected: ['c'] })), ['response 2 (chosen) is empty']);
   });
 
   void it('maps prompt + string responses', () => {
     const { value } = ok(chosenRejectedAdapter.map({ prompt: 'Q?', chosen: 'good', rejected: 'bad', id: 7 }));
-    assert.deepEqual(value, { context: [{ role: 'user', content: 'Q?' }], responses: [{ text: 'good' }, { text: 'bad' }], preference: { ranking: [1, 2] }, metadata: { id: 7 } });
+    assert.deepEqual(value, {
+      context: [{ role: 'user', content: 'Q?' }],
+      responses: [{ text: 'good' }, { text: 'bad' }],
+      preference: { ranking: [1, 2] },
+      metadata: { id: 7 },
+    });
   });
 
   void it('takes the shared prefix of whole conversations as the context (TRL conversational)', () => {
@@ -151,7 +174,9 @@ void describe('chosen-rejected', () => {
 
   void it('does not repeat a prompt that the conversations also contain', () => {
     const user = { role: 'user', content: 'Hi' };
-    const { value } = ok(chosenRejectedAdapter.map({ prompt: [user], chosen: [user, { role: 'assistant', content: 'A' }], rejected: [user, { role: 'assistant', content: 'B' }] }));
+    const { value } = ok(
+      chosenRejectedAdapter.map({ prompt: [user], chosen: [user, { role: 'assistant', content: 'A' }], rejected: [user, { role: 'assistant', content: 'B' }] }),
+    );
     assert.equal(value.context.length, 1);
   });
 
@@ -170,7 +195,10 @@ void describe('chosen-rejected', () => {
       { role: 'system', content: 'Be brief.' },
       { role: 'user', content: '你好' },
     ]);
-    assert.deepEqual(value.responses.map((r) => r.text), ['你好！', '嗯']);
+    assert.deepEqual(
+      value.responses.map((r) => r.text),
+      ['你好！', '嗯'],
+    );
   });
 
   void it('reads MedicalGPT question/response_chosen/response_rejected', () => {
@@ -187,12 +215,27 @@ void describe('chosen-rejected', () => {
   void it('gives precise reasons', () => {
     assert.equal(reason(chosenRejectedAdapter.map({ prompt: 'Q', chosen: 'a' })), 'no field "rejected"');
     assert.deepEqual(warningsOf(chosenRejectedAdapter.map({ prompt: 'Q', chosen: 'a', rejected: '  ' })), ['response 2 (rejected) is empty']);
-    assert.equal(reason(chosenRejectedAdapter.map({ prompt: 'Q', chosen: 3, rejected: 'b' })), '"chosen" is a number, not a string, a message or a list of messages');
     assert.equal(
-      reason(chosenRejectedAdapter.map({ conversations: [{ from: 'human', value: 'x' }, { from: 'gpt', value: true }], chosen: 'a', rejected: 'b' })),
+      reason(chosenRejectedAdapter.map({ prompt: 'Q', chosen: 3, rejected: 'b' })),
+      '"chosen" is a number, not a string, a message or a list of messages',
+    );
+    assert.equal(
+      reason(
+        chosenRejectedAdapter.map({
+          conversations: [
+            { from: 'human', value: 'x' },
+            { from: 'gpt', value: true },
+          ],
+          chosen: 'a',
+          rejected: 'b',
+        }),
+      ),
       '"value" of turn 2 in "conversations" is a boolean, not a string',
     );
-    assert.match(reason(chosenRejectedAdapter.map({ conversations: [{ from: 'narrator', value: 'x' }], chosen: 'a', rejected: 'b' })), /^turn 1 in "conversations" has unknown role "narrator"/);
+    assert.match(
+      reason(chosenRejectedAdapter.map({ conversations: [{ from: 'narrator', value: 'x' }], chosen: 'a', rejected: 'b' })),
+      /^turn 1 in "conversations" has unknown role "narrator"/,
+    );
     assert.match(reason(chosenRejectedAdapter.map({ chosen: 'a', rejected: 'b' })), /^no prompt/);
   });
 });
@@ -213,7 +256,10 @@ void describe('pairwise-label', () => {
     const arena = { question: 'Q', response_a: 'x', response_b: 'y', model_a: 'm1', model_b: 'm2', winner: 'model_b' };
     const { value } = ok(pairwiseLabelAdapter.map(arena));
     assert.deepEqual(value.preference, { ranking: [2, 1] });
-    assert.deepEqual(value.responses, [{ text: 'x', model: 'm1' }, { text: 'y', model: 'm2' }]);
+    assert.deepEqual(value.responses, [
+      { text: 'x', model: 'm1' },
+      { text: 'y', model: 'm2' },
+    ]);
   });
 
   void it('reads LLMBar {input, output_1, output_2, label}: the label names the better output, 0 a tie', () => {
@@ -242,7 +288,10 @@ void describe('pairwise-label', () => {
     assert.deepEqual(agree.metadata, { idx: 3 });
     const split = ok(pairwiseLabelAdapter.map({ ...panda, annotator1: 0, annotator2: 1, annotator3: 2 })).value;
     assert.deepEqual(split.preference?.ranking, [1, 1]);
-    assert.deepEqual(split.preference?.pairs?.map((p) => p.winner), [null, 0, 1]);
+    assert.deepEqual(
+      split.preference?.pairs?.map((p) => p.winner),
+      [null, 0, 1],
+    );
   });
 
   void it('gives precise reasons', () => {
@@ -303,7 +352,13 @@ void describe('prompt-response', () => {
   });
 
   void it('is not detected on labelled data', () => {
-    assert.equal(promptResponseAdapter.detect([{ prompt: 'p', response: 'r', label: 1 }, { prompt: 'p', output: 'r', score: 3 }]), 0);
+    assert.equal(
+      promptResponseAdapter.detect([
+        { prompt: 'p', response: 'r', label: 1 },
+        { prompt: 'p', output: 'r', score: 3 },
+      ]),
+      0,
+    );
     assert.equal(promptResponseAdapter.detect([{ prompt: 'p', response: 'r' }, { nothing: 1 }]), 0.5);
   });
 
@@ -360,7 +415,13 @@ void describe('pointwise-grouped', () => {
   });
 
   void it('warns when rows of one group disagree on the prompt', () => {
-    const other = { ...row('b', 'y', { Correctness: 1 }), dialog: [{ role: 'user', content: '另一个问题' }, { role: 'llm', content: 'y' }] };
+    const other = {
+      ...row('b', 'y', { Correctness: 1 }),
+      dialog: [
+        { role: 'user', content: '另一个问题' },
+        { role: 'llm', content: 'y' },
+      ],
+    };
     const { warnings } = merge([row('a', 'x', { Correctness: 1 }), other]);
     assert.deepEqual(warnings, ["row 2 of the group has a different context; using the first row's"]);
   });
@@ -416,14 +477,17 @@ void describe('registry', () => {
     const hostile: unknown[] = [null, 42, 'str', [], {}, { chosen: null, rejected: [] }, { src: 5, response: {}, rank: 'x' }, { question_uuid: {}, stars: [] }];
     for (const adapter of builtinAdapters(defaultAdapterOptions)) {
       for (const value of hostile) {
-        assert.doesNotThrow(() => {
-          adapter.detect([value]);
-          if (!isGrouped(adapter)) adapter.map(value);
-          else {
-            adapter.groupKey(value);
-            adapter.mapRow(value);
-          }
-        }, `${adapter.name} threw on ${JSON.stringify(value)}`);
+        assert.doesNotThrow(
+          () => {
+            adapter.detect([value]);
+            if (!isGrouped(adapter)) adapter.map(value);
+            else {
+              adapter.groupKey(value);
+              adapter.mapRow(value);
+            }
+          },
+          `${adapter.name} threw on ${JSON.stringify(value)}`,
+        );
       }
     }
   });

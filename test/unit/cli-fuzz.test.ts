@@ -75,7 +75,13 @@ function hashes(): Map<string, string> {
 /** Runs the CLI in the corpus folder and checks what every run must satisfy. */
 function check(args: string[]): void {
   const before = hashes();
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd: corpus, encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL', stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(process.execPath, [cli, ...args], {
+    cwd: corpus,
+    encoding: 'utf8',
+    timeout: 20_000,
+    killSignal: 'SIGKILL',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const what = `rewardlens ${args.join(' ')}\nstderr: ${r.stderr}`;
   assert.notEqual(r.signal, 'SIGKILL', `hung: ${what}`);
   assert.ok(r.status === 0 || r.status === 2, `exit ${r.status}: ${what}`);

@@ -48,7 +48,11 @@ void describe('outputs never overwrite inputs', () => {
     assert.deepEqual(readFileSync(file), original);
     const ok = run('convert', file, '--out', join(tmp, 'convert', 'out.jsonl'));
     assert.equal(ok.code, 0, ok.stderr);
-    assert.deepEqual(readdirSync(join(tmp, 'convert')).filter((n) => n.endsWith('.tmp')), [], 'no temporary file is left behind');
+    assert.deepEqual(
+      readdirSync(join(tmp, 'convert')).filter((n) => n.endsWith('.tmp')),
+      [],
+      'no temporary file is left behind',
+    );
   });
 
   void it('label --export refuses the dataset, its label store and any other label store', () => {
@@ -94,12 +98,17 @@ void describe('no command hangs', () => {
   void it('a FIFO is refused before it is opened', (t) => {
     const fifo = join(tmp, 'fifo.jsonl');
     if (spawnSync('mkfifo', [fifo]).status !== 0) return t.skip('no mkfifo here');
-    for (const args of [['index', fifo], ['convert', fifo, '--out', join(tmp, 'x.jsonl')], ['train', fifo, '--method', 'single', '--out', join(tmp, 'r')], ['score', fifo, sample]]) {
+    for (const args of [
+      ['index', fifo],
+      ['convert', fifo, '--out', join(tmp, 'x.jsonl')],
+      ['train', fifo, '--method', 'single', '--out', join(tmp, 'r')],
+      ['score', fifo, sample],
+    ]) {
       refused(run(...args), /fifo\.jsonl: not a regular file \(a FIFO\/pipe\); save it to a file first/);
     }
   });
 
-  void it('an --out folder that cannot be created ends the run (Node\'s recursive mkdir spun forever on /proc)', (t) => {
+  void it("an --out folder that cannot be created ends the run (Node's recursive mkdir spun forever on /proc)", (t) => {
     if (!existsSync('/proc/self')) return t.skip('no /proc here');
     refused(run('train', sample, '--method', 'single', '--preset', 'tiny', '--out', '/proc/rl-run'), /\/proc\/rl-run: cannot create folder \/proc\/rl-run/);
     refused(run('labels-from-ratings', sample, '--source', 'gpt-4', '--store', '/proc/rl-store'), /cannot create folder \/proc\/rl-store/);
@@ -110,7 +119,9 @@ void describe('signals', () => {
   void it('SIGTERM ends a training run under way with exit 130, leaving a run folder (or nothing) behind', async () => {
     const file = dataset('signal');
     const out = join(tmp, 'signal', 'run');
-    const child = spawn(process.execPath, [cli, 'train', file, '--method', 'single', '--preset', 'tiny', '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [cli, 'train', file, '--method', 'single', '--preset', 'tiny', '--out', out], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     const code = await new Promise<number | null>((done) => {
       const hang = setTimeout(() => child.kill('SIGKILL'), 120_000);
@@ -138,27 +149,36 @@ void describe('errors and flags', () => {
     refused(run('index', loop), /loop\.jsonl: too many symbolic links/);
   });
 
-  void it('a dataset or model the engine cannot use is the file\'s error (exit 2), not an internal one', () => {
+  void it("a dataset or model the engine cannot use is the file's error (exit 2), not an internal one", () => {
     const empty = join(tmp, 'empty.jsonl');
     writeFileSync(empty, '');
     const fields = join(tmp, 'unknown-fields.jsonl');
     writeFileSync(fields, '{"foo":1,"bar":2}\n');
     for (const file of [empty, fields]) {
-      refused(run('train', file, '--method', 'single', '--preset', 'tiny', '--out', join(tmp, `run-${file.length}`), '-q'), /^rewardlens: .*jsonl: (no usable preference pairs|no adapter recognises|empty file, no records)/);
+      refused(
+        run('train', file, '--method', 'single', '--preset', 'tiny', '--out', join(tmp, `run-${file.length}`), '-q'),
+        /^rewardlens: .*jsonl: (no usable preference pairs|no adapter recognises|empty file, no records)/,
+      );
     }
     const model = join(tmp, 'fake.onnx');
     writeFileSync(model, 'not onnx');
-    writeFileSync(join(tmp, 'fake.manifest.json'), JSON.stringify({ format: 'rewardlens-onnx', version: 1, model: 'fake.onnx', tokenizer: 'none.json', modelSha256: 'x' }));
+    writeFileSync(
+      join(tmp, 'fake.manifest.json'),
+      JSON.stringify({ format: 'rewardlens-onnx', version: 1, model: 'fake.onnx', tokenizer: 'none.json', modelSha256: 'x' }),
+    );
     refused(run('score', model, sample), /none\.json: cannot read the tokenizer/);
   });
 
   void it('negative numbers get the flag\'s range, not "ambiguous"; --workers is bounded', () => {
-    refused(run('train', sample, '--method', 'single', '--out', join(tmp, 'neg'), '--max-minutes', '-1'), /--max-minutes must be a positive number of minutes, not "-1"/);
+    refused(
+      run('train', sample, '--method', 'single', '--out', join(tmp, 'neg'), '--max-minutes', '-1'),
+      /--max-minutes must be a positive number of minutes, not "-1"/,
+    );
     refused(run('index', sample, '--workers', '300'), /--workers must be a whole number from 1 to 64, not "300"/);
     refused(run('index', sample, '--workers', '-2'), /--workers must be a whole number from 1 to 64, not "-2"/);
   });
 
-  void it('COMMAND --help prints that command\'s usage and exits 0; --version prints the version', () => {
+  void it("COMMAND --help prints that command's usage and exits 0; --version prints the version", () => {
     const label = run('label', '--help');
     assert.equal(label.code, 0, label.stderr);
     assert.match(label.stdout, /rewardlens label FILE --report-only/);

@@ -26,7 +26,13 @@ void describe('CLI output', () => {
   });
 
   void it('score: records numbered from 1, the agreement with its engine and pairs', () => {
-    const r = run('score', join(repo, 'models', 'demo', 'model.onnx'), join(repo, 'test', 'fixtures', 'samples', 'hh-rlhf-harmless.sample.jsonl'), '--threads', '1');
+    const r = run(
+      'score',
+      join(repo, 'models', 'demo', 'model.onnx'),
+      join(repo, 'test', 'fixtures', 'samples', 'hh-rlhf-harmless.sample.jsonl'),
+      '--threads',
+      '1',
+    );
     assert.equal(r.code, 0, r.stderr);
     const first = r.stdout.split('\n')[0];
     assert.match(first, /^#1 \S+/, first);

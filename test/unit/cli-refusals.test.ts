@@ -27,9 +27,17 @@ void describe('rewardlens on files that are not lists of records', () => {
     const cases: [string, string | Buffer, RegExp][] = [
       ['notes.txt', 'Dear diary,\nno records today.\n', /^rewardlens: (?:.*\/)?notes\.txt: not JSON: line 1 starts with "Dear diary,"$/],
       ['empty.jsonl', '', /^rewardlens: (?:.*\/)?empty\.jsonl: empty file, no records$/],
-      ['utf16.jsonl', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(JSON.stringify(pair), 'utf16le')]), /^rewardlens: (?:.*\/)?utf16\.jsonl: UTF-16 \(BOM\) — convert it to UTF-8/],
+      [
+        'utf16.jsonl',
+        Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(JSON.stringify(pair), 'utf16le')]),
+        /^rewardlens: (?:.*\/)?utf16\.jsonl: UTF-16 \(BOM\) — convert it to UTF-8/,
+      ],
       ['object.json', JSON.stringify({ data: [pair, pair] }, null, 2), /^rewardlens: (?:.*\/)?object\.json: a JSON object whose array of records is at `data`/],
-      ['pretty.jsonl', `${JSON.stringify(pair, null, 2)}\n${JSON.stringify(pair, null, 2)}\n`, /^rewardlens: (?:.*\/)?pretty\.jsonl: multi-line JSON values \(pretty-printed JSONL\)/],
+      [
+        'pretty.jsonl',
+        `${JSON.stringify(pair, null, 2)}\n${JSON.stringify(pair, null, 2)}\n`,
+        /^rewardlens: (?:.*\/)?pretty\.jsonl: multi-line JSON values \(pretty-printed JSONL\)/,
+      ],
     ];
     for (const [name, content, message] of cases) {
       const path = file(name, content);
@@ -48,7 +56,10 @@ void describe('rewardlens on files that are not lists of records', () => {
     const path = file('labels.jsonl', [1, 2, 3].map((i) => JSON.stringify({ instruction: `q${i}`, output_1: 'a', output_2: 'b', label: 'A>>B' })).join('\n'));
     const r = run('index', path);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /^rewardlens: (?:.*\/)?labels\.jsonl: none of the first 3 records can be read as pairwise-label \(fields: instruction, output_1, output_2, label\); line 1: "label" is "A>>B", not a verdict/);
+    assert.match(
+      r.stderr,
+      /^rewardlens: (?:.*\/)?labels\.jsonl: none of the first 3 records can be read as pairwise-label \(fields: instruction, output_1, output_2, label\); line 1: "label" is "A>>B", not a verdict/,
+    );
   });
 
   void it('LLMBar pairs and truncated arrays: usable + malformed == records', () => {

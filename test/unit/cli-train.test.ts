@@ -45,12 +45,46 @@ void describe('rewardlens train / eval flags', () => {
 
   void it('takes every flag', () => {
     const { options, json } = parsed([
-      data, '--method', 'dmoerm', '--out', 'r', '--labels', labels, '--preset', 'tiny', '--base', baseDir, '--backend', 'wasm',
-      '--max-minutes', '1.5', '--seed', '7', '--set', 'learningRate=2e-5', '--set', 'patience=3', '--set', 'freeze=true', '--set', 'sched=cosine', '--json',
-      '--adapter', 'hh-rlhf',
+      data,
+      '--method',
+      'dmoerm',
+      '--out',
+      'r',
+      '--labels',
+      labels,
+      '--preset',
+      'tiny',
+      '--base',
+      baseDir,
+      '--backend',
+      'wasm',
+      '--max-minutes',
+      '1.5',
+      '--seed',
+      '7',
+      '--set',
+      'learningRate=2e-5',
+      '--set',
+      'patience=3',
+      '--set',
+      'freeze=true',
+      '--set',
+      'sched=cosine',
+      '--json',
+      '--adapter',
+      'hh-rlhf',
     ]);
     assert.deepEqual(options, {
-      dataset: data, method: 'dmoerm', out: 'r', labels, preset: 'tiny', base: baseDir, backend: 'wasm', maxMinutes: 1.5, seed: 7, adapter: 'hh-rlhf',
+      dataset: data,
+      method: 'dmoerm',
+      out: 'r',
+      labels,
+      preset: 'tiny',
+      base: baseDir,
+      backend: 'wasm',
+      maxMinutes: 1.5,
+      seed: 7,
+      adapter: 'hh-rlhf',
       overrides: { learningRate: 2e-5, patience: 3, freeze: true, sched: 'cosine' },
     });
     assert.equal(json, true);
@@ -62,7 +96,10 @@ void describe('rewardlens train / eval flags', () => {
     assert.match(usageError([...base, '--method', 'moe']), /--method must be one of dmoerm, dmoerm-no-outer, single, mean, wco, uwo, not "moe"/);
     assert.match(usageError([data, '--method', 'single']), /train needs --out RUN/);
     assert.match(usageError([...base, '--method', 'single', '--preset', 'huge']), /--preset must be one of tiny, small, not "huge"/);
-    assert.match(usageError([...base, '--method', 'single', '--backend', 'cuda']), /--backend must be one of auto, wasm, cpu, tfjs-node, tfjs-node-gpu, torch, not "cuda"/);
+    assert.match(
+      usageError([...base, '--method', 'single', '--backend', 'cuda']),
+      /--backend must be one of auto, wasm, cpu, tfjs-node, tfjs-node-gpu, torch, not "cuda"/,
+    );
     assert.match(usageError([...base, '--method', 'single', '--max-minutes', '0']), /--max-minutes must be a positive number of minutes, not "0"/);
     assert.match(usageError([...base, '--method', 'single', '--max-minutes', 'ten']), /--max-minutes must be/);
     assert.match(usageError([...base, '--method', 'single', '--seed', '1.5']), /--seed must be a whole number/);
@@ -120,7 +157,12 @@ void describe('rewardlens train / eval flags', () => {
   });
 
   void it('eval prints a small table: overall first, then categories by name', () => {
-    const table = formatEvalResult({ method: 'dmoerm', overall: 0.7123, pairs: 120, byCategory: { roleplay: { accuracy: 0.75, pairs: 40 }, chitchat: { accuracy: null, pairs: 0 } } });
+    const table = formatEvalResult({
+      method: 'dmoerm',
+      overall: 0.7123,
+      pairs: 120,
+      byCategory: { roleplay: { accuracy: 0.75, pairs: 40 }, chitchat: { accuracy: null, pairs: 0 } },
+    });
     assert.deepEqual(table.split('\n'), [
       'method: dmoerm',
       'category  accuracy    pairs',
@@ -133,6 +175,7 @@ void describe('rewardlens train / eval flags', () => {
   void it('the help text lists both commands and every flag (main.ts prints it with the others)', () => {
     assert.match(TRAIN_USAGE, /rewardlens train FILE --method M --out RUN/);
     assert.match(TRAIN_USAGE, /rewardlens eval RUN TESTFILE/);
-    for (const flag of ['--method', '--out', '--labels', '--preset', '--base', '--backend', '--max-minutes', '--seed', '--set', '--json']) assert.ok(TRAIN_USAGE.includes(flag), flag);
+    for (const flag of ['--method', '--out', '--labels', '--preset', '--base', '--backend', '--max-minutes', '--seed', '--set', '--json'])
+      assert.ok(TRAIN_USAGE.includes(flag), flag);
   });
 });

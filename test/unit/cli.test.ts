@@ -26,7 +26,18 @@ function indexJson(file: string, ...args: string[]): Record<string, unknown> {
 void describe('rewardlens CLI', () => {
   void it('index --json prints the documented keys', () => {
     const out = indexJson(join(samples, 'hh-rlhf-harmless.sample.jsonl'));
-    for (const key of ['file', 'format', 'records', 'malformed', 'problems', 'categories', 'avgTurns', 'responsesPerRecord', 'preferencePairs', 'duplicatePrompts']) {
+    for (const key of [
+      'file',
+      'format',
+      'records',
+      'malformed',
+      'problems',
+      'categories',
+      'avgTurns',
+      'responsesPerRecord',
+      'preferencePairs',
+      'duplicatePrompts',
+    ]) {
       assert.ok(key in out, `missing ${key}`);
     }
     assert.equal(out.format, 'hh-rlhf');
@@ -51,7 +62,10 @@ void describe('rewardlens CLI', () => {
     writeFileSync(file, '{"prompt":"a","chosen":"b","rejected":"c"}\n{"prompt": "tru\n');
     const out = indexJson(file);
     assert.equal(out.malformed, 1);
-    assert.deepEqual((out.problems as { line: number }[]).map((p) => p.line), [2]);
+    assert.deepEqual(
+      (out.problems as { line: number }[]).map((p) => p.line),
+      [2],
+    );
 
     const missing = run('index', join(tmp, 'nope.jsonl'));
     assert.equal(missing.code, 2);
@@ -89,7 +103,11 @@ void describe('rewardlens CLI', () => {
     assert.equal(pandalm.records, 999);
     assert.equal(pandalm.malformed, 6); // responses that are `true`, reported by line
     assert.equal(Object.keys(pandalm.categories as object).length, 50);
-    const llmeval = indexJson(join(shared, 'llmeval2-zh', 'human-score', 'Physics_data.json'), '--schema', join(repo, 'docs', 'examples', 'llmeval2.mapping.jsonc'));
+    const llmeval = indexJson(
+      join(shared, 'llmeval2-zh', 'human-score', 'Physics_data.json'),
+      '--schema',
+      join(repo, 'docs', 'examples', 'llmeval2.mapping.jsonc'),
+    );
     assert.equal(llmeval.records, 40);
     assert.deepEqual(llmeval.responsesPerRecord, { min: 20, max: 20, mean: 20 });
     for (const file of ['finegrained-rlhf-qa/dev_feedback.json', 'autoj-pairwise/testdata_pairwise.jsonl', 'zh-pairs/medicalgpt_dpo_zh_500.jsonl']) {

@@ -26,21 +26,52 @@ const samples = join(repoRoot(), 'test', 'fixtures', 'samples');
 /** A few real records of every sampled shape, plus hand-written ones of the shapes without a sample. */
 function seedRecords(): unknown[] {
   const seeds: unknown[] = [];
-  for (const file of ['demo.test.jsonl', 'finegrained-qa.sample.jsonl', 'hh-rlhf-harmless.sample.jsonl', 'medicalgpt-dpo-zh.sample.jsonl', 'pandalm.sample.jsonl']) {
-    const lines = readFileSync(join(samples, file), 'utf8').split('\n').filter((line) => line.trim() !== '');
+  for (const file of [
+    'demo.test.jsonl',
+    'finegrained-qa.sample.jsonl',
+    'hh-rlhf-harmless.sample.jsonl',
+    'medicalgpt-dpo-zh.sample.jsonl',
+    'pandalm.sample.jsonl',
+  ]) {
+    const lines = readFileSync(join(samples, file), 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '');
     seeds.push(...lines.slice(0, 3).map((line) => JSON.parse(line) as unknown));
   }
   seeds.push(...(JSON.parse(readFileSync(join(samples, 'llamafactory-dpo-zh.sample.json'), 'utf8')) as unknown[]).slice(0, 3));
   seeds.push(
     { src: ['hi', 'a joke?'], tgt: ['hello'], response: ['pun', 'no', 'knock knock'], rank: [2, 3, 1], label: 'chitchat' },
-    { question_uuid: 'Physics_1', llm_name: 'x', dialog: [{ role: 'user', content: 'q' }, { role: 'llm', content: 'a' }], stars: { Correctness: 2 } },
+    {
+      question_uuid: 'Physics_1',
+      llm_name: 'x',
+      dialog: [
+        { role: 'user', content: 'q' },
+        { role: 'llm', content: 'a' },
+      ],
+      stars: { Correctness: 2 },
+    },
     { prompt_id: 7, prompt: 'p', response: 'a', score: 3 },
     { prompt: 'p', responses: ['a', { text: 'b', model: 'm' }, 'c'], scores: [0.5, 2, 0.5] },
     { scenario: 'chitchat', prompt: 'Hi', 'response 1': 'Hello', 'response 2': 'Yo', label: 1 },
     { input: 'Say hi', output_1: 'Hi', output_2: 'Bye', label: 2 },
     { question: 'q', chosen: ['a', 'b'], rejected: ['c'] },
-    { prompt: [{ role: 'user', content: 'q' }], chosen: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }], rejected: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'b' }] },
-    { id: '0123456789abcdef', context: [{ role: 'user', content: 'q' }], responses: [{ text: 'a' }, { text: 'b' }], preference: { ranking: [2, 1], pairs: [{ a: 0, b: 1, winner: 1 }] } },
+    {
+      prompt: [{ role: 'user', content: 'q' }],
+      chosen: [
+        { role: 'user', content: 'q' },
+        { role: 'assistant', content: 'a' },
+      ],
+      rejected: [
+        { role: 'user', content: 'q' },
+        { role: 'assistant', content: 'b' },
+      ],
+    },
+    {
+      id: '0123456789abcdef',
+      context: [{ role: 'user', content: 'q' }],
+      responses: [{ text: 'a' }, { text: 'b' }],
+      preference: { ranking: [2, 1], pairs: [{ a: 0, b: 1, winner: 1 }] },
+    },
   );
   return seeds;
 }
@@ -48,7 +79,40 @@ function seedRecords(): unknown[] {
 const seeds = seedRecords();
 
 /** Field names the adapters look for, so random additions hit real code paths rather than metadata. */
-const knownFields = ['prompt', 'question', 'instruction', 'input', 'system', 'conversations', 'messages', 'chosen', 'rejected', 'response', 'responses', 'rank', 'ranks', 'ranking', 'scores', 'preference', 'label', 'winner', 'annotator1', 'output_1', 'output_2', 'response 1', 'response 2', 'src', 'tgt', 'question_uuid', 'stars', 'score', 'dialog', 'id', 'context', 'category'];
+const knownFields = [
+  'prompt',
+  'question',
+  'instruction',
+  'input',
+  'system',
+  'conversations',
+  'messages',
+  'chosen',
+  'rejected',
+  'response',
+  'responses',
+  'rank',
+  'ranks',
+  'ranking',
+  'scores',
+  'preference',
+  'label',
+  'winner',
+  'annotator1',
+  'output_1',
+  'output_2',
+  'response 1',
+  'response 2',
+  'src',
+  'tgt',
+  'question_uuid',
+  'stars',
+  'score',
+  'dialog',
+  'id',
+  'context',
+  'category',
+];
 
 const smallJson = fc.jsonValue({ maxDepth: 2, depthSize: 'small' });
 const oddNumbers = fc.constantFrom(0, -1, 1.5, 7, -3, 2 ** 53, Number.MAX_VALUE, -0);
@@ -177,7 +241,27 @@ void describe('fuzz: adapters', () => {
 });
 
 const pathText = fc.oneof(
-  fc.constantFrom('prompt', 'question', 'q', 'a.b', 'dialog[-1].content', 'dialog[:-1]', 'dialog[1:]', 'r[0]', '["x y"]', 'responses', 'chosen', 'rejected', 'stars', 'score', '[', 'a..b', '', 'x[1:]', 'meta["k"]'),
+  fc.constantFrom(
+    'prompt',
+    'question',
+    'q',
+    'a.b',
+    'dialog[-1].content',
+    'dialog[:-1]',
+    'dialog[1:]',
+    'r[0]',
+    '["x y"]',
+    'responses',
+    'chosen',
+    'rejected',
+    'stars',
+    'score',
+    '[',
+    'a..b',
+    '',
+    'x[1:]',
+    'meta["k"]',
+  ),
   fc.string({ maxLength: 8 }),
 );
 const optional = { requiredKeys: [] as never[] };
@@ -189,19 +273,36 @@ const mappingObject = fc.record(
     prompt: fc.oneof(
       pathText,
       fc.array(pathText, { maxLength: 3 }),
-      fc.record({ messages: pathText, role: fc.string({ maxLength: 5 }), content: fc.string({ maxLength: 5 }), roles: fc.dictionary(fc.string({ maxLength: 4 }), fc.constantFrom('user', 'assistant', 'system', 'robot')) }, optional),
+      fc.record(
+        {
+          messages: pathText,
+          role: fc.string({ maxLength: 5 }),
+          content: fc.string({ maxLength: 5 }),
+          roles: fc.dictionary(fc.string({ maxLength: 4 }), fc.constantFrom('user', 'assistant', 'system', 'robot')),
+        },
+        optional,
+      ),
     ),
     responses: fc.oneof(fc.array(pathText, { maxLength: 3 }), fc.record({ path: pathText, text: pathText, model: pathText }, optional)),
     response: fc.oneof(pathText, fc.record({ text: pathText, model: pathText }, optional)),
     ranking: fc.oneof(
       fc.record({ scores: pathText, aggregate: fc.constantFrom('sum', 'mean', 'max') }, optional),
       fc.record({ ranks: pathText, direction: fc.constantFrom('lower-is-better', 'higher-is-better', 'up') }, optional),
-      fc.record({ label: pathText, values: fc.dictionary(fc.string({ maxLength: 3 }), fc.oneof(fc.integer({ min: -1, max: 4 }), fc.constant('tie'))) }, optional),
+      fc.record(
+        { label: pathText, values: fc.dictionary(fc.string({ maxLength: 3 }), fc.oneof(fc.integer({ min: -1, max: 4 }), fc.constant('tie'))) },
+        optional,
+      ),
       fc.record({ order: fc.constantFrom('best-first', 'worst-first') }),
     ),
-    ratings: fc.oneof(fc.record({ path: pathText, source: fc.string({ maxLength: 4 }), aspect: fc.string({ maxLength: 4 }) }, optional), fc.array(fc.record({ path: pathText }), { maxLength: 2 })),
+    ratings: fc.oneof(
+      fc.record({ path: pathText, source: fc.string({ maxLength: 4 }), aspect: fc.string({ maxLength: 4 }) }, optional),
+      fc.array(fc.record({ path: pathText }), { maxLength: 2 }),
+    ),
     category: fc.oneof(pathText, fc.record({ path: pathText, values: fc.dictionary(fc.string({ maxLength: 3 }), fc.string({ maxLength: 3 })) }, optional)),
-    metadata: fc.oneof(fc.array(pathText, { maxLength: 2 }), fc.dictionary(fc.string({ maxLength: 4 }), fc.oneof(pathText, fc.record({ path: pathText, match: fc.constantFrom('(', '^(.+)_\\d+$', '.*') }, optional)))),
+    metadata: fc.oneof(
+      fc.array(pathText, { maxLength: 2 }),
+      fc.dictionary(fc.string({ maxLength: 4 }), fc.oneof(pathText, fc.record({ path: pathText, match: fc.constantFrom('(', '^(.+)_\\d+$', '.*') }, optional))),
+    ),
     extra: smallJson,
   },
   optional,
@@ -217,7 +318,11 @@ const mappingText = fc.tuple(mappingObject, fc.nat(), fc.constantFrom('keep', 'c
 
 const recordForMapping = fc.oneof(
   anyValue,
-  fc.dictionary(fc.constantFrom('prompt', 'question', 'q', 'a', 'dialog', 'r', 'x y', 'responses', 'chosen', 'rejected', 'stars', 'score', 'meta', 'g'), fc.oneof(smallJson, fc.array(fc.string({ maxLength: 3 }), { maxLength: 3 })), { maxKeys: 6 }),
+  fc.dictionary(
+    fc.constantFrom('prompt', 'question', 'q', 'a', 'dialog', 'r', 'x y', 'responses', 'chosen', 'rejected', 'stars', 'score', 'meta', 'g'),
+    fc.oneof(smallJson, fc.array(fc.string({ maxLength: 3 }), { maxLength: 3 })),
+    { maxKeys: 6 },
+  ),
 );
 
 void describe('fuzz: mapping compiler', () => {
@@ -240,11 +345,21 @@ void describe('fuzz: mapping compiler', () => {
 /** File contents: random bytes, lines of random JSON, and lines (or an array) of mutated real records, some cut short. */
 const fileBytes = fc.oneof(
   fc.uint8Array({ maxLength: 600 }),
-  fc.array(fc.oneof(anyValue.map((v) => JSON.stringify(v)), fc.string({ maxLength: 20 })), { maxLength: 8 }).map((lines) => Buffer.from(lines.join('\n'))),
-  fc.tuple(fc.array(mutatedRecord, { minLength: 1, maxLength: 6 }), fc.constantFrom('jsonl', 'array', 'pretty'), fc.nat(), fc.boolean()).map(([records, layout, cut, truncate]) => {
-    const text = layout === 'jsonl' ? records.map((r) => JSON.stringify(r)).join('\n') : JSON.stringify(records, null, layout === 'pretty' ? 2 : undefined);
-    return Buffer.from(truncate ? text.slice(0, cut % (text.length + 1)) : text);
-  }),
+  fc
+    .array(
+      fc.oneof(
+        anyValue.map((v) => JSON.stringify(v)),
+        fc.string({ maxLength: 20 }),
+      ),
+      { maxLength: 8 },
+    )
+    .map((lines) => Buffer.from(lines.join('\n'))),
+  fc
+    .tuple(fc.array(mutatedRecord, { minLength: 1, maxLength: 6 }), fc.constantFrom('jsonl', 'array', 'pretty'), fc.nat(), fc.boolean())
+    .map(([records, layout, cut, truncate]) => {
+      const text = layout === 'jsonl' ? records.map((r) => JSON.stringify(r)).join('\n') : JSON.stringify(records, null, layout === 'pretty' ? 2 : undefined);
+      return Buffer.from(truncate ? text.slice(0, cut % (text.length + 1)) : text);
+    }),
 );
 
 void describe('fuzz: scanner and index', () => {
@@ -286,7 +401,11 @@ void describe('fuzz: scanner and index', () => {
           for (let i = 0; i < dataset.size; i++) {
             const view = dataset.read(i);
             if (view.record) checkRecord(view.record, `read(${i})`);
-            else assert.ok(view.problems.some((p) => p.severity === 'error'), `record ${i} has neither a record nor an error`);
+            else
+              assert.ok(
+                view.problems.some((p) => p.severity === 'error'),
+                `record ${i} has neither a record nor an error`,
+              );
           }
         } finally {
           dataset.close();

@@ -187,7 +187,17 @@ void test('files that are not lists of records are refused with what they are (D
   await refused(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0xff, 0xfe]), /^not UTF-8 text: line 1 has the byte 0x89/);
   await refused(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(pair('a', 'b', 'c'), 'utf16le')]), /^UTF-16 \(BOM\) — convert it to UTF-8/);
   await refused(Buffer.from(pair('a', 'b', 'c'), 'utf16le'), /NUL bytes: a binary file, or UTF-16 without a byte-order mark/);
-  const pretty = JSON.stringify({ version: 2, data: [{ prompt: 'a', chosen: 'b', rejected: 'c' }, { prompt: 'd', chosen: 'e', rejected: 'f' }] }, null, 2);
+  const pretty = JSON.stringify(
+    {
+      version: 2,
+      data: [
+        { prompt: 'a', chosen: 'b', rejected: 'c' },
+        { prompt: 'd', chosen: 'e', rejected: 'f' },
+      ],
+    },
+    null,
+    2,
+  );
   await refused(pretty, /^a JSON object whose array of records is at `data` — extract it \(e\.g\. jq -c '\.data\[\]' FILE > OUT\.jsonl\)$/, 'json');
   await refused(JSON.stringify({ meta: {}, splits: { train: [{ q: 1 }, { q: 2 }] } }), /array of records is at `splits\.train`/);
   await refused(JSON.stringify({ a: 1, b: 'x' }, null, 2), /^one JSON object, not a list of records/);

@@ -37,7 +37,17 @@ void describe('detectAdapter', () => {
       [{ instruction: 'i', response1: 'a', response2: 'b', annotator1: 1 }, 'pairwise-label'],
       [{ question: 'q', 'prediction 1': 'a', 'prediction 2': 'b', preference: [1] }, 'ranked-n'],
       [{ prompt: 'p', responses: ['a', 'b'], scores: [1, 2] }, 'ranked-n'],
-      [{ question_uuid: 'q1', dialog: [{ role: 'user', content: 'q' }, { role: 'llm', content: 'a' }], stars: { x: 1 } }, 'pointwise-grouped'],
+      [
+        {
+          question_uuid: 'q1',
+          dialog: [
+            { role: 'user', content: 'q' },
+            { role: 'llm', content: 'a' },
+          ],
+          stars: { x: 1 },
+        },
+        'pointwise-grouped',
+      ],
       [{ prompt_id: 7, prompt: 'p', response: 'a', score: 3 }, 'pointwise-grouped'],
       [{ prompt: 'p', response: 'a' }, 'prompt-response'],
       [{ input: 'i', output_1: 'a', output_2: 'b', label: 1 }, 'pairwise-label'],
@@ -54,7 +64,10 @@ void describe('detectAdapter', () => {
     ]);
     assert.equal(result.adapter, undefined);
     assert.ok(result.adapter === undefined);
-    assert.equal(result.reason, 'no adapter recognises these records (fields: idx, gpt_result, gpt_reason, gpt_reference); write a mapping file (docs/mapping-file.md)');
+    assert.equal(
+      result.reason,
+      'no adapter recognises these records (fields: idx, gpt_result, gpt_reason, gpt_reference); write a mapping file (docs/mapping-file.md)',
+    );
     assert.ok(result.candidates.every((c) => c.score === 0));
     const scalars = detectAdapter([1, 'x']);
     assert.ok(scalars.adapter === undefined && /not JSON objects \(a number, a string\)/.test(scalars.reason));
@@ -65,7 +78,10 @@ void describe('detectAdapter', () => {
   void it('falls back to the next adapter that recognises the sample when every sampled record of the first fails', () => {
     // pairwise-label recognises these (pair + winner) but no winner is a verdict; ranked-n reads the score lists.
     const value = { prompt: 'p', response_a: 'x', response_b: 'y', winner: 'A>>B', responses: ['x', 'y'], scores: [2, 1] };
-    const sample = [{ value, line: 1 }, { value: { ...value, winner: 'B>A' }, line: 2 }];
+    const sample = [
+      { value, line: 1 },
+      { value: { ...value, winner: 'B>A' }, line: 2 },
+    ];
     assert.equal(detectAdapter(sample.map((s) => s.value)).adapter?.name, 'pairwise-label');
     assert.equal(detectUsableAdapter(sample, undefined, 'f.jsonl'), 'ranked-n');
     // One record that maps is enough to keep the detected adapter: the others are malformed records.
@@ -90,7 +106,16 @@ void describe('detectAdapter', () => {
   });
 
   void it('finds adapters by name and passes the rank direction on', () => {
-    assert.deepEqual(builtinAdapterNames(), ['canonical', 'dmoerm', 'hh-rlhf', 'chosen-rejected', 'pairwise-label', 'ranked-n', 'pointwise-grouped', 'prompt-response']);
+    assert.deepEqual(builtinAdapterNames(), [
+      'canonical',
+      'dmoerm',
+      'hh-rlhf',
+      'chosen-rejected',
+      'pairwise-label',
+      'ranked-n',
+      'pointwise-grouped',
+      'prompt-response',
+    ]);
     assert.equal(byName('nope'), undefined);
     const adapter = byName('dmoerm', { rankDirection: 'higher-is-better' });
     assert.ok(adapter && !isGrouped(adapter));
@@ -102,7 +127,11 @@ void describe('detectAdapter', () => {
 
 function loadValues(file: string): unknown[] {
   const text = readFileSync(path.join(dataDir, file), 'utf8');
-  if (file.endsWith('.jsonl')) return text.split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as unknown);
+  if (file.endsWith('.jsonl'))
+    return text
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as unknown);
   return JSON.parse(text) as unknown[];
 }
 
@@ -188,7 +217,10 @@ void describe('real data in shared/data', () => {
       assert.ok(detected.adapter !== undefined);
       assert.equal(detected.score, 1);
       // Unambiguous: no other adapter recognises any of these values.
-      assert.deepEqual(detected.candidates.slice(1).map((c) => c.score), detected.candidates.slice(1).map(() => 0));
+      assert.deepEqual(
+        detected.candidates.slice(1).map((c) => c.score),
+        detected.candidates.slice(1).map(() => 0),
+      );
       const outcome = mapAll(detected.adapter, values);
       assert.equal(outcome.records, records);
       assert.deepEqual(Object.fromEntries(outcome.reasons), reasons ?? {});
@@ -202,7 +234,10 @@ void describe('real data in shared/data', () => {
     }
     const gpt = detectAdapter(loadValues('pandalm/gpt-3.5-turbo-testset-v1.json'));
     assert.ok(gpt.adapter === undefined);
-    assert.equal(gpt.reason, 'no adapter recognises these records (fields: idx, gpt_result, gpt_reason, gpt_reference); write a mapping file (docs/mapping-file.md)');
+    assert.equal(
+      gpt.reason,
+      'no adapter recognises these records (fields: idx, gpt_result, gpt_reason, gpt_reference); write a mapping file (docs/mapping-file.md)',
+    );
     const panda = detectAdapter(loadValues('pandalm/pandalm-7b-testset-v1.json'));
     assert.ok(panda.adapter === undefined);
     assert.match(panda.reason, /fields: idx, pandalm_result, pandalm_reason, pandalm_reference/);

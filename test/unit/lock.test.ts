@@ -53,7 +53,10 @@ void describe('lock files', () => {
   void it('one holder at a time in this process; released, it can be taken again', () => {
     const file = join(tmp, 'a.lock');
     const lock = acquireLock(file, 'the thing');
-    assert.throws(() => acquireLock(file, 'the thing'), (e: unknown) => e instanceof LockedError && /the thing is in use by another job of this process/.test(e.message));
+    assert.throws(
+      () => acquireLock(file, 'the thing'),
+      (e: unknown) => e instanceof LockedError && /the thing is in use by another job of this process/.test(e.message),
+    );
     lock.release();
     assert.ok(!existsSync(file));
     acquireLock(file, 'the thing').release();

@@ -23,8 +23,16 @@ void test('every CommandId is contributed, every contributed command is a Comman
   const ids = [...readFileSync(join(root, 'src', 'extension', 'command-id.ts'), 'utf8').matchAll(/=\s*'(rewardlens\.[A-Za-z]+)'/g)].map((m) => m[1]);
   const contributed = manifest.contributes.commands.map((c) => c.command);
   assert.ok(ids.length > 20, `${ids.length} command ids read`);
-  assert.deepEqual(ids.filter((id) => !contributed.includes(id)), [], 'CommandIds package.json does not contribute');
-  assert.deepEqual(contributed.filter((c) => !ids.includes(c)), [], 'contributed commands that are no CommandId');
+  assert.deepEqual(
+    ids.filter((id) => !contributed.includes(id)),
+    [],
+    'CommandIds package.json does not contribute',
+  );
+  assert.deepEqual(
+    contributed.filter((c) => !ids.includes(c)),
+    [],
+    'contributed commands that are no CommandId',
+  );
   for (const [menu, items] of Object.entries(manifest.contributes.menus)) {
     for (const item of items) if (item.command) assert.ok(ids.includes(item.command), `menu ${menu} names ${item.command}`);
   }
@@ -56,11 +64,19 @@ void test("every setting's default in package.json is the value Config falls bac
       const fallback = config[name];
       values = (key) => properties[key]?.default;
       const fromManifest = config[name];
-      assert.deepEqual(fallback, fromManifest, `Config.${name}: falls back to ${JSON.stringify(fallback)}, package.json's default gives ${JSON.stringify(fromManifest)}`);
+      assert.deepEqual(
+        fallback,
+        fromManifest,
+        `Config.${name}: falls back to ${JSON.stringify(fallback)}, package.json's default gives ${JSON.stringify(fromManifest)}`,
+      );
     }
     const unread = Object.keys(properties).filter((k) => !read.has(k));
     assert.ok(getters.length > 20 && read.size > 20, `${getters.length} getters read ${read.size} settings`);
-    assert.deepEqual(unread.filter((k) => properties[k].default !== undefined && !OUTSIDE_CONFIG.includes(k)), [], 'settings with a default that no Config getter reads');
+    assert.deepEqual(
+      unread.filter((k) => properties[k].default !== undefined && !OUTSIDE_CONFIG.includes(k)),
+      [],
+      'settings with a default that no Config getter reads',
+    );
   } finally {
     (Module as unknown as { _load: typeof load })._load = load;
   }

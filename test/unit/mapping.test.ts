@@ -154,7 +154,17 @@ void describe('mapped adapters', () => {
     assert.ok(!negative.ok && negative.reason === '"r" is -3: a rank is a whole number from 1', JSON.stringify(negative));
     assert.ok(rows.adapter.mapRow({ g: 1, q: 'x', a: 'y', r: 2 }).ok);
     const scores = recordAdapter('{"prompt": "q", "responses": {"path": "rs", "text": "t"}, "ranking": {"scores": "s", "aggregate": "mean"}}');
-    assert.deepEqual(mapped(scores, { q: 'x', rs: [{ t: 'a' }, { t: 'b' }], s: [{ x: 1, y: 3 }, { x: 2, y: 2 }] }).preference, { ranking: [1, 1] });
+    assert.deepEqual(
+      mapped(scores, {
+        q: 'x',
+        rs: [{ t: 'a' }, { t: 'b' }],
+        s: [
+          { x: 1, y: 3 },
+          { x: 2, y: 2 },
+        ],
+      }).preference,
+      { ranking: [1, 1] },
+    );
   });
 
   void it('reads responses listed best first (pairs named chosen/reject, better/worse, pos/neg)', () => {
@@ -287,7 +297,10 @@ void describe('llmeval2 example mappings', () => {
           // The best-ranked responses have the highest star total of the question.
           const totals = record.responses.map((r) => (r.ratings ?? []).reduce((sum, rating) => sum + rating.value, 0));
           const best = Math.max(...totals);
-          assert.deepEqual(record.preference?.ranking?.map((rank) => rank === 1), totals.map((total) => total === best));
+          assert.deepEqual(
+            record.preference?.ranking?.map((rank) => rank === 1),
+            totals.map((total) => total === best),
+          );
         }
         // Six Foreign_Languages answers are `true` instead of text, in both folders.
         assert.equal(rejected, file === 'Foreign_Languages_data.json' ? 6 : 0, file);

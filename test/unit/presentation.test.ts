@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PreferenceRecord } from '../../src/core/dataset/record';
 import { stringAt, responseForString } from '../../src/extension/hovers/locate';
-import { describeRank, formatPreference, formatRanking, lensTitle, responseHeading, responsePreviewChars, snippet } from '../../src/extension/presentation/format';
+import {
+  describeRank,
+  formatPreference,
+  formatRanking,
+  lensTitle,
+  responseHeading,
+  responsePreviewChars,
+  snippet,
+} from '../../src/extension/presentation/format';
 
 // The text helpers behind CodeLens, hovers and the record browser: pure, so tested without VS Code.
 
@@ -27,10 +35,24 @@ void describe('presentation', () => {
       category: 'objective knowledge QA',
       context: [{ role: 'user', content: 'q' }],
       responses: ['a', 'b', 'c', 'd'].map((text) => ({ text })),
-      preference: { pairs: [{ a: 0, b: 1, winner: 0 }, { a: 0, b: 2, winner: 0 }, { a: 1, b: 2, winner: null }, { a: 2, b: 3, winner: 2 }] },
+      preference: {
+        pairs: [
+          { a: 0, b: 1, winner: 0 },
+          { a: 0, b: 2, winner: 0 },
+          { a: 1, b: 2, winner: null },
+          { a: 2, b: 3, winner: 2 },
+        ],
+      },
     };
     assert.equal(lensTitle(many), 'objective knowledge QA · 4 responses · 4 pairs, best #1');
-    const split = record({ preference: { pairs: [{ a: 0, b: 1, winner: 0, annotator: 'a1' }, { a: 0, b: 1, winner: 1, annotator: 'a2' }] } });
+    const split = record({
+      preference: {
+        pairs: [
+          { a: 0, b: 1, winner: 0, annotator: 'a1' },
+          { a: 0, b: 1, winner: 1, annotator: 'a2' },
+        ],
+      },
+    });
     assert.equal(formatPreference(split), 'majority #1 = #2 (no majority of 2)');
     assert.equal(formatPreference(record({})), 'unlabelled');
   });

@@ -12,7 +12,9 @@ import { compilePointsConfig } from '../../src/core/labelling/points';
 // while typing) must accept what the loaders accept and reject what they reject, or users get red
 // squiggles on working files / silence on broken ones.
 const repoRoot = path.resolve(__dirname, '../../..');
-const manifest = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { contributes: { jsonValidation: { fileMatch: string | string[]; url: string }[] } };
+const manifest = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+  contributes: { jsonValidation: { fileMatch: string | string[]; url: string }[] };
+};
 
 // strictRequired off: the schemas say "exactly one of" with {required, not: {required}} on properties declared above.
 function schema(file: string): ValidateFunction {

@@ -31,7 +31,6 @@ export interface ChartOptions {
   showTrain: boolean;
 }
 
-
 function svg(tag: string, attrs: Record<string, string | number>, ...children: (Node | string)[]): SVGElement {
   const el = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
@@ -45,7 +44,18 @@ export function seriesOf(points: readonly ChartPoint[]): Series[] {
   for (const p of points) {
     const key = JSON.stringify([p.phase, p.expert ?? null]);
     let s = map.get(key);
-    if (s === undefined) map.set(key, (s = { key, name: p.expert ? `${p.phase} · ${p.expert}` : p.phase, phase: p.phase, colour: map.size % COLOURS, dash: Math.floor(map.size / COLOURS) % 3, points: [] }));
+    if (s === undefined)
+      map.set(
+        key,
+        (s = {
+          key,
+          name: p.expert ? `${p.phase} · ${p.expert}` : p.phase,
+          phase: p.phase,
+          colour: map.size % COLOURS,
+          dash: Math.floor(map.size / COLOURS) % 3,
+          points: [],
+        }),
+      );
     s.points.push(p);
   }
   for (const s of map.values()) s.points.sort((a, b) => a.step - b.step);
@@ -82,15 +92,22 @@ export function accuracyChart(series: Series[], view: ChartOptions): HTMLElement
 
   const dots: { cx: number; cy: number; s: Series; p: ChartPoint }[] = [];
   for (const s of series) {
-    for (const [metric, on, cls] of [['valAcc', view.showVal, 'val'], ['trainAcc', view.showTrain, 'train']] as const) {
+    for (const [metric, on, cls] of [
+      ['valAcc', view.showVal, 'val'],
+      ['trainAcc', view.showTrain, 'train'],
+    ] as const) {
       if (!on) continue;
       const pts = s.points.filter((p) => p[metric] !== undefined);
       if (pts.length === 0) continue;
-      const line = svg('polyline', { class: `line ${cls} s${s.colour} d${s.dash}`, points: pts.map((p) => `${x(p.step).toFixed(1)},${y(p[metric]!).toFixed(1)}`).join(' ') });
+      const line = svg('polyline', {
+        class: `line ${cls} s${s.colour} d${s.dash}`,
+        points: pts.map((p) => `${x(p.step).toFixed(1)},${y(p[metric]!).toFixed(1)}`).join(' '),
+      });
       line.appendChild(svg('title', {}, `${s.name} (${cls === 'val' ? l10n.t('validation') : l10n.t('training')})`));
       root.appendChild(line);
       // Dots as well as the line: the first evaluation alone is a point, which a polyline does not draw.
-      if (cls === 'val') for (const p of pts) root.appendChild(svg('circle', { r: 2.5, cx: x(p.step).toFixed(1), cy: y(p.valAcc!).toFixed(1), class: `dot s${s.colour}` }));
+      if (cls === 'val')
+        for (const p of pts) root.appendChild(svg('circle', { r: 2.5, cx: x(p.step).toFixed(1), cy: y(p.valAcc!).toFixed(1), class: `dot s${s.colour}` }));
       if (cls === 'val') for (const p of pts) dots.push({ cx: x(p.step), cy: y(p.valAcc!), s, p });
       else if (!view.showVal) for (const p of pts) dots.push({ cx: x(p.step), cy: y(p.trainAcc!), s, p });
     }
@@ -146,7 +163,17 @@ export function chartLegend(series: Series[]): HTMLElement {
     { class: 'legend' },
     ...series.map((s) => {
       const best = s.points.reduce<ChartPoint | undefined>((b, p) => (p.valAcc !== undefined && (b === undefined || p.valAcc > b.valAcc!) ? p : b), undefined);
-      return h('li', { attrs: { 'data-series': s.name } }, h('span', { class: `swatch s${s.colour} d${s.dash}` }), h('span', { class: 'series-name' }, s.name), h('span', { class: 'muted' }, best ? ` ${l10n.t('best val {0} at step {1}', pct(best.valAcc), best.step)}` : ` ${l10n.t('{0} evaluations', s.points.length)}`));
+      return h(
+        'li',
+        { attrs: { 'data-series': s.name } },
+        h('span', { class: `swatch s${s.colour} d${s.dash}` }),
+        h('span', { class: 'series-name' }, s.name),
+        h(
+          'span',
+          { class: 'muted' },
+          best ? ` ${l10n.t('best val {0} at step {1}', pct(best.valAcc), best.step)}` : ` ${l10n.t('{0} evaluations', s.points.length)}`,
+        ),
+      );
     }),
   );
 }

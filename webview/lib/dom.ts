@@ -51,7 +51,12 @@ export function renderMessage(app: HTMLElement, message: string): void {
  * the action buttons on the right.
  */
 export function pageHeader(title: HTMLElement, lines: Child[], actions: Child[] = []): HTMLElement {
-  return h('header', { class: 'page-header' }, h('div', { class: 'titles' }, title, ...lines), actions.length > 0 ? h('div', { class: 'actions' }, ...actions) : undefined);
+  return h(
+    'header',
+    { class: 'page-header' },
+    h('div', { class: 'titles' }, title, ...lines),
+    actions.length > 0 ? h('div', { class: 'actions' }, ...actions) : undefined,
+  );
 }
 
 /** One line under a page's title; `tooltip` shows what does not fit (a path, a model file). */

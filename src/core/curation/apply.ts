@@ -41,13 +41,17 @@ function bestAndWorst(ranking: number[]): [number, number] {
 
 /** Why `ranking` is not a ranking of `n` responses (one whole rank ≥ 1, 1 best, per response), or undefined. */
 export function rankingProblem(ranking: readonly number[], n: number): string | undefined {
-  if (ranking.length !== n || ranking.some((r) => !Number.isInteger(r) || r < 1)) return `the new ranking needs one rank (1 best) for each of the ${n} responses`;
+  if (ranking.length !== n || ranking.some((r) => !Number.isInteger(r) || r < 1))
+    return `the new ranking needs one rank (1 best) for each of the ${n} responses`;
   return undefined;
 }
 
 /** `"2, 1, 3"` (or `2 1 3`) as a ranking of `n` responses; a string says what is wrong with it. */
 export function parseRanking(text: string, n: number): number[] | string {
-  const parts = text.trim().split(/[\s,]+/).filter(Boolean);
+  const parts = text
+    .trim()
+    .split(/[\s,]+/)
+    .filter(Boolean);
   const ranking = parts.map(Number);
   return rankingProblem(ranking, n) ?? ranking;
 }

@@ -52,7 +52,11 @@ function trlLines(r: PreferenceRecord): string[] {
   const prompt = r.context.map((t) => ({ role: t.role, content: t.content }));
   const { pairs } = humanPairs(r, 0, { max: Number.MAX_SAFE_INTEGER, seed: 0 });
   return pairs.map((p) =>
-    JSON.stringify({ prompt, chosen: [{ role: 'assistant', content: r.responses[p.winner].text }], rejected: [{ role: 'assistant', content: r.responses[p.loser].text }] }),
+    JSON.stringify({
+      prompt,
+      chosen: [{ role: 'assistant', content: r.responses[p.winner].text }],
+      rejected: [{ role: 'assistant', content: r.responses[p.loser].text }],
+    }),
   );
 }
 
@@ -75,7 +79,8 @@ export function exportDataset(dataset: Dataset, out: string, options: ExportData
   if (options.format === 'same') {
     const adapter = dataset.report.adapter;
     const same = SAME_WRITERS[adapter];
-    if (!same) throw new FileError(dataset.file, `its shape (${adapter}) cannot be written back from the curated records; use --format canonical (or trl, dmoerm)`);
+    if (!same)
+      throw new FileError(dataset.file, `its shape (${adapter}) cannot be written back from the curated records; use --format canonical (or trl, dmoerm)`);
     write = same;
   } else write = options.format === 'canonical' ? SAME_WRITERS.canonical : options.format === 'trl' ? trlLines : dmoermLines;
   const applier = options.edits === false ? undefined : EditApplier.forDataset(dataset.file);

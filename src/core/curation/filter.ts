@@ -65,14 +65,16 @@ export function parseFilter(query: string): Clause[] {
     } catch {
       throw new FilterError(`filter: "${text}" (at ${here}) has a malformed %-escape`);
     }
-    if (!NUMERIC.has(key) && !FLAGS.has(key) && !TEXT.has(key)) throw new FilterError(`filter: unknown key "${key}" (at ${here}); keys: ${FILTER_KEYS.join(', ')}`);
+    if (!NUMERIC.has(key) && !FLAGS.has(key) && !TEXT.has(key))
+      throw new FilterError(`filter: unknown key "${key}" (at ${here}); keys: ${FILTER_KEYS.join(', ')}`);
     if (NUMERIC.has(key)) {
       if (value === '' || !Number.isFinite(Number(value))) throw new FilterError(`filter: ${key} needs a number, not "${value}" (at ${here})`);
     } else {
       if (op !== '=' && op !== '!=') throw new FilterError(`filter: ${key} takes = or !=, not ${op} (at ${here})`);
       if (FLAGS.has(key) && value !== '0' && value !== '1') throw new FilterError(`filter: ${key} is 0 or 1, not "${value}" (at ${here})`);
       if (value === '') throw new FilterError(`filter: ${key} needs a value (at ${here})`);
-      if (key === 'pii' && !['1', '0', 'email', 'phone', 'idCard'].includes(value)) throw new FilterError(`filter: pii is 1, 0, email, phone or idCard, not "${value}" (at ${here})`);
+      if (key === 'pii' && !['1', '0', 'email', 'phone', 'idCard'].includes(value))
+        throw new FilterError(`filter: pii is 1, 0, email, phone or idCard, not "${value}" (at ${here})`);
     }
     clauses.push({ key, op, value, at: here });
   }
@@ -141,7 +143,7 @@ function clauseHolds(c: Clause, record: PreferenceRecord, ctx: FilterContext): b
       return eq(list.some((t) => tags.includes(t)));
     }
     case 'edited':
-      return eq(((curationOf(record)?.edits.length ?? 0) > 0) === (c.value === '1'));
+      return eq((curationOf(record)?.edits.length ?? 0) > 0 === (c.value === '1'));
     case 'dup-prompt': {
       const n = ctx.promptCounts?.get(promptKeyHash(record.context)) ?? 1;
       return eq(n > 1 === (c.value === '1'));
@@ -161,7 +163,11 @@ function clauseHolds(c: Clause, record: PreferenceRecord, ctx: FilterContext): b
       const scores = ctx.scores?.get(c.value);
       if (!scores) throw new Error(`filter: model-vs-human=${c.value} was not prepared`);
       const rewards = scores.get(record.id);
-      return eq(rewards !== undefined && rewards.length === record.responses.length && humanPairs(record, 0).pairs.some((p) => modelDisagrees(rewards, p.winner, p.loser)));
+      return eq(
+        rewards !== undefined &&
+          rewards.length === record.responses.length &&
+          humanPairs(record, 0).pairs.some((p) => modelDisagrees(rewards, p.winner, p.loser)),
+      );
     }
     case 'pii': {
       const kinds = findPiiInRecord(record);
@@ -171,7 +177,11 @@ function clauseHolds(c: Clause, record: PreferenceRecord, ctx: FilterContext): b
     case 'responses':
       return compare(record.responses.length, c.op, Number(c.value));
     case 'len.prompt':
-      return compare(record.context.reduce((n, t) => n + t.content.length, 0), c.op, Number(c.value));
+      return compare(
+        record.context.reduce((n, t) => n + t.content.length, 0),
+        c.op,
+        Number(c.value),
+      );
     case 'len.response':
       return record.responses.some((r) => compare(r.text.length, c.op, Number(c.value)));
     case 'len.chosen':
@@ -240,7 +250,8 @@ export async function prepareFilter(
   if (clauses.some((c) => c.key === 'label-vs-human')) {
     const store = options.labelStore ?? storeFileFor(dataset.file);
     const labels = mergedLabels(readStore(store));
-    if (labels.length === 0) throw new FilterError(`filter: label-vs-human needs capability labels, and ${store} has none (rewardlens label, or Label Capability Points…)`);
+    if (labels.length === 0)
+      throw new FilterError(`filter: label-vs-human needs capability labels, and ${store} has none (rewardlens label, or Label Capability Points…)`);
     ctx.verdicts = indexVerdicts(labels);
   }
   for (const c of clauses) {
@@ -248,7 +259,10 @@ export async function prepareFilter(
     ctx.scores ??= new Map();
     if (ctx.scores.has(c.value)) continue;
     if (c.value === MODEL_SCORES) {
-      if (!options.modelScores) throw new FilterError(`filter: model-vs-human=${MODEL_SCORES} scores with the editor's reward model; here, give a scores file (rewardlens score MODEL FILE --json > scores.json)`);
+      if (!options.modelScores)
+        throw new FilterError(
+          `filter: model-vs-human=${MODEL_SCORES} scores with the editor's reward model; here, give a scores file (rewardlens score MODEL FILE --json > scores.json)`,
+        );
       ctx.scores.set(c.value, await options.modelScores());
     } else ctx.scores.set(c.value, readScores(resolve(c.value)));
   }
@@ -272,11 +286,16 @@ function readScores(file: string): Map<string, number[]> {
   } catch {
     records = undefined;
   }
-  if (!Array.isArray(records)) throw new FilterError(`filter: model-vs-human=${file} is not the output of rewardlens score --json (one JSON object with a "records" list)`);
+  if (!Array.isArray(records))
+    throw new FilterError(`filter: model-vs-human=${file} is not the output of rewardlens score --json (one JSON object with a "records" list)`);
   const out = new Map<string, number[]>();
   for (const r of records as Array<{ id?: unknown; logits?: unknown }>) {
     // JSON writes a NaN reward as null; NaN disagrees with every pair, as in the explorer.
-    if (typeof r.id === 'string' && Array.isArray(r.logits)) out.set(r.id, (r.logits as unknown[]).map((v) => (v === null ? NaN : Number(v))));
+    if (typeof r.id === 'string' && Array.isArray(r.logits))
+      out.set(
+        r.id,
+        (r.logits as unknown[]).map((v) => (v === null ? NaN : Number(v))),
+      );
   }
   return out;
 }

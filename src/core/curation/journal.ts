@@ -154,7 +154,11 @@ export type NewRecordEdit = Omit<RecordEdit, 'seq' | 'ts'>;
  * the lock, against the journal as it is on disk (another window may have appended meanwhile).
  * `{undo: true}` with nothing to undo writes nothing and returns [].
  */
-export function appendToJournal(file: string, entries: readonly (NewRecordEdit | { kind: 'undo' } | { kind: 'redo' })[], now: () => Date = () => new Date()): JournalLine[] {
+export function appendToJournal(
+  file: string,
+  entries: readonly (NewRecordEdit | { kind: 'undo' } | { kind: 'redo' })[],
+  now: () => Date = () => new Date(),
+): JournalLine[] {
   makeDirs(dirname(file));
   const lock = acquireLock(`${file}.lock`, 'the edits journal');
   try {
@@ -172,7 +176,7 @@ export function appendToJournal(file: string, entries: readonly (NewRecordEdit |
           if (!target) continue;
           line = { kind: entry.kind, seq: ++seq, target: target.seq, ts };
         } else {
-          line = { ...(entry), seq: ++seq, ts };
+          line = { ...entry, seq: ++seq, ts };
         }
         writeSync(fd, `${JSON.stringify(line)}\n`);
         written.push(line);

@@ -10,9 +10,7 @@ export interface MappedRow {
   score?: number;
 }
 
-export type MapResult<T = MappedRecord> =
-  | { ok: true; value: T; warnings?: string[] }
-  | { ok: false; reason: string };
+export type MapResult<T = MappedRecord> = { ok: true; value: T; warnings?: string[] } | { ok: false; reason: string };
 
 export interface AdapterOptions {
   /**

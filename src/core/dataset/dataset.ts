@@ -254,7 +254,10 @@ function refuseNonRecords(source: ByteSource, format: FileFormat, sample: Sample
   if (utf16 !== undefined) throw new DatasetFileError(name, utf16);
   if (sample.entries === 0 && format === 'json-array') {
     const damage = sample.structural[0];
-    throw new DatasetFileError(name, damage ? `a JSON array without one complete record: line ${damage.line}: ${damage.reason}` : 'an empty JSON array, no records');
+    throw new DatasetFileError(
+      name,
+      damage ? `a JSON array without one complete record: line ${damage.line}: ${damage.reason}` : 'an empty JSON array, no records',
+    );
   }
   // Most entries not even JSON: the file is something else, and that is the one thing worth saying.
   if (sample.values.length * 2 < sample.entries || sample.entries === 0) throw new DatasetFileError(name, notRecordsReason(source));
@@ -287,7 +290,11 @@ async function indexSource(source: ByteSource, options: IndexOptions): Promise<D
   if (isGrouped(adapter)) return indexGrouped(source, format, adapter, adapterName, options);
 
   const workers = Math.max(1, options.workers ?? availableParallelism());
-  const parallel = format === 'jsonl' && workers > 1 && source.size >= (options.parallelMinBytes ?? PARALLEL_THRESHOLD) && (source instanceof FileSource || source instanceof BufferSource);
+  const parallel =
+    format === 'jsonl' &&
+    workers > 1 &&
+    source.size >= (options.parallelMinBytes ?? PARALLEL_THRESHOLD) &&
+    (source instanceof FileSource || source instanceof BufferSource);
   const results = parallel
     ? await scanInWorkers(source, format, spec, workers, options)
     : [
@@ -313,7 +320,13 @@ function workerScript(): string {
 }
 
 /** Splits the file at line boundaries into one range per worker and scans them in parallel. */
-async function scanInWorkers(source: FileSource | BufferSource, format: FileFormat, spec: AdapterSpec, workers: number, options: IndexOptions): Promise<RangeResult[]> {
+async function scanInWorkers(
+  source: FileSource | BufferSource,
+  format: FileFormat,
+  spec: AdapterSpec,
+  workers: number,
+  options: IndexOptions,
+): Promise<RangeResult[]> {
   const from = bomLength(source);
   const bounds = [from];
   const probe = Buffer.allocUnsafe(64 * 1024);
@@ -422,7 +435,19 @@ function assemble(source: ByteSource, format: FileFormat, adapter: RecordAdapter
   problems.sort((a, b) => a.line - b.line);
   if (problems.length > MAX_PROBLEMS) problems.length = MAX_PROBLEMS;
   const offsets: OffsetIndex = { format, size: source.size, starts, lengths, lines, problems: [] };
-  const report = makeReport(source, format, adapterName, total, total + unreadable, stats, malformed, problems, problemCount, duplicates.prompts, duplicates.records);
+  const report = makeReport(
+    source,
+    format,
+    adapterName,
+    total,
+    total + unreadable,
+    stats,
+    malformed,
+    problems,
+    problemCount,
+    duplicates.prompts,
+    duplicates.records,
+  );
   return new Dataset(source, offsets, adapter, report);
 }
 
@@ -504,7 +529,12 @@ function indexGrouped(source: ByteSource, format: FileFormat, adapter: GroupedAd
     for (const w of row.warnings ?? []) problems.push({ line, reason: w, severity: 'warning' });
     group.rows.push(row.value);
   };
-  const scan = { chunkSize: options.chunkSize, signal: options.signal, wantBytes: true, onChunk: (p: number) => options.onProgress?.(p / Math.max(1, source.size)) };
+  const scan = {
+    chunkSize: options.chunkSize,
+    signal: options.signal,
+    wantBytes: true,
+    onChunk: (p: number) => options.onProgress?.(p / Math.max(1, source.size)),
+  };
   const structural = format === 'json-array' ? scanJsonArray(source, onEntry, scan) : (scanJsonl(source, bomLength(source), source.size, onEntry, scan), []);
   const index = collector.finish(format, source.size, structural);
   problems.push(...index.problems);
@@ -527,7 +557,8 @@ function indexGrouped(source: ByteSource, format: FileFormat, adapter: GroupedAd
       entryGroup[e] = g;
     }
     const line = index.lines[group.entries[0]];
-    const merged: MapResult = group.rows.length > 0 ? adapter.mergeGroup(group.rows) : { ok: false, reason: `none of the ${group.entries.length} rows of this group can be used` };
+    const merged: MapResult =
+      group.rows.length > 0 ? adapter.mergeGroup(group.rows) : { ok: false, reason: `none of the ${group.entries.length} rows of this group can be used` };
     if (!merged.ok) {
       malformed++;
       problems.push({ line, reason: merged.reason, severity: 'error' });
@@ -550,7 +581,19 @@ function indexGrouped(source: ByteSource, format: FileFormat, adapter: GroupedAd
   problems.sort((a, b) => a.line - b.line);
   const problemCount = problems.length;
   if (problems.length > MAX_PROBLEMS) problems.length = MAX_PROBLEMS;
-  const report = makeReport(source, format, adapterName, index.starts.length, groups.size + orphans, stats, malformed, problems, problemCount, duplicatePrompts, duplicateRecords);
+  const report = makeReport(
+    source,
+    format,
+    adapterName,
+    index.starts.length,
+    groups.size + orphans,
+    stats,
+    malformed,
+    problems,
+    problemCount,
+    duplicatePrompts,
+    duplicateRecords,
+  );
   return new Dataset(source, { ...index, problems: [] }, adapter, report, { starts, members, entryGroup });
 }
 

@@ -12,8 +12,7 @@ export interface AdapterCandidate {
 }
 
 export type DetectionResult =
-  | { adapter: Adapter; score: number; candidates: AdapterCandidate[] }
-  | { adapter: undefined; reason: string; candidates: AdapterCandidate[] };
+  { adapter: Adapter; score: number; candidates: AdapterCandidate[] } | { adapter: undefined; reason: string; candidates: AdapterCandidate[] };
 
 /**
  * Below this share of recognised values no adapter is chosen: a file where most records fit no
@@ -69,7 +68,11 @@ function fieldsSeen(sample: readonly unknown[]): string | undefined {
  * the file is refused with its fields and the first failure, rather than indexed as 100% malformed.
  * Throws DatasetFileError naming `fileName`.
  */
-export function detectUsableAdapter(sample: readonly { value: unknown; line: number }[], options: Partial<AdapterOptions> | undefined, fileName: string): string {
+export function detectUsableAdapter(
+  sample: readonly { value: unknown; line: number }[],
+  options: Partial<AdapterOptions> | undefined,
+  fileName: string,
+): string {
   const values = sample.map((s) => s.value);
   const detected = detectAdapter(values, options);
   if (detected.adapter === undefined) {

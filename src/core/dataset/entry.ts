@@ -34,9 +34,7 @@ function firstInvalidUtf8(bytes: Buffer): number {
 }
 
 /** What an adapter is, in a form that can be posted to a worker thread. */
-export type AdapterSpec =
-  | { kind: 'builtin'; name: string; options: AdapterOptions }
-  | { kind: 'mapping'; file: string; text: string; options: AdapterOptions };
+export type AdapterSpec = { kind: 'builtin'; name: string; options: AdapterOptions } | { kind: 'mapping'; file: string; text: string; options: AdapterOptions };
 
 export function adapterFromSpec(spec: AdapterSpec): Adapter {
   if (spec.kind === 'builtin') {

@@ -34,7 +34,8 @@ export function notRecordsReason(source: ByteSource): string {
   const firstLine = head.subarray(i, Math.min(lineEnd < 0 ? head.length : lineEnd, i + 256));
   if (firstLine.includes(0)) return `line ${line} holds NUL bytes: a binary file, or UTF-16 without a byte-order mark (convert it to UTF-8)`;
   const invalid = firstInvalidByte(firstLine);
-  if (invalid >= 0) return `not UTF-8 text: line ${line} has the byte 0x${firstLine[invalid].toString(16).padStart(2, '0')} that UTF-8 does not allow (a binary file?)`;
+  if (invalid >= 0)
+    return `not UTF-8 text: line ${line} has the byte 0x${firstLine[invalid].toString(16).padStart(2, '0')} that UTF-8 does not allow (a binary file?)`;
   if (head[i] === 0x7b || head[i] === 0x5b) {
     const text = head.toString('utf8', i);
     const end = endOfFirstValue(text);

@@ -9,7 +9,17 @@ import type { Adapter, AdapterOptions } from './adapter';
 import { parseFieldPath } from './adapters/field-path';
 import type { FieldPath } from './adapters/field-path';
 import { mappedAdapter } from './adapters/mapped';
-import type { Aggregate, CategorySpec, MappingSpec, MetadataSpec, PromptSpec, RankingSpec, RatingSpec, ResponsesSpec, RowResponseSpec } from './adapters/mapping-spec';
+import type {
+  Aggregate,
+  CategorySpec,
+  MappingSpec,
+  MetadataSpec,
+  PromptSpec,
+  RankingSpec,
+  RatingSpec,
+  ResponsesSpec,
+  RowResponseSpec,
+} from './adapters/mapping-spec';
 import { defaultRoleNames } from './adapters/turns';
 import type { Role } from './record';
 import type { ConfigError } from '../jsonc';
@@ -67,7 +77,20 @@ class SpecReader {
   ) {}
 
   read(root: Node, fallbackName: string): MappingSpec | undefined {
-    const keys = this.object(root, 'the mapping', ['$schema', 'name', 'description', 'groupBy', 'system', 'prompt', 'responses', 'response', 'ranking', 'ratings', 'category', 'metadata']);
+    const keys = this.object(root, 'the mapping', [
+      '$schema',
+      'name',
+      'description',
+      'groupBy',
+      'system',
+      'prompt',
+      'responses',
+      'response',
+      'ranking',
+      'ratings',
+      'category',
+      'metadata',
+    ]);
     if (keys === undefined) return undefined;
     const name = keys.has('name') ? this.string(keys.get('name')!, '"name"') : fallbackName;
     if (keys.has('description')) this.string(keys.get('description')!, '"description"');
@@ -81,7 +104,8 @@ class SpecReader {
       if (keys.has('responses')) this.d.at(keys.get('responses')!.parent!, 'with "groupBy" each row holds one response: use "response", not "responses"');
       response = keys.has('response') ? this.rowResponse(keys.get('response')!) : this.missing(root, 'response', ' (the response of each row, with "groupBy")');
     } else {
-      if (keys.has('response')) this.d.at(keys.get('response')!.parent!, '"response" is for pointwise rows with "groupBy"; use "responses" (a list of paths) here');
+      if (keys.has('response'))
+        this.d.at(keys.get('response')!.parent!, '"response" is for pointwise rows with "groupBy"; use "responses" (a list of paths) here');
       responses = keys.has('responses') ? this.responses(keys.get('responses')!) : this.missing(root, 'responses');
     }
     const ranking = keys.has('ranking') ? this.ranking(keys.get('ranking')!, keys.has('groupBy')) : undefined;
@@ -166,7 +190,10 @@ class SpecReader {
       const [keyNode, valueNode] = property.children ?? [];
       if (keyNode === undefined || valueNode === undefined) continue;
       if (valueNode.type !== 'string' || !roles.includes(valueNode.value as Role)) {
-        this.d.at(valueNode, `role "${String(keyNode.value)}" must map to "system", "user" or "assistant", not ${JSON.stringify(valueNode.value) ?? nodeKind(valueNode)}`);
+        this.d.at(
+          valueNode,
+          `role "${String(keyNode.value)}" must map to "system", "user" or "assistant", not ${JSON.stringify(valueNode.value) ?? nodeKind(valueNode)}`,
+        );
         ok = false;
       } else names[keyNode.value as string] = valueNode.value as Role;
     }
@@ -222,7 +249,10 @@ class SpecReader {
     misplaced('direction', 'ranks');
     misplaced('values', 'label');
     if ((kind === 'label' || kind === 'order') && grouped) {
-      this.d.at(keys.get(kind)!.parent!, `${kind === 'order' ? 'an' : 'a'} "${kind}" ranking compares the responses of one record; it cannot be used with "groupBy"`);
+      this.d.at(
+        keys.get(kind)!.parent!,
+        `${kind === 'order' ? 'an' : 'a'} "${kind}" ranking compares the responses of one record; it cannot be used with "groupBy"`,
+      );
       return undefined;
     }
     if (kind === 'order') {
@@ -261,7 +291,10 @@ class SpecReader {
       const v: unknown = valueNode.value;
       if (v === 'tie' || (typeof v === 'number' && Number.isInteger(v) && v >= 1)) values[keyNode.value as string] = v;
       else {
-        this.d.at(valueNode, `label "${String(keyNode.value)}" must map to a response number (1, 2, …) or "tie", not ${JSON.stringify(v) ?? nodeKind(valueNode)}`);
+        this.d.at(
+          valueNode,
+          `label "${String(keyNode.value)}" must map to a response number (1, 2, …) or "tie", not ${JSON.stringify(v) ?? nodeKind(valueNode)}`,
+        );
         ok = false;
       }
     }
@@ -306,7 +339,8 @@ class SpecReader {
     let values: Record<string, string> | undefined;
     const valuesNode = keys.get('values');
     if (valuesNode) {
-      if (valuesNode.type !== 'object') this.d.at(valuesNode, `"category.values" must be an object mapping values to category names, not ${nodeKind(valuesNode)}`);
+      if (valuesNode.type !== 'object')
+        this.d.at(valuesNode, `"category.values" must be an object mapping values to category names, not ${nodeKind(valuesNode)}`);
       else {
         values = {};
         for (const property of valuesNode.children ?? []) {

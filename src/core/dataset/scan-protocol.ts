@@ -17,7 +17,4 @@ export interface ScanJob {
 }
 
 /** Worker → main. */
-export type ScanMessage =
-  | { type: 'progress'; position: number }
-  | { type: 'done'; result: RangeResult }
-  | { type: 'error'; message: string };
+export type ScanMessage = { type: 'progress'; position: number } | { type: 'done'; result: RangeResult } | { type: 'error'; message: string };

@@ -32,7 +32,10 @@ function run(job: ScanJob): void {
     });
     if (shift) for (let i = 0; i < result.starts.length; i++) result.starts[i] += shift;
     const arrays = [result.starts, result.lengths, result.lines, result.idHashes, result.promptHashes];
-    post({ type: 'done', result }, arrays.map((a) => a.buffer));
+    post(
+      { type: 'done', result },
+      arrays.map((a) => a.buffer),
+    );
   } finally {
     source.close();
   }

@@ -107,8 +107,7 @@ export function addRecord(stats: StatsPartial, record: MappedRecord, line: numbe
   stats.preferencePairs += decided;
   stats.tiedPairs += tied;
   if (record.preference === undefined || (record.preference.ranking === undefined && (record.preference.pairs?.length ?? 0) === 0)) stats.unlabelled++;
-  for (const r of record.responses)
-    for (const rating of r.ratings ?? []) stats.ratingSources[rating.source] = (stats.ratingSources[rating.source] ?? 0) + 1;
+  for (const r of record.responses) for (const rating of r.ratings ?? []) stats.ratingSources[rating.source] = (stats.ratingSources[rating.source] ?? 0) + 1;
   if (pii.length > 0) {
     for (const k of pii) stats.pii[k]++;
     if (stats.piiLines.length < MAX_PII_LINES) stats.piiLines.push({ line, kinds: pii });

@@ -20,10 +20,17 @@ export function decoderLastToken(g: GraphBuilder, c: DecoderConfig, weights: Map
   const w = (n: string): NamedArray => need(weights, n, where);
   const vec = (n: string): string => g.weight(w(n).data, w(n).shape, `${tag}.${n}`);
   const proj = (x: string, prefix: string, bias: boolean): string =>
-    bias ? linear(g, x, w(`${prefix}.weight`), w(`${prefix}.bias`), `${tag}.${prefix}`) : g.op('MatMul', [x, g.weightT(w(`${prefix}.weight`), `${tag}.${prefix}.wT`)], {}, `${tag}.${prefix}`);
+    bias
+      ? linear(g, x, w(`${prefix}.weight`), w(`${prefix}.bias`), `${tag}.${prefix}`)
+      : g.op('MatMul', [x, g.weightT(w(`${prefix}.weight`), `${tag}.${prefix}.wT`)], {}, `${tag}.${prefix}`);
   const rmsNorm = (x: string, name: string): string => {
     const meanSquare = g.op('ReduceMean', [g.op('Mul', [x, x], {}, `${tag}.${name}_sq`)], { axes: [-1], keepdims: 1 }, `${tag}.${name}_ms`);
-    const rms = g.op('Sqrt', [g.op('Add', [meanSquare, g.scalar(c.rmsNormEps, `rms_eps_${c.rmsNormEps}`)], {}, `${tag}.${name}_eps`)], {}, `${tag}.${name}_rms`);
+    const rms = g.op(
+      'Sqrt',
+      [g.op('Add', [meanSquare, g.scalar(c.rmsNormEps, `rms_eps_${c.rmsNormEps}`)], {}, `${tag}.${name}_eps`)],
+      {},
+      `${tag}.${name}_rms`,
+    );
     return g.op('Mul', [g.op('Div', [x, rms], {}, `${tag}.${name}_n`), vec(`${name}.weight`)], {}, `${tag}.${name}`);
   };
   const hd = c.headDim;
@@ -42,7 +49,12 @@ export function decoderLastToken(g: GraphBuilder, c: DecoderConfig, weights: Map
     if (nRep === 1) return x;
     // Query head i reads key/value head ⌊i / nRep⌋, as transformers' repeat_kv.
     const x5 = g.op('Unsqueeze', [x, g.int64([2])], {}, `${name}_5d`); // [B, kv, 1, T, hd]
-    const copies = g.op('Concat', Array.from({ length: nRep }, () => x5), { axis: 2 }, `${name}_rep`); // [B, kv, nRep, T, hd]
+    const copies = g.op(
+      'Concat',
+      Array.from({ length: nRep }, () => x5),
+      { axis: 2 },
+      `${name}_rep`,
+    ); // [B, kv, nRep, T, hd]
     return g.op('Reshape', [copies, g.int64([0, c.heads, -1, hd], [4], `rep_shape_${c.heads}x${hd}`)], {}, `${name}_gqa`); // [B, heads, T, hd]
   };
 
@@ -102,8 +114,18 @@ function rotary(g: GraphBuilder, c: DecoderConfig, seq: SequenceInputs): { cos: 
 /** The padding mask plus the causal one: [B, 1, T, T], 0 where a query may read a key. */
 function causalMask(g: GraphBuilder, seq: SequenceInputs): string {
   const t = g.op('Shape', [seq.ids], { start: 1, end: 2 }, `${seq.ids}_T`);
-  const ones = g.op('ConstantOfShape', [g.op('Concat', [t, t], { axis: 0 }, `${seq.ids}_TT`)], { value: { name: 'one', dims: [1], dataType: DataType.FLOAT, raw: new Uint8Array(Float32Array.of(1).buffer) } }, `${seq.ids}_ones`);
+  const ones = g.op(
+    'ConstantOfShape',
+    [g.op('Concat', [t, t], { axis: 0 }, `${seq.ids}_TT`)],
+    { value: { name: 'one', dims: [1], dataType: DataType.FLOAT, raw: new Uint8Array(Float32Array.of(1).buffer) } },
+    `${seq.ids}_ones`,
+  );
   const lower = g.op('Trilu', [ones], { upper: 0 }, `${seq.ids}_lower`); // 1 on and below the diagonal
-  const causal = g.op('Mul', [g.op('Sub', [g.scalar(1, 'one'), lower], {}, `${seq.ids}_upper`), g.scalar(MASK_VALUE, 'causal_mask_value')], {}, `${seq.ids}_causal`); // [T, T]
+  const causal = g.op(
+    'Mul',
+    [g.op('Sub', [g.scalar(1, 'one'), lower], {}, `${seq.ids}_upper`), g.scalar(MASK_VALUE, 'causal_mask_value')],
+    {},
+    `${seq.ids}_causal`,
+  ); // [T, T]
   return g.op('Add', [seq.maskAdd, causal], {}, `${seq.ids}_mask`);
 }

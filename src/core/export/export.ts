@@ -114,7 +114,14 @@ export function exportRun(runDir: string, out: string, options: ExportOptions = 
   };
   const manifestOut = manifestFileFor(out);
   writeFileAtomic(manifestOut, JSON.stringify(manifest, null, 2) + '\n');
-  return { model: out, manifest: manifestOut, tokenizer: tokenizerOut, bytes: bytes.length, nodes: built.g.nodes.length, seconds: (Date.now() - started) / 1000 };
+  return {
+    model: out,
+    manifest: manifestOut,
+    tokenizer: tokenizerOut,
+    bytes: bytes.length,
+    nodes: built.g.nodes.length,
+    seconds: (Date.now() - started) / 1000,
+  };
 }
 
 /**
@@ -199,7 +206,13 @@ export function buildRunGraph(model: RunModel, parts: (component: string) => Par
     return z;
   };
   const baseLogit = (on: Rows): string =>
-    scalarHead(g, pooled(model.base, () => part(model.base, PART.encoder), on), part(model.base, PART.head), `${model.base}${on.tag}`, `checkpoint ${model.base}`);
+    scalarHead(
+      g,
+      pooled(model.base, () => part(model.base, PART.encoder), on),
+      part(model.base, PART.head),
+      `${model.base}${on.tag}`,
+      `checkpoint ${model.base}`,
+    );
   const all: Rows = { seq, tag: '' };
   const capabilities: CapabilityColumn[] = [];
 
@@ -217,7 +230,8 @@ export function buildRunGraph(model: RunModel, parts: (component: string) => Par
       caps.push(g.op('Unsqueeze', [sigmoid(g, capLogit, e.component), g.int64([1])], {}, `${e.component}.col`));
       return z;
     });
-    if (path.kind === 'phase1') return { logit: scalarHead(g, pooled(inner.phase1, phase1, on), part(inner.phase1, PART.head), inner.phase1, `checkpoint ${inner.phase1}`), caps };
+    if (path.kind === 'phase1')
+      return { logit: scalarHead(g, pooled(inner.phase1, phase1, on), part(inner.phase1, PART.head), inner.phase1, `checkpoint ${inner.phase1}`), caps };
     const z = zs.length === 1 ? zs[0] : g.op('Concat', zs, { axis: 1 }, `${path.phase3}.z`); // [n, k·H], experts in order
     return { logit: mlpHead(g, z, part(path.phase3, PART.mlp), path.phase3, `checkpoint ${path.phase3}`), caps };
   };
@@ -257,7 +271,12 @@ export function buildRunGraph(model: RunModel, parts: (component: string) => Par
       // One category in the training data: no classifier was trained, everything goes to it.
       const shape = g.op('Concat', [g.op('Shape', [rIds], { start: 0, end: 1 }, 'records_n'), g.int64([1])], { axis: 0 }, 'probs_shape');
       probs = g.op('ConstantOfShape', [shape], { value: constant('one', Float32Array.of(1)) }, 'router.probs');
-      chosen = g.op('Squeeze', [g.op('ConstantOfShape', [shape], { value: constant('zero', BigInt64Array.of(0n)) }, 'router.zeros'), g.int64([1])], {}, 'router.chosen');
+      chosen = g.op(
+        'Squeeze',
+        [g.op('ConstantOfShape', [shape], { value: constant('zero', BigInt64Array.of(0n)) }, 'router.zeros'), g.int64([1])],
+        {},
+        'router.chosen',
+      );
     }
     const perResponse = g.op('Gather', [chosen, responseRecord], { axis: 0 }, 'response_category'); // [batch]
     const batchShape = g.op('Shape', [responseRecord], {}, 'batch_shape');
@@ -267,7 +286,12 @@ export function buildRunGraph(model: RunModel, parts: (component: string) => Par
     const capColumns: string[] = [];
     categories.forEach((category, k) => {
       const tag = `.c${k}`;
-      const rows = g.op('Squeeze', [g.op('NonZero', [g.op('Equal', [perResponse, g.int64([k], [], `category_${k}`)], {}, `routed${tag}`)], {}, `rows${tag}_2d`), g.int64([0])], {}, `rows${tag}`); // [n]
+      const rows = g.op(
+        'Squeeze',
+        [g.op('NonZero', [g.op('Equal', [perResponse, g.int64([k], [], `category_${k}`)], {}, `routed${tag}`)], {}, `rows${tag}_2d`), g.int64([0])],
+        {},
+        `rows${tag}`,
+      ); // [n]
       const pick = (x: string): string => g.op('Gather', [x, rows], { axis: 0 }, `${x}${tag}`);
       const sub: Rows = { seq: sequenceInputs(g, lookup, pick(ids), pick(mask), pick(types)), tag };
       const out = innerModel(category, sub);
@@ -305,7 +329,12 @@ interface Rows {
 }
 
 function constant(name: string, value: Float32Array | BigInt64Array): TensorProto {
-  return { name, dims: [1], dataType: value instanceof Float32Array ? DataType.FLOAT : DataType.INT64, raw: new Uint8Array(value.buffer, value.byteOffset, value.byteLength) };
+  return {
+    name,
+    dims: [1],
+    dataType: value instanceof Float32Array ? DataType.FLOAT : DataType.INT64,
+    raw: new Uint8Array(value.buffer, value.byteOffset, value.byteLength),
+  };
 }
 
 /** The ensemble's aggregation over members [batch, k] → [batch], as aggregateRows computes it. */

@@ -87,7 +87,8 @@ export function readManifest(model: string): ExportManifest & { dir: string } {
   }
   const { format, version } = m as { format: unknown; version: unknown };
   if (format !== EXPORT_FORMAT) throw new FileError(file, `field 'format' is ${JSON.stringify(format)}, not '${EXPORT_FORMAT}'`);
-  if (version !== EXPORT_VERSION) throw new FileError(file, `manifest version ${JSON.stringify(version)} is not supported (this build reads ${EXPORT_VERSION})`);
+  if (version !== EXPORT_VERSION)
+    throw new FileError(file, `manifest version ${JSON.stringify(version)} is not supported (this build reads ${EXPORT_VERSION})`);
   for (const k of ['model', 'tokenizer', 'modelSha256'] as const) if (typeof m[k] !== 'string') throw new FileError(file, `field '${k}' is missing`);
   return { ...m, dir: dirname(file) };
 }

@@ -145,7 +145,9 @@ function tensor(t: TensorProto): Writer {
   if (!t.external) return w.bytes(9, t.raw);
   // external_data entries (location, offset, length) and data_location EXTERNAL.
   const entry = (key: string, value: string): Writer => new Writer().string(1, key).string(2, value);
-  w.message(13, entry('location', t.external.location)).message(13, entry('offset', String(t.external.offset))).message(13, entry('length', String(t.external.length)));
+  w.message(13, entry('location', t.external.location))
+    .message(13, entry('offset', String(t.external.offset)))
+    .message(13, entry('length', String(t.external.length)));
   return w.int(14, 1);
 }
 

@@ -49,7 +49,11 @@ export function assertNotInput(out: string, inputs: readonly (string | undefined
     const i = identity(input);
     if (!i) continue;
     const same = o.real === i.real || (o.ino !== undefined && o.dev === i.dev && o.ino === i.ino);
-    if (same) throw new FileError(out, input === out ? 'is also an input of this command: choose another output' : `is also an input of this command (${input}): choose another output`);
+    if (same)
+      throw new FileError(
+        out,
+        input === out ? 'is also an input of this command: choose another output' : `is also an input of this command (${input}): choose another output`,
+      );
     if (i.isDir && o.ino !== undefined && inside(i.real, o.real)) throw new FileError(out, `is a file of the input folder ${input}: choose another output`);
   }
 }
@@ -73,7 +77,8 @@ export class AtomicFile {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw cannotWrite(file, e);
     }
     // The rename would replace the entry itself: a FIFO, a device (/dev/null, as root) or a folder.
-    if (existing && !existing.isFile()) throw new FileError(file, existing.isDirectory() ? 'is a folder, not a file' : 'not a regular file: choose a file to write');
+    if (existing && !existing.isFile())
+      throw new FileError(file, existing.isDirectory() ? 'is a folder, not a file' : 'not a regular file: choose a file to write');
     try {
       this.fd = openSync(this.tmp, 'wx');
     } catch (e) {
@@ -151,7 +156,7 @@ function cannotWrite(file: string, e: unknown): unknown {
  */
 export function makeDirs(dir: string): void {
   const missing: string[] = [];
-  for (let at = resolve(dir); ; ) {
+  for (let at = resolve(dir); ;) {
     let isDir: boolean | undefined;
     try {
       isDir = statSync(at).isDirectory();

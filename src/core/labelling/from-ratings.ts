@@ -64,7 +64,18 @@ function ratingsOf(record: PreferenceRecord, source: string, seen: Record<string
 
 export function labelsFromRatings(o: FromRatingsOptions): FromRatingsSummary {
   const setup = `ratings:${o.source}`;
-  const summary: FromRatingsSummary = { store: o.store, source: o.source, records: 0, recordsWithRatings: 0, written: 0, alreadyStored: 0, decided: 0, ties: 0, byPoint: {}, sourcesSeen: {} };
+  const summary: FromRatingsSummary = {
+    store: o.store,
+    source: o.source,
+    records: 0,
+    recordsWithRatings: 0,
+    written: 0,
+    alreadyStored: 0,
+    decided: 0,
+    ties: 0,
+    byPoint: {},
+    sourcesSeen: {},
+  };
   const store = LabelStore.open(o.store);
   try {
     const n = Math.min(o.dataset.size, o.limitRecords ?? Infinity);
@@ -95,8 +106,19 @@ export function labelsFromRatings(o: FromRatingsOptions): FromRatingsSummary {
               continue;
             }
             const line: LabelLine = {
-              type: 'label', key, setup, record: record.id, index, category, a, b, point,
-              source: setup, result: tie ? 'tie' : 'consistent', winner: tie ? null : va > vb ? a : b, ts: new Date().toISOString(),
+              type: 'label',
+              key,
+              setup,
+              record: record.id,
+              index,
+              category,
+              a,
+              b,
+              point,
+              source: setup,
+              result: tie ? 'tie' : 'consistent',
+              winner: tie ? null : va > vb ? a : b,
+              ts: new Date().toISOString(),
             };
             store.append(line);
             summary.written++;

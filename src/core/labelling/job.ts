@@ -132,7 +132,20 @@ export type JobPhase = 'classify' | 'label';
 export type JobEvent =
   | { type: 'plan'; plan: LabelPlan }
   | { type: 'phase'; phase: JobPhase; total: number; alreadyStored: number }
-  | { type: 'progress'; phase: JobPhase; done: number; total: number; calls: number; failedCalls: number; inFlight: number; consistent: number; inconsistent: number; invalid: number; promptTokens: number; completionTokens: number }
+  | {
+      type: 'progress';
+      phase: JobPhase;
+      done: number;
+      total: number;
+      calls: number;
+      failedCalls: number;
+      inFlight: number;
+      consistent: number;
+      inconsistent: number;
+      invalid: number;
+      promptTokens: number;
+      completionTokens: number;
+    }
   /** `requestedMs`: the server's Retry-After, when it asked for longer than the cap (`retry.maxWaitMs`) and the wait was cut to it. */
   | { type: 'retry'; key: string; attempt: number; delayMs: number; requestedMs?: number; reason: string }
   | { type: 'call-failed'; key: string; message: string }
@@ -151,7 +164,14 @@ function setupOf(o: Pick<LabelJobOptions, 'provider' | 'templates' | 'attachHist
 }
 
 /** Reads the selected records, curated when `o.edits` is given, with the category each one gets. */
-function* selectRecords(o: LabelJobOptions, setup: string, categories: Map<string, CategoryLine>, counts?: LabelPlan['records'], all = false, applier = o.edits ? new EditApplier(o.edits) : undefined): Generator<Selected> {
+function* selectRecords(
+  o: LabelJobOptions,
+  setup: string,
+  categories: Map<string, CategoryLine>,
+  counts?: LabelPlan['records'],
+  all = false,
+  applier = o.edits ? new EditApplier(o.edits) : undefined,
+): Generator<Selected> {
   const n = all ? o.dataset.size : Math.min(o.dataset.size, o.limitRecords ?? Infinity);
   for (let index = 0; index < n; index++) {
     const read = o.dataset.read(index).record;
@@ -211,7 +231,17 @@ export function planLabelJob(o: LabelJobOptions, stored?: StoreContents): LabelP
   const storeContents = stored;
   const categories = storeContents?.categories ?? new Map<string, CategoryLine>();
   const calls = storeContents?.calls ?? new Map<string, CallLine>();
-  const records: LabelPlan['records'] = { total: o.dataset.size, selected: 0, labelled: 0, unusable: 0, dropped: 0, fewerThanTwoResponses: 0, skipped: 0, toClassify: 0, byCategory: {} };
+  const records: LabelPlan['records'] = {
+    total: o.dataset.size,
+    selected: 0,
+    labelled: 0,
+    unusable: 0,
+    dropped: 0,
+    fewerThanTwoResponses: 0,
+    skipped: 0,
+    toClassify: 0,
+    byCategory: {},
+  };
   const classifiable = classifiableCategories(o.points);
   const meanPoints = classifiable.length ? classifiable.reduce((s, c) => s + c.points.length, 0) / classifiable.length : 0;
   const planned = emptyEstimate();
@@ -307,7 +337,19 @@ export async function runLabelJob(o: LabelJobOptions): Promise<JobSummary> {
   const concurrency = Math.max(1, o.concurrency ?? 4);
   const maxFailures = o.maxConsecutiveFailures ?? 20;
 
-  const s: JobSummary = { status: 'completed', store: o.store, setup, calls: 0, failedCalls: 0, retries: 0, alreadyStored: 0, remaining: 0, promptTokens: 0, completionTokens: 0, elapsedMs: 0 };
+  const s: JobSummary = {
+    status: 'completed',
+    store: o.store,
+    setup,
+    calls: 0,
+    failedCalls: 0,
+    retries: 0,
+    alreadyStored: 0,
+    remaining: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+    elapsedMs: 0,
+  };
   const counts = { consistent: 0, inconsistent: 0, invalid: 0 };
   let consecutiveFailures = 0;
   let inFlight = 0;
@@ -325,7 +367,18 @@ export async function runLabelJob(o: LabelJobOptions): Promise<JobSummary> {
     controller.abort();
   };
   const progress = (): void =>
-    emit({ type: 'progress', phase, done, total, calls: s.calls, failedCalls: s.failedCalls, inFlight, ...counts, promptTokens: s.promptTokens, completionTokens: s.completionTokens });
+    emit({
+      type: 'progress',
+      phase,
+      done,
+      total,
+      calls: s.calls,
+      failedCalls: s.failedCalls,
+      inFlight,
+      ...counts,
+      promptTokens: s.promptTokens,
+      completionTokens: s.completionTokens,
+    });
   const stopped = (): boolean => signal.aborted || (o.maxCalls !== undefined && issued >= o.maxCalls);
 
   /** One call with rate limits and retries; undefined when it failed for good (counted and reported). */
@@ -416,9 +469,19 @@ export async function runLabelJob(o: LabelJobOptions): Promise<JobSummary> {
         if (!result) return;
         const category = parseCategory(result.reply.text, o.points);
         const line: CategoryLine = {
-          type: 'category', key, setup, record: sel.record.id, index: sel.index,
-          provider: o.provider.id, model: o.provider.model, template: o.templates.version, lang: o.templates.lang,
-          ...storedReply(result.reply.text), category: category?.name ?? null, ...tokensOf(prompt, result.reply), ts: new Date().toISOString(),
+          type: 'category',
+          key,
+          setup,
+          record: sel.record.id,
+          index: sel.index,
+          provider: o.provider.id,
+          model: o.provider.model,
+          template: o.templates.version,
+          lang: o.templates.lang,
+          ...storedReply(result.reply.text),
+          category: category?.name ?? null,
+          ...tokensOf(prompt, result.reply),
+          ts: new Date().toISOString(),
         };
         store.append(line);
         s.calls++;
@@ -459,8 +522,21 @@ export async function runLabelJob(o: LabelJobOptions): Promise<JobSummary> {
         const { result, winner } = mergeOrders(ab.verdict, ba.verdict, task.a, task.b);
         counts[result]++;
         const line: LabelLine = {
-          type: 'label', key: task.pairKey, setup, record: task.recordId, index: task.recordIndex, category: task.category,
-          a: task.a, b: task.b, point: task.point.id, source: 'judge', result, winner, model: ab.model, template: ab.template, ts: new Date().toISOString(),
+          type: 'label',
+          key: task.pairKey,
+          setup,
+          record: task.recordId,
+          index: task.recordIndex,
+          category: task.category,
+          a: task.a,
+          b: task.b,
+          point: task.point.id,
+          source: 'judge',
+          result,
+          winner,
+          model: ab.model,
+          template: ab.template,
+          ts: new Date().toISOString(),
         };
         store.append(line);
       };
@@ -478,11 +554,28 @@ export async function runLabelJob(o: LabelJobOptions): Promise<JobSummary> {
           if (!result) return;
           const verdict = parseVerdict(result.reply.text);
           const line: CallLine = {
-            type: 'call', key: task.key, pairKey: task.pairKey, setup, record: task.recordId, index: task.recordIndex, category: task.category,
-            a: task.a, b: task.b, point: task.point.id, order: task.order,
-            provider: o.provider.id, model: o.provider.model, template: o.templates.version, lang: o.templates.lang, history: o.attachHistory ?? false,
-            ...storedReply(result.reply.text), verdict, winner: winnerOf(verdict, task.order, task.a, task.b),
-            ...tokensOf(prompt, result.reply), ms: result.ms, ts: new Date().toISOString(),
+            type: 'call',
+            key: task.key,
+            pairKey: task.pairKey,
+            setup,
+            record: task.recordId,
+            index: task.recordIndex,
+            category: task.category,
+            a: task.a,
+            b: task.b,
+            point: task.point.id,
+            order: task.order,
+            provider: o.provider.id,
+            model: o.provider.model,
+            template: o.templates.version,
+            lang: o.templates.lang,
+            history: o.attachHistory ?? false,
+            ...storedReply(result.reply.text),
+            verdict,
+            winner: winnerOf(verdict, task.order, task.a, task.b),
+            ...tokensOf(prompt, result.reply),
+            ms: result.ms,
+            ts: new Date().toISOString(),
           };
           store.append(line);
           s.calls++;

@@ -71,7 +71,13 @@ const paperCategories: CategoryPoints[] = [
     en: 'chitchat',
     aliases: ['chat', 'chit-chat'],
     fromPaper: true,
-    points: [p('conversational_sense', '对话感'), p('proactivity', '主动性'), p('emotion_expression', '情感表达'), p('empathy_ability', '共情能力'), p('content_richness', '内容丰富性')],
+    points: [
+      p('conversational_sense', '对话感'),
+      p('proactivity', '主动性'),
+      p('emotion_expression', '情感表达'),
+      p('empathy_ability', '共情能力'),
+      p('content_richness', '内容丰富性'),
+    ],
   },
   {
     name: 'subjective knowledge QA',
@@ -79,7 +85,13 @@ const paperCategories: CategoryPoints[] = [
     en: 'subjective knowledge QA',
     aliases: ['subj_qa', 'subjective QA'],
     fromPaper: true,
-    points: [p('convincing_ability', '说服力'), p('logic', '逻辑性'), p('viewpoint_richness', '观点丰富度'), p('breadth_of_knowledge', '知识面广度'), p('question_specific', '问题针对性')],
+    points: [
+      p('convincing_ability', '说服力'),
+      p('logic', '逻辑性'),
+      p('viewpoint_richness', '观点丰富度'),
+      p('breadth_of_knowledge', '知识面广度'),
+      p('question_specific', '问题针对性'),
+    ],
   },
   {
     name: 'objective knowledge QA',
@@ -102,7 +114,13 @@ const paperCategories: CategoryPoints[] = [
     en: 'text creation',
     aliases: ['text', 'creative writing'],
     fromPaper: true,
-    points: [p('intent_conformity', '意图符合程度'), p('expressiveness', '表达能力'), p('readability', '可读性'), p('content_richness', '内容丰富性'), p('logic', '逻辑性')],
+    points: [
+      p('intent_conformity', '意图符合程度'),
+      p('expressiveness', '表达能力'),
+      p('readability', '可读性'),
+      p('content_richness', '内容丰富性'),
+      p('logic', '逻辑性'),
+    ],
   },
 ];
 
@@ -117,7 +135,13 @@ const overallCategory: CategoryPoints = {
   en: 'overall',
   aliases: [],
   fromPaper: false,
-  points: [p('intent_conformity', '意图符合程度'), p('correctness', '正确性'), p('logic', '逻辑性'), p('content_richness', '内容丰富性'), p('readability', '可读性')],
+  points: [
+    p('intent_conformity', '意图符合程度'),
+    p('correctness', '正确性'),
+    p('logic', '逻辑性'),
+    p('content_richness', '内容丰富性'),
+    p('readability', '可读性'),
+  ],
 };
 
 export function defaultPointsConfig(): PointsConfig {
@@ -133,7 +157,11 @@ export function classifiableCategories(config: PointsConfig): CategoryPoints[] {
   return config.categories.filter((c) => c.name !== 'overall');
 }
 
-const norm = (s: string): string => s.trim().toLowerCase().replace(/[\s_-]+/g, ' ');
+const norm = (s: string): string =>
+  s
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_-]+/g, ' ');
 
 /** The set for a record's category name (name, zh, en or an alias, case-insensitive), or undefined. */
 export function findCategory(config: PointsConfig, category: string | undefined): CategoryPoints | undefined {
@@ -214,7 +242,13 @@ export function compilePointsConfig(text: string): PointsResult {
   return { ok: true, config };
 }
 
-function readCategory(d: Diagnostics, name: string, node: Node, known: Map<string, CapabilityPoint>, base: CategoryPoints | undefined): CategoryPoints | undefined {
+function readCategory(
+  d: Diagnostics,
+  name: string,
+  node: Node,
+  known: Map<string, CapabilityPoint>,
+  base: CategoryPoints | undefined,
+): CategoryPoints | undefined {
   const keys = objectKeys(d, node, `category "${name}"`, ['zh', 'en', 'aliases', 'points']);
   if (keys === undefined) return undefined;
   const category: CategoryPoints = base ? { ...base, fromPaper: false } : { name, zh: name, en: name, aliases: [], points: [], fromPaper: false };

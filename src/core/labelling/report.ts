@@ -46,7 +46,10 @@ export interface LabelReport {
   store: string;
   setups: string[];
   rows: ReportRow[];
-  totals: Omit<ReportRow, 'source' | 'category' | 'point' | 'firstPosition' | 'humanAspect' | 'humanOverall'> & { humanAspect?: Agreement; humanOverall?: Agreement };
+  totals: Omit<ReportRow, 'source' | 'category' | 'point' | 'firstPosition' | 'humanAspect' | 'humanOverall'> & {
+    humanAspect?: Agreement;
+    humanOverall?: Agreement;
+  };
   calls: number;
   promptTokens: number;
   completionTokens: number;
@@ -77,7 +80,21 @@ export function buildReport(c: StoreContents, options: ReportOptions = {}): Labe
     const key = `${source}\u0000${category}\u0000${point}`;
     let r = rows.get(key);
     if (!r) {
-      r = { source, category, point, asked: 0, consistent: 0, inconsistent: 0, invalid: 0, ties: 0, kept: 0, pending: 0, firstPosition: null, first: 0, valid: 0 };
+      r = {
+        source,
+        category,
+        point,
+        asked: 0,
+        consistent: 0,
+        inconsistent: 0,
+        invalid: 0,
+        ties: 0,
+        kept: 0,
+        pending: 0,
+        firstPosition: null,
+        first: 0,
+        valid: 0,
+      };
       if (lookup) {
         r.humanAspect = agreement();
         r.humanOverall = agreement();

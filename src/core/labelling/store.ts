@@ -276,11 +276,35 @@ export function mergedLabels(c: StoreContents): MergedLabel[] {
     const ba = c.calls.get(`${ab.pairKey}|ba`);
     if (!ba) continue;
     const { result, winner } = mergeOrders(ab.verdict, ba.verdict, ab.a, ab.b);
-    out.push({ key: ab.pairKey, setup: ab.setup, record: ab.record, index: ab.index, category: ab.category, a: ab.a, b: ab.b, point: ab.point, source: 'judge', result, winner });
+    out.push({
+      key: ab.pairKey,
+      setup: ab.setup,
+      record: ab.record,
+      index: ab.index,
+      category: ab.category,
+      a: ab.a,
+      b: ab.b,
+      point: ab.point,
+      source: 'judge',
+      result,
+      winner,
+    });
   }
   for (const l of c.labels.values()) {
     if (l.source === 'judge') continue;
-    out.push({ key: l.key, setup: l.setup, record: l.record, index: l.index, category: l.category, a: l.a, b: l.b, point: l.point, source: l.source, result: l.result, winner: l.winner });
+    out.push({
+      key: l.key,
+      setup: l.setup,
+      record: l.record,
+      index: l.index,
+      category: l.category,
+      a: l.a,
+      b: l.b,
+      point: l.point,
+      source: l.source,
+      result: l.result,
+      winner: l.winner,
+    });
   }
   return out.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
 }

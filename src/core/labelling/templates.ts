@@ -37,7 +37,8 @@ export const DEFAULT_TEMPLATES: Record<Lang, PromptTemplates> = {
   en: {
     version: 'dmoerm-en-1',
     lang: 'en',
-    pairwise: 'Given a query and two responses, determine which of response 1 and response 2 is better in terms of [{point}].\n{history}[Query]: {query}\n[Response 1]: {response1}\n[Response 2]: {response2}',
+    pairwise:
+      'Given a query and two responses, determine which of response 1 and response 2 is better in terms of [{point}].\n{history}[Query]: {query}\n[Response 1]: {response1}\n[Response 2]: {response2}',
     history: '[History]:\n{turns}\n',
     historyTurn: '{role}: {content}',
     classify: 'Given a query, determine which of the following categories it belongs to: {categories}. Answer with the category name only.\n[Query]: {query}',
@@ -115,7 +116,9 @@ export function compileTemplates(text: string): TemplatesResult {
   const keys = objectKeys(d, root, 'the template file', ['$schema', 'version', 'lang', 'pairwise', 'history', 'historyTurn', 'classify', 'description']);
   if (keys === undefined) return { ok: false, errors: d.errors };
   const versionNode = keys.get('version');
-  const version = versionNode ? stringValue(d, versionNode, '"version"') : (d.at(root, 'missing required key "version" (stored with every label; change it whenever the wording changes)'), undefined);
+  const version = versionNode
+    ? stringValue(d, versionNode, '"version"')
+    : (d.at(root, 'missing required key "version" (stored with every label; change it whenever the wording changes)'), undefined);
   let lang: Lang = 'zh';
   const langNode = keys.get('lang');
   if (langNode) {

@@ -66,14 +66,20 @@ export function loadCheckpoint(file: string): LoadedCheckpoint {
     throw new FileError(mf, `cannot read JSON (${(e as Error).message})`);
   }
   if (manifest.format !== CHECKPOINT_FORMAT) throw new FileError(mf, `field 'format' is ${JSON.stringify(manifest.format)}, not '${CHECKPOINT_FORMAT}'`);
-  if (manifest.version !== CHECKPOINT_VERSION) throw new FileError(mf, `checkpoint version ${JSON.stringify(manifest.version)} is not supported (this build reads version ${CHECKPOINT_VERSION})`);
+  if (manifest.version !== CHECKPOINT_VERSION)
+    throw new FileError(mf, `checkpoint version ${JSON.stringify(manifest.version)} is not supported (this build reads version ${CHECKPOINT_VERSION})`);
   const index = manifest.parts as Record<string, string[]> | undefined;
   if (!index || typeof index !== 'object') throw new FileError(mf, `field 'parts' is missing`);
   const expected = manifest.weightsSha256;
   if (expected !== undefined) {
-    if (typeof expected !== 'string' || !/^[0-9a-f]{64}$/.test(expected)) throw new FileError(mf, `field 'weightsSha256' is ${JSON.stringify(expected)}, not 64 lowercase hex digits`);
+    if (typeof expected !== 'string' || !/^[0-9a-f]{64}$/.test(expected))
+      throw new FileError(mf, `field 'weightsSha256' is ${JSON.stringify(expected)}, not 64 lowercase hex digits`);
     const actual = sha256File(file);
-    if (actual !== expected) throw new FileError(file, `SHA-256 ${actual} differs from the manifest's weightsSha256 ${expected}: the weights file is corrupt or was replaced after the checkpoint was written`);
+    if (actual !== expected)
+      throw new FileError(
+        file,
+        `SHA-256 ${actual} differs from the manifest's weightsSha256 ${expected}: the weights file is corrupt or was replaced after the checkpoint was written`,
+      );
   }
   const { tensors } = readSafetensors(file);
   const parts: Record<string, Map<string, NamedArray>> = {};
@@ -83,7 +89,10 @@ export function loadCheckpoint(file: string): LoadedCheckpoint {
       const t = tensors.get(`${part}/${name}`);
       if (!t) throw new Error(`${file}: tensor '${part}/${name}' listed in the manifest is missing`);
       const bad = t.data.findIndex((x) => !Number.isFinite(x));
-      if (bad >= 0) throw new NonFiniteWeightsError(`${file}: tensor '${part}/${name}' holds ${t.data[bad]} (element ${bad}): the weights are not finite (training diverged, or the file is corrupt); retrain with a smaller learning rate`);
+      if (bad >= 0)
+        throw new NonFiniteWeightsError(
+          `${file}: tensor '${part}/${name}' holds ${t.data[bad]} (element ${bad}): the weights are not finite (training diverged, or the file is corrupt); retrain with a smaller learning rate`,
+        );
       m.set(name, { shape: t.shape, data: t.data });
     }
     parts[part] = m;

@@ -58,7 +58,10 @@ export function isDecoder(c: BaseConfig): c is DecoderConfig {
 
 /** The BERT configuration of a base the TensorFlow.js engine runs, or why it cannot run this one. */
 export function encoderOnly(c: BaseConfig, what: string): EncoderConfig {
-  if (isDecoder(c)) throw new Error(`${what}: the base is a ${c.architecture} decoder, which the TensorFlow.js engine does not run; train it with --backend torch and score it through its ONNX export (rewardlens export)`);
+  if (isDecoder(c))
+    throw new Error(
+      `${what}: the base is a ${c.architecture} decoder, which the TensorFlow.js engine does not run; train it with --backend torch and score it through its ONNX export (rewardlens export)`,
+    );
   return c;
 }
 

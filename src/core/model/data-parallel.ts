@@ -182,7 +182,11 @@ export class DataParallel {
     const vars = trainableOf(parts);
     const init: ToWorker = {
       type: 'init',
-      encoder: { config: parts.encoder.config, named: namedOf(parts.encoder.named()), trainable: vars.length > (parts.adapter?.variables().length ?? 0) + parts.head.variables().length },
+      encoder: {
+        config: parts.encoder.config,
+        named: namedOf(parts.encoder.named()),
+        trainable: vars.length > (parts.adapter?.variables().length ?? 0) + parts.head.variables().length,
+      },
       adapter: parts.adapter && { config: parts.adapter.config, named: namedOf(parts.adapter.named()) },
       head: namedOf(parts.head.named()),
     };
@@ -199,7 +203,10 @@ export class DataParallel {
     const P = batch.batch / 2;
     const bounds = [...Array(this.size + 1).keys()].map((k) => Math.round((k * P) / this.size));
     const passes = bounds.slice(0, -1).map((from, k) => ({ batch: pairShard(batch, from, bounds[k + 1]), seed: seed * 31 + k }));
-    return this.stepPasses(passes.filter((p) => p.batch.batch > 0), optimizer);
+    return this.stepPasses(
+      passes.filter((p) => p.batch.batch > 0),
+      optimizer,
+    );
   }
 
   /**
@@ -213,7 +220,9 @@ export class DataParallel {
     if (passes.length === 0) throw new RangeError('DataParallel: a step needs at least one pass');
     const P = passes.reduce((n, p) => n + p.batch.batch / 2, 0);
     const weighted = passes.map((p) => ({ ...p, weight: p.batch.batch / 2 / P }));
-    const groups = [...Array(this.size).keys()].map((k) => weighted.slice(Math.round((k * passes.length) / this.size), Math.round(((k + 1) * passes.length) / this.size)));
+    const groups = [...Array(this.size).keys()].map((k) =>
+      weighted.slice(Math.round((k * passes.length) / this.size), Math.round(((k + 1) * passes.length) / this.size)),
+    );
     const values = this.vars.map((v) => v.dataSync() as Float32Array);
     const pending = this.threads.flatMap((t, k) => (groups[k + 1].length ? [t.request({ type: 'step', values, passes: groups[k + 1] })] : []));
     const answers = Promise.all(pending);
@@ -259,7 +268,10 @@ class GradientThread {
   private failure?: Error;
   private closing = false;
 
-  constructor(script: string, private readonly index: number) {
+  constructor(
+    script: string,
+    private readonly index: number,
+  ) {
     this.worker = new Worker(script);
     this.worker.on('message', (m: FromWorker) => {
       const p = this.pending;
@@ -325,7 +337,10 @@ export async function runGradientWorker(): Promise<void> {
       const { loss, correct, grads } = passGrads(parts, vars, m.passes);
       const out = grads.map((g) => g.dataSync() as Float32Array);
       tf.dispose(grads);
-      port.postMessage({ type: 'grads', loss, correct, grads: out } satisfies FromWorker, out.map((a) => a.buffer));
+      port.postMessage(
+        { type: 'grads', loss, correct, grads: out } satisfies FromWorker,
+        out.map((a) => a.buffer),
+      );
     } catch (e) {
       port.postMessage({ type: 'error', message: (e as Error).message } satisfies FromWorker);
     }

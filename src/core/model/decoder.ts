@@ -29,7 +29,8 @@ export function configNumber(cfg: Record<string, unknown>, key: string, file: st
 /** Reads config.json of a Qwen2 or Llama model; what this build cannot compute exactly is refused by name. */
 export function decoderConfigFrom(cfg: Record<string, unknown>, file: string): DecoderConfig {
   const type = String(cfg.model_type);
-  if (!(DECODER_TYPES as readonly string[]).includes(type)) throw new FileError(file, `field 'model_type' is '${type}'; decoder bases must be ${DECODER_TYPES.join(' or ')}`);
+  if (!(DECODER_TYPES as readonly string[]).includes(type))
+    throw new FileError(file, `field 'model_type' is '${type}'; decoder bases must be ${DECODER_TYPES.join(' or ')}`);
   const act = cfg.hidden_act ?? 'silu';
   if (act !== 'silu') throw new FileError(file, `field 'hidden_act' is ${JSON.stringify(act)}; only 'silu' (SwiGLU) is supported`);
   // transformers 5 writes rope_parameters; 4.x rope_theta and rope_scaling.
@@ -44,7 +45,8 @@ export function decoderConfigFrom(cfg: Record<string, unknown>, file: string): D
   const kvHeads = configNumber(cfg, 'num_key_value_heads', file, heads);
   if (heads % kvHeads !== 0) throw new FileError(file, `num_attention_heads (${heads}) is not a multiple of num_key_value_heads (${kvHeads})`);
   const headDim = configNumber(cfg, 'head_dim', file, hidden / heads);
-  if (!Number.isInteger(headDim) || headDim % 2 !== 0) throw new FileError(file, `head width ${headDim} must be an even integer (rotary positions rotate pairs)`);
+  if (!Number.isInteger(headDim) || headDim % 2 !== 0)
+    throw new FileError(file, `head width ${headDim} must be an even integer (rotary positions rotate pairs)`);
   return {
     architecture: type as DecoderConfig['architecture'],
     vocabSize: configNumber(cfg, 'vocab_size', file),
@@ -70,7 +72,11 @@ export function decoderShapes(c: DecoderConfig): Map<string, number[]> {
   for (let i = 0; i < c.layers; i++) {
     const p = `layers.${i}`;
     out.set(`${p}.input_layernorm.weight`, [H]);
-    for (const [name, width] of [['q_proj', q], ['k_proj', kv], ['v_proj', kv]] as const) {
+    for (const [name, width] of [
+      ['q_proj', q],
+      ['k_proj', kv],
+      ['v_proj', kv],
+    ] as const) {
       out.set(`${p}.self_attn.${name}.weight`, [width, H]);
       if (c.attentionBias) out.set(`${p}.self_attn.${name}.bias`, [width]);
     }
@@ -101,7 +107,8 @@ export class DecoderWeights implements CheckpointPart {
     for (const [name, shape] of decoderShapes(config)) {
       const t = named.get(name);
       if (!t) throw new FileError(where, `missing parameter '${name}'`);
-      if (t.shape.join('x') !== shape.join('x')) throw new FileError(where, `parameter '${name}' has shape ${JSON.stringify(t.shape)}, the config says ${JSON.stringify(shape)}`);
+      if (t.shape.join('x') !== shape.join('x'))
+        throw new FileError(where, `parameter '${name}' has shape ${JSON.stringify(t.shape)}, the config says ${JSON.stringify(shape)}`);
       arrays.set(name, t);
     }
     return new DecoderWeights(config, arrays);

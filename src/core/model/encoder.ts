@@ -299,7 +299,9 @@ function checkBatch(b: TokenBatch, c: EncoderConfig): void {
   if (b.seqLen > c.maxPositions) throw new Error(`token batch: ${b.seqLen} tokens per row exceed the encoder's ${c.maxPositions} positions`);
   for (let i = 0; i < n; i++) {
     // tf.gather does not check indices on every backend: an out-of-range id would read garbage.
-    if (!(b.ids[i] >= 0 && b.ids[i] < c.vocabSize)) throw new Error(`token batch: id ${b.ids[i]} at position ${i} is outside the vocabulary (size ${c.vocabSize})`);
-    if (!(b.typeIds[i] >= 0 && b.typeIds[i] < c.typeVocabSize)) throw new Error(`token batch: type id ${b.typeIds[i]} at position ${i} is outside 0..${c.typeVocabSize - 1}`);
+    if (!(b.ids[i] >= 0 && b.ids[i] < c.vocabSize))
+      throw new Error(`token batch: id ${b.ids[i]} at position ${i} is outside the vocabulary (size ${c.vocabSize})`);
+    if (!(b.typeIds[i] >= 0 && b.typeIds[i] < c.typeVocabSize))
+      throw new Error(`token batch: type id ${b.typeIds[i]} at position ${i} is outside 0..${c.typeVocabSize - 1}`);
   }
 }

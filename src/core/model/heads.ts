@@ -72,7 +72,12 @@ export class ScalarHead extends Head {
     // BERT-style N(0, 0.02) keeps initial rewards near 0.5, where σ is steepest.
     const weight = variableOf(normal(inDim, 0.02, subSeed(seed, 'scalar.weight')), [1, inDim]);
     const bias = variableOf(filled(1, 0), [1]);
-    return new ScalarHead(new Map<string, Variable>([['weight', weight], ['bias', bias]]));
+    return new ScalarHead(
+      new Map<string, Variable>([
+        ['weight', weight],
+        ['bias', bias],
+      ]),
+    );
   }
 
   static fromNamed(named: Map<string, NamedArray>, where = 'scalar head'): ScalarHead {
@@ -97,7 +102,15 @@ export class MlpHead extends Head {
     const [w0, b0] = torchLinear(hidden, inDim, seed, 'w0');
     const [w1, b1] = torchLinear(1, hidden, seed, 'w1');
     const prelu = variableOf(filled(hidden, PRELU_INIT), [hidden]);
-    return new MlpHead(new Map<string, Variable>([['w0', w0], ['b0', b0], ['prelu', prelu], ['w1', w1], ['b1', b1]]));
+    return new MlpHead(
+      new Map<string, Variable>([
+        ['w0', w0],
+        ['b0', b0],
+        ['prelu', prelu],
+        ['w1', w1],
+        ['b1', b1],
+      ]),
+    );
   }
 
   static fromNamed(named: Map<string, NamedArray>, where = 'MLP head'): MlpHead {
@@ -127,7 +140,12 @@ export class MlpHead extends Head {
 export class Classifier extends Head {
   static create(inDim: number, classes: number, seed: number): Classifier {
     const [weight, bias] = torchLinear(classes, inDim, seed, 'classifier');
-    return new Classifier(new Map<string, Variable>([['weight', weight], ['bias', bias]]));
+    return new Classifier(
+      new Map<string, Variable>([
+        ['weight', weight],
+        ['bias', bias],
+      ]),
+    );
   }
 
   static fromNamed(named: Map<string, NamedArray>, where = 'classifier'): Classifier {

@@ -73,7 +73,9 @@ export function loadBertFolder(dir: string): BertFolder {
   const config = bertConfigFrom(cfg, configFile);
   const weightsFile = join(dir, 'model.safetensors');
   if (!existsSync(weightsFile)) {
-    const hint = existsSync(join(dir, 'pytorch_model.bin')) ? ' (only pytorch_model.bin is there: re-save it with save_pretrained(safe_serialization=True))' : '';
+    const hint = existsSync(join(dir, 'pytorch_model.bin'))
+      ? ' (only pytorch_model.bin is there: re-save it with save_pretrained(safe_serialization=True))'
+      : '';
     throw new Error(`${weightsFile}: not found${hint}`);
   }
   const { tensors } = readSafetensors(weightsFile);
@@ -103,7 +105,9 @@ export function loadBaseFolder(dir: string): BaseFolder {
   const cfg = readJson(join(dir, 'config.json'));
   if ((DECODER_TYPES as readonly string[]).includes(String(cfg.model_type))) return { kind: 'decoder', ...loadDecoderFolder(dir, cfg) };
   if (!BERT_TYPES.includes(String(cfg.model_type))) {
-    throw new Error(`${join(dir, 'config.json')}: field 'model_type' is '${String(cfg.model_type)}'; bases must be BERT encoders (bert) or decoders (${DECODER_TYPES.join(', ')})`);
+    throw new Error(
+      `${join(dir, 'config.json')}: field 'model_type' is '${String(cfg.model_type)}'; bases must be BERT encoders (bert) or decoders (${DECODER_TYPES.join(', ')})`,
+    );
   }
   return { kind: 'bert', ...loadBertFolder(dir) };
 }
@@ -112,13 +116,16 @@ export function loadBaseFolder(dir: string): BaseFolder {
 export function loadPeftAdapter(dir: string, encoder: EncoderConfig): LoraAdapter {
   const configFile = join(dir, 'adapter_config.json');
   const cfg = readJson(configFile);
-  if (cfg.peft_type !== undefined && cfg.peft_type !== 'LORA') throw new Error(`${configFile}: field 'peft_type' is ${JSON.stringify(cfg.peft_type)}; only LORA adapters can be loaded`);
+  if (cfg.peft_type !== undefined && cfg.peft_type !== 'LORA')
+    throw new Error(`${configFile}: field 'peft_type' is ${JSON.stringify(cfg.peft_type)}; only LORA adapters can be loaded`);
   for (const flag of ['use_rslora', 'use_dora', 'fan_in_fan_out'] as const) {
-    if (cfg[flag] === true) throw new Error(`${configFile}: field '${flag}' is true; only plain LoRA (use_rslora, use_dora and fan_in_fan_out false) is supported`);
+    if (cfg[flag] === true)
+      throw new Error(`${configFile}: field '${flag}' is true; only plain LoRA (use_rslora, use_dora and fan_in_fan_out false) is supported`);
   }
   for (const pattern of ['rank_pattern', 'alpha_pattern'] as const) {
     const v = cfg[pattern];
-    if (v && typeof v === 'object' && Object.keys(v).length) throw new Error(`${configFile}: field '${pattern}' is set; per-module ranks or alphas are not supported`);
+    if (v && typeof v === 'object' && Object.keys(v).length)
+      throw new Error(`${configFile}: field '${pattern}' is set; per-module ranks or alphas are not supported`);
   }
   if (cfg.bias !== undefined && cfg.bias !== 'none') throw new Error(`${configFile}: field 'bias' is ${JSON.stringify(cfg.bias)}; only 'none' is supported`);
   const rawTargets = cfg.target_modules;
@@ -138,7 +145,10 @@ export function loadPeftAdapter(dir: string, encoder: EncoderConfig): LoraAdapte
   const named = new Map<string, NamedArray>();
   for (const [name, t] of tensors) {
     // peft saves "base_model.model.<module>.lora_A.weight" (older versions also a ".default" adapter name)
-    const bare = name.replace(/^base_model\.model\./, '').replace(/^bert\./, '').replace(/\.lora_([AB])\.default\.weight$/, '.lora_$1.weight');
+    const bare = name
+      .replace(/^base_model\.model\./, '')
+      .replace(/^bert\./, '')
+      .replace(/\.lora_([AB])\.default\.weight$/, '.lora_$1.weight');
     named.set(bare, t);
   }
   return LoraAdapter.fromNamed(encoder, config, named, weightsFile);

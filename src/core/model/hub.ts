@@ -54,7 +54,8 @@ export async function hubFolder(id: string, options: HubOptions = {}): Promise<s
     if (!found) writeFileSync(`${target}.absent`, '');
     return found;
   };
-  const missing = (file: string): Error => new Error(`${id}: the Hub has no ${file} at ${revision} (${urlOf(file)}); a base needs ${[...REQUIRED, WEIGHTS].join(', ')} (or ${INDEX} and its shards)`);
+  const missing = (file: string): Error =>
+    new Error(`${id}: the Hub has no ${file} at ${revision} (${urlOf(file)}); a base needs ${[...REQUIRED, WEIGHTS].join(', ')} (or ${INDEX} and its shards)`);
   for (const file of REQUIRED) if (!(await fetchFile(file))) throw missing(file);
   if (!(await fetchFile(WEIGHTS))) {
     if (!(await fetchFile(INDEX))) throw missing(WEIGHTS);

@@ -281,18 +281,41 @@ export interface AttentionShape {
  * batched and transposed matmuls of the textbook formula fall to a naive loop at 1.5–2.
  * `drop` applies dropout to the probabilities, drawn as tf.dropout(probs, rate, undefined, seed) draws it.
  */
-export function attention(q: Tensor2D, k: Tensor2D, v: Tensor2D, maskAdd: Tensor /* [B, 1, 1, T] */, shape: AttentionShape, drop?: DropoutSpec): Tensor2D /* [B*T, H] */ {
+export function attention(
+  q: Tensor2D,
+  k: Tensor2D,
+  v: Tensor2D,
+  maskAdd: Tensor /* [B, 1, 1, T] */,
+  shape: AttentionShape,
+  drop?: DropoutSpec,
+): Tensor2D /* [B*T, H] */ {
   const { batch: B, seqLen: T, heads: nh } = shape;
   const H = q.shape[1];
   const hd = H / nh;
   const G = B * nh;
   // [B*T, H] → [G*T, hd]: each (sequence, head) block is T consecutive rows
-  const heads = (t: Tensor): Tensor2D => t.reshape([B, T, nh, hd]).transpose([0, 2, 1, 3]).reshape([G * T, hd]);
+  const heads = (t: Tensor): Tensor2D =>
+    t
+      .reshape([B, T, nh, hd])
+      .transpose([0, 2, 1, 3])
+      .reshape([G * T, hd]);
   // [B*T, H] → [G*hd, T]: each block transposed, hd consecutive rows
-  const headsT = (t: Tensor): Tensor2D => t.reshape([B, T, nh, hd]).transpose([0, 2, 3, 1]).reshape([G * hd, T]);
-  const merge = (t: Tensor): Tensor2D => t.reshape([B, nh, T, hd]).transpose([0, 2, 1, 3]).reshape([B * T, H]);
+  const headsT = (t: Tensor): Tensor2D =>
+    t
+      .reshape([B, T, nh, hd])
+      .transpose([0, 2, 3, 1])
+      .reshape([G * hd, T]);
+  const merge = (t: Tensor): Tensor2D =>
+    t
+      .reshape([B, nh, T, hd])
+      .transpose([0, 2, 1, 3])
+      .reshape([B * T, H]);
   // [G*T, T] with each block transposed
-  const blocksT = (t: Tensor): Tensor2D => t.reshape([G, T, T]).transpose([0, 2, 1]).reshape([G * T, T]);
+  const blocksT = (t: Tensor): Tensor2D =>
+    t
+      .reshape([G, T, T])
+      .transpose([0, 2, 1])
+      .reshape([G * T, T]);
   /** Block g of a·b, with a in blocks of `ar` rows and b in blocks of `br` rows, concatenated over g. */
   const perBlock = (a: Tensor2D, ar: number, b: Tensor2D, br: number): Tensor2D => {
     const parts: Tensor2D[] = [];

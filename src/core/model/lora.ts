@@ -92,7 +92,8 @@ export class LoraAdapter {
   /** A new encoder whose targeted weights are W + scale · B A: the same outputs with no adapter (export, tests). */
   merge(encoder: Encoder): Encoder {
     if (encoder.config.layers !== this.layers) throw new Error(`LoRA merge: the adapter has ${this.layers} layers, the encoder ${encoder.config.layers}`);
-    const named = (vs: Map<string, Variable>): Map<string, NamedArray> => new Map([...vs].map(([name, v]) => [name, { shape: v.shape, data: v.dataSync() as Float32Array }]));
+    const named = (vs: Map<string, Variable>): Map<string, NamedArray> =>
+      new Map([...vs].map(([name, v]) => [name, { shape: v.shape, data: v.dataSync() as Float32Array }]));
     return Encoder.fromNamed(encoder.config, mergeLoraWeights(named(encoder.named()), named(this.params), this.scale, 'LoRA merge'), 'LoRA merge');
   }
 
@@ -121,7 +122,8 @@ export function mergeLoraWeights(encoder: Map<string, NamedArray>, lora: Map<str
     const w = need(encoder, `${m[1]}.weight`, where);
     const [outDim, inDim] = w.shape;
     const r = a.shape[0];
-    if (a.shape[1] !== inDim || b.shape[0] !== outDim || b.shape[1] !== r) throw new Error(`${where}: LoRA ${m[1]} has A ${JSON.stringify(a.shape)} and B ${JSON.stringify(b.shape)}, the weight is ${JSON.stringify(w.shape)}`);
+    if (a.shape[1] !== inDim || b.shape[0] !== outDim || b.shape[1] !== r)
+      throw new Error(`${where}: LoRA ${m[1]} has A ${JSON.stringify(a.shape)} and B ${JSON.stringify(b.shape)}, the weight is ${JSON.stringify(w.shape)}`);
     const merged = new Float32Array(w.data);
     for (let o = 0; o < outDim; o++) {
       for (let i = 0; i < inDim; i++) {

@@ -41,7 +41,8 @@ export function plainReward(encoder: Encoder, head: ScalarHead, batch: TokenBatc
   };
   const act = (x: Tensor2D): Tensor2D => {
     if (c.hiddenAct === 'relu') return tf.relu(x);
-    if (c.hiddenAct === 'gelu_new') return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))))));
+    if (c.hiddenAct === 'gelu_new')
+      return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))))));
     return tf.mul(tf.mul(0.5, x), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
   };
   const projection = (x: Tensor2D, i: number, which: string): Tensor2D => {
@@ -63,13 +64,21 @@ export function plainReward(encoder: Encoder, head: ScalarHead, batch: TokenBatc
     let x = drop(layerNorm(tf.add(tf.add(word, type).reshape([B, T, H]), pos).reshape([B * T, H]), 'embeddings.LayerNorm'), c.hiddenDropout);
     for (let i = 0; i < c.layers; i++) {
       const p = `encoder.layer.${i}`;
-      const split = (t: Tensor2D): Tensor3D => t.reshape([B, T, nh, hd]).transpose([0, 2, 1, 3]).reshape([B * nh, T, hd]);
+      const split = (t: Tensor2D): Tensor3D =>
+        t
+          .reshape([B, T, nh, hd])
+          .transpose([0, 2, 1, 3])
+          .reshape([B * nh, T, hd]);
       const q = split(tf.mul(projection(x, i, 'query'), 1 / Math.sqrt(hd)));
       const k = split(projection(x, i, 'key'));
       const v = split(projection(x, i, 'value'));
       const scores = tf.add(tf.matMul(q, k, false, true).reshape([B, nh, T, T]), maskAdd);
       const probs = drop(tf.softmax(scores), c.attentionDropout).reshape<Tensor3D>([B * nh, T, T]);
-      const ctx = tf.matMul(probs, v).reshape([B, nh, T, hd]).transpose([0, 2, 1, 3]).reshape<Tensor2D>([B * T, H]);
+      const ctx = tf
+        .matMul(probs, v)
+        .reshape([B, nh, T, hd])
+        .transpose([0, 2, 1, 3])
+        .reshape<Tensor2D>([B * T, H]);
       const attn = layerNorm(tf.add(drop(dense(ctx, `${p}.attention.output.dense`), c.hiddenDropout), x), `${p}.attention.output.LayerNorm`);
       const inter = act(dense(attn, `${p}.intermediate.dense`));
       x = layerNorm(tf.add(drop(dense(inter, `${p}.output.dense`), c.hiddenDropout), attn), `${p}.output.LayerNorm`);

@@ -42,7 +42,7 @@ function fileSource(fd: number): ByteSource {
     size: fstatSync(fd).size,
     read: (at, length) => {
       const out = new Uint8Array(length);
-      for (let done = 0; done < length; ) {
+      for (let done = 0; done < length;) {
         const n = readSync(fd, out, done, Math.min(READ_PIECE, length - done), at + done);
         if (n === 0) throw new Error(`unexpected end of file at byte ${at + done}`);
         done += n;
@@ -102,7 +102,8 @@ function parseSafetensors(src: ByteSource, where: string): SafetensorsFile {
     const [begin, end] = offsets as [number, number];
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
     if (begin > end || end > dataLen) fail(`tensor '${name}' data_offsets [${begin}, ${end}] lie outside the ${dataLen} data bytes`);
-    if (end - begin !== count * BYTES[dtype]) fail(`tensor '${name}' has ${end - begin} bytes, but ${dtype} ${JSON.stringify(shape)} needs ${count * BYTES[dtype]}`);
+    if (end - begin !== count * BYTES[dtype])
+      fail(`tensor '${name}' has ${end - begin} bytes, but ${dtype} ${JSON.stringify(shape)} needs ${count * BYTES[dtype]}`);
     const refuse = (): never => fail(`tensor '${name}' (${dtype}, ${count} elements) cannot be read as float32: only small integer tensors are converted`);
     if (!['F32', 'F64', 'F16', 'BF16'].includes(dtype) && count > MAX_INT_ELEMENTS) refuse();
     const data = decode(src.read(dataStart + begin, end - begin), 0, count, dtype, refuse);
@@ -117,7 +118,12 @@ function decode(bytes: Uint8Array, at: number, count: number, dtype: string, ref
   switch (dtype) {
     case 'F32':
       // Little-endian hosts (every one Node runs on in practice) copy the bytes as they are.
-      if (LITTLE_ENDIAN) out.set((bytes.byteOffset + at) % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset + at, count) : new Float32Array(bytes.slice(at, at + 4 * count).buffer));
+      if (LITTLE_ENDIAN)
+        out.set(
+          (bytes.byteOffset + at) % 4 === 0
+            ? new Float32Array(bytes.buffer, bytes.byteOffset + at, count)
+            : new Float32Array(bytes.slice(at, at + 4 * count).buffer),
+        );
       else for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
       return out;
     case 'F64':

@@ -248,7 +248,18 @@ function isBertBoundary(text: string, i: number): boolean {
 }
 
 function isSpace(c: number): boolean {
-  return c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0xa0 || c === 0x3000 || c === 0x2028 || c === 0x2029 || (c >= 0x2000 && c <= 0x200a) || c === 0x1680 || c === 0x202f || c === 0x205f;
+  return (
+    c === 0x20 ||
+    (c >= 0x09 && c <= 0x0d) ||
+    c === 0xa0 ||
+    c === 0x3000 ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x1680 ||
+    c === 0x202f ||
+    c === 0x205f
+  );
 }
 
 function checkMaxLen(maxLen: number, specials: number): number {
@@ -279,11 +290,18 @@ function decoderSpecials(tok: Tokenizer, config: Record<string, unknown>, model:
     return name === undefined ? undefined : tok.token_to_id(name);
   };
   const eos = id(config.eos_token);
-  return { cls: -1, sep: -1, pad: id(config.pad_token) ?? eos ?? 0, unk: id(model.unk_token) ?? id(config.unk_token) ?? -1, ...(eos === undefined ? {} : { eos }) };
+  return {
+    cls: -1,
+    sep: -1,
+    pad: id(config.pad_token) ?? eos ?? 0,
+    unk: id(model.unk_token) ?? id(config.unk_token) ?? -1,
+    ...(eos === undefined ? {} : { eos }),
+  };
 }
 
 function specialId(tok: Tokenizer, file: string, role: string, token: string): number {
   const id = tok.token_to_id(token);
-  if (id === undefined) throw new FileError(file, `the ${role} token ${token} is not in the vocabulary (a BERT-style tokenizer with [CLS], [SEP], [PAD] and [UNK] is needed)`);
+  if (id === undefined)
+    throw new FileError(file, `the ${role} token ${token} is not in the vocabulary (a BERT-style tokenizer with [CLS], [SEP], [PAD] and [UNK] is needed)`);
   return id;
 }

@@ -54,8 +54,10 @@ export class VocabMap {
     if (!Array.isArray(keep)) throw new Error('vocab map: "keep" must be an array of token ids');
     for (let i = 0; i < keep.length; i++) {
       const id: unknown = keep[i];
-      if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > 0x7fffffff) throw new Error(`vocab map: keep[${i}] is ${JSON.stringify(id)}, not a token id`);
-      if (i > 0 && id <= (keep[i - 1] as number)) throw new Error(`vocab map: keep must be strictly ascending (keep[${i}] = ${id} after ${keep[i - 1] as number})`);
+      if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > 0x7fffffff)
+        throw new Error(`vocab map: keep[${i}] is ${JSON.stringify(id)}, not a token id`);
+      if (i > 0 && id <= (keep[i - 1] as number))
+        throw new Error(`vocab map: keep must be strictly ascending (keep[${i}] = ${id} after ${keep[i - 1] as number})`);
     }
     const unk = json.unk;
     if (unk !== undefined && !keep.includes(unk)) throw new Error(`vocab map: the [UNK] id ${unk} is not among the kept ids`);

@@ -156,7 +156,12 @@ export interface DisagreementFilter {
 
 export function filterRows(rows: readonly DisagreementRow[], f: DisagreementFilter): DisagreementRow[] {
   if (f.category === undefined && f.routerCategory === undefined && !f.labelNoiseOnly) return rows as DisagreementRow[];
-  return rows.filter((r) => (f.category === undefined || r.datasetCategory === f.category) && (f.routerCategory === undefined || r.routerCategory === f.routerCategory) && (!f.labelNoiseOnly || r.labelNoise));
+  return rows.filter(
+    (r) =>
+      (f.category === undefined || r.datasetCategory === f.category) &&
+      (f.routerCategory === undefined || r.routerCategory === f.routerCategory) &&
+      (!f.labelNoiseOnly || r.labelNoise),
+  );
 }
 
 /** One line of the JSONL export (docs/analysis-views.md): the row, with the human winner named as the data names responses. */

@@ -48,7 +48,12 @@ export async function scoreFile(model: string, file: string, options: ScoreFileO
   try {
     const m = scorer.manifest;
     const tokenizer = manifestTokenizer(m);
-    const data = await loadPreferenceData(file, tokenizer, { maxLen: m.maxLen, routerMaxLen: m.routerMaxLen }, { schemaFile: options.schemaFile, adapter: options.adapter, signal: options.signal, pairSample: options.pairSample });
+    const data = await loadPreferenceData(
+      file,
+      tokenizer,
+      { maxLen: m.maxLen, routerMaxLen: m.routerMaxLen },
+      { schemaFile: options.schemaFile, adapter: options.adapter, signal: options.signal, pairSample: options.pairSample },
+    );
     const scores: ModelRecordScore[] = [];
     for (let at = 0; at < data.records.length; at += CHUNK) {
       scores.push(...(await scorer.score(data.records.slice(at, at + CHUNK), options.signal)));
@@ -65,7 +70,13 @@ export async function scoreFile(model: string, file: string, options: ScoreFileO
       data.records.map((_, p) => ({ category: data.categories[p], pairs: data.pairs[p] })),
       (p) => scores[p].logits,
     );
-    return { model, file, method: m.method, records, summary: { ...result, records: records.length, malformed: data.malformed, seconds: (Date.now() - started) / 1000 } };
+    return {
+      model,
+      file,
+      method: m.method,
+      records,
+      summary: { ...result, records: records.length, malformed: data.malformed, seconds: (Date.now() - started) / 1000 },
+    };
   } finally {
     if (!options.scorer) await scorer.dispose();
   }

@@ -124,7 +124,8 @@ export class OrtScorer {
     const b = options.batchSize ?? DEFAULT_BATCH;
     if (!(Number.isInteger(b) && b >= 1)) throw new Error(`batch size must be a positive integer, got ${b}`);
     const t = options.intraOpNumThreads;
-    if (t !== undefined && !(Number.isInteger(t) && t >= 0)) throw new Error(`intra-op threads must be a non-negative integer (0: onnxruntime's default), got ${t}`);
+    if (t !== undefined && !(Number.isInteger(t) && t >= 0))
+      throw new Error(`intra-op threads must be a non-negative integer (0: onnxruntime's default), got ${t}`);
   }
 
   /** Whether the session has been created (it is, on the first record that misses the cache). */
@@ -176,7 +177,10 @@ export class OrtScorer {
     let done = 0;
     for (const batch of packBatches(todo, records, this.options.batchSize ?? DEFAULT_BATCH)) {
       signal?.throwIfAborted();
-      const scores = await this.run(session, batch.map((i) => records[i]));
+      const scores = await this.run(
+        session,
+        batch.map((i) => records[i]),
+      );
       batch.forEach((i, k) => {
         out[i] = scores[k];
         this.cache.set(keys[i], scores[k]);
@@ -194,15 +198,27 @@ export class OrtScorer {
     const seqs = recs.flatMap((r) => r.responses);
     const owner = recs.flatMap((r, k) => r.responses.map(() => k));
     const feeds: Record<string, Ort.Tensor> = {};
-    const main = padded(seqs.map((s) => s.ids), seqs.map((s) => s.typeIds), m.special.pad);
+    const main = padded(
+      seqs.map((s) => s.ids),
+      seqs.map((s) => s.typeIds),
+      m.special.pad,
+    );
     feeds.input_ids = new ort.Tensor('int64', main.ids, [seqs.length, main.len]);
     feeds.token_type_ids = new ort.Tensor('int64', main.types, [seqs.length, main.len]);
     feeds.attention_mask = new ort.Tensor('int64', main.mask, [seqs.length, main.len]);
     if (m.inputs.includes('router_input_ids')) {
-      const router = padded(recs.map((r) => r.router), undefined, m.special.pad);
+      const router = padded(
+        recs.map((r) => r.router),
+        undefined,
+        m.special.pad,
+      );
       feeds.router_input_ids = new ort.Tensor('int64', router.ids, [recs.length, router.len]);
       feeds.router_attention_mask = new ort.Tensor('int64', router.mask, [recs.length, router.len]);
-      feeds.response_record = new ort.Tensor('int64', BigInt64Array.from(owner, (k) => BigInt(k)), [seqs.length]);
+      feeds.response_record = new ort.Tensor(
+        'int64',
+        BigInt64Array.from(owner, (k) => BigInt(k)),
+        [seqs.length],
+      );
     }
     const result = await session.run(feeds);
     this.runs++;
@@ -210,7 +226,9 @@ export class OrtScorer {
     const bad = reward.findIndex((x) => !Number.isFinite(x));
     if (bad >= 0) {
       const k = owner[bad];
-      throw new NonFiniteScoreError(`${join(m.dir, m.model)}: the model's reward for record ${recs[k].id} is ${reward[bad]}: its weights are not finite (exported from a diverged run, or the file is corrupt); export a finite run again`);
+      throw new NonFiniteScoreError(
+        `${join(m.dir, m.model)}: the model's reward for record ${recs[k].id} is ${reward[bad]}: its weights are not finite (exported from a diverged run, or the file is corrupt); export a finite run again`,
+      );
     }
     const probs = result.category_probs?.data as Float32Array | undefined;
     const chosen = result.category?.data as BigInt64Array | undefined;
@@ -272,7 +290,11 @@ function packBatches(todo: number[], records: readonly EncodedRecord[], size: nu
 }
 
 /** Right-padded int64 rows, as makeBatch pads them for the training engine. */
-function padded(rows: Int32Array[], types: Int32Array[] | undefined, pad: number): { ids: BigInt64Array; types: BigInt64Array; mask: BigInt64Array; len: number } {
+function padded(
+  rows: Int32Array[],
+  types: Int32Array[] | undefined,
+  pad: number,
+): { ids: BigInt64Array; types: BigInt64Array; mask: BigInt64Array; len: number } {
   const len = Math.max(1, ...rows.map((r) => r.length));
   const ids = new BigInt64Array(rows.length * len).fill(BigInt(pad));
   const typeIds = new BigInt64Array(rows.length * len);

@@ -43,7 +43,8 @@ export class Batcher<T, R> {
   }
 
   submit(items: T[], signal?: AbortSignal): Promise<R[]> {
-    if (this.waiting + items.length > this.options.maxQueue) return Promise.reject(new QueueFullError(`the queue is full (${this.waiting} queries waiting, at most ${this.options.maxQueue})`));
+    if (this.waiting + items.length > this.options.maxQueue)
+      return Promise.reject(new QueueFullError(`the queue is full (${this.waiting} queries waiting, at most ${this.options.maxQueue})`));
     return new Promise<R[]>((resolve, reject) => {
       this.queue.push({ items, signal, resolve, reject });
       this.waiting += items.length;

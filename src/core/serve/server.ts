@@ -78,7 +78,8 @@ export class RewardServer {
     private readonly options: ServeOptions,
   ) {
     const m = scorer.manifest;
-    if (options.maxLen !== undefined && (options.maxLen < 4 || options.maxLen > m.maxLen)) throw new RangeError(`--max-len must be from 4 to the model's ${m.maxLen} tokens, not ${options.maxLen}`);
+    if (options.maxLen !== undefined && (options.maxLen < 4 || options.maxLen > m.maxLen))
+      throw new RangeError(`--max-len must be from 4 to the model's ${m.maxLen} tokens, not ${options.maxLen}`);
     this.limits = { maxLen: options.maxLen ?? m.maxLen, routerMaxLen: m.routerMaxLen };
     this.tokenizer = manifestTokenizer(m);
     this.batcher = new Batcher((recs) => this.scorer.score(recs), options);
@@ -205,7 +206,8 @@ export class RewardServer {
     const given = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
     const a = Buffer.from(given);
     const b = Buffer.from(token);
-    if (a.length !== b.length || !timingSafeEqual(a, b)) throw new HttpError(401, 'a bearer token is required (Authorization: Bearer …, the value of REWARDLENS_SERVE_TOKEN)', { 'WWW-Authenticate': 'Bearer' });
+    if (a.length !== b.length || !timingSafeEqual(a, b))
+      throw new HttpError(401, 'a bearer token is required (Authorization: Bearer …, the value of REWARDLENS_SERVE_TOKEN)', { 'WWW-Authenticate': 'Bearer' });
   }
 
   private async getReward(req: IncomingMessage, signal: AbortSignal): Promise<Record<string, unknown>> {
@@ -264,7 +266,12 @@ export class RewardServer {
     this.answered.set(status, (this.answered.get(status) ?? 0) + 1);
     if (res.destroyed || res.headersSent) return;
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...(this.draining ? { Connection: 'close' } : {}), ...headers });
+    res.writeHead(status, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(text),
+      ...(this.draining ? { Connection: 'close' } : {}),
+      ...headers,
+    });
     res.end(text);
   }
 }
@@ -302,7 +309,11 @@ function kind(v: unknown): string {
  * the router's category index and its probability, and each capability expert's score, null for queries the
  * router sent to another category; `categories` names each query's category.
  */
-export function rewardResponse(scores: readonly ModelRecordScore[], categories: readonly string[], capabilities: ReadonlyArray<{ category: string; point: string }>): Record<string, unknown> {
+export function rewardResponse(
+  scores: readonly ModelRecordScore[],
+  categories: readonly string[],
+  capabilities: ReadonlyArray<{ category: string; point: string }>,
+): Record<string, unknown> {
   const rewards = scores.map((s) => s.logits[0]);
   const extra: Record<string, Array<number | null>> = {};
   const routed = scores.some((s) => s.probabilities);
@@ -312,7 +323,9 @@ export function rewardResponse(scores: readonly ModelRecordScore[], categories: 
   }
   for (const c of capabilities) {
     const key = `${c.category}/${c.point}`;
-    extra[key] = scores.map((s) => s.capabilities?.find((x) => x.point === c.point && (s.category === undefined || s.category === c.category))?.scores[0] ?? null);
+    extra[key] = scores.map(
+      (s) => s.capabilities?.find((x) => x.point === c.point && (s.category === undefined || s.category === c.category))?.scores[0] ?? null,
+    );
   }
   scores[0]?.members?.forEach((_, j) => (extra[`member_${j}`] = scores.map((s) => s.members![j][0])));
   const out: Record<string, unknown> = { rewards, scores: rewards, extra_logs: extra };

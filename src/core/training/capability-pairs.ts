@@ -34,7 +34,12 @@ function classify(l: MergedLabel, recordIndexById: Map<string, number>): Classif
  * gives a point at most `sample.max` pairs (maxPairsPerRecord), a sample seeded as the human pairs are;
  * `leftOut` counts the pairs the sampling dropped.
  */
-export function capabilityPairs(labels: MergedLabel[], recordIndexById: Map<string, number>, sample: PairSample = DEFAULT_PAIR_SAMPLE, leftOut = { pairs: 0 }): Map<string, PrefPair[]> {
+export function capabilityPairs(
+  labels: MergedLabel[],
+  recordIndexById: Map<string, number>,
+  sample: PairSample = DEFAULT_PAIR_SAMPLE,
+  leftOut = { pairs: 0 },
+): Map<string, PrefPair[]> {
   const used: { point: string; pair: PrefPair }[] = [];
   const perGroup = new Map<string, PairReservoir<number>>();
   for (const l of labels) {

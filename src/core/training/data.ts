@@ -61,7 +61,16 @@ export async function loadPreferenceData(
   try {
     const sample = options.pairSample ?? DEFAULT_PAIR_SAMPLE;
     const maxPairs = options.maxPairs ?? MAX_PAIRS_IN_MEMORY;
-    const data: PreferenceData = { file, records: [], pairs: [], groups: [], categories: [], ties: 0, malformed: dataset.report.malformed, sampled: { records: 0, pairsLeftOut: 0, maxPairsPerRecord: sample.max } };
+    const data: PreferenceData = {
+      file,
+      records: [],
+      pairs: [],
+      groups: [],
+      categories: [],
+      ties: 0,
+      malformed: dataset.report.malformed,
+      sampled: { records: 0, pairsLeftOut: 0, maxPairsPerRecord: sample.max },
+    };
     const applier = options.edits === false ? undefined : EditApplier.forDataset(file);
     const curate = applier && !applier.empty ? applier : undefined;
     let total = 0;
@@ -79,7 +88,9 @@ export async function loadPreferenceData(
       const { pairs, ties, available } = humanPairs(record, position, sample);
       total += pairs.length;
       if (total > maxPairs) {
-        throw new Error(`${file}: more than ${maxPairs.toLocaleString('en-US')} preference pairs by record ${i + 1} of ${dataset.size}, more than training holds in memory; lower maxPairsPerRecord (now ${sample.max}) or train on part of the file`);
+        throw new Error(
+          `${file}: more than ${maxPairs.toLocaleString('en-US')} preference pairs by record ${i + 1} of ${dataset.size}, more than training holds in memory; lower maxPairsPerRecord (now ${sample.max}) or train on part of the file`,
+        );
       }
       if (available > pairs.length) {
         data.sampled.records++;

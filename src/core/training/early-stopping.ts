@@ -34,7 +34,8 @@ export class EarlyStopping {
   private sinceBest = 0;
 
   constructor(options: EarlyStoppingOptions) {
-    if (!Number.isInteger(options.patience) || options.patience < 0) throw new Error(`EarlyStopping: patience must be a non-negative integer (got ${options.patience})`);
+    if (!Number.isInteger(options.patience) || options.patience < 0)
+      throw new Error(`EarlyStopping: patience must be a non-negative integer (got ${options.patience})`);
     const minDelta = options.minDelta ?? 0;
     if (!Number.isFinite(minDelta) || minDelta < 0) throw new Error(`EarlyStopping: minDelta must be a non-negative number (got ${options.minDelta})`);
     this.patience = options.patience;
@@ -84,10 +85,18 @@ export class EarlyStopping {
     if (typeof o.patience !== 'number') throw bad('patience is missing');
     const es = new EarlyStopping({ patience: o.patience, minDelta: o.minDelta ?? 0 });
     if (!Number.isInteger(o.evaluations) || o.evaluations! < 0) throw bad('evaluations must be a non-negative integer');
-    if (!Number.isInteger(o.sinceBest) || o.sinceBest! < 0 || o.sinceBest! > o.evaluations!) throw bad('sinceBest must be an integer between 0 and evaluations');
+    if (!Number.isInteger(o.sinceBest) || o.sinceBest! < 0 || o.sinceBest! > o.evaluations!)
+      throw bad('sinceBest must be an integer between 0 and evaluations');
     if (o.best !== undefined) {
       const b = o.best;
-      if (typeof b !== 'object' || b === null || typeof b.step !== 'number' || typeof b.value !== 'number' || (b.loss !== undefined && typeof b.loss !== 'number')) throw bad('best must be {step, value, loss?}');
+      if (
+        typeof b !== 'object' ||
+        b === null ||
+        typeof b.step !== 'number' ||
+        typeof b.value !== 'number' ||
+        (b.loss !== undefined && typeof b.loss !== 'number')
+      )
+        throw bad('best must be {step, value, loss?}');
       es.bestSoFar = b.loss === undefined ? { step: b.step, value: b.value } : { step: b.step, value: b.value, loss: b.loss };
     } else if (o.evaluations! > o.sinceBest!) throw bad('evaluations improved on nothing, yet there is no best');
     es.count = o.evaluations!;

@@ -101,7 +101,13 @@ export class EmbeddingCache {
  * (`keys`: record, response): one frozen pass of `encoder` per expert (paper §3.3). `lend(k, embed)`
  * hands the k-th adapter to `embed`, so a caller may load each one only for its pass.
  */
-export function expertEmbeddings(src: SequenceSource, encoder: Encoder, positions: number[], experts: number, lend: (k: number, embed: (adapter: LoraAdapter) => void) => void): { keys: Array<[number, number]>; z: Float32Array } {
+export function expertEmbeddings(
+  src: SequenceSource,
+  encoder: Encoder,
+  positions: number[],
+  experts: number,
+  lend: (k: number, embed: (adapter: LoraAdapter) => void) => void,
+): { keys: Array<[number, number]>; z: Float32Array } {
   const keys = positions.flatMap((p) => src.data.records[p].responses.map((_, r) => [p, r] as [number, number]));
   const seqs = keys.map(([p, r]) => src.data.records[p].responses[r]);
   const hidden = encoder.config.hidden;

@@ -98,7 +98,11 @@ export function formatEvalTable(results: ReadonlyArray<EvalResult | ReferenceRes
   }
   const table = [header, ...rows, pairsRow];
   const widths = header.map((_, k) => Math.max(...table.map((row) => row[k].length)));
-  const line = (row: string[]): string => row.map((cell, k) => (k === 0 ? cell.padEnd(widths[k]) : cell.padStart(widths[k]))).join('  ').trimEnd();
+  const line = (row: string[]): string =>
+    row
+      .map((cell, k) => (k === 0 ? cell.padEnd(widths[k]) : cell.padStart(widths[k])))
+      .join('  ')
+      .trimEnd();
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');
   return [line(header), rule, ...rows.map(line), rule, line(pairsRow)].join('\n');
 }

@@ -81,6 +81,7 @@ export function encodeRecord(record: PreferenceRecord, index: number, tokenizer:
 function checkLimits(limits: FeatureLimits): FeatureLimits {
   const { maxLen, routerMaxLen } = limits;
   if (!Number.isInteger(maxLen) || maxLen < 4) throw new RangeError(`maxLen must be an integer of at least 4 ([CLS] [SEP] [SEP] and one token); got ${maxLen}`);
-  if (!Number.isInteger(routerMaxLen) || routerMaxLen < 3) throw new RangeError(`routerMaxLen must be an integer of at least 3 ([CLS] [SEP] and one token); got ${routerMaxLen}`);
+  if (!Number.isInteger(routerMaxLen) || routerMaxLen < 3)
+    throw new RangeError(`routerMaxLen must be an integer of at least 3 ([CLS] [SEP] and one token); got ${routerMaxLen}`);
   return limits;
 }

@@ -137,7 +137,9 @@ export async function fit(task: FitTask, schedule: FitSchedule, io: FitIO): Prom
       const next = stream.next();
       const seed = next.seed;
       const micro = Math.max(1, schedule.microBatch ?? next.batch.length);
-      const totals = task.trainStep ? await task.trainStep(next.batch, seed, micro, optimizer) : accumulatedStep(task, next.batch, seed, micro, variables, optimizer);
+      const totals = task.trainStep
+        ? await task.trainStep(next.batch, seed, micro, optimizer)
+        : accumulatedStep(task, next.batch, seed, micro, variables, optimizer);
       // A NaN or infinite loss has already been applied to the weights: every later step is NaN too, and
       // early stopping would quietly keep whatever it saw before. Stop here; the last checkpoint is intact.
       if (!Number.isFinite(totals.loss)) throw nonFinite(task, schedule, 'training loss', totals.loss, step + 1);
@@ -207,7 +209,9 @@ export class NonFiniteLossError extends Error {}
 
 function nonFinite(task: FitTask, schedule: FitSchedule, what: string, value: number, step: number): NonFiniteLossError {
   const component = task.expert ? `${task.component} (${task.expert})` : task.component;
-  return new NonFiniteLossError(`${component}, phase ${task.phase}: the ${what} is ${value} at step ${step}; training diverged (learning rate ${schedule.lr}: try a smaller lr.${task.phase})`);
+  return new NonFiniteLossError(
+    `${component}, phase ${task.phase}: the ${what} is ${value} at step ${step}; training diverged (learning rate ${schedule.lr}: try a smaller lr.${task.phase})`,
+  );
 }
 
 /**

@@ -81,8 +81,14 @@ export function defaultHyperParams(preset: PresetName, pretrained = false): Hype
     microBatchPairs: 8,
     evalEvery: tiny ? 20 : 50,
     patience: tiny ? 4 : 8,
-    maxSteps: perPhase({ base: tiny ? 200 : 2000, router: 400, phase1: tiny ? 100 : 1000, phase2: tiny ? 60 : 600, phase3: 400, ensemble: tiny ? 60 : 600 }, 200),
-    lr: perPhase({ base: tiny ? 1e-3 : 2e-4, router: 3e-3, phase1: tiny ? 5e-4 : 1e-4, phase2: tiny ? 2e-3 : 5e-4, phase3: 3e-3, ensemble: tiny ? 2e-3 : 5e-4 }, 1e-3),
+    maxSteps: perPhase(
+      { base: tiny ? 200 : 2000, router: 400, phase1: tiny ? 100 : 1000, phase2: tiny ? 60 : 600, phase3: 400, ensemble: tiny ? 60 : 600 },
+      200,
+    ),
+    lr: perPhase(
+      { base: tiny ? 1e-3 : 2e-4, router: 3e-3, phase1: tiny ? 5e-4 : 1e-4, phase2: tiny ? 2e-3 : 5e-4, phase3: 3e-3, ensemble: tiny ? 2e-3 : 5e-4 },
+      1e-3,
+    ),
     valFraction: 0.1,
     testFraction: 0.2,
     phase12Fraction: 0.6,
@@ -111,7 +117,8 @@ export function applyOverrides(h: HyperParams, overrides: Record<string, number 
     if (!Number.isFinite(value)) throw new HyperParamError(`setting ${key}: '${String(raw)}' is not a number`);
     const [head, sub] = key.split('.', 2);
     const table = out as unknown as Record<string, unknown>;
-    if (!(head in table) && !OPTIONAL_SETTINGS.includes(head)) throw new HyperParamError(`unknown setting '${key}' (known: ${[...Object.keys(out), ...OPTIONAL_SETTINGS].join(', ')})`);
+    if (!(head in table) && !OPTIONAL_SETTINGS.includes(head))
+      throw new HyperParamError(`unknown setting '${key}' (known: ${[...Object.keys(out), ...OPTIONAL_SETTINGS].join(', ')})`);
     const current = table[head];
     if ((typeof current === 'number' || (current === undefined && OPTIONAL_SETTINGS.includes(head))) && sub === undefined) {
       table[head] = value;
@@ -170,7 +177,12 @@ export function describeRange(r: Range): string {
 export function validateHyperParams(h: HyperParams): void {
   const problems: string[] = [];
   const check = (key: string, value: unknown, r: Range): void => {
-    const ok = typeof value === 'number' && Number.isFinite(value) && (r.minExclusive ? value > r.min : value >= r.min) && value <= r.max && (!r.integer || Number.isInteger(value));
+    const ok =
+      typeof value === 'number' &&
+      Number.isFinite(value) &&
+      (r.minExclusive ? value > r.min : value >= r.min) &&
+      value <= r.max &&
+      (!r.integer || Number.isInteger(value));
     if (!ok) problems.push(`setting ${key}: ${String(value)} is out of range; it must be ${describeRange(r)}`);
   };
   const table = h as unknown as Record<string, unknown>;
@@ -191,7 +203,10 @@ export function validateHyperParams(h: HyperParams): void {
 export function trainingThreads(requested: number | undefined, tfBackend: string, cores = availableParallelism()): { threads: number; note?: string } {
   if (requested === undefined || requested === 0) return { threads: tfBackend === 'wasm' ? Math.max(1, Math.min(2, cores)) : 1 };
   if (tfBackend !== 'wasm') {
-    return { threads: 1, note: requested > 1 ? `threads=${requested} ignored: data parallelism runs on the wasm backend ('${tfBackend}' uses its own threads)` : undefined };
+    return {
+      threads: 1,
+      note: requested > 1 ? `threads=${requested} ignored: data parallelism runs on the wasm backend ('${tfBackend}' uses its own threads)` : undefined,
+    };
   }
   return { threads: requested };
 }

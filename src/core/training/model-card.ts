@@ -77,7 +77,9 @@ export function renderModelCard(info: ModelCardInfo): string {
 
   out.push('## Base', '');
   if (info.base.kind === 'preset')
-    out.push(`Trained from scratch, preset ${inlineCode(info.base.preset)}${info.base.parameters !== undefined ? ` (${info.base.parameters.toLocaleString('en-US')} parameters)` : ''}.`);
+    out.push(
+      `Trained from scratch, preset ${inlineCode(info.base.preset)}${info.base.parameters !== undefined ? ` (${info.base.parameters.toLocaleString('en-US')} parameters)` : ''}.`,
+    );
   else
     out.push(
       `Fine-tuned from the imported encoder in ${inlineCode(info.base.folder)}${info.base.name ? ` (${escapeMarkdown(info.base.name)})` : ''}${info.base.parameters !== undefined ? `, ${info.base.parameters.toLocaleString('en-US')} parameters` : ''}.`,
@@ -86,11 +88,24 @@ export function renderModelCard(info: ModelCardInfo): string {
 
   out.push('## Data', '');
   const d = info.data;
-  out.push(`- Training file: ${inlineCode(d.file)} (content hash ${inlineCode(d.hash)})`, `- ${d.records.toLocaleString('en-US')} records, ${d.pairs.toLocaleString('en-US')} non-tied preference pairs`);
+  out.push(
+    `- Training file: ${inlineCode(d.file)} (content hash ${inlineCode(d.hash)})`,
+    `- ${d.records.toLocaleString('en-US')} records, ${d.pairs.toLocaleString('en-US')} non-tied preference pairs`,
+  );
   if (d.labels) out.push(`- Capability labels: ${inlineCode(d.labels.file)}, ${d.labels.used.toLocaleString('en-US')} labels used`);
-  if (d.test) out.push(`- Evaluated on ${d.test.file ? inlineCode(d.test.file) : 'the held-out part of the training file (split by prompt)'}: ${d.test.records.toLocaleString('en-US')} records, ${d.test.pairs.toLocaleString('en-US')} pairs`);
+  if (d.test)
+    out.push(
+      `- Evaluated on ${d.test.file ? inlineCode(d.test.file) : 'the held-out part of the training file (split by prompt)'}: ${d.test.records.toLocaleString('en-US')} records, ${d.test.pairs.toLocaleString('en-US')} pairs`,
+    );
   const categories = Object.entries(d.categories).sort((x, y) => y[1] - x[1]);
-  if (categories.length > 0) out.push('', ...table(['category', 'records'], categories.map(([c, n]) => [escapeMarkdown(c), String(n)])));
+  if (categories.length > 0)
+    out.push(
+      '',
+      ...table(
+        ['category', 'records'],
+        categories.map(([c, n]) => [escapeMarkdown(c), String(n)]),
+      ),
+    );
   out.push('');
 
   out.push('## Training', '');
@@ -99,7 +114,14 @@ export function renderModelCard(info: ModelCardInfo): string {
     out.push(
       ...table(
         ['phase', 'expert', 'steps', 'best step', 'best validation accuracy', 'stopped by'],
-        info.phases.map((p) => [p.phase, escapeMarkdown(p.expert ?? ''), String(p.steps), p.bestStep === undefined ? '' : String(p.bestStep), pct(p.bestValAcc, '—'), p.stoppedBy ?? 'step budget']),
+        info.phases.map((p) => [
+          p.phase,
+          escapeMarkdown(p.expert ?? ''),
+          String(p.steps),
+          p.bestStep === undefined ? '' : String(p.bestStep),
+          pct(p.bestValAcc, '—'),
+          p.stoppedBy ?? 'step budget',
+        ]),
       ),
     );
   out.push('', `Seed ${info.seed}, backend ${info.backend}.`, '');
@@ -107,14 +129,23 @@ export function renderModelCard(info: ModelCardInfo): string {
   const points = Object.entries(info.capabilityPoints ?? {});
   if (points.length > 0) {
     out.push('## Capability points', '');
-    out.push(...table(['category', 'point', 'pairs'], points.flatMap(([c, ps]) => ps.map((p) => [escapeMarkdown(c), escapeMarkdown(p.point), String(p.pairs)]))), '');
+    out.push(
+      ...table(
+        ['category', 'point', 'pairs'],
+        points.flatMap(([c, ps]) => ps.map((p) => [escapeMarkdown(c), escapeMarkdown(p.point), String(p.pairs)])),
+      ),
+      '',
+    );
   }
 
   out.push('## Evaluation', '');
   const results = [...(info.evaluation ?? []), ...(info.references ?? [])];
   if (results.length === 0) out.push('Not evaluated.');
   else {
-    out.push('Agreement with the human preferences: the share of non-tied human pairs in which the model gives the preferred response the strictly higher reward (paper Table 3).', '');
+    out.push(
+      'Agreement with the human preferences: the share of non-tied human pairs in which the model gives the preferred response the strictly higher reward (paper Table 3).',
+      '',
+    );
     out.push(codeBlock(formatEvalTable(results)));
     if ((info.references ?? []).length > 0) out.push('', '`longer-wins` and `ratings:…` are reference judges on the same pairs, not models.');
   }
@@ -125,10 +156,17 @@ export function renderModelCard(info: ModelCardInfo): string {
     '- Human preference labels are noisy: annotators agree on roughly 60–75% of pairs in common preference datasets, which bounds the agreement any model can show.',
   );
   if (d.labels)
-    out.push('- Capability-point labels come from an LLM judge (or from its ratings); only verdicts that agree in both response orders were used, but the judge\'s own biases remain.');
+    out.push(
+      "- Capability-point labels come from an LLM judge (or from its ratings); only verdicts that agree in both response orders were used, but the judge's own biases remain.",
+    );
   if (info.base.kind === 'preset')
-    out.push('- A small encoder trained from scratch on one dataset learns surface cues (length, wording) more than meaning; expect it to fail on prompts unlike its training data.');
-  else out.push('- The imported encoder\'s pre-training (languages, domains, maximum length) limits what the reward model can judge; text beyond the maximum length is cut.');
+    out.push(
+      '- A small encoder trained from scratch on one dataset learns surface cues (length, wording) more than meaning; expect it to fail on prompts unlike its training data.',
+    );
+  else
+    out.push(
+      "- The imported encoder's pre-training (languages, domains, maximum length) limits what the reward model can judge; text beyond the maximum length is cut.",
+    );
   if (d.test === undefined) out.push('- No held-out evaluation was made: the agreement of this model with people is unknown.');
   for (const n of info.notes ?? []) out.push(`- ${n}`);
   out.push('');

@@ -58,7 +58,10 @@ export function humanPairs(record: PreferenceRecord, recordIndex: number, sample
   const ranking = preference.ranking;
   if (ranking !== undefined) {
     const k = Math.min(ranking.length, n);
-    if (k > MAX_RANKED_RESPONSES) throw new Error(`record ${recordIndex + 1} (${record.id}): ${k} ranked responses are more than the ${MAX_RANKED_RESPONSES} a record may have to be paired`);
+    if (k > MAX_RANKED_RESPONSES)
+      throw new Error(
+        `record ${recordIndex + 1} (${record.id}): ${k} ranked responses are more than the ${MAX_RANKED_RESPONSES} a record may have to be paired`,
+      );
     for (let i = 0; i < k; i++)
       for (let j = i + 1; j < k; j++) {
         if (ranking[i] === ranking[j]) ties++;
@@ -142,7 +145,8 @@ class Reservoir {
   result(ties: number): RecordPairs {
     const pairs = this.r.items();
     // Sampled pairs back in candidate order, so a sample reads like the full list with gaps.
-    if (this.r.offered > this.sample.max) pairs.sort((x, y) => Math.min(x.winner, x.loser) - Math.min(y.winner, y.loser) || Math.max(x.winner, x.loser) - Math.max(y.winner, y.loser));
+    if (this.r.offered > this.sample.max)
+      pairs.sort((x, y) => Math.min(x.winner, x.loser) - Math.min(y.winner, y.loser) || Math.max(x.winner, x.loser) - Math.max(y.winner, y.loser));
     return { pairs, ties, available: this.r.offered };
   }
 }

@@ -183,8 +183,14 @@ export function writePlan(run: RunFolder, input: PlanInput): TrainingPlan {
   put('seq/offsets', seq.offsets);
   put('record/responses', seq.responses);
   put('record/router', seq.router);
-  put('record/category', Int32Array.from(input.data.categories, (c) => plan.categories.indexOf(c)));
-  put('record/index', Int32Array.from(input.data.records, (r) => r.index));
+  put(
+    'record/category',
+    Int32Array.from(input.data.categories, (c) => plan.categories.indexOf(c)),
+  );
+  put(
+    'record/index',
+    Int32Array.from(input.data.records, (r) => r.index),
+  );
   put('test/positions', Int32Array.from(input.test));
   const testPairs = pairsOf(input.data, input.test);
   put('test/pairs', pairTable(testPairs), [testPairs.length, 3]);
@@ -193,7 +199,10 @@ export function writePlan(run: RunFolder, input: PlanInput): TrainingPlan {
     put(`${c.name}/train`, t.train, t.width === 1 ? [t.train.length] : [t.train.length / 3, 3]);
     put(`${c.name}/val`, t.val, t.width === 1 ? [t.val.length] : [t.val.length / 3, 3]);
     put(`${c.name}/batches`, Int32Array.from(t.batches.flat()));
-    put(`${c.name}/batch_sizes`, Int32Array.from(t.batches, (b) => b.length));
+    put(
+      `${c.name}/batch_sizes`,
+      Int32Array.from(t.batches, (b) => b.length),
+    );
     put(`${c.name}/seeds`, Int32Array.from(t.seeds));
     if (t.records) put(`${c.name}/records`, Int32Array.from(t.records));
   }
@@ -230,7 +239,10 @@ export function buildPlan(input: PlanInput): { plan: TrainingPlan; tables: Map<s
 }
 
 /** What deciding the components takes: the recipe's context before training. */
-export type ComponentsInput = Pick<PlanInput, 'method' | 'hp' | 'data' | 'lora' | 'maxLen' | 'routerMaxLen' | 'train' | 'capability' | 'initialEncoder' | 'rng'>;
+export type ComponentsInput = Pick<
+  PlanInput,
+  'method' | 'hp' | 'data' | 'lora' | 'maxLen' | 'routerMaxLen' | 'train' | 'capability' | 'initialEncoder' | 'rng'
+>;
 
 /**
  * The components `input.method` trains, in training order (what the recipe trains and shares its time
@@ -241,13 +253,27 @@ export function planComponents(input: ComponentsInput): { components: PlanCompon
   const splits = new RunSplits(data, hp, input.rng);
   const components: PlanComponent[] = [];
   const tables = new Map<string, ComponentTables>();
-  const seqLength = (p: PrefPair): number => Math.max(data.records[p.record].responses[p.winner].ids.length, data.records[p.record].responses[p.loser].ids.length);
+  const seqLength = (p: PrefPair): number =>
+    Math.max(data.records[p.record].responses[p.winner].ids.length, data.records[p.record].responses[p.loser].ids.length);
 
-  const addTokens = (c: Omit<PlanComponent, 'kind' | 'lr' | 'maxSteps' | 'weight' | 'trainExamples' | 'valExamples'>, train: PrefPair[], val: PrefPair[]): void => {
-    if (train.length === 0) throw new Error(`${c.name}: no training pairs (check the dataset's preferences${c.phase === 'phase2' ? ' and the capability labels' : ''})`);
+  const addTokens = (
+    c: Omit<PlanComponent, 'kind' | 'lr' | 'maxSteps' | 'weight' | 'trainExamples' | 'valExamples'>,
+    train: PrefPair[],
+    val: PrefPair[],
+  ): void => {
+    if (train.length === 0)
+      throw new Error(`${c.name}: no training pairs (check the dataset's preferences${c.phase === 'phase2' ? ' and the capability labels' : ''})`);
     const valSet = splits.valSubset(val, c.name);
     const schedule = schedulePlan(tokenPairEpoch(train, seqLength, hp.batchPairs), input.rng.fork(`data/${c.name}`), hp.maxSteps[c.phase]);
-    components.push({ ...c, kind: 'tokens', lr: hp.lr[c.phase], maxSteps: hp.maxSteps[c.phase], weight: hp.maxSteps[c.phase], trainExamples: train.length, valExamples: valSet.length });
+    components.push({
+      ...c,
+      kind: 'tokens',
+      lr: hp.lr[c.phase],
+      maxSteps: hp.maxSteps[c.phase],
+      weight: hp.maxSteps[c.phase],
+      trainExamples: train.length,
+      valExamples: valSet.length,
+    });
     tables.set(c.name, { train: pairTable(train), width: 3, val: pairTable(valSet), ...schedule });
   };
 
@@ -269,7 +295,11 @@ export function planComponents(input: ComponentsInput): { components: PlanCompon
     const members: string[] = [];
     for (let i = 0; i < hp.ensembleSize; i++) {
       const name = `member-${i}`;
-      addTokens({ name, phase: 'ensemble', expert: name, encoder: 'base', trainEncoder: false, headFrom: 'base', lora: true }, pairsOf(data, baseTrain), pairsOf(data, baseVal));
+      addTokens(
+        { name, phase: 'ensemble', expert: name, encoder: 'base', trainEncoder: false, headFrom: 'base', lora: true },
+        pairsOf(data, baseTrain),
+        pairsOf(data, baseVal),
+      );
       members.push(name);
     }
     model.ensemble = { members, aggregation: method, lambda: hp.uwoLambda };
@@ -290,7 +320,11 @@ export function planComponents(input: ComponentsInput): { components: PlanCompon
       const train = pairs.filter((p) => inTrain.has(p.record));
       if (train.length < hp.minPairs) continue;
       const name = componentName('phase2', category, point);
-      addTokens({ name, phase: 'phase2', expert: `${category}/${point}`, encoder: phase1, trainEncoder: false, headFrom: phase1, lora: true }, train, pairs.filter((p) => inVal.has(p.record)));
+      addTokens(
+        { name, phase: 'phase2', expert: `${category}/${point}`, encoder: phase1, trainEncoder: false, headFrom: phase1, lora: true },
+        train,
+        pairs.filter((p) => inVal.has(p.record)),
+      );
       experts.push({ point, component: name });
     }
     const result: InnerModel = { phase1, experts };
@@ -302,7 +336,19 @@ export function planComponents(input: ComponentsInput): { components: PlanCompon
       const schedule = schedulePlan(shuffledEpoch(p3Pairs.length, hp.batchPairs), input.rng.fork(`data/${name}`), hp.maxSteps.phase3);
       // Embedding a sequence costs about a third of one sequence's training pass and a step trains
       // 2·batchPairs sequences: the router and Phase 3 are weighed by what caching their embeddings costs, in steps.
-      components.push({ name, phase: 'phase3', expert: category, kind: 'phase3', lr: hp.lr.phase3, maxSteps: hp.maxSteps.phase3, weight: hp.maxSteps.phase3 * 0.02 + (experts.length * p3.length) / (6 * hp.batchPairs), phase1, experts: experts.map((e) => e.component), trainExamples: p3Pairs.length, valExamples: valSet.length });
+      components.push({
+        name,
+        phase: 'phase3',
+        expert: category,
+        kind: 'phase3',
+        lr: hp.lr.phase3,
+        maxSteps: hp.maxSteps.phase3,
+        weight: hp.maxSteps.phase3 * 0.02 + (experts.length * p3.length) / (6 * hp.batchPairs),
+        phase1,
+        experts: experts.map((e) => e.component),
+        trainExamples: p3Pairs.length,
+        valExamples: valSet.length,
+      });
       tables.set(name, { train: pairTable(p3Pairs), width: 3, val: pairTable(valSet), records: p3, ...schedule });
       result.phase3 = name;
     }
@@ -314,7 +360,17 @@ export function planComponents(input: ComponentsInput): { components: PlanCompon
     const categories = [...groups.keys()];
     if (categories.length > 1) {
       const schedule = schedulePlan(shuffledEpoch(baseTrain.length, ROUTER_BATCH), input.rng.fork('data/router'), hp.maxSteps.router);
-      components.push({ name: 'router', phase: 'router', kind: 'router', lr: hp.lr.router, maxSteps: hp.maxSteps.router, weight: hp.maxSteps.router * 0.02 + input.train.length / (6 * hp.batchPairs), categories, trainExamples: baseTrain.length, valExamples: baseVal.length });
+      components.push({
+        name: 'router',
+        phase: 'router',
+        kind: 'router',
+        lr: hp.lr.router,
+        maxSteps: hp.maxSteps.router,
+        weight: hp.maxSteps.router * 0.02 + input.train.length / (6 * hp.batchPairs),
+        categories,
+        trainExamples: baseTrain.length,
+        valExamples: baseVal.length,
+      });
       tables.set('router', { train: Int32Array.from(baseTrain), width: 1, val: Int32Array.from(baseVal), ...schedule });
       model.router = { component: 'router', categories };
     } else model.router = { component: '', categories };
@@ -336,7 +392,10 @@ export function planComponents(input: ComponentsInput): { components: PlanCompon
 function initialWeights(input: PlanInput, components: PlanComponent[]): Record<string, CheckpointPart> {
   const { hp, seed } = input;
   const base = input.initialEncoder.config;
-  const init: Record<string, CheckpointPart> = { ...(input.baseWeights ? {} : { 'base.encoder': input.initialEncoder }), 'base.head': ScalarHead.create(base.hidden, seed) };
+  const init: Record<string, CheckpointPart> = {
+    ...(input.baseWeights ? {} : { 'base.encoder': input.initialEncoder }),
+    'base.head': ScalarHead.create(base.hidden, seed),
+  };
   let member = 0;
   let expert = 0; // within the current category: its Phase 1 comes first
   for (const c of components) {
@@ -344,7 +403,8 @@ function initialWeights(input: PlanInput, components: PlanComponent[]): Record<s
     else if (c.phase === 'phase1') expert = 0;
     else if (c.phase === 'phase2') init[`${c.name}.${PART.lora}`] = createLora(base, input.lora, seed + INIT_SEED.expert(expert++));
     else if (c.kind === 'router') init[`${c.name}.${PART.classifier}`] = Classifier.create(base.hidden, c.categories!.length, seed + INIT_SEED.router);
-    else if (c.kind === 'phase3') init[`${c.name}.${PART.mlp}`] = MlpHead.create(phase3Input(base.hidden, c.experts!.length), hp.mlpHidden, seed + INIT_SEED.phase3);
+    else if (c.kind === 'phase3')
+      init[`${c.name}.${PART.mlp}`] = MlpHead.create(phase3Input(base.hidden, c.experts!.length), hp.mlpHidden, seed + INIT_SEED.phase3);
   }
   return init;
 }
@@ -377,7 +437,10 @@ function pairTable(pairs: PrefPair[]): Int32Array {
  * Every sequence in compact ids, end to end: each record's responses in order (record/responses[i] is the
  * first), then its router input (record/router[i], so record i has router[i] − responses[i] responses).
  */
-function sequenceTables(data: PreferenceData, vocab: VocabMap): { ids: Int32Array; types: Int32Array; offsets: Int32Array; responses: Int32Array; router: Int32Array } {
+function sequenceTables(
+  data: PreferenceData,
+  vocab: VocabMap,
+): { ids: Int32Array; types: Int32Array; offsets: Int32Array; responses: Int32Array; router: Int32Array } {
   let total = 0;
   let count = 0;
   for (const r of data.records) {

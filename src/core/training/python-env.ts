@@ -54,7 +54,10 @@ export interface PythonCandidate {
  * The first candidate that can run the trainer, in order, or every report when none can (the caller says
  * what was tried). Candidates after a ready one are not started.
  */
-export async function firstReadyPython(candidates: PythonCandidate[], probe: (python: string) => Promise<PythonReport> = probePython): Promise<{ ready?: PythonCandidate & { report: PythonReport }; tried: Array<PythonCandidate & { report: PythonReport }> }> {
+export async function firstReadyPython(
+  candidates: PythonCandidate[],
+  probe: (python: string) => Promise<PythonReport> = probePython,
+): Promise<{ ready?: PythonCandidate & { report: PythonReport }; tried: Array<PythonCandidate & { report: PythonReport }> }> {
   const tried: Array<PythonCandidate & { report: PythonReport }> = [];
   for (const c of candidates) {
     const report = await probe(c.python);
@@ -70,10 +73,14 @@ export function formatPythonReport(r: PythonReport): string {
   const lines = [`python: ${r.python} (${r.pythonVersion})`];
   for (const name of ['torch', 'transformers', 'peft', 'safetensors'] as const) lines.push(`${name}: ${r[name] ?? `missing — ${r.errors[name] ?? ''}`}`);
   if (r.torch) {
-    lines.push(`CUDA: ${r.cudaAvailable ? `${r.cuda}` : `not available${r.cuda ? ` (torch built for CUDA ${r.cuda}; no GPU or driver seen)` : ' (CPU build)'}`}`);
+    lines.push(
+      `CUDA: ${r.cudaAvailable ? `${r.cuda}` : `not available${r.cuda ? ` (torch built for CUDA ${r.cuda}; no GPU or driver seen)` : ' (CPU build)'}`}`,
+    );
     for (const d of r.devices ?? []) lines.push(`  cuda:${d.index}: ${d.name}, ${d.memoryGiB} GiB, compute ${d.capability}${d.bf16 ? ', bf16' : ''}`);
     lines.push(`CPU threads: ${r.threads}`);
   }
-  lines.push(`PyTorch training: ${r.ready ? `ready (${r.cudaAvailable ? `cuda:0${r.devices?.[0]?.bf16 ? ' · bf16' : ' · fp32'}` : 'cpu · fp32'})` : `not ready: pip install -r trainer/requirements.txt (missing ${r.missing.join(', ')})`}`);
+  lines.push(
+    `PyTorch training: ${r.ready ? `ready (${r.cudaAvailable ? `cuda:0${r.devices?.[0]?.bf16 ? ' · bf16' : ' · fp32'}` : 'cpu · fp32'})` : `not ready: pip install -r trainer/requirements.txt (missing ${r.missing.join(', ')})`}`,
+  );
   return lines.join('\n');
 }

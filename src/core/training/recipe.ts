@@ -118,7 +118,15 @@ class RecipeRunner {
     this.plan = components.map((c) => ({ component: c.name, weight: c.weight }));
 
     const base = new RewardNet(ctx.initialEncoder, ScalarHead.create(ctx.initialEncoder.config.hidden, ctx.seed));
-    await this.trainTokens('base', 'base', undefined, { encoder: base.encoder, head: base.head }, pairsOf(ctx.data, baseTrain), pairsOf(ctx.data, baseVal), base);
+    await this.trainTokens(
+      'base',
+      'base',
+      undefined,
+      { encoder: base.encoder, head: base.head },
+      pairsOf(ctx.data, baseTrain),
+      pairsOf(ctx.data, baseVal),
+      base,
+    );
     // From here on the base is frozen (LoRA phases, caches): skipping its weight gradients saves a matmul per projection.
     base.encoder.setTrainable(false);
 
@@ -215,14 +223,19 @@ class RecipeRunner {
         continue;
       }
       const name = componentName('phase2', category, point);
-      const expert = new RewardNet(phase1.encoder, phase1.head.clone(), LoraAdapter.create(phase1.encoder.config, ctx.preset.lora, ctx.seed + INIT_SEED.expert(experts.length)));
+      const expert = new RewardNet(
+        phase1.encoder,
+        phase1.head.clone(),
+        LoraAdapter.create(phase1.encoder.config, ctx.preset.lora, ctx.seed + INIT_SEED.expert(experts.length)),
+      );
       await this.trainTokens(name, 'phase2', `${category}/${point}`, { lora: expert.adapter!, head: expert.head }, train, val, expert);
       expert.head.dispose();
       adapters.push(expert.adapter!);
       experts.push({ point, component: name });
     }
 
-    if (experts.length === 0) this.log(`category '${category}': no capability point has ${ctx.hp.minPairs} labelled training pairs; its Phase-1 model scores it`);
+    if (experts.length === 0)
+      this.log(`category '${category}': no capability point has ${ctx.hp.minPairs} labelled training pairs; its Phase-1 model scores it`);
 
     // Phase 3: the MLP over the experts' concatenated embeddings, on the other 40%, everything else frozen.
     const inner: InnerModel = { phase1: phase1Name, experts };
@@ -238,7 +251,14 @@ class RecipeRunner {
         this.phase('phase3', category, `Phase 3 '${category}': caching ${experts.length} experts' embeddings of ${p3.length} records`);
         const cache = cacheExpertEmbeddings(ctx.src, phase1.encoder, adapters, p3);
         const std = cache.standardise();
-        const task = cachedPairTask({ component: name, phase: 'phase3', expert: category, parts }, cache, p3Pairs, this.splits.valSubset(pairsOf(ctx.data, p3Val), name), ctx.hp.batchPairs, mlp);
+        const task = cachedPairTask(
+          { component: name, phase: 'phase3', expert: category, parts },
+          cache,
+          p3Pairs,
+          this.splits.valSubset(pairsOf(ctx.data, p3Val), name),
+          ctx.hp.batchPairs,
+          mlp,
+        );
         const p = mlp.named();
         steps = (await this.runFit(name, task, 'phase3', parts, () => std.foldInto(p.get('w0')!, p.get('b0')!))).steps;
       } else {
@@ -249,7 +269,9 @@ class RecipeRunner {
       if (steps > 0) inner.phase3 = name;
       else this.log(`category '${category}': the time budget left Phase 3 no step; Phase 1's head scores it`);
     } else if (experts.length > 0) {
-      this.log(`category '${category}': ${this.pastDeadline() ? 'no time left' : `${p3Pairs.length} Phase-3 pairs (< ${ctx.hp.minPairs})`} for Phase 3; Phase 1's head scores it`);
+      this.log(
+        `category '${category}': ${this.pastDeadline() ? 'no time left' : `${p3Pairs.length} Phase-3 pairs (< ${ctx.hp.minPairs})`} for Phase 3; Phase 1's head scores it`,
+      );
     }
     for (const a of adapters) a.dispose();
     phase1.encoder.dispose();
@@ -258,17 +280,34 @@ class RecipeRunner {
   }
 
   /** Trains (or loads, when finished earlier) one token-level component. */
-  private async trainTokens(name: string, phase: TrainedPhase, expert: string | undefined, parts: Record<string, NamedParams>, train: PrefPair[], val: PrefPair[], net: RewardNet): Promise<void> {
+  private async trainTokens(
+    name: string,
+    phase: TrainedPhase,
+    expert: string | undefined,
+    parts: Record<string, NamedParams>,
+    train: PrefPair[],
+    val: PrefPair[],
+    net: RewardNet,
+  ): Promise<void> {
     const { ctx } = this;
     if (this.isDone(name)) {
       loadParts(ctx.run.checkpointPath(name), parts);
       return;
     }
-    if (train.length === 0) throw new Error(`${name}: no training pairs (check the dataset's preferences${phase === 'phase2' ? ' and the capability labels' : ''})`);
+    if (train.length === 0)
+      throw new Error(`${name}: no training pairs (check the dataset's preferences${phase === 'phase2' ? ' and the capability labels' : ''})`);
     this.phase(phase, expert, `${name}: ${train.length} training pairs, ${val.length} validation pairs`);
     const valSet = this.splits.valSubset(val, name);
     const parallel = await this.threads.load({ encoder: net.encoder, head: net.head, adapter: net.adapter });
-    const task = tokenPairTask({ component: name, phase, expert, parts }, ctx.src, train, valSet, ctx.hp.batchPairs, (b, training, seed) => net.reward(b, training, seed), parallel);
+    const task = tokenPairTask(
+      { component: name, phase, expert, parts },
+      ctx.src,
+      train,
+      valSet,
+      ctx.hp.batchPairs,
+      (b, training, seed) => net.reward(b, training, seed),
+      parallel,
+    );
     await this.runFit(name, task, phase, parts);
   }
 
@@ -284,13 +323,29 @@ class RecipeRunner {
     }
     const outcome = await fit(
       task,
-      { lr: ctx.hp.lr[phase], maxSteps: ctx.hp.maxSteps[phase], evalEvery: ctx.hp.evalEvery, patience: ctx.hp.patience, deadline: this.componentDeadline(name), microBatch: ctx.hp.microBatchPairs },
+      {
+        lr: ctx.hp.lr[phase],
+        maxSteps: ctx.hp.maxSteps[phase],
+        evalEvery: ctx.hp.evalEvery,
+        patience: ctx.hp.patience,
+        deadline: this.componentDeadline(name),
+        microBatch: ctx.hp.microBatchPairs,
+      },
       {
         rng: ctx.rng.fork(`data/${name}`),
         signal: ctx.signal,
         onEvent: ctx.onEvent,
         resume,
-        onMetric: (m) => ctx.run.appendMetric({ ts: new Date().toISOString(), phase, expert: task.expert, step: m.step, loss: m.loss, trainAcc: m.trainAcc, valAcc: m.valAcc }),
+        onMetric: (m) =>
+          ctx.run.appendMetric({
+            ts: new Date().toISOString(),
+            phase,
+            expert: task.expert,
+            step: m.step,
+            loss: m.loss,
+            trainAcc: m.trainAcc,
+            valAcc: m.valAcc,
+          }),
         onCheckpoint: (r) => {
           // The best weights so far are in `parts` only after fit returns; mid-run, the current ones are
           // saved, which is what a resumed run continues from.

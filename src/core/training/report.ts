@@ -79,7 +79,12 @@ export function heldOutTestSet(config: Record<string, unknown>, dir: string, def
   const seed = typeof config.seed === 'number' ? config.seed : undefined;
   const dataset = text(config.dataset);
   const sha = text(config.datasetSha256);
-  const reading = [text(config.schemaFile) ? `schema ${String(config.schemaFile)}` : undefined, text(config.adapter) ? `adapter ${String(config.adapter)}` : undefined].filter(Boolean).join(', ');
+  const reading = [
+    text(config.schemaFile) ? `schema ${String(config.schemaFile)}` : undefined,
+    text(config.adapter) ? `adapter ${String(config.adapter)}` : undefined,
+  ]
+    .filter(Boolean)
+    .join(', ');
   const name = dataset ? basename(dataset) : undefined;
   const what = `held-out ${Math.round(fraction * 100)}% of ${name ?? 'an unnamed dataset'}${seed !== undefined ? ` (seed ${seed})` : ''}`;
   const parts = [`fraction ${fraction}`, `seed ${seed ?? '?'}`, `schema ${text(config.schemaFile) ?? '-'}`, `adapter ${text(config.adapter) ?? '-'}`];
@@ -94,10 +99,20 @@ export function heldOutTestSet(config: Record<string, unknown>, dir: string, def
     return {
       key: ['path', dataset, ...parts].join('|'),
       label: `${what} · no data hash`,
-      detail: [`dataset ${dataset} (run.json records no hash: the file may have changed between runs)`, `test fraction ${fraction}, seed ${seed ?? '?'}`, reading].filter(Boolean).join('\n'),
+      detail: [
+        `dataset ${dataset} (run.json records no hash: the file may have changed between runs)`,
+        `test fraction ${fraction}, seed ${seed ?? '?'}`,
+        reading,
+      ]
+        .filter(Boolean)
+        .join('\n'),
     };
   }
-  return { key: `run|${dir}`, label: `${basename(dir)}: unknown test set`, detail: `${dir}: run.json names no dataset, so its evaluation is compared with no other run` };
+  return {
+    key: `run|${dir}`,
+    label: `${basename(dir)}: unknown test set`,
+    detail: `${dir}: run.json names no dataset, so its evaluation is compared with no other run`,
+  };
 }
 
 /** A test file evaluated with `rewardlens eval` (the run's test-evals.json): keyed by its content and how it was read. */
@@ -154,7 +169,9 @@ export function buildEvaluationReport(inputs: readonly ReportRunInput[]): Evalua
   const groups: ReportGroup[] = [];
   for (const { testSet, results } of byKey.values()) {
     const categories = [...new Set(results.flatMap(({ result }) => Object.keys(result.byCategory ?? {})))].sort(compareCategories);
-    const sorted = [...results].sort((x, y) => methodRank(x.result.method) - methodRank(y.result.method) || (x.input.run < y.input.run ? -1 : x.input.run > y.input.run ? 1 : 0));
+    const sorted = [...results].sort(
+      (x, y) => methodRank(x.result.method) - methodRank(y.result.method) || (x.input.run < y.input.run ? -1 : x.input.run > y.input.run ? 1 : 0),
+    );
     const rows: ReportRow[] = sorted.map(({ input, result }) => ({
       run: input.run,
       dir: input.dir,
@@ -179,8 +196,7 @@ export function buildEvaluationReport(inputs: readonly ReportRunInput[]): Evalua
  */
 function pairWarnings(rows: readonly ReportRow[], categories: readonly string[]): string[] {
   const warnings: string[] = [];
-  const describe = (counts: Map<number, string[]>): string =>
-    [...counts.entries()].map(([n, runs]) => `${n} (${runs.join(', ')})`).join(' vs ');
+  const describe = (counts: Map<number, string[]>): string => [...counts.entries()].map(([n, runs]) => `${n} (${runs.join(', ')})`).join(' vs ');
   const check = (label: string, value: (r: ReportRow) => number | undefined): void => {
     const counts = new Map<number, string[]>();
     for (const r of rows) {

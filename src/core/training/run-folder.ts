@@ -106,7 +106,10 @@ function canonicalJson(v: unknown, ignore: ReadonlySet<string>): string {
 
 /** A stable hash of a configuration, leaving out the fields that may change on resume. */
 export function configHash(config: Record<string, unknown>, ignore: readonly string[] = RESUMABLE_FIELDS): string {
-  return createHash('sha256').update(canonicalJson(config, new Set(ignore))).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(canonicalJson(config, new Set(ignore)))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** Paths (dotted) where two configurations differ, for an error message that says what changed. */
@@ -168,7 +171,9 @@ export class RunFolder {
       // The worker's log is opened before the recipe creates the run, so it may already be there.
       const entries = readdirSync(abs).filter((e) => e !== RUN_FILES.log && e !== RUN_FILES.lock);
       if (entries.length > 0)
-        throw new Error(`${abs} is not empty and is not a run folder (no ${RUN_FILES.config}; it holds ${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}): choose an empty or new folder`);
+        throw new Error(
+          `${abs} is not empty and is not a run folder (no ${RUN_FILES.config}; it holds ${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}): choose an empty or new folder`,
+        );
     }
     makeDirs(join(abs, RUN_FILES.checkpoints));
     writeFileAtomic(configFile, `${JSON.stringify(config, null, 2)}\n`);
@@ -190,7 +195,8 @@ export class RunFolder {
 
   /** checkpoints/<component>.safetensors; the component name is checked so it cannot leave the folder. */
   checkpointPath(component: string): string {
-    if (!COMPONENT_NAME.test(component)) throw new Error(`invalid checkpoint component name ${JSON.stringify(component)}: letters, digits, '.', '_' and '-' only`);
+    if (!COMPONENT_NAME.test(component))
+      throw new Error(`invalid checkpoint component name ${JSON.stringify(component)}: letters, digits, '.', '_' and '-' only`);
     return join(this.dir, RUN_FILES.checkpoints, `${component}.safetensors`);
   }
 
@@ -272,7 +278,11 @@ export class RunFolder {
     if (!existsSync(file)) return undefined;
     const v = readJsonFile(file, 'test evaluations');
     const ok = (e: unknown): e is TestEval =>
-      typeof e === 'object' && e !== null && typeof (e as TestEval).testFile === 'string' && typeof (e as TestEval).testSha256 === 'string' && typeof (e as TestEval).result?.method === 'string';
+      typeof e === 'object' &&
+      e !== null &&
+      typeof (e as TestEval).testFile === 'string' &&
+      typeof (e as TestEval).testSha256 === 'string' &&
+      typeof (e as TestEval).result?.method === 'string';
     if (!Array.isArray(v) || !v.every(ok)) throw new Error(`${file} does not hold test evaluations ([{testFile, testSha256, evaluatedAt, result}])`);
     return v;
   }
@@ -314,7 +324,12 @@ function methodOf(config: Record<string, unknown>): string {
 export function listRuns(root: string): RunSummary[] {
   const abs = resolve(root);
   if (!existsSync(abs) || !statSync(abs).isDirectory()) return [];
-  const candidates = [abs, ...readdirSync(abs, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(abs, e.name))];
+  const candidates = [
+    abs,
+    ...readdirSync(abs, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => join(abs, e.name)),
+  ];
   const runs: RunSummary[] = [];
   for (const dir of candidates) {
     if (!existsSync(join(dir, RUN_FILES.config))) continue;

@@ -18,7 +18,8 @@ export function readRunModel(runDir: string): { run: RunFolder; model: RunModel 
   } catch (e) {
     throw new FileError(file, `cannot read JSON (${(e as Error).message})`);
   }
-  if (model.format !== 'rewardlens-model' || model.version !== 1) throw new FileError(file, `not a RewardLens run model (format ${JSON.stringify(model.format)}, version ${JSON.stringify(model.version)})`);
+  if (model.format !== 'rewardlens-model' || model.version !== 1)
+    throw new FileError(file, `not a RewardLens run model (format ${JSON.stringify(model.format)}, version ${JSON.stringify(model.version)})`);
   return { run, model };
 }
 

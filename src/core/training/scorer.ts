@@ -58,7 +58,13 @@ export class RunScorer {
           }
         });
         for (const p of positions) {
-          out.set(p, { rewards: aggregateRows(perMember.map((r) => r.get(p)!), ensemble.aggregation, ensemble.lambda) });
+          out.set(p, {
+            rewards: aggregateRows(
+              perMember.map((r) => r.get(p)!),
+              ensemble.aggregation,
+              ensemble.lambda,
+            ),
+          });
         }
         return out;
       }
@@ -80,7 +86,12 @@ export class RunScorer {
     }
   }
 
-  private route(src: SequenceSource, positions: number[], base: RewardNet, router: NonNullable<RunModel['router']>): Map<number, RecordScore['route'] & object> {
+  private route(
+    src: SequenceSource,
+    positions: number[],
+    base: RewardNet,
+    router: NonNullable<RunModel['router']>,
+  ): Map<number, RecordScore['route'] & object> {
     const out = new Map<number, { category: string; probabilities: Float32Array }>();
     const categories = router.categories;
     if (!router.component) {
@@ -137,7 +148,11 @@ export class RunScorer {
   private rewardsOf(src: SequenceSource, positions: number[], net: RewardNet): Map<number, Float32Array> {
     const seqs = positions.flatMap((p) => src.data.records[p].responses);
     const rows = embedSequences(src, seqs, (b) => tf.expandDims<TF.Tensor2D>(net.reward(b, false, 0), 1));
-    return collect(src, positions, Float32Array.from(rows, (r) => r[0]));
+    return collect(
+      src,
+      positions,
+      Float32Array.from(rows, (r) => r[0]),
+    );
   }
 
   private loadNet(component: string): RewardNet {

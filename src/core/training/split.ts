@@ -25,7 +25,8 @@ export function promptGroup(record: PreferenceRecord): string {
  */
 export function splitByGroup<T>(items: T[], group: (t: T) => string, fractions: number[], rng: Rng): T[][] {
   if (fractions.length === 0) throw new Error('splitByGroup: no fractions given');
-  if (!fractions.every((f) => Number.isFinite(f) && f >= 0)) throw new Error(`splitByGroup: fractions must be finite and non-negative (got ${JSON.stringify(fractions)})`);
+  if (!fractions.every((f) => Number.isFinite(f) && f >= 0))
+    throw new Error(`splitByGroup: fractions must be finite and non-negative (got ${JSON.stringify(fractions)})`);
   const total = fractions.reduce((s, f) => s + f, 0);
   if (total <= 0) throw new Error(`splitByGroup: the fractions sum to 0 (${JSON.stringify(fractions)})`);
 

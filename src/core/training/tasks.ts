@@ -57,7 +57,15 @@ export function validationSubset(pairs: PrefPair[], max: number, rng: Rng): Pref
  * seeded `seed + k` as fit seeds its micro-batches. With microBatchPairs at most batchPairs / threads the
  * passes are fit's micro-batches exactly, and the training is the single thread's up to float rounding.
  */
-export function tokenPairTask(info: TaskInfo, src: SequenceSource, train: PrefPair[], val: PrefPair[], batchPairs: number, reward: RewardFn, parallel?: DataParallel): FitTask {
+export function tokenPairTask(
+  info: TaskInfo,
+  src: SequenceSource,
+  train: PrefPair[],
+  val: PrefPair[],
+  batchPairs: number,
+  reward: RewardFn,
+  parallel?: DataParallel,
+): FitTask {
   const length = (p: PrefPair): number => Math.max(seqOf(src.data, p.record, p.winner).ids.length, seqOf(src.data, p.record, p.loser).ids.length);
   /** Winners first, then the matching losers: [2B] sequences for B pairs. */
   const pairBatch = (batch: number[]): TokenBatch => {
@@ -78,18 +86,31 @@ export function tokenPairTask(info: TaskInfo, src: SequenceSource, train: PrefPa
       ? async (batch, seed, microBatch, optimizer) => {
           // Sized on the nominal batch, so that a short last batch is cut as fit cuts it into micro-batches.
           const size = Math.min(microBatch, Math.ceil(batchPairs / parallel.size));
-          const r = await parallel.stepPasses(chunk(batch, size).map((pass, k) => ({ batch: pairBatch(pass), seed: seed + k })), optimizer);
+          const r = await parallel.stepPasses(
+            chunk(batch, size).map((pass, k) => ({ batch: pairBatch(pass), seed: seed + k })),
+            optimizer,
+          );
           return { loss: r.loss, correct: r.correct, examples: r.pairs };
         }
       : undefined,
-    validate: () => pairMetrics(val, scorePairSequences(src, val, (b) => reward(b, false, 0))),
+    validate: () =>
+      pairMetrics(
+        val,
+        scorePairSequences(src, val, (b) => reward(b, false, 0)),
+      ),
   };
 }
 
 /** One pass over token pairs (indices into `train`): batches of similar length, so padding stays small. */
 export function tokenPairEpoch(train: PrefPair[], length: (p: PrefPair) => number, batchPairs: number): (rng: Rng) => number[][] {
   const indices = train.map((_, i) => i);
-  return (rng) => bucketByLength(indices, (i) => length(train[i]), batchPairs, () => rng.next());
+  return (rng) =>
+    bucketByLength(
+      indices,
+      (i) => length(train[i]),
+      batchPairs,
+      () => rng.next(),
+    );
 }
 
 /** One pass over `n` examples of cached features, shuffled: their cost does not depend on a length. */
@@ -100,17 +121,22 @@ export function shuffledEpoch(n: number, batchSize: number): (rng: Rng) => numbe
 
 /** The threads must update exactly the parameters fit would (and checkpoints save): a wiring mistake is loud. */
 function checkSameVariables(info: TaskInfo, parallel: DataParallel): void {
-  const names = (vs: Iterable<TF.Variable>): string => [...vs].map((v) => v.name).sort().join(',');
+  const names = (vs: Iterable<TF.Variable>): string =>
+    [...vs]
+      .map((v) => v.name)
+      .sort()
+      .join(',');
   const expected = Object.values(info.parts).flatMap((p) => [...p.named().values()]);
   if (names(expected) !== names(parallel.trainable)) {
-    throw new Error(`${info.component}: the data-parallel threads train ${parallel.trainable.length} variables, the task's parts have ${expected.length}; load the component's network into them first`);
+    throw new Error(
+      `${info.component}: the data-parallel threads train ${parallel.trainable.length} variables, the task's parts have ${expected.length}; load the component's network into them first`,
+    );
   }
 }
 
 /** Phase 3: the aggregation MLP over cached expert embeddings (base and LoRA frozen, paper §3.3). */
 export function cachedPairTask(info: TaskInfo, features: EmbeddingCache, train: PrefPair[], val: PrefPair[], batchPairs: number, head: MlpHead): FitTask {
-  const rewards = (pairs: PrefPair[], side: 'winner' | 'loser'): TF.Tensor1D =>
-    head.forward(features.tensor(pairs.map((p) => [p.record, p[side]])));
+  const rewards = (pairs: PrefPair[], side: 'winner' | 'loser'): TF.Tensor1D => head.forward(features.tensor(pairs.map((p) => [p.record, p[side]])));
   return {
     ...info,
     epoch: shuffledEpoch(train.length, batchPairs),
@@ -123,7 +149,13 @@ export function cachedPairTask(info: TaskInfo, features: EmbeddingCache, train: 
     validate: () => {
       const scores = new Map<string, number>();
       for (const group of chunk(val, 256)) {
-        const keys = group.flatMap((p) => [[p.record, p.winner], [p.record, p.loser]] as Array<[number, number]>);
+        const keys = group.flatMap(
+          (p) =>
+            [
+              [p.record, p.winner],
+              [p.record, p.loser],
+            ] as Array<[number, number]>,
+        );
         const r = tf.tidy(() => head.forward(features.tensor(keys)).dataSync());
         keys.forEach(([rec, resp], i) => scores.set(`${rec}:${resp}`, r[i]));
       }
@@ -133,7 +165,15 @@ export function cachedPairTask(info: TaskInfo, features: EmbeddingCache, train: 
 }
 
 /** The router: a top-1 classifier over task categories on cached embeddings of the user turns. */
-export function routerTask(info: TaskInfo, features: Float32Array[], labels: number[], train: number[], val: number[], batchSize: number, classifier: Classifier): FitTask {
+export function routerTask(
+  info: TaskInfo,
+  features: Float32Array[],
+  labels: number[],
+  train: number[],
+  val: number[],
+  batchSize: number,
+  classifier: Classifier,
+): FitTask {
   const dim = features[0]?.length ?? 0;
   const inputs = (positions: number[]): TF.Tensor2D => {
     const flat = new Float32Array(positions.length * dim);
@@ -172,7 +212,16 @@ export function embedSequences(src: SequenceSource, seqs: EncodedResponse[], emb
   const order = seqs.map((_, i) => i).sort((a, b) => seqs[a].ids.length - seqs[b].ids.length);
   const out: Float32Array[] = new Array<Float32Array>(seqs.length);
   for (const group of chunk(order, src.scoreBatch)) {
-    const values = tf.tidy(() => embed(makeBatch(group.map((i) => seqs[i]), src.padId, src.vocab)).dataSync() as Float32Array);
+    const values = tf.tidy(
+      () =>
+        embed(
+          makeBatch(
+            group.map((i) => seqs[i]),
+            src.padId,
+            src.vocab,
+          ),
+        ).dataSync() as Float32Array,
+    );
     const dim = values.length / group.length;
     group.forEach((i, row) => (out[i] = values.slice(row * dim, (row + 1) * dim)));
   }
@@ -187,7 +236,11 @@ export function scorePairSequences(src: SequenceSource, pairs: PrefPair[], rewar
     keys.set(`${p.record}:${p.loser}`, [p.record, p.loser]);
   }
   const list = [...keys.values()];
-  const rows = embedSequences(src, list.map(([rec, resp]) => seqOf(src.data, rec, resp)), (b) => tf.expandDims<TF.Tensor2D>(reward(b), 1));
+  const rows = embedSequences(
+    src,
+    list.map(([rec, resp]) => seqOf(src.data, rec, resp)),
+    (b) => tf.expandDims<TF.Tensor2D>(reward(b), 1),
+  );
   return new Map(list.map(([rec, resp], i) => [`${rec}:${resp}`, rows[i][0]]));
 }
 

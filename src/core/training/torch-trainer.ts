@@ -53,7 +53,10 @@ export function defaultPython(): string {
  */
 export function runTorchTrainer(runDir: string, options: TorchTrainerOptions): Promise<TrainSummary> {
   const trainer = ['-m', 'rewardlens_trainer', resolve(runDir), '--device', options.device ?? 'auto'];
-  const args = options.processes && options.processes > 1 ? ['-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', String(options.processes), ...trainer] : trainer;
+  const args =
+    options.processes && options.processes > 1
+      ? ['-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', String(options.processes), ...trainer]
+      : trainer;
   if (options.threads) args.push('--threads', String(options.threads));
   if (options.microBatch) args.push('--micro-batch', String(options.microBatch));
   if (options.maxMinutes) args.push('--max-minutes', String(options.maxMinutes));
@@ -84,7 +87,9 @@ export function runTorchTrainer(runDir: string, options: TorchTrainerOptions): P
         return;
       }
       if (m.type === 'ready' && m.version !== TRAINER_PROTOCOL) {
-        failure = { message: `the PyTorch trainer speaks protocol version ${m.version}, this build version ${TRAINER_PROTOCOL}: update trainer/ with RewardLens` };
+        failure = {
+          message: `the PyTorch trainer speaks protocol version ${m.version}, this build version ${TRAINER_PROTOCOL}: update trainer/ with RewardLens`,
+        };
         child.kill('SIGTERM');
       } else if (m.type === 'event' && m.event) options.onEvent?.(m.event);
       else if (m.type === 'done' && m.summary) summary = m.summary;
@@ -92,7 +97,11 @@ export function runTorchTrainer(runDir: string, options: TorchTrainerOptions): P
     });
     child.on('error', (e) => {
       options.signal?.removeEventListener('abort', onAbort);
-      reject(new Error(`cannot start ${options.python} (${e.message}): set REWARDLENS_PYTHON or rewardlens.python to a Python with trainer/requirements.txt installed`));
+      reject(
+        new Error(
+          `cannot start ${options.python} (${e.message}): set REWARDLENS_PYTHON or rewardlens.python to a Python with trainer/requirements.txt installed`,
+        ),
+      );
     });
     child.on('close', (code, sig) => {
       options.signal?.removeEventListener('abort', onAbort);
@@ -100,7 +109,12 @@ export function runTorchTrainer(runDir: string, options: TorchTrainerOptions): P
       if (failure?.cancelled || options.signal?.aborted) return reject(new CancelledError(TRAINING_CANCELLED));
       const tail = stderrTail.slice(-8).join('\n');
       const missing = /No module named '?(torch|transformers|peft|safetensors)/.exec(tail);
-      if (missing) return reject(new Error(`${options.python} has no ${missing[1]}: install the trainer's requirements (pip install -r trainer/requirements.txt) or point REWARDLENS_PYTHON at a Python that has them`));
+      if (missing)
+        return reject(
+          new Error(
+            `${options.python} has no ${missing[1]}: install the trainer's requirements (pip install -r trainer/requirements.txt) or point REWARDLENS_PYTHON at a Python that has them`,
+          ),
+        );
       reject(new Error(`${failure?.message ?? `the PyTorch trainer exited with ${code ?? sig}`}${tail && !failure ? `\n${tail}` : ''}`));
     });
   });

@@ -85,7 +85,20 @@ export function trainSettings(options: Pick<TrainOptions, 'preset' | 'base' | 'o
 async function trainInto(options: TrainOptions, io: TrainIO, hp: HyperParams, started: number): Promise<TrainSummary> {
   const backend = await initBackend(options.backend as BackendName | 'auto', { nativeModulePaths: io.nativeModulePaths });
   io.onEvent?.({ type: 'backend', ...backend });
-  const { run, preset, limits, data, vocab, tokenizer, tokenizerFile, trainPositions, testPositions, capability, initialEncoder: initial, rng } = await setUpRun(options, io, hp);
+  const {
+    run,
+    preset,
+    limits,
+    data,
+    vocab,
+    tokenizer,
+    tokenizerFile,
+    trainPositions,
+    testPositions,
+    capability,
+    initialEncoder: initial,
+    rng,
+  } = await setUpRun(options, io, hp);
   if (!(initial instanceof Encoder)) throw new Error(encoderOnlyMessage(options));
   const initialEncoder = initial;
   run.log(`backend ${backend.backend} (tfjs '${backend.tfBackend}')${backend.note ? `: ${backend.note}` : ''}`);
@@ -119,7 +132,11 @@ async function trainInto(options: TrainOptions, io: TrainIO, hp: HyperParams, st
       run.writeEval(evaluation);
       io.onEvent?.({ type: 'evaluation', result: evaluation });
     }
-    writeModelCard(options, { run, limits, data, vocab, tokenizer, tokenizerFile, trainPositions, testPositions, capability }, { parameters, evaluation, truncated, backend: `${backend.backend} (tfjs '${backend.tfBackend}')` });
+    writeModelCard(
+      options,
+      { run, limits, data, vocab, tokenizer, tokenizerFile, trainPositions, testPositions, capability },
+      { parameters, evaluation, truncated, backend: `${backend.backend} (tfjs '${backend.tfBackend}')` },
+    );
     run.writeState({ ...run.readState(), finished: true });
     return { out: run.dir, method: options.method, backend: backend.backend, truncated, seconds: (Date.now() - started) / 1000, evaluation };
   } catch (e) {
@@ -155,7 +172,9 @@ function writeModelCard(
   run.writeModelCard(
     renderModelCard({
       method: options.method,
-      base: options.base ? { kind: 'imported', folder: options.base, parameters: outcome.parameters } : { kind: 'preset', preset: options.preset, parameters: outcome.parameters },
+      base: options.base
+        ? { kind: 'imported', folder: options.base, parameters: outcome.parameters }
+        : { kind: 'preset', preset: options.preset, parameters: outcome.parameters },
       tokenizer: `${basename(dirname(s.tokenizerFile))}/${basename(s.tokenizerFile)}, ${s.tokenizer.vocabSize} tokens (${s.vocab.size} used), max length ${s.limits.maxLen}`,
       data: {
         file: options.dataset,
@@ -232,13 +251,20 @@ async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, ext
   if (options.baseRun) adoptBase(run, options.baseRun);
 
   io.onEvent?.({ type: 'phase', phase: 'base', message: `reading ${options.dataset}` });
-  const data = await loadPreferenceData(options.dataset, tokenizer, limits, { schemaFile: options.schemaFile, adapter: options.adapter, signal: io.signal, pairSample: pairSampleOf(hp, options.seed), edits: !options.noEdits });
+  const data = await loadPreferenceData(options.dataset, tokenizer, limits, {
+    schemaFile: options.schemaFile,
+    adapter: options.adapter,
+    signal: io.signal,
+    pairSample: pairSampleOf(hp, options.seed),
+    edits: !options.noEdits,
+  });
   if (data.edits) {
     io.onEvent?.({ type: 'log', level: 'info', message: `edits journal: ${data.edits.applied} edit(s) applied, ${data.edits.dropped} record(s) dropped` });
     for (const s of data.edits.stale) io.onEvent?.({ type: 'log', level: 'warn', message: `stale edit #${s.edit.seq} (${s.edit.kind}): ${s.reason}` });
   }
   // The dataset's problem, said before any phase starts (and not as an internal error of the first phase).
-  if (data.pairs.every((p) => p.length === 0)) throw new FileError(options.dataset, `no usable preference pairs in ${data.records.length} records (see \`rewardlens index ${options.dataset}\`)`);
+  if (data.pairs.every((p) => p.length === 0))
+    throw new FileError(options.dataset, `no usable preference pairs in ${data.records.length} records (see \`rewardlens index ${options.dataset}\`)`);
   const sampling = samplingNote(data, options.seed);
   if (sampling) {
     run.log(sampling);
@@ -246,8 +272,15 @@ async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, ext
   }
   const trainRecords = data.records.length;
   if (options.testFile) {
-    const test = await loadPreferenceData(options.testFile, tokenizer, limits, { schemaFile: options.schemaFile, adapter: options.adapter, signal: io.signal, pairSample: pairSampleOf(hp, options.seed), edits: !options.noEdits });
-    if (test.pairs.every((p) => p.length === 0)) throw new FileError(options.testFile, `no usable preference pairs in ${test.records.length} records to evaluate on`);
+    const test = await loadPreferenceData(options.testFile, tokenizer, limits, {
+      schemaFile: options.schemaFile,
+      adapter: options.adapter,
+      signal: io.signal,
+      pairSample: pairSampleOf(hp, options.seed),
+      edits: !options.noEdits,
+    });
+    if (test.pairs.every((p) => p.length === 0))
+      throw new FileError(options.testFile, `no usable preference pairs in ${test.records.length} records to evaluate on`);
     const shared = appendRecords(data, test);
     if (shared > 0) {
       const note = `${shared} of ${test.records.length} test records share their prompt with a training record (${options.testFile}): agreement on them is not held-out`;
@@ -263,15 +296,23 @@ async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, ext
 
   const rng = new Rng(options.seed);
   const all = data.records.map((_, i) => i);
-  const [trainPositions, testPositions] = options.testFile ? [all.slice(0, trainRecords), all.slice(trainRecords)] : hp.testFraction > 0 ? splitByGroup(all, (p) => data.groups[p], [1 - hp.testFraction, hp.testFraction], rng.fork('split/test')) : [all, []];
+  const [trainPositions, testPositions] = options.testFile
+    ? [all.slice(0, trainRecords), all.slice(trainRecords)]
+    : hp.testFraction > 0
+      ? splitByGroup(all, (p) => data.groups[p], [1 - hp.testFraction, hp.testFraction], rng.fork('split/test'))
+      : [all, []];
 
   const capability = new Map<string, PrefPair[]>();
   if (options.labels && METHODS_NEEDING_LABELS.includes(options.method)) {
     // Training records only: a test record with a training record's content must not take its labels.
     const byId = new Map(data.records.slice(0, trainRecords).map((r, i) => [r.id, i]));
     const leftOut = { pairs: 0 };
-    for (const [point, pairs] of capabilityPairs(mergedLabels(readStore(options.labels)), byId, pairSampleOf(hp, options.seed), leftOut)) capability.set(point, pairs);
-    if (leftOut.pairs > 0) run.log(`capability labels: ${leftOut.pairs.toLocaleString('en-US')} pairs left out by maxPairsPerRecord=${pairSampleOf(hp, options.seed).max} (per record and point, seed ${options.seed})`);
+    for (const [point, pairs] of capabilityPairs(mergedLabels(readStore(options.labels)), byId, pairSampleOf(hp, options.seed), leftOut))
+      capability.set(point, pairs);
+    if (leftOut.pairs > 0)
+      run.log(
+        `capability labels: ${leftOut.pairs.toLocaleString('en-US')} pairs left out by maxPairsPerRecord=${pairSampleOf(hp, options.seed).max} (per record and point, seed ${options.seed})`,
+      );
     if (capability.size === 0) throw new Error(`${options.labels}: no consistent capability labels for records of ${options.dataset}`);
   }
 
@@ -281,7 +322,25 @@ async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, ext
     initialEncoder = imported.encoder.restrictVocab(vocab.keep);
     imported.encoder.dispose();
   } else initialEncoder = Encoder.create({ ...preset.encoder, vocabSize: vocab.size }, options.seed);
-  return { run, hp, preset, limits, data, vocab, tokenizer, tokenizerFile, trainPositions, testPositions, capability, initialEncoder, base: imported && baseDir ? { dir: baseDir, sources: imported.sources, vocabRows: imported.kind === 'decoder' ? 'embed_tokens.weight' : 'embeddings.word_embeddings.weight' } : undefined, rng };
+  return {
+    run,
+    hp,
+    preset,
+    limits,
+    data,
+    vocab,
+    tokenizer,
+    tokenizerFile,
+    trainPositions,
+    testPositions,
+    capability,
+    initialEncoder,
+    base:
+      imported && baseDir
+        ? { dir: baseDir, sources: imported.sources, vocabRows: imported.kind === 'decoder' ? 'embed_tokens.weight' : 'embeddings.word_embeddings.weight' }
+        : undefined,
+    rng,
+  };
 }
 
 /** Where each initial weight of an imported base lies in its folder, and the weight files' hashes. */
@@ -304,7 +363,8 @@ async function baseWeightsOf(base: NonNullable<RunSetup['base']>, initial: Encod
  * would make, so evaluation, export and the editor's views read the result unchanged.
  */
 export async function prepare(options: TrainOptions, io: TrainIO = {}): Promise<TrainingPlan> {
-  if (METHODS_NEEDING_LABELS.includes(options.method) && !options.labels) throw new Error(`method ${options.method} needs capability labels: pass --labels STORE`);
+  if (METHODS_NEEDING_LABELS.includes(options.method) && !options.labels)
+    throw new Error(`method ${options.method} needs capability labels: pass --labels STORE`);
   const hp = trainSettings(options);
   const lock = lockRunFolder(options.out);
   try {
@@ -354,7 +414,12 @@ async function trainWithTorch(options: TrainOptions, io: TrainIO, hp: HyperParam
     onEvent: io.onEvent,
     onStderr: (line) => io.onEvent?.({ type: 'log', level: 'info', message: `trainer: ${line}` }),
   });
-  writeModelCard(options, setup, { parameters, evaluation: summary.evaluation, truncated: summary.truncated, backend: `PyTorch trainer (${summary.device ?? 'torch'})` });
+  writeModelCard(options, setup, {
+    parameters,
+    evaluation: summary.evaluation,
+    truncated: summary.truncated,
+    backend: `PyTorch trainer (${summary.device ?? 'torch'})`,
+  });
   return summary;
 }
 
@@ -377,8 +442,17 @@ export async function evaluateRun(runDir: string, testFile: string, options: Eva
   try {
     const hp = run.config.hyperParams as HyperParams | undefined;
     const seed = typeof run.config.seed === 'number' ? run.config.seed : 0;
-    const result = isDecoder(model.encoder) ? await evaluateThroughOnnx(run, testFile, options, pairSampleOf(hp, seed)) : await evaluateWithTfjs(run, model, testFile, options, pairSampleOf(hp, seed));
-    run.addTestEval({ testFile: resolve(testFile), testSha256: await sha256(testFile), ...(options.schemaFile ? { schemaFile: resolve(options.schemaFile) } : {}), ...(options.adapter ? { adapter: options.adapter } : {}), evaluatedAt: new Date().toISOString(), result });
+    const result = isDecoder(model.encoder)
+      ? await evaluateThroughOnnx(run, testFile, options, pairSampleOf(hp, seed))
+      : await evaluateWithTfjs(run, model, testFile, options, pairSampleOf(hp, seed));
+    run.addTestEval({
+      testFile: resolve(testFile),
+      testSha256: await sha256(testFile),
+      ...(options.schemaFile ? { schemaFile: resolve(options.schemaFile) } : {}),
+      ...(options.adapter ? { adapter: options.adapter } : {}),
+      evaluatedAt: new Date().toISOString(),
+      result,
+    });
     return result;
   } finally {
     lock.release();
@@ -389,9 +463,19 @@ async function evaluateWithTfjs(run: RunFolder, model: RunModel, testFile: strin
   const backend = await initBackend(options.backend ?? 'auto', { nativeModulePaths: options.nativeModulePaths });
   options.onEvent?.({ type: 'backend', ...backend });
   const tokenizer = runTokenizer(run, model);
-  const data = await loadPreferenceData(testFile, tokenizer, { maxLen: model.maxLen, routerMaxLen: model.routerMaxLen }, { ...options, pairSample, edits: !options.noEdits });
+  const data = await loadPreferenceData(
+    testFile,
+    tokenizer,
+    { maxLen: model.maxLen, routerMaxLen: model.routerMaxLen },
+    { ...options, pairSample, edits: !options.noEdits },
+  );
   const src = sequenceSource(data, readRunVocab(run), tokenizer, 32);
-  return evaluatePositions(model, run, src, data.records.map((_, i) => i));
+  return evaluatePositions(
+    model,
+    run,
+    src,
+    data.records.map((_, i) => i),
+  );
 }
 
 /** Decoder runs, which the TensorFlow.js engine does not run: exported to a temporary ONNX model and scored by onnxruntime. */
@@ -426,7 +510,10 @@ function runNotes(truncated: boolean, data: PreferenceData): string[] | undefine
   const notes: string[] = [];
   if (truncated) notes.push('The time budget (--max-minutes) ended some phases before early stopping did.');
   const { records, maxPairsPerRecord } = data.sampled;
-  if (records > 0) notes.push(`${records} record${records === 1 ? '' : 's'} gave a sample of ${maxPairsPerRecord} of ${records === 1 ? 'its' : 'their'} preference pairs (maxPairsPerRecord).`);
+  if (records > 0)
+    notes.push(
+      `${records} record${records === 1 ? '' : 's'} gave a sample of ${maxPairsPerRecord} of ${records === 1 ? 'its' : 'their'} preference pairs (maxPairsPerRecord).`,
+    );
   return notes.length > 0 ? notes : undefined;
 }
 
@@ -456,7 +543,10 @@ function adoptBase(run: RunFolder, from: string): void {
   for (const key of ['datasetSha256', 'preset', 'base', 'seed', 'schemaFile', 'adapter']) {
     const a = JSON.stringify(source.config[key] ?? null);
     const b = JSON.stringify(run.config[key] ?? null);
-    if (a !== b) throw new Error(`--base-run ${from}: its ${key} is ${a}, this run's is ${b}; the general RM can only be shared between runs of the same data, preset, base and seed`);
+    if (a !== b)
+      throw new Error(
+        `--base-run ${from}: its ${key} is ${a}, this run's is ${b}; the general RM can only be shared between runs of the same data, preset, base and seed`,
+      );
   }
   if (!source.readState().completed.includes('base')) throw new Error(`--base-run ${from}: that run has not finished its general RM yet`);
   copyFileAtomic(join(source.dir, 'vocab.json'), join(run.dir, 'vocab.json'));

@@ -19,7 +19,10 @@ export function showEvaluationReport(ctx: Ctx, arg: unknown): void {
 export async function showDisagreements(ctx: Ctx, d: IndexedDataset): Promise<DisagreementsResult> {
   if (ctx.rewardModel.file === undefined) {
     const select = vscode.l10n.t('Select Reward Model…');
-    const answer = await vscode.window.showInformationMessage(vscode.l10n.t('RewardLens: to find disagreements with human labels, select a reward model (an exported .onnx) first.'), select);
+    const answer = await vscode.window.showInformationMessage(
+      vscode.l10n.t('RewardLens: to find disagreements with human labels, select a reward model (an exported .onnx) first.'),
+      select,
+    );
     if (answer === select) await vscode.commands.executeCommand(CommandId.SelectRewardModel);
     if (ctx.rewardModel.file === undefined) return { outcome: 'not-scored', reason: 'no reward model' };
   }

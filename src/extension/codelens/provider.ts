@@ -108,7 +108,11 @@ export class RecordCodeLensProvider implements vscode.CodeLensProvider<RecordLen
       };
     } catch (e) {
       const message = errorMessage(e);
-      lens.command = { title: `$(warning) ${vscode.l10n.t('reward model: {0}', snippet(message, TITLE_CHARS))}`, command: CommandId.SelectRewardModel, tooltip: message };
+      lens.command = {
+        title: `$(warning) ${vscode.l10n.t('reward model: {0}', snippet(message, TITLE_CHARS))}`,
+        command: CommandId.SelectRewardModel,
+        tooltip: message,
+      };
     }
     return lens;
   }

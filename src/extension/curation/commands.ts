@@ -26,7 +26,13 @@ function recordIndex(d: IndexedDataset, arg: unknown): number | undefined {
   return i >= 0 ? i : undefined;
 }
 
-function edit(ctx: Ctx, d: IndexedDataset, at: unknown, kind: RecordEditKind, extra: { tag?: string; note?: string; a?: number; b?: number; ranking?: number[] } = {}): number | undefined {
+function edit(
+  ctx: Ctx,
+  d: IndexedDataset,
+  at: unknown,
+  kind: RecordEditKind,
+  extra: { tag?: string; note?: string; a?: number; b?: number; ranking?: number[] } = {},
+): number | undefined {
   const index = recordIndex(d, at);
   if (index === undefined) {
     void vscode.window.showInformationMessage(vscode.l10n.t('RewardLens: put the cursor on a record to edit it.'));
@@ -46,7 +52,9 @@ function history(ctx: Ctx, d: IndexedDataset, kind: 'undo' | 'redo'): number | u
   try {
     const written = appendEdit(d, { kind });
     if (written.length === 0) {
-      void vscode.window.showInformationMessage(kind === 'undo' ? vscode.l10n.t('RewardLens: no edit of {0} to undo.', d.name) : vscode.l10n.t('RewardLens: no edit of {0} to redo.', d.name));
+      void vscode.window.showInformationMessage(
+        kind === 'undo' ? vscode.l10n.t('RewardLens: no edit of {0} to undo.', d.name) : vscode.l10n.t('RewardLens: no edit of {0} to redo.', d.name),
+      );
       return undefined;
     }
     return written[0].seq;
@@ -67,7 +75,13 @@ async function tag(ctx: Ctx, d: IndexedDataset, at: unknown, given: unknown): Pr
     const other = vscode.l10n.t('Other tag…');
     const picked = await vscode.window.showQuickPick([...KNOWN_TAGS, other], { title: vscode.l10n.t('Tag the record') });
     if (picked === undefined) return undefined;
-    value = picked === other ? await vscode.window.showInputBox({ title: vscode.l10n.t('Tag'), validateInput: (v) => (v.trim() === '' ? vscode.l10n.t('a tag cannot be empty') : undefined) }) : picked;
+    value =
+      picked === other
+        ? await vscode.window.showInputBox({
+            title: vscode.l10n.t('Tag'),
+            validateInput: (v) => (v.trim() === '' ? vscode.l10n.t('a tag cannot be empty') : undefined),
+          })
+        : picked;
   }
   if (value === undefined || value.trim() === '') return undefined;
   return edit(ctx, d, at, 'tag', { tag: value.trim() });
@@ -89,7 +103,7 @@ async function rerank(ctx: Ctx, d: IndexedDataset, at: unknown, given: unknown):
     return undefined;
   }
   const journal = journalOf(d);
-  const record = journal ? new EditApplier(journal.contents).apply(read, d.dataset.raw(index)).record ?? read : read;
+  const record = journal ? (new EditApplier(journal.contents).apply(read, d.dataset.raw(index)).record ?? read) : read;
   const n = record.responses.length;
   const value = await vscode.window.showInputBox({
     title: vscode.l10n.t('Re-rank the {0} responses of record {1}', n, index + 1),
@@ -114,7 +128,11 @@ async function note(ctx: Ctx, d: IndexedDataset, at: unknown, given: unknown): P
 /** `(datasetUri, index)` → a quick pick of the edits (the CodeLens's one entry point). */
 async function curate(ctx: Ctx, d: IndexedDataset, at: unknown): Promise<number | undefined> {
   const items: (vscode.QuickPickItem & { run: () => Promise<number | undefined> | number | undefined })[] = [
-    { label: `$(arrow-swap) ${vscode.l10n.t('Flip Preference')}`, detail: vscode.l10n.t('swap the best and the worst response'), run: () => edit(ctx, d, at, 'flip') },
+    {
+      label: `$(arrow-swap) ${vscode.l10n.t('Flip Preference')}`,
+      detail: vscode.l10n.t('swap the best and the worst response'),
+      run: () => edit(ctx, d, at, 'flip'),
+    },
     { label: `$(dash) ${vscode.l10n.t('Mark Tie')}`, run: () => edit(ctx, d, at, 'tie') },
     { label: `$(list-ordered) ${vscode.l10n.t('Re-rank Responses…')}`, run: () => rerank(ctx, d, at, undefined) },
     { label: `$(trash) ${vscode.l10n.t('Drop Record')}`, run: () => edit(ctx, d, at, 'drop') },
@@ -144,7 +162,15 @@ async function exportCurated(ctx: Ctx, d: IndexedDataset, arg: unknown): Promise
   let format = o.format;
   if (format === undefined) {
     const picked = await vscode.window.showQuickPick(
-      EXPORT_FORMATS.map((f) => ({ label: f, detail: { same: vscode.l10n.t("the file's own shape (canonical and DMoERM files)"), canonical: vscode.l10n.t('one RewardLens record per line'), trl: vscode.l10n.t('TRL {prompt, chosen, rejected}, one line per pair'), dmoerm: vscode.l10n.t('DMoERM {src, tgt, response, rank, label}') }[f] })),
+      EXPORT_FORMATS.map((f) => ({
+        label: f,
+        detail: {
+          same: vscode.l10n.t("the file's own shape (canonical and DMoERM files)"),
+          canonical: vscode.l10n.t('one RewardLens record per line'),
+          trl: vscode.l10n.t('TRL {prompt, chosen, rejected}, one line per pair'),
+          dmoerm: vscode.l10n.t('DMoERM {src, tgt, response, rank, label}'),
+        }[f],
+      })),
       { title: vscode.l10n.t('Export the curated dataset as') },
     );
     if (picked === undefined) return undefined;
@@ -154,7 +180,10 @@ async function exportCurated(ctx: Ctx, d: IndexedDataset, arg: unknown): Promise
   let out = o.out;
   if (out === undefined) {
     const ext = path.extname(file);
-    const uri = await vscode.window.showSaveDialog({ title: vscode.l10n.t('Export the curated dataset'), defaultUri: vscode.Uri.file(path.join(path.dirname(file), `${path.basename(file, ext)}.curated${format === 'same' ? ext : '.jsonl'}`)) });
+    const uri = await vscode.window.showSaveDialog({
+      title: vscode.l10n.t('Export the curated dataset'),
+      defaultUri: vscode.Uri.file(path.join(path.dirname(file), `${path.basename(file, ext)}.curated${format === 'same' ? ext : '.jsonl'}`)),
+    });
     if (uri === undefined) return undefined;
     out = uri.fsPath;
   }
@@ -164,8 +193,12 @@ async function exportCurated(ctx: Ctx, d: IndexedDataset, arg: unknown): Promise
     const r = exportDataset(dataset, out, { format, edits: o.edits !== false });
     const stale = r.edits?.stale.length ?? 0;
     for (const s of r.edits?.stale ?? []) ctx.log.warn(`${d.name}: stale edit #${s.edit.seq} (${s.edit.kind}): ${s.reason}`);
-    ctx.log.info(`${d.name} → ${out}: ${r.written} lines from ${r.records} records (${format}), ${r.edits?.applied ?? 0} edits applied, ${r.dropped} dropped, ${stale} stale`);
-    void vscode.window.showInformationMessage(vscode.l10n.t('RewardLens: exported {0} records to {1} ({2} edits applied, {3} stale).', r.records, path.basename(out), r.edits?.applied ?? 0, stale));
+    ctx.log.info(
+      `${d.name} → ${out}: ${r.written} lines from ${r.records} records (${format}), ${r.edits?.applied ?? 0} edits applied, ${r.dropped} dropped, ${stale} stale`,
+    );
+    void vscode.window.showInformationMessage(
+      vscode.l10n.t('RewardLens: exported {0} records to {1} ({2} edits applied, {3} stale).', r.records, path.basename(out), r.edits?.applied ?? 0, stale),
+    );
     return { out, written: r.written, records: r.records };
   } catch (e) {
     ctx.showError(vscode.l10n.t('cannot export {0}', d.name), e);
@@ -192,7 +225,9 @@ export const CURATION_COMMANDS = [
   CommandId.FilterRecords,
 ] as const;
 
-export function createCurationCommands(needsDataset: (what: string) => (ctx: Ctx) => (...args: unknown[]) => unknown): Record<(typeof CURATION_COMMANDS)[number], Factory> {
+export function createCurationCommands(
+  needsDataset: (what: string) => (ctx: Ctx) => (...args: unknown[]) => unknown,
+): Record<(typeof CURATION_COMMANDS)[number], Factory> {
   const disabled = needsDataset(vscode.l10n.t('edit its records'));
   return {
     [CommandId.CurateRecord]: { enabled: (ctx) => (d, at) => curate(ctx, d, at), disabled },
@@ -205,6 +240,9 @@ export function createCurationCommands(needsDataset: (what: string) => (ctx: Ctx
     [CommandId.UndoEdit]: { enabled: (ctx) => (d) => history(ctx, d, 'undo'), disabled },
     [CommandId.RedoEdit]: { enabled: (ctx) => (d) => history(ctx, d, 'redo'), disabled },
     [CommandId.ExportCuratedDataset]: { enabled: (ctx) => (d, arg) => exportCurated(ctx, d, arg), disabled: needsDataset(vscode.l10n.t('export it')) },
-    [CommandId.FilterRecords]: { enabled: (ctx) => (d, query, options) => filterRecords(ctx, d, query, options), disabled: needsDataset(vscode.l10n.t('filter its records')) },
+    [CommandId.FilterRecords]: {
+      enabled: (ctx) => (d, query, options) => filterRecords(ctx, d, query, options),
+      disabled: needsDataset(vscode.l10n.t('filter its records')),
+    },
   };
 }

@@ -49,7 +49,8 @@ export class EditDecorations implements vscode.Disposable {
         const hover = new vscode.MarkdownString();
         hover.appendText(vscode.l10n.t('RewardLens edits of record {0}', r.index + 1));
         for (const e of r.current) hover.appendMarkdown('\n\n- ').appendText(describeEdit(e));
-        for (const e of r.stale) hover.appendMarkdown('\n\n- ⚠ ').appendText(vscode.l10n.t('{0} (made on another version of this record: not applied)', describeEdit(e)));
+        for (const e of r.stale)
+          hover.appendMarkdown('\n\n- ⚠ ').appendText(vscode.l10n.t('{0} (made on another version of this record: not applied)', describeEdit(e)));
         (r.stale.length > 0 ? stale : edited).push({ range: doc.lineAt(line).range, hoverMessage: hover });
       }
     } catch (e) {

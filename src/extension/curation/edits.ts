@@ -153,12 +153,22 @@ export function editSummary(edits: RecordEdits): string {
 
 /** `#3 flipped`, `#4 #harmful`, `#5 note: "…"`: one edit, as the decoration's hover lists it. */
 export function describeEdit(e: RecordEdit): string {
-  const what = e.kind === 'tag' ? `#${e.tag ?? ''}` : e.kind === 'note' ? `${editWord('note')}: "${e.note ?? ''}"` : e.kind === 'rerank' && e.ranking ? `${editWord('rerank')} [${e.ranking.join(', ')}]` : editWord(e.kind);
+  const what =
+    e.kind === 'tag'
+      ? `#${e.tag ?? ''}`
+      : e.kind === 'note'
+        ? `${editWord('note')}: "${e.note ?? ''}"`
+        : e.kind === 'rerank' && e.ranking
+          ? `${editWord('rerank')} [${e.ranking.join(', ')}]`
+          : editWord(e.kind);
   return vscode.l10n.t('edit #{0}: {1}', e.seq, what);
 }
 
 /** Appends one edit of record `index` (or an undo/redo) and tells the views. */
-export function appendEdit(d: IndexedDataset, entry: Omit<NewRecordEdit, 'record' | 'hash' | 'line'> & { index: number } | { kind: 'undo' | 'redo' }): JournalLine[] {
+export function appendEdit(
+  d: IndexedDataset,
+  entry: (Omit<NewRecordEdit, 'record' | 'hash' | 'line'> & { index: number }) | { kind: 'undo' | 'redo' },
+): JournalLine[] {
   const file = datasetFileOf(d);
   if (file === undefined) throw new Error(vscode.l10n.t('save the dataset to a file first: edits are kept beside it'));
   let line: NewRecordEdit | { kind: 'undo' | 'redo' };
@@ -180,7 +190,8 @@ export function appendBulk(d: IndexedDataset, kind: 'tag' | 'drop', indices: rea
   const lines: NewRecordEdit[] = [];
   for (const index of indices) {
     const view = d.dataset.read(index);
-    if (view.record) lines.push({ kind, record: view.record.id, hash: contentHash(d.dataset.raw(index)), line: view.line, ...(tag !== undefined ? { tag } : {}) });
+    if (view.record)
+      lines.push({ kind, record: view.record.id, hash: contentHash(d.dataset.raw(index)), line: view.line, ...(tag !== undefined ? { tag } : {}) });
   }
   const written = appendToJournal(journalFileFor(file), lines);
   changed.fire(d.key);

@@ -38,7 +38,9 @@ async function modelScores(ctx: Ctx, d: IndexedDataset): Promise<Map<string, num
     const cancel = token.onCancellationRequested(() => abort.abort());
     try {
       const onProgress = (_model: number, done: number, total: number): void => progress.report({ message: vscode.l10n.t('{0}/{1} records', done, total) });
-      return await scoreDataset(d, [model], { signal: abort.signal, intraOpNumThreads: ctx.config.scoringThreads, onProgress }, (r) => (r.scores[0] ? ([r.record.id, r.scores[0].logits] as const) : undefined));
+      return await scoreDataset(d, [model], { signal: abort.signal, intraOpNumThreads: ctx.config.scoringThreads, onProgress }, (r) =>
+        r.scores[0] ? ([r.record.id, r.scores[0].logits] as const) : undefined,
+      );
     } finally {
       cancel.dispose();
     }
@@ -47,27 +49,35 @@ async function modelScores(ctx: Ctx, d: IndexedDataset): Promise<Map<string, num
 }
 
 export async function filterRecords(ctx: Ctx, d: IndexedDataset, queryArg: unknown, optionsArg: unknown): Promise<FilterResult | undefined> {
-  const query = typeof queryArg === 'string' ? queryArg : await vscode.window.showInputBox({
-    title: vscode.l10n.t('Filter records of {0}', d.name),
-    prompt: vscode.l10n.t('e.g. category=roleplay&tag=label-noise&edited=1&len.chosen>500&dup-prompt=1&leak=test.jsonl&label-vs-human=1&model-vs-human=scores.json'),
-    value: lastQuery,
-    validateInput: (v) => {
-      try {
-        parseFilter(v);
-        return undefined;
-      } catch (e) {
-        return e instanceof FilterError ? e.message : String(e);
-      }
-    },
-  });
+  const query =
+    typeof queryArg === 'string'
+      ? queryArg
+      : await vscode.window.showInputBox({
+          title: vscode.l10n.t('Filter records of {0}', d.name),
+          prompt: vscode.l10n.t(
+            'e.g. category=roleplay&tag=label-noise&edited=1&len.chosen>500&dup-prompt=1&leak=test.jsonl&label-vs-human=1&model-vs-human=scores.json',
+          ),
+          value: lastQuery,
+          validateInput: (v) => {
+            try {
+              parseFilter(v);
+              return undefined;
+            } catch (e) {
+              return e instanceof FilterError ? e.message : String(e);
+            }
+          },
+        });
   if (query === undefined) return undefined;
   lastQuery = query;
   let matches: number[];
   try {
     const clauses = parseFilter(query);
     const file = datasetFileOf(d);
-    const base = file ? path.dirname(file) : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '.';
-    const context = await prepareFilter(clauses, d.dataset, { resolve: (f) => path.resolve(base, f), ...(file ? { labelStore: storeFileOf(ctx.config, file), modelScores: () => modelScores(ctx, d) } : {}) });
+    const base = file ? path.dirname(file) : (vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '.');
+    const context = await prepareFilter(clauses, d.dataset, {
+      resolve: (f) => path.resolve(base, f),
+      ...(file ? { labelStore: storeFileOf(ctx.config, file), modelScores: () => modelScores(ctx, d) } : {}),
+    });
     const keep = predicateOf(clauses, context);
     const applier = file ? new EditApplier(readJournal(journalFileFor(file))) : undefined;
     matches = [];
@@ -112,7 +122,11 @@ export async function filterRecords(ctx: Ctx, d: IndexedDataset, queryArg: unkno
   if (action === 'tag' && (tag === undefined || tag.trim() === '')) throw new Error('a bulk tag needs options.tag');
   try {
     const written = appendBulk(d, action, matches, tag?.trim());
-    void vscode.window.showInformationMessage(action === 'tag' ? vscode.l10n.t('RewardLens: tagged {0} records "{1}".', written.length, tag ?? '') : vscode.l10n.t('RewardLens: dropped {0} records.', written.length));
+    void vscode.window.showInformationMessage(
+      action === 'tag'
+        ? vscode.l10n.t('RewardLens: tagged {0} records "{1}".', written.length, tag ?? '')
+        : vscode.l10n.t('RewardLens: dropped {0} records.', written.length),
+    );
     return { query, matches, edited: written.length };
   } catch (e) {
     ctx.showError(vscode.l10n.t('cannot edit {0}', d.name), e);

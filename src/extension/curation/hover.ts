@@ -4,7 +4,15 @@ import type { IndexedDataset } from '../datasets/registry';
 import { editSummary, recordEdits } from './edits';
 
 /** Commands the hover's curation links run; the hover's trusted MarkdownString enables them. */
-export const HOVER_CURATION_COMMANDS: readonly CommandId[] = [CommandId.FlipPreference, CommandId.MarkTie, CommandId.RerankResponses, CommandId.DropRecord, CommandId.TagRecord, CommandId.AddNote, CommandId.UndoEdit];
+export const HOVER_CURATION_COMMANDS: readonly CommandId[] = [
+  CommandId.FlipPreference,
+  CommandId.MarkTie,
+  CommandId.RerankResponses,
+  CommandId.DropRecord,
+  CommandId.TagRecord,
+  CommandId.AddNote,
+  CommandId.UndoEdit,
+];
 
 function link(label: string, command: CommandId, args: unknown[], tooltip: string): string {
   return `[${label}](command:${command}?${encodeURIComponent(JSON.stringify(args))} "${tooltip}")`;

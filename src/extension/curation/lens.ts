@@ -48,7 +48,9 @@ export class EditCodeLensProvider implements vscode.CodeLensProvider<EditLens>, 
   }
 
   resolveCodeLens(lens: EditLens): EditLens {
-    const tooltip = lens.edited.stale.length ? vscode.l10n.t('Some edits were made on another version of this record and are not applied. Click to edit.') : vscode.l10n.t('Flip, tie, drop, tag or annotate this record (kept in .rewardlens/, never in the file)');
+    const tooltip = lens.edited.stale.length
+      ? vscode.l10n.t('Some edits were made on another version of this record and are not applied. Click to edit.')
+      : vscode.l10n.t('Flip, tie, drop, tag or annotate this record (kept in .rewardlens/, never in the file)');
     lens.command = { title: editSummary(lens.edited), command: CommandId.CurateRecord, arguments: [lens.dataset.key, lens.edited.index], tooltip };
     return lens;
   }

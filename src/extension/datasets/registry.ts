@@ -214,7 +214,9 @@ export class DatasetRegistry implements vscode.Disposable {
       if (slot.pending?.abort === abort) slot.pending = undefined;
       previous?.dataset.close();
       const r = dataset.report;
-      this.log.info(`indexed ${indexed.name} (${origin}${version !== undefined ? ` v${version}` : ''}): ${r.adapter}, ${r.records} records, ${r.malformed} malformed, ${r.problemCount} problems in ${indexMs} ms`);
+      this.log.info(
+        `indexed ${indexed.name} (${origin}${version !== undefined ? ` v${version}` : ''}): ${r.adapter}, ${r.records} records, ${r.malformed} malformed, ${r.problemCount} problems in ${indexMs} ms`,
+      );
       this.emitter.fire({ kind: 'indexed', key, dataset: indexed });
       return indexed;
     } catch (e) {

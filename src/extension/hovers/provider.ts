@@ -11,7 +11,6 @@ import { RewardModel } from '../scoring/reward-model';
 import { curationMarkdown, HOVER_CURATION_COMMANDS } from '../curation/hover';
 import { errorMessage } from '../../core/error-message';
 
-
 function commandLink(label: string, command: CommandId, args: unknown[], tooltip: string): string {
   return `[${label}](command:${command}?${encodeURIComponent(JSON.stringify(args))} "${tooltip}")`;
 }
@@ -35,7 +34,9 @@ export class RecordHoverProvider implements vscode.HoverProvider {
     const md = new vscode.MarkdownString(undefined, true);
     md.isTrusted = { enabledCommands: [CommandId.OpenRecord, CommandId.ShowRecordJson, ...HOVER_CURATION_COMMANDS] };
     md.appendMarkdown(`**RewardLens** · ${vscode.l10n.t('record {0} · line {1}', index + 1, view.line)} · `);
-    md.appendMarkdown(`${commandLink(`$(list-flat) ${vscode.l10n.t('Browse')}`, CommandId.OpenRecord, [indexed.key, index], vscode.l10n.t('Open in the record browser'))} · `);
+    md.appendMarkdown(
+      `${commandLink(`$(list-flat) ${vscode.l10n.t('Browse')}`, CommandId.OpenRecord, [indexed.key, index], vscode.l10n.t('Open in the record browser'))} · `,
+    );
     md.appendMarkdown(`${commandLink('$(json) JSON', CommandId.ShowRecordJson, [indexed.key, index], vscode.l10n.t('Show the mapped record as JSON'))}\n\n`);
     for (const p of view.problems) md.appendMarkdown(`${p.severity === 'error' ? '$(error)' : '$(warning)'} ${escapeMarkdown(p.reason)}\n\n`);
     if (view.record === undefined) return new vscode.Hover(md, line.range);
@@ -65,10 +66,14 @@ export class RecordHoverProvider implements vscode.HoverProvider {
   }
 
   private appendRecord(md: vscode.MarkdownString, _indexed: IndexedDataset, record: PreferenceRecord, which: number | undefined): void {
-    md.appendMarkdown(`${escapeMarkdown(record.category ?? vscode.l10n.t('no category'))} · ${vscode.l10n.t('{0} responses', record.responses.length)} · ${escapeMarkdown(formatPreference(record))}\n\n`);
+    md.appendMarkdown(
+      `${escapeMarkdown(record.category ?? vscode.l10n.t('no category'))} · ${vscode.l10n.t('{0} responses', record.responses.length)} · ${escapeMarkdown(formatPreference(record))}\n\n`,
+    );
     const verdicts = pairVerdicts(record.preference?.pairs ?? []).filter((v) => v.annotators.length > 0);
     for (const v of verdicts) {
-      md.appendMarkdown(`${vscode.l10n.t('verdict {0}: {1} of {2} annotators ({3})', escapeMarkdown(formatVerdict(v)), v.agreeing, v.votes, escapeMarkdown(v.annotators.join(', ')))}\n\n`);
+      md.appendMarkdown(
+        `${vscode.l10n.t('verdict {0}: {1} of {2} annotators ({3})', escapeMarkdown(formatVerdict(v)), v.agreeing, v.votes, escapeMarkdown(v.annotators.join(', ')))}\n\n`,
+      );
     }
     if (which !== undefined) {
       md.appendMarkdown('---\n\n');

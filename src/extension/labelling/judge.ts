@@ -32,7 +32,10 @@ export async function createJudge(config: Config, keys: ApiKeyStore): Promise<Ju
       const problem =
         family === undefined
           ? vscode.l10n.t('no VS Code language model is available (install or sign in to a chat model extension, or change rewardlens.judge.vscodeLmFamily)')
-          : vscode.l10n.t('no VS Code language model of family "{0}" is available (install or sign in to a chat model extension, or change rewardlens.judge.vscodeLmFamily)', family);
+          : vscode.l10n.t(
+              'no VS Code language model of family "{0}" is available (install or sign in to a chat model extension, or change rewardlens.judge.vscodeLmFamily)',
+              family,
+            );
       return { problem, openSettings: true };
     }
     return { provider };
@@ -40,7 +43,12 @@ export async function createJudge(config: Config, keys: ApiKeyStore): Promise<Ju
   const baseUrl = config.judgeBaseUrl;
   const model = config.judgeModel;
   if (baseUrl === undefined || model === undefined) {
-    return { problem: vscode.l10n.t("set the judge's endpoint first: rewardlens.judge.baseUrl (an OpenAI-compatible URL) and rewardlens.judge.model, in your user settings"), openSettings: true };
+    return {
+      problem: vscode.l10n.t(
+        "set the judge's endpoint first: rewardlens.judge.baseUrl (an OpenAI-compatible URL) and rewardlens.judge.model, in your user settings",
+      ),
+      openSettings: true,
+    };
   }
   if (!validBaseUrl(baseUrl)) return { problem: vscode.l10n.t('rewardlens.judge.baseUrl must be an http(s) URL, not "{0}"', baseUrl), openSettings: true };
   const secret = (await keys.get()) || undefined;

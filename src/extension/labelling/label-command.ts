@@ -40,7 +40,10 @@ export interface LabelCommandOptions {
 export type LabelCommandResult =
   | { outcome: 'not-started'; reason: string }
   | { outcome: 'nothing-to-do'; store: string; alreadyStored: number }
-  | ({ outcome: 'ran'; status: JobStatus; plannedCalls: number; consistent: number; inconsistent: number; invalid: number } & Pick<JobSummary, 'store' | 'calls' | 'failedCalls' | 'alreadyStored' | 'remaining' | 'retries'>);
+  | ({ outcome: 'ran'; status: JobStatus; plannedCalls: number; consistent: number; inconsistent: number; invalid: number } & Pick<
+      JobSummary,
+      'store' | 'calls' | 'failedCalls' | 'alreadyStored' | 'remaining' | 'retries'
+    >);
 
 /** Above this many calls, the confirmation offers to limit the run first. */
 const LARGE_RUN_CALLS = 500;
@@ -113,7 +116,11 @@ async function confirmPlan(name: string, job: LabelJobOptions, store: string, fi
     const start = vscode.l10n.t('Start {0} Calls', int(plan.remaining.calls));
     const limit = vscode.l10n.t('Limit…');
     const buttons = plan.remaining.calls > LARGE_RUN_CALLS ? [start, limit] : [start];
-    const answer = await vscode.window.showWarningMessage(vscode.l10n.t('Label capability points of {0}?', name), { modal: true, detail: planDetail(plan) }, ...buttons);
+    const answer = await vscode.window.showWarningMessage(
+      vscode.l10n.t('Label capability points of {0}?', name),
+      { modal: true, detail: planDetail(plan) },
+      ...buttons,
+    );
     if (answer === start) return plan;
     if (answer !== limit) return undefined;
     const limits = await askLimit(job);
@@ -125,7 +132,9 @@ async function confirmPlan(name: string, job: LabelJobOptions, store: string, fi
 
 function notStarted(ctx: Ctx, reason: string, ...actions: { title: string; run: () => unknown }[]): LabelCommandResult {
   ctx.log.warn(`labelling not started: ${reason}`);
-  void vscode.window.showErrorMessage(vscode.l10n.t('RewardLens: {0}', reason), ...actions.map((a) => a.title)).then((picked) => actions.find((a) => a.title === picked)?.run());
+  void vscode.window
+    .showErrorMessage(vscode.l10n.t('RewardLens: {0}', reason), ...actions.map((a) => a.title))
+    .then((picked) => actions.find((a) => a.title === picked)?.run());
   return { outcome: 'not-started', reason };
 }
 
@@ -141,19 +150,27 @@ const openSettings = {
     }
   },
 };
-const showReport = (d: IndexedDataset) => ({ title: vscode.l10n.t('Show Label Report'), run: () => vscode.commands.executeCommand(CommandId.ShowLabelReport, d.key) });
+const showReport = (d: IndexedDataset) => ({
+  title: vscode.l10n.t('Show Label Report'),
+  run: () => vscode.commands.executeCommand(CommandId.ShowLabelReport, d.key),
+});
 const showLog = { title: vscode.l10n.t('Show Log'), run: () => vscode.commands.executeCommand(CommandId.ShowOutput) };
 
 export async function labelCapabilities(ctx: Ctx, d: IndexedDataset, options: LabelCommandOptions): Promise<LabelCommandResult> {
   const blocked = labellingBlockedReason(vscode.workspace.isTrusted);
-  if (blocked !== undefined) return notStarted(ctx, blocked, { title: vscode.l10n.t('Manage Workspace Trust'), run: () => vscode.commands.executeCommand('workbench.trust.manage') });
+  if (blocked !== undefined)
+    return notStarted(ctx, blocked, { title: vscode.l10n.t('Manage Workspace Trust'), run: () => vscode.commands.executeCommand('workbench.trust.manage') });
   const file = datasetPath(d);
   if (file === undefined) return notStarted(ctx, vscode.l10n.t('save {0} to a file first: its labels are stored beside it', d.name));
 
   const config = loadJobConfig(ctx, file);
   if (!isJobConfig(config)) {
     const open = { title: vscode.l10n.t('Open File'), run: () => vscode.window.showTextDocument(vscode.Uri.file(config.file)) };
-    return notStarted(ctx, `${config.file}:${config.message}${config.count > 1 ? vscode.l10n.t(' (and {0} more problems, see Problems)', config.count - 1) : ''}`, open);
+    return notStarted(
+      ctx,
+      `${config.file}:${config.message}${config.count > 1 ? vscode.l10n.t(' (and {0} more problems, see Problems)', config.count - 1) : ''}`,
+      open,
+    );
   }
   const judge = await createJudge(ctx.config, ctx.labelling.apiKey);
   if ('problem' in judge) return notStarted(ctx, judge.problem, ...(judge.openSettings ? [openSettings] : []));
@@ -183,7 +200,12 @@ export async function labelCapabilities(ctx: Ctx, d: IndexedDataset, options: La
     ctx.log.info(`labelling ${d.name} with ${plan.provider} ${plan.model} (${plan.template}), store ${store}: ${planDetail(plan).replace(/\n/g, ' ')}`);
     if (plan.remaining.calls === 0) {
       const report = showReport(d);
-      void vscode.window.showInformationMessage(vscode.l10n.t('RewardLens: nothing to label in {0}: all {1} calls of the selected records are stored.', d.name, int(plan.alreadyStored)), report.title).then((p) => p && report.run());
+      void vscode.window
+        .showInformationMessage(
+          vscode.l10n.t('RewardLens: nothing to label in {0}: all {1} calls of the selected records are stored.', d.name, int(plan.alreadyStored)),
+          report.title,
+        )
+        .then((p) => p && report.run());
       return { outcome: 'nothing-to-do', store, alreadyStored: plan.alreadyStored };
     }
     const skipConfirm = options.confirm === false && ctx.extCtx.extensionMode === vscode.ExtensionMode.Test;
@@ -201,7 +223,14 @@ export async function labelCapabilities(ctx: Ctx, d: IndexedDataset, options: La
   }
 }
 
-async function run(ctx: Ctx, d: IndexedDataset, job: LabelJobOptions, plan: LabelPlan, controller: AbortController, secret: string | undefined): Promise<LabelCommandResult> {
+async function run(
+  ctx: Ctx,
+  d: IndexedDataset,
+  job: LabelJobOptions,
+  plan: LabelPlan,
+  controller: AbortController,
+  secret: string | undefined,
+): Promise<LabelCommandResult> {
   const log = ctx.log;
   const counts = { consistent: 0, inconsistent: 0, invalid: 0 };
   const summary = await vscode.window.withProgress(
@@ -216,8 +245,15 @@ async function run(ctx: Ctx, d: IndexedDataset, job: LabelJobOptions, plan: Labe
         switch (e.type) {
           case 'phase':
             reported = 0;
-            log.info(`${e.phase === 'classify' ? 'classifying' : 'labelling'}: ${e.total} calls${e.alreadyStored ? `, ${e.alreadyStored} stored already` : ''}`);
-            progress.report({ message: e.phase === 'classify' ? vscode.l10n.t('classifying {0} records', int(e.total)) : vscode.l10n.t('{0}/{1} calls', int(e.alreadyStored), int(e.total)) });
+            log.info(
+              `${e.phase === 'classify' ? 'classifying' : 'labelling'}: ${e.total} calls${e.alreadyStored ? `, ${e.alreadyStored} stored already` : ''}`,
+            );
+            progress.report({
+              message:
+                e.phase === 'classify'
+                  ? vscode.l10n.t('classifying {0} records', int(e.total))
+                  : vscode.l10n.t('{0}/{1} calls', int(e.alreadyStored), int(e.total)),
+            });
             return;
           case 'progress': {
             Object.assign(counts, { consistent: e.consistent, inconsistent: e.inconsistent, invalid: e.invalid });
@@ -232,7 +268,14 @@ async function run(ctx: Ctx, d: IndexedDataset, job: LabelJobOptions, plan: Labe
               message:
                 e.phase === 'classify'
                   ? vscode.l10n.t('classifying {0}/{1} records', int(e.done), int(e.total))
-                  : vscode.l10n.t('{0}/{1} calls · consistent {2} · inconsistent {3} · invalid {4}', int(e.done), int(e.total), int(e.consistent), int(e.inconsistent), int(e.invalid)),
+                  : vscode.l10n.t(
+                      '{0}/{1} calls · consistent {2} · inconsistent {3} · invalid {4}',
+                      int(e.done),
+                      int(e.total),
+                      int(e.consistent),
+                      int(e.inconsistent),
+                      int(e.invalid),
+                    ),
             });
             return;
           }
@@ -269,7 +312,9 @@ async function run(ctx: Ctx, d: IndexedDataset, job: LabelJobOptions, plan: Labe
   const made = vscode.l10n.t('{0} calls made ({1} stored before)', int(summary.calls), int(summary.alreadyStored));
   const tally = vscode.l10n.t('consistent {0} · inconsistent {1} · invalid {2}', int(counts.consistent), int(counts.inconsistent), int(counts.invalid));
   const left = vscode.l10n.t('{0} calls still to make', int(summary.remaining));
-  log.info(`labelling ${d.name} ${summary.status}: ${made}, ${summary.failedCalls} failed, ${summary.retries} retries, ${left}; ${tally}${summary.error ? `; ${scrub(summary.error, secret)}` : ''}`);
+  log.info(
+    `labelling ${d.name} ${summary.status}: ${made}, ${summary.failedCalls} failed, ${summary.retries} retries, ${left}; ${tally}${summary.error ? `; ${scrub(summary.error, secret)}` : ''}`,
+  );
   const report = showReport(d);
   const actions = summary.status === 'failed' || summary.failedCalls > 0 ? [report, showLog] : [report];
   const show = (message: string, kind: 'info' | 'warning' | 'error'): void => {
@@ -278,7 +323,11 @@ async function run(ctx: Ctx, d: IndexedDataset, job: LabelJobOptions, plan: Labe
   };
   switch (summary.status) {
     case 'completed':
-      show(vscode.l10n.t('labelled {0}: {1}; {2}.', d.name, made, tally) + (summary.failedCalls ? vscode.l10n.t(' {0} calls failed: run again to retry them.', summary.failedCalls) : ''), summary.failedCalls ? 'warning' : 'info');
+      show(
+        vscode.l10n.t('labelled {0}: {1}; {2}.', d.name, made, tally) +
+          (summary.failedCalls ? vscode.l10n.t(' {0} calls failed: run again to retry them.', summary.failedCalls) : ''),
+        summary.failedCalls ? 'warning' : 'info',
+      );
       break;
     case 'max-calls':
       show(vscode.l10n.t('stopped {0} at the call limit: {1}; {2}. Resumable: run the command again to go on.', d.name, made, left), 'info');
@@ -287,7 +336,10 @@ async function run(ctx: Ctx, d: IndexedDataset, job: LabelJobOptions, plan: Labe
       show(vscode.l10n.t('labelling {0} cancelled: {1}; {2}. Resumable: every finished call is stored and never asked again.', d.name, made, left), 'warning');
       break;
     case 'failed':
-      show(vscode.l10n.t('labelling {0} failed: {1}. {2}; resumable once fixed.', d.name, scrub(summary.error ?? vscode.l10n.t('unknown error'), secret), made), 'error');
+      show(
+        vscode.l10n.t('labelling {0} failed: {1}. {2}; resumable once fixed.', d.name, scrub(summary.error ?? vscode.l10n.t('unknown error'), secret), made),
+        'error',
+      );
       break;
   }
   ctx.labelling.jobFinished(d.key);

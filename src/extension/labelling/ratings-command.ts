@@ -42,7 +42,10 @@ export async function labelsFromRatingsCommand(ctx: Ctx, d: IndexedDataset, sour
   if (source === undefined) {
     const picked = await vscode.window.showQuickPick(
       sources.map(([name, n]) => ({ label: name, description: vscode.l10n.t('{0} ratings', n.toLocaleString('en-US')) })),
-      { title: vscode.l10n.t('RewardLens: labels from the ratings of {0}', d.name), placeHolder: vscode.l10n.t('Rating source (the higher rating of each pair and aspect wins)') },
+      {
+        title: vscode.l10n.t('RewardLens: labels from the ratings of {0}', d.name),
+        placeHolder: vscode.l10n.t('Rating source (the higher rating of each pair and aspect wins)'),
+      },
     );
     if (picked === undefined) return { outcome: 'not-started', reason: 'no source picked' };
     source = picked.label;
@@ -56,14 +59,17 @@ export async function labelsFromRatingsCommand(ctx: Ctx, d: IndexedDataset, sour
   const from = source;
   let summary: FromRatingsSummary;
   try {
-    summary = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('RewardLens: labels from the {0} ratings of {1}', from, d.name) }, () =>
-      Promise.resolve(labelsFromRatings({ dataset: d.dataset, store, source: from, points: config.points })),
+    summary = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('RewardLens: labels from the {0} ratings of {1}', from, d.name) },
+      () => Promise.resolve(labelsFromRatings({ dataset: d.dataset, store, source: from, points: config.points })),
     );
   } catch (e) {
     ctx.showError(vscode.l10n.t('cannot derive labels from the {0} ratings of {1}', from, d.name), e);
     return { outcome: 'not-started', reason: errorMessage(e) };
   }
-  ctx.log.info(`labels from ${from} ratings of ${d.name}: ${summary.written} written, ${summary.alreadyStored} stored already, ${summary.decided} decided, ${summary.ties} ties, ${summary.recordsWithRatings} of ${summary.records} records rated; store ${store}`);
+  ctx.log.info(
+    `labels from ${from} ratings of ${d.name}: ${summary.written} written, ${summary.alreadyStored} stored already, ${summary.decided} decided, ${summary.ties} ties, ${summary.recordsWithRatings} of ${summary.records} records rated; store ${store}`,
+  );
   ctx.labelling.jobFinished(d.key);
   void vscode.commands.executeCommand(CommandId.ShowLabelReport, d.key);
   void vscode.window.showInformationMessage(

@@ -10,5 +10,7 @@ import * as vscode from 'vscode';
 export function labellingBlockedReason(isTrusted: boolean): string | undefined {
   return isTrusted
     ? undefined
-    : vscode.l10n.t("labelling is disabled in Restricted Mode: it sends dataset text to the judge and uses this workspace's labelling settings. Trust the workspace to label it.");
+    : vscode.l10n.t(
+        "labelling is disabled in Restricted Mode: it sends dataset text to the judge and uses this workspace's labelling settings. Trust the workspace to label it.",
+      );
 }

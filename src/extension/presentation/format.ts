@@ -78,10 +78,13 @@ export function formatPreference(record: PreferenceRecord, short = false): strin
     const annotators = new Set(verdicts.flatMap((v) => v.annotators)).size;
     const order = pref?.ranking ? formatRanking(pref.ranking) : verdicts.map(formatVerdict).join(', ');
     if (short) return l10n.t('{0} ({1} annotators)', order, annotators);
-    return pref?.ranking ? l10n.t('ranking {0} (majority of {1} annotators)', order, annotators) : l10n.t('{0} (majority of {1} annotators)', order, annotators);
+    return pref?.ranking
+      ? l10n.t('ranking {0} (majority of {1} annotators)', order, annotators)
+      : l10n.t('{0} (majority of {1} annotators)', order, annotators);
   }
   if (pref?.ranking) return short ? formatRanking(pref.ranking) : l10n.t('ranking {0}', formatRanking(pref.ranking));
-  if (pairs.length > 0) return short ? pairVerdicts(pairs).map(formatVerdict).join(', ') : l10n.t('pairs {0}', pairVerdicts(pairs).map(formatVerdict).join(', '));
+  if (pairs.length > 0)
+    return short ? pairVerdicts(pairs).map(formatVerdict).join(', ') : l10n.t('pairs {0}', pairVerdicts(pairs).map(formatVerdict).join(', '));
   return l10n.t('unlabelled');
 }
 
@@ -98,7 +101,10 @@ export function lensTitle(record: PreferenceRecord): string {
   let preference = formatPreference(record);
   if (!record.preference?.ranking && !hasAnnotators(record) && pairs.length > LENS_PAIRS) {
     const best = humanVerdict(record).best;
-    preference = best.length > 0 ? l10n.t('{0} pairs, best {1}', pairs.length, best.map((i) => `#${i + 1}`).join(' = ')) : l10n.t('{0} pairs, no best (a cycle)', pairs.length);
+    preference =
+      best.length > 0
+        ? l10n.t('{0} pairs, best {1}', pairs.length, best.map((i) => `#${i + 1}`).join(' = '))
+        : l10n.t('{0} pairs, no best (a cycle)', pairs.length);
   }
   return [record.category ?? l10n.t('no category'), n === 1 ? l10n.t('1 response') : l10n.t('{0} responses', n), preference].join(' · ');
 }

@@ -52,7 +52,8 @@ export class RecordDocumentProvider implements vscode.TextDocumentContentProvide
     const indexed = this.ctx.datasets.get(vscode.Uri.parse(ref.dataset, true));
     if (indexed === undefined) return JSON.stringify({ error: vscode.l10n.t('the dataset is no longer open; open it again to see this record') }, null, 2);
     const { dataset } = indexed;
-    if (ref.index >= dataset.size) return JSON.stringify({ error: vscode.l10n.t('record {0} does not exist (the dataset has {1})', ref.index + 1, dataset.size) }, null, 2);
+    if (ref.index >= dataset.size)
+      return JSON.stringify({ error: vscode.l10n.t('record {0} does not exist (the dataset has {1})', ref.index + 1, dataset.size) }, null, 2);
     const view = dataset.read(ref.index);
     const out: Record<string, unknown> = { record: ref.index + 1, line: view.line };
     if (view.lines.length > 1) out.lines = view.lines;

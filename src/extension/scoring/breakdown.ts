@@ -58,7 +58,11 @@ export function buildBreakdown(input: BreakdownInput): BreakdownData {
     return { key: c.point, label: label || c.point, alternative: alternative && alternative !== label ? alternative : undefined, scores: c.scores };
   });
   const memberNames = manifest.ensemble?.members ?? [];
-  const members: BreakdownRow[] = (score.members ?? []).map((rewards, k) => ({ key: `member-${k}`, label: memberNames[k] ?? `member ${k + 1}`, scores: rewards }));
+  const members: BreakdownRow[] = (score.members ?? []).map((rewards, k) => ({
+    key: `member-${k}`,
+    label: memberNames[k] ?? `member ${k + 1}`,
+    scores: rewards,
+  }));
   const data: BreakdownData = {
     uri: input.uri,
     dataset: input.dataset,
@@ -82,7 +86,9 @@ export function buildBreakdown(input: BreakdownInput): BreakdownData {
     language,
   };
   if (score.category !== undefined && score.probabilities !== undefined) {
-    const categories = manifest.categories.map((name, k) => ({ name, probability: score.probabilities![k] ?? Number.NaN })).sort((a, b) => b.probability - a.probability);
+    const categories = manifest.categories
+      .map((name, k) => ({ name, probability: score.probabilities![k] ?? Number.NaN }))
+      .sort((a, b) => b.probability - a.probability);
     data.router = { chosen: score.category, categories };
   }
   return data;

@@ -56,7 +56,12 @@ export interface ScoreDatasetOptions {
  * defined, is one row. Throws when the file and the index disagree on a scored record's id (the file
  * changed after indexing), and with the signal's reason when aborted.
  */
-export async function scoreDataset<T>(d: IndexedDataset, models: ReadonlyArray<string | OrtScorer>, options: ScoreDatasetOptions, join: (r: JoinedRecord) => T | undefined): Promise<DatasetScores<T>> {
+export async function scoreDataset<T>(
+  d: IndexedDataset,
+  models: ReadonlyArray<string | OrtScorer>,
+  options: ScoreDatasetOptions,
+  join: (r: JoinedRecord) => T | undefined,
+): Promise<DatasetScores<T>> {
   const reason = whyNotScorable(d);
   if (reason !== undefined) throw new Error(reason);
   const file = d.uri.fsPath;
@@ -83,7 +88,8 @@ export async function scoreDataset<T>(d: IndexedDataset, models: ReadonlyArray<s
     const view = d.dataset.read(i);
     const scores = byModel.map((m) => m.get(i));
     // The models read the file; the records come from the index: both must be the same record.
-    if (scores.some((s) => s !== undefined && s.id !== view.record?.id)) throw new Error(`${file}: record ${i + 1} (line ${view.line}) differs from the file on disk; save the file, re-index it and score again`);
+    if (scores.some((s) => s !== undefined && s.id !== view.record?.id))
+      throw new Error(`${file}: record ${i + 1} (line ${view.line}) differs from the file on disk; save the file, re-index it and score again`);
     if (view.record === undefined) continue;
     const row = join({ index: i, line: view.line, record: view.record, scores });
     if (row !== undefined) rows.push(row);

@@ -149,7 +149,12 @@ export function scoreHoverMarkdown(modelName: string, record: PreferenceRecord, 
   const head = [l10n.t('response'), l10n.t('reward logit'), ...caps.map((c) => escapeMarkdown(c.en || c.point)), l10n.t('human rank')];
   out.push(`| ${head.join(' | ')} |\n|${head.map((_, i) => (i === 0 ? '---' : i === head.length - 1 ? ':---:' : '---:')).join('|')}|\n`);
   for (const i of modelOrder(score.logits)) {
-    const cells = [`R${i + 1}`, `\`${rewardBars[i]}\`${NBSP}${signed(score.logits[i])}`, ...caps.map((_, k) => capCell(k, i)), ranks[i] !== undefined ? String(ranks[i]) : '—'];
+    const cells = [
+      `R${i + 1}`,
+      `\`${rewardBars[i]}\`${NBSP}${signed(score.logits[i])}`,
+      ...caps.map((_, k) => capCell(k, i)),
+      ranks[i] !== undefined ? String(ranks[i]) : '—',
+    ];
     out.push(`| ${cells.join(' | ')} |\n`);
   }
   out.push(`\n${l10n.t('Bars compare the responses of this record (longest: the highest value in the column).')}\n\n`);

@@ -21,10 +21,15 @@ export async function pickModels(ctx: Ctx, preselected: readonly string[] = []):
     file,
     picked: ticked.has(file),
   }));
-  items.push({ label: `$(folder-opened) ${vscode.l10n.t('Other .onnx files…')}`, description: vscode.l10n.t('browse for models exported with "rewardlens export"'), browse: true });
+  items.push({
+    label: `$(folder-opened) ${vscode.l10n.t('Other .onnx files…')}`,
+    description: vscode.l10n.t('browse for models exported with "rewardlens export"'),
+    browse: true,
+  });
   const picked = await vscode.window.showQuickPick(items, {
     title: vscode.l10n.t('Best-of-n: reward models to compare'),
-    placeHolder: files.length > 0 ? vscode.l10n.t('tick the models whose picks to compare') : vscode.l10n.t('no exported models found in the workspace: browse for one'),
+    placeHolder:
+      files.length > 0 ? vscode.l10n.t('tick the models whose picks to compare') : vscode.l10n.t('no exported models found in the workspace: browse for one'),
     canPickMany: true,
   });
   if (picked === undefined) return undefined;

@@ -107,7 +107,9 @@ export class RewardModel implements vscode.Disposable {
       const scorer = new OrtScorer(file, { intraOpNumThreads: this.config.scoringThreads, cache: this.cache });
       const tokenizer = manifestTokenizer(scorer.manifest);
       this.loaded = { file, scorer, tokenizer };
-      this.log.info(`reward model ${file} (${scorer.manifest.method}${scorer.manifest.categories.length ? `, categories ${scorer.manifest.categories.join(', ')}` : ''})`);
+      this.log.info(
+        `reward model ${file} (${scorer.manifest.method}${scorer.manifest.categories.length ? `, categories ${scorer.manifest.categories.join(', ')}` : ''})`,
+      );
       return this.loaded;
     } catch (e) {
       this.loadError = { file, message: errorMessage(e) };
@@ -121,7 +123,12 @@ export class RewardModel implements vscode.Disposable {
    * or every caller waiting on its batch cancelled; rejects with the model's error. `wait: 'now'` (hovers,
    * the breakdown) skips the batching window meant for the lenses VS Code resolves one by one.
    */
-  async score(indexed: IndexedDataset, index: number, token: vscode.CancellationToken, options: { wait?: 'batch' | 'now' } = {}): Promise<RecordScores | undefined> {
+  async score(
+    indexed: IndexedDataset,
+    index: number,
+    token: vscode.CancellationToken,
+    options: { wait?: 'batch' | 'now' } = {},
+  ): Promise<RecordScores | undefined> {
     const loaded = this.load();
     if (loaded === undefined) {
       if (this.loadError !== undefined) throw new Error(this.loadError.message);
@@ -165,10 +172,16 @@ export class RewardModel implements vscode.Disposable {
       if (live.length === 0) return;
       // The batch stops between its session runs once nobody waits for it any more.
       const controller = new AbortController();
-      const listener = abortOnAllCancelled(live.flatMap((p) => p.tokens), controller);
+      const listener = abortOnAllCancelled(
+        live.flatMap((p) => p.tokens),
+        controller,
+      );
       try {
         const started = Date.now();
-        const scores = await loaded.scorer.score(live.map((p) => p.encoded), controller.signal);
+        const scores = await loaded.scorer.score(
+          live.map((p) => p.encoded),
+          controller.signal,
+        );
         this.log.debug(`scored ${live.length} records in ${Date.now() - started} ms`);
         live.forEach((p, k) => p.waiters.forEach((w) => w.resolve(scores[k])));
       } catch (e) {

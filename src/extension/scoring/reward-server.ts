@@ -103,10 +103,12 @@ export class RewardServerHost implements vscode.Disposable {
     if (options.port === undefined) {
       const copy = vscode.l10n.t('Copy URL');
       const openLog = vscode.l10n.t('Open Request Log');
-      void vscode.window.showInformationMessage(vscode.l10n.t('Reward server at {0}/get_reward', url), copy, ...(this.logFile ? [openLog] : [])).then(async (choice) => {
-        if (choice === copy) await vscode.env.clipboard.writeText(`${url}/get_reward`);
-        if (choice === openLog && this.logFile) await vscode.commands.executeCommand(CommandId.OpenDataset, vscode.Uri.file(this.logFile));
-      });
+      void vscode.window
+        .showInformationMessage(vscode.l10n.t('Reward server at {0}/get_reward', url), copy, ...(this.logFile ? [openLog] : []))
+        .then(async (choice) => {
+          if (choice === copy) await vscode.env.clipboard.writeText(`${url}/get_reward`);
+          if (choice === openLog && this.logFile) await vscode.commands.executeCommand(CommandId.OpenDataset, vscode.Uri.file(this.logFile));
+        });
     }
     return url;
   }

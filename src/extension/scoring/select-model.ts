@@ -20,21 +20,36 @@ export async function selectRewardModel(ctx: Ctx, arg?: unknown): Promise<string
   const given = arg instanceof vscode.Uri ? arg.fsPath : typeof arg === 'string' && arg.trim() !== '' ? arg : undefined;
   if (given !== undefined) return setModel(ctx, given);
   const current = ctx.rewardModel.file;
-  const items: PickItem[] = (await findExportedModels())
-    .map((file) => ({ label: RewardModel.displayName(file), description: vscode.workspace.asRelativePath(file), file, picked: file === current }));
+  const items: PickItem[] = (await findExportedModels()).map((file) => ({
+    label: RewardModel.displayName(file),
+    description: vscode.workspace.asRelativePath(file),
+    file,
+    picked: file === current,
+  }));
   if (items.length > 0) items.unshift({ label: vscode.l10n.t('Exported models'), kind: vscode.QuickPickItemKind.Separator });
   const demo = demoModelFile(ctx);
   if (demo !== undefined) {
     items.push(
       { label: vscode.l10n.t('Bundled with RewardLens'), kind: vscode.QuickPickItemKind.Separator },
-      { label: `$(beaker) ${vscode.l10n.t('Demo model')}`, description: vscode.l10n.t('three categories, trained from scratch on public data: a demonstration, not a reward model to optimise against'), file: demo, picked: demo === current },
+      {
+        label: `$(beaker) ${vscode.l10n.t('Demo model')}`,
+        description: vscode.l10n.t('three categories, trained from scratch on public data: a demonstration, not a reward model to optimise against'),
+        file: demo,
+        picked: demo === current,
+      },
     );
   }
-  items.push({ label: `$(folder-opened) ${vscode.l10n.t('Browse…')}`, description: vscode.l10n.t('an .onnx file exported with "rewardlens export"'), action: 'browse' });
+  items.push({
+    label: `$(folder-opened) ${vscode.l10n.t('Browse…')}`,
+    description: vscode.l10n.t('an .onnx file exported with "rewardlens export"'),
+    action: 'browse',
+  });
   if (current !== undefined) items.push({ label: `$(close) ${vscode.l10n.t('No reward model')}`, description: vscode.l10n.t('hide scores'), action: 'clear' });
   const picked = await vscode.window.showQuickPick(items, {
     title: vscode.l10n.t('Reward model for CodeLens and hovers'),
-    placeHolder: current ? vscode.l10n.t('now: {0}', RewardModel.displayName(current)) : vscode.l10n.t('no model selected; export one with "rewardlens export RUN --out MODEL.onnx"'),
+    placeHolder: current
+      ? vscode.l10n.t('now: {0}', RewardModel.displayName(current))
+      : vscode.l10n.t('no model selected; export one with "rewardlens export RUN --out MODEL.onnx"'),
   });
   if (picked === undefined) return undefined;
   if (picked.action === 'clear') return setModel(ctx, null);

@@ -35,7 +35,11 @@ export async function installBackend(ctx: Ctx, kind: NativeBackend): Promise<boo
           folder,
         );
   const install = vscode.l10n.t('Install');
-  const answer = await vscode.window.showWarningMessage(kind === 'gpu' ? vscode.l10n.t('Install the GPU training backend?') : vscode.l10n.t('Install the native CPU training backend?'), { modal: true, detail }, install);
+  const answer = await vscode.window.showWarningMessage(
+    kind === 'gpu' ? vscode.l10n.t('Install the GPU training backend?') : vscode.l10n.t('Install the native CPU training backend?'),
+    { modal: true, detail },
+    install,
+  );
   if (answer !== install) return false;
   mkdirSync(folder, { recursive: true });
   const line = installCommandLine(kind, folder);
@@ -43,6 +47,8 @@ export async function installBackend(ctx: Ctx, kind: NativeBackend): Promise<boo
   const terminal = vscode.window.createTerminal({ name: `RewardLens: install ${kind === 'gpu' ? 'tfjs-node-gpu' : 'tfjs-node'}`, cwd: folder });
   terminal.show();
   terminal.sendText(line);
-  void vscode.window.showInformationMessage(vscode.l10n.t('RewardLens: the install runs in the terminal. Training runs started after it finishes can use the native backend (no reload needed).'));
+  void vscode.window.showInformationMessage(
+    vscode.l10n.t('RewardLens: the install runs in the terminal. Training runs started after it finishes can use the native backend (no reload needed).'),
+  );
   return true;
 }

@@ -46,7 +46,13 @@ export function readRunInfo(dir: string): RunInfo {
   try {
     const folder = RunFolder.open(dir);
     const c = folder.config;
-    const info: RunInfo = { dir: folder.dir, name: basename(folder.dir), method: text(c.method) ?? 'unknown', dataset: text(c.dataset), finished: folder.readState().finished === true };
+    const info: RunInfo = {
+      dir: folder.dir,
+      name: basename(folder.dir),
+      method: text(c.method) ?? 'unknown',
+      dataset: text(c.dataset),
+      finished: folder.readState().finished === true,
+    };
     const evaluation = folder.readEval();
     if (evaluation !== undefined) info.evaluation = evaluation.find((e) => e.method === info.method) ?? evaluation[0];
     return info;
@@ -129,7 +135,8 @@ export function flattenSettings(v: unknown): Record<string, number | string | bo
   for (const [k, value] of Object.entries(v as Record<string, unknown>)) {
     if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean') out[k] = value;
     else if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-      for (const [sub, x] of Object.entries(value as Record<string, unknown>)) if (typeof x === 'number' || typeof x === 'string' || typeof x === 'boolean') out[`${k}.${sub}`] = x;
+      for (const [sub, x] of Object.entries(value as Record<string, unknown>))
+        if (typeof x === 'number' || typeof x === 'string' || typeof x === 'boolean') out[`${k}.${sub}`] = x;
     }
   }
   return out;
@@ -137,7 +144,10 @@ export function flattenSettings(v: unknown): Record<string, number | string | bo
 
 /** `hh-rlhf.jsonl`, `dmoerm`, a date → `hh-rlhf-dmoerm-20260314-153012` (sortable, no characters a file system refuses). */
 export function runFolderName(datasetFile: string, method: string, at: Date): string {
-  const stem = basename(datasetFile).replace(/\.(jsonl?|json)$/i, '').replace(/[^\w.-]+/g, '_') || 'dataset';
+  const stem =
+    basename(datasetFile)
+      .replace(/\.(jsonl?|json)$/i, '')
+      .replace(/[^\w.-]+/g, '_') || 'dataset';
   const p = (n: number): string => String(n).padStart(2, '0');
   const stamp = `${at.getFullYear()}${p(at.getMonth() + 1)}${p(at.getDate())}-${p(at.getHours())}${p(at.getMinutes())}${p(at.getSeconds())}`;
   return `${stem}-${method}-${stamp}`;

@@ -13,7 +13,6 @@ export const RUNS_VIEW_ID = 'rewardlens.trainingRuns';
 /** A run, or one phase/expert of a run. */
 export type RunsNode = { kind: 'run'; run: KnownRun } | { kind: 'series'; run: string; series: SeriesSummary };
 
-
 /**
  * The "Training Runs" view: run folders under `.rewardlens/runs/` of the workspace, the runs-folder
  * setting and runs started in this window; each with its method, state and evaluation accuracy, and
@@ -37,8 +36,12 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     for (const event of [watcher.onDidCreate, watcher.onDidChange, watcher.onDidDelete]) event(() => this.refreshSoon(), null, this.disposables);
     ctx.training.onDidChange(() => this.refreshSoon(), null, this.disposables);
     // Steps come many a second: the view follows them at most every second or so.
-    ctx.training.onDidEvent((e) => e.event.type !== 'progress' || e.event.valAcc !== undefined ? this.refreshSoon(1000) : undefined, null, this.disposables);
-    vscode.workspace.onDidChangeConfiguration((e) => (e.affectsConfiguration('rewardlens.training.runsFolder') ? this.refreshSoon() : undefined), null, this.disposables);
+    ctx.training.onDidEvent((e) => (e.event.type !== 'progress' || e.event.valAcc !== undefined ? this.refreshSoon(1000) : undefined), null, this.disposables);
+    vscode.workspace.onDidChangeConfiguration(
+      (e) => (e.affectsConfiguration('rewardlens.training.runsFolder') ? this.refreshSoon() : undefined),
+      null,
+      this.disposables,
+    );
   }
 
   refresh(): void {
@@ -65,7 +68,10 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     if (node.kind === 'series') {
       const s = node.series;
       const item = new vscode.TreeItem(seriesName(s), vscode.TreeItemCollapsibleState.None);
-      item.description = s.bestValAcc === undefined ? vscode.l10n.t('{0} evaluations', s.points) : vscode.l10n.t('best val {0} at step {1}', pct(s.bestValAcc), s.bestValStep ?? '');
+      item.description =
+        s.bestValAcc === undefined
+          ? vscode.l10n.t('{0} evaluations', s.points)
+          : vscode.l10n.t('best val {0} at step {1}', pct(s.bestValAcc), s.bestValStep ?? '');
       // The view truncates long phase · expert names: the tooltip has them whole.
       item.tooltip = `${seriesName(s)}\n${item.description}`;
       item.iconPath = new vscode.ThemeIcon('graph-line');
@@ -78,7 +84,9 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     item.id = r.dir;
     item.resourceUri = vscode.Uri.file(r.dir);
     const job = this.ctx.training.job(r.dir);
-    const step = job?.progress ? ` · ${job.progress.phase}${job.progress.expert ? ` ${job.progress.expert}` : ''} ${job.progress.step}/${job.progress.totalSteps}` : '';
+    const step = job?.progress
+      ? ` · ${job.progress.phase}${job.progress.expert ? ` ${job.progress.expert}` : ''} ${job.progress.step}/${job.progress.totalSteps}`
+      : '';
     const where = job?.where ? ` · ${job.where}` : '';
     item.description = r.error !== undefined ? vscode.l10n.t('unreadable') : runDescription(r) + step + where;
     const md = new vscode.MarkdownString();

@@ -55,7 +55,6 @@ export function runWithState(ctx: Ctx, dir: string): KnownRun {
   return { ...info, state: job?.kind === 'train' ? 'running' : info.finished ? 'finished' : 'stopped' };
 }
 
-
 /** `single · finished · 71.2%` */
 export function runDescription(r: KnownRun): string {
   const acc = r.evaluation ? ` · ${pct(r.evaluation.overall)}` : '';

@@ -108,51 +108,66 @@ export async function setUpTorchTraining(ctx: Ctx): Promise<PythonReport | undef
     install,
   );
   if (answer !== install) return undefined;
-  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('RewardLens: setting up PyTorch training'), cancellable: true }, async (progress, token) => {
-    const run = (cmd: string, args: string[], what: string): Promise<void> =>
-      new Promise((resolve, reject) => {
-        progress.report({ message: what });
-        ctx.log.info(`${cmd} ${args.join(' ')}`);
-        const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-        const cancel = token.onCancellationRequested(() => child.kill());
-        const tail: string[] = [];
-        for (const stream of [child.stdout, child.stderr]) {
-          createInterface({ input: stream }).on('line', (line) => {
-            ctx.log.info(`[pip] ${line}`);
-            tail.push(line);
-            if (tail.length > 5) tail.shift();
-            // pip's "Collecting torch==…" / "Downloading …" lines are the progress a user wants to see.
-            if (/^\s*(Collecting|Downloading|Installing|Successfully)/.test(line)) progress.report({ message: line.trim().slice(0, 120) });
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('RewardLens: setting up PyTorch training'), cancellable: true },
+    async (progress, token) => {
+      const run = (cmd: string, args: string[], what: string): Promise<void> =>
+        new Promise((resolve, reject) => {
+          progress.report({ message: what });
+          ctx.log.info(`${cmd} ${args.join(' ')}`);
+          const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+          const cancel = token.onCancellationRequested(() => child.kill());
+          const tail: string[] = [];
+          for (const stream of [child.stdout, child.stderr]) {
+            createInterface({ input: stream }).on('line', (line) => {
+              ctx.log.info(`[pip] ${line}`);
+              tail.push(line);
+              if (tail.length > 5) tail.shift();
+              // pip's "Collecting torch==…" / "Downloading …" lines are the progress a user wants to see.
+              if (/^\s*(Collecting|Downloading|Installing|Successfully)/.test(line)) progress.report({ message: line.trim().slice(0, 120) });
+            });
+          }
+          child.on('error', (e) => {
+            cancel.dispose();
+            reject(
+              new Error(
+                `${vscode.l10n.t('cannot run {0}: {1}', cmd, e.message)}${cmd === base ? vscode.l10n.t(' (install Python 3.10 or later, or set rewardlens.python)') : ''}`,
+              ),
+            );
           });
+          child.on('close', (code) => {
+            cancel.dispose();
+            if (token.isCancellationRequested) reject(new vscode.CancellationError());
+            else if (code === 0) resolve();
+            else reject(new Error(vscode.l10n.t('{0} failed (exit {1}): {2}', what, code ?? '', tail.join(' ').slice(-400))));
+          });
+        });
+      try {
+        if (!existsSync(venvPython(folder))) await run(base, ['-m', 'venv', folder], vscode.l10n.t('creating {0}', folder));
+        await run(
+          venvPython(folder),
+          ['-m', 'pip', 'install', '--disable-pip-version-check', '-r', requirements],
+          vscode.l10n.t('installing torch, transformers, peft, safetensors'),
+        );
+        const report = await probePython(venvPython(folder));
+        ctx.log.info(formatPythonReport(report));
+        if (!report.ready) throw new Error(report.error ?? `still missing ${report.missing.join(', ')}`);
+        const where = report.cudaAvailable
+          ? `${report.devices?.[0]?.name ?? 'cuda:0'}${report.devices?.[0]?.bf16 ? ' (bf16)' : ''}`
+          : vscode.l10n.t('the CPU (torch sees no GPU)');
+        void vscode.window.showInformationMessage(
+          vscode.l10n.t('RewardLens: PyTorch training is set up (torch {0}); runs with the backend "torch" or "auto" train on {1}.', report.torch ?? '', where),
+        );
+        return report;
+      } catch (e) {
+        if (e instanceof vscode.CancellationError) {
+          // A half-made environment stays: it does not pass the probe, so 'auto' keeps training with TensorFlow.js.
+          void vscode.window.showWarningMessage(vscode.l10n.t('RewardLens: PyTorch set-up cancelled.'));
+          return undefined;
         }
-        child.on('error', (e) => {
-          cancel.dispose();
-          reject(new Error(`${vscode.l10n.t('cannot run {0}: {1}', cmd, e.message)}${cmd === base ? vscode.l10n.t(' (install Python 3.10 or later, or set rewardlens.python)') : ''}`));
-        });
-        child.on('close', (code) => {
-          cancel.dispose();
-          if (token.isCancellationRequested) reject(new vscode.CancellationError());
-          else if (code === 0) resolve();
-          else reject(new Error(vscode.l10n.t('{0} failed (exit {1}): {2}', what, code ?? '', tail.join(' ').slice(-400))));
-        });
-      });
-    try {
-      if (!existsSync(venvPython(folder))) await run(base, ['-m', 'venv', folder], vscode.l10n.t('creating {0}', folder));
-      await run(venvPython(folder), ['-m', 'pip', 'install', '--disable-pip-version-check', '-r', requirements], vscode.l10n.t('installing torch, transformers, peft, safetensors'));
-      const report = await probePython(venvPython(folder));
-      ctx.log.info(formatPythonReport(report));
-      if (!report.ready) throw new Error(report.error ?? `still missing ${report.missing.join(', ')}`);
-      const where = report.cudaAvailable ? `${report.devices?.[0]?.name ?? 'cuda:0'}${report.devices?.[0]?.bf16 ? ' (bf16)' : ''}` : vscode.l10n.t('the CPU (torch sees no GPU)');
-      void vscode.window.showInformationMessage(vscode.l10n.t('RewardLens: PyTorch training is set up (torch {0}); runs with the backend "torch" or "auto" train on {1}.', report.torch ?? '', where));
-      return report;
-    } catch (e) {
-      if (e instanceof vscode.CancellationError) {
-        // A half-made environment stays: it does not pass the probe, so 'auto' keeps training with TensorFlow.js.
-        void vscode.window.showWarningMessage(vscode.l10n.t('RewardLens: PyTorch set-up cancelled.'));
+        ctx.showError(vscode.l10n.t('setting up PyTorch training failed'), e);
         return undefined;
       }
-      ctx.showError(vscode.l10n.t('setting up PyTorch training failed'), e);
-      return undefined;
-    }
-  });
+    },
+  );
 }

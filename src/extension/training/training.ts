@@ -63,7 +63,9 @@ export class Training implements vscode.Disposable {
 
   evaluate(run: string, testFile: string, options: { noEdits?: boolean } = {}): TrainingProcess<EvalResult> {
     const dir = path.resolve(run);
-    return this.launch(dir, 'evaluate', (spawn) => startEvaluation({ run: dir, testFile, nativeModulePaths: [this.nativeFolder], ...(options.noEdits ? { noEdits: true } : {}) }, spawn));
+    return this.launch(dir, 'evaluate', (spawn) =>
+      startEvaluation({ run: dir, testFile, nativeModulePaths: [this.nativeFolder], ...(options.noEdits ? { noEdits: true } : {}) }, spawn),
+    );
   }
 
   /** Tells the runs view to look again (the Refresh button). */

@@ -10,5 +10,7 @@ import * as vscode from 'vscode';
 export function trainingBlockedReason(isTrusted: boolean): string | undefined {
   return isTrusted
     ? undefined
-    : vscode.l10n.t("training is disabled in Restricted Mode: it runs a training process on this workspace's files with this workspace's training settings. Trust the workspace to train.");
+    : vscode.l10n.t(
+        "training is disabled in Restricted Mode: it runs a training process on this workspace's files with this workspace's training settings. Trust the workspace to train.",
+      );
 }

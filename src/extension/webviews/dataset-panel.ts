@@ -66,7 +66,10 @@ export abstract class DatasetPanel<R extends object = Record<string, never>> ext
     const file = this.uri?.scheme === 'file' ? this.uri.fsPath : undefined;
     return vscode.window.showSaveDialog({
       title,
-      defaultUri: file === undefined ? undefined : vscode.Uri.file(path.join(path.dirname(file), `${path.basename(file).replace(/\.(jsonl?|json)$/i, '')}.${kind}.jsonl`)),
+      defaultUri:
+        file === undefined
+          ? undefined
+          : vscode.Uri.file(path.join(path.dirname(file), `${path.basename(file).replace(/\.(jsonl?|json)$/i, '')}.${kind}.jsonl`)),
       filters: { [vscode.l10n.t('JSON Lines')]: ['jsonl'] },
     });
   }

@@ -103,7 +103,12 @@ export class PanelSlot<T extends { readonly panel: vscode.WebviewPanel; dispose(
   ) {}
 
   /** The current panel after `reuse` (reveal, retarget), or a new one placed at `column` with `make`'s host in it. */
-  show(reuse: (current: T) => void, title: string, column: vscode.ViewColumn | { viewColumn: vscode.ViewColumn; preserveFocus?: boolean }, make: (panel: vscode.WebviewPanel) => T): T {
+  show(
+    reuse: (current: T) => void,
+    title: string,
+    column: vscode.ViewColumn | { viewColumn: vscode.ViewColumn; preserveFocus?: boolean },
+    make: (panel: vscode.WebviewPanel) => T,
+  ): T {
     if (this.current === undefined) return this.hold(make(vscode.window.createWebviewPanel(this.viewType, title, column, {})));
     reuse(this.current);
     return this.current;

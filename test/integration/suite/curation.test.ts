@@ -65,7 +65,10 @@ suite('RewardLens curation', () => {
     const uri = editor.document.uri.toString();
     const found = await vscode.commands.executeCommand<FilterResult>('rewardlens.filterRecords', uri, 'category=roleplay&dup-prompt=1');
     assert.deepEqual(found.matches, [0, 1]);
-    const tagged = await vscode.commands.executeCommand<FilterResult>('rewardlens.filterRecords', uri, 'category=roleplay', { action: 'tag', tag: 'label-noise' });
+    const tagged = await vscode.commands.executeCommand<FilterResult>('rewardlens.filterRecords', uri, 'category=roleplay', {
+      action: 'tag',
+      tag: 'label-noise',
+    });
     assert.equal(tagged.edited, 2);
     const byTag = await vscode.commands.executeCommand<FilterResult>('rewardlens.filterRecords', uri, 'tag=label-noise&edited=1');
     assert.deepEqual(byTag.matches, [0, 1]);
@@ -99,9 +102,32 @@ suite('RewardLens curation', () => {
       d.close();
       // Record 1: the labels prefer "no" to the human's "Arr". Record 3: the model prefers "5" to "4".
       const labels = LabelStore.open(store);
-      labels.append({ type: 'label', key: `t|${ids[0]}|p`, setup: 'ratings', record: ids[0], index: 0, category: 'roleplay', a: 0, b: 1, point: 'p', winner: 1, source: 'ratings:test', result: 'consistent', ts: '2026-01-01T00:00:00Z' });
+      labels.append({
+        type: 'label',
+        key: `t|${ids[0]}|p`,
+        setup: 'ratings',
+        record: ids[0],
+        index: 0,
+        category: 'roleplay',
+        a: 0,
+        b: 1,
+        point: 'p',
+        winner: 1,
+        source: 'ratings:test',
+        result: 'consistent',
+        ts: '2026-01-01T00:00:00Z',
+      });
       labels.close();
-      writeFileSync(scores, JSON.stringify({ records: [{ id: ids[0], logits: [1, 0] }, { id: ids[1], logits: [0, 1] }, { id: ids[2], logits: [0, 2] }] }));
+      writeFileSync(
+        scores,
+        JSON.stringify({
+          records: [
+            { id: ids[0], logits: [1, 0] },
+            { id: ids[1], logits: [0, 1] },
+            { id: ids[2], logits: [0, 2] },
+          ],
+        }),
+      );
       const editor = await openEditor('curation-disagree.jsonl');
       const uri = editor.document.uri.toString();
       const byLabels = await vscode.commands.executeCommand<FilterResult>('rewardlens.filterRecords', uri, 'label-vs-human=1');

@@ -33,9 +33,7 @@ function plain(markdown: string): string {
 }
 
 function webviewTab(viewType: string): vscode.Tab | undefined {
-  return vscode.window.tabGroups.all
-    .flatMap((g) => g.tabs)
-    .find((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith(viewType));
+  return vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith(viewType));
 }
 
 function diagnosticsOf(uri: vscode.Uri): vscode.Diagnostic[] {
@@ -43,7 +41,9 @@ function diagnosticsOf(uri: vscode.Uri): vscode.Diagnostic[] {
 }
 
 suite('RewardLens dataset features', () => {
-  const sampleLines = readFileSync(workspaceFile(HH).fsPath, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const sampleLines = readFileSync(workspaceFile(HH).fsPath, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   const cleanup: string[] = [];
 
   suiteSetup(async () => {
@@ -116,7 +116,10 @@ suite('RewardLens dataset features', () => {
     const config = vscode.workspace.getConfiguration('rewardlens');
     try {
       await config.update('codeLens.enabled', false, vscode.ConfigurationTarget.Global);
-      await waitFor(async () => (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', editor.document.uri)).length === 0, 'the lenses to go');
+      await waitFor(
+        async () => (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', editor.document.uri)).length === 0,
+        'the lenses to go',
+      );
     } finally {
       await config.update('codeLens.enabled', undefined, vscode.ConfigurationTarget.Global);
     }
@@ -221,7 +224,10 @@ suite('RewardLens dataset features', () => {
     const repeats = Math.ceil((52 * 1024 * 1024) / chunk.length);
     const fd = openSync(file, 'w');
     for (let i = 0; i < repeats; i++) writeSync(fd, chunk);
-    const xss = { chosen: '\n\nHuman: <script>alert(1)</script>\n\nAssistant: <img src=x onerror=alert(2)>', rejected: '\n\nHuman: <script>alert(1)</script>\n\nAssistant: no' };
+    const xss = {
+      chosen: '\n\nHuman: <script>alert(1)</script>\n\nAssistant: <img src=x onerror=alert(2)>',
+      rejected: '\n\nHuman: <script>alert(1)</script>\n\nAssistant: no',
+    };
     writeSync(fd, JSON.stringify(xss) + '\n');
     closeSync(fd);
     const uri = vscode.Uri.file(file);

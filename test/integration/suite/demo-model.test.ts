@@ -53,7 +53,7 @@ suite('RewardLens demo model', () => {
     api.testing?.clearScoreCache();
   });
 
-  test('CodeLens on every record: the router decision, and over the file the agreement rewardlens score computes on eval.json\'s pairs', async () => {
+  test("CodeLens on every record: the router decision, and over the file the agreement rewardlens score computes on eval.json's pairs", async () => {
     const editor = await openEditor(DATASET);
     const uri = editor.document.uri;
     const file = uri.fsPath;
@@ -84,7 +84,11 @@ suite('RewardLens demo model', () => {
     // The editor scores with onnxruntime, as `rewardlens score` does: the same agreement, pair for pair.
     // (eval.json comes from the training engine, which compares σ rewards: where they saturate, pairs tie
     // there that the logits order; the model card gives both numbers.)
-    const { stdout } = await run(process.execPath, [cli, 'score', model, file, '--json'], { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, maxBuffer: 1 << 26, timeout: 60_000 });
+    const { stdout } = await run(process.execPath, [cli, 'score', model, file, '--json'], {
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      maxBuffer: 1 << 26,
+      timeout: 60_000,
+    });
     const scored = JSON.parse(stdout) as { summary: { overall: number; pairs: number } };
     assert.equal(scored.summary.pairs, pairs);
     assert.equal(agree, Math.round(scored.summary.overall * scored.summary.pairs), `${agree}/${pairs} agree in the lenses`);
@@ -95,10 +99,16 @@ suite('RewardLens demo model', () => {
   test('hover on an objective-QA record: the three capability experts with bars; on a dialogue record, none', async () => {
     const editor = await openEditor(DATASET);
     const hoverAt = async (line: number, what: string): Promise<string> =>
-      waitFor(async () => {
-        const t = hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', editor.document.uri, new vscode.Position(line, 2)));
-        return t.includes('Reward model') ? t : undefined;
-      }, what, 30_000);
+      waitFor(
+        async () => {
+          const t = hoverText(
+            await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', editor.document.uri, new vscode.Position(line, 2)),
+          );
+          return t.includes('Reward model') ? t : undefined;
+        },
+        what,
+        30_000,
+      );
     const qa = records.findIndex((r) => r.category === 'objective knowledge QA');
     const qaText = await hoverAt(qa, 'a hover with scores on a QA record');
     const points = manifest.capabilities.filter((c) => c.category === 'objective knowledge QA').map((c) => c.en);

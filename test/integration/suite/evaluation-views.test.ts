@@ -49,9 +49,41 @@ function writeLabels(file: string, store: string): LabelPlan {
       for (const { winner, loser } of humanPairs(record, index).pairs) {
         const [a, b] = winner < loser ? [winner, loser] : [loser, winner];
         for (const point of POINTS) {
-          lines.push(JSON.stringify({ type: 'label', key: `test|${record.id}|${a}|${b}|${point}`, setup: 'test', record: record.id, index, category: record.category, a, b, point, source: 'ratings:test', result: 'consistent', winner: contradict ? loser : winner, ts: '2026-01-01T00:00:00Z' }));
+          lines.push(
+            JSON.stringify({
+              type: 'label',
+              key: `test|${record.id}|${a}|${b}|${point}`,
+              setup: 'test',
+              record: record.id,
+              index,
+              category: record.category,
+              a,
+              b,
+              point,
+              source: 'ratings:test',
+              result: 'consistent',
+              winner: contradict ? loser : winner,
+              ts: '2026-01-01T00:00:00Z',
+            }),
+          );
         }
-        lines.push(JSON.stringify({ type: 'label', key: `test|${record.id}|${a}|${b}|safety`, setup: 'test', record: record.id, index, category: record.category, a, b, point: 'safety', source: 'ratings:test', result: 'inconsistent', winner: null, ts: '2026-01-01T00:00:00Z' }));
+        lines.push(
+          JSON.stringify({
+            type: 'label',
+            key: `test|${record.id}|${a}|${b}|safety`,
+            setup: 'test',
+            record: record.id,
+            index,
+            category: record.category,
+            a,
+            b,
+            point: 'safety',
+            source: 'ratings:test',
+            result: 'inconsistent',
+            winner: null,
+            ts: '2026-01-01T00:00:00Z',
+          }),
+        );
       }
     });
   mkdirSync(join(store, '..'), { recursive: true });
@@ -88,13 +120,36 @@ suite('RewardLens evaluation views', () => {
     const better = (x: number | null): number | null => (x === null ? null : Math.min(1, x + 0.01));
     writeFileSync(
       join(sameTestSet, 'eval.json'),
-      JSON.stringify([{ method: 'mean', overall: better(evaluated.overall), pairs: evaluated.pairs, byCategory: Object.fromEntries(Object.entries(evaluated.byCategory).map(([c, v]) => [c, { accuracy: better(v.accuracy), pairs: v.pairs }])) }]),
+      JSON.stringify([
+        {
+          method: 'mean',
+          overall: better(evaluated.overall),
+          pairs: evaluated.pairs,
+          byCategory: Object.fromEntries(Object.entries(evaluated.byCategory).map(([c, v]) => [c, { accuracy: better(v.accuracy), pairs: v.pairs }])),
+        },
+      ]),
     );
     mkdirSync(otherTestSet, { recursive: true });
-    writeFileSync(join(otherTestSet, 'run.json'), JSON.stringify({ method: 'dmoerm', dataset: join(dir, 'elsewhere.jsonl'), datasetSha256: 'feedc0de'.repeat(8), seed: 1, hyperParams: { testFraction: 0.2 } }));
+    writeFileSync(
+      join(otherTestSet, 'run.json'),
+      JSON.stringify({
+        method: 'dmoerm',
+        dataset: join(dir, 'elsewhere.jsonl'),
+        datasetSha256: 'feedc0de'.repeat(8),
+        seed: 1,
+        hyperParams: { testFraction: 0.2 },
+      }),
+    );
     writeFileSync(join(otherTestSet, 'state.json'), JSON.stringify({ completed: ['base'], finished: true }));
-    writeFileSync(join(otherTestSet, 'eval.json'), JSON.stringify([{ method: 'dmoerm', overall: 0.99, pairs: 40, byCategory: { [HOSTILE_CATEGORY]: { accuracy: 0.99, pairs: 40 } } }]));
-    writeFileSync(join(otherTestSet, 'metrics.jsonl'), [10, 20, 30].map((step) => JSON.stringify({ ts: '2026-01-01T00:00:00Z', phase: 'base', step, loss: 1 / step, valAcc: 0.5 + step / 100 })).join('\n') + '\n');
+    writeFileSync(
+      join(otherTestSet, 'eval.json'),
+      JSON.stringify([{ method: 'dmoerm', overall: 0.99, pairs: 40, byCategory: { [HOSTILE_CATEGORY]: { accuracy: 0.99, pairs: 40 } } }]),
+    );
+    writeFileSync(
+      join(otherTestSet, 'metrics.jsonl'),
+      [10, 20, 30].map((step) => JSON.stringify({ ts: '2026-01-01T00:00:00Z', phase: 'base', step, loss: 1 / step, valAcc: 0.5 + step / 100 })).join('\n') +
+        '\n',
+    );
 
     // The explorer's dataset: synthetic records, then two responses (both holding markup) in both
     // orders, the first preferred each time: whatever the model says, one of the two pairs is listed.
@@ -103,7 +158,12 @@ suite('RewardLens evaluation views', () => {
     hostileIds = [];
     const texts = [`fine ${XSS}`, `${XSS} not fine at all`];
     for (const order of [texts, [...texts].reverse()]) {
-      const hostile = { category: HOSTILE_CATEGORY, context: [{ role: 'user', content: 'Say something' }], responses: order.map((text) => ({ text })), preference: { ranking: [1, 2] } };
+      const hostile = {
+        category: HOSTILE_CATEGORY,
+        context: [{ role: 'user', content: 'Say something' }],
+        responses: order.map((text) => ({ text })),
+        preference: { ranking: [1, 2] },
+      };
       const id = recordId(hostile as Parameters<typeof recordId>[0]);
       hostileIds.push(id);
       appendFileSync(file, JSON.stringify({ id, ...hostile }) + '\n');
@@ -124,11 +184,15 @@ suite('RewardLens evaluation views', () => {
 
   test('the evaluation report tables every run’s eval.json, one table per test set, best per column', async () => {
     await vscode.commands.executeCommand('rewardlens.showEvaluationReport');
-    const data = await waitFor(() => {
-      const d = testing.analysis.evaluationReport()?.data;
-      const dirs = new Set(d?.report.groups.flatMap((g) => g.rows.map((r) => r.dir)));
-      return [trained, sameTestSet, otherTestSet].every((x) => dirs.has(x)) ? d : undefined;
-    }, 'the report webview to be ready and list the three runs', 15_000);
+    const data = await waitFor(
+      () => {
+        const d = testing.analysis.evaluationReport()?.data;
+        const dirs = new Set(d?.report.groups.flatMap((g) => g.rows.map((r) => r.dir)));
+        return [trained, sameTestSet, otherTestSet].every((x) => dirs.has(x)) ? d : undefined;
+      },
+      'the report webview to be ready and list the three runs',
+      15_000,
+    );
     const groupOf = (runDir: string) => data.report.groups.find((g) => g.rows.some((r) => r.dir === runDir))!;
     // The same held-out records share a table; other data never joins it.
     assert.equal(groupOf(trained), groupOf(sameTestSet));
@@ -160,25 +224,43 @@ suite('RewardLens evaluation views', () => {
 
   test('the evaluation report shows the curves of the run asked for (metrics.jsonl)', async () => {
     await vscode.commands.executeCommand('rewardlens.showEvaluationReport', otherTestSet);
-    const curves = await waitFor(() => {
-      const c = testing.analysis.evaluationReport()?.curves;
-      return c?.run === otherTestSet ? c : undefined;
-    }, 'the curves of the other run', 15_000);
-    assert.deepEqual(curves.points.map((p) => [p.phase, p.step, p.valAcc]), [['base', 10, 0.6], ['base', 20, 0.7], ['base', 30, 0.8]]);
+    const curves = await waitFor(
+      () => {
+        const c = testing.analysis.evaluationReport()?.curves;
+        return c?.run === otherTestSet ? c : undefined;
+      },
+      'the curves of the other run',
+      15_000,
+    );
+    assert.deepEqual(
+      curves.points.map((p) => [p.phase, p.step, p.valAcc]),
+      [
+        ['base', 10, 0.6],
+        ['base', 20, 0.7],
+        ['base', 30, 0.8],
+      ],
+    );
     // The trained run's own metrics, as the CLI wrote them.
     await vscode.commands.executeCommand('rewardlens.showEvaluationReport', trained);
-    const own = await waitFor(() => {
-      const c = testing.analysis.evaluationReport()?.curves;
-      return c?.run === trained ? c : undefined;
-    }, 'the curves of the trained run', 15_000);
-    const lines = readFileSync(join(trained, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '');
+    const own = await waitFor(
+      () => {
+        const c = testing.analysis.evaluationReport()?.curves;
+        return c?.run === trained ? c : undefined;
+      },
+      'the curves of the trained run',
+      15_000,
+    );
+    const lines = readFileSync(join(trained, 'metrics.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '');
     assert.equal(own.points.length, lines.length);
     assert.ok(own.points.some((p) => p.phase === 'base' && typeof p.valAcc === 'number'));
   });
 
   /** Opens the explorer on the dataset with the trained model (every test closes all editors after it). */
   async function explore(): Promise<NonNullable<ReturnType<TestingApi['analysis']['disagreements']>>> {
-    if (vscode.workspace.getConfiguration('rewardlens').get('scoring.model') !== model) assert.equal(await vscode.commands.executeCommand('rewardlens.selectRewardModel', model), model);
+    if (vscode.workspace.getConfiguration('rewardlens').get('scoring.model') !== model)
+      assert.equal(await vscode.commands.executeCommand('rewardlens.selectRewardModel', model), model);
     const editor = await openEditor(DATASET);
     await waitFor(() => api.report(editor.document.uri), 'the dataset to be indexed');
     const result = await vscode.commands.executeCommand<{ outcome: string }>('rewardlens.showDisagreements', editor.document.uri);
@@ -197,7 +279,10 @@ suite('RewardLens evaluation views', () => {
     // The same model through scoreFile: a pair is listed exactly when its winner is not rewarded higher.
     const file = uri.fsPath;
     const expected = await scoreFile(model, file);
-    const records = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as PreferenceRecord);
+    const records = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as PreferenceRecord);
     const want = new Set<string>();
     let pairs = 0;
     for (const s of expected.records) {
@@ -208,7 +293,10 @@ suite('RewardLens evaluation views', () => {
     }
     assert.deepEqual(new Set(rows.map((r) => `${r.index}:${r.humanWinner}>${r.humanLoser}`)), want);
     assert.equal(rows.length, want.size);
-    assert.equal(rows.length, expected.records.reduce((n, s) => n + s.agreement.pairs - s.agreement.agree, 0));
+    assert.equal(
+      rows.length,
+      expected.records.reduce((n, s) => n + s.agreement.pairs - s.agreement.agree, 0),
+    );
     assert.deepEqual([state.summary?.pairs, state.summary?.disagreements], [pairs, rows.length]);
     assert.ok(rows.length > 0, 'the hostile pair under opposite rankings guarantees a row');
     for (const r of rows) {
@@ -227,7 +315,10 @@ suite('RewardLens evaluation views', () => {
       const contradicting = plan.against.has(r.id);
       assert.equal(r.labelNoise, contradicting, `${r.id}: ${JSON.stringify(r.verdicts)}`);
       // Two consistent points each; the inconsistent `safety` label is not a verdict.
-      assert.deepEqual(r.verdicts.map((v) => [v.point, v.withModel]), POINTS.map((p) => [p, contradicting]));
+      assert.deepEqual(
+        r.verdicts.map((v) => [v.point, v.withModel]),
+        POINTS.map((p) => [p, contradicting]),
+      );
     }
     assert.equal(state.summary.labelNoise, rows.filter((r) => r.labelNoise).length);
     assert.ok(rows.some((r) => r.labelNoise) && rows.some((r) => !r.labelNoise), 'both kinds of row are listed, so the flag is tested both ways');
@@ -247,7 +338,10 @@ suite('RewardLens evaluation views', () => {
   test('a row opens its record’s line; Export writes one JSON object per listed pair', async () => {
     const { rows } = await explore();
     await testing.analysis.revealDisagreement(0);
-    const editor = await waitFor(() => (vscode.window.activeTextEditor?.document.uri.fsPath === workspaceFile(DATASET).fsPath ? vscode.window.activeTextEditor : undefined), 'the dataset in an editor');
+    const editor = await waitFor(
+      () => (vscode.window.activeTextEditor?.document.uri.fsPath === workspaceFile(DATASET).fsPath ? vscode.window.activeTextEditor : undefined),
+      'the dataset in an editor',
+    );
     assert.equal(editor.selection.active.line, rows[0].line - 1);
 
     const out = join(dir, 'disagreements.jsonl');
@@ -255,7 +349,10 @@ suite('RewardLens evaluation views', () => {
     const lines = readFileSync(out, 'utf8').split('\n');
     assert.equal(lines.pop(), '', 'ends with a newline');
     const objects = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.deepEqual(objects.map((o) => [o.record, o.line, o.a, o.b, o.humanWinner, o.labelNoise]), rows.map((r) => [r.id, r.line, r.a, r.b, r.humanWinner, r.labelNoise]));
+    assert.deepEqual(
+      objects.map((o) => [o.record, o.line, o.a, o.b, o.humanWinner, o.labelNoise]),
+      rows.map((r) => [r.id, r.line, r.a, r.b, r.humanWinner, r.labelNoise]),
+    );
     for (const [i, o] of objects.entries()) {
       assert.deepEqual(o.rewards, rows[i].rewards);
       assert.equal(o.margin, rows[i].margin);

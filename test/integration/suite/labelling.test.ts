@@ -31,9 +31,7 @@ function filesUnder(dir: string): string[] {
 }
 
 function webviewTab(viewType: string): vscode.Tab | undefined {
-  return vscode.window.tabGroups.all
-    .flatMap((g) => g.tabs)
-    .find((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith(viewType));
+  return vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith(viewType));
 }
 
 suite('RewardLens labelling', () => {
@@ -41,7 +39,15 @@ suite('RewardLens labelling', () => {
   const storeDir = mkdtempSync(join(tmpdir(), 'rl-it-labels-'));
   const settings = vscode.workspace.getConfiguration('rewardlens');
   const set = (name: string, value: unknown) => settings.update(name, value, vscode.ConfigurationTarget.Global);
-  const touched = ['judge.provider', 'judge.baseUrl', 'judge.model', 'labelling.storeDir', 'labelling.concurrency', 'labelling.pointsConfig', 'labelling.pricePer1kTokens'];
+  const touched = [
+    'judge.provider',
+    'judge.baseUrl',
+    'judge.model',
+    'labelling.storeDir',
+    'labelling.concurrency',
+    'labelling.pointsConfig',
+    'labelling.pricePer1kTokens',
+  ];
   let judge: FakeJudgeServer;
   let testing: TestingApi;
 
@@ -79,7 +85,10 @@ suite('RewardLens labelling', () => {
     assert.equal(result.consistent + result.inconsistent + result.invalid, 15, 'every pair and point merged');
     assert.ok(result.inconsistent > 0 || result.invalid > 0, 'the fake judge is biased on some pairs');
     assert.equal(judge.answered().length, 30);
-    assert.ok(judge.requests.every((r) => r.authorization === `Bearer ${key}` && r.model === 'fake-judge'), 'the key from SecretStorage is sent');
+    assert.ok(
+      judge.requests.every((r) => r.authorization === `Bearer ${key}` && r.model === 'fake-judge'),
+      'the key from SecretStorage is sent',
+    );
 
     const storeFile = storeFileFor(uri.fsPath, storeDir);
     assert.equal(result.store, storeFile);
@@ -138,7 +147,7 @@ suite('RewardLens labelling', () => {
     await set('labelling.concurrency', 4);
   });
 
-  test('the report panel opens on the dataset\'s store', async () => {
+  test("the report panel opens on the dataset's store", async () => {
     const uri = workspaceFile(HH);
     await vscode.commands.executeCommand('rewardlens.showLabelReport', uri.toString());
     const tab = await waitFor(() => webviewTab('rewardlens.labels'), 'the label report tab');
@@ -188,7 +197,7 @@ suite('RewardLens labelling', () => {
     }
   });
 
-  test('labels from ratings: one source\'s ratings become labels, and a rerun writes nothing', async () => {
+  test("labels from ratings: one source's ratings become labels, and a rerun writes nothing", async () => {
     const rated = workspaceFile('rated-it.jsonl');
     const answers: { text: string; ratings: Record<string, Record<string, number>> }[] = [
       { text: '哥白尼', ratings: { human: { Correctness: 3 }, 'gpt-4': { Correctness: 3, Logicality: 1 } } },
@@ -199,7 +208,10 @@ suite('RewardLens labelling', () => {
       id: '0000000000000000',
       context: [{ role: 'user', content: '日心说是谁提出的？' }],
       category: 'objective knowledge QA',
-      responses: answers.map((a) => ({ text: a.text, ratings: Object.entries(a.ratings).flatMap(([source, rs]) => Object.entries(rs).map(([aspect, value]) => ({ aspect, value, source }))) })),
+      responses: answers.map((a) => ({
+        text: a.text,
+        ratings: Object.entries(a.ratings).flatMap(([source, rs]) => Object.entries(rs).map(([aspect, value]) => ({ aspect, value, source }))),
+      })),
       preference: { ranking: [1, 2, 3] },
     };
     writeFileSync(rated.fsPath, `${JSON.stringify(record)}\n`);

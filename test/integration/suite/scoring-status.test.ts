@@ -16,7 +16,10 @@ import { openEditor, testingApi, waitFor } from './helpers';
  * `&nbsp;`, escapes punctuation and doubles line breaks.
  */
 function shownText(markdown: string): string {
-  return markdown.replace(/\n+/g, '\n').replace(/&nbsp;/g, ' ').replace(/\\([\\`*_{}[\]()#+\-.!|<>])/g, '$1');
+  return markdown
+    .replace(/\n+/g, '\n')
+    .replace(/&nbsp;/g, ' ')
+    .replace(/\\([\\`*_{}[\]()#+\-.!|<>])/g, '$1');
 }
 
 async function setModelSetting(value: string | undefined): Promise<void> {

@@ -41,8 +41,18 @@ suite('RewardLens scores in the editor', () => {
     const file = workspaceFile(DATASET).fsPath;
     writeSyntheticPreferences(file, RECORDS, 22);
     // A record whose response would run script if the hover rendered it as HTML.
-    const first = JSON.parse(readFileSync(file, 'utf8').split('\n')[0]) as { category: string; context: unknown; responses: Array<{ text: string }>; preference: unknown };
-    const hostile = { category: first.category, context: first.context, responses: [{ text: `fine ${XSS}` }, first.responses[1]], preference: { ranking: [2, 1] } };
+    const first = JSON.parse(readFileSync(file, 'utf8').split('\n')[0]) as {
+      category: string;
+      context: unknown;
+      responses: Array<{ text: string }>;
+      preference: unknown;
+    };
+    const hostile = {
+      category: first.category,
+      context: first.context,
+      responses: [{ text: `fine ${XSS}` }, first.responses[1]],
+      preference: { ranking: [2, 1] },
+    };
     appendFileSync(file, JSON.stringify({ id: recordId(hostile as Parameters<typeof recordId>[0]), ...hostile }) + '\n');
   });
 
@@ -66,11 +76,15 @@ suite('RewardLens scores in the editor', () => {
     const editor = await openEditor(DATASET);
     const uri = editor.document.uri;
     await waitFor(() => api.report(uri), 'the dataset to be indexed');
-    const scoreTitles = await waitFor(async () => {
-      const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri, 100);
-      const titles = lenses.filter((l) => /R\d [+-]?\d/.test(l.command?.title ?? '')).map((l) => [l.range.start.line, l.command!.title] as const);
-      return titles.length === RECORDS + 1 ? new Map(titles) : undefined;
-    }, 'a score lens on every record', 30_000);
+    const scoreTitles = await waitFor(
+      async () => {
+        const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri, 100);
+        const titles = lenses.filter((l) => /R\d [+-]?\d/.test(l.command?.title ?? '')).map((l) => [l.range.start.line, l.command!.title] as const);
+        return titles.length === RECORDS + 1 ? new Map(titles) : undefined;
+      },
+      'a score lens on every record',
+      30_000,
+    );
     const categories = Object.keys(SYNTHETIC_CATEGORIES).join('|');
     for (let line = 0; line <= RECORDS; line++) {
       const title = scoreTitles.get(line) ?? '';
@@ -91,10 +105,16 @@ suite('RewardLens scores in the editor', () => {
 
   test('hover: capability scores with bars, router probabilities, rewards and human ranks', async () => {
     const editor = await openEditor(DATASET);
-    const text = await waitFor(async () => {
-      const t = hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', editor.document.uri, new vscode.Position(1, 2)));
-      return t.includes('Reward model') ? t : undefined;
-    }, 'a hover with scores', 15_000);
+    const text = await waitFor(
+      async () => {
+        const t = hoverText(
+          await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', editor.document.uri, new vscode.Position(1, 2)),
+        );
+        return t.includes('Reward model') ? t : undefined;
+      },
+      'a hover with scores',
+      15_000,
+    );
     assert.match(text, /Router: `[▇▁]{5}`\u00a0\d+% (objective|subjective) knowledge QA ← routed · `[▇▁]{5}`\u00a0\d+%/);
     assert.match(text, /\| response \| reward logit \| correctness \| fluency \| human rank \|/);
     const rows = text.match(/^\| R\d \| `[▇▁]{5}`\u00a0[+-]?\d+\.\d{2} \| `[▇▁]{5}`\u00a0\d\.\d{3} \| `[▇▁]{5}`\u00a0\d\.\d{3} \| \d \|$/gm) ?? [];
@@ -103,10 +123,16 @@ suite('RewardLens scores in the editor', () => {
 
   test('hover: a response holding HTML is shown escaped, never as markup', async () => {
     const editor = await openEditor(DATASET);
-    const text = await waitFor(async () => {
-      const t = hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', editor.document.uri, new vscode.Position(RECORDS, 2)));
-      return t.includes('Reward model') ? t : undefined;
-    }, 'a hover with scores on the hostile record', 15_000);
+    const text = await waitFor(
+      async () => {
+        const t = hoverText(
+          await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', editor.document.uri, new vscode.Position(RECORDS, 2)),
+        );
+        return t.includes('Reward model') ? t : undefined;
+      },
+      'a hover with scores on the hostile record',
+      15_000,
+    );
     assert.ok(text.includes('\\<img src=x onerror=alert\\(1\\)\\>'), text);
     assert.ok(!/(^|[^\\])<img/.test(text), 'no unescaped tag');
   });

@@ -30,9 +30,11 @@ const HOSTILE = 'roleplay<img src=x onerror=alert(1)>';
 
 function metricLines(): string {
   const lines: object[] = [];
-  for (let step = 10; step <= 50; step += 10) lines.push({ ts: '2026-01-01T00:00:00Z', phase: 'base', step, loss: 1 / step, trainAcc: 0.5 + step / 200, valAcc: 0.5 + step / 250 });
+  for (let step = 10; step <= 50; step += 10)
+    lines.push({ ts: '2026-01-01T00:00:00Z', phase: 'base', step, loss: 1 / step, trainAcc: 0.5 + step / 200, valAcc: 0.5 + step / 250 });
   for (const expert of [HOSTILE, 'empathy']) {
-    for (let step = 5; step <= 15; step += 5) lines.push({ ts: '2026-01-01T00:01:00Z', phase: 'phase1', expert, step, loss: 0.6, valAcc: expert === 'empathy' ? 0.6 + step / 100 : 0.55 });
+    for (let step = 5; step <= 15; step += 5)
+      lines.push({ ts: '2026-01-01T00:01:00Z', phase: 'phase1', expert, step, loss: 0.6, valAcc: expert === 'empathy' ? 0.6 + step / 100 : 0.55 });
   }
   // A torn last line, as a crash leaves it: skipped, not fatal.
   return `${lines.map((l) => JSON.stringify(l)).join('\n')}\n{"ts":"2026-01-01T00:02`;
@@ -47,12 +49,29 @@ suite('RewardLens training UI', () => {
   suiteSetup(async () => {
     testing = await testingApi();
     for (const dir of [finished, stopped]) mkdirSync(join(dir, 'checkpoints'), { recursive: true });
-    writeFileSync(join(finished, 'run.json'), JSON.stringify({ method: 'dmoerm', dataset: join(workspaceFolder().fsPath, 'pandalm.sample.jsonl'), preset: 'tiny', seed: 42 }));
+    writeFileSync(
+      join(finished, 'run.json'),
+      JSON.stringify({ method: 'dmoerm', dataset: join(workspaceFolder().fsPath, 'pandalm.sample.jsonl'), preset: 'tiny', seed: 42 }),
+    );
     writeFileSync(join(finished, 'state.json'), JSON.stringify({ completed: ['base', 'phase1-empathy'], finished: true }));
     writeFileSync(join(finished, 'metrics.jsonl'), metricLines());
-    writeFileSync(join(finished, 'eval.json'), JSON.stringify([{ method: 'dmoerm', overall: 0.734, pairs: 150, byCategory: { chat: { accuracy: 0.75, pairs: 100 }, [HOSTILE]: { accuracy: 0.7, pairs: 50 } } }]));
+    writeFileSync(
+      join(finished, 'eval.json'),
+      JSON.stringify([
+        { method: 'dmoerm', overall: 0.734, pairs: 150, byCategory: { chat: { accuracy: 0.75, pairs: 100 }, [HOSTILE]: { accuracy: 0.7, pairs: 50 } } },
+      ]),
+    );
     // A stopped run whose dataset is gone: resuming it must fail with the worker's message.
-    writeFileSync(join(stopped, 'run.json'), JSON.stringify({ method: 'single', dataset: join(workspaceFolder().fsPath, 'deleted.jsonl'), preset: 'tiny', seed: 1, hyperParams: { testFraction: 0.1 } }));
+    writeFileSync(
+      join(stopped, 'run.json'),
+      JSON.stringify({
+        method: 'single',
+        dataset: join(workspaceFolder().fsPath, 'deleted.jsonl'),
+        preset: 'tiny',
+        seed: 1,
+        hyperParams: { testFraction: 0.1 },
+      }),
+    );
     writeFileSync(join(stopped, 'state.json'), JSON.stringify({ completed: [], current: { component: 'base', step: 3 } }));
   });
 
@@ -92,16 +111,22 @@ suite('RewardLens training UI', () => {
   test('the chart panel opens on a run folder and gets its series', async () => {
     await vscode.commands.executeCommand('rewardlens.showTrainingChart', finished);
     // Data is posted only after the webview script loaded and said it is ready.
-    const data = await waitFor(() => {
-      const d = testing.trainingChartData();
-      return d?.run === finished ? d : undefined;
-    }, 'the chart webview to be ready and get the run', 15_000);
+    const data = await waitFor(
+      () => {
+        const d = testing.trainingChartData();
+        return d?.run === finished ? d : undefined;
+      },
+      'the chart webview to be ready and get the run',
+      15_000,
+    );
     assert.equal(data.method, 'dmoerm');
     assert.equal(data.state, 'finished');
     assert.equal(data.points.length, 11, 'five base points and three per expert; the torn line skipped');
     assert.deepEqual([...new Set(data.points.map((p) => `${p.phase}/${p.expert ?? ''}`))], ['base/', `phase1/${HOSTILE}`, 'phase1/empathy']);
     assert.equal(data.evaluation?.overall, 0.734);
-    const tab = vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('rewardlens.trainingChart'));
+    const tab = vscode.window.tabGroups.all
+      .flatMap((g) => g.tabs)
+      .find((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('rewardlens.trainingChart'));
     assert.ok(tab, 'no chart tab');
     assert.equal(tab.label, 'Training: fixture-dmoerm-20260101-000000');
 
@@ -112,7 +137,7 @@ suite('RewardLens training UI', () => {
     await waitFor(() => testing.trainingChartData()?.points.some((p) => p.phase === 'ensemble'), 'the chart to follow metrics.jsonl', 10_000);
   });
 
-  test('resuming a run whose dataset is gone reports the worker\'s error, and the run stays listed as stopped', async () => {
+  test("resuming a run whose dataset is gone reports the worker's error, and the run stays listed as stopped", async () => {
     const result = await vscode.commands.executeCommand<TrainCommandResult>('rewardlens.resumeTraining', stopped);
     assert.equal(result.outcome, 'failed', JSON.stringify(result));
     assert.ok(result.outcome === 'failed' && !result.died, 'the worker answered with an error instead of dying');
@@ -133,14 +158,22 @@ suite('RewardLens training UI', () => {
     const out = join(runs, 'synthetic-single');
     rmSync(out, { recursive: true, force: true });
     const result = await vscode.commands.executeCommand<TrainCommandResult>('rewardlens.train', vscode.Uri.file(data), {
-      method: 'single', preset: 'tiny', backend: 'wasm', out, seed: 2,
+      method: 'single',
+      preset: 'tiny',
+      backend: 'wasm',
+      out,
+      seed: 2,
       overrides: { 'maxSteps.base': 60, evalEvery: 20, patience: 3 },
     });
     assert.equal(result.outcome, 'finished', JSON.stringify(result));
     assert.ok(result.outcome === 'finished' && result.summary.backend === 'wasm');
     assert.ok(result.outcome === 'finished' && (result.summary.evaluation?.pairs ?? 0) > 0, 'held-out evaluation ran');
     await vscode.commands.executeCommand('rewardlens.refreshRuns');
-    await waitFor(async () => (await testing.trainingRunNodes()).some((n) => n.label === 'synthetic-single' && /finished/.test(String(n.description))), 'the run listed as finished', 10_000);
+    await waitFor(
+      async () => (await testing.trainingRunNodes()).some((n) => n.label === 'synthetic-single' && /finished/.test(String(n.description))),
+      'the run listed as finished',
+      10_000,
+    );
     await vscode.commands.executeCommand('rewardlens.showTrainingChart', out);
     await waitFor(() => (testing.trainingChartData()?.points.filter((p) => p.phase === 'base').length ?? 0) >= 2, 'the chart to show the base phase', 10_000);
     rmSync(data, { force: true });
@@ -157,7 +190,11 @@ suite('RewardLens training UI', () => {
     let done = false;
     const running = Promise.resolve(
       vscode.commands.executeCommand<TrainCommandResult>('rewardlens.train', vscode.Uri.file(data), {
-        method: 'single', preset: 'tiny', backend: 'torch', out, seed: 2,
+        method: 'single',
+        preset: 'tiny',
+        backend: 'torch',
+        out,
+        seed: 2,
         overrides: { 'maxSteps.base': 80, evalEvery: 10, patience: 10 },
       }),
     ).finally(() => (done = true));
@@ -172,7 +209,11 @@ suite('RewardLens training UI', () => {
     assert.ok(result.outcome === 'finished' && /^cpu · fp32/.test(result.summary.device ?? ''), 'trained on the CPU, and says so');
     assert.ok(liveBeforeEnd, 'the chart showed the base curve while the trainer was still running');
     await vscode.commands.executeCommand('rewardlens.refreshRuns');
-    await waitFor(async () => (await testing.trainingRunNodes()).some((n) => n.label === 'synthetic-torch' && /finished/.test(String(n.description))), 'the run listed as finished', 10_000);
+    await waitFor(
+      async () => (await testing.trainingRunNodes()).some((n) => n.label === 'synthetic-torch' && /finished/.test(String(n.description))),
+      'the run listed as finished',
+      10_000,
+    );
     await vscode.workspace.getConfiguration('rewardlens').update('python', undefined, vscode.ConfigurationTarget.Global);
     rmSync(data, { force: true });
   });

@@ -52,22 +52,38 @@ export async function flipFromHoverExportAndTrain(ui: UiContext): Promise<void> 
   await waitUntil('the decoration hover', async () => {
     await line.hover({ position: { x: 120, y: 8 } });
     const hover = page.locator('.monaco-hover:not(.hidden)', { hasText: 'edit #1: flipped' }).first();
-    return (await hover.isVisible().catch(() => false)) || (await hover.waitFor({ state: 'visible', timeout: 2000 }).then(() => true).catch(() => undefined));
+    return (
+      (await hover.isVisible().catch(() => false)) ||
+      (await hover
+        .waitFor({ state: 'visible', timeout: 2000 })
+        .then(() => true)
+        .catch(() => undefined))
+    );
   });
   assert.equal(readFileSync(file, 'utf8'), original, 'the dataset itself is not written');
   assert.ok(existsSync(join(workspace, '.rewardlens', `${name}.edits.jsonl`)));
 
   // Export: the format quick pick, then the save dialog's proposed file.
   await runCommand(page, 'RewardLens: Export Curated Dataset…');
-  const canonical = page.locator(ROW).filter({ has: page.locator('.label-name', { hasText: /^canonical$/ }) }).first();
+  const canonical = page
+    .locator(ROW)
+    .filter({ has: page.locator('.label-name', { hasText: /^canonical$/ }) })
+    .first();
   await canonical.waitFor({ timeout: 10_000 });
   await canonical.click();
   const input = page.locator('.quick-input-widget .quick-input-box input');
-  await waitUntil('the save dialog', async () => ((await input.isVisible()) && /curation\.curated\.jsonl$/.test(await input.inputValue())) || undefined, 10_000);
+  await waitUntil(
+    'the save dialog',
+    async () => ((await input.isVisible()) && /curation\.curated\.jsonl$/.test(await input.inputValue())) || undefined,
+    10_000,
+  );
   await page.keyboard.press('Enter');
   const out = join(workspace, 'curation.curated.jsonl');
   await waitUntil('the exported file', () => existsSync(out) || undefined);
-  const exported = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { preference: { ranking: number[] } });
+  const exported = readFileSync(out, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { preference: { ranking: number[] } });
   assert.equal(exported.length, 60);
   const r = first.preference.ranking;
   const best = r.indexOf(Math.min(...r));
@@ -78,7 +94,16 @@ export async function flipFromHoverExportAndTrain(ui: UiContext): Promise<void> 
 
   // Train a tiny model on the export (wasm backend), as a user would from a terminal.
   const runDir = join(workspace, '.rewardlens', 'runs', 'curated-single');
-  const { summary: stdout } = await trainTinyModel({ dir: workspace, dataset: out, method: 'single', seed: 3, settings: ['maxSteps.base=10', 'evalEvery=5'], run: runDir, model: null, timeoutMs: 50_000 });
+  const { summary: stdout } = await trainTinyModel({
+    dir: workspace,
+    dataset: out,
+    method: 'single',
+    seed: 3,
+    settings: ['maxSteps.base=10', 'evalEvery=5'],
+    run: runDir,
+    model: null,
+    timeoutMs: 50_000,
+  });
   assert.ok(existsSync(join(runDir, 'run.json')), stdout.slice(-500));
   const config = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as { dataset: string };
   assert.equal(config.dataset, out);

@@ -67,7 +67,10 @@ export async function overviewProblemsJumpToTheirLine({ page }: UiContext): Prom
   const line = Number(await link.innerText());
   await link.click();
   await page.locator('.tabs-container .tab.active', { hasText: 'pandalm.sample.jsonl' }).waitFor();
-  await page.locator('.statusbar-item', { hasText: `Ln ${line},` }).first().waitFor();
+  await page
+    .locator('.statusbar-item', { hasText: `Ln ${line},` })
+    .first()
+    .waitFor();
 }
 
 export async function overviewRendersTheStatistics({ page }: UiContext): Promise<void> {
@@ -179,8 +182,20 @@ export async function datasetTextThatLooksLikeHtmlStaysText({ page, workspace }:
   assert.equal(await first.locator('.c-snippet').evaluate((el) => el.textContent), `Explain ${XSS_SCRIPT}`);
   await first.click();
   await frame.locator('.detail .turn').first().waitFor();
-  assert.equal(await frame.locator('.detail .turn .text').first().evaluate((el) => el.textContent), `Explain ${XSS_SCRIPT}`);
-  assert.equal(await frame.locator('.detail .response .text').first().evaluate((el) => el.textContent), XSS_IMG);
+  assert.equal(
+    await frame
+      .locator('.detail .turn .text')
+      .first()
+      .evaluate((el) => el.textContent),
+    `Explain ${XSS_SCRIPT}`,
+  );
+  assert.equal(
+    await frame
+      .locator('.detail .response .text')
+      .first()
+      .evaluate((el) => el.textContent),
+    XSS_IMG,
+  );
   assert.equal(await frame.locator('img').count(), 0, 'an <img> element was created from dataset text');
   assert.equal(await injectedScripts(frame), 0, 'a <script> element was created from dataset text');
   assert.notEqual(await page.title(), 'pwned');

@@ -18,9 +18,29 @@ const HOSTILE_CATEGORY = `chat${XSS}`;
 
 function writeRun(dir: string, method: string, shift: number): void {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'run.json'), JSON.stringify({ method, dataset: join(dir, '..', 'data.jsonl'), datasetSha256: 'abcdef01'.repeat(8), preset: 'tiny', seed: 1, hyperParams: { testFraction: 0.2 } }));
+  writeFileSync(
+    join(dir, 'run.json'),
+    JSON.stringify({
+      method,
+      dataset: join(dir, '..', 'data.jsonl'),
+      datasetSha256: 'abcdef01'.repeat(8),
+      preset: 'tiny',
+      seed: 1,
+      hyperParams: { testFraction: 0.2 },
+    }),
+  );
   writeFileSync(join(dir, 'state.json'), JSON.stringify({ completed: ['base'], finished: true }));
-  writeFileSync(join(dir, 'eval.json'), JSON.stringify([{ method, overall: 0.6 + shift, pairs: 300, byCategory: { [HOSTILE_CATEGORY]: { accuracy: 0.55 + shift, pairs: 100 }, roleplay: { accuracy: 0.62 - shift, pairs: 200 } } }]));
+  writeFileSync(
+    join(dir, 'eval.json'),
+    JSON.stringify([
+      {
+        method,
+        overall: 0.6 + shift,
+        pairs: 300,
+        byCategory: { [HOSTILE_CATEGORY]: { accuracy: 0.55 + shift, pairs: 100 }, roleplay: { accuracy: 0.62 - shift, pairs: 200 } },
+      },
+    ]),
+  );
   const lines = [0, 20, 40, 60].map((step) => ({ ts: 't', phase: 'base', step, loss: 0.7 - step / 500, valAcc: 0.5 + step / 300 + shift }));
   writeFileSync(join(dir, 'metrics.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
 }
@@ -57,12 +77,26 @@ export async function disagreementsShowTextsAsText({ page, workspace }: UiContex
   const dataset = join(workspace, 'ui-disagreements.jsonl');
   try {
     mkdirSync(modelDir, { recursive: true });
-    await trainTinyModel({ dir: tmp, method: 'single', seed: 3, records: 40, dataSeed: 7, settings: ['maxSteps.base=5', 'evalEvery=5'], model: join(modelDir, 'model.onnx'), timeoutMs: 40_000 });
+    await trainTinyModel({
+      dir: tmp,
+      method: 'single',
+      seed: 3,
+      records: 40,
+      dataSeed: 7,
+      settings: ['maxSteps.base=5', 'evalEvery=5'],
+      model: join(modelDir, 'model.onnx'),
+      timeoutMs: 40_000,
+    });
 
     writeSyntheticPreferences(dataset, 6, 8);
     const texts = [`fine ${XSS}`, `${XSS} not fine at all`];
     for (const order of [texts, [...texts].reverse()]) {
-      const r = { category: HOSTILE_CATEGORY, context: [{ role: 'user', content: 'Say something' }], responses: order.map((text) => ({ text })), preference: { ranking: [1, 2] } };
+      const r = {
+        category: HOSTILE_CATEGORY,
+        context: [{ role: 'user', content: 'Say something' }],
+        responses: order.map((text) => ({ text })),
+        preference: { ranking: [1, 2] },
+      };
       appendFileSync(dataset, JSON.stringify({ id: recordId(r as Parameters<typeof recordId>[0]), ...r }) + '\n');
     }
     await openFile(page, 'ui-disagreements.jsonl');
@@ -88,7 +122,10 @@ export async function disagreementsShowTextsAsText({ page, workspace }: UiContex
     // Later tests must not see score lenses: clear the model the workspace settings now hold.
     await runCommand(page, 'RewardLens: Select Reward Model…').catch(() => undefined);
     const none = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'No reward model' });
-    await none.first().click({ timeout: 5_000 }).catch(() => page.keyboard.press('Escape'));
+    await none
+      .first()
+      .click({ timeout: 5_000 })
+      .catch(() => page.keyboard.press('Escape'));
     for (const p of [modelDir, dataset, tmp]) rmSync(p, { recursive: true, force: true });
   }
 }

@@ -30,7 +30,10 @@ export async function openCommandPalette(page: Page, text = ''): Promise<Locator
   const input = page.locator('.quick-input-widget .quick-input-box input');
   // A key press can be lost while the workbench moves focus (a webview closing, a notification); ask again.
   for (let attempt = 1; ; attempt++) {
-    await page.locator('.monaco-workbench').click({ position: { x: 5, y: 5 }, force: true }).catch(() => undefined);
+    await page
+      .locator('.monaco-workbench')
+      .click({ position: { x: 5, y: 5 }, force: true })
+      .catch(() => undefined);
     await page.keyboard.press(attempt % 2 ? 'F1' : 'Control+Shift+P');
     try {
       await input.waitFor({ state: 'visible', timeout: attempt < 3 ? 5_000 : 15_000 });
@@ -65,7 +68,10 @@ export async function openFile(page: Page, relativePath: string): Promise<void> 
     await input.waitFor({ state: 'visible' });
     await input.fill(relativePath);
     try {
-      await page.locator(ROW, { hasText: name }).first().waitFor({ timeout: attempt < 4 ? 5_000 : 15_000 });
+      await page
+        .locator(ROW, { hasText: name })
+        .first()
+        .waitFor({ timeout: attempt < 4 ? 5_000 : 15_000 });
       break;
     } catch (e) {
       if (attempt >= 4) throw e;

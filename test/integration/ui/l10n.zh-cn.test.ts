@@ -35,9 +35,12 @@ export async function messagesAreChinese({ page }: UiContext): Promise<void> {
   // No dataset is open in this window yet (tests run in name order: the others open one): the
   // command's disabled form says what is missing.
   const toast = page.locator('.notifications-toasts .notification-list-item-message', { hasText: '请先索引一个数据集' });
-  await toast.first().waitFor({ timeout: 15_000 }).catch(async () => {
-    throw new Error(`no Chinese notification; shown: ${(await notifications(page)).join(' | ') || 'none'}`);
-  });
+  await toast
+    .first()
+    .waitFor({ timeout: 15_000 })
+    .catch(async () => {
+      throw new Error(`no Chinese notification; shown: ${(await notifications(page)).join(' | ') || 'none'}`);
+    });
   const text = await toast.first().innerText();
   if (!text.includes('要浏览记录')) throw new Error(`the command's own part is not translated: ${text}`);
 }
@@ -48,9 +51,12 @@ export async function statusBarAndCodeLensAreChinese({ page }: UiContext): Promi
   const lenses = await codeLensTexts(page, 30_000);
   if (!lenses.some((t) => t.includes('个回复'))) throw new Error(`CodeLens not in Chinese: ${lenses.slice(0, 4).join(' | ')}`);
   const item = page.locator('.statusbar-item', { hasText: '条记录' });
-  await item.first().waitFor({ timeout: 30_000 }).catch(async () => {
-    throw new Error(`no "条记录" in the status bar: ${(await page.locator('.statusbar-item').allInnerTexts()).join(' | ')}`);
-  });
+  await item
+    .first()
+    .waitFor({ timeout: 30_000 })
+    .catch(async () => {
+      throw new Error(`no "条记录" in the status bar: ${(await page.locator('.statusbar-item').allInnerTexts()).join(' | ')}`);
+    });
 }
 
 /** A webview's strings come through the same bundle (webview/lib/l10n.ts): the dataset overview. */

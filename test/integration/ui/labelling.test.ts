@@ -67,7 +67,11 @@ export async function labelReportRendersItsTable({ page, workspace }: UiContext)
   const table = frame.locator('vscode-table.report');
   await table.locator('vscode-table-cell', { hasText: 'intent_conformity' }).waitFor();
   const headers = await table.locator('vscode-table-header-cell').allInnerTexts();
-  for (const h of ['Asked', 'Consistent', 'Inconsistent', 'Invalid', 'Kept', 'Hum. overall']) assert.ok(headers.some((t) => t.trim() === h), `no "${h}" column in ${JSON.stringify(headers)}`);
+  for (const h of ['Asked', 'Consistent', 'Inconsistent', 'Invalid', 'Kept', 'Hum. overall'])
+    assert.ok(
+      headers.some((t) => t.trim() === h),
+      `no "${h}" column in ${JSON.stringify(headers)}`,
+    );
   const rows = table.locator('vscode-table-body vscode-table-row');
   assert.equal(await rows.count(), 5 + 1, 'five points of "overall" and the totals row');
   const totals = (await rows.last().locator('vscode-table-cell').allInnerTexts()).map((t) => t.trim());

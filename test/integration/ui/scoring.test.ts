@@ -63,7 +63,9 @@ export async function codeLensShowsRouterDecisionAndRewards({ page, workspace }:
   try {
     await openFile(page, HH);
     // Cheap lenses (category · responses · ranking) render first; the score lenses when resolved.
-    const route = new RegExp(`^(${categories.map((c) => c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')}) \\d+% · R[12] [+-]?\\d+\\.\\d{2} › R[12] [+-]?\\d+\\.\\d{2} · (✓ 1/1|✗ 0/1) pairs, top [+-]?\\d+\\.\\d{2}$`);
+    const route = new RegExp(
+      `^(${categories.map((c) => c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')}) \\d+% · R[12] [+-]?\\d+\\.\\d{2} › R[12] [+-]?\\d+\\.\\d{2} · (✓ 1/1|✗ 0/1) pairs, top [+-]?\\d+\\.\\d{2}$`,
+    );
     const texts = await waitForLenses(page, route);
     for (const t of texts) assert.match(t, route);
     // Record 1's lens: the router's category with its probability and the rewards the CLI computed, best

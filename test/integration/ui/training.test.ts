@@ -15,9 +15,19 @@ function writeRun(dir: string): void {
   writeFileSync(join(dir, 'run.json'), JSON.stringify({ method: 'dmoerm', dataset: join(dir, 'data.jsonl'), preset: 'tiny', seed: 1 }));
   writeFileSync(join(dir, 'state.json'), JSON.stringify({ completed: ['base'], finished: true }));
   const lines: object[] = [];
-  for (let step = 0; step <= 100; step += 20) lines.push({ ts: 't', phase: 'base', step, loss: 0.7 - step / 500, trainAcc: 0.5 + step / 300, valAcc: 0.5 + step / 400 });
+  for (let step = 0; step <= 100; step += 20)
+    lines.push({ ts: 't', phase: 'base', step, loss: 0.7 - step / 500, trainAcc: 0.5 + step / 300, valAcc: 0.5 + step / 400 });
   for (const expert of ['roleplay/conversational sense', `roleplay/${HOSTILE}`]) {
-    for (let step = 0; step <= 60; step += 20) lines.push({ ts: 't', phase: 'phase2', expert, step, loss: 0.6, trainAcc: 0.55 + step / 400, valAcc: 0.52 + step / (expert.includes('img') ? 600 : 300) });
+    for (let step = 0; step <= 60; step += 20)
+      lines.push({
+        ts: 't',
+        phase: 'phase2',
+        expert,
+        step,
+        loss: 0.6,
+        trainAcc: 0.55 + step / 400,
+        valAcc: 0.52 + step / (expert.includes('img') ? 600 : 300),
+      });
   }
   writeFileSync(join(dir, 'metrics.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
 }

@@ -125,7 +125,8 @@ void describe('llmeval2 data preparation', () => {
       const totals = r.responses.map((x) => x.ratings!.filter((y) => y.source === 'human').reduce((s, y) => s + y.value, 0));
       const ranking = r.preference!.ranking!;
       for (let i = 0; i < totals.length; i++)
-        for (let j = 0; j < totals.length; j++) assert.equal(Math.sign(ranking[j] - ranking[i]), Math.sign(totals[i] - totals[j]), `${String(r.metadata?.question_uuid)} ${i} ${j}`);
+        for (let j = 0; j < totals.length; j++)
+          assert.equal(Math.sign(ranking[j] - ranking[i]), Math.sign(totals[i] - totals[j]), `${String(r.metadata?.question_uuid)} ${i} ${j}`);
     }
   });
 
@@ -175,11 +176,17 @@ void describe('llmeval2 data preparation', () => {
     assert.equal(a.train.length + a.test.length, 50);
     const trainQ = new Set(a.train.map(question));
     assert.ok(a.test.every((r) => !trainQ.has(question(r))));
-    assert.ok(a.test.every((r) => r.responses.length === 4), 'every test question keeps all its responses');
+    assert.ok(
+      a.test.every((r) => r.responses.length === 4),
+      'every test question keeps all its responses',
+    );
 
     const again = splitByQuestion(readLlmeval2(big), 7);
     assert.deepEqual(again.test.map(question), a.test.map(question));
     const others = [1, 2, 3, 4].map((s) => splitByQuestion(data, s).test.map(question).join());
-    assert.ok(others.some((t) => t !== a.test.map(question).join()), 'another seed gives another split');
+    assert.ok(
+      others.some((t) => t !== a.test.map(question).join()),
+      'another seed gives another split',
+    );
   });
 });

@@ -55,8 +55,16 @@ void describe('record filters', () => {
       ['pii=ssn', /pii is 1, 0, email, phone or idCard/],
       ['category=%E0%A4%A', /malformed %-escape/],
     ];
-    for (const [q, re] of cases) assert.throws(() => parseFilter(q), (e: unknown) => e instanceof FilterError && re.test(e.message), q);
-    assert.equal(formatFilter(parseFilter(' category=roleplay,chat & len.chosen>=500 & tag=label%20noise ')), 'category=roleplay,chat&len.chosen>=500&tag=label%20noise');
+    for (const [q, re] of cases)
+      assert.throws(
+        () => parseFilter(q),
+        (e: unknown) => e instanceof FilterError && re.test(e.message),
+        q,
+      );
+    assert.equal(
+      formatFilter(parseFilter(' category=roleplay,chat & len.chosen>=500 & tag=label%20noise ')),
+      'category=roleplay,chat&len.chosen>=500&tag=label%20noise',
+    );
   });
 
   void it('each key selects the records it says', async () => {
@@ -86,14 +94,18 @@ void describe('record filters', () => {
   void it('export-dataset --filter keeps the matching records; a bad query or a missing leak file exits 2', () => {
     const file = write('cli.jsonl', rows);
     const out = join(tmp, 'cli.out.jsonl');
-    const ok = spawnSync(process.execPath, [cli, 'export-dataset', file, '--out', out, '--format', 'same', '--filter', 'category=roleplay&dup-prompt=1'], { encoding: 'utf8' });
+    const ok = spawnSync(process.execPath, [cli, 'export-dataset', file, '--out', out, '--format', 'same', '--filter', 'category=roleplay&dup-prompt=1'], {
+      encoding: 'utf8',
+    });
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stdout, /2 left out by the filter/);
     assert.equal(readFileSync(out, 'utf8'), readFileSync(file, 'utf8').split('\n').slice(0, 2).join('\n') + '\n');
     const bad = spawnSync(process.execPath, [cli, 'export-dataset', file, '--out', out, '--filter', 'len.chosen>lots'], { encoding: 'utf8' });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /^rewardlens: filter: len.chosen needs a number/);
-    const missing = spawnSync(process.execPath, [cli, 'export-dataset', file, '--out', out, '--filter', `leak=${join(tmp, 'nope.jsonl')}`], { encoding: 'utf8' });
+    const missing = spawnSync(process.execPath, [cli, 'export-dataset', file, '--out', out, '--filter', `leak=${join(tmp, 'nope.jsonl')}`], {
+      encoding: 'utf8',
+    });
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /nope\.jsonl/);
   });
@@ -110,7 +122,19 @@ void describe('disagreement filters', () => {
   };
   /** Consistent labels (from ratings, as labels-from-ratings writes them) naming `winner` in the pair a, b of record `index`. */
   const label = (id: string, index: number, a: number, b: number, winner: number, point: string) => ({
-    type: 'label' as const, key: `ratings|${id}|${a}|${b}|${point}`, setup: 'ratings', record: id, index, category: 'x', a, b, point, winner, source: 'ratings:test', result: 'consistent' as const, ts: '2026-01-01T00:00:00Z',
+    type: 'label' as const,
+    key: `ratings|${id}|${a}|${b}|${point}`,
+    setup: 'ratings',
+    record: id,
+    index,
+    category: 'x',
+    a,
+    b,
+    point,
+    winner,
+    source: 'ratings:test',
+    result: 'consistent' as const,
+    ts: '2026-01-01T00:00:00Z',
   });
 
   void it('label-vs-human: records whose capability labels mostly side with the human loser of a pair, on the curated preference', async () => {
@@ -119,7 +143,14 @@ void describe('disagreement filters', () => {
     const store = LabelStore.open(storeFileFor(file));
     // Record 1 (human: response 1 over 2): two of three points prefer response 2. Record 2 (human: 2 over 1): its label agrees.
     // Record 4 (1 > 3 > 2): response 3 beats response 1 on the one point asked. Record 3 has no labels.
-    for (const l of [label(r1, 0, 0, 1, 1, 'p1'), label(r1, 0, 0, 1, 1, 'p2'), label(r1, 0, 0, 1, 0, 'p3'), label(r2, 1, 0, 1, 1, 'p1'), label(r4, 3, 0, 2, 2, 'p1')]) store.append(l);
+    for (const l of [
+      label(r1, 0, 0, 1, 1, 'p1'),
+      label(r1, 0, 0, 1, 1, 'p2'),
+      label(r1, 0, 0, 1, 0, 'p3'),
+      label(r2, 1, 0, 1, 1, 'p1'),
+      label(r4, 3, 0, 2, 2, 'p1'),
+    ])
+      store.append(l);
     store.close();
     assert.deepEqual(await matching(file, 'label-vs-human=1'), [1, 4]);
     assert.deepEqual(await matching(file, 'label-vs-human=0'), [2, 3]);
@@ -130,7 +161,10 @@ void describe('disagreement filters', () => {
     assert.deepEqual(await matching(file, 'label-vs-human=1'), [4]);
     // No labels at all: an error that says where they were looked for, not an empty list.
     const bare = write('bare.jsonl', rows);
-    await assert.rejects(matching(bare, 'label-vs-human=1'), (e: unknown) => e instanceof FilterError && /needs capability labels, and .*bare\.jsonl\.labels\.jsonl has none/.test(e.message));
+    await assert.rejects(
+      matching(bare, 'label-vs-human=1'),
+      (e: unknown) => e instanceof FilterError && /needs capability labels, and .*bare\.jsonl\.labels\.jsonl has none/.test(e.message),
+    );
   });
 
   void it('model-vs-human=SCORES: records where the scored model does not reward a human winner strictly higher (NaN counts as disagreeing)', async () => {
@@ -138,12 +172,20 @@ void describe('disagreement filters', () => {
     const [r1, r2, r3, r4] = await ids(file);
     const scores = join(tmp, 'scores.json');
     // As `rewardlens score --json` writes it (a NaN logit is null in JSON).
-    writeFileSync(scores, JSON.stringify({ model: 'm.onnx', file, method: 'dmoerm', records: [
-      { index: 0, id: r1, logits: [0.1, 2] },
-      { index: 1, id: r2, logits: [3, 1] },
-      { index: 2, id: r3, logits: [1, 0] },
-      { index: 3, id: r4, logits: [1, null, 0.5] },
-    ] }));
+    writeFileSync(
+      scores,
+      JSON.stringify({
+        model: 'm.onnx',
+        file,
+        method: 'dmoerm',
+        records: [
+          { index: 0, id: r1, logits: [0.1, 2] },
+          { index: 1, id: r2, logits: [3, 1] },
+          { index: 2, id: r3, logits: [1, 0] },
+          { index: 3, id: r4, logits: [1, null, 0.5] },
+        ],
+      }),
+    );
     assert.deepEqual(await matching(file, `model-vs-human=${scores}`), [1, 2, 4]);
     assert.deepEqual(await matching(file, `model-vs-human!=${scores}`), [3]);
     assert.deepEqual(await matching(file, `model-vs-human=${scores}&category=roleplay`), [1, 2]);
@@ -153,13 +195,18 @@ void describe('disagreement filters', () => {
       const clauses = parseFilter('model-vs-human=model');
       await assert.rejects(prepareFilter(clauses, d), (e: unknown) => e instanceof FilterError && /give a scores file/.test(e.message));
       const keep = predicateOf(clauses, await prepareFilter(clauses, d, { modelScores: () => Promise.resolve(new Map([[r3, [0, 1]]])) }));
-      assert.deepEqual([0, 1, 2, 3].filter((i) => keep(d.read(i).record!)), [2]);
+      assert.deepEqual(
+        [0, 1, 2, 3].filter((i) => keep(d.read(i).record!)),
+        [2],
+      );
     } finally {
       d.close();
     }
     // The CLI: the same records, and a file that is not a scores file exits 2.
     const out = join(tmp, 'scored.out.jsonl');
-    const ok = spawnSync(process.execPath, [cli, 'export-dataset', file, '--out', out, '--format', 'same', '--filter', `model-vs-human=${scores}`], { encoding: 'utf8' });
+    const ok = spawnSync(process.execPath, [cli, 'export-dataset', file, '--out', out, '--format', 'same', '--filter', `model-vs-human=${scores}`], {
+      encoding: 'utf8',
+    });
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stdout, /1 left out by the filter/);
     const notScores = spawnSync(process.execPath, [cli, 'export-dataset', file, '--out', out, '--filter', `model-vs-human=${file}`], { encoding: 'utf8' });
@@ -167,4 +214,3 @@ void describe('disagreement filters', () => {
     assert.match(notScores.stderr, /not the output of rewardlens score --json/);
   });
 });
-

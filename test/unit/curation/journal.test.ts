@@ -58,7 +58,13 @@ void describe('edits journal', () => {
     const file = datasetFile('kinds.jsonl');
     const journal = journalFileFor(file);
     assert.equal(journal, join(tmp, '.rewardlens', 'kinds.jsonl.edits.jsonl'));
-    appendToJournal(journal, [await editOf(file, 0, { kind: 'flip' }), await editOf(file, 1, { kind: 'rerank', ranking: [1, 2, 3] }), await editOf(file, 1, { kind: 'tag', tag: 'label-noise' }), await editOf(file, 1, { kind: 'note', note: 'ranks were reversed' }), await editOf(file, 2, { kind: 'drop' })]);
+    appendToJournal(journal, [
+      await editOf(file, 0, { kind: 'flip' }),
+      await editOf(file, 1, { kind: 'rerank', ranking: [1, 2, 3] }),
+      await editOf(file, 1, { kind: 'tag', tag: 'label-noise' }),
+      await editOf(file, 1, { kind: 'note', note: 'ranks were reversed' }),
+      await editOf(file, 2, { kind: 'drop' }),
+    ]);
     const { rows, applier } = await curated(file);
     assert.deepEqual(rows[0]!.preference!.ranking, [2, 1]);
     assert.deepEqual(rows[1]!.preference!.ranking, [1, 2, 3]);
@@ -77,7 +83,8 @@ void describe('edits journal', () => {
   void it('re-rank reads a ranking as the editor asks for it, and refuses one that does not fit the record', async () => {
     assert.deepEqual(parseRanking('2, 1, 3', 3), [2, 1, 3]);
     assert.deepEqual(parseRanking(' 1 1  2 ', 3), [1, 1, 2], 'equal ranks are a tie');
-    for (const bad of ['1, 2', '1, 2, 3, 4', '0, 1, 2', '1.5, 1, 2', 'a, b, c', '']) assert.match(String(parseRanking(bad, 3)), /one rank \(1 best\) for each of the 3 responses/, bad);
+    for (const bad of ['1, 2', '1, 2, 3, 4', '0, 1, 2', '1.5, 1, 2', 'a, b, c', ''])
+      assert.match(String(parseRanking(bad, 3)), /one rank \(1 best\) for each of the 3 responses/, bad);
     const file = datasetFile('rerank.jsonl');
     const journal = journalFileFor(file);
     appendToJournal(journal, [await editOf(file, 0, { kind: 'rerank', ranking: [1, 2, 3] }), await editOf(file, 1, { kind: 'rerank', ranking: [3, 1, 2] })]);
@@ -98,11 +105,20 @@ void describe('edits journal', () => {
     assert.equal(undone.length, 1);
     // A fresh read (a restarted editor) sees the drop undone and the flip still in effect.
     let c = readJournal(journal);
-    assert.deepEqual(c.active.map((e) => e.kind), ['flip']);
-    assert.deepEqual(c.redoStack.map((e) => e.kind), ['drop']);
+    assert.deepEqual(
+      c.active.map((e) => e.kind),
+      ['flip'],
+    );
+    assert.deepEqual(
+      c.redoStack.map((e) => e.kind),
+      ['drop'],
+    );
     appendToJournal(journal, [{ kind: 'redo' }]);
     c = readJournal(journal);
-    assert.deepEqual(c.active.map((e) => e.kind), ['flip', 'drop']);
+    assert.deepEqual(
+      c.active.map((e) => e.kind),
+      ['flip', 'drop'],
+    );
     appendToJournal(journal, [{ kind: 'undo' }, { kind: 'undo' }, { kind: 'undo' }]);
     c = readJournal(journal);
     assert.deepEqual(c.active, []);
@@ -124,7 +140,13 @@ void describe('edits journal', () => {
     appendToJournal(journal, [await editOf(file, 1, { kind: 'drop' })]);
     c = readJournal(journal);
     assert.equal(c.ignoredLines, 1);
-    assert.deepEqual(c.active.map((e) => [e.kind, e.seq]), [['flip', 1], ['drop', 2]]);
+    assert.deepEqual(
+      c.active.map((e) => [e.kind, e.seq]),
+      [
+        ['flip', 1],
+        ['drop', 2],
+      ],
+    );
     assert.ok(readFileSync(journal, 'utf8').endsWith('\n'));
   });
 
@@ -163,7 +185,10 @@ void describe('export-dataset', () => {
       const r = exportDataset(d, out, { format: 'trl' });
       assert.equal(r.records, 2);
       assert.equal(r.dropped, 1);
-      const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { chosen: { content: string }[]; rejected: { content: string }[] });
+      const lines = readFileSync(out, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { chosen: { content: string }[]; rejected: { content: string }[] });
       assert.equal(lines.length, 1 + 3);
       assert.equal(lines[0].chosen[0].content, '5', 'the flipped preference');
       assert.equal(lines[0].rejected[0].content, '4');
@@ -173,7 +198,13 @@ void describe('export-dataset', () => {
       assert.equal(readFileSync(same, 'utf8'), readFileSync(file, 'utf8'));
       const curatedSame = join(tmp, 'export.same-curated.jsonl');
       exportDataset(d, curatedSame, { format: 'same' });
-      assert.deepEqual(readFileSync(curatedSame, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown), [{ ...records[0], rank: [2, 1] }, records[1]]);
+      assert.deepEqual(
+        readFileSync(curatedSame, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as unknown),
+        [{ ...records[0], rank: [2, 1] }, records[1]],
+      );
 
       assert.throws(() => exportDataset(d, file, { format: 'canonical' }), /input/);
     } finally {
@@ -217,12 +248,19 @@ void describe('training reads the dataset with its edits', () => {
     const limits = { maxLen: 64, routerMaxLen: 64 };
     const curated = await loadPreferenceData(file, tokenizer, limits);
     assert.equal(curated.records.length, 2);
-    assert.deepEqual(curated.pairs[0].map((p) => [p.winner, p.loser]), [[1, 0]], 'record 1 flipped');
+    assert.deepEqual(
+      curated.pairs[0].map((p) => [p.winner, p.loser]),
+      [[1, 0]],
+      'record 1 flipped',
+    );
     assert.equal(curated.edits?.applied, 2);
     assert.equal(curated.edits?.dropped, 1);
     const plain = await loadPreferenceData(file, tokenizer, limits, { edits: false });
     assert.equal(plain.records.length, 3);
-    assert.deepEqual(plain.pairs[0].map((p) => [p.winner, p.loser]), [[0, 1]]);
+    assert.deepEqual(
+      plain.pairs[0].map((p) => [p.winner, p.loser]),
+      [[0, 1]],
+    );
     assert.equal(plain.edits, undefined);
 
     const parsed = parseTrainArgs([file, '--method', 'single', '--out', join(tmp, 'run-x'), '--no-edits']);

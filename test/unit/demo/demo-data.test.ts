@@ -53,7 +53,10 @@ void describe('demo data from FineGrainedRLHF feedback', () => {
   });
 
   void test('an error type the grouping does not know is refused with the record named', () => {
-    writeFileSync(file, JSON.stringify([row({}), row({ feedback: { errors: [{ 'error type': 'Spelling' }], 'missing-info': [], 'corrected-prediction': 'x' } })]));
+    writeFileSync(
+      file,
+      JSON.stringify([row({}), row({ feedback: { errors: [{ 'error type': 'Spelling' }], 'missing-info': [], 'corrected-prediction': 'x' } })]),
+    );
     assert.throws(() => feedbackRecords(file), /dev_feedback\.json: record 2: unknown error type 'Spelling'/);
   });
 });

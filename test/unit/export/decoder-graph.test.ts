@@ -28,7 +28,11 @@ const ref = JSON.parse(readFileSync(join(FIXTURES, 'tiny-qwen2-reference.json'),
 /** A graph of the decoder alone: input_ids, attention_mask → last [B, H]. */
 async function lastTokenStates(c: DecoderConfig, weights: Map<string, NamedArray>, ids: number[][], mask: number[][]): Promise<Float32Array> {
   const g = new GraphBuilder();
-  const lookup = g.int64(Array.from({ length: c.vocabSize }, (_, i) => i), [c.vocabSize], 'lookup');
+  const lookup = g.int64(
+    Array.from({ length: c.vocabSize }, (_, i) => i),
+    [c.vocabSize],
+    'lookup',
+  );
   const idsIn = g.input('input_ids', DataType.INT64, ['batch', 'sequence']);
   const maskIn = g.input('attention_mask', DataType.INT64, ['batch', 'sequence']);
   const last = decoderLastToken(g, c, weights, sequenceInputs(g, lookup, idsIn, maskIn), 'dec', 'tiny-qwen2');
@@ -37,7 +41,12 @@ async function lastTokenStates(c: DecoderConfig, weights: Map<string, NamedArray
   const session = await ort.InferenceSession.create(bytes);
   const B = ids.length;
   const T = ids[0].length;
-  const tensor = (rows: number[][]): ort.Tensor => new ort.Tensor('int64', BigInt64Array.from(rows.flat(), (v) => BigInt(v)), [B, T]);
+  const tensor = (rows: number[][]): ort.Tensor =>
+    new ort.Tensor(
+      'int64',
+      BigInt64Array.from(rows.flat(), (v) => BigInt(v)),
+      [B, T],
+    );
   const out = await session.run({ input_ids: tensor(ids), attention_mask: tensor(mask) });
   await session.release();
   return out.last.data as Float32Array;
@@ -56,7 +65,20 @@ void describe('Qwen2 decoder in ONNX', () => {
     assert.ok(isDecoder(config));
     assert.deepEqual(
       { ...config },
-      { architecture: 'qwen2', vocabSize: 294, hidden: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, intermediate: 128, maxPositions: 256, rmsNormEps: 1e-6, ropeTheta: 10000, attentionBias: true },
+      {
+        architecture: 'qwen2',
+        vocabSize: 294,
+        hidden: 64,
+        layers: 2,
+        heads: 4,
+        kvHeads: 2,
+        headDim: 16,
+        intermediate: 128,
+        maxPositions: 256,
+        rmsNormEps: 1e-6,
+        ropeTheta: 10000,
+        attentionBias: true,
+      },
     );
   });
 
@@ -86,7 +108,9 @@ void describe('Qwen2 decoder in ONNX', () => {
   void test('a LoRA adapter on q_proj/v_proj merges into the weights it targets only', async () => {
     const { config, named } = weightsOf();
     const lora: LoraConfig = { r: 4, alpha: 8, dropout: 0, targets: ['query', 'value'] };
-    const adapter = new Map([...createDecoderLora(config, lora, 1).named()].map(([n, t]) => [n, { shape: [...t.shape], data: Float32Array.from(t.dataSync()) }]));
+    const adapter = new Map(
+      [...createDecoderLora(config, lora, 1).named()].map(([n, t]) => [n, { shape: [...t.shape], data: Float32Array.from(t.dataSync()) }]),
+    );
     assert.deepEqual(adapter.get('layers.0.self_attn.v_proj.lora_B.weight')?.shape, [config.kvHeads * config.headDim, 4]);
     // B starts at 0 (a no-op adapter); make it non-zero so the merge shows.
     for (const [n, t] of adapter) if (n.includes('lora_B')) t.data.fill(0.01);

@@ -40,12 +40,24 @@ let data: PreferenceData;
 let vocab: VocabMap;
 
 function random(shape: number[], std: number, name: string): NamedArray {
-  return { shape, data: normal(shape.reduce((a, b) => a * b, 1), std, subSeed(17, name)) };
+  return {
+    shape,
+    data: normal(
+      shape.reduce((a, b) => a * b, 1),
+      std,
+      subSeed(17, name),
+    ),
+  };
 }
 
 /** Heads with weights large enough that rewards spread over (0, 1), so a wrong graph cannot pass by saturating. */
 function scalarHead(H: number, name: string): ScalarHead {
-  return ScalarHead.fromNamed(new Map([['weight', random([1, H], 1, `${name}.w`)], ['bias', random([1], 0.1, `${name}.b`)]]));
+  return ScalarHead.fromNamed(
+    new Map([
+      ['weight', random([1, H], 1, `${name}.w`)],
+      ['bias', random([1], 0.1, `${name}.b`)],
+    ]),
+  );
 }
 
 function adapter(c: EncoderConfig, name: string): LoraAdapter {
@@ -87,7 +99,14 @@ function makeRun(name: string, model: RunModel): string {
     for (const row of z) row.forEach((x, i) => (mean[i] += x / z.length));
     const w = random([k, H], 60, 'router.w');
     const bias = Float32Array.from({ length: k }, (_, j) => -w.data.subarray(j * H, (j + 1) * H).reduce((acc, x, i) => acc + x * mean[i], 0));
-    save(model.router.component, { classifier: Classifier.fromNamed(new Map([['weight', w], ['bias', { shape: [k], data: bias }]])) });
+    save(model.router.component, {
+      classifier: Classifier.fromNamed(
+        new Map([
+          ['weight', w],
+          ['bias', { shape: [k], data: bias }],
+        ]),
+      ),
+    });
   }
   base.dispose();
   for (const inner of Object.values(model.inner ?? {})) {
@@ -97,10 +116,15 @@ function makeRun(name: string, model: RunModel): string {
       const inDim = H * inner.experts.length;
       const h = model.mlpHidden;
       save(inner.phase3, {
-        mlp: MlpHead.fromNamed(new Map([
-          ['w0', random([h, inDim], 0.3, 'w0')], ['b0', random([h], 0.1, 'b0')], ['prelu', random([h], 0.25, 'prelu')],
-          ['w1', random([1, h], 0.5, 'w1')], ['b1', random([1], 0.1, 'b1')],
-        ])),
+        mlp: MlpHead.fromNamed(
+          new Map([
+            ['w0', random([h, inDim], 0.3, 'w0')],
+            ['b0', random([h], 0.1, 'b0')],
+            ['prelu', random([h], 0.25, 'prelu')],
+            ['w1', random([1, h], 0.5, 'w1')],
+            ['b1', random([1], 0.1, 'b1')],
+          ]),
+        ),
       });
     }
   }
@@ -114,8 +138,16 @@ function makeRun(name: string, model: RunModel): string {
 function modelOf(method: RunModel['method'], encoder: Partial<EncoderConfig>, extra: Partial<RunModel> = {}): RunModel {
   const preset = PRESETS.tiny;
   return {
-    format: 'rewardlens-model', version: 1, method, encoder: { ...preset.encoder, layers: 1, vocabSize: vocab.size, ...encoder }, lora,
-    maxLen: preset.maxLen, routerMaxLen: preset.routerMaxLen, mlpHidden: 8, base: 'base', ...extra,
+    format: 'rewardlens-model',
+    version: 1,
+    method,
+    encoder: { ...preset.encoder, layers: 1, vocabSize: vocab.size, ...encoder },
+    lora,
+    maxLen: preset.maxLen,
+    routerMaxLen: preset.routerMaxLen,
+    mlpHidden: 8,
+    base: 'base',
+    ...extra,
   };
 }
 
@@ -126,7 +158,10 @@ async function compare(name: string, model: RunModel): Promise<{ reward: number;
   exportRun(runDir, onnx);
   const src = sourceOf();
   const run = RunFolder.open(runDir);
-  const want = RunScorer.load(model, (c) => run.checkpointPath(c)).score(src, data.records.map((_, i) => i));
+  const want = RunScorer.load(model, (c) => run.checkpointPath(c)).score(
+    src,
+    data.records.map((_, i) => i),
+  );
   const scorer = new OrtScorer(onnx, { batchSize: 10 });
   try {
     const got = await scorer.score(data.records);
@@ -175,24 +210,42 @@ void describe('ONNX export of every run shape (random weights)', () => {
   }
 
   void test('dmoerm with one category: no classifier, everything routed to it; its Phase-1 head scores (no Phase 3)', async () => {
-    const model = modelOf('dmoerm', {}, {
-      router: { component: '', categories: ['only'] },
-      inner: { only: { phase1: 'phase1-only', experts: [{ point: 'correctness', component: 'phase2-only-correctness' }] } },
-    });
+    const model = modelOf(
+      'dmoerm',
+      {},
+      {
+        router: { component: '', categories: ['only'] },
+        inner: { only: { phase1: 'phase1-only', experts: [{ point: 'correctness', component: 'phase2-only-correctness' }] } },
+      },
+    );
     const r = await compare('one-category', model);
     assert.ok(r.reward < 1e-4 && r.spread > 0.01, JSON.stringify(r));
     assert.deepEqual([...r.categories], ['only']);
-    assert.deepEqual(readManifest(join(dir, 'one-category.onnx')).capabilities.map((c) => c.point), ['correctness']);
+    assert.deepEqual(
+      readManifest(join(dir, 'one-category.onnx')).capabilities.map((c) => c.point),
+      ['correctness'],
+    );
   });
 
   void test('dmoerm with three categories: one with Phase 3, one without experts, one scored by the general RM', async () => {
-    const model = modelOf('dmoerm', {}, {
-      router: { component: 'router', categories: ['a', 'b', 'c'] },
-      inner: {
-        a: { phase1: 'phase1-a', experts: [{ point: 'logic', component: 'phase2-a-logic' }, { point: 'correctness', component: 'phase2-a-correctness' }], phase3: 'phase3-a' },
-        b: { phase1: 'phase1-b', experts: [] },
+    const model = modelOf(
+      'dmoerm',
+      {},
+      {
+        router: { component: 'router', categories: ['a', 'b', 'c'] },
+        inner: {
+          a: {
+            phase1: 'phase1-a',
+            experts: [
+              { point: 'logic', component: 'phase2-a-logic' },
+              { point: 'correctness', component: 'phase2-a-correctness' },
+            ],
+            phase3: 'phase3-a',
+          },
+          b: { phase1: 'phase1-b', experts: [] },
+        },
       },
-    });
+    );
     const r = await compare('three-categories', model);
     assert.ok(r.reward < 1e-4 && r.probs < 1e-4 && r.spread > 0.01, JSON.stringify(r));
     assert.equal(r.categories.size, 3, `routed to ${[...r.categories].join(', ')}`);

@@ -34,12 +34,24 @@ function makeRun(name: string, bias: number): string {
   const runDir = join(dir, name);
   const run = RunFolder.create(runDir, { method: 'single', name });
   const model: RunModel = {
-    format: 'rewardlens-model', version: 1, method: 'single', encoder: { ...PRESETS.tiny.encoder, layers: 1, vocabSize: vocab.size },
-    lora: { r: 4, alpha: 8, dropout: 0, targets: ['query'] }, maxLen: PRESETS.tiny.maxLen, routerMaxLen: PRESETS.tiny.routerMaxLen, mlpHidden: 8, base: 'base',
+    format: 'rewardlens-model',
+    version: 1,
+    method: 'single',
+    encoder: { ...PRESETS.tiny.encoder, layers: 1, vocabSize: vocab.size },
+    lora: { r: 4, alpha: 8, dropout: 0, targets: ['query'] },
+    maxLen: PRESETS.tiny.maxLen,
+    routerMaxLen: PRESETS.tiny.routerMaxLen,
+    mlpHidden: 8,
+    base: 'base',
   };
   const H = model.encoder.hidden;
   const encoder = Encoder.create(encoderOnly(model.encoder, 'test'), 3);
-  const head = ScalarHead.fromNamed(new Map([['weight', { shape: [1, H], data: normal(H, 1, 4) }], ['bias', { shape: [1], data: Float32Array.of(bias) }]]));
+  const head = ScalarHead.fromNamed(
+    new Map([
+      ['weight', { shape: [1, H], data: normal(H, 1, 4) }],
+      ['bias', { shape: [1], data: Float32Array.of(bias) }],
+    ]),
+  );
   saveParts(run.checkpointPath('base'), { encoder, head }, { component: 'base' });
   encoder.dispose();
   writeFileSync(join(runDir, 'model.json'), JSON.stringify(model));
@@ -62,7 +74,10 @@ void describe('non-finite weights', () => {
 
   void it('export refuses a checkpoint holding NaN, naming the tensor', () => {
     const runDir = makeRun('nan', Number.NaN);
-    assert.throws(() => exportRun(runDir, join(dir, 'nan.onnx')), (e: unknown) => e instanceof NonFiniteWeightsError && /base\.safetensors: tensor 'head\/bias' holds NaN/.test(e.message));
+    assert.throws(
+      () => exportRun(runDir, join(dir, 'nan.onnx')),
+      (e: unknown) => e instanceof NonFiniteWeightsError && /base\.safetensors: tensor 'head\/bias' holds NaN/.test(e.message),
+    );
   });
 
   void it('scoring stops on a model whose rewards are NaN, naming the record', async () => {
@@ -83,7 +98,10 @@ void describe('non-finite weights', () => {
     writeFileSync(onnx, bytes);
     const bad = new OrtScorer(onnx);
     try {
-      await assert.rejects(bad.score(data.records), (e: unknown) => e instanceof NonFiniteScoreError && /reward for record \w+ is NaN: its weights are not finite/.test(e.message));
+      await assert.rejects(
+        bad.score(data.records),
+        (e: unknown) => e instanceof NonFiniteScoreError && /reward for record \w+ is NaN: its weights are not finite/.test(e.message),
+      );
     } finally {
       await bad.dispose();
     }

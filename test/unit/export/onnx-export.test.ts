@@ -34,7 +34,17 @@ import { writeLabelledSyntheticPreferences, writeSyntheticPreferences } from '..
 import { sequenceSource } from '../../../src/core/training/tasks';
 
 // Few steps: parity needs trained-looking weights (LoRA B ≠ 0, a router that is not uniform), not good ones.
-const FAST = { 'maxSteps.base': 30, 'maxSteps.router': 40, 'maxSteps.phase1': 10, 'maxSteps.phase2': 10, 'maxSteps.phase3': 40, 'maxSteps.ensemble': 10, evalEvery: 10, patience: 3, minPairs: 8 };
+const FAST = {
+  'maxSteps.base': 30,
+  'maxSteps.router': 40,
+  'maxSteps.phase1': 10,
+  'maxSteps.phase2': 10,
+  'maxSteps.phase3': 40,
+  'maxSteps.ensemble': 10,
+  evalEvery: 10,
+  patience: 3,
+  minPairs: 8,
+};
 const TOLERANCE = 1e-4;
 
 interface Fixture {
@@ -76,7 +86,10 @@ function referenceCapabilities(f: Fixture, category: string): Map<string, Float3
       const net = new RewardNet(encoder, ScalarHead.create(f.model.encoder.hidden, 0), LoraAdapter.create(config, f.model.lora, 0));
       loadParts(run.checkpointPath(e.component), { lora: net.adapter!, head: net.head });
       const rows = f.src.data.records.map((r) => embedSequences(f.src, r.responses, (b) => net.reward(b, false, 0).expandDims(1)).map((x) => x[0]));
-      out.set(e.point, rows.map((r) => Float32Array.from(r)));
+      out.set(
+        e.point,
+        rows.map((r) => Float32Array.from(r)),
+      );
       net.adapter!.dispose();
       net.head.dispose();
     }
@@ -95,7 +108,14 @@ void describe('ONNX export of trained runs (tiny preset, synthetic data)', () =>
     await writeLabelledSyntheticPreferences(trainFile, labels, 120, 11);
     for (const method of ['single', 'uwo', 'dmoerm', 'dmoerm-no-outer'] as const) {
       const options: TrainOptions = {
-        dataset: trainFile, labels, method, out: join(dir, method), preset: 'tiny', backend: 'wasm', seed: 3, overrides: FAST,
+        dataset: trainFile,
+        labels,
+        method,
+        out: join(dir, method),
+        preset: 'tiny',
+        backend: 'wasm',
+        seed: 3,
+        overrides: FAST,
         // One general RM for all: the methods differ only in what they add, and the file trains 4× faster.
         baseRun: method === 'single' ? undefined : join(dir, 'single'),
       };
@@ -105,7 +125,10 @@ void describe('ONNX export of trained runs (tiny preset, synthetic data)', () =>
       exportRun(summary.out, onnx);
       const src = await sourceFor(summary.out, model);
       const run = RunFolder.open(summary.out);
-      const reference = RunScorer.load(model, (c) => run.checkpointPath(c)).score(src, src.data.records.map((_, i) => i));
+      const reference = RunScorer.load(model, (c) => run.checkpointPath(c)).score(
+        src,
+        src.data.records.map((_, i) => i),
+      );
       fixtures.set(method, { run: summary.out, model, onnx, src, reference });
     }
   });
@@ -145,7 +168,7 @@ void describe('ONNX export of trained runs (tiny preset, synthetic data)', () =>
     });
   }
 
-  void test('dmoerm: router probabilities and top-1 category equal the training engine\'s', async () => {
+  void test("dmoerm: router probabilities and top-1 category equal the training engine's", async () => {
     const f = fixtures.get('dmoerm')!;
     const scorer = new OrtScorer(f.onnx, { batchSize: 5 });
     try {
@@ -176,7 +199,10 @@ void describe('ONNX export of trained runs (tiny preset, synthetic data)', () =>
         got.forEach((s, p) => {
           const category = s.category ?? 'all';
           const want = refs.get(category)!;
-          assert.deepEqual(s.capabilities!.map((c) => c.point), [...want.keys()]);
+          assert.deepEqual(
+            s.capabilities!.map((c) => c.point),
+            [...want.keys()],
+          );
           for (const c of s.capabilities!) {
             worst = Math.max(worst, maxDiff(c.scores, want.get(c.point)![p]));
             compared++;
@@ -184,7 +210,10 @@ void describe('ONNX export of trained runs (tiny preset, synthetic data)', () =>
         });
         assert.ok(compared >= f.src.data.records.length * 2, `${compared} capability rows compared`);
         assert.ok(worst < TOLERANCE, `largest capability difference ${worst}`);
-        assert.equal(manifest.capabilities.length, Object.values(f.model.inner!).reduce((n, i) => n + i.experts.length, 0));
+        assert.equal(
+          manifest.capabilities.length,
+          Object.values(f.model.inner!).reduce((n, i) => n + i.experts.length, 0),
+        );
       } finally {
         await scorer.dispose();
       }
@@ -305,7 +334,10 @@ void describe('ONNX export of trained runs (tiny preset, synthetic data)', () =>
       Object.entries(f.model.inner!).flatMap(([c, inner]) => inner.experts.map((e) => `${c}/${e.point}`)),
     );
     // Table 12's names where the point is one of the paper's; its id where it is not.
-    assert.deepEqual(m.capabilities.find((c) => c.point === 'correctness'), { category: 'objective knowledge QA', point: 'correctness', zh: '正确性', en: 'correctness' });
+    assert.deepEqual(
+      m.capabilities.find((c) => c.point === 'correctness'),
+      { category: 'objective knowledge QA', point: 'correctness', zh: '正确性', en: 'correctness' },
+    );
     assert.equal(m.capabilities.find((c) => c.point === 'fluency')?.zh, 'fluency');
     assert.equal(m.training.datasetSha256, runConfig.datasetSha256);
     assert.equal(m.training.labelsSha256, runConfig.labelsSha256);
@@ -324,4 +356,3 @@ void describe('ONNX export of trained runs (tiny preset, synthetic data)', () =>
     assert.throws(() => exportRun(join(dir, 'nowhere'), join(dir, 'x.onnx')), /nowhere: is not a RewardLens run folder/);
   });
 });
-

@@ -19,7 +19,10 @@ import { readStore } from '../../../src/core/labelling/store';
 const tmp = mkdtempSync(join(tmpdir(), 'rl-safe-output-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-const fileError = (re: RegExp) => (e: unknown): boolean => e instanceof FileError && re.test(e.message);
+const fileError =
+  (re: RegExp) =>
+  (e: unknown): boolean =>
+    e instanceof FileError && re.test(e.message);
 
 void describe('assertNotInput', () => {
   const input = join(tmp, 'in.jsonl');
@@ -79,10 +82,16 @@ void describe('AtomicFile', () => {
     assert.equal(readFileSync(file, 'utf8'), 'old');
     f.abort();
     assert.equal(readFileSync(file, 'utf8'), 'old');
-    assert.deepEqual(readdirSync(tmp).filter((n) => n.endsWith('.tmp')), []);
+    assert.deepEqual(
+      readdirSync(tmp).filter((n) => n.endsWith('.tmp')),
+      [],
+    );
     writeFileAtomic(file, 'new');
     assert.equal(readFileSync(file, 'utf8'), 'new');
-    assert.deepEqual(readdirSync(tmp).filter((n) => n.endsWith('.tmp')), []);
+    assert.deepEqual(
+      readdirSync(tmp).filter((n) => n.endsWith('.tmp')),
+      [],
+    );
   });
 
   void it('refuses to rename over a device or a folder (the rename would replace the entry itself)', () => {
@@ -104,7 +113,7 @@ void describe('makeDirs', () => {
     assert.throws(() => makeDirs(join(tmp, 'plain', 'x')), fileError(/plain\/x: a part of the path is a file, not a folder/));
   });
 
-  void it('a folder mkdir cannot make fails instead of spinning (Node\'s recursive mkdirSync loops on /proc)', (t) => {
+  void it("a folder mkdir cannot make fails instead of spinning (Node's recursive mkdirSync loops on /proc)", (t) => {
     if (!existsSync('/proc/self')) return t.skip('no /proc here');
     assert.throws(() => makeDirs('/proc/rl-nope/checkpoints'), fileError(/cannot create folder \/proc\/rl-nope/));
   });
@@ -142,11 +151,14 @@ void describe('CLI text helpers', () => {
     assert.deepEqual(negativeValuesJoined(['--max-minutes', '--json'], flags), ['--max-minutes', '--json']);
   });
 
-  void it('errorReport: exit 2 and one line for the user\'s errors, 1 for bugs', () => {
+  void it("errorReport: exit 2 and one line for the user's errors, 1 for bugs", () => {
     assert.deepEqual(errorReport(new FileError('a.jsonl', 'is a folder, not a file')), { line: 'rewardlens: a.jsonl: is a folder, not a file', code: 2 });
     const enoent = Object.assign(new Error("ENOENT: no such file or directory, open 'x'"), { code: 'ENOENT', path: 'x' });
     assert.deepEqual(errorReport(enoent), { line: 'rewardlens: x: no such file or folder', code: 2 });
-    assert.deepEqual(errorReport(new TypeError('cannot read properties of undefined\n  at f')), { line: 'rewardlens: cannot read properties of undefined', code: 1 });
+    assert.deepEqual(errorReport(new TypeError('cannot read properties of undefined\n  at f')), {
+      line: 'rewardlens: cannot read properties of undefined',
+      code: 1,
+    });
     assert.equal(errorReport(new FileError('a\u001b[2J', 'x\ny')).line, 'rewardlens: a\\x1b[2J: x; y');
     const parse = (argv: string[]): unknown => {
       try {
@@ -156,14 +168,17 @@ void describe('CLI text helpers', () => {
       }
       return assert.fail('parsed');
     };
-    assert.deepEqual(errorReport(parse(['--bogus'])), { line: "rewardlens: --bogus: unknown option (see --help; a file whose name starts with '-' goes after '--')", code: 2 });
+    assert.deepEqual(errorReport(parse(['--bogus'])), {
+      line: "rewardlens: --bogus: unknown option (see --help; a file whose name starts with '-' goes after '--')",
+      code: 2,
+    });
     assert.deepEqual(errorReport(parse(['--out'])), { line: 'rewardlens: --out: needs a value', code: 2 });
     assert.equal(errorReport(parse(['--out', '--x'])).line, "rewardlens: --out: needs a value (one starting with '-' is written --out=VALUE)");
   });
 });
 
 void describe('copyFileAtomic', () => {
-  void it("a read-only source (a base in a read-only store) gives a copy the run owns, which the next resume can replace", () => {
+  void it('a read-only source (a base in a read-only store) gives a copy the run owns, which the next resume can replace', () => {
     const source = join(tmp, 'readonly-tokenizer.json');
     writeFileSync(source, '{"v":1}');
     chmodSync(source, 0o444);

@@ -76,7 +76,22 @@ void describe('rewardlens label (CLI)', () => {
     const r = await runCli(['label', file, '--base-url', server.url, '--model', 'fake', '--store', join(dir, 'none')]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /add --yes/);
-    const dry = await runCli(['label', file, '--base-url', server.url, '--model', 'fake', '--dry-run', '--json', '--limit', '5', '--price-per-1k', '0.01', '--store', join(dir, 'none')]);
+    const dry = await runCli([
+      'label',
+      file,
+      '--base-url',
+      server.url,
+      '--model',
+      'fake',
+      '--dry-run',
+      '--json',
+      '--limit',
+      '5',
+      '--price-per-1k',
+      '0.01',
+      '--store',
+      join(dir, 'none'),
+    ]);
     assert.equal(dry.code, 0, dry.stderr);
     const plan = (JSON.parse(dry.stdout) as { plan: { remaining: { calls: number }; full: { calls: number; cost: number } } }).plan;
     assert.equal(plan.remaining.calls, 5 * 6 * 5 * 2);
@@ -103,7 +118,7 @@ void describe('rewardlens label (CLI)', () => {
     assert.deepEqual([noEdits.plan.records.dropped, noEdits.plan.records.labelled], [0, 3]);
   });
 
-  void it('kill -9 in the middle of a run, then rerun: no stored call is asked again, labels equal an uninterrupted run\'s', async () => {
+  void it("kill -9 in the middle of a run, then rerun: no stored call is asked again, labels equal an uninterrupted run's", async () => {
     const reference = join(dir, 'ref');
     const full = await runCli([...base(), '--store', reference, '--json']);
     assert.equal(full.code, 0, full.stderr);
@@ -121,13 +136,19 @@ void describe('rewardlens label (CLI)', () => {
     assert.ok(afterKill.calls.size > 0 && afterKill.calls.size < calls, `${afterKill.calls.size} stored when killed`);
     assert.ok(afterKill.ignoredLines <= 1);
     const firstRun = server.requests.slice(start);
-    const storedPrompts = new Set([...afterKill.calls.values()].map((c) => promptOf(records[c.index], c.order === 'ab' ? c.a : c.b, c.order === 'ab' ? c.b : c.a, c.point)));
+    const storedPrompts = new Set(
+      [...afterKill.calls.values()].map((c) => promptOf(records[c.index], c.order === 'ab' ? c.a : c.b, c.order === 'ab' ? c.b : c.a, c.point)),
+    );
 
     const mid = server.requests.length;
     const resumed = await runCli([...base(), '--store', store, '--json']);
     assert.equal(resumed.code, 0, resumed.stderr);
     const secondRun = server.requests.slice(mid);
-    assert.deepEqual(secondRun.filter((q) => storedPrompts.has(q.prompt)).map((q) => q.prompt), [], 'a stored call was asked again');
+    assert.deepEqual(
+      secondRun.filter((q) => storedPrompts.has(q.prompt)).map((q) => q.prompt),
+      [],
+      'a stored call was asked again',
+    );
     // Only calls in flight at the kill were asked twice.
     const firstPrompts = new Set(firstRun.map((q) => q.prompt));
     assert.ok(secondRun.filter((q) => firstPrompts.has(q.prompt)).length <= 8);
@@ -153,40 +174,89 @@ void describe('rewardlens label (CLI)', () => {
     assert.equal(server.requests.at(-1)!.authorization, 'Bearer sk-other');
   });
 
-  void it('labels llmeval2-zh end to end (limited), resumes, reports and exports points.jsonl', { skip: !existsSync(llmeval2) && 'needs ../shared/data/llmeval2-zh' }, async () => {
-    const physics = join(llmeval2, 'human-score', 'Physics_data.json');
-    const store = join(dir, 'llmeval2');
-    const args = ['label', physics, '--schema', join(repo, 'docs/examples/llmeval2.mapping.jsonc'), '--base-url', server.url, '--model', 'fake', '--concurrency', '16', '--limit', '1', '--store', store, '--yes', '--json'];
-    const first = await runCli([...args, '--max-calls', '500']);
-    assert.equal(first.code, 0, first.stderr);
-    const f = JSON.parse(first.stdout) as { plan: { planned: { calls: number }; full: { calls: number } }; summary: { status: string; calls: number } };
-    // One record: 20 responses → 190 pairs × 6 objective-QA points × 2 orders.
-    assert.equal(f.plan.planned.calls, 190 * 6 * 2);
-    assert.ok(f.plan.full.calls > f.plan.planned.calls);
-    assert.deepEqual([f.summary.status, f.summary.calls], ['max-calls', 500]);
-    const second = await runCli([...args, '--export', join(dir, 'points.jsonl')]);
-    assert.equal(second.code, 0, second.stderr);
-    const s = JSON.parse(second.stdout) as { summary: { status: string; calls: number; alreadyStored: number }; report: { totals: { asked: number; kept: number; humanAspect?: { n: number } } }; export: { written: number } };
-    assert.deepEqual([s.summary.status, s.summary.calls, s.summary.alreadyStored], ['completed', 190 * 12 - 500, 500]);
-    assert.equal(s.report.totals.asked, 190 * 6);
-    assert.ok(s.report.totals.humanAspect!.n > 0, 'human Correctness stars compared');
-    assert.equal(s.export.written, s.report.totals.kept);
-    const line = JSON.parse(readFileSync(join(dir, 'points.jsonl'), 'utf8').split('\n')[0]) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(line), ['query', 'responses', 'rank', 'point']);
-  });
+  void it(
+    'labels llmeval2-zh end to end (limited), resumes, reports and exports points.jsonl',
+    { skip: !existsSync(llmeval2) && 'needs ../shared/data/llmeval2-zh' },
+    async () => {
+      const physics = join(llmeval2, 'human-score', 'Physics_data.json');
+      const store = join(dir, 'llmeval2');
+      const args = [
+        'label',
+        physics,
+        '--schema',
+        join(repo, 'docs/examples/llmeval2.mapping.jsonc'),
+        '--base-url',
+        server.url,
+        '--model',
+        'fake',
+        '--concurrency',
+        '16',
+        '--limit',
+        '1',
+        '--store',
+        store,
+        '--yes',
+        '--json',
+      ];
+      const first = await runCli([...args, '--max-calls', '500']);
+      assert.equal(first.code, 0, first.stderr);
+      const f = JSON.parse(first.stdout) as { plan: { planned: { calls: number }; full: { calls: number } }; summary: { status: string; calls: number } };
+      // One record: 20 responses → 190 pairs × 6 objective-QA points × 2 orders.
+      assert.equal(f.plan.planned.calls, 190 * 6 * 2);
+      assert.ok(f.plan.full.calls > f.plan.planned.calls);
+      assert.deepEqual([f.summary.status, f.summary.calls], ['max-calls', 500]);
+      const second = await runCli([...args, '--export', join(dir, 'points.jsonl')]);
+      assert.equal(second.code, 0, second.stderr);
+      const s = JSON.parse(second.stdout) as {
+        summary: { status: string; calls: number; alreadyStored: number };
+        report: { totals: { asked: number; kept: number; humanAspect?: { n: number } } };
+        export: { written: number };
+      };
+      assert.deepEqual([s.summary.status, s.summary.calls, s.summary.alreadyStored], ['completed', 190 * 12 - 500, 500]);
+      assert.equal(s.report.totals.asked, 190 * 6);
+      assert.ok(s.report.totals.humanAspect!.n > 0, 'human Correctness stars compared');
+      assert.equal(s.export.written, s.report.totals.kept);
+      const line = JSON.parse(readFileSync(join(dir, 'points.jsonl'), 'utf8').split('\n')[0]) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(line), ['query', 'responses', 'rank', 'point']);
+    },
+  );
 
-  void it('labels-from-ratings derives point labels from GPT-4 stars without any call', { skip: !existsSync(llmeval2) && 'needs ../shared/data/llmeval2-zh' }, async () => {
-    const start = server.requests.length;
-    const store = join(dir, 'ratings');
-    const gpt = join(llmeval2, 'gpt-score', 'Physics_data.json');
-    const r = await runCli(['labels-from-ratings', gpt, '--schema', join(repo, 'docs/examples/llmeval2-gpt4.mapping.jsonc'), '--source', 'gpt-4', '--store', store, '--json']);
-    assert.equal(r.code, 0, r.stderr);
-    const s = JSON.parse(r.stdout) as { written: number; decided: number; ties: number; recordsWithRatings: number };
-    assert.equal(s.recordsWithRatings, 40);
-    assert.equal(s.written, s.decided + s.ties);
-    assert.ok(s.decided > 0 && s.ties > 0);
-    assert.equal(server.requests.length, start);
-    const again = await runCli(['labels-from-ratings', gpt, '--schema', join(repo, 'docs/examples/llmeval2-gpt4.mapping.jsonc'), '--source', 'gpt-4', '--store', store, '--json']);
-    assert.equal((JSON.parse(again.stdout) as { written: number }).written, 0);
-  });
+  void it(
+    'labels-from-ratings derives point labels from GPT-4 stars without any call',
+    { skip: !existsSync(llmeval2) && 'needs ../shared/data/llmeval2-zh' },
+    async () => {
+      const start = server.requests.length;
+      const store = join(dir, 'ratings');
+      const gpt = join(llmeval2, 'gpt-score', 'Physics_data.json');
+      const r = await runCli([
+        'labels-from-ratings',
+        gpt,
+        '--schema',
+        join(repo, 'docs/examples/llmeval2-gpt4.mapping.jsonc'),
+        '--source',
+        'gpt-4',
+        '--store',
+        store,
+        '--json',
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const s = JSON.parse(r.stdout) as { written: number; decided: number; ties: number; recordsWithRatings: number };
+      assert.equal(s.recordsWithRatings, 40);
+      assert.equal(s.written, s.decided + s.ties);
+      assert.ok(s.decided > 0 && s.ties > 0);
+      assert.equal(server.requests.length, start);
+      const again = await runCli([
+        'labels-from-ratings',
+        gpt,
+        '--schema',
+        join(repo, 'docs/examples/llmeval2-gpt4.mapping.jsonc'),
+        '--source',
+        'gpt-4',
+        '--store',
+        store,
+        '--json',
+      ]);
+      assert.equal((JSON.parse(again.stdout) as { written: number }).written, 0);
+    },
+  );
 });

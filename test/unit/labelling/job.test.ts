@@ -91,7 +91,9 @@ void describe('labelling job', () => {
       const s = await runLabelJob(job(server, store, { onEvent: (e) => events.push(e.type) }));
       // Exactly the paper's prompts, each once, both orders of every pair.
       const expected: string[] = [];
-      for (const r of records) for (let a = 0; a < 3; a++) for (let b = a + 1; b < 3; b++) for (const p of chitchat.points) expected.push(expectedPrompt(r, a, b, p.zh), expectedPrompt(r, b, a, p.zh));
+      for (const r of records)
+        for (let a = 0; a < 3; a++)
+          for (let b = a + 1; b < 3; b++) for (const p of chitchat.points) expected.push(expectedPrompt(r, a, b, p.zh), expectedPrompt(r, b, a, p.zh));
       assert.deepEqual(server.requests.map((q) => q.prompt).sort(), expected.sort());
       assert.ok(server.requests.every((q) => q.model === 'fake-judge' && q.authorization === undefined));
       return s;
@@ -120,7 +122,22 @@ void describe('labelling job', () => {
     }
     // Raw replies and verdicts are stored for the inconsistent and invalid ones too.
     const call = [...contents.calls.values()][0];
-    for (const k of ['record', 'a', 'b', 'point', 'order', 'provider', 'model', 'template', 'reply', 'verdict', 'ts', 'promptTokens', 'completionTokens'] as const) assert.ok(k in call, k);
+    for (const k of [
+      'record',
+      'a',
+      'b',
+      'point',
+      'order',
+      'provider',
+      'model',
+      'template',
+      'reply',
+      'verdict',
+      'ts',
+      'promptTokens',
+      'completionTokens',
+    ] as const)
+      assert.ok(k in call, k);
     assert.equal(call.template, 'dmoerm-zh-1');
     reference = labelsOf(store);
   });
@@ -139,7 +156,12 @@ void describe('labelling job', () => {
     };
     const retries: number[] = [];
     const summary = await withServer({ faults: ({ n }) => faults[n] }, async (server) => {
-      const s = await runLabelJob(job(server, store, { provider: new OpenAIProvider({ baseUrl: server.url, model: 'fake-judge', timeoutMs: 300 }), onEvent: (e) => e.type === 'retry' && retries.push(e.delayMs) }));
+      const s = await runLabelJob(
+        job(server, store, {
+          provider: new OpenAIProvider({ baseUrl: server.url, model: 'fake-judge', timeoutMs: 300 }),
+          onEvent: (e) => e.type === 'retry' && retries.push(e.delayMs),
+        }),
+      );
       assert.equal(server.answered().length, CALLS, 'every task answered exactly once');
       assert.equal(new Set(server.answered().map((q) => q.prompt)).size, CALLS);
       return s;
@@ -147,16 +169,21 @@ void describe('labelling job', () => {
     assert.equal(summary.status, 'completed');
     assert.equal(summary.retries, 8);
     assert.equal(summary.failedCalls, 0);
-    assert.ok(retries.some((d) => d >= 1000), 'Retry-After: 1 honoured');
+    assert.ok(
+      retries.some((d) => d >= 1000),
+      'Retry-After: 1 honoured',
+    );
     assert.deepEqual(labelsOf(store), reference);
   });
 
-  void it('cancelled mid-run and resumed: no stored call is asked again, and the labels equal an uninterrupted run\'s', async () => {
+  void it("cancelled mid-run and resumed: no stored call is asked again, and the labels equal an uninterrupted run's", async () => {
     const store = join(dir, 'resume.labels.jsonl');
     await withServer({ latencyMs: 2 }, async (server) => {
       const controller = new AbortController();
       let progress = 0;
-      const first = await runLabelJob(job(server, store, { signal: controller.signal, onEvent: (e) => e.type === 'progress' && ++progress === 50 && controller.abort() }));
+      const first = await runLabelJob(
+        job(server, store, { signal: controller.signal, onEvent: (e) => e.type === 'progress' && ++progress === 50 && controller.abort() }),
+      );
       assert.equal(first.status, 'cancelled');
       const stored = readStore(store);
       assert.ok(stored.calls.size >= 50 && stored.calls.size < CALLS, String(stored.calls.size));
@@ -167,7 +194,11 @@ void describe('labelling job', () => {
       assert.equal(second.alreadyStored, stored.calls.size);
       assert.equal(second.calls, CALLS - stored.calls.size);
       // No prompt answered and stored in the first run was sent again.
-      const storedPrompts = new Set([...stored.calls.values()].map((c) => expectedPrompt(records[c.index], c.order === 'ab' ? c.a : c.b, c.order === 'ab' ? c.b : c.a, chitchat.points.find((p) => p.id === c.point)!.zh)));
+      const storedPrompts = new Set(
+        [...stored.calls.values()].map((c) =>
+          expectedPrompt(records[c.index], c.order === 'ab' ? c.a : c.b, c.order === 'ab' ? c.b : c.a, chitchat.points.find((p) => p.id === c.point)!.zh),
+        ),
+      );
       const resent = server.requests.slice(before).filter((q) => storedPrompts.has(q.prompt));
       assert.deepEqual(resent, []);
     });
@@ -217,7 +248,10 @@ void describe('labelling job', () => {
       // The closed-form estimate equals the estimate of every rendered prompt.
       const { approxTokens } = await import('../../../src/core/labelling/estimate');
       let exact = 0;
-      for (const r of records.slice(0, 2)) for (let a = 0; a < 3; a++) for (let b = a + 1; b < 3; b++) for (const p of chitchat.points) exact += approxTokens(expectedPrompt(r, a, b, p.zh)) + approxTokens(expectedPrompt(r, b, a, p.zh));
+      for (const r of records.slice(0, 2))
+        for (let a = 0; a < 3; a++)
+          for (let b = a + 1; b < 3; b++)
+            for (const p of chitchat.points) exact += approxTokens(expectedPrompt(r, a, b, p.zh)) + approxTokens(expectedPrompt(r, b, a, p.zh));
       assert.ok(Math.abs(plan.planned.promptTokens - exact) <= plan.planned.calls, `${plan.planned.promptTokens} vs ${exact}`);
       assert.equal(server.requests.length, 0);
     });
@@ -232,18 +266,21 @@ void describe('labelling job', () => {
     const points: PointsConfig = r.config;
     const store = join(d2, 'labels.jsonl');
     try {
-      await withServer({ classify: (prompt) => (prompt.includes('问题1') ? '这是文本创作。' : prompt.includes('问题2') ? '我不知道' : '闲聊') }, async (server) => {
-        const s = await runLabelJob({ ...job(server, store), dataset: ds, points });
-        assert.equal(s.status, 'completed');
-        const c = readStore(store);
-        assert.deepEqual([...c.categories.values()].map((l) => l.category).sort(), ['chitchat', 'text creation', null].sort());
-        // chitchat: 5 points, text creation: 5 points, unparsed: skipped. One pair each.
-        assert.equal(c.calls.size, 2 * 5 * 2);
-        assert.equal(server.requests.length, 3 + 20);
-        const again = await runLabelJob({ ...job(server, store), dataset: ds, points });
-        assert.equal(again.calls, 0);
-        assert.equal(server.requests.length, 23);
-      });
+      await withServer(
+        { classify: (prompt) => (prompt.includes('问题1') ? '这是文本创作。' : prompt.includes('问题2') ? '我不知道' : '闲聊') },
+        async (server) => {
+          const s = await runLabelJob({ ...job(server, store), dataset: ds, points });
+          assert.equal(s.status, 'completed');
+          const c = readStore(store);
+          assert.deepEqual([...c.categories.values()].map((l) => l.category).sort(), ['chitchat', 'text creation', null].sort());
+          // chitchat: 5 points, text creation: 5 points, unparsed: skipped. One pair each.
+          assert.equal(c.calls.size, 2 * 5 * 2);
+          assert.equal(server.requests.length, 3 + 20);
+          const again = await runLabelJob({ ...job(server, store), dataset: ds, points });
+          assert.equal(again.calls, 0);
+          assert.equal(server.requests.length, 23);
+        },
+      );
     } finally {
       ds.close();
     }
@@ -278,9 +315,12 @@ void describe('labelling job', () => {
       assert.equal(torn.ignoredLines, 1);
       const lock = LabelStore.open(store);
       try {
-        await assert.rejects(runLabelJob(job(server, store)).then((s: JobSummary) => {
-          if (s.status === 'failed') throw new LockedError(s.error);
-        }), LockedError);
+        await assert.rejects(
+          runLabelJob(job(server, store)).then((s: JobSummary) => {
+            if (s.status === 'failed') throw new LockedError(s.error);
+          }),
+          LockedError,
+        );
       } finally {
         lock.close();
       }
@@ -313,9 +353,15 @@ void describe('labelling job', () => {
         assert.equal(s.calls, CALLS - 3 * 5 * 2);
         const sent = server.requests.map((q) => q.prompt);
         assert.ok(!sent.some((p) => records[1].response.some((r) => p.includes(r))), 'no prompt of the dropped record');
-        assert.ok(sent.some((p) => p.includes(records[4].response[0])), 'the stale drop is not applied');
+        assert.ok(
+          sent.some((p) => p.includes(records[4].response[0])),
+          'the stale drop is not applied',
+        );
         // Records are named by the same ids as without edits: the labels are the uninterrupted run's, less record 1's.
-        assert.deepEqual(labelsOf(store), reference.filter((l) => l.index !== 1));
+        assert.deepEqual(
+          labelsOf(store),
+          reference.filter((l) => l.index !== 1),
+        );
         // Without the journal (--no-edits), the dropped record is asked about and nothing else.
         const all = await runLabelJob(job(server, store, { dataset: d }));
         assert.equal(all.calls, 3 * 5 * 2);
@@ -328,7 +374,9 @@ void describe('labelling job', () => {
   void it('never writes the API key into the store', async () => {
     const store = join(dir, 'key.labels.jsonl');
     await withServer({ faults: ({ n }) => (n === 1 ? { kind: 'status', status: 500, body: 'oops' } : undefined) }, async (server) => {
-      await runLabelJob(job(server, store, { provider: new OpenAIProvider({ baseUrl: server.url, model: 'fake-judge', apiKey: 'sk-TOPSECRET-123' }), maxCalls: 6 }));
+      await runLabelJob(
+        job(server, store, { provider: new OpenAIProvider({ baseUrl: server.url, model: 'fake-judge', apiKey: 'sk-TOPSECRET-123' }), maxCalls: 6 }),
+      );
       assert.ok(server.requests.every((q) => q.authorization === 'Bearer sk-TOPSECRET-123'));
     });
     appendFileSync(store, '');

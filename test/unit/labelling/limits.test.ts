@@ -23,12 +23,24 @@ import { syntheticRecords, tempDir, writeDataset } from '../../support/label-fix
 void describe('retry waits are capped', () => {
   void it('a Retry-After longer than the cap waits the cap and reports what was asked', () => {
     const hour = new JudgeError('busy', 'http', true, false, 429, 3_600_000);
-    assert.deepEqual(retryWait(1, hour, defaultRetryPolicy, () => 0), { delayMs: 120_000, requestedMs: 3_600_000 });
+    assert.deepEqual(
+      retryWait(1, hour, defaultRetryPolicy, () => 0),
+      { delayMs: 120_000, requestedMs: 3_600_000 },
+    );
     // 99999999 s: as a timer it would overflow to 1 ms and hammer the server.
     const huge = new JudgeError('busy', 'http', true, false, 429, 99_999_999_000);
-    assert.deepEqual(retryWait(1, huge, { ...defaultRetryPolicy, maxWaitMs: 5000 }, () => 1), { delayMs: 5000, requestedMs: 99_999_999_000 });
-    assert.deepEqual(retryWait(1, new JudgeError('busy', 'http', true, false, 429, 2000), defaultRetryPolicy, () => 0), { delayMs: 2000 });
-    assert.match(describeLongWait({ attempt: 1, delayMs: 120_000, requestedMs: 3_600_000 })!, /retry 1 in 120 s \(the server asked for 3600 s: waiting the cap/);
+    assert.deepEqual(
+      retryWait(1, huge, { ...defaultRetryPolicy, maxWaitMs: 5000 }, () => 1),
+      { delayMs: 5000, requestedMs: 99_999_999_000 },
+    );
+    assert.deepEqual(
+      retryWait(1, new JudgeError('busy', 'http', true, false, 429, 2000), defaultRetryPolicy, () => 0),
+      { delayMs: 2000 },
+    );
+    assert.match(
+      describeLongWait({ attempt: 1, delayMs: 120_000, requestedMs: 3_600_000 })!,
+      /retry 1 in 120 s \(the server asked for 3600 s: waiting the cap/,
+    );
     assert.equal(describeLongWait({ attempt: 1, delayMs: 900 }), undefined);
   });
 
@@ -43,10 +55,12 @@ void describe('retry waits are capped', () => {
     };
     let n = 0;
     const seen: (number | undefined)[] = [];
-    await withRetry(
-      () => (++n < 3 ? Promise.reject(new JudgeError('busy', 'http', true, false, 429, 99_999_999_000)) : Promise.resolve('ok')),
-      { clock, random: () => 0, policy: { maxWaitMs: 7000 }, onRetry: (r) => seen.push(r.requestedMs) },
-    );
+    await withRetry(() => (++n < 3 ? Promise.reject(new JudgeError('busy', 'http', true, false, 429, 99_999_999_000)) : Promise.resolve('ok')), {
+      clock,
+      random: () => 0,
+      policy: { maxWaitMs: 7000 },
+      onRetry: (r) => seen.push(r.requestedMs),
+    });
     assert.deepEqual(slept, [7000, 7000]);
     assert.deepEqual(seen, [99_999_999_000, 99_999_999_000]);
   });
@@ -110,7 +124,14 @@ void describe('stored replies are bounded', () => {
     const provider: JudgeProvider = { id: 'test', model: 'm', complete: () => Promise.resolve({ text: long, promptTokens: 1, completionTokens: 1 }) };
     const events: JobEvent[] = [];
     try {
-      const summary = await runLabelJob({ dataset, provider, store: `${dir}/store.jsonl`, points: defaultPointsConfig(), templates: DEFAULT_TEMPLATES.zh, onEvent: (e) => events.push(e) });
+      const summary = await runLabelJob({
+        dataset,
+        provider,
+        store: `${dir}/store.jsonl`,
+        points: defaultPointsConfig(),
+        templates: DEFAULT_TEMPLATES.zh,
+        onEvent: (e) => events.push(e),
+      });
       assert.equal(summary.status, 'completed', JSON.stringify(events.filter((e) => e.type === 'error')));
     } finally {
       dataset.close();

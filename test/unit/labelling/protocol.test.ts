@@ -9,15 +9,27 @@ import { mergeOrders, parseVerdict } from '../../../src/core/labelling/verdict';
 import type { PreferenceRecord } from '../../../src/core/dataset/record';
 
 void describe('labelling protocol', () => {
-  void it('renders the paper\'s zh and en prompts exactly, without history by default', () => {
+  void it("renders the paper's zh and en prompts exactly, without history by default", () => {
     const input = { point: '共情能力', query: '你好', response1: '你好呀', response2: '嗯' };
-    assert.equal(renderPairwise(DEFAULT_TEMPLATES.zh, input), '给定提问和两个回复，判断回复1和回复2在【共情能力】方面哪个更好。\n【提问】：你好\n【回复1】：你好呀\n【回复2】：嗯');
+    assert.equal(
+      renderPairwise(DEFAULT_TEMPLATES.zh, input),
+      '给定提问和两个回复，判断回复1和回复2在【共情能力】方面哪个更好。\n【提问】：你好\n【回复1】：你好呀\n【回复2】：嗯',
+    );
     assert.equal(
       renderPairwise(DEFAULT_TEMPLATES.en, { point: 'empathy ability', query: 'Hi', response1: 'Hello!', response2: 'Hm.' }),
       'Given a query and two responses, determine which of response 1 and response 2 is better in terms of [empathy ability].\n[Query]: Hi\n[Response 1]: Hello!\n[Response 2]: Hm.',
     );
-    const withHistory = renderPairwise(DEFAULT_TEMPLATES.zh, { ...input, history: [{ role: 'user', content: '我是小明' }, { role: 'assistant', content: '你好小明' }] });
-    assert.equal(withHistory, '给定提问和两个回复，判断回复1和回复2在【共情能力】方面哪个更好。\n【对话历史】：\n用户：我是小明\n助手：你好小明\n【提问】：你好\n【回复1】：你好呀\n【回复2】：嗯');
+    const withHistory = renderPairwise(DEFAULT_TEMPLATES.zh, {
+      ...input,
+      history: [
+        { role: 'user', content: '我是小明' },
+        { role: 'assistant', content: '你好小明' },
+      ],
+    });
+    assert.equal(
+      withHistory,
+      '给定提问和两个回复，判断回复1和回复2在【共情能力】方面哪个更好。\n【对话历史】：\n用户：我是小明\n助手：你好小明\n【提问】：你好\n【回复1】：你好呀\n【回复2】：嗯',
+    );
   });
 
   void it('fills placeholders in one pass: text containing {query} stays literal', () => {
@@ -34,7 +46,10 @@ void describe('labelling protocol', () => {
       { role: 'user', content: 'u2' },
     ]);
     assert.equal(query, 'u2');
-    assert.deepEqual(history.map((t) => t.content), ['s', 'u1', 'a1']);
+    assert.deepEqual(
+      history.map((t) => t.content),
+      ['s', 'u1', 'a1'],
+    );
   });
 
   void it('parses the verdict as the first of "1" or "2"', () => {
@@ -62,10 +77,16 @@ void describe('labelling protocol', () => {
     assert.deepEqual(mergeOrders(2, null, 0, 3), { result: 'invalid', winner: null });
   });
 
-  void it('ships the paper\'s Table 12 points and finds categories by any name', () => {
+  void it("ships the paper's Table 12 points and finds categories by any name", () => {
     const c = defaultPointsConfig();
-    assert.deepEqual(c.categories.map((x) => x.name), ['roleplay', 'chitchat', 'subjective knowledge QA', 'objective knowledge QA', 'text creation', 'overall']);
-    assert.deepEqual(findCategory(c, 'roleplay')!.points.map((p) => p.zh), ['人设和情感带入', '对话感', '共情能力', '关系特点体现', '个性化特征体现', '内容丰富性']);
+    assert.deepEqual(
+      c.categories.map((x) => x.name),
+      ['roleplay', 'chitchat', 'subjective knowledge QA', 'objective knowledge QA', 'text creation', 'overall'],
+    );
+    assert.deepEqual(
+      findCategory(c, 'roleplay')!.points.map((p) => p.zh),
+      ['人设和情感带入', '对话感', '共情能力', '关系特点体现', '个性化特征体现', '内容丰富性'],
+    );
     assert.equal(findCategory(c, '客观知识问答')!.name, 'objective knowledge QA');
     assert.equal(findCategory(c, 'obj_qa')!.name, 'objective knowledge QA');
     assert.equal(findCategory(c, 'Subjective Knowledge QA')!.name, 'subjective knowledge QA');
@@ -91,7 +112,10 @@ void describe('labelling protocol', () => {
     }`);
     assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
     const c = r.config;
-    assert.deepEqual(findCategory(c, 'chitchat')!.points, [{ id: 'empathy_ability', zh: '共情能力', en: 'empathy ability' }, { id: 'humour', zh: '幽默感', en: 'humour' }]);
+    assert.deepEqual(findCategory(c, 'chitchat')!.points, [
+      { id: 'empathy_ability', zh: '共情能力', en: 'empathy ability' },
+      { id: 'humour', zh: '幽默感', en: 'humour' },
+    ]);
     assert.equal(findCategory(c, 'chitchat')!.fromPaper, false);
     assert.equal(findCategory(c, 'roleplay'), undefined);
     assert.equal(findCategory(c, 'coding')!.points[0].zh, '正确性');
@@ -100,7 +124,9 @@ void describe('labelling protocol', () => {
   });
 
   void it('reports config errors at their line and column', () => {
-    const r = compilePointsConfig('{\n  "categories": {\n    "chitchat": { "points": [ 3, "a|b" ] },\n    "x": { "pointz": [] }\n  },\n  "uncategorised": "never"\n}');
+    const r = compilePointsConfig(
+      '{\n  "categories": {\n    "chitchat": { "points": [ 3, "a|b" ] },\n    "x": { "pointz": [] }\n  },\n  "uncategorised": "never"\n}',
+    );
     assert.ok(!r.ok);
     assert.deepEqual(
       r.errors.map((e) => `${e.line}:${e.column}: ${e.message}`),
@@ -118,18 +144,23 @@ void describe('labelling protocol', () => {
   });
 
   void it('reads user templates: version required, placeholders checked, defaults filled in', () => {
-    const ok = compileTemplates('{ "version": "mine-1", "lang": "en", "pairwise": "Which is better at {point}? Q: {query}\\nA: {response1}\\nB: {response2}" }');
+    const ok = compileTemplates(
+      '{ "version": "mine-1", "lang": "en", "pairwise": "Which is better at {point}? Q: {query}\\nA: {response1}\\nB: {response2}" }',
+    );
     assert.ok(ok.ok);
     assert.equal(ok.templates.version, 'mine-1');
     assert.equal(ok.templates.classify, DEFAULT_TEMPLATES.en.classify);
     assert.equal(ok.warnings.length, 1, 'no {history}: warned');
     const bad = compileTemplates('{\n  "lang": "fr",\n  "pairwise": "{point} {query}"\n}');
     assert.ok(!bad.ok);
-    assert.deepEqual(bad.errors.map((e) => `${e.line}:${e.column}: ${e.message}`), [
-      '1:1: missing required key "version" (stored with every label; change it whenever the wording changes)',
-      '2:11: "lang" must be "zh" or "en", not "fr"',
-      '3:15: "pairwise" must contain {response1}, {response2}',
-    ]);
+    assert.deepEqual(
+      bad.errors.map((e) => `${e.line}:${e.column}: ${e.message}`),
+      [
+        '1:1: missing required key "version" (stored with every label; change it whenever the wording changes)',
+        '2:11: "lang" must be "zh" or "en", not "fr"',
+        '3:15: "pairwise" must contain {response1}, {response2}',
+      ],
+    );
     const reused = compileTemplates('{ "version": "dmoerm-zh-1" }');
     assert.ok(!reused.ok);
   });
@@ -141,7 +172,14 @@ void describe('labelling protocol', () => {
     const tasks = [...recordTasks(tag, 7, record, category)];
     assert.equal(tasks.length, pairCount(4) * 5 * 2);
     assert.equal(new Set(tasks.map((t) => t.key)).size, tasks.length);
-    assert.deepEqual(tasks.slice(0, 3).map((t) => t.key), ['m|dmoerm-zh-1|zh|h0|abcd|0-1|conversational_sense|ab', 'm|dmoerm-zh-1|zh|h0|abcd|0-1|conversational_sense|ba', 'm|dmoerm-zh-1|zh|h0|abcd|0-1|proactivity|ab']);
+    assert.deepEqual(
+      tasks.slice(0, 3).map((t) => t.key),
+      [
+        'm|dmoerm-zh-1|zh|h0|abcd|0-1|conversational_sense|ab',
+        'm|dmoerm-zh-1|zh|h0|abcd|0-1|conversational_sense|ba',
+        'm|dmoerm-zh-1|zh|h0|abcd|0-1|proactivity|ab',
+      ],
+    );
     assert.deepEqual([...recordTasks(tag, 7, record, category)], tasks);
     assert.ok(tasks.every((t) => t.a < t.b));
   });

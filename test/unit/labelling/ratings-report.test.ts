@@ -29,7 +29,12 @@ function writeRated(dir: string): string {
     id: `000000000000000${i}`,
     context: [{ role: 'user', content: r.question }],
     category: r.category,
-    responses: r.answers.map((a) => ({ text: a.text, ratings: Object.entries(a.ratings).flatMap(([source, rs]: [string, Record<string, number>]) => Object.entries(rs).map(([aspect, value]) => ({ aspect, value, source }))) })),
+    responses: r.answers.map((a) => ({
+      text: a.text,
+      ratings: Object.entries(a.ratings).flatMap(([source, rs]: [string, Record<string, number>]) =>
+        Object.entries(rs).map(([aspect, value]) => ({ aspect, value, source })),
+      ),
+    })),
     preference: { ranking: [1, 2, 3] },
   }));
   writeFileSync(file, canonical.map((c) => JSON.stringify(c)).join('\n') + '\n');
@@ -37,7 +42,7 @@ function writeRated(dir: string): string {
 }
 
 void describe('labels from ratings, report, export', () => {
-  void it('derives pairwise point labels from one source\'s ratings: higher wins, equal is a tie', async () => {
+  void it("derives pairwise point labels from one source's ratings: higher wins, equal is a tie", async () => {
     const dir = tempDir();
     const dataset = await Dataset.open(writeRated(dir));
     try {
@@ -49,7 +54,12 @@ void describe('labels from ratings, report, export', () => {
       assert.deepEqual(s.byPoint, { correctness: 3, logic: 1 });
       const c = readStore(store);
       const byKey = Object.fromEntries([...c.labels.values()].map((l) => [`${l.point}:${l.a}-${l.b}`, [l.result, l.winner]]));
-      assert.deepEqual(byKey, { 'correctness:0-1': ['consistent', 0], 'correctness:0-2': ['consistent', 0], 'correctness:1-2': ['consistent', 2], 'logic:0-1': ['tie', null] });
+      assert.deepEqual(byKey, {
+        'correctness:0-1': ['consistent', 0],
+        'correctness:0-2': ['consistent', 0],
+        'correctness:1-2': ['consistent', 2],
+        'logic:0-1': ['tie', null],
+      });
 
       // Report: per point, with agreement against the human stars of the same aspect and the human ranking.
       const report = buildReport(c, { dataset });
@@ -64,7 +74,10 @@ void describe('labels from ratings, report, export', () => {
       // Export: DMoERM's points.jsonl, kept labels only, rank [1,2] when the first response wins.
       const out = exportPointsJsonl(c, dataset, join(dir, 'points.jsonl'));
       assert.equal(out.written, 3);
-      const lines = readFileSync(join(dir, 'points.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
+      const lines = readFileSync(join(dir, 'points.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as unknown);
       assert.deepEqual(lines[0], { query: '日心说是谁提出的？', responses: ['哥白尼', '牛顿'], rank: [1, 2], point: 'correctness' });
       assert.deepEqual(lines[2], { query: '日心说是谁提出的？', responses: ['牛顿', '不知道'], rank: [2, 1], point: 'correctness' });
 
@@ -83,8 +96,30 @@ void describe('labels from ratings, report, export', () => {
     const file = join(dir, 'r.jsonl');
     const store = LabelStore.open(file);
     const call = (pair: string, order: 'ab' | 'ba', verdict: 1 | 2 | null): CallLine => ({
-      type: 'call', key: `${pair}|${order}`, pairKey: pair, setup: 's', record: 'r', index: 0, category: 'chitchat', a: 0, b: 1, point: pair.split(':')[0], order,
-      provider: 'p', model: 'm', template: 't', lang: 'zh', history: false, reply: String(verdict), verdict, winner: null, promptTokens: 10, completionTokens: 1, tokensEstimated: false, ms: 1, ts: '',
+      type: 'call',
+      key: `${pair}|${order}`,
+      pairKey: pair,
+      setup: 's',
+      record: 'r',
+      index: 0,
+      category: 'chitchat',
+      a: 0,
+      b: 1,
+      point: pair.split(':')[0],
+      order,
+      provider: 'p',
+      model: 'm',
+      template: 't',
+      lang: 'zh',
+      history: false,
+      reply: String(verdict),
+      verdict,
+      winner: null,
+      promptTokens: 10,
+      completionTokens: 1,
+      tokensEstimated: false,
+      ms: 1,
+      ts: '',
     });
     store.append(call('empathy:1', 'ab', 1));
     store.append(call('empathy:1', 'ba', 2)); // consistent: response 0
@@ -96,7 +131,15 @@ void describe('labels from ratings, report, export', () => {
     store.close();
     const r = buildReport(readStore(file));
     assert.deepEqual(
-      r.rows.map(({ asked, consistent, inconsistent, invalid, kept, pending, firstPosition }) => ({ asked, consistent, inconsistent, invalid, kept, pending, firstPosition })),
+      r.rows.map(({ asked, consistent, inconsistent, invalid, kept, pending, firstPosition }) => ({
+        asked,
+        consistent,
+        inconsistent,
+        invalid,
+        kept,
+        pending,
+        firstPosition,
+      })),
       [{ asked: 3, consistent: 1, inconsistent: 1, invalid: 1, kept: 1, pending: 1, firstPosition: 3 / 6 }],
     );
     assert.equal(r.calls, 7);

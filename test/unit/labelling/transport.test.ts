@@ -29,17 +29,38 @@ void describe('retry', () => {
   void it('backs off exponentially with full jitter, capped', () => {
     const p = { ...defaultRetryPolicy, baseDelayMs: 100, maxDelayMs: 1000 };
     const err = new JudgeError('x', 'http', true, false, 503);
-    assert.equal(retryDelay(1, err, p, () => 1), 100);
-    assert.equal(retryDelay(3, err, p, () => 1), 400);
-    assert.equal(retryDelay(10, err, p, () => 1), 1000);
-    assert.equal(retryDelay(3, err, p, () => 0), 0);
-    assert.equal(retryDelay(3, err, p, () => 0.5), 200);
+    assert.equal(
+      retryDelay(1, err, p, () => 1),
+      100,
+    );
+    assert.equal(
+      retryDelay(3, err, p, () => 1),
+      400,
+    );
+    assert.equal(
+      retryDelay(10, err, p, () => 1),
+      1000,
+    );
+    assert.equal(
+      retryDelay(3, err, p, () => 0),
+      0,
+    );
+    assert.equal(
+      retryDelay(3, err, p, () => 0.5),
+      200,
+    );
   });
 
   void it('never retries before Retry-After, and adds at most 10%', () => {
     const err = new JudgeError('x', 'http', true, false, 429, 5000);
-    assert.equal(retryDelay(1, err, defaultRetryPolicy, () => 0), 5000);
-    assert.equal(retryDelay(1, err, defaultRetryPolicy, () => 1), 5500);
+    assert.equal(
+      retryDelay(1, err, defaultRetryPolicy, () => 0),
+      5000,
+    );
+    assert.equal(
+      retryDelay(1, err, defaultRetryPolicy, () => 1),
+      5500,
+    );
   });
 
   void it('retries retryable errors until success, gives up after maxAttempts, never retries the rest', async () => {
@@ -164,6 +185,9 @@ void describe('OpenAI-compatible provider', () => {
     setTimeout(() => controller.abort(), 20);
     await assert.rejects(call, (e: unknown) => e instanceof JudgeError && e.kind === 'cancelled');
 
-    await assert.rejects(new OpenAIProvider({ baseUrl: 'http://127.0.0.1:1/v1', model: 'm' }).complete('x', {}), (e: unknown) => e instanceof JudgeError && e.kind === 'network');
+    await assert.rejects(
+      new OpenAIProvider({ baseUrl: 'http://127.0.0.1:1/v1', model: 'm' }).complete('x', {}),
+      (e: unknown) => e instanceof JudgeError && e.kind === 'network',
+    );
   });
 });

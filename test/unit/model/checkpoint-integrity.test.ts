@@ -50,6 +50,9 @@ void describe('checkpoint integrity', () => {
     const m = manifestOf(file);
     delete m.weightsSha256; // as an older run's manifest, so that only the values are checked
     writeFileSync(manifestFile(file), JSON.stringify(m));
-    assert.throws(() => loadCheckpoint(file), (e: unknown) => e instanceof NonFiniteWeightsError && /tensor 'head\/weight' holds NaN \(element 0\): the weights are not finite/.test(e.message));
+    assert.throws(
+      () => loadCheckpoint(file),
+      (e: unknown) => e instanceof NonFiniteWeightsError && /tensor 'head\/weight' holds NaN \(element 0\): the weights are not finite/.test(e.message),
+    );
   });
 });

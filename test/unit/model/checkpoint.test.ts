@@ -56,7 +56,9 @@ void describe('checkpoints', () => {
       const run = (e: Encoder, l: LoraAdapter, h: ScalarHead, m: MlpHead, r: Classifier) =>
         tf.tidy(() => {
           const out = e.forward(batch, { adapter: l });
-          return [h.forward(out.pooled), m.forward(out.pooled.slice([0, 0], [2, 3])), r.logits(out.pooled), out.hidden].map((t) => t.dataSync() as Float32Array);
+          return [h.forward(out.pooled), m.forward(out.pooled.slice([0, 0], [2, 3])), r.logits(out.pooled), out.hidden].map(
+            (t) => t.dataSync() as Float32Array,
+          );
         });
       const before = run(encoder, lora, head, mlp, router);
       const after = run(encoder2, lora2, head2, mlp2, router2);

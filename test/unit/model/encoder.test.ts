@@ -22,7 +22,10 @@ void describe('encoder and backend', () => {
   });
 
   void test('an explicit native backend that is not installed fails with a readable reason; auto falls back to wasm and says so', async () => {
-    await assert.rejects(initBackend('tfjs-node-gpu', { nativeModulePaths: ['/nonexistent'] }), /tfjs-node-gpu is not installed: run 'RewardLens: Install GPU Training Backend'/);
+    await assert.rejects(
+      initBackend('tfjs-node-gpu', { nativeModulePaths: ['/nonexistent'] }),
+      /tfjs-node-gpu is not installed: run 'RewardLens: Install GPU Training Backend'/,
+    );
     await assert.rejects(initBackend('tfjs-node'), /tfjs-node is not installed/);
     const info = await initBackend('auto');
     assert.equal(info.backend, 'wasm');
@@ -67,7 +70,13 @@ void describe('encoder and backend', () => {
     const rows = small.named().get('embeddings.word_embeddings.weight')!.arraySync() as number[][];
     keep.forEach((id, j) => assert.deepEqual(rows[j], full[id]));
     // the same sequence in both vocabularies gives the same output
-    const batchOf = (ids: number[]): TokenBatch => ({ ids: Int32Array.from(ids), typeIds: new Int32Array(4), mask: Int32Array.from([1, 1, 1, 1]), batch: 1, seqLen: 4 });
+    const batchOf = (ids: number[]): TokenBatch => ({
+      ids: Int32Array.from(ids),
+      typeIds: new Int32Array(4),
+      mask: Int32Array.from([1, 1, 1, 1]),
+      batch: 1,
+      seqLen: 4,
+    });
     const o1 = enc.forward(batchOf([3, 7, 19, 0]));
     const o2 = small.forward(batchOf([1, 2, 3, 0]));
     assert.deepEqual(o2.hidden.dataSync(), o1.hidden.dataSync());
@@ -75,7 +84,10 @@ void describe('encoder and backend', () => {
     assert.throws(() => enc.restrictVocab(Int32Array.from([20])), /token id 20 is outside the vocabulary/);
 
     const copy = enc.clone();
-    copy.named().get('embeddings.LayerNorm.bias')!.assign(tf.ones([64]));
+    copy
+      .named()
+      .get('embeddings.LayerNorm.bias')!
+      .assign(tf.ones([64]));
     assert.equal(enc.named().get('embeddings.LayerNorm.bias')!.dataSync()[0], 0);
     tf.dispose([o1.hidden, o1.pooled, o1.cls, o2.hidden, o2.pooled, o2.cls]);
     [enc, small, copy].forEach((e) => e.dispose());
@@ -84,7 +96,13 @@ void describe('encoder and backend', () => {
   void test('padding does not change the real tokens’ outputs; too-long batches are refused', () => {
     const enc = Encoder.create({ ...config, hiddenDropout: 0.1 }, 2);
     const short: TokenBatch = { ids: Int32Array.from([2, 5, 9]), typeIds: Int32Array.from([0, 1, 1]), mask: Int32Array.from([1, 1, 1]), batch: 1, seqLen: 3 };
-    const padded: TokenBatch = { ids: Int32Array.from([2, 5, 9, 0, 0]), typeIds: Int32Array.from([0, 1, 1, 0, 0]), mask: Int32Array.from([1, 1, 1, 0, 0]), batch: 1, seqLen: 5 };
+    const padded: TokenBatch = {
+      ids: Int32Array.from([2, 5, 9, 0, 0]),
+      typeIds: Int32Array.from([0, 1, 1, 0, 0]),
+      mask: Int32Array.from([1, 1, 1, 0, 0]),
+      batch: 1,
+      seqLen: 5,
+    };
     const a = enc.forward(short);
     const b = enc.forward(padded);
     const real = b.hidden.slice([0, 0, 0], [1, 3, 64]);

@@ -130,13 +130,19 @@ if (!isMainThread) {
     });
 
     void test('in-heap Slice, Unpack and SplitV return the values stock slicing defines', () => {
-      const x = tf.tensor(Float32Array.from({ length: 2 * 3 * 4 * 5 }, (_, i) => i), [2, 3, 4, 5]);
+      const x = tf.tensor(
+        Float32Array.from({ length: 2 * 3 * 4 * 5 }, (_, i) => i),
+        [2, 3, 4, 5],
+      );
       const at = (i: number, j: number, k: number, l: number): number => ((i * 3 + j) * 4 + k) * 5 + l;
       const box = tf.slice(x, [1, 0, 1, 2], [1, 3, 2, 2]).dataSync();
       const want: number[] = [];
       for (let j = 0; j < 3; j++) for (let k = 1; k < 3; k++) for (let l = 2; l < 4; l++) want.push(at(1, j, k, l));
       assert.deepEqual([...box], want);
-      assert.deepEqual([...tf.slice(x, [0, 2], [2, 1]).dataSync()], [...Array(2).keys()].flatMap((i) => [...Array(20).keys()].map((r) => at(i, 2, 0, 0) + r)));
+      assert.deepEqual(
+        [...tf.slice(x, [0, 2], [2, 1]).dataSync()],
+        [...Array(2).keys()].flatMap((i) => [...Array(20).keys()].map((r) => at(i, 2, 0, 0) + r)),
+      );
       const parts = tf.unstack(x, 2);
       assert.equal(parts.length, 4);
       assert.deepEqual(parts[3].shape, [2, 3, 5]);
@@ -152,7 +158,10 @@ if (!isMainThread) {
     });
 
     for (const lora of [true, false]) {
-      for (const [label, config] of [['no dropout', NO_DROPOUT], ['dropout', WITH_DROPOUT]] as const) {
+      for (const [label, config] of [
+        ['no dropout', NO_DROPOUT],
+        ['dropout', WITH_DROPOUT],
+      ] as const) {
         void test(`${lora ? 'LoRA' : 'full fine-tuning'}, ${label}: loss and gradients equal stock tfjs within 1e-4`, () => {
           const p = build(config, lora);
           const batch = pairBatch(3, 20, 5);
@@ -174,7 +183,10 @@ if (!isMainThread) {
       const vars = trainable(p);
       const sum = vars.map((v) => new Float32Array(v.size));
       let loss = 0;
-      for (const [from, to] of [[0, 2], [2, 5]]) {
+      for (const [from, to] of [
+        [0, 2],
+        [2, 5],
+      ]) {
         const shard = pairShard(batch, from, to);
         assert.ok(shard.seqLen <= batch.seqLen);
         const part = tf.tidy(() => {
@@ -184,7 +196,11 @@ if (!isMainThread) {
         loss += part.loss;
         part.grads.forEach((g, i) => g.forEach((x, j) => (sum[i][j] += x)));
       }
-      assertClose({ loss, grads: sum }, full, vars.map((v) => v.name));
+      assertClose(
+        { loss, grads: sum },
+        full,
+        vars.map((v) => v.name),
+      );
     });
 
     void test('a data-parallel step (main thread + 1 worker) updates the weights as one thread does', async () => {

@@ -44,7 +44,10 @@ async function serve(files: Record<string, Buffer>): Promise<Served> {
     const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     const start = range ? Number(range[1]) : 0;
     const slice = body.subarray(start);
-    res.writeHead(range ? 206 : 200, { 'Content-Length': slice.length, ...(range ? { 'Content-Range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}) });
+    res.writeHead(range ? 206 : 200, {
+      'Content-Length': slice.length,
+      ...(range ? { 'Content-Range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
+    });
     if (name === 'model.safetensors' && state.cutAfter !== undefined) {
       const cut = state.cutAfter;
       state.cutAfter = undefined;
@@ -74,7 +77,9 @@ void describe('Hub bases', () => {
       const cacheDir = join(dir, 'cache');
       server.cutAfter = 120_000;
       const progress: number[] = [];
-      await assert.rejects(hubFolder('org/tiny', { endpoint: server.url, cacheDir, onProgress: (f, done) => f === 'model.safetensors' && progress.push(done) }));
+      await assert.rejects(
+        hubFolder('org/tiny', { endpoint: server.url, cacheDir, onProgress: (f, done) => f === 'model.safetensors' && progress.push(done) }),
+      );
       const folder = join(cacheDir, 'org--tiny', 'main');
       assert.ok(!existsSync(join(folder, 'model.safetensors')), 'no half file under the real name');
       const part = readFileSync(join(folder, 'model.safetensors.part'));
@@ -89,7 +94,10 @@ void describe('Hub bases', () => {
         'the second try asks for the rest only',
       );
       for (const [name, body] of Object.entries(files)) assert.ok(readFileSync(join(folder, name)).equals(body), `${name} is byte for byte the served file`);
-      assert.deepEqual(readdirSync(folder).filter((f) => f.endsWith('.part')), []);
+      assert.deepEqual(
+        readdirSync(folder).filter((f) => f.endsWith('.part')),
+        [],
+      );
 
       server.requests.length = 0;
       await hubFolder('org/tiny', { endpoint: server.url, cacheDir });
@@ -120,11 +128,23 @@ void describe('Hub bases', () => {
     try {
       const events: string[] = [];
       const summary = await train(
-        { dataset: join(repoRoot(), 'test', 'fixtures', 'samples', 'hh-rlhf-harmless.sample.jsonl'), method: 'single', out: join(dir, 'run'), preset: 'tiny', base: 'org/tiny', backend: 'wasm', seed: 1, overrides: { 'maxSteps.base': 4, evalEvery: 2 } },
+        {
+          dataset: join(repoRoot(), 'test', 'fixtures', 'samples', 'hh-rlhf-harmless.sample.jsonl'),
+          method: 'single',
+          out: join(dir, 'run'),
+          preset: 'tiny',
+          base: 'org/tiny',
+          backend: 'wasm',
+          seed: 1,
+          overrides: { 'maxSteps.base': 4, evalEvery: 2 },
+        },
         { onEvent: (e) => e.type === 'phase' && events.push(e.message) },
       );
       assert.ok(summary.evaluation, 'trained and evaluated');
-      assert.ok(events.some((m) => /^downloading org\/tiny: model\.safetensors/.test(m)), events.join('\n'));
+      assert.ok(
+        events.some((m) => /^downloading org\/tiny: model\.safetensors/.test(m)),
+        events.join('\n'),
+      );
       assert.ok(existsSync(join(dir, 'train-cache', 'hub', 'org--tiny', 'main', 'model.safetensors')));
     } finally {
       process.env.HF_ENDPOINT = previous.endpoint;
@@ -165,7 +185,10 @@ void describe('Hub bases', () => {
     }
     const evil = await serve({ ...files, 'model.safetensors.index.json': Buffer.from(JSON.stringify({ weight_map: { a: '../../outside.safetensors' } })) });
     try {
-      await assert.rejects(hubFolder('org/tiny', { endpoint: evil.url, cacheDir: join(dir, 'cache-evil') }), /shard name "..\/..\/outside.safetensors" is not a plain/);
+      await assert.rejects(
+        hubFolder('org/tiny', { endpoint: evil.url, cacheDir: join(dir, 'cache-evil') }),
+        /shard name "..\/..\/outside.safetensors" is not a plain/,
+      );
     } finally {
       await evil.close();
     }

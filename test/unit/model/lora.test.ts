@@ -108,7 +108,10 @@ void describe('LoRA adapter', () => {
     enc.setTrainable(false);
     const frozen = grads();
     for (let i = 0; i < trainable.length; i++) assert.ok(maxAbsDiff(trainable[i], frozen[i]) < 1e-7, `variable ${i}`);
-    assert.ok(trainable.some((g) => g.some((x) => Math.abs(x) > 1e-6)), 'gradients are all zero');
+    assert.ok(
+      trainable.some((g) => g.some((x) => Math.abs(x) > 1e-6)),
+      'gradients are all zero',
+    );
     enc.dispose();
     lora.dispose();
   });

@@ -74,11 +74,20 @@ void describe('safetensors', () => {
       const hugeHeader = good.slice();
       new DataView(hugeHeader.buffer).setBigUint64(0, 1n << 40n, true);
       writeFileSync(file, hugeHeader);
-      assert.throws(() => readSafetensors(file), (e: Error) => e.message.includes(file) && /header length .* exceeds the file size/.test(e.message));
+      assert.throws(
+        () => readSafetensors(file),
+        (e: Error) => e.message.includes(file) && /header length .* exceeds the file size/.test(e.message),
+      );
       writeFileSync(file, new Uint8Array([1, 2, 3]));
       assert.throws(() => readSafetensors(file), /shorter than the 8-byte header length/);
-      assert.throws(() => readSafetensors(rawFile({ w: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, new Uint8Array(8))), /lie outside the 8 data bytes/);
-      assert.throws(() => readSafetensors(rawFile({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, new Uint8Array(8))), /has 8 bytes, but F32 \[3\] needs 12/);
+      assert.throws(
+        () => readSafetensors(rawFile({ w: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, new Uint8Array(8))),
+        /lie outside the 8 data bytes/,
+      );
+      assert.throws(
+        () => readSafetensors(rawFile({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, new Uint8Array(8))),
+        /has 8 bytes, but F32 \[3\] needs 12/,
+      );
       assert.throws(() => readSafetensors(rawFile({ w: { dtype: 'C64', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8))), /unsupported dtype C64/);
       const notJson = good.slice();
       notJson[8] = 0x7e; // '~'

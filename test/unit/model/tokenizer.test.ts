@@ -39,7 +39,10 @@ const tiny = TextTokenizer.fromFile(TINY);
 
 /** The reference rows without their right padding. */
 function unpadded(row: number[], mask: number[]): number[] {
-  return row.slice(0, mask.reduce((a, b) => a + b, 0));
+  return row.slice(
+    0,
+    mask.reduce((a, b) => a + b, 0),
+  );
 }
 
 void describe('tiny-bert fixture (transformers + tokenizers reference)', () => {
@@ -88,7 +91,10 @@ void describe('shipped bert-base-chinese tokenizer', () => {
     const rust: Array<[string, number[]]> = [
       ['你好，世界 Hello world', [872, 1962, 8024, 686, 4518, 8701, 8572]],
       ['Café naïve RÉSUMÉ', [8377, 11469, 8857, 8847, 11442, 8505]],
-      ['GPT-4o 在 2024 年发布，价格 $5/1M tokens！', [13228, 8165, 118, 125, 8167, 1762, 9707, 8159, 2399, 1355, 2357, 8024, 817, 3419, 109, 126, 120, 12103, 8228, 11285, 8118, 8013]],
+      [
+        'GPT-4o 在 2024 年发布，价格 $5/1M tokens！',
+        [13228, 8165, 118, 125, 8167, 1762, 9707, 8159, 2399, 1355, 2357, 8024, 817, 3419, 109, 126, 120, 12103, 8228, 11285, 8118, 8013],
+      ],
       ['unaffordable antidisestablishmentarianism', [163, 8374, 9049, 8372, 8521, 8862, 9204, 9172, 12856, 8383, 8204, 13128, 8631, 11172, 13154, 10244]],
       ['tab\there\u00a0nbsp\u3000x\u200by\u0000z', [10476, 10815, 8400, 11266]],
       ['😀 ㊗ ①', [100, 100, 405]],
@@ -101,7 +107,12 @@ void describe('shipped bert-base-chinese tokenizer', () => {
     const zh = '如何简洁地描写点心的香味';
     assert.equal(bert.tokenize(zh).length, [...zh].length);
     assert.deepEqual(bert.tokens(bert.tokenize('Hello WORLD')), ['hello', 'world']);
-    assert.ok(bert.tokens(bert.tokenize('antidisestablishmentarianism')).slice(1).every((t) => t.startsWith('##')));
+    assert.ok(
+      bert
+        .tokens(bert.tokenize('antidisestablishmentarianism'))
+        .slice(1)
+        .every((t) => t.startsWith('##')),
+    );
   });
 
   void test('a long context keeps its end, a long response its start, the response gets half of maxLen', () => {
@@ -191,13 +202,22 @@ void describe('loading', () => {
 
   void test('errors name the file and the reason', () => {
     const missing = join(dir, 'nope', 'tokenizer.json');
-    assert.throws(() => TextTokenizer.fromFile(missing), (e: Error) => e.message.startsWith(`${missing}: cannot read the tokenizer (no such file or folder)`));
+    assert.throws(
+      () => TextTokenizer.fromFile(missing),
+      (e: Error) => e.message.startsWith(`${missing}: cannot read the tokenizer (no such file or folder)`),
+    );
     const broken = join(dir, 'broken.json');
     writeFileSync(broken, '{"model": ');
-    assert.throws(() => TextTokenizer.fromFile(broken), (e: Error) => e.message.startsWith(`${broken}: the tokenizer is not valid JSON`));
+    assert.throws(
+      () => TextTokenizer.fromFile(broken),
+      (e: Error) => e.message.startsWith(`${broken}: the tokenizer is not valid JSON`),
+    );
     const notTokenizer = join(dir, 'other.json');
     writeFileSync(notTokenizer, '{"hello": 1}');
-    assert.throws(() => TextTokenizer.fromFile(notTokenizer), (e: Error) => e.message.startsWith(`${notTokenizer}: cannot load the tokenizer`));
+    assert.throws(
+      () => TextTokenizer.fromFile(notTokenizer),
+      (e: Error) => e.message.startsWith(`${notTokenizer}: cannot load the tokenizer`),
+    );
   });
 
   void test('a tokenizer without [CLS] is refused with the reason', () => {

@@ -31,7 +31,10 @@ function preferenceBatch(P: number, T: number, seed: number): TokenBatch {
     const ctx = 2 + Math.floor(next() * 3);
     const resp = 3 + Math.floor(next() * (T - ctx - 3));
     const markAt = ctx + Math.floor(next() * resp);
-    for (const [row, winner] of [[p, true], [P + p, false]] as const) {
+    for (const [row, winner] of [
+      [p, true],
+      [P + p, false],
+    ] as const) {
       for (let t = 0; t < ctx + resp; t++) {
         const at = row * T + t;
         ids[at] = winner && t === markAt ? MARK : token();
@@ -145,12 +148,18 @@ void describe('training on the wasm backend', () => {
     const [big, small, ce] = tf.tidy(() => [
       pairwiseLoss(tf.tensor1d([100, 0]), tf.tensor1d([0, 100])).dataSync()[0],
       pairwiseLoss(tf.tensor1d([0.7]), tf.tensor1d([0.2])).dataSync()[0],
-      crossEntropy(tf.tensor2d([[2, 0, -1], [0, 0, 0]]), Int32Array.from([0, 2])).dataSync()[0],
+      crossEntropy(
+        tf.tensor2d([
+          [2, 0, -1],
+          [0, 0, 0],
+        ]),
+        Int32Array.from([0, 2]),
+      ).dataSync()[0],
     ]);
     assert.ok(Math.abs(big - 50) < 1e-4, `${big}`); // (log(1+e^-100) + log(1+e^100)) / 2
     assert.ok(Math.abs(small - Math.log1p(Math.exp(-0.5))) < 1e-6);
     const lse = Math.log(Math.exp(2) + 1 + Math.exp(-1));
-    assert.ok(Math.abs(ce - ((lse - 2) + Math.log(3)) / 2) < 1e-5);
+    assert.ok(Math.abs(ce - (lse - 2 + Math.log(3)) / 2) < 1e-5);
     assert.equal(pairAccuracy(Float32Array.from([1, 0.5, 0.2]), Float32Array.from([0, 0.5, 0.3])), 1 / 3);
     assert.ok(Number.isNaN(pairAccuracy(new Float32Array(0), new Float32Array(0))));
     assert.throws(() => crossEntropy(tf.zeros([1, 2]), Int32Array.from([2])), /label 2 is outside 0\.\.1/);

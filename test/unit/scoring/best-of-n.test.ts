@@ -4,7 +4,12 @@ import type { PairJudgement, PreferenceRecord } from '../../../src/core/dataset/
 import { argmax, bestOfNRecord, humanVerdict, isHit, klBestOfN, matchesFilter, summarizeBestOfN } from '../../../src/core/scoring/best-of-n';
 
 function ranked(ranking: number[] | undefined, n = ranking?.length ?? 2): PreferenceRecord {
-  return { id: 'r', context: [{ role: 'user', content: 'q' }], responses: Array.from({ length: n }, (_, i) => ({ text: `r${i}` })), ...(ranking ? { preference: { ranking } } : {}) };
+  return {
+    id: 'r',
+    context: [{ role: 'user', content: 'q' }],
+    responses: Array.from({ length: n }, (_, i) => ({ text: `r${i}` })),
+    ...(ranking ? { preference: { ranking } } : {}),
+  };
 }
 
 function paired(n: number, pairs: PairJudgement[]): PreferenceRecord {
@@ -70,15 +75,33 @@ void describe('best-of-n', () => {
 
   void it('summary: hit rate, mean human rank of the pick, the random baseline, per n with KL_bon', () => {
     const rows = [
-      bestOfNRecord(0, ranked([1, 2]), [[1, 0], [0, 1]]),
-      bestOfNRecord(1, ranked([2, 1]), [[0, 1], [0, 1]]),
-      bestOfNRecord(2, ranked([3, 1, 2]), [[0, 0, 1], [0, 1, 0]]),
-      bestOfNRecord(3, ranked([1, 1]), [[1, 0], [0, 1]]),
+      bestOfNRecord(0, ranked([1, 2]), [
+        [1, 0],
+        [0, 1],
+      ]),
+      bestOfNRecord(1, ranked([2, 1]), [
+        [0, 1],
+        [0, 1],
+      ]),
+      bestOfNRecord(2, ranked([3, 1, 2]), [
+        [0, 0, 1],
+        [0, 1, 0],
+      ]),
+      bestOfNRecord(3, ranked([1, 1]), [
+        [1, 0],
+        [0, 1],
+      ]),
     ];
     const s = summarizeBestOfN(rows, 2);
     assert.equal(s.records, 4);
     assert.equal(s.judged, 3);
-    assert.deepEqual(s.models.map((m) => [m.hits, m.judged]), [[2, 3], [2, 3]]);
+    assert.deepEqual(
+      s.models.map((m) => [m.hits, m.judged]),
+      [
+        [2, 3],
+        [2, 3],
+      ],
+    );
     assert.equal(s.models[0].hitRate, 2 / 3);
     // Model 0 picks ranks 1, 1, 2, 1; model 1 picks ranks 2, 1, 1, 1.
     assert.equal(s.models[0].meanRank, 5 / 4);
@@ -87,16 +110,30 @@ void describe('best-of-n', () => {
     // Random: hit 1/2, 1/2, 1/3; mean rank 1.5, 1.5, 2, 1.
     assert.ok(Math.abs(s.random.hitRate! - (1 / 2 + 1 / 2 + 1 / 3) / 3) < 1e-12);
     assert.equal(s.random.meanRank, (1.5 + 1.5 + 2 + 1) / 4);
-    assert.deepEqual(s.byN.map((g) => [g.n, g.records, g.judged]), [[2, 3, 2], [3, 1, 1]]);
+    assert.deepEqual(
+      s.byN.map((g) => [g.n, g.records, g.judged]),
+      [
+        [2, 3, 2],
+        [3, 1, 1],
+      ],
+    );
     assert.equal(s.byN[0].kl, klBestOfN(2));
     assert.equal(s.byN[1].kl, klBestOfN(3));
-    assert.deepEqual(s.byN[1].models.map((m) => m.hits), [0, 1]);
+    assert.deepEqual(
+      s.byN[1].models.map((m) => m.hits),
+      [0, 1],
+    );
     assert.equal(summarizeBestOfN([], 2).models[0].hitRate, undefined);
   });
 
   void it('mean human rank averages over the records the random baseline does (fully ranked ones)', () => {
     // A pairs-only record with a response in no pair: its pick's rank from pairs has no random counterpart.
-    const pairsOnly: PreferenceRecord = { id: 'p', context: [], responses: [{ text: 'a' }, { text: 'b' }, { text: 'c' }], preference: { pairs: [{ a: 0, b: 1, winner: 0 }] } };
+    const pairsOnly: PreferenceRecord = {
+      id: 'p',
+      context: [],
+      responses: [{ text: 'a' }, { text: 'b' }, { text: 'c' }],
+      preference: { pairs: [{ a: 0, b: 1, winner: 0 }] },
+    };
     const rows = [bestOfNRecord(0, ranked([1, 2]), [[1, 0]]), bestOfNRecord(1, pairsOnly, [[0, 1, 0]])];
     const s = summarizeBestOfN(rows, 1);
     assert.equal(s.models[0].ranked, 1);
@@ -106,12 +143,30 @@ void describe('best-of-n', () => {
   });
 
   void it('filters rows where a model misses and where the models disagree', () => {
-    const agreeHit = bestOfNRecord(0, ranked([1, 2]), [[1, 0], [1, 0]]);
-    const agreeMiss = bestOfNRecord(1, ranked([1, 2]), [[0, 1], [0, 1]]);
-    const split = bestOfNRecord(2, ranked([1, 2]), [[1, 0], [0, 1]]);
+    const agreeHit = bestOfNRecord(0, ranked([1, 2]), [
+      [1, 0],
+      [1, 0],
+    ]);
+    const agreeMiss = bestOfNRecord(1, ranked([1, 2]), [
+      [0, 1],
+      [0, 1],
+    ]);
+    const split = bestOfNRecord(2, ranked([1, 2]), [
+      [1, 0],
+      [0, 1],
+    ]);
     const rows = [agreeHit, agreeMiss, split];
-    assert.deepEqual(rows.filter((r) => matchesFilter(r, 'all')).map((r) => r.index), [0, 1, 2]);
-    assert.deepEqual(rows.filter((r) => matchesFilter(r, 'missed')).map((r) => r.index), [1, 2]);
-    assert.deepEqual(rows.filter((r) => matchesFilter(r, 'disagree')).map((r) => r.index), [2]);
+    assert.deepEqual(
+      rows.filter((r) => matchesFilter(r, 'all')).map((r) => r.index),
+      [0, 1, 2],
+    );
+    assert.deepEqual(
+      rows.filter((r) => matchesFilter(r, 'missed')).map((r) => r.index),
+      [1, 2],
+    );
+    assert.deepEqual(
+      rows.filter((r) => matchesFilter(r, 'disagree')).map((r) => r.index),
+      [2],
+    );
   });
 });

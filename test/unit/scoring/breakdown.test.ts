@@ -13,11 +13,7 @@ const record: PreferenceRecord = {
   id: 'rec',
   category: 'objective knowledge QA',
   context: [{ role: 'user', content: `<script>alert(1)</script> why?` }],
-  responses: [
-    { text: 'a', ratings: [{ aspect: 'Correctness', value: 3, source: 'judge' }] },
-    { text: XSS, model: 'm2' },
-    { text: 'c' },
-  ],
+  responses: [{ text: 'a', ratings: [{ aspect: 'Correctness', value: 3, source: 'judge' }] }, { text: XSS, model: 'm2' }, { text: 'c' }],
   preference: { ranking: [2, 1, 3] },
 };
 
@@ -45,7 +41,11 @@ function build(language = 'en') {
     line: 5,
     record,
     score,
-    manifest: { method: 'dmoerm', categories: ['objective knowledge QA', 'subjective knowledge QA'], ensemble: { members: ['run-a', 'run-b'], aggregation: 'mean', lambda: 0 } },
+    manifest: {
+      method: 'dmoerm',
+      categories: ['objective knowledge QA', 'subjective knowledge QA'],
+      ensemble: { members: ['run-a', 'run-b'], aggregation: 'mean', lambda: 0 },
+    },
     modelFile: '/m/model.onnx',
     modelName: 'm/model.onnx',
     language,
@@ -69,18 +69,36 @@ void describe('reward breakdown', () => {
 
   void it('router probabilities, most likely first, and the record’s own category beside them', () => {
     const d = build();
-    assert.deepEqual(d.router, { chosen: 'subjective knowledge QA', categories: [{ name: 'subjective knowledge QA', probability: 0.7 }, { name: 'objective knowledge QA', probability: 0.3 }] });
+    assert.deepEqual(d.router, {
+      chosen: 'subjective knowledge QA',
+      categories: [
+        { name: 'subjective knowledge QA', probability: 0.7 },
+        { name: 'objective knowledge QA', probability: 0.3 },
+      ],
+    });
     assert.equal(d.category, 'objective knowledge QA');
   });
 
   void it('one row per capability point in the UI language (the other as alternative), members by name', () => {
-    assert.deepEqual(build('en').capabilities.map((c) => [c.key, c.label, c.alternative, c.scores]), [
-      ['correctness', 'correctness', '正确性', [0.8, 0.5, 0.1]],
-      ['fluency', '流畅性', undefined, [0.2, 0.6, 0.4]],
-    ]);
-    assert.deepEqual(build('zh-cn').capabilities.map((c) => c.label), ['正确性', '流畅性']);
+    assert.deepEqual(
+      build('en').capabilities.map((c) => [c.key, c.label, c.alternative, c.scores]),
+      [
+        ['correctness', 'correctness', '正确性', [0.8, 0.5, 0.1]],
+        ['fluency', '流畅性', undefined, [0.2, 0.6, 0.4]],
+      ],
+    );
+    assert.deepEqual(
+      build('zh-cn').capabilities.map((c) => c.label),
+      ['正确性', '流畅性'],
+    );
     assert.equal(build('zh-tw').language, 'zh');
-    assert.deepEqual(build().members.map((m) => [m.label, m.scores]), [['run-a', [1, 0, -1]], ['run-b', [0.8, 0.8, 0.6]]]);
+    assert.deepEqual(
+      build().members.map((m) => [m.label, m.scores]),
+      [
+        ['run-a', [1, 0, -1]],
+        ['run-b', [0.8, 0.8, 0.6]],
+      ],
+    );
     assert.deepEqual(build().model.ensemble, { members: ['run-a', 'run-b'], aggregation: 'mean' });
   });
 

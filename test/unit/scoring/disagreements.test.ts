@@ -4,29 +4,64 @@ import type { LabelInput, ScoredRecordInput } from '../../../src/core/scoring/di
 import { exportLine, filterRows, findDisagreements, sigmoid } from '../../../src/core/scoring/disagreements';
 
 function rec(index: number, rewards: number[], pairs: Array<[number, number]>, extra: Partial<ScoredRecordInput> = {}): ScoredRecordInput {
-  return { index, line: index + 1, id: `r${index}`, rewards, datasetCategory: index % 2 ? 'odd' : 'even', pairs: pairs.map(([winner, loser]) => ({ winner, loser })), ...extra };
+  return {
+    index,
+    line: index + 1,
+    id: `r${index}`,
+    rewards,
+    datasetCategory: index % 2 ? 'odd' : 'even',
+    pairs: pairs.map(([winner, loser]) => ({ winner, loser })),
+    ...extra,
+  };
 }
 
-function label(record: string, a: number, b: number, point: string, winner: number | null, result: LabelInput['result'] = 'consistent', source = 'judge'): LabelInput {
+function label(
+  record: string,
+  a: number,
+  b: number,
+  point: string,
+  winner: number | null,
+  result: LabelInput['result'] = 'consistent',
+  source = 'judge',
+): LabelInput {
   return { record, a, b, point, winner, result, source };
 }
 
 void describe('findDisagreements', () => {
   void test('exactly the pairs whose human winner does not get the higher reward: ties and NaN included', () => {
     const records = [
-      rec(0, [1, 2, 3], [[0, 1], [0, 2], [1, 2]]), // 0<1, 0<2 disagree; 1<2 disagrees too
-      rec(1, [3, 2, 1], [[0, 1], [0, 2], [1, 2]]), // all agree
+      rec(
+        0,
+        [1, 2, 3],
+        [
+          [0, 1],
+          [0, 2],
+          [1, 2],
+        ],
+      ), // 0<1, 0<2 disagree; 1<2 disagrees too
+      rec(
+        1,
+        [3, 2, 1],
+        [
+          [0, 1],
+          [0, 2],
+          [1, 2],
+        ],
+      ), // all agree
       rec(2, [1, 1], [[1, 0]]), // equal rewards: no credit
       rec(3, [NaN, 0], [[0, 1]]),
     ];
     const rows = findDisagreements(records);
-    assert.deepEqual(rows.map((r) => [r.index, r.humanWinner, r.humanLoser]), [
-      [0, 0, 2],
-      [0, 0, 1],
-      [0, 1, 2],
-      [2, 1, 0],
-      [3, 0, 1],
-    ]);
+    assert.deepEqual(
+      rows.map((r) => [r.index, r.humanWinner, r.humanLoser]),
+      [
+        [0, 0, 2],
+        [0, 0, 1],
+        [0, 1, 2],
+        [2, 1, 0],
+        [3, 0, 1],
+      ],
+    );
     // The count agrees with the agreement rule (pairs − agree), record by record.
     for (const r of records) {
       const agree = r.pairs.filter((p) => r.rewards[p.winner] > r.rewards[p.loser]).length;
@@ -35,14 +70,29 @@ void describe('findDisagreements', () => {
   });
 
   void test('sorted by margin r_loser − r_winner (the same order as σ of it), NaN last, then by record and pair', () => {
-    const rows = findDisagreements([rec(5, [0, 0.5], [[0, 1]]), rec(1, [0, 4], [[0, 1]]), rec(3, [0, 0.5], [[0, 1]]), rec(0, [0, 40, 41], [[0, 2], [0, 1]])]);
-    assert.deepEqual(rows.map((r) => [r.index, r.humanLoser, r.margin]), [
-      [0, 2, 41],
-      [0, 1, 40],
-      [1, 1, 4],
-      [3, 1, 0.5],
-      [5, 1, 0.5],
+    const rows = findDisagreements([
+      rec(5, [0, 0.5], [[0, 1]]),
+      rec(1, [0, 4], [[0, 1]]),
+      rec(3, [0, 0.5], [[0, 1]]),
+      rec(
+        0,
+        [0, 40, 41],
+        [
+          [0, 2],
+          [0, 1],
+        ],
+      ),
     ]);
+    assert.deepEqual(
+      rows.map((r) => [r.index, r.humanLoser, r.margin]),
+      [
+        [0, 2, 41],
+        [0, 1, 40],
+        [1, 1, 4],
+        [3, 1, 0.5],
+        [5, 1, 0.5],
+      ],
+    );
     for (let i = 1; i < rows.length; i++) assert.ok(rows[i - 1].confidence >= rows[i].confidence);
     assert.equal(rows[2].confidence, sigmoid(4));
     assert.ok(Math.abs(sigmoid(4) - 1 / (1 + Math.exp(-4))) < 1e-15);
@@ -112,15 +162,38 @@ void describe('filterRows and exportLine', () => {
 
   void test('by dataset category, router category and label-noise flag; no filter returns the list itself', () => {
     assert.equal(filterRows(rows, {}), rows);
-    assert.deepEqual(filterRows(rows, { category: 'even' }).map((r) => r.index), [2, 0]);
-    assert.deepEqual(filterRows(rows, { routerCategory: 'x' }).map((r) => r.index), [2, 0]);
+    assert.deepEqual(
+      filterRows(rows, { category: 'even' }).map((r) => r.index),
+      [2, 0],
+    );
+    assert.deepEqual(
+      filterRows(rows, { routerCategory: 'x' }).map((r) => r.index),
+      [2, 0],
+    );
     assert.deepEqual(filterRows(rows, { routerCategory: 'x', category: 'odd' }), []);
-    assert.deepEqual(filterRows(rows, { labelNoiseOnly: true }).map((r) => r.index), [2]);
+    assert.deepEqual(
+      filterRows(rows, { labelNoiseOnly: true }).map((r) => r.index),
+      [2],
+    );
   });
 
   void test('an export line is one JSON object with the documented fields; NaN becomes null', () => {
     const o = JSON.parse(exportLine(rows[0])) as Record<string, unknown>;
-    assert.deepEqual(Object.keys(o), ['record', 'line', 'index', 'category', 'routerCategory', 'a', 'b', 'humanWinner', 'rewards', 'margin', 'confidence', 'labelNoise', 'verdicts']);
+    assert.deepEqual(Object.keys(o), [
+      'record',
+      'line',
+      'index',
+      'category',
+      'routerCategory',
+      'a',
+      'b',
+      'humanWinner',
+      'rewards',
+      'margin',
+      'confidence',
+      'labelNoise',
+      'verdicts',
+    ]);
     assert.equal(o.record, 'r2');
     assert.equal(o.line, 3);
     assert.deepEqual(o.rewards, [0, 3]);

@@ -68,8 +68,14 @@ void describe('score texts in the editor', () => {
       scoreLensTitle(record([1, 2, 3]), score([0.9, 0.5, 0.1]), CATEGORIES),
       '$(git-merge) subjective knowledge QA 97% · R1 +0.90 › R2 +0.50 › R3 +0.10 · ✓ 3/3 pairs, top +0.40',
     );
-    assert.equal(scoreLensTitle(record([1, 2, 3]), score([0.4, 0.7, 0.1]), CATEGORIES), '$(git-merge) subjective knowledge QA 97% · R2 +0.70 › R1 +0.40 › R3 +0.10 · ✗ 2/3 pairs, top -0.30');
-    assert.match(scoreLensTitle(record(undefined), { id: 'r', rewards: [0.2, 0.3, 0.1].map(sigmoid), logits: [0.2, 0.3, 0.1] }, []), /^R2 \+0\.30 › R1 \+0\.20 › R3 \+0\.10 · no human ranking$/);
+    assert.equal(
+      scoreLensTitle(record([1, 2, 3]), score([0.4, 0.7, 0.1]), CATEGORIES),
+      '$(git-merge) subjective knowledge QA 97% · R2 +0.70 › R1 +0.40 › R3 +0.10 · ✗ 2/3 pairs, top -0.30',
+    );
+    assert.match(
+      scoreLensTitle(record(undefined), { id: 'r', rewards: [0.2, 0.3, 0.1].map(sigmoid), logits: [0.2, 0.3, 0.1] }, []),
+      /^R2 \+0\.30 › R1 \+0\.20 › R3 \+0\.10 · no human ranking$/,
+    );
     assert.match(scoreLensTooltip('m.onnx', record([1, 2, 3]), score([0.4, 0.7, 0.1])), /prefers R2 to the human's best \(R1\) by \+0\.30 logit/);
     assert.match(scoreLensTooltip('m.onnx', record([1, 1, 3]), score([0.4, 0.7, 0.1])), /top \(R2\) is the human's best \(R1 = R2\), \+0\.60 logit above/);
   });
@@ -84,7 +90,10 @@ void describe('score texts in the editor', () => {
   void it('lens: saturated σ rewards (all 1.000 in float32) still read apart as logits', () => {
     const s = score([19, 17.5, -18]);
     s.rewards = [1, 1, 0];
-    assert.equal(scoreLensTitle(record([2, 1, 3]), s, CATEGORIES), '$(git-merge) subjective knowledge QA 97% · R1 +19.00 › R2 +17.50 › R3 -18.00 · ✗ 2/3 pairs, top -1.50');
+    assert.equal(
+      scoreLensTitle(record([2, 1, 3]), s, CATEGORIES),
+      '$(git-merge) subjective knowledge QA 97% · R1 +19.00 › R2 +17.50 › R3 -18.00 · ✗ 2/3 pairs, top -1.50',
+    );
   });
 
   void it('lens: an icon syntax in a category name is not rendered as an icon', () => {

@@ -8,8 +8,14 @@ import { agreementProvenance, engineDifferenceNote } from '../../../src/core/sco
 void describe('agreement provenance', () => {
   void it('names the share, the pairs counted and the engine', () => {
     const onnx = agreementProvenance('onnx', 395, 698);
-    assert.match(onnx, /^agreement 56\.6% of 698 human pairs \(onnxruntime, exported model, pairs compared on reward logits; every non-tied pair of every record, equal rewards count as disagreement\)$/);
-    assert.match(agreementProvenance('training', 403, 698), /^agreement 57\.7% of 698 human pairs \(training engine \(TF\.js\), run checkpoints, pairs compared on σ rewards;/);
+    assert.match(
+      onnx,
+      /^agreement 56\.6% of 698 human pairs \(onnxruntime, exported model, pairs compared on reward logits; every non-tied pair of every record, equal rewards count as disagreement\)$/,
+    );
+    assert.match(
+      agreementProvenance('training', 403, 698),
+      /^agreement 57\.7% of 698 human pairs \(training engine \(TF\.js\), run checkpoints, pairs compared on σ rewards;/,
+    );
     assert.match(agreementProvenance('onnx', 0, 0), /^agreement – of 0 human pairs/);
   });
 

@@ -18,7 +18,16 @@ import { loadPreferenceData } from '../../../src/core/training/data';
 import { evaluateRun, train } from '../../../src/core/training/train';
 import { writeLabelledSyntheticPreferences, writeSyntheticPreferences } from '../../support/synthetic-prefs';
 
-const FAST = { 'maxSteps.base': 30, 'maxSteps.router': 40, 'maxSteps.phase1': 10, 'maxSteps.phase2': 10, 'maxSteps.phase3': 40, evalEvery: 10, patience: 3, minPairs: 8 };
+const FAST = {
+  'maxSteps.base': 30,
+  'maxSteps.router': 40,
+  'maxSteps.phase1': 10,
+  'maxSteps.phase2': 10,
+  'maxSteps.phase3': 40,
+  evalEvery: 10,
+  patience: 3,
+  minPairs: 8,
+};
 
 const dir = mkdtempSync(join(tmpdir(), 'rl-score-'));
 const testFile = join(dir, 'test.jsonl');
@@ -50,7 +59,7 @@ void describe('scoring with an exported model (onnxruntime-node)', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  void test('score --json: per record category, rewards, capability scores and agreement; summary accuracy equals eval\'s', async (t) => {
+  void test("score --json: per record category, rewards, capability scores and agreement; summary accuracy equals eval's", async (t) => {
     const result = await scoreJson(t, [model, testFile, '--json', '--threads', '1', '--batch', '16']);
     const evaluation = await evaluateRun(runDir, testFile, { backend: 'wasm' });
     assert.equal(result.method, 'dmoerm');
@@ -65,11 +74,17 @@ void describe('scoring with an exported model (onnxruntime-node)', () => {
       assert.equal(r.id, data.records[p].id);
       assert.equal(r.datasetCategory, data.categories[p]);
       assert.equal(r.rewards.length, data.records[p].responses.length);
-      assert.ok(r.rewards.every((x) => x >= 0 && x <= 1), `rewards ${r.rewards.join(", ")}`); // σ saturates to 0 or 1 in float32
+      assert.ok(
+        r.rewards.every((x) => x >= 0 && x <= 1),
+        `rewards ${r.rewards.join(', ')}`,
+      ); // σ saturates to 0 or 1 in float32
       assert.ok(manifest.categories.includes(r.category!), r.category);
       assert.equal(r.probabilities!.length, 2);
       assert.ok(Math.abs(r.probabilities![0] + r.probabilities![1] - 1) < 1e-5);
-      assert.deepEqual(r.capabilities!.map((c) => c.point), manifest.capabilities.filter((c) => c.category === r.category).map((c) => c.point));
+      assert.deepEqual(
+        r.capabilities!.map((c) => c.point),
+        manifest.capabilities.filter((c) => c.category === r.category).map((c) => c.point),
+      );
       for (const c of r.capabilities!) assert.equal(c.scores.length, r.rewards.length);
       assert.equal(r.agreement.pairs, data.pairs[p].length);
       assert.equal(r.agreement.agree, data.pairs[p].filter((pair) => r.rewards[pair.winner] > r.rewards[pair.loser]).length);
@@ -105,7 +120,7 @@ void describe('scoring with an exported model (onnxruntime-node)', () => {
     }
   });
 
-  void test('cancellation stops between batches with the signal\'s reason; finished batches stay cached', async () => {
+  void test("cancellation stops between batches with the signal's reason; finished batches stay cached", async () => {
     const scorer = new OrtScorer(model, { batchSize: 6 });
     try {
       const before = new AbortController();
@@ -146,7 +161,8 @@ void describe('scoring with an exported model (onnxruntime-node)', () => {
 
   void test('a model without its manifest, and bad command lines, fail with the file and the reason', () => {
     assert.throws(() => new OrtScorer(join(dir, 'missing.onnx')), /missing\.manifest\.json: manifest not found/);
-    const usage = (f: () => unknown, re: RegExp): void => assert.throws(f, (e: Error) => (e instanceof OnnxUsageError || e instanceof FileError) && re.test(e.message) && !e.message.includes('\n'));
+    const usage = (f: () => unknown, re: RegExp): void =>
+      assert.throws(f, (e: Error) => (e instanceof OnnxUsageError || e instanceof FileError) && re.test(e.message) && !e.message.includes('\n'));
     usage(() => parseScoreArgs([model]), /usage: rewardlens score MODEL\.onnx FILE/);
     usage(() => parseScoreArgs([join(dir, 'nope.onnx'), testFile]), /nope\.onnx: no such file/);
     usage(() => parseScoreArgs([model, testFile, '--threads', '0']), /--threads must be an integer from 1 to 256, not "0"/);
@@ -156,6 +172,15 @@ void describe('scoring with an exported model (onnxruntime-node)', () => {
     usage(() => parseExportArgs([runDir, '--out', join(dir, 'no', 'm.onnx')]), /folder .* does not exist/);
     usage(() => parseExportArgs([testFile, '--out', model]), /is a file, not a folder/);
     usage(() => parseExportArgs([runDir, '--out', join(testFile, 'm.onnx')]), /is a file, not a folder/);
-    assert.deepEqual(parseScoreArgs([model, testFile, '--threads', '2', '--json']), { help: false, model, file: testFile, json: true, threads: 2, batch: undefined, schemaFile: undefined, adapter: undefined });
+    assert.deepEqual(parseScoreArgs([model, testFile, '--threads', '2', '--json']), {
+      help: false,
+      model,
+      file: testFile,
+      json: true,
+      threads: 2,
+      batch: undefined,
+      schemaFile: undefined,
+      adapter: undefined,
+    });
   });
 });

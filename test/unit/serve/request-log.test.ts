@@ -11,11 +11,19 @@ void describe('RequestLog', () => {
     try {
       const file = join(dir, 'log.jsonl');
       const log = new RequestLog(file, 1000);
-      const q = (n: number) => ({ context: [{ role: 'user' as const, content: `q${n}` }], response: 'x'.repeat(100), score: { id: 'i', rewards: [n], logits: [n], category: 'c', probabilities: [1], capabilities: [{ point: 'p', zh: '', en: '', scores: [0.5] }] } });
+      const q = (n: number) => ({
+        context: [{ role: 'user' as const, content: `q${n}` }],
+        response: 'x'.repeat(100),
+        score: { id: 'i', rewards: [n], logits: [n], category: 'c', probabilities: [1], capabilities: [{ point: 'p', zh: '', en: '', scores: [0.5] }] },
+      });
       for (let n = 0; n < 30; n++) log.append([q(n)]);
       assert.ok(existsSync(`${file}.1`));
       assert.ok(statSync(file).size <= 1000 && statSync(`${file}.1`).size <= 1000);
-      const lines = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { category: string; metadata: { reward: number; capabilities: Record<string, number> } });
+      const lines = (f: string) =>
+        readFileSync(f, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { category: string; metadata: { reward: number; capabilities: Record<string, number> } });
       const older = lines(`${file}.1`);
       const newer = lines(file);
       assert.equal(newer.at(-1)!.metadata.reward, 29);

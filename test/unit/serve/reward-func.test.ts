@@ -24,43 +24,68 @@ function runFunc(url: string, request: unknown): Promise<{ rewards: number[]; sc
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as { rewards: number[]; scores: number[] }) : reject(new Error(`python exited ${code}: ${err}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out) as { rewards: number[]; scores: number[] }) : reject(new Error(`python exited ${code}: ${err}`)),
+    );
     child.stdin.end(JSON.stringify(request));
   });
 }
 
-const query = (q: string, a: string): string => `<|start_header_id|>user<|end_header_id|>\n\n${q}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n${a}<|eot_id|>`;
-const queries = ['What is 2+2?', 'Name a mammal that flies.', '解释一下光合作用', 'Write a haiku.'].flatMap((q) => ['4', 'A bat.', 'I cannot help with that.'].map((a) => query(q, a)));
+const query = (q: string, a: string): string =>
+  `<|start_header_id|>user<|end_header_id|>\n\n${q}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n${a}<|eot_id|>`;
+const queries = ['What is 2+2?', 'Name a mammal that flies.', '解释一下光合作用', 'Write a haiku.'].flatMap((q) =>
+  ['4', 'A bat.', 'I cannot help with that.'].map((a) => query(q, a)),
+);
 
-void describe('examples/openrlhf/reward_func.py', { skip: py ? false : 'no python3 (nor .tools/torch-venv) on this machine to run the OpenRLHF reward function with' }, () => {
-  void it('gets the same rewards as the server answers directly; bad input is not retried', async () => {
-    const server = await RewardServer.start(model, { ...SERVE_DEFAULTS, port: 0, maxQueue: 16, maxBatch: 16, windowMs: 5, split: { template: 'auto' }, version: 'test' });
-    try {
-      const request = { query: queries, prompts: queries.map((q) => q.slice(0, q.lastIndexOf('<|start_header_id|>'))), labels: queries.map(() => '') };
-      const direct = (await (await fetch(`${server.url}/get_reward`, { method: 'POST', body: JSON.stringify(request) })).json()) as { rewards: number[] };
-      const viaPython = await runFunc(server.url, request);
-      assert.equal(viaPython.rewards.length, queries.length);
-      viaPython.rewards.forEach((r, i) => assert.ok(Math.abs(r - direct.rewards[i]) < 1e-6, `query ${i}: ${r} vs ${direct.rewards[i]}`));
-      assert.deepEqual(viaPython.scores, viaPython.rewards);
-      // Bad input is not retried: the server's message comes back.
-      await assert.rejects(runFunc(server.url, { query: ['no template'] }), /HTTP 400.*no split point/);
-    } finally {
-      await server.close();
-    }
-  });
+void describe(
+  'examples/openrlhf/reward_func.py',
+  { skip: py ? false : 'no python3 (nor .tools/torch-venv) on this machine to run the OpenRLHF reward function with' },
+  () => {
+    void it('gets the same rewards as the server answers directly; bad input is not retried', async () => {
+      const server = await RewardServer.start(model, {
+        ...SERVE_DEFAULTS,
+        port: 0,
+        maxQueue: 16,
+        maxBatch: 16,
+        windowMs: 5,
+        split: { template: 'auto' },
+        version: 'test',
+      });
+      try {
+        const request = { query: queries, prompts: queries.map((q) => q.slice(0, q.lastIndexOf('<|start_header_id|>'))), labels: queries.map(() => '') };
+        const direct = (await (await fetch(`${server.url}/get_reward`, { method: 'POST', body: JSON.stringify(request) })).json()) as { rewards: number[] };
+        const viaPython = await runFunc(server.url, request);
+        assert.equal(viaPython.rewards.length, queries.length);
+        viaPython.rewards.forEach((r, i) => assert.ok(Math.abs(r - direct.rewards[i]) < 1e-6, `query ${i}: ${r} vs ${direct.rewards[i]}`));
+        assert.deepEqual(viaPython.scores, viaPython.rewards);
+        // Bad input is not retried: the server's message comes back.
+        await assert.rejects(runFunc(server.url, { query: ['no template'] }), /HTTP 400.*no split point/);
+      } finally {
+        await server.close();
+      }
+    });
 
-  void it('retries a full queue after Retry-After, as remote_rm_utils retries', async () => {
-    // The first request waits 1.5 s in the queue and fills it; the function's first tries get 503.
-    const server = await RewardServer.start(model, { ...SERVE_DEFAULTS, port: 0, maxQueue: 12, maxBatch: 32, windowMs: 1500, split: { template: 'auto' }, version: 'test' });
-    try {
-      const filler = fetch(`${server.url}/get_reward`, { method: 'POST', body: JSON.stringify({ query: queries }) });
-      await new Promise((r) => setTimeout(r, 100));
-      const viaPython = await runFunc(server.url, { query: queries });
-      assert.ok((server.answered.get(503) ?? 0) >= 1, 'the function never met a full queue');
-      const direct = (await (await filler).json()) as { rewards: number[] };
-      viaPython.rewards.forEach((r, i) => assert.ok(Math.abs(r - direct.rewards[i]) < 1e-6, `query ${i}`));
-    } finally {
-      await server.close();
-    }
-  });
-});
+    void it('retries a full queue after Retry-After, as remote_rm_utils retries', async () => {
+      // The first request waits 1.5 s in the queue and fills it; the function's first tries get 503.
+      const server = await RewardServer.start(model, {
+        ...SERVE_DEFAULTS,
+        port: 0,
+        maxQueue: 12,
+        maxBatch: 32,
+        windowMs: 1500,
+        split: { template: 'auto' },
+        version: 'test',
+      });
+      try {
+        const filler = fetch(`${server.url}/get_reward`, { method: 'POST', body: JSON.stringify({ query: queries }) });
+        await new Promise((r) => setTimeout(r, 100));
+        const viaPython = await runFunc(server.url, { query: queries });
+        assert.ok((server.answered.get(503) ?? 0) >= 1, 'the function never met a full queue');
+        const direct = (await (await filler).json()) as { rewards: number[] };
+        viaPython.rewards.forEach((r, i) => assert.ok(Math.abs(r - direct.rewards[i]) < 1e-6, `query ${i}`));
+      } finally {
+        await server.close();
+      }
+    });
+  },
+);

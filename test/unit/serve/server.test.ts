@@ -18,7 +18,14 @@ function options(over: Partial<ServeOptions> = {}): ServeOptions {
   return { ...SERVE_DEFAULTS, port: 0, maxQueue: 256, split: { template: 'auto' }, version: 'test', ...over };
 }
 
-const QUESTIONS = ['What is the capital of France?', 'How do I boil an egg?', '请写一首关于春天的诗', 'Tell me a joke about cats.', 'Is the earth flat?', 'How many legs does a spider have?'];
+const QUESTIONS = [
+  'What is the capital of France?',
+  'How do I boil an egg?',
+  '请写一首关于春天的诗',
+  'Tell me a joke about cats.',
+  'Is the earth flat?',
+  'How many legs does a spider have?',
+];
 const ANSWERS = ['Paris.', 'Put it in boiling water for eight minutes.', '春风吹绿了柳树。', 'No.', 'The earth is round, an oblate spheroid.', 'Eight.'];
 
 function chatml(q: string, a: string): string {
@@ -49,8 +56,16 @@ async function offline(pairs: ReadonlyArray<readonly [string, string]>): Promise
   return (await scoreFile(model, file)).records.map((r) => r.logits[0]);
 }
 
-async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown>; headers: Headers }> {
-  const res = await fetch(`${url}/get_reward`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'Content-Type': 'application/json', ...headers } });
+async function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: Record<string, unknown>; headers: Headers }> {
+  const res = await fetch(`${url}/get_reward`, {
+    method: 'POST',
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    headers: { 'Content-Type': 'application/json', ...headers },
+  });
   return { status: res.status, json: (await res.json()) as Record<string, unknown>, headers: res.headers };
 }
 
@@ -81,10 +96,19 @@ void describe('rewardlens serve', () => {
     assert.equal(r.status, 200);
     assert.deepEqual(Object.keys(r.json).sort(), ['categories', 'extra_logs', 'rewards', 'scores']);
     const rewards = r.json.rewards as number[];
-    close(rewards, picks.map((i) => expected[i]));
+    close(
+      rewards,
+      picks.map((i) => expected[i]),
+    );
     assert.deepEqual(r.json.scores, rewards);
     const extra = r.json.extra_logs as Record<string, Array<number | null>>;
-    assert.deepEqual(Object.keys(extra).sort(), ['category_id', 'category_prob', 'objective knowledge QA/completeness', 'objective knowledge QA/factuality', 'objective knowledge QA/relevance']);
+    assert.deepEqual(Object.keys(extra).sort(), [
+      'category_id',
+      'category_prob',
+      'objective knowledge QA/completeness',
+      'objective knowledge QA/factuality',
+      'objective knowledge QA/relevance',
+    ]);
     const cats = r.json.categories as string[];
     const info = server.info();
     for (let k = 0; k < picks.length; k++) {
@@ -104,7 +128,10 @@ void describe('rewardlens serve', () => {
     const answers = await Promise.all(clients.map((ids) => post(server.url, { query: ids.map((i) => chatml(...PAIRS[i])) })));
     answers.forEach((a, c) => {
       assert.equal(a.status, 200);
-      close(a.json.rewards as number[], clients[c].map((i) => expected[i]));
+      close(
+        a.json.rewards as number[],
+        clients[c].map((i) => expected[i]),
+      );
     });
     const runs = server.runSizes.slice(before);
     assert.ok(runs.length < clients.length, `12 concurrent requests took ${runs.length} runs: no batching`);
@@ -118,7 +145,10 @@ void describe('rewardlens serve', () => {
     const logged = await scoreFile(model, logFile);
     assert.ok(logged.records.length >= 40);
     assert.equal(logged.summary.malformed, 0);
-    const lines = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { metadata: { reward: number }; context: Turn[] });
+    const lines = readFileSync(logFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { metadata: { reward: number }; context: Turn[] });
     lines.forEach((l, i) => assert.ok(near(l.metadata.reward, logged.records[i].logits[0]), `line ${i + 1}`));
     assert.deepEqual(lines[0].context, turns(PAIRS[3][0]));
   });

@@ -34,12 +34,18 @@ void describe('splitQuery', () => {
   });
 
   void it('a custom marker: the text before it is one user turn', () => {
-    assert.deepEqual(splitQuery('Q: hi there\nA: hello', { template: 'custom', marker: '\nA:' }), { context: [{ role: 'user', content: 'Q: hi there' }], response: 'hello' });
+    assert.deepEqual(splitQuery('Q: hi there\nA: hello', { template: 'custom', marker: '\nA:' }), {
+      context: [{ role: 'user', content: 'Q: hi there' }],
+      response: 'hello',
+    });
     assert.throws(() => splitQuery('x', { template: 'custom' }), /needs a marker/);
   });
 
   void it('no split point is a SplitError naming the expected header; the prompt is used when the query starts with it', () => {
-    assert.throws(() => splitQuery('plain text', { template: 'chatml' }), (e: unknown) => e instanceof SplitError && /no split point.*<\|im_start\|>assistant/.test(e.message));
+    assert.throws(
+      () => splitQuery('plain text', { template: 'chatml' }),
+      (e: unknown) => e instanceof SplitError && /no split point.*<\|im_start\|>assistant/.test(e.message),
+    );
     assert.throws(() => splitQuery(llama3, { template: 'chatml' }), SplitError);
     assert.throws(() => splitQuery('Q? A', { template: 'custom', marker: '###' }), /no split point: the query has no ###/);
     assert.deepEqual(splitQuery('Why? Because.', { template: 'auto' }, 'Why?'), { context: [{ role: 'user', content: 'Why?' }], response: 'Because.' });

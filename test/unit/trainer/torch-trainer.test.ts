@@ -23,118 +23,211 @@ import { writeLabelledSyntheticPreferences } from '../../support/synthetic-prefs
 const root = repoRoot();
 const python = process.env.REWARDLENS_PYTHON ?? [join(root, '.tools', 'torch-venv', 'bin', 'python')].find(existsSync) ?? 'python3';
 const probe = spawnSync(python, ['-c', 'import torch, transformers, peft, safetensors'], { encoding: 'utf8' });
-const noTorch = probe.status === 0 ? false : `no Python with the trainer's requirements (${python}: ${(probe.stderr || String(probe.error)).trim().split('\n').pop()}); pip install -r trainer/requirements.txt and set REWARDLENS_PYTHON`;
+const noTorch =
+  probe.status === 0
+    ? false
+    : `no Python with the trainer's requirements (${python}: ${(probe.stderr || String(probe.error)).trim().split('\n').pop()}); pip install -r trainer/requirements.txt and set REWARDLENS_PYTHON`;
 const fixture = join(root, '..', 'shared', 'fixtures', 'hf-reference', 'tiny-bert');
 const hh = join(root, 'test', 'fixtures', 'samples', 'hh-rlhf-harmless.sample.jsonl');
 const dir = mkdtempSync(join(tmpdir(), 'rl-torch-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const metrics = (run: string): Array<{ phase: string; step: number; loss: number; valAcc: number }> =>
-  readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { phase: string; step: number; loss: number; valAcc: number });
+  readFileSync(join(run, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { phase: string; step: number; loss: number; valAcc: number });
 
 void describe('PyTorch trainer', { skip: noTorch }, async () => {
-  await test('trains the same steps as the TypeScript engine on the same plan (tiny BERT, dropout off): losses within 1e-4', { skip: existsSync(fixture) ? false : `${fixture} is missing` }, async () => {
-    const base = join(dir, 'tiny-bert-no-dropout');
-    cpSync(fixture, base, { recursive: true });
-    const config = JSON.parse(readFileSync(join(base, 'config.json'), 'utf8')) as Record<string, unknown>;
-    writeFileSync(join(base, 'config.json'), JSON.stringify({ ...config, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }));
-    // A rate high enough that the weights move visibly in 20 steps; an evaluation (and metric line) every step.
-    const options = (out: string): TrainOptions => ({
-      dataset: hh, method: 'single', out: join(dir, out), preset: 'tiny', base, backend: 'wasm', seed: 7,
-      overrides: { 'maxSteps.base': 20, evalEvery: 1, patience: 100, 'lr.base': 3e-3 },
-    });
-    await train(options('parity-tfjs'));
-    await prepare(options('parity-torch'));
-    await runTorchTrainer(join(dir, 'parity-torch'), { python, device: 'cpu' });
-    const a = metrics(join(dir, 'parity-tfjs'));
-    const b = metrics(join(dir, 'parity-torch'));
-    assert.equal(a.length, 21, 'step 0 and 20 steps');
-    assert.equal(b.length, a.length);
-    a.forEach((m, i) => {
-      assert.equal(b[i].step, m.step);
-      assert.ok(Math.abs(b[i].loss - m.loss) < 1e-4, `step ${m.step}: loss ${m.loss} (TensorFlow.js) vs ${b[i].loss} (PyTorch)`);
-      assert.equal(b[i].valAcc, m.valAcc, `step ${m.step}: validation accuracy`);
-    });
-    assert.ok(Math.abs(a[20].loss - a[1].loss) > 1e-3, 'the weights moved: the comparison means something');
-    const evalOf = (run: string): unknown => JSON.parse(readFileSync(join(dir, run, 'eval.json'), 'utf8'));
-    assert.deepEqual(evalOf('parity-torch'), evalOf('parity-tfjs'), 'the same held-out evaluation');
-  });
+  await test(
+    'trains the same steps as the TypeScript engine on the same plan (tiny BERT, dropout off): losses within 1e-4',
+    { skip: existsSync(fixture) ? false : `${fixture} is missing` },
+    async () => {
+      const base = join(dir, 'tiny-bert-no-dropout');
+      cpSync(fixture, base, { recursive: true });
+      const config = JSON.parse(readFileSync(join(base, 'config.json'), 'utf8')) as Record<string, unknown>;
+      writeFileSync(join(base, 'config.json'), JSON.stringify({ ...config, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }));
+      // A rate high enough that the weights move visibly in 20 steps; an evaluation (and metric line) every step.
+      const options = (out: string): TrainOptions => ({
+        dataset: hh,
+        method: 'single',
+        out: join(dir, out),
+        preset: 'tiny',
+        base,
+        backend: 'wasm',
+        seed: 7,
+        overrides: { 'maxSteps.base': 20, evalEvery: 1, patience: 100, 'lr.base': 3e-3 },
+      });
+      await train(options('parity-tfjs'));
+      await prepare(options('parity-torch'));
+      await runTorchTrainer(join(dir, 'parity-torch'), { python, device: 'cpu' });
+      const a = metrics(join(dir, 'parity-tfjs'));
+      const b = metrics(join(dir, 'parity-torch'));
+      assert.equal(a.length, 21, 'step 0 and 20 steps');
+      assert.equal(b.length, a.length);
+      a.forEach((m, i) => {
+        assert.equal(b[i].step, m.step);
+        assert.ok(Math.abs(b[i].loss - m.loss) < 1e-4, `step ${m.step}: loss ${m.loss} (TensorFlow.js) vs ${b[i].loss} (PyTorch)`);
+        assert.equal(b[i].valAcc, m.valAcc, `step ${m.step}: validation accuracy`);
+      });
+      assert.ok(Math.abs(a[20].loss - a[1].loss) > 1e-3, 'the weights moved: the comparison means something');
+      const evalOf = (run: string): unknown => JSON.parse(readFileSync(join(dir, run, 'eval.json'), 'utf8'));
+      assert.deepEqual(evalOf('parity-torch'), evalOf('parity-tfjs'), 'the same held-out evaluation');
+    },
+  );
 
-  await test('a plan reads its pre-trained base from the base folder (not a copy in init.safetensors); another copy needs --base, a changed one is refused', { skip: existsSync(fixture) ? false : `${fixture} is missing` }, async () => {
-    const base = join(dir, 'tiny-bert-movable');
-    cpSync(fixture, base, { recursive: true });
-    const run = join(dir, 'base-by-reference');
-    await prepare({ dataset: hh, method: 'single', out: run, preset: 'tiny', base, backend: 'torch', seed: 7, overrides: { 'maxSteps.base': 4, evalEvery: 2 } });
-    const plan = JSON.parse(readFileSync(join(run, 'plan.json'), 'utf8')) as { baseWeights?: { folder: string; files: Record<string, string>; tensors: Record<string, { file: string; tensor: string }> } };
-    assert.equal(plan.baseWeights?.folder, base);
-    assert.match(plan.baseWeights?.files['model.safetensors'] ?? '', /^[0-9a-f]{64}$/);
-    assert.equal(plan.baseWeights?.tensors['embeddings.word_embeddings.weight'].tensor, 'embeddings.word_embeddings.weight');
-    assert.ok(![...readSafetensors(join(run, 'init.safetensors')).tensors.keys()].some((k) => k.startsWith('base.encoder/')), 'no copy of the base in the plan');
-    const env = { ...process.env, PYTHONPATH: trainerPackageDir(join(root, 'dist')) + delimiter + (process.env.PYTHONPATH ?? '') };
-    const trainer = (...extra: string[]): ReturnType<typeof spawnSync> => spawnSync(python, ['-m', 'rewardlens_trainer', run, '--device', 'cpu', ...extra], { env, encoding: 'utf8' });
-    // The base moved (another machine): refused with what to do, then trained from the copy given.
-    const moved = join(dir, 'tiny-bert-moved');
-    cpSync(base, moved, { recursive: true });
-    rmSync(base, { recursive: true });
-    const refused = trainer();
-    assert.equal(refused.status, 2, String(refused.stderr));
-    assert.match(String(refused.stderr), /the plan's base folder is not here; pass --base DIR/);
-    // A changed copy is refused without --base.
-    cpSync(moved, base, { recursive: true });
-    writeFileSync(join(base, 'model.safetensors'), readFileSync(join(moved, 'model.safetensors')).subarray(0, 100));
-    assert.match(String(trainer().stderr), /changed since the plan was written/);
-    // A float16 copy cut to another run's vocabulary lacks this run's rows: refused by name.
-    const cut = join(dir, 'tiny-bert-cut');
-    writeFileSync(join(dir, 'other-vocab.json'), JSON.stringify({ keep: [0, 1, 2, 3] }));
-    const half = spawnSync(python, [join(root, 'bench', 'device', 'half-base.py'), moved, cut, '--vocab', join(dir, 'other-vocab.json')], { encoding: 'utf8' });
-    assert.equal(half.status, 0, half.stderr);
-    assert.match(String(trainer('--base', cut).stderr), /cut to another vocabulary and lacks \d+ of this run's tokens/);
-    const trained = trainer('--base', moved);
-    assert.equal(trained.status, 0, String(trained.stderr));
-    // The trainer's initial weights are the TypeScript engine's: the same validation accuracy at step 0.
-    await train({ dataset: hh, method: 'single', out: join(dir, 'base-by-reference-tfjs'), preset: 'tiny', base: moved, backend: 'wasm', seed: 7, overrides: { 'maxSteps.base': 4, evalEvery: 2 } });
-    assert.equal(metrics(run)[0].valAcc, metrics(join(dir, 'base-by-reference-tfjs'))[0].valAcc);
-  });
+  await test(
+    'a plan reads its pre-trained base from the base folder (not a copy in init.safetensors); another copy needs --base, a changed one is refused',
+    { skip: existsSync(fixture) ? false : `${fixture} is missing` },
+    async () => {
+      const base = join(dir, 'tiny-bert-movable');
+      cpSync(fixture, base, { recursive: true });
+      const run = join(dir, 'base-by-reference');
+      await prepare({
+        dataset: hh,
+        method: 'single',
+        out: run,
+        preset: 'tiny',
+        base,
+        backend: 'torch',
+        seed: 7,
+        overrides: { 'maxSteps.base': 4, evalEvery: 2 },
+      });
+      const plan = JSON.parse(readFileSync(join(run, 'plan.json'), 'utf8')) as {
+        baseWeights?: { folder: string; files: Record<string, string>; tensors: Record<string, { file: string; tensor: string }> };
+      };
+      assert.equal(plan.baseWeights?.folder, base);
+      assert.match(plan.baseWeights?.files['model.safetensors'] ?? '', /^[0-9a-f]{64}$/);
+      assert.equal(plan.baseWeights?.tensors['embeddings.word_embeddings.weight'].tensor, 'embeddings.word_embeddings.weight');
+      assert.ok(
+        ![...readSafetensors(join(run, 'init.safetensors')).tensors.keys()].some((k) => k.startsWith('base.encoder/')),
+        'no copy of the base in the plan',
+      );
+      const env = { ...process.env, PYTHONPATH: trainerPackageDir(join(root, 'dist')) + delimiter + (process.env.PYTHONPATH ?? '') };
+      const trainer = (...extra: string[]): ReturnType<typeof spawnSync> =>
+        spawnSync(python, ['-m', 'rewardlens_trainer', run, '--device', 'cpu', ...extra], { env, encoding: 'utf8' });
+      // The base moved (another machine): refused with what to do, then trained from the copy given.
+      const moved = join(dir, 'tiny-bert-moved');
+      cpSync(base, moved, { recursive: true });
+      rmSync(base, { recursive: true });
+      const refused = trainer();
+      assert.equal(refused.status, 2, String(refused.stderr));
+      assert.match(String(refused.stderr), /the plan's base folder is not here; pass --base DIR/);
+      // A changed copy is refused without --base.
+      cpSync(moved, base, { recursive: true });
+      writeFileSync(join(base, 'model.safetensors'), readFileSync(join(moved, 'model.safetensors')).subarray(0, 100));
+      assert.match(String(trainer().stderr), /changed since the plan was written/);
+      // A float16 copy cut to another run's vocabulary lacks this run's rows: refused by name.
+      const cut = join(dir, 'tiny-bert-cut');
+      writeFileSync(join(dir, 'other-vocab.json'), JSON.stringify({ keep: [0, 1, 2, 3] }));
+      const half = spawnSync(python, [join(root, 'bench', 'device', 'half-base.py'), moved, cut, '--vocab', join(dir, 'other-vocab.json')], {
+        encoding: 'utf8',
+      });
+      assert.equal(half.status, 0, half.stderr);
+      assert.match(String(trainer('--base', cut).stderr), /cut to another vocabulary and lacks \d+ of this run's tokens/);
+      const trained = trainer('--base', moved);
+      assert.equal(trained.status, 0, String(trained.stderr));
+      // The trainer's initial weights are the TypeScript engine's: the same validation accuracy at step 0.
+      await train({
+        dataset: hh,
+        method: 'single',
+        out: join(dir, 'base-by-reference-tfjs'),
+        preset: 'tiny',
+        base: moved,
+        backend: 'wasm',
+        seed: 7,
+        overrides: { 'maxSteps.base': 4, evalEvery: 2 },
+      });
+      assert.equal(metrics(run)[0].valAcc, metrics(join(dir, 'base-by-reference-tfjs'))[0].valAcc);
+    },
+  );
 
-  await test('DDP: 2 gloo processes train the same weights as 1 process on the same global batch (within 1e-4)', { skip: existsSync(fixture) ? false : `${fixture} is missing` }, async () => {
-    const base = join(dir, 'tiny-bert-no-dropout');
-    const options = (out: string): TrainOptions => ({
-      dataset: hh, method: 'single', out: join(dir, out), preset: 'tiny', base, backend: 'torch', python, device: 'cpu', seed: 7,
-      overrides: { 'maxSteps.base': 10, evalEvery: 5, 'lr.base': 3e-3, threads: 1 },
-    });
-    await prepare(options('ddp-1'));
-    // One process cuts each step of 8 pairs into two passes of 4, as two processes share it.
-    await runTorchTrainer(join(dir, 'ddp-1'), { python, device: 'cpu', threads: 1, microBatch: 4 });
-    const events: TrainEvent[] = [];
-    await train({ ...options('ddp-2'), gpus: 2 }, { onEvent: (e) => events.push(e) });
-    assert.ok(events.some((e) => e.type === 'backend' && /× 2 processes/.test(e.tfBackend)), 'two processes trained');
-    assert.equal(events.filter((e) => e.type === 'progress' && e.step === 5).length, 1, 'only the first process reports');
-    const weights = (run: string): Map<string, Float32Array> => new Map([...readSafetensors(join(dir, run, 'checkpoints', 'base.safetensors')).tensors].map(([k, t]) => [k, t.data]));
-    const one = weights('ddp-1');
-    const two = weights('ddp-2');
-    assert.deepEqual([...two.keys()], [...one.keys()]);
-    let worst = 0;
-    for (const [k, a] of one) a.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - two.get(k)![i]))));
-    assert.ok(worst < 1e-4, `largest weight difference ${worst}`);
-    assert.deepEqual(metrics(join(dir, 'ddp-2')).map((m) => m.step), [0, 5, 10]);
-  });
+  await test(
+    'DDP: 2 gloo processes train the same weights as 1 process on the same global batch (within 1e-4)',
+    { skip: existsSync(fixture) ? false : `${fixture} is missing` },
+    async () => {
+      const base = join(dir, 'tiny-bert-no-dropout');
+      const options = (out: string): TrainOptions => ({
+        dataset: hh,
+        method: 'single',
+        out: join(dir, out),
+        preset: 'tiny',
+        base,
+        backend: 'torch',
+        python,
+        device: 'cpu',
+        seed: 7,
+        overrides: { 'maxSteps.base': 10, evalEvery: 5, 'lr.base': 3e-3, threads: 1 },
+      });
+      await prepare(options('ddp-1'));
+      // One process cuts each step of 8 pairs into two passes of 4, as two processes share it.
+      await runTorchTrainer(join(dir, 'ddp-1'), { python, device: 'cpu', threads: 1, microBatch: 4 });
+      const events: TrainEvent[] = [];
+      await train({ ...options('ddp-2'), gpus: 2 }, { onEvent: (e) => events.push(e) });
+      assert.ok(
+        events.some((e) => e.type === 'backend' && /× 2 processes/.test(e.tfBackend)),
+        'two processes trained',
+      );
+      assert.equal(events.filter((e) => e.type === 'progress' && e.step === 5).length, 1, 'only the first process reports');
+      const weights = (run: string): Map<string, Float32Array> =>
+        new Map([...readSafetensors(join(dir, run, 'checkpoints', 'base.safetensors')).tensors].map(([k, t]) => [k, t.data]));
+      const one = weights('ddp-1');
+      const two = weights('ddp-2');
+      assert.deepEqual([...two.keys()], [...one.keys()]);
+      let worst = 0;
+      for (const [k, a] of one) a.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - two.get(k)![i]))));
+      assert.ok(worst < 1e-4, `largest weight difference ${worst}`);
+      assert.deepEqual(
+        metrics(join(dir, 'ddp-2')).map((m) => m.step),
+        [0, 5, 10],
+      );
+    },
+  );
 
   const data = join(dir, 'train.jsonl');
   const labels = join(dir, 'train.labels.jsonl');
   await writeLabelledSyntheticPreferences(data, labels, 160, 5);
-  const FAST = { 'maxSteps.base': 30, 'maxSteps.router': 40, 'maxSteps.phase1': 20, 'maxSteps.phase2': 10, 'maxSteps.phase3': 40, evalEvery: 10, patience: 3, minPairs: 8 };
-  const dmoerm = (out: string, method: TrainOptions['method'] = 'dmoerm'): TrainOptions => ({ dataset: data, labels, method, out: join(dir, out), preset: 'tiny', backend: 'wasm', seed: 5, overrides: FAST });
+  const FAST = {
+    'maxSteps.base': 30,
+    'maxSteps.router': 40,
+    'maxSteps.phase1': 20,
+    'maxSteps.phase2': 10,
+    'maxSteps.phase3': 40,
+    evalEvery: 10,
+    patience: 3,
+    minPairs: 8,
+  };
+  const dmoerm = (out: string, method: TrainOptions['method'] = 'dmoerm'): TrainOptions => ({
+    dataset: data,
+    labels,
+    method,
+    out: join(dir, out),
+    preset: 'tiny',
+    backend: 'wasm',
+    seed: 5,
+    overrides: FAST,
+  });
 
   await test('dmoerm: router, Phase 1/2/3 train; the export scores as the trainer does (1e-4); the TypeScript engine evaluates the run', async () => {
     const events: TrainEvent[] = [];
     await prepare(dmoerm('dmoerm'));
     const summary = await runTorchTrainer(join(dir, 'dmoerm'), { python, device: 'cpu', onEvent: (e) => events.push(e) });
     const run = join(dir, 'dmoerm');
-    const model = JSON.parse(readFileSync(join(run, 'model.json'), 'utf8')) as { router: { component: string; categories: string[] }; inner: Record<string, { experts: unknown[]; phase3?: string }> };
+    const model = JSON.parse(readFileSync(join(run, 'model.json'), 'utf8')) as {
+      router: { component: string; categories: string[] };
+      inner: Record<string, { experts: unknown[]; phase3?: string }>;
+    };
     assert.equal(model.router.component, 'router');
     assert.ok(model.router.categories.length > 1);
-    assert.ok(Object.values(model.inner).some((i) => i.experts.length > 0 && i.phase3), JSON.stringify(model.inner));
-    for (const phase of ['base', 'router', 'phase1', 'phase2', 'phase3']) assert.ok(events.some((e) => e.type === 'progress' && e.phase === phase), `${phase} reported progress`);
+    assert.ok(
+      Object.values(model.inner).some((i) => i.experts.length > 0 && i.phase3),
+      JSON.stringify(model.inner),
+    );
+    for (const phase of ['base', 'router', 'phase1', 'phase2', 'phase3'])
+      assert.ok(
+        events.some((e) => e.type === 'progress' && e.phase === phase),
+        `${phase} reported progress`,
+      );
     assert.ok(events.some((e) => e.type === 'backend' && e.backend === ('torch' as never)));
     assert.ok(summary.evaluation && summary.evaluation.pairs > 0);
 
@@ -158,14 +251,24 @@ void describe('PyTorch trainer', { skip: noTorch }, async () => {
     const events: TrainEvent[] = [];
     const summary = await train({ ...dmoerm('qwen2'), base: qwen2, backend: 'torch', python, device: 'cpu' }, { onEvent: (e) => events.push(e) });
     assert.equal(summary.backend, 'torch');
-    for (const phase of ['base', 'router', 'phase1', 'phase2', 'phase3']) assert.ok(events.some((e) => e.type === 'progress' && e.phase === phase), `${phase} reported progress`);
+    for (const phase of ['base', 'router', 'phase1', 'phase2', 'phase3'])
+      assert.ok(
+        events.some((e) => e.type === 'progress' && e.phase === phase),
+        `${phase} reported progress`,
+      );
     const plan = JSON.parse(readFileSync(join(run, 'plan.json'), 'utf8')) as { encoder: { architecture?: string } };
     assert.equal(plan.encoder.architecture, 'qwen2');
     const init = readSafetensors(join(run, 'init.safetensors')).tensors;
-    assert.ok([...init.keys()].some((k) => /^phase2-.*\.lora\/layers\.1\.self_attn\.v_proj\.lora_A\.weight$/.test(k)), 'decoder LoRA weights in the plan');
+    assert.ok(
+      [...init.keys()].some((k) => /^phase2-.*\.lora\/layers\.1\.self_attn\.v_proj\.lora_A\.weight$/.test(k)),
+      'decoder LoRA weights in the plan',
+    );
     const base = readSafetensors(join(run, 'checkpoints', 'base.safetensors')).tensors;
     const initial = readSafetensors(join(qwen2, 'model.safetensors')).tensors.get('layers.0.self_attn.q_proj.weight')!.data;
-    assert.ok(base.get('encoder/layers.0.self_attn.q_proj.weight')!.data.some((v, i) => Math.abs(v - initial[i]) > 1e-6), 'the general RM fine-tuned the decoder');
+    assert.ok(
+      base.get('encoder/layers.0.self_attn.q_proj.weight')!.data.some((v, i) => Math.abs(v - initial[i]) > 1e-6),
+      'the general RM fine-tuned the decoder',
+    );
 
     const onnx = join(dir, 'qwen2.onnx');
     exportRun(run, onnx);
@@ -210,7 +313,10 @@ void describe('PyTorch trainer', { skip: noTorch }, async () => {
     const events: TrainEvent[] = [];
     await runTorchTrainer(run, { python, device: 'cpu', onEvent: (e) => events.push(e) });
     assert.ok(!events.some((e) => e.type === 'progress' && e.phase === 'base'), 'the general RM is not trained again');
-    assert.ok(events.some((e) => e.type === 'log' && /resuming at step \d+/.test(e.message)), 'Phase 1 resumes from its checkpoint');
+    assert.ok(
+      events.some((e) => e.type === 'log' && /resuming at step \d+/.test(e.message)),
+      'Phase 1 resumes from its checkpoint',
+    );
     assert.equal(RunFolder.open(run).readState().finished, true);
   });
 
@@ -223,7 +329,7 @@ void describe('PyTorch trainer', { skip: noTorch }, async () => {
     assert.ok(events.some((e) => e.type === 'evaluation'));
   });
 
-  await test('doctor: the trainer\'s Python is ready; a missing interpreter says so', async () => {
+  await test("doctor: the trainer's Python is ready; a missing interpreter says so", async () => {
     const ready = await probePython(python);
     assert.equal(ready.ready, true, JSON.stringify(ready));
     assert.match(ready.torch ?? '', /^\d+\.\d+/);

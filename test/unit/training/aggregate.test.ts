@@ -39,7 +39,18 @@ void describe('aggregateRows', () => {
       const row = aggregateRows(members, how, 0.2);
       assert.ok(row instanceof Float32Array);
       assert.equal(row.length, 3);
-      for (let i = 0; i < 3; i++) assert.equal(row[i], Math.fround(aggregate(members.map((m) => m[i]), how, 0.2)), `${how}[${i}]`);
+      for (let i = 0; i < 3; i++)
+        assert.equal(
+          row[i],
+          Math.fround(
+            aggregate(
+              members.map((m) => m[i]),
+              how,
+              0.2,
+            ),
+          ),
+          `${how}[${i}]`,
+        );
     }
     assert.deepEqual([...aggregateRows(members, 'wco')], [1, 0, -1]);
   });

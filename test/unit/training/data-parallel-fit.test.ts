@@ -63,17 +63,29 @@ async function trace(src: SequenceSource, lora: boolean, threads: number): Promi
   const parallel = threads > 1 ? await DataParallel.start({ script: __filename, workers: threads - 1, ...net }) : undefined;
   const out: Trace = { losses: [], trainAcc: [], weights: [], start };
   try {
-    const task = tokenPairTask({ component: 'c', phase: 'base', parts }, src, pairsOf(src.data, all.slice(0, 60)), pairsOf(src.data, all.slice(60, 64)), 8, (b, training, seed) => net.reward(b, training, seed), parallel);
+    const task = tokenPairTask(
+      { component: 'c', phase: 'base', parts },
+      src,
+      pairsOf(src.data, all.slice(0, 60)),
+      pairsOf(src.data, all.slice(60, 64)),
+      8,
+      (b, training, seed) => net.reward(b, training, seed),
+      parallel,
+    );
     assert.equal(task.trainStep !== undefined, threads > 1);
-    await fit(task, { lr: 0.01, maxSteps: STEPS, evalEvery: 1, patience: 100, microBatch: 4 }, {
-      rng: new Rng(3),
-      onMetric: (m) => {
-        if (m.step === 0) return;
-        out.losses.push(m.loss);
-        out.trainAcc.push(m.trainAcc);
+    await fit(
+      task,
+      { lr: 0.01, maxSteps: STEPS, evalEvery: 1, patience: 100, microBatch: 4 },
+      {
+        rng: new Rng(3),
+        onMetric: (m) => {
+          if (m.step === 0) return;
+          out.losses.push(m.loss);
+          out.trainAcc.push(m.trainAcc);
+        },
+        onCheckpoint: () => out.weights.push(snapshot()),
       },
-      onCheckpoint: () => out.weights.push(snapshot()),
-    });
+    );
   } finally {
     await parallel?.close();
     net.adapter?.dispose();
@@ -135,7 +147,10 @@ if (!isMainThread) {
         ] as const) {
           // Answers init like a gradient worker, then dies on the first step.
           const script = join(dir, `${how}.js`);
-          writeFileSync(script, `const { parentPort } = require('node:worker_threads');\nparentPort.on('message', (m) => { if (m.type === 'init') parentPort.postMessage({ type: 'ready' }); else ${code}; });\n`);
+          writeFileSync(
+            script,
+            `const { parentPort } = require('node:worker_threads');\nparentPort.on('message', (m) => { if (m.type === 'init') parentPort.postMessage({ type: 'ready' }); else ${code}; });\n`,
+          );
           const dp = await DataParallel.start({ script, workers: 1, encoder, head });
           try {
             await assert.rejects(dp.step(batch, 1, tf.train.adam(0.01)), message);
@@ -158,17 +173,35 @@ if (!isMainThread) {
       const idle = osThreads();
       let during = 0;
       const options: TrainOptions = {
-        dataset: data, labels, method: 'dmoerm-no-outer', out: join(dir, 'run'), preset: 'tiny', backend: 'wasm', seed: 2,
+        dataset: data,
+        labels,
+        method: 'dmoerm-no-outer',
+        out: join(dir, 'run'),
+        preset: 'tiny',
+        backend: 'wasm',
+        seed: 2,
         overrides: { threads: 2, 'maxSteps.base': 10, 'maxSteps.phase1': 10, 'maxSteps.phase2': 6, 'maxSteps.phase3': 10, evalEvery: 5, minPairs: 8 },
       };
       const controller = new AbortController();
       const seen: TrainEvent[] = [];
       try {
         await assert.rejects(
-          train(options, { signal: controller.signal, onEvent: (e) => { seen.push(e); if (e.type === 'checkpoint' && e.phase === 'phase1') { during = osThreads(); controller.abort(); } } }),
+          train(options, {
+            signal: controller.signal,
+            onEvent: (e) => {
+              seen.push(e);
+              if (e.type === 'checkpoint' && e.phase === 'phase1') {
+                during = osThreads();
+                controller.abort();
+              }
+            },
+          }),
           CancelledError,
         );
-        assert.ok(seen.some((e) => e.type === 'log' && /split over 2 threads/.test(e.message)), 'the run says it trains on 2 threads');
+        assert.ok(
+          seen.some((e) => e.type === 'log' && /split over 2 threads/.test(e.message)),
+          'the run says it trains on 2 threads',
+        );
         assert.ok(during > idle, `${during} threads while training, ${idle} before`);
         assert.equal(osThreads(), idle, 'a cancelled run leaves no worker thread behind');
         const resumed: TrainEvent[] = [];

@@ -30,7 +30,14 @@ void describe('training end to end (tiny preset, synthetic preferences)', async 
   writeSyntheticPreferences(testFile, 80, 12);
   await writeLabelledSyntheticPreferences(trainFile, labels, 200, 11);
   const options = (method: TrainOptions['method'], out: string): TrainOptions => ({
-    dataset: trainFile, labels, method, out: join(dir, out), preset: 'tiny', backend: 'wasm', seed: 3, overrides: FAST,
+    dataset: trainFile,
+    labels,
+    method,
+    out: join(dir, out),
+    preset: 'tiny',
+    backend: 'wasm',
+    seed: 3,
+    overrides: FAST,
   });
 
   await test('--test FILE: trained on all of the training file, evaluated on the test file as rewardlens eval evaluates it', async () => {
@@ -68,11 +75,14 @@ void describe('training end to end (tiny preset, synthetic preferences)', async 
     }
   });
 
-  await test('mean: an ensemble starting from the single run\'s general RM does not train its own', async () => {
+  await test("mean: an ensemble starting from the single run's general RM does not train its own", async () => {
     const events: TrainEvent[] = [];
     const summary = await train({ ...options('mean', 'mean'), baseRun: join(dir, 'single') }, { onEvent: (e) => events.push(e) });
     assert.ok(!events.some((e) => e.type === 'progress' && e.phase === 'base'), 'the general RM is reused');
-    const baseCurve = (run: string) => RunFolder.open(join(dir, run)).readMetrics().filter((m) => m.phase === 'base');
+    const baseCurve = (run: string) =>
+      RunFolder.open(join(dir, run))
+        .readMetrics()
+        .filter((m) => m.phase === 'base');
     assert.ok(baseCurve('single').length > 0);
     assert.deepEqual(baseCurve('mean'), baseCurve('single'), 'the reused general RM brings its training curve');
     assert.ok(events.some((e) => e.type === 'progress' && e.phase === 'ensemble' && e.expert === 'member-2'));
@@ -87,7 +97,13 @@ void describe('training end to end (tiny preset, synthetic preferences)', async 
     const seen: TrainEvent[] = [];
     // Cancel at the first Phase-1 checkpoint: base and router are finished, Phase 1 is half-way.
     await assert.rejects(
-      train(o, { signal: controller.signal, onEvent: (e) => { seen.push(e); if (e.type === 'checkpoint' && e.phase === 'phase1') controller.abort(); } }),
+      train(o, {
+        signal: controller.signal,
+        onEvent: (e) => {
+          seen.push(e);
+          if (e.type === 'checkpoint' && e.phase === 'phase1') controller.abort();
+        },
+      }),
       CancelledError,
     );
     const state = JSON.parse(readFileSync(join(o.out, 'state.json'), 'utf8')) as { completed: string[]; current?: { component: string } };
@@ -126,8 +142,12 @@ void describe('training end to end (tiny preset, synthetic preferences)', async 
     t.diagnostic(`router: ${routedRight} of ${positions.length} test records to their own category`);
     assert.ok(routedRight / positions.length > 0.9, `router accuracy ${routedRight}/${positions.length}`);
     const card = readFileSync(join(o.out, 'MODEL_CARD.md'), 'utf8');
-    for (const expected of ['dmoerm', 'router', 'correctness', 'fluency', String(summary.evaluation.pairs)]) assert.ok(card.includes(expected), `model card lacks ${expected}`);
-    const metrics = readFileSync(join(o.out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { phase: string });
+    for (const expected of ['dmoerm', 'router', 'correctness', 'fluency', String(summary.evaluation.pairs)])
+      assert.ok(card.includes(expected), `model card lacks ${expected}`);
+    const metrics = readFileSync(join(o.out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { phase: string });
     assert.deepEqual([...new Set(metrics.map((m) => m.phase))].sort(), ['base', 'phase1', 'phase2', 'phase3', 'router']);
   });
 });

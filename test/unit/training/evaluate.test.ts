@@ -42,7 +42,10 @@ void describe('agreement', () => {
   void test('no pairs: accuracy null, not 0 or NaN', () => {
     const r = agreement('dmoerm', [{ category: 'roleplay', pairs: [] }], () => []);
     assert.deepEqual(r, { method: 'dmoerm', overall: null, pairs: 0, byCategory: { roleplay: { accuracy: null, pairs: 0 } } });
-    assert.deepEqual(agreement('dmoerm', [], () => []), { method: 'dmoerm', overall: null, pairs: 0, byCategory: {} });
+    assert.deepEqual(
+      agreement('dmoerm', [], () => []),
+      { method: 'dmoerm', overall: null, pairs: 0, byCategory: {} },
+    );
   });
 });
 
@@ -73,10 +76,19 @@ void describe('reference judges', () => {
     assert.deepEqual(r.byCategory, { roleplay: { accuracy: 0.5, pairs: 2 }, uncategorised: { accuracy: 0, pairs: 1 } });
   });
 
-  void test('rating judge: sum of the source\'s ratings; pairs with an unrated response are left out and counted', () => {
+  void test("rating judge: sum of the source's ratings; pairs with an unrated response are left out and counted", () => {
     const judged = judgedRecords([
       // totals 5, 3, 4: pairs (0>1 agree), (0>2 agree), (1>2: 3 < 4 disagree)
-      record('objective knowledge QA', ['a', 'b', 'c'], [1, 2, 3], [[3, 2], [1, 2], [2, 2]]),
+      record(
+        'objective knowledge QA',
+        ['a', 'b', 'c'],
+        [1, 2, 3],
+        [
+          [3, 2],
+          [1, 2],
+          [2, 2],
+        ],
+      ),
       // response 1 unrated by gpt-4 → its pair unjudged
       record('objective knowledge QA', ['a', 'b'], [2, 1], [[1], undefined]),
     ]);
@@ -89,16 +101,47 @@ void describe('reference judges', () => {
 
 void describe('formatEvalTable', () => {
   void test('methods × categories with percentages and a pairs row; varying counts shown per cell', () => {
-    const dm = agreement('dmoerm', [{ category: 'roleplay', pairs: [pair(0, 0, 1), pair(0, 1, 2)] }, { category: 'chitchat', pairs: [pair(1, 0, 1)] }], (i) => [[2, 1, 0], [0, 1]][i]);
-    const single = agreement('single', [{ category: 'roleplay', pairs: [pair(0, 0, 1), pair(0, 1, 2)] }, { category: 'chitchat', pairs: [pair(1, 0, 1)] }], (i) => [[0, 0, 0], [1, 0]][i]);
+    const dm = agreement(
+      'dmoerm',
+      [
+        { category: 'roleplay', pairs: [pair(0, 0, 1), pair(0, 1, 2)] },
+        { category: 'chitchat', pairs: [pair(1, 0, 1)] },
+      ],
+      (i) =>
+        [
+          [2, 1, 0],
+          [0, 1],
+        ][i],
+    );
+    const single = agreement(
+      'single',
+      [
+        { category: 'roleplay', pairs: [pair(0, 0, 1), pair(0, 1, 2)] },
+        { category: 'chitchat', pairs: [pair(1, 0, 1)] },
+      ],
+      (i) =>
+        [
+          [0, 0, 0],
+          [1, 0],
+        ][i],
+    );
     const lw = { ...longerWins(judgedRecords([record('roleplay', ['aa', 'b'], [1, 2])])) };
     const text = formatEvalTable([dm, single, lw]);
     const lines = text.split('\n');
     assert.match(lines[0], /^method\s+overall\s+chitchat\s+roleplay$/);
-    assert.match(lines.find((l) => l.startsWith('dmoerm'))!, /^dmoerm\s+66\.7% \(3\)\s+0\.0% \(1\)\s+100\.0% \(2\)$/);
-    assert.match(lines.find((l) => l.startsWith('single'))!, /^single\s+33\.3% \(3\)\s+100\.0% \(1\)\s+0\.0% \(2\)$/);
+    assert.match(
+      lines.find((l) => l.startsWith('dmoerm'))!,
+      /^dmoerm\s+66\.7% \(3\)\s+0\.0% \(1\)\s+100\.0% \(2\)$/,
+    );
+    assert.match(
+      lines.find((l) => l.startsWith('single'))!,
+      /^single\s+33\.3% \(3\)\s+100\.0% \(1\)\s+0\.0% \(2\)$/,
+    );
     // longer-wins has no chitchat pairs: its cell is a dash, and the column's counts vary
-    assert.match(lines.find((l) => l.startsWith('longer-wins'))!, /^longer-wins\s+100\.0% \(1\)\s+— \(0\)\s+100\.0% \(1\)$/);
+    assert.match(
+      lines.find((l) => l.startsWith('longer-wins'))!,
+      /^longer-wins\s+100\.0% \(1\)\s+— \(0\)\s+100\.0% \(1\)$/,
+    );
     assert.match(lines[lines.length - 1], /^pairs\s+varies\s+varies\s+varies$/);
   });
 

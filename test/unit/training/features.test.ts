@@ -50,7 +50,10 @@ void describe('texts', () => {
   });
 
   void test('a multi-turn context is one role-prefixed line per turn, the final user turn last', () => {
-    assert.equal(contextText(multiTurn), 'System: You are a kind assistant.\nUser: 你好，我是小明\nAssistant: Hello Xiaoming, nice to meet you!\nUser: 陪我聊聊天吧');
+    assert.equal(
+      contextText(multiTurn),
+      'System: You are a kind assistant.\nUser: 你好，我是小明\nAssistant: Hello Xiaoming, nice to meet you!\nUser: 陪我聊聊天吧',
+    );
   });
 
   void test('the router reads the user turns only, the most recent last', () => {
@@ -149,9 +152,17 @@ void describe('loadPreferenceData encodes', () => {
           for (const enc of encoded) {
             const r = dataset.read(enc.index).record!;
             assert.equal(enc.id, r.id);
-            assert.deepEqual(Array.from(enc.router), Array.from(bert.encodeSingle(routerText(r), limits.routerMaxLen).ids), `${dataset.file} record ${enc.index} router`);
+            assert.deepEqual(
+              Array.from(enc.router),
+              Array.from(bert.encodeSingle(routerText(r), limits.routerMaxLen).ids),
+              `${dataset.file} record ${enc.index} router`,
+            );
             r.responses.forEach((resp, k) => {
-              assert.deepEqual(enc.responses[k], bert.encodePair(contextText(r), resp.text, limits.maxLen), `${dataset.file} record ${enc.index} response ${k}`);
+              assert.deepEqual(
+                enc.responses[k],
+                bert.encodePair(contextText(r), resp.text, limits.maxLen),
+                `${dataset.file} record ${enc.index} response ${k}`,
+              );
             });
             records++;
           }
@@ -306,7 +317,9 @@ void describe('batching', () => {
     const random: ReturnType<typeof makeBatch>[] = [];
     for (let k = 0; k < shuffled.length; k += batchSize) random.push(makeBatch(shuffled.slice(k, k + batchSize), pad));
     const waste = { bucketed: paddingWaste(bucketed), random: paddingWaste(random) };
-    console.log(`padding waste over ${seqs.length} sample responses, batches of ${batchSize}: bucketed ${(waste.bucketed * 100).toFixed(1)}%, random ${(waste.random * 100).toFixed(1)}%`);
+    console.log(
+      `padding waste over ${seqs.length} sample responses, batches of ${batchSize}: bucketed ${(waste.bucketed * 100).toFixed(1)}%, random ${(waste.random * 100).toFixed(1)}%`,
+    );
     assert.ok(waste.bucketed < waste.random / 3, JSON.stringify(waste));
   });
 });

@@ -15,7 +15,11 @@ function task(head: ScalarHead): FitTask {
   const rng = new Rng(5);
   const rows = Array.from({ length: 64 }, () => Float32Array.from({ length: 16 }, () => rng.next() * 2 - 1));
   const pairs = Array.from({ length: 32 }, (_, i) => (rows[2 * i][0] > rows[2 * i + 1][0] ? [2 * i, 2 * i + 1] : [2 * i + 1, 2 * i]));
-  const input = (ids: number[]) => tf.tensor2d(ids.flatMap((i) => Array.from(rows[i])), [ids.length, 16]);
+  const input = (ids: number[]) =>
+    tf.tensor2d(
+      ids.flatMap((i) => Array.from(rows[i])),
+      [ids.length, 16],
+    );
   return {
     component: 'head',
     phase: 'base',

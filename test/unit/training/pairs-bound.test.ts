@@ -44,43 +44,84 @@ void describe('pairs per record', () => {
   });
 
   void it('refuses a ranking too long to pair, with a message', () => {
-    assert.throws(() => humanPairs(ranked(MAX_RANKED_RESPONSES + 1), 0, { max: 64, seed: 1 }), /record 1 \(big\): 20001 ranked responses are more than the 20000/);
+    assert.throws(
+      () => humanPairs(ranked(MAX_RANKED_RESPONSES + 1), 0, { max: 64, seed: 1 }),
+      /record 1 \(big\): 20001 ranked responses are more than the 20000/,
+    );
   });
 
   void it('loading counts the sampled records and fails with a message past the pairs a run can hold', async () => {
     const file = join(tmp, 'ranked.jsonl');
-    const line = (k: number, q: string): string => JSON.stringify({ prompt: q, responses: Array.from({ length: k }, (_, i) => `answer ${i}`), ranking: Array.from({ length: k }, (_, i) => i + 1) });
+    const line = (k: number, q: string): string =>
+      JSON.stringify({ prompt: q, responses: Array.from({ length: k }, (_, i) => `answer ${i}`), ranking: Array.from({ length: k }, (_, i) => i + 1) });
     writeFileSync(file, `${line(40, 'a')}\n${line(3, 'b')}\n${line(40, 'c')}\n`);
     const limits = { maxLen: 32, routerMaxLen: 32 };
     const data = await loadPreferenceData(file, TextTokenizer.default(), limits, { pairSample: { max: 16, seed: 1 } });
-    assert.deepEqual(data.pairs.map((p) => p.length), [16, 3, 16]);
+    assert.deepEqual(
+      data.pairs.map((p) => p.length),
+      [16, 3, 16],
+    );
     assert.deepEqual(data.sampled, { records: 2, pairsLeftOut: 2 * (780 - 16), maxPairsPerRecord: 16 });
-    await assert.rejects(loadPreferenceData(file, TextTokenizer.default(), limits, { pairSample: { max: 16, seed: 1 }, maxPairs: 20 }), /more than 20 preference pairs by record 3 of 3, .*lower maxPairsPerRecord \(now 16\)/);
+    await assert.rejects(
+      loadPreferenceData(file, TextTokenizer.default(), limits, { pairSample: { max: 16, seed: 1 }, maxPairs: 20 }),
+      /more than 20 preference pairs by record 3 of 3, .*lower maxPairsPerRecord \(now 16\)/,
+    );
   });
 
   void it('train samples a record with many responses and says so in train.log and the model card', async () => {
     const file = join(tmp, 'train.jsonl');
-    const line = (k: number, q: string): string => JSON.stringify({ prompt: q, responses: Array.from({ length: k }, (_, i) => `answer ${q} ${i}`), ranking: Array.from({ length: k }, (_, i) => i + 1) });
+    const line = (k: number, q: string): string =>
+      JSON.stringify({ prompt: q, responses: Array.from({ length: k }, (_, i) => `answer ${q} ${i}`), ranking: Array.from({ length: k }, (_, i) => i + 1) });
     writeFileSync(file, `${[line(60, 'big'), ...Array.from({ length: 9 }, (_, i) => line(3, `q${i}`))].join('\n')}\n`);
     const out = join(tmp, 'run');
-    await train({ dataset: file, method: 'single', out, preset: 'tiny', backend: 'wasm', seed: 3, overrides: { maxPairsPerRecord: 8, maxSteps: 2, evalEvery: 1, testFraction: 0 } });
-    assert.match(readFileSync(join(out, 'train.log'), 'utf8'), /1 record had more than maxPairsPerRecord=8 preference pairs: 8 sampled from each \(seed 3\), 1,762 pairs left out/);
+    await train({
+      dataset: file,
+      method: 'single',
+      out,
+      preset: 'tiny',
+      backend: 'wasm',
+      seed: 3,
+      overrides: { maxPairsPerRecord: 8, maxSteps: 2, evalEvery: 1, testFraction: 0 },
+    });
+    assert.match(
+      readFileSync(join(out, 'train.log'), 'utf8'),
+      /1 record had more than maxPairsPerRecord=8 preference pairs: 8 sampled from each \(seed 3\), 1,762 pairs left out/,
+    );
     assert.match(readFileSync(join(out, 'MODEL_CARD.md'), 'utf8'), /1 record gave a sample of 8 of its preference pairs \(maxPairsPerRecord\)/);
   });
 
   void it('capability labels are bounded per record and point the same way', () => {
     const label = (record: string, a: number, b: number, point = 'logic'): MergedLabel => ({
-      key: `${record}|${a}-${b}|${point}`, setup: 's', record, index: 0, category: 'c', a, b, point, source: 'judge', result: 'consistent', winner: a,
+      key: `${record}|${a}-${b}|${point}`,
+      setup: 's',
+      record,
+      index: 0,
+      category: 'c',
+      a,
+      b,
+      point,
+      source: 'judge',
+      result: 'consistent',
+      winner: a,
     });
     const labels: MergedLabel[] = [];
     for (let b = 1; b <= 100; b++) labels.push(label('big', 0, b));
     labels.push(label('small', 0, 1), label('small', 1, 2), label('big', 0, 1, 'style'));
-    const byId = new Map([['big', 0], ['small', 1]]);
+    const byId = new Map([
+      ['big', 0],
+      ['small', 1],
+    ]);
     const leftOut = { pairs: 0 };
     const byPoint = capabilityPairs(labels, byId, { max: 8, seed: 5 }, leftOut);
     const logic = byPoint.get('logic')!;
     assert.equal(logic.filter((p) => p.record === 0).length, 8);
-    assert.deepEqual(logic.filter((p) => p.record === 1), [{ record: 1, winner: 0, loser: 1 }, { record: 1, winner: 1, loser: 2 }]);
+    assert.deepEqual(
+      logic.filter((p) => p.record === 1),
+      [
+        { record: 1, winner: 0, loser: 1 },
+        { record: 1, winner: 1, loser: 2 },
+      ],
+    );
     assert.equal(byPoint.get('style')!.length, 1);
     assert.equal(leftOut.pairs, 92);
     assert.deepEqual(capabilityPairs(labels, byId, { max: 8, seed: 5 }), byPoint, 'same seed, same sample');

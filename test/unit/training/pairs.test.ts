@@ -84,7 +84,20 @@ void describe('humanPairs', () => {
 });
 
 function label(over: Partial<MergedLabel>): MergedLabel {
-  return { key: 'k', setup: 'judge-setup', record: 'rec-a', index: 0, category: 'roleplay', a: 0, b: 1, point: 'empathy_ability', source: 'judge', result: 'consistent', winner: 0, ...over };
+  return {
+    key: 'k',
+    setup: 'judge-setup',
+    record: 'rec-a',
+    index: 0,
+    category: 'roleplay',
+    a: 0,
+    b: 1,
+    point: 'empathy_ability',
+    source: 'judge',
+    result: 'consistent',
+    winner: 0,
+    ...over,
+  };
 }
 
 void describe('capabilityPairs', () => {

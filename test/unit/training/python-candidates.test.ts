@@ -22,11 +22,23 @@ void test('the first interpreter that can run the trainer wins; later ones are n
   assert.equal(ready?.python, '/storage/torch-venv/bin/python');
   assert.equal(ready?.source, 'Set Up PyTorch Training');
   assert.deepEqual(asked, ['/usr/bin/python3', '/storage/torch-venv/bin/python']);
-  assert.deepEqual(tried.map((t) => t.report.ready), [false, true]);
+  assert.deepEqual(
+    tried.map((t) => t.report.ready),
+    [false, true],
+  );
 });
 
 void test('none ready: every report comes back for the message', async () => {
-  const { ready, tried } = await firstReadyPython([{ python: 'a', source: 'x' }, { python: 'b', source: 'y' }], (p) => Promise.resolve(report(p, false)));
+  const { ready, tried } = await firstReadyPython(
+    [
+      { python: 'a', source: 'x' },
+      { python: 'b', source: 'y' },
+    ],
+    (p) => Promise.resolve(report(p, false)),
+  );
   assert.equal(ready, undefined);
-  assert.deepEqual(tried.map((t) => t.python), ['a', 'b']);
+  assert.deepEqual(
+    tried.map((t) => t.python),
+    ['a', 'b'],
+  );
 });

@@ -50,12 +50,18 @@ void describe('buildEvaluationReport', () => {
     assert.equal(report.groups.length, 1);
     const [g] = report.groups;
     assert.deepEqual(g.categories, ['chat', 'code', 'uncategorised']);
-    assert.deepEqual(g.rows.map((r) => `${r.run}/${r.method}`), ['r-dmoerm/dmoerm', 'r-single/single', 'r-mean/mean']);
+    assert.deepEqual(
+      g.rows.map((r) => `${r.run}/${r.method}`),
+      ['r-dmoerm/dmoerm', 'r-single/single', 'r-mean/mean'],
+    );
     assert.deepEqual(g.rows[0].cells, [{ accuracy: 0.7, pairs: 60, best: true }, null, { accuracy: 0.575, pairs: 40, best: true }]);
     // Ties share "best"; a column with one value marks nothing.
     assert.equal(g.rows[1].cells[0]?.best, true);
     assert.equal(g.rows[2].cells[1]?.best, false);
-    assert.deepEqual(g.rows.map((r) => r.overall.best), [true, false, false]);
+    assert.deepEqual(
+      g.rows.map((r) => r.overall.best),
+      [true, false, false],
+    );
     // `code` exists in one row only: nothing to compare.
     assert.deepEqual(g.warnings, []);
     assert.deepEqual(report.skipped, []);
@@ -70,8 +76,14 @@ void describe('buildEvaluationReport', () => {
     ]);
     assert.equal(report.groups.length, 2);
     // The larger group first.
-    assert.deepEqual(report.groups[0].rows.map((r) => r.run), ['c', 'a']);
-    assert.deepEqual(report.groups[1].rows.map((r) => r.run), ['b']);
+    assert.deepEqual(
+      report.groups[0].rows.map((r) => r.run),
+      ['c', 'a'],
+    );
+    assert.deepEqual(
+      report.groups[1].rows.map((r) => r.run),
+      ['b'],
+    );
     assert.notEqual(report.groups[0].testSet.label, report.groups[1].testSet.label);
     // b's 90% is best of nothing: alone in its group.
     assert.equal(report.groups[1].rows[0].overall.best, false);
@@ -94,20 +106,30 @@ void describe('buildEvaluationReport', () => {
       run('running', CONFIG),
       { run: 'broken', dir: '/runs/broken', testSet: heldOutTestSet({}, '/runs/broken'), error: 'run.json is not valid JSON' },
     ]);
-    assert.deepEqual(report.skipped.map((s) => s.run), ['running', 'broken']);
+    assert.deepEqual(
+      report.skipped.map((s) => s.run),
+      ['running', 'broken'],
+    );
     assert.match(report.skipped[0].reason, /no eval\.json/);
     assert.equal(report.skipped[1].reason, 'run.json is not valid JSON');
     assert.equal(report.groups.length, 1);
   });
 
   void test('null accuracies (no pairs) are never best; an eval.json with several methods gives a row each', () => {
-    const report = buildEvaluationReport([
-      run('ens', CONFIG, [result('mean', 0.5, 10, { chat: [null, 0] }), result('wco', 0.55, 10, { chat: [null, 0] })]),
-    ]);
+    const report = buildEvaluationReport([run('ens', CONFIG, [result('mean', 0.5, 10, { chat: [null, 0] }), result('wco', 0.55, 10, { chat: [null, 0] })])]);
     const [g] = report.groups;
-    assert.deepEqual(g.rows.map((r) => r.method), ['mean', 'wco']);
-    assert.deepEqual(g.rows.map((r) => r.cells[0]?.best), [false, false]);
-    assert.deepEqual(g.rows.map((r) => r.overall.best), [false, true]);
+    assert.deepEqual(
+      g.rows.map((r) => r.method),
+      ['mean', 'wco'],
+    );
+    assert.deepEqual(
+      g.rows.map((r) => r.cells[0]?.best),
+      [false, false],
+    );
+    assert.deepEqual(
+      g.rows.map((r) => r.overall.best),
+      [false, true],
+    );
   });
 });
 
@@ -122,9 +144,17 @@ void describe('fileTestSet', () => {
     assert.notEqual(a.key, held.key, 'a whole file is not the held-out part of it');
     const report = buildEvaluationReport([
       { run: 'r1', dir: '/r1', testSet: a, evaluation: [{ method: 'dmoerm', overall: 0.6, pairs: 10, byCategory: {} }] },
-      { run: 'r2', dir: '/r2', testSet: fileTestSet({ testFile: '/x/test.jsonl', testSha256: 'ab'.repeat(32) }), evaluation: [{ method: 'single', overall: 0.5, pairs: 10, byCategory: {} }] },
+      {
+        run: 'r2',
+        dir: '/r2',
+        testSet: fileTestSet({ testFile: '/x/test.jsonl', testSha256: 'ab'.repeat(32) }),
+        evaluation: [{ method: 'single', overall: 0.5, pairs: 10, byCategory: {} }],
+      },
     ]);
     assert.equal(report.groups.length, 1);
-    assert.deepEqual(report.groups[0].rows.map((r) => r.method), ['dmoerm', 'single']);
+    assert.deepEqual(
+      report.groups[0].rows.map((r) => r.method),
+      ['dmoerm', 'single'],
+    );
   });
 });

@@ -27,7 +27,10 @@ void describe('configHash', () => {
     const a = config();
     const reordered = { datasetHash: 'abc123', versions: { rewardlens: '0.1.0' }, hyper: { patience: 5, batch: 16, lr: 1e-4 }, options: a.options };
     assert.equal(configHash(a), configHash(reordered));
-    assert.equal(configHash(a), configHash(config({ options: { ...(a.options as object), maxMinutes: 600, backend: 'wasm', out: '/elsewhere' }, versions: { rewardlens: '0.2.0' } })));
+    assert.equal(
+      configHash(a),
+      configHash(config({ options: { ...(a.options as object), maxMinutes: 600, backend: 'wasm', out: '/elsewhere' }, versions: { rewardlens: '0.2.0' } })),
+    );
     assert.notEqual(configHash(a), configHash(config({ hyper: { lr: 2e-4, batch: 16, patience: 5 } })));
     assert.notEqual(configHash(a), configHash(config({ datasetHash: 'abc124' })));
   });
@@ -76,7 +79,10 @@ void describe('RunFolder', () => {
     const dir = tmp();
     assert.throws(() => RunFolder.open(dir), /is not a RewardLens run folder \(it has no run\.json\)/);
     writeFileSync(join(dir, 'run.json'), '{"options": ');
-    assert.throws(() => RunFolder.open(dir), (e: Error) => e.message.includes(join(dir, 'run.json')) && /not valid JSON/.test(e.message));
+    assert.throws(
+      () => RunFolder.open(dir),
+      (e: Error) => e.message.includes(join(dir, 'run.json')) && /not valid JSON/.test(e.message),
+    );
   });
 
   void test('state: empty before the first write, replaced atomically (no temp file left)', () => {
@@ -84,7 +90,10 @@ void describe('RunFolder', () => {
     assert.deepEqual(f.readState(), { completed: [] });
     f.writeState({ completed: ['base', 'router'], finished: true });
     assert.deepEqual(f.readState(), { completed: ['base', 'router'], finished: true });
-    assert.deepEqual(readdirSync(f.dir).filter((n) => n.includes('.tmp')), []);
+    assert.deepEqual(
+      readdirSync(f.dir).filter((n) => n.includes('.tmp')),
+      [],
+    );
     writeFileSync(f.file('state'), '{"current": {}}');
     assert.throws(() => f.readState(), /has no list of completed components/);
   });
@@ -165,22 +174,51 @@ void describe('renderModelCard', () => {
     method: 'dmoerm',
     base: { kind: 'preset', preset: 'tiny', parameters: 1234567 },
     tokenizer: 'WordPiece, 21128 tokens',
-    data: { file: 'train.jsonl', hash: 'abc123', records: 1000, pairs: 2500, categories: { roleplay: 600, 'chit|chat': 400 }, test: { records: 200, pairs: 480 } },
+    data: {
+      file: 'train.jsonl',
+      hash: 'abc123',
+      records: 1000,
+      pairs: 2500,
+      categories: { roleplay: 600, 'chit|chat': 400 },
+      test: { records: 200, pairs: 480 },
+    },
     phases: [
       { phase: 'base', steps: 1200, bestStep: 900, bestValAcc: 0.642 },
       { phase: 'phase2', expert: 'roleplay/empathy_ability', steps: 400, bestStep: 300, bestValAcc: 0.7, stoppedBy: 'early stopping' },
     ],
     capabilityPoints: { roleplay: [{ point: 'empathy_ability', pairs: 321 }] },
     evaluation: [agreement('dmoerm', [{ category: 'roleplay', pairs: [{ record: 0, winner: 0, loser: 1 }] }], () => [1, 0])],
-    references: [longerWins(judgedRecords([{ id: 'x', category: 'roleplay', context: [{ role: 'user', content: 'q' }], responses: [{ text: 'a' }, { text: 'bb' }], preference: { ranking: [1, 2] } }]))],
+    references: [
+      longerWins(
+        judgedRecords([
+          {
+            id: 'x',
+            category: 'roleplay',
+            context: [{ role: 'user', content: 'q' }],
+            responses: [{ text: 'a' }, { text: 'bb' }],
+            preference: { ranking: [1, 2] },
+          },
+        ]),
+      ),
+    ],
     seed: 7,
     backend: 'wasm',
     ...over,
   });
 
-  void test('sections with the run\'s facts: base, data, phases, points, evaluation table, limitations, use', () => {
+  void test("sections with the run's facts: base, data, phases, points, evaluation table, limitations, use", () => {
     const md = renderModelCard(info());
-    for (const heading of ['# Reward model: dmoerm', '## Base', '## Data', '## Training', '## Capability points', '## Evaluation', '## Limitations', '## Intended use']) assert.ok(md.includes(heading), heading);
+    for (const heading of [
+      '# Reward model: dmoerm',
+      '## Base',
+      '## Data',
+      '## Training',
+      '## Capability points',
+      '## Evaluation',
+      '## Limitations',
+      '## Intended use',
+    ])
+      assert.ok(md.includes(heading), heading);
     assert.match(md, /from scratch, preset `tiny` \(1,234,567 parameters\)/);
     assert.match(md, /`train\.jsonl` \(content hash `abc123`\)/);
     assert.match(md, /1,000 records, 2,500 non-tied preference pairs/);
@@ -196,7 +234,15 @@ void describe('renderModelCard', () => {
   });
 
   void test('imported base and no evaluation are said plainly', () => {
-    const md = renderModelCard(info({ base: { kind: 'imported', folder: 'models/bert', name: 'bert-base-chinese' }, evaluation: [], references: [], data: { ...info().data, test: undefined }, notes: ['The time budget ran out in phase 3.'] }));
+    const md = renderModelCard(
+      info({
+        base: { kind: 'imported', folder: 'models/bert', name: 'bert-base-chinese' },
+        evaluation: [],
+        references: [],
+        data: { ...info().data, test: undefined },
+        notes: ['The time budget ran out in phase 3.'],
+      }),
+    );
     assert.match(md, /Fine-tuned from the imported encoder in `models\/bert` \(bert\\-base\\-chinese\)/);
     assert.match(md, /Not evaluated\./);
     assert.match(md, /No held-out evaluation was made/);

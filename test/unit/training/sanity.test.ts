@@ -23,7 +23,10 @@ writeFileSync(data, '{"prompt":"a","chosen":"b","rejected":"c"}\n');
 void describe('hyper-parameter ranges', () => {
   const h = defaultHyperParams('tiny');
   const refuses = (overrides: Record<string, number>, message: RegExp): void => {
-    assert.throws(() => applyOverrides(h, overrides), (e: unknown) => e instanceof HyperParamError && message.test(e.message));
+    assert.throws(
+      () => applyOverrides(h, overrides),
+      (e: unknown) => e instanceof HyperParamError && message.test(e.message),
+    );
   };
 
   void it('names the key, the value and the range', () => {
@@ -33,7 +36,10 @@ void describe('hyper-parameter ranges', () => {
     refuses({ batchPairs: 0 }, /setting batchPairs: 0 .*a whole number \[1, 4096\]/);
     refuses({ patience: 2.5 }, /setting patience: 2\.5/);
     refuses({ valFraction: 1 }, /setting valFraction: 1 .*\[0, 0\.5\]/);
-    refuses({ maxSteps: -5, batchPairs: 0, 'lr.base': -1 }, /^setting batchPairs: 0 .*; setting maxSteps\.base: -5 .*; setting lr\.base: -1 is out of range; it must be \(0, 1\]$/);
+    refuses(
+      { maxSteps: -5, batchPairs: 0, 'lr.base': -1 },
+      /^setting batchPairs: 0 .*; setting maxSteps\.base: -5 .*; setting lr\.base: -1 is out of range; it must be \(0, 1\]$/,
+    );
     refuses({ maxPairsPerRecord: 0 }, /setting maxPairsPerRecord: 0 .*a whole number \[1, 1000000\]/);
   });
 
@@ -47,7 +53,10 @@ void describe('hyper-parameter ranges', () => {
     for (const set of [['lr.base=1e30'], ['maxSteps=-5', 'batchPairs=0', 'lr.base=-1']]) {
       const out = join(tmp, `run-${set.length}`);
       const argv = [data, '--method', 'single', '--out', out, '--quiet', ...set.flatMap((s) => ['--set', s])];
-      await assert.rejects(trainCommand(argv), (e: unknown) => e instanceof TrainUsageError && /^setting \w+(\.\w+)?: -?[\d.e+]+ is out of range/.test(e.message));
+      await assert.rejects(
+        trainCommand(argv),
+        (e: unknown) => e instanceof TrainUsageError && /^setting \w+(\.\w+)?: -?[\d.e+]+ is out of range/.test(e.message),
+      );
       assert.ok(!existsSync(out), 'no run folder made');
     }
   });

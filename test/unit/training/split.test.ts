@@ -6,9 +6,27 @@ import { promptGroup, splitByGroup } from '../../../src/core/training/split';
 
 void describe('Rng', () => {
   void test('same seed, same stream; another seed, another stream; values in [0, 1)', () => {
-    const a = Array.from({ length: 1000 }, ((r) => () => r.next())(new Rng(42)));
-    const b = Array.from({ length: 1000 }, ((r) => () => r.next())(new Rng(42)));
-    const c = Array.from({ length: 1000 }, ((r) => () => r.next())(new Rng(43)));
+    const a = Array.from(
+      { length: 1000 },
+      (
+        (r) => () =>
+          r.next()
+      )(new Rng(42)),
+    );
+    const b = Array.from(
+      { length: 1000 },
+      (
+        (r) => () =>
+          r.next()
+      )(new Rng(42)),
+    );
+    const c = Array.from(
+      { length: 1000 },
+      (
+        (r) => () =>
+          r.next()
+      )(new Rng(43)),
+    );
     assert.deepEqual(a, b);
     assert.notDeepEqual(a, c);
     assert.ok(a.every((x) => x >= 0 && x < 1));
@@ -36,8 +54,14 @@ void describe('Rng', () => {
     const a = Array.from({ length: 50 }, (_, i) => i);
     const same = new Rng(5).shuffle(a);
     assert.equal(same, a);
-    assert.deepEqual([...a].sort((x, y) => x - y), Array.from({ length: 50 }, (_, i) => i));
-    assert.notDeepEqual(a, Array.from({ length: 50 }, (_, i) => i));
+    assert.deepEqual(
+      [...a].sort((x, y) => x - y),
+      Array.from({ length: 50 }, (_, i) => i),
+    );
+    assert.notDeepEqual(
+      a,
+      Array.from({ length: 50 }, (_, i) => i),
+    );
   });
 
   void test('forks depend on seed and label, not on draws made before', () => {
@@ -103,7 +127,12 @@ void describe('splitByGroup', () => {
 
   void test('sizes near the fractions: no part a whole group over its target; two parts within a group of theirs', () => {
     const maxGroup = 5;
-    for (const fractions of [[0.8, 0.2], [0.6, 0.4], [0.9, 0.1], [6, 3, 1]]) {
+    for (const fractions of [
+      [0.8, 0.2],
+      [0.6, 0.4],
+      [0.9, 0.1],
+      [6, 3, 1],
+    ]) {
       for (const seed of [1, 2, 3]) {
         const parts = splitByGroup(data, byGroup, fractions, new Rng(seed));
         const total = fractions.reduce((s, f) => s + f, 0);

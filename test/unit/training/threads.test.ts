@@ -20,7 +20,10 @@ void test('threads: two on wasm with two or more cores by default, one elsewhere
 void test('threads is absent from default settings (old run folders still compare equal) and settable by --set or --threads', () => {
   assert.ok(!('threads' in defaultHyperParams('tiny')));
   assert.equal(applyOverrides(defaultHyperParams('tiny'), { threads: 2 }).threads, 2);
-  assert.throws(() => applyOverrides(defaultHyperParams('tiny'), { threads: 1.5 }), /setting threads: 1.5 is out of range; it must be a whole number \[0, 256\]/);
+  assert.throws(
+    () => applyOverrides(defaultHyperParams('tiny'), { threads: 1.5 }),
+    /setting threads: 1.5 is out of range; it must be a whole number \[0, 256\]/,
+  );
   assert.throws(() => applyOverrides(defaultHyperParams('tiny'), { threadz: 2 }), /unknown setting 'threadz' \(known: .*threads/);
 
   const dir = mkdtempSync(join(tmpdir(), 'rl-threads-'));

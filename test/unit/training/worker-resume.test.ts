@@ -23,7 +23,13 @@ void test('a training worker killed with SIGKILL resumes from its run folder', a
   const labels = join(dir, 'train.labels.jsonl');
   await writeLabelledSyntheticPreferences(data, labels, 160, 5);
   const options: TrainOptions = {
-    dataset: data, labels, method: 'dmoerm-no-outer', out: join(dir, 'run'), preset: 'tiny', backend: 'wasm', seed: 9,
+    dataset: data,
+    labels,
+    method: 'dmoerm-no-outer',
+    out: join(dir, 'run'),
+    preset: 'tiny',
+    backend: 'wasm',
+    seed: 9,
     overrides: { 'maxSteps.base': 40, 'maxSteps.phase1': 60, 'maxSteps.phase2': 20, evalEvery: 10, patience: 3, minPairs: 8 },
   };
 
@@ -34,7 +40,10 @@ void test('a training worker killed with SIGKILL resumes from its run folder', a
       if (e.type === 'checkpoint' && e.phase === 'phase1') first.kill();
     },
   });
-  const died = await first.done.then(() => assert.fail('the killed worker resolved'), (e: unknown) => e);
+  const died = await first.done.then(
+    () => assert.fail('the killed worker resolved'),
+    (e: unknown) => e,
+  );
   assert.ok(died instanceof WorkerDiedError, String(died));
   assert.equal(died.signal, 'SIGKILL');
   const state = JSON.parse(readFileSync(join(options.out, 'state.json'), 'utf8')) as { completed: string[]; current?: { component: string } };

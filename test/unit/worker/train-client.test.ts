@@ -59,12 +59,29 @@ send({ type: 'ready', version, pid: process.pid });
 const fakeWorker = join(tmp, 'fake-worker.js');
 writeFileSync(fakeWorker, FAKE);
 
-const options = (out: string): TrainOptions => ({ dataset: join(tmp, 'missing.jsonl'), method: 'single', out: join(tmp, out), preset: 'tiny', backend: 'auto', seed: 1 });
+const options = (out: string): TrainOptions => ({
+  dataset: join(tmp, 'missing.jsonl'),
+  method: 'single',
+  out: join(tmp, out),
+  preset: 'tiny',
+  backend: 'auto',
+  seed: 1,
+});
 
 function fake(mode: string, extra: Record<string, string> = {}) {
   const events: TrainEvent[] = [];
   const logFile = join(tmp, `${mode}-${Math.random().toString(36).slice(2)}`, 'train.log');
-  return { events, logFile, spawn: { workerScript: fakeWorker, onEvent: (e: TrainEvent) => events.push(e), logFile, env: { ...process.env, FAKE_MODE: mode, ...extra }, cancelGraceMs: 500 } };
+  return {
+    events,
+    logFile,
+    spawn: {
+      workerScript: fakeWorker,
+      onEvent: (e: TrainEvent) => events.push(e),
+      logFile,
+      env: { ...process.env, FAKE_MODE: mode, ...extra },
+      cancelGraceMs: 500,
+    },
+  };
 }
 
 /** The repository root (this bundle runs from .test-tmp/unit or dist/test/unit/worker). */
@@ -91,7 +108,7 @@ void describe('training worker client', () => {
     assert.deepEqual(result.byCategory, { chat: { accuracy: 0.75, pairs: 4 } });
   });
 
-  void it('rejects with the worker\'s error message, keeping its stack and stderr in the log', async () => {
+  void it("rejects with the worker's error message, keeping its stack and stderr in the log", async () => {
     const f = fake('error');
     const err = await startTraining(options('error'), [], f.spawn).done.then(
       () => assert.fail('resolved'),
@@ -118,7 +135,10 @@ void describe('training worker client', () => {
     while (f.events.length < 2) await new Promise((r) => setTimeout(r, 10));
     const started = Date.now();
     p.cancel();
-    const err = await p.done.then(() => assert.fail('resolved'), (e: unknown) => e);
+    const err = await p.done.then(
+      () => assert.fail('resolved'),
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof WorkerDiedError, String(err));
     assert.equal(err.signal, 'SIGKILL');
     assert.equal(err.cancelled, true);
@@ -127,7 +147,10 @@ void describe('training worker client', () => {
 
   void it('a worker killed with -9 rejects with WorkerDiedError carrying the signal and the tail of its output', async () => {
     const f = fake('die');
-    const err = await startTraining(options('die'), [], f.spawn).done.then(() => assert.fail('resolved'), (e: unknown) => e);
+    const err = await startTraining(options('die'), [], f.spawn).done.then(
+      () => assert.fail('resolved'),
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof WorkerDiedError, String(err));
     assert.equal(err.signal, 'SIGKILL');
     assert.equal(err.code, null);
@@ -140,13 +163,19 @@ void describe('training worker client', () => {
 
   void it('refuses a worker of another protocol version, saying so', async () => {
     const f = fake('ok', { FAKE_VERSION: String(PROTOCOL_VERSION + 1) });
-    const err = await startTraining(options('version'), [], f.spawn).done.then(() => assert.fail('resolved'), (e: unknown) => e);
+    const err = await startTraining(options('version'), [], f.spawn).done.then(
+      () => assert.fail('resolved'),
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof Error && !(err instanceof WorkerDiedError), String(err));
     assert.match(err.message, /protocol version 2, this side version 1.*reload the window/);
   });
 
   void it('a missing worker script rejects instead of hanging', async () => {
-    const err = await startTraining(options('missing'), [], { workerScript: join(tmp, 'nope.js'), cancelGraceMs: 100 }).done.then(() => assert.fail('resolved'), (e: unknown) => e);
+    const err = await startTraining(options('missing'), [], { workerScript: join(tmp, 'nope.js'), cancelGraceMs: 100 }).done.then(
+      () => assert.fail('resolved'),
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof Error);
     assert.match(err.message, /exited unexpectedly \(exit code 1\)|cannot run the training worker/);
   });
@@ -180,12 +209,15 @@ void describe('training worker client', () => {
 
     void it('reports a request it cannot run as an error and exits', async () => {
       await bundled;
-      const err = await startTraining({ ...options('real'), dataset: 'fail' }, [], { workerScript: script }).done.then(() => assert.fail('resolved'), (e: unknown) => e);
+      const err = await startTraining({ ...options('real'), dataset: 'fail' }, [], { workerScript: script }).done.then(
+        () => assert.fail('resolved'),
+        (e: unknown) => e,
+      );
       assert.ok(err instanceof WorkerFailedError, String(err));
       assert.equal(err.message, 'fail: no such file');
     });
 
-    void it('forwards the recipe\'s events and stops it on cancel', async () => {
+    void it("forwards the recipe's events and stops it on cancel", async () => {
       await bundled;
       const events: TrainEvent[] = [];
       const p = startTraining(options('real-cancel'), [], { workerScript: script, onEvent: (e) => events.push(e) });
@@ -201,7 +233,10 @@ void describe('training worker client', () => {
       const p = startTraining({ ...options('real-throw'), dataset: 'throw-on-cancel' }, [], { workerScript: script });
       await new Promise((r) => setTimeout(r, 300));
       p.cancel();
-      const err = await p.done.then(() => assert.fail('resolved'), (e: unknown) => e);
+      const err = await p.done.then(
+        () => assert.fail('resolved'),
+        (e: unknown) => e,
+      );
       assert.ok(err instanceof WorkerCancelledError, String(err));
       assert.match(err.message, /resume/);
     });

@@ -90,7 +90,7 @@ function readPreference(value: unknown, n: number): Preference | string {
 
 export const canonicalAdapter: RecordAdapter = {
   name: 'canonical',
-  description: "RewardLens canonical records ({id, category, context, responses, preference, metadata}), as written by `rewardlens convert`",
+  description: 'RewardLens canonical records ({id, category, context, responses, preference, metadata}), as written by `rewardlens convert`',
   detect: (sample) => shareOf(sample, looksCanonical),
   map(value) {
     if (!looksCanonical(value)) return fail('not a canonical record: needs "id", "context" and "responses"');

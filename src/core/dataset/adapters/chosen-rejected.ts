@@ -107,7 +107,10 @@ function mapAlternatives(value: JsonObject, keys: readonly [string, string], con
     const side = value[key];
     if (typeof side === 'string') sides.push([side]);
     else if (isStringList(side)) sides.push(side);
-    else return fail(`${q(key)} is ${Array.isArray(side) && side.length === 0 ? 'an empty list' : kindOf(side)}, not a string or a list of strings like ${q(keys.find((k) => k !== key)!)}`);
+    else
+      return fail(
+        `${q(key)} is ${Array.isArray(side) && side.length === 0 ? 'an empty list' : kindOf(side)}, not a string or a list of strings like ${q(keys.find((k) => k !== key)!)}`,
+      );
   }
   const texts = [...sides[0], ...sides[1]];
   texts.forEach((text, i) => {

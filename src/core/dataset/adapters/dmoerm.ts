@@ -41,7 +41,9 @@ function map(value: unknown, options: AdapterOptions): MapResult {
   if (src.value.length === 0) return fail('"src" is empty: there is no user turn');
   // One assistant turn between each pair of user turns; anything else cannot be interleaved.
   if (tgt.value.length !== src.value.length - 1) {
-    return fail(`"tgt" has ${tgt.value.length} entries but "src" has ${src.value.length} (expected ${src.value.length - 1} assistant turns between the user turns)`);
+    return fail(
+      `"tgt" has ${tgt.value.length} entries but "src" has ${src.value.length} (expected ${src.value.length - 1} assistant turns between the user turns)`,
+    );
   }
   if (responses.value.length === 0) return fail('"response" is empty: there are no responses');
 

@@ -6,10 +6,7 @@ import { isObject, kindOf } from './values';
  * dots or brackets, and a slice `dialog[:-1]` / `dialog[1:]` as the last step (a list of elements).
  */
 
-export type PathStep =
-  | { kind: 'key'; key: string }
-  | { kind: 'index'; index: number }
-  | { kind: 'slice'; start?: number; end?: number };
+export type PathStep = { kind: 'key'; key: string } | { kind: 'index'; index: number } | { kind: 'slice'; start?: number; end?: number };
 
 export interface FieldPath {
   /** The path as written, for reasons. */

@@ -22,12 +22,9 @@ export interface MappingSpec {
 }
 
 export type PromptSpec =
-  | { kind: 'text'; paths: FieldPath[] }
-  | { kind: 'messages'; path: FieldPath; role: string; content: string; roles: Readonly<Record<string, Role>> };
+  { kind: 'text'; paths: FieldPath[] } | { kind: 'messages'; path: FieldPath; role: string; content: string; roles: Readonly<Record<string, Role>> };
 
-export type ResponsesSpec =
-  | { kind: 'paths'; paths: FieldPath[] }
-  | { kind: 'list'; path: FieldPath; text?: FieldPath; model?: FieldPath };
+export type ResponsesSpec = { kind: 'paths'; paths: FieldPath[] } | { kind: 'list'; path: FieldPath; text?: FieldPath; model?: FieldPath };
 
 export interface RowResponseSpec {
   text: FieldPath;

@@ -20,8 +20,26 @@ export const promptResponseAdapter: RecordAdapter = {
 
 /** Any of these means the record carries a preference or a rating and belongs to another adapter. */
 const preferenceFields = [
-  'chosen', 'rejected', 'response_chosen', 'response_rejected', 'label', 'gt_label', 'winner', 'preference', 'preferences',
-  'ranking', 'ranks', 'rank', 'scores', 'rewards', 'score', 'stars', 'ratings', 'rating', 'src', 'tgt',
+  'chosen',
+  'rejected',
+  'response_chosen',
+  'response_rejected',
+  'label',
+  'gt_label',
+  'winner',
+  'preference',
+  'preferences',
+  'ranking',
+  'ranks',
+  'rank',
+  'scores',
+  'rewards',
+  'score',
+  'stars',
+  'ratings',
+  'rating',
+  'src',
+  'tgt',
 ] as const;
 
 type ResponseSource = { single: string } | { listKey: string } | { keys: readonly string[] };

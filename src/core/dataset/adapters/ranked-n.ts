@@ -117,4 +117,3 @@ function map(value: unknown, options: AdapterOptions): MapResult {
   if (metadata) record.metadata = metadata;
   return done(record, warnings);
 }
-

@@ -176,10 +176,27 @@ export class BestOfNPanel extends DatasetPanel {
           },
         },
         // best-of-n needs n ≥ 2 responses; a model without a score of the record has no pick.
-        (r) => (r.record.responses.length < 2 ? undefined : { record: bestOfNRecord(r.index, r.record, r.scores.map((s) => s?.logits)), line: r.line }),
+        (r) =>
+          r.record.responses.length < 2
+            ? undefined
+            : {
+                record: bestOfNRecord(
+                  r.index,
+                  r.record,
+                  r.scores.map((s) => s?.logits),
+                ),
+                line: r.line,
+              },
       );
       const records = scored.rows.map((r) => r.record);
-      const result: Result = { records, lines: scored.rows.map((r) => r.line), summary: summarizeBestOfN(records, scorers.length), eligible: records.length, total: d.dataset.size, generation: scored.generation };
+      const result: Result = {
+        records,
+        lines: scored.rows.map((r) => r.line),
+        summary: summarizeBestOfN(records, scorers.length),
+        eligible: records.length,
+        total: d.dataset.size,
+        generation: scored.generation,
+      };
       if (this.job !== job) return;
       this.result = result;
       this.applyFilter();

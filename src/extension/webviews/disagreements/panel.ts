@@ -71,7 +71,9 @@ export class DisagreementsPanel extends DatasetPanel {
       current.retarget(uri);
       current.panel.reveal();
     };
-    return DisagreementsPanel.slot.show(reuse, vscode.l10n.t('Disagreements'), vscode.ViewColumn.Active, (panel) => new DisagreementsPanel(ctx, panel, uri)).score();
+    return DisagreementsPanel.slot
+      .show(reuse, vscode.l10n.t('Disagreements'), vscode.ViewColumn.Active, (panel) => new DisagreementsPanel(ctx, panel, uri))
+      .score();
   }
 
   /** Restores the panel after a window reload (it scores again only when asked: scoring is not free). */
@@ -132,7 +134,15 @@ export class DisagreementsPanel extends DatasetPanel {
   private sendState(): void {
     if (!this.ready) return;
     if (this.scored === undefined) {
-      this.post(UpdateDisagreements({ message: this.lastMessage ?? (this.uri === undefined ? vscode.l10n.t('No dataset.') : vscode.l10n.t('Not scored yet: press Rescore, or run "RewardLens: Show Disagreements with Human Labels".')) }));
+      this.post(
+        UpdateDisagreements({
+          message:
+            this.lastMessage ??
+            (this.uri === undefined
+              ? vscode.l10n.t('No dataset.')
+              : vscode.l10n.t('Not scored yet: press Rescore, or run "RewardLens: Show Disagreements with Human Labels".')),
+        }),
+      );
       return;
     }
     this.post(UpdateDisagreements({ data: this.scored.summary }));
@@ -156,7 +166,10 @@ export class DisagreementsPanel extends DatasetPanel {
     try {
       const record = d?.dataset.read(r.index).record;
       if (record?.id !== r.id) return { winnerText: '(record changed since scoring: rescore)', loserText: '' };
-      return { winnerText: snippet(record.responses[r.humanWinner]?.text ?? '', TEXT_CHARS), loserText: snippet(record.responses[r.humanLoser]?.text ?? '', TEXT_CHARS) };
+      return {
+        winnerText: snippet(record.responses[r.humanWinner]?.text ?? '', TEXT_CHARS),
+        loserText: snippet(record.responses[r.humanLoser]?.text ?? '', TEXT_CHARS),
+      };
     } catch {
       return { winnerText: '(the dataset is being re-indexed)', loserText: '' };
     }
@@ -214,13 +227,27 @@ export class DisagreementsPanel extends DatasetPanel {
                 const pct = (100 * done) / total;
                 progress.report({ increment: pct - reported, message: vscode.l10n.t('{0}/{1} records', done, total) });
                 reported = pct;
-                this.post(DisagreementsProgress({ text: vscode.l10n.t('Scoring {0}: {1} of {2} records', d.name, done.toLocaleString('en-US'), total.toLocaleString('en-US')) }));
+                this.post(
+                  DisagreementsProgress({
+                    text: vscode.l10n.t('Scoring {0}: {1} of {2} records', d.name, done.toLocaleString('en-US'), total.toLocaleString('en-US')),
+                  }),
+                );
                 if (done === total) this.post(DisagreementsProgress({ text: vscode.l10n.t('Comparing with the human pairs and the capability labels…') }));
               },
             },
             (r): ScoredRecordInput | undefined => {
               const s = r.scores[0];
-              return s && { index: r.index, line: r.line, id: s.id, rewards: s.logits, category: s.category, datasetCategory: s.datasetCategory, pairs: humanPairs(r.record, r.index).pairs };
+              return (
+                s && {
+                  index: r.index,
+                  line: r.line,
+                  id: s.id,
+                  rewards: s.logits,
+                  category: s.category,
+                  datasetCategory: s.datasetCategory,
+                  pairs: humanPairs(r.record, r.index).pairs,
+                }
+              );
             },
           );
           return this.compare(d, scores, started);
@@ -232,7 +259,9 @@ export class DisagreementsPanel extends DatasetPanel {
       this.query = { offset: 0, labelNoiseOnly: false };
       this.post(DisagreementsProgress({}));
       this.sendState();
-      this.ctx.log.info(`disagreements of ${d.name}: ${scored.summary.disagreements} of ${scored.summary.pairs} human pairs, ${scored.summary.labelNoise} label-noise candidates (${scored.summary.seconds.toFixed(1)} s)`);
+      this.ctx.log.info(
+        `disagreements of ${d.name}: ${scored.summary.disagreements} of ${scored.summary.pairs} human pairs, ${scored.summary.labelNoise} label-noise candidates (${scored.summary.seconds.toFixed(1)} s)`,
+      );
       return { outcome: 'scored', summary: scored.summary };
     } catch (e) {
       if (abort.signal.aborted || isCancellation(e)) return this.notScored(vscode.l10n.t('Scoring was cancelled: press Rescore to start again.'));

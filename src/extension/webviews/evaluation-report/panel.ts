@@ -4,7 +4,16 @@ import type { ReportRunInput } from '../../../core/training/report';
 import { buildEvaluationReport, fileTestSet, heldOutTestSet } from '../../../core/training/report';
 import { RunFolder } from '../../../core/training/run-folder';
 import type { ReportRun, ReportState } from '../../../../webview/evaluation-report-protocol';
-import { evaluationReportViewType, isReportState, OpenTrainingChart, RefreshReport, ReportReady, SelectRun, UpdateCurves, UpdateReport } from '../../../../webview/evaluation-report-protocol';
+import {
+  evaluationReportViewType,
+  isReportState,
+  OpenTrainingChart,
+  RefreshReport,
+  ReportReady,
+  SelectRun,
+  UpdateCurves,
+  UpdateReport,
+} from '../../../../webview/evaluation-report-protocol';
 import { CommandId } from '../../command-id';
 import type { Ctx } from '../../context';
 import { errorMessage } from '../../../core/error-message';
@@ -23,10 +32,18 @@ function readRun(dir: string): { inputs: ReportRunInput[]; run: ReportRun } {
   try {
     const folder = RunFolder.open(dir);
     const method = text(folder.config.method) ?? 'unknown';
-    const tests: ReportRunInput[] = (folder.readTestEvals() ?? []).map((e) => ({ run: name, dir: folder.dir, testSet: fileTestSet(e), evaluation: [e.result] }));
+    const tests: ReportRunInput[] = (folder.readTestEvals() ?? []).map((e) => ({
+      run: name,
+      dir: folder.dir,
+      testSet: fileTestSet(e),
+      evaluation: [e.result],
+    }));
     const heldOut = folder.readEval();
     // A run without a held-out evaluation is "skipped" only when it has no other either.
-    const inputs: ReportRunInput[] = heldOut !== undefined || tests.length === 0 ? [{ run: name, dir: folder.dir, testSet: heldOutTestSet(folder.config, folder.dir), evaluation: heldOut }, ...tests] : tests;
+    const inputs: ReportRunInput[] =
+      heldOut !== undefined || tests.length === 0
+        ? [{ run: name, dir: folder.dir, testSet: heldOutTestSet(folder.config, folder.dir), evaluation: heldOut }, ...tests]
+        : tests;
     return { inputs, run: { dir: folder.dir, name, method } };
   } catch (e) {
     return { inputs: [{ run: name, dir, testSet: heldOutTestSet({}, dir), error: errorMessage(e) }], run: { dir, name, method: 'unknown' } };
@@ -56,7 +73,12 @@ export class EvaluationReportPanel extends WebviewHost<{ selected?: string }> {
       if (selected !== undefined) current.selected = selected;
       void current.update();
     };
-    return EvaluationReportPanel.slot.show(reuse, vscode.l10n.t('Evaluation Report'), vscode.ViewColumn.Active, (panel) => new EvaluationReportPanel(ctx, panel, selected));
+    return EvaluationReportPanel.slot.show(
+      reuse,
+      vscode.l10n.t('Evaluation Report'),
+      vscode.ViewColumn.Active,
+      (panel) => new EvaluationReportPanel(ctx, panel, selected),
+    );
   }
 
   static register(ctx: Ctx): void {
@@ -109,7 +131,11 @@ export class EvaluationReportPanel extends WebviewHost<{ selected?: string }> {
     if (dirs.length === 0) {
       this.runs = [];
       this.known = new Set();
-      this.post(UpdateReport({ message: vscode.l10n.t('No training runs yet: run "RewardLens: Train Reward Model…", or set rewardlens.training.runsFolder to a folder of runs.') }));
+      this.post(
+        UpdateReport({
+          message: vscode.l10n.t('No training runs yet: run "RewardLens: Train Reward Model…", or set rewardlens.training.runsFolder to a folder of runs.'),
+        }),
+      );
       return;
     }
     const read = dirs.map(readRun);

@@ -87,7 +87,14 @@ export class LabelReportPanel extends DatasetPanel {
     this.post(LabelsBusy({ busy: false }));
     if (d === undefined) {
       const reason = this.ctx.datasets.errorOf(uri);
-      this.post(UpdateLabels({ message: reason !== undefined ? vscode.l10n.t('Not indexed: {0}', reason) : vscode.l10n.t('The dataset is not open any more. Open it again to see its labels.') }));
+      this.post(
+        UpdateLabels({
+          message:
+            reason !== undefined
+              ? vscode.l10n.t('Not indexed: {0}', reason)
+              : vscode.l10n.t('The dataset is not open any more. Open it again to see its labels.'),
+        }),
+      );
       return;
     }
     const file = datasetPath(d);

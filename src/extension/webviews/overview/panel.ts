@@ -1,7 +1,15 @@
 import * as vscode from 'vscode';
 import type { DatasetState } from '../../../../webview/lib/state';
 import { isDatasetState } from '../../../../webview/lib/state';
-import { BrowseRecords, IndexingState, OverviewReady, overviewViewType, ReindexDataset, RevealLine, UpdateOverview } from '../../../../webview/overview-protocol';
+import {
+  BrowseRecords,
+  IndexingState,
+  OverviewReady,
+  overviewViewType,
+  ReindexDataset,
+  RevealLine,
+  UpdateOverview,
+} from '../../../../webview/overview-protocol';
 import { CommandId } from '../../command-id';
 import type { Ctx } from '../../context';
 import type { DatasetChange } from '../../datasets/registry';
@@ -72,12 +80,21 @@ export class OverviewPanel extends DatasetPanel {
     if (uri !== this.uri) return;
     if (d === undefined) {
       const reason = this.ctx.datasets.errorOf(uri);
-      this.post(UpdateOverview({ message: reason !== undefined ? vscode.l10n.t('Not indexed: {0}', reason) : vscode.l10n.t('The dataset is not open any more. Open it again to see its overview.') }));
+      this.post(
+        UpdateOverview({
+          message:
+            reason !== undefined
+              ? vscode.l10n.t('Not indexed: {0}', reason)
+              : vscode.l10n.t('The dataset is not open any more. Open it again to see its overview.'),
+        }),
+      );
       return;
     }
     this.post(IndexingState({ busy: false }));
     const journal = journalOf(d);
     const edits = journal && journal.contents.lines.length > 0 ? countByKind(journal.contents) : undefined;
-    this.post(UpdateOverview({ data: { uri: d.key, name: d.name, origin: d.origin, report: d.dataset.report, indexMs: d.indexMs, ...(edits ? { edits } : {}) } }));
+    this.post(
+      UpdateOverview({ data: { uri: d.key, name: d.name, origin: d.origin, report: d.dataset.report, indexMs: d.indexMs, ...(edits ? { edits } : {}) } }),
+    );
   }
 }

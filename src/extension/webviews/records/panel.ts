@@ -57,7 +57,12 @@ export class RecordsPanel extends DatasetPanel {
       }
     };
     const column = options.beside ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active;
-    return RecordsPanel.slot.show(reuse, vscode.l10n.t('Records'), { viewColumn: column, preserveFocus: options.beside === true }, (panel) => new RecordsPanel(ctx, panel, uri, focus));
+    return RecordsPanel.slot.show(
+      reuse,
+      vscode.l10n.t('Records'),
+      { viewColumn: column, preserveFocus: options.beside === true },
+      (panel) => new RecordsPanel(ctx, panel, uri, focus),
+    );
   }
 
   static register(ctx: Ctx): void {

@@ -39,7 +39,12 @@ export class RewardBreakdownPanel extends DatasetPanel {
       // retarget updates only when the dataset changes; another record of the same dataset needs it too.
       void current.update();
     };
-    return RewardBreakdownPanel.slot.show(reuse, vscode.l10n.t('Reward Breakdown'), { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, (panel) => new RewardBreakdownPanel(ctx, panel, uri, index));
+    return RewardBreakdownPanel.slot.show(
+      reuse,
+      vscode.l10n.t('Reward Breakdown'),
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      (panel) => new RewardBreakdownPanel(ctx, panel, uri, index),
+    );
   }
 
   static register(ctx: Ctx): void {
@@ -73,7 +78,8 @@ export class RewardBreakdownPanel extends DatasetPanel {
   }
 
   private showRecordInTitle(): void {
-    if (this.uri !== undefined && this.index !== undefined) this.panel.title = vscode.l10n.t('Reward: {0} #{1}', path.posix.basename(this.uri.path), this.index + 1);
+    if (this.uri !== undefined && this.index !== undefined)
+      this.panel.title = vscode.l10n.t('Reward: {0} #{1}', path.posix.basename(this.uri.path), this.index + 1);
   }
 
   protected onDatasetChange(change: DatasetChange | undefined): void {
@@ -114,7 +120,9 @@ export class RewardBreakdownPanel extends DatasetPanel {
     }
     const view = d.dataset.read(index);
     if (view.record === undefined) {
-      this.show(vscode.l10n.t('Record {0} (line {1}) cannot be scored: {2}.', index + 1, view.line, view.problems[0]?.reason ?? vscode.l10n.t('it is not a record')));
+      this.show(
+        vscode.l10n.t('Record {0} (line {1}) cannot be scored: {2}.', index + 1, view.line, view.problems[0]?.reason ?? vscode.l10n.t('it is not a record')),
+      );
       return;
     }
     if (view.record.responses.length === 0) {
@@ -132,7 +140,18 @@ export class RewardBreakdownPanel extends DatasetPanel {
       }
       this.post(
         UpdateBreakdown({
-          data: buildBreakdown({ uri: d.key, dataset: d.name, index, line: view.line, record: scored.record, score: scored.score, manifest, modelFile: file, modelName: RewardModel.displayName(file), language: vscode.env.language }),
+          data: buildBreakdown({
+            uri: d.key,
+            dataset: d.name,
+            index,
+            line: view.line,
+            record: scored.record,
+            score: scored.score,
+            manifest,
+            modelFile: file,
+            modelName: RewardModel.displayName(file),
+            language: vscode.env.language,
+          }),
         }),
       );
     } catch (e) {
@@ -160,7 +179,9 @@ export function showRewardBreakdown(ctx: Ctx, d: IndexedDataset, at?: unknown): 
     }
   }
   if (index === undefined || index >= d.dataset.size) {
-    void vscode.window.showInformationMessage(vscode.l10n.t('RewardLens: put the cursor on a record of {0} (or click its score lens) to see its reward breakdown.', d.name));
+    void vscode.window.showInformationMessage(
+      vscode.l10n.t('RewardLens: put the cursor on a record of {0} (or click its score lens) to see its reward breakdown.', d.name),
+    );
     return undefined;
   }
   ctx.datasets.activeUri = d.uri;

@@ -5,7 +5,16 @@ import { progressText } from '../../../core/training/format';
 import { RUN_FILES } from '../../../core/training/run-folder';
 import type { EvalResult } from '../../../core/training/types';
 import type { ChartData, ChartState } from '../../../../webview/training-chart-protocol';
-import { ChartReady, isChartState, OpenModelCard, RefreshChart, ResumeRun, RevealRun, UpdateChart, trainingChartViewType } from '../../../../webview/training-chart-protocol';
+import {
+  ChartReady,
+  isChartState,
+  OpenModelCard,
+  RefreshChart,
+  ResumeRun,
+  RevealRun,
+  UpdateChart,
+  trainingChartViewType,
+} from '../../../../webview/training-chart-protocol';
 import { CommandId } from '../../command-id';
 import type { Ctx } from '../../context';
 import { readMetrics } from '../../training/run-files';
@@ -31,9 +40,18 @@ export class TrainingChartPanel extends WebviewHost {
   /** The latest "Evaluate Run…" result of this run (eval.json holds the held-out one). */
   private extraEvaluation: { run: string; source: string; result: EvalResult } | undefined;
 
-  static createOrShow(ctx: Ctx, run: string, options: { phase?: string; evaluation?: { source: string; result: EvalResult }; preserveFocus?: boolean } = {}): TrainingChartPanel {
+  static createOrShow(
+    ctx: Ctx,
+    run: string,
+    options: { phase?: string; evaluation?: { source: string; result: EvalResult }; preserveFocus?: boolean } = {},
+  ): TrainingChartPanel {
     const reuse = (current: TrainingChartPanel): void => current.panel.reveal(undefined, options.preserveFocus);
-    const current = TrainingChartPanel.slot.show(reuse, vscode.l10n.t('Training'), { viewColumn: vscode.ViewColumn.Active, preserveFocus: options.preserveFocus }, (panel) => new TrainingChartPanel(ctx, panel, run));
+    const current = TrainingChartPanel.slot.show(
+      reuse,
+      vscode.l10n.t('Training'),
+      { viewColumn: vscode.ViewColumn.Active, preserveFocus: options.preserveFocus },
+      (panel) => new TrainingChartPanel(ctx, panel, run),
+    );
     const target = path.resolve(run);
     if (current.run !== target) {
       current.run = target;
