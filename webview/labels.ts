@@ -10,7 +10,7 @@ import '@vscode-elements/elements/dist/vscode-table-header/index.js';
 import '@vscode-elements/elements/dist/vscode-table-header-cell/index.js';
 import '@vscode-elements/elements/dist/vscode-table-row/index.js';
 import type { Agreement, LabelReport, ReportRow } from '../src/core/labelling/report';
-import { h, pageHeader, renderMessage, replaceChildren, subtitle } from './lib/dom';
+import { h, pageHeader, replaceChildren, showDatasetUpdate, subtitle } from './lib/dom';
 import type { Child } from './lib/dom';
 import { formatCount, formatShare } from './lib/format';
 import { l10n } from './lib/l10n';
@@ -221,15 +221,9 @@ function render(data: LabelsData): void {
 
 host.onMessage((msg) => {
   switch (true) {
-    case UpdateLabels.is(msg): {
-      const { data, message } = msg.params;
-      progress.hidden = true;
-      if (data !== undefined) {
-        host.setState({ uri: data.uri });
-        render(data);
-      } else renderMessage(app, message ?? l10n.t('Nothing to show.'));
+    case UpdateLabels.is(msg):
+      showDatasetUpdate(msg.params, { app, progress, keep: (state) => host.setState(state), render, nothing: l10n.t('Nothing to show.') });
       break;
-    }
     case LabelsBusy.is(msg):
       progress.hidden = !msg.params.busy;
       break;

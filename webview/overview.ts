@@ -10,7 +10,7 @@ import '@vscode-elements/elements/dist/vscode-table-header/index.js';
 import '@vscode-elements/elements/dist/vscode-table-header-cell/index.js';
 import '@vscode-elements/elements/dist/vscode-table-row/index.js';
 import type { IndexReport } from '../src/core/dataset/dataset';
-import { h, pageHeader, renderMessage, replaceChildren, subtitle } from './lib/dom';
+import { h, pageHeader, replaceChildren, showDatasetUpdate, subtitle } from './lib/dom';
 import type { Child } from './lib/dom';
 import { formatBytes, formatCount, formatShare } from './lib/format';
 import { l10n } from './lib/l10n';
@@ -260,15 +260,9 @@ function render(data: OverviewData): void {
 
 host.onMessage((msg) => {
   switch (true) {
-    case UpdateOverview.is(msg): {
-      const { data, message } = msg.params;
-      progress.hidden = true;
-      if (data !== undefined) {
-        host.setState({ uri: data.uri });
-        render(data);
-      } else renderMessage(app, message ?? l10n.t('Nothing to show.'));
+    case UpdateOverview.is(msg):
+      showDatasetUpdate(msg.params, { app, progress, keep: (state) => host.setState(state), render, nothing: l10n.t('Nothing to show.') });
       break;
-    }
     case IndexingState.is(msg): {
       progress.hidden = !msg.params.busy;
       if (msg.params.fraction !== undefined) {

@@ -46,6 +46,17 @@ export function renderMessage(app: HTMLElement, message: string): void {
   app.setAttribute('aria-busy', 'false');
 }
 
+/** A dataset page's update: its data rendered and its URI kept for a restored panel, or the message why there is none. */
+export function showDatasetUpdate<T extends { uri: string }>(
+  update: { data?: T; message?: string },
+  page: { app: HTMLElement; progress: HTMLElement; keep(state: { uri: string }): void; render(data: T): void; nothing: string },
+): void {
+  page.progress.hidden = true;
+  if (update.data === undefined) return renderMessage(page.app, update.message ?? page.nothing);
+  page.keep({ uri: update.data.uri });
+  page.render(update.data);
+}
+
 /**
  * A page's header (media/webview.css `.page-header`): the title and the lines under it on the left,
  * the action buttons on the right.

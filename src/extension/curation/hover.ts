@@ -3,16 +3,36 @@ import { CommandId } from '../command-id';
 import type { IndexedDataset } from '../datasets/registry';
 import { editSummary, recordEdits } from './edits';
 
-/** Commands the hover's curation links run; the hover's trusted MarkdownString enables them. */
-export const HOVER_CURATION_COMMANDS: readonly CommandId[] = [
-  CommandId.FlipPreference,
-  CommandId.MarkTie,
-  CommandId.RerankResponses,
-  CommandId.DropRecord,
-  CommandId.TagRecord,
-  CommandId.AddNote,
-  CommandId.UndoEdit,
+/** The hover's edit links, in order; `dataset`: the command acts on the dataset, not on the record. */
+const LINKS: readonly { command: CommandId; label: () => string; tooltip: () => string; dataset?: true }[] = [
+  {
+    command: CommandId.FlipPreference,
+    label: () => `$(arrow-swap) ${vscode.l10n.t('Flip')}`,
+    tooltip: () => vscode.l10n.t('Flip the preference: swap the best and the worst response'),
+  },
+  { command: CommandId.MarkTie, label: () => `$(dash) ${vscode.l10n.t('Tie')}`, tooltip: () => vscode.l10n.t('Mark the responses tied') },
+  {
+    command: CommandId.RerankResponses,
+    label: () => `$(list-ordered) ${vscode.l10n.t('Re-rank…')}`,
+    tooltip: () => vscode.l10n.t('Re-rank the responses: type the new ranking'),
+  },
+  {
+    command: CommandId.DropRecord,
+    label: () => `$(trash) ${vscode.l10n.t('Drop')}`,
+    tooltip: () => vscode.l10n.t('Leave the record out of training and exports'),
+  },
+  { command: CommandId.TagRecord, label: () => `$(tag) ${vscode.l10n.t('Tag…')}`, tooltip: () => vscode.l10n.t('Tag the record') },
+  { command: CommandId.AddNote, label: () => `$(note) ${vscode.l10n.t('Note…')}`, tooltip: () => vscode.l10n.t('Add a note') },
+  {
+    command: CommandId.UndoEdit,
+    label: () => `$(discard) ${vscode.l10n.t('Undo')}`,
+    tooltip: () => vscode.l10n.t('Undo the last edit of this dataset'),
+    dataset: true,
+  },
 ];
+
+/** Commands the hover's curation links run; the hover's trusted MarkdownString enables them. */
+export const HOVER_CURATION_COMMANDS: readonly CommandId[] = LINKS.map((l) => l.command);
 
 function link(label: string, command: CommandId, args: unknown[], tooltip: string): string {
   return `[${label}](command:${command}?${encodeURIComponent(JSON.stringify(args))} "${tooltip}")`;
@@ -21,16 +41,7 @@ function link(label: string, command: CommandId, args: unknown[], tooltip: strin
 /** One line of edit links (and the record's edits so far) for the record hover. */
 export function curationMarkdown(indexed: IndexedDataset, index: number): string {
   if (indexed.uri.scheme !== 'file') return '';
-  const args = [indexed.key, index];
-  const links = [
-    link(`$(arrow-swap) ${vscode.l10n.t('Flip')}`, CommandId.FlipPreference, args, vscode.l10n.t('Flip the preference: swap the best and the worst response')),
-    link(`$(dash) ${vscode.l10n.t('Tie')}`, CommandId.MarkTie, args, vscode.l10n.t('Mark the responses tied')),
-    link(`$(list-ordered) ${vscode.l10n.t('Re-rank…')}`, CommandId.RerankResponses, args, vscode.l10n.t('Re-rank the responses: type the new ranking')),
-    link(`$(trash) ${vscode.l10n.t('Drop')}`, CommandId.DropRecord, args, vscode.l10n.t('Leave the record out of training and exports')),
-    link(`$(tag) ${vscode.l10n.t('Tag…')}`, CommandId.TagRecord, args, vscode.l10n.t('Tag the record')),
-    link(`$(note) ${vscode.l10n.t('Note…')}`, CommandId.AddNote, args, vscode.l10n.t('Add a note')),
-    link(`$(discard) ${vscode.l10n.t('Undo')}`, CommandId.UndoEdit, [indexed.key], vscode.l10n.t('Undo the last edit of this dataset')),
-  ];
+  const links = LINKS.map((l) => link(l.label(), l.command, l.dataset ? [indexed.key] : [indexed.key, index], l.tooltip()));
   let edits: ReturnType<typeof recordEdits>;
   try {
     edits = recordEdits(indexed, index);
