@@ -1,7 +1,7 @@
 /**
  * Messages of the best-of-n webview: for every record of a dataset with n ≥ 2 responses, the response
  * each reward model would pick against the human's best, with a summary per model and per n (KL_bon).
- * Imported by the host (src/extension/scoring/best-of-n-panel.ts) and the webview script
+ * Imported by the host (src/extension/webviews/best-of-n/panel.ts) and the webview script
  * (webview/best-of-n.ts).
  */
 import type { BonFilter, BonSummary } from '../src/core/scoring/best-of-n';

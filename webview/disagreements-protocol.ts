@@ -2,7 +2,7 @@
  * Messages of the disagreement explorer: human pairs the reward model orders the other way
  * (src/core/scoring/disagreements.ts). The host keeps the whole list and sends one page at a time, so
  * a 100k-record dataset never crosses the webview boundary at once. Imported by the host
- * (src/extension/analysis/disagreements-panel.ts) and the webview script (webview/disagreements.ts).
+ * (src/extension/webviews/disagreements/panel.ts) and the webview script (webview/disagreements.ts).
  */
 import type { DisagreementRow } from '../src/core/scoring/disagreements';
 import { messageType } from './lib/ipc';

@@ -1,6 +1,6 @@
 /**
  * Messages of the evaluation report webview (paper Table 3 from every run's eval.json, and Figure 4 of
- * one run). Imported by the host (src/extension/analysis/evaluation-report-panel.ts) and the webview
+ * one run). Imported by the host (src/extension/webviews/evaluation-report/panel.ts) and the webview
  * script (webview/evaluation-report.ts).
  */
 import type { EvaluationReport } from '../src/core/training/report';

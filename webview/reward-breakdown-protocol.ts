@@ -1,7 +1,7 @@
 /**
  * Messages of the reward breakdown webview (one record scored by the active reward model: router,
  * rewards, capability points, ensemble members, the conversation). Imported by the host
- * (src/extension/scoring/breakdown-panel.ts) and the webview script (webview/reward-breakdown.ts).
+ * (src/extension/webviews/reward-breakdown/panel.ts) and the webview script (webview/reward-breakdown.ts).
  */
 import type { Rating, Turn } from '../src/core/dataset/record';
 import { messageType } from './lib/ipc';

@@ -1,6 +1,6 @@
 /**
  * Messages of the training chart webview (paper Figure 4: accuracy against step, one line per phase or
- * expert). Imported by the host (src/extension/training/chart-panel.ts) and the webview script
+ * expert). Imported by the host (src/extension/webviews/training-chart/panel.ts) and the webview script
  * (webview/training-chart.ts).
  */
 import type { EvalResult } from '../src/core/training/types';
