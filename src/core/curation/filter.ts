@@ -264,9 +264,32 @@ export async function prepareFilter(
           `filter: model-vs-human=${MODEL_SCORES} scores with the editor's reward model; here, give a scores file (rewardlens score MODEL FILE --json > scores.json)`,
         );
       ctx.scores.set(c.value, await options.modelScores());
-    } else ctx.scores.set(c.value, readScores(resolve(c.value)));
+    } else {
+      const scores = readScores(resolve(c.value));
+      checkCoverage(scores, c.value, dataset);
+      ctx.scores.set(c.value, scores);
+    }
   }
   return ctx;
+}
+
+/**
+ * A scores file must score this dataset as it is: one of another file, or of an older version of this
+ * one, would silently leave its unscored records out of the filter's result.
+ */
+function checkCoverage(scores: Map<string, number[]>, file: string, dataset: Dataset): void {
+  for (let i = 0; i < dataset.size; i++) {
+    const view = dataset.read(i);
+    const record = view.record;
+    if (!record) continue;
+    const rewards = scores.get(record.id);
+    if (rewards?.length === record.responses.length) continue;
+    const why = rewards ? `scores ${rewards.length} responses of it, the file has ${record.responses.length}` : 'has no scores for it';
+    throw new FilterError(
+      `filter: model-vs-human=${file} ${why} (${dataset.file} line ${view.line}, record ${record.id}): scores of another file or an older version? ` +
+        `Score this one: rewardlens score MODEL ${dataset.file} --json > scores.json`,
+    );
+  }
 }
 
 /** The value of model-vs-human that asks the editor's reward model rather than naming a scores file. */
