@@ -16,7 +16,8 @@ import { printable } from './format';
 export const EXPORT_DATASET_USAGE = `  rewardlens export-dataset FILE --out OUT [--format same|canonical|trl|dmoerm] [--filter QUERY] [--store DIR] [--no-edits] [--json]
                   the curated dataset (FILE with .rewardlens/FILE.edits.jsonl applied); never over FILE;
                   QUERY: e.g. 'category=roleplay&tag=label-noise&edited=1&len.chosen>500&dup-prompt=0&leak=test.jsonl'
-                  or 'label-vs-human=1' (labels of the store in DIR, default .rewardlens/) or 'model-vs-human=SCORES.json' (rewardlens score --json)`;
+                  or 'label-vs-human=1' (labels of the store in DIR, default .rewardlens/) or 'model-vs-human=SCORES.json' (rewardlens score --json)
+                  or 'label-noise=SCORES.json' (both: the disagreement explorer's label-noise candidates)`;
 
 const flags = {
   ...stringFlags('out', 'format', 'filter', 'store'),
@@ -45,10 +46,10 @@ export async function exportDatasetCommand(argv: string[]): Promise<number> {
     if (e instanceof FilterError) throw new UsageError(e.message);
     throw e;
   }
-  const leaks = clauses.filter((c) => c.key === 'leak' || c.key === 'model-vs-human').map((c) => c.value);
+  const leaks = clauses.filter((c) => c.key === 'leak' || c.key === 'model-vs-human' || c.key === 'label-noise').map((c) => c.value);
   for (const leak of leaks) checkInput(leak);
   const labelStore = storeFileFor(file, values.store);
-  checkOutput(values.out, [file, values.schema, ...leaks, ...(clauses.some((c) => c.key === 'label-vs-human') ? [labelStore] : [])]);
+  checkOutput(values.out, [file, values.schema, ...leaks, ...(clauses.some((c) => c.key === 'label-vs-human' || c.key === 'label-noise') ? [labelStore] : [])]);
   const dataset = await Dataset.open(file, { schemaFile: values.schema, adapter: values.adapter }).catch((e: unknown) => {
     throw asInputError(file, e);
   });

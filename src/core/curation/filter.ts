@@ -23,9 +23,10 @@ import { CURATION_METADATA_KEY } from './apply';
  * email, phone, idCard), `id` (record id), `label-vs-human` (0/1: the capability labels of the
  * dataset's label store side with the human loser of a pair), `model-vs-human=SCORES` (a reward model
  * ranks the human loser of a pair at least as high as the winner; SCORES is `rewardlens score --json`
- * output). Numeric keys take `=`, `!=`, `<`, `<=`, `>`, `>=`; the others `=` and `!=`.
+ * output), `label-noise=SCORES` (the disagreement explorer's label-noise candidates: on one human pair,
+ * the model disagrees and the labels side with the loser too). Numeric keys take `=`, `!=`, `<`, `<=`, `>`, `>=`; the others `=` and `!=`.
  *
- * Both disagreement keys use the disagreement explorer's rules (src/core/scoring/disagreements.ts) on
+ * The disagreement keys use the disagreement explorer's rules (src/core/scoring/disagreements.ts) on
  * the record's human pairs as curated (after flips and re-ranks), and name records by id, which edits
  * do not change: scores and labels made before an edit still apply to the record after it.
  */
@@ -44,7 +45,10 @@ export interface Clause {
 
 const NUMERIC = new Set(['responses', 'len.prompt', 'len.chosen', 'len.rejected', 'len.response']);
 const FLAGS = new Set(['edited', 'dup-prompt', 'label-vs-human']);
-const TEXT = new Set(['category', 'tag', 'leak', 'pii', 'id', 'model-vs-human']);
+const TEXT = new Set(['category', 'tag', 'leak', 'pii', 'id', 'model-vs-human', 'label-noise']);
+/** Keys that read the label store, and keys whose value is a scores file (or `model`). */
+const NEEDS_LABELS = new Set(['label-vs-human', 'label-noise']);
+const NEEDS_SCORES = new Set(['model-vs-human', 'label-noise']);
 export const FILTER_KEYS = [...TEXT, ...FLAGS, ...NUMERIC];
 
 /** Parses a query; throws FilterError naming the clause and what is wrong with it. */
@@ -92,9 +96,9 @@ export interface FilterContext {
   promptCounts?: Map<string, number>;
   /** File → prompt hashes of that file (leak). */
   leakPrompts?: Map<string, Set<string>>;
-  /** Consistent capability verdicts by record id and pair (label-vs-human). */
+  /** Consistent capability verdicts by record id and pair (label-vs-human, label-noise). */
   verdicts?: ReturnType<typeof indexVerdicts>;
-  /** Scores file → reward logits by record id (model-vs-human). */
+  /** Scores file → reward logits by record id (model-vs-human, label-noise). */
   scores?: Map<string, Map<string, number[]>>;
 }
 
@@ -159,14 +163,20 @@ function clauseHolds(c: Clause, record: PreferenceRecord, ctx: FilterContext): b
       const hit = humanPairs(record, 0).pairs.some((p) => labelsSideWithLoser(verdicts.get(pairKey(record.id, p.winner, p.loser)), p.loser));
       return eq(hit === (c.value === '1'));
     }
-    case 'model-vs-human': {
+    case 'model-vs-human':
+    case 'label-noise': {
       const scores = ctx.scores?.get(c.value);
-      if (!scores) throw new Error(`filter: model-vs-human=${c.value} was not prepared`);
+      if (!scores) throw new Error(`filter: ${c.key}=${c.value} was not prepared`);
+      const verdicts = ctx.verdicts;
+      if (c.key === 'label-noise' && !verdicts) throw new Error('filter: label-noise was not prepared');
       const rewards = scores.get(record.id);
+      if (rewards?.length !== record.responses.length) return eq(false);
       return eq(
-        rewards !== undefined &&
-          rewards.length === record.responses.length &&
-          humanPairs(record, 0).pairs.some((p) => modelDisagrees(rewards, p.winner, p.loser)),
+        humanPairs(record, 0).pairs.some(
+          (p) =>
+            modelDisagrees(rewards, p.winner, p.loser) &&
+            (c.key === 'model-vs-human' || labelsSideWithLoser(verdicts!.get(pairKey(record.id, p.winner, p.loser)), p.loser)),
+        ),
       );
     }
     case 'pii': {
@@ -247,26 +257,27 @@ export async function prepareFilter(
     ctx.leakPrompts ??= new Map();
     if (!ctx.leakPrompts.has(c.value)) ctx.leakPrompts.set(c.value, await promptHashes(resolve(c.value), options.signal));
   }
-  if (clauses.some((c) => c.key === 'label-vs-human')) {
+  const labelled = clauses.find((c) => NEEDS_LABELS.has(c.key));
+  if (labelled) {
     const store = options.labelStore ?? storeFileFor(dataset.file);
     const labels = mergedLabels(readStore(store));
     if (labels.length === 0)
-      throw new FilterError(`filter: label-vs-human needs capability labels, and ${store} has none (rewardlens label, or Label Capability Points…)`);
+      throw new FilterError(`filter: ${labelled.key} needs capability labels, and ${store} has none (rewardlens label, or Label Capability Points…)`);
     ctx.verdicts = indexVerdicts(labels);
   }
   for (const c of clauses) {
-    if (c.key !== 'model-vs-human') continue;
+    if (!NEEDS_SCORES.has(c.key)) continue;
     ctx.scores ??= new Map();
     if (ctx.scores.has(c.value)) continue;
     if (c.value === MODEL_SCORES) {
       if (!options.modelScores)
         throw new FilterError(
-          `filter: model-vs-human=${MODEL_SCORES} scores with the editor's reward model; here, give a scores file (rewardlens score MODEL FILE --json > scores.json)`,
+          `filter: ${c.key}=${MODEL_SCORES} scores with the editor's reward model; here, give a scores file (rewardlens score MODEL FILE --json > scores.json)`,
         );
       ctx.scores.set(c.value, await options.modelScores());
     } else {
-      const scores = readScores(resolve(c.value));
-      checkCoverage(scores, c.value, dataset);
+      const scores = readScores(resolve(c.value), `${c.key}=${c.value}`);
+      checkCoverage(scores, `${c.key}=${c.value}`, dataset);
       ctx.scores.set(c.value, scores);
     }
   }
@@ -277,7 +288,7 @@ export async function prepareFilter(
  * A scores file must score this dataset as it is: one of another file, or of an older version of this
  * one, would silently leave its unscored records out of the filter's result.
  */
-function checkCoverage(scores: Map<string, number[]>, file: string, dataset: Dataset): void {
+function checkCoverage(scores: Map<string, number[]>, clause: string, dataset: Dataset): void {
   for (let i = 0; i < dataset.size; i++) {
     const view = dataset.read(i);
     const record = view.record;
@@ -286,17 +297,17 @@ function checkCoverage(scores: Map<string, number[]>, file: string, dataset: Dat
     if (rewards?.length === record.responses.length) continue;
     const why = rewards ? `scores ${rewards.length} responses of it, the file has ${record.responses.length}` : 'has no scores for it';
     throw new FilterError(
-      `filter: model-vs-human=${file} ${why} (${dataset.file} line ${view.line}, record ${record.id}): scores of another file or an older version? ` +
+      `filter: ${clause} ${why} (${dataset.file} line ${view.line}, record ${record.id}): scores of another file or an older version? ` +
         `Score this one: rewardlens score MODEL ${dataset.file} --json > scores.json`,
     );
   }
 }
 
-/** The value of model-vs-human that asks the editor's reward model rather than naming a scores file. */
+/** The value of model-vs-human and label-noise that asks the editor's reward model rather than naming a scores file. */
 export const MODEL_SCORES = 'model';
 
 /** Reward logits by record id from `rewardlens score --json` output (src/core/scoring/score-file.ts FileScore). */
-function readScores(file: string): Map<string, number[]> {
+function readScores(file: string, clause: string): Map<string, number[]> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -309,8 +320,7 @@ function readScores(file: string): Map<string, number[]> {
   } catch {
     records = undefined;
   }
-  if (!Array.isArray(records))
-    throw new FilterError(`filter: model-vs-human=${file} is not the output of rewardlens score --json (one JSON object with a "records" list)`);
+  if (!Array.isArray(records)) throw new FilterError(`filter: ${clause} is not the output of rewardlens score --json (one JSON object with a "records" list)`);
   const out = new Map<string, number[]>();
   for (const r of records as Array<{ id?: unknown; logits?: unknown }>) {
     // JSON writes a NaN reward as null; NaN disagrees with every pair, as in the explorer.

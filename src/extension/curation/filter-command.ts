@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { EditApplier } from '../../core/curation/apply';
 import { FilterError, parseFilter, predicateOf, prepareFilter } from '../../core/curation/filter';
 import { journalFileFor, readJournal } from '../../core/curation/journal';
+import { abortOnCancel, isCancellation } from '../cancellation';
 import { CommandId } from '../command-id';
 import type { Ctx } from '../context';
 import type { IndexedDataset } from '../datasets/registry';
@@ -27,15 +28,16 @@ export interface FilterResult {
 
 let lastQuery = '';
 
-/** model-vs-human=model: the file scored by the selected reward model, as the disagreement explorer scores it. */
+/** model-vs-human=model and label-noise=model: the file scored by the selected reward model, as the disagreement explorer scores it. */
 async function modelScores(ctx: Ctx, d: IndexedDataset): Promise<Map<string, number[]>> {
   const model = ctx.rewardModel.file;
-  if (model === undefined) throw new Error(vscode.l10n.t('model-vs-human=model needs a reward model: run "RewardLens: Select Reward Model…" first'));
+  if (model === undefined)
+    throw new Error(vscode.l10n.t('model-vs-human=model and label-noise=model need a reward model: run "RewardLens: Select Reward Model…" first'));
   if (ctx.rewardModel.error !== undefined) throw new Error(vscode.l10n.t('The reward model cannot be used: {0}', ctx.rewardModel.error));
   const title = vscode.l10n.t('RewardLens: scoring {0} with {1}', d.name, RewardModel.displayName(model));
   const scored = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
     const abort = new AbortController();
-    const cancel = token.onCancellationRequested(() => abort.abort());
+    const cancel = abortOnCancel(token, abort);
     try {
       const onProgress = (_model: number, done: number, total: number): void => progress.report({ message: vscode.l10n.t('{0}/{1} records', done, total) });
       return await scoreDataset(d, [model], { signal: abort.signal, intraOpNumThreads: ctx.config.scoringThreads, onProgress }, (r) =>
@@ -55,7 +57,7 @@ export async function filterRecords(ctx: Ctx, d: IndexedDataset, queryArg: unkno
       : await vscode.window.showInputBox({
           title: vscode.l10n.t('Filter records of {0}', d.name),
           prompt: vscode.l10n.t(
-            'e.g. category=roleplay&tag=label-noise&edited=1&len.chosen>500&dup-prompt=1&leak=test.jsonl&label-vs-human=1&model-vs-human=scores.json',
+            'e.g. category=roleplay&tag=label-noise&edited=1&len.chosen>500&dup-prompt=1&leak=test.jsonl&label-vs-human=1&model-vs-human=model&label-noise=model',
           ),
           value: lastQuery,
           validateInput: (v) => {
@@ -87,6 +89,7 @@ export async function filterRecords(ctx: Ctx, d: IndexedDataset, queryArg: unkno
       if (record && keep(record)) matches.push(i);
     }
   } catch (e) {
+    if (isCancellation(e)) return undefined;
     ctx.showError(vscode.l10n.t('cannot filter {0}', d.name), e);
     return undefined;
   }

@@ -167,6 +167,35 @@ void describe('disagreement filters', () => {
     );
   });
 
+  void it("label-noise=SCORES: the disagreement explorer's candidates, where the model disagrees and the labels side with the loser on the same pair", async () => {
+    const file = write('noise.jsonl', rows);
+    const [r1, r2, r3, r4] = await ids(file);
+    const store = LabelStore.open(storeFileFor(file));
+    // As in label-vs-human: record 1's labels side with its loser (response 2), record 2's agree, record 4's side with
+    // response 3 against response 1 (a pair its model orders as the human does).
+    for (const l of [label(r1, 0, 0, 1, 1, 'p1'), label(r1, 0, 0, 1, 1, 'p2'), label(r2, 1, 0, 1, 1, 'p1'), label(r4, 3, 0, 2, 2, 'p1')]) store.append(l);
+    store.close();
+    const scores = join(tmp, 'noise-scores.json');
+    const records = [
+      { id: r1, logits: [0.1, 2] },
+      { id: r2, logits: [3, 1] },
+      { id: r3, logits: [1, 0] },
+      { id: r4, logits: [1, null, 0.5] },
+    ];
+    writeFileSync(scores, JSON.stringify({ records }));
+    // Record 2: the model disagrees but its labels agree with the human; record 4: the model disagrees on pairs with
+    // response 2 (NaN), its labels on the pair 1-3, which the model orders as the human does.
+    assert.deepEqual(await matching(file, `label-noise=${scores}`), [1]);
+    assert.deepEqual(await matching(file, `label-noise!=${scores}`), [2, 3, 4]);
+    const bare = write('noise-bare.jsonl', rows);
+    const bareIds = await ids(bare);
+    writeFileSync(scores, JSON.stringify({ records: records.map((r, i) => ({ ...r, id: bareIds[i] })) }));
+    await assert.rejects(
+      matching(bare, `label-noise=${scores}`),
+      (e: unknown) => e instanceof FilterError && /label-noise needs capability labels/.test(e.message),
+    );
+  });
+
   void it('model-vs-human=SCORES: records where the scored model does not reward a human winner strictly higher (NaN counts as disagreeing)', async () => {
     const file = write('scored.jsonl', rows);
     const [r1, r2, r3, r4] = await ids(file);
