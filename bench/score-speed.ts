@@ -14,6 +14,7 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { syntheticText } from './synthetic-text';
 import { exportRun } from '../src/core/export/export';
 import { initBackend } from '../src/core/model/backend';
 import { PRESETS } from '../src/core/model/config';
@@ -54,38 +55,9 @@ const spins = values.spin.split(',').map((v) => v === '1');
 const ortConfigs = threadCounts.flatMap((threads) => batchSizes.flatMap((batch) => spins.map((spinning) => ({ threads, batch, spinning }))));
 const runs = Number(values.runs);
 
-const WORDS = [
-  'the',
-  'answer',
-  'is',
-  'about',
-  'this',
-  'topic',
-  'and',
-  'it',
-  'seems',
-  'that',
-  'we',
-  'can',
-  'say',
-  'many',
-  'things',
-  'water',
-  'iron',
-  'music',
-  'coffee',
-  'rivers',
-  '我们',
-  '认为',
-  '这个',
-  '问题',
-];
-
 /** Three responses of about `words` words per record, so sequences are near the preset's maxLen. */
 function writeRecords(file: string): void {
-  let seed = 1;
-  const next = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
-  const text = (n: number): string => Array.from({ length: n }, () => WORDS[Math.floor(next() * WORDS.length)]).join(' ');
+  const text = syntheticText(1);
   const lines = Array.from({ length: recordCount }, (_, i) => ({
     id: `bench-${i}`,
     context: [{ role: 'user', content: `question ${i}: ${text(12)}` }],

@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { syntheticText } from './synthetic-text';
 import { recordId } from '../src/core/dataset/record-id';
 import { scoreFile } from '../src/core/scoring/score-file';
 import { OrtScorer } from '../src/core/scoring/session';
@@ -35,35 +36,7 @@ const requestsPerLevel = Number(values.requests);
 const secondsPerLevel = Number(values.seconds);
 const words = Number(values.words);
 
-const WORDS = [
-  'the',
-  'answer',
-  'is',
-  'about',
-  'this',
-  'topic',
-  'and',
-  'it',
-  'seems',
-  'that',
-  'we',
-  'can',
-  'say',
-  'many',
-  'things',
-  'water',
-  'iron',
-  'music',
-  'coffee',
-  'rivers',
-  '我们',
-  '认为',
-  '这个',
-  '问题',
-];
-let seed = 7;
-const rand = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
-const text = (n: number): string => Array.from({ length: n }, () => WORDS[Math.floor(rand() * WORDS.length)]).join(' ');
+const text = syntheticText(7);
 
 let serial = 0;
 /** A distinct (question, answer) pair. */

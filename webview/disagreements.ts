@@ -22,7 +22,7 @@ import {
   RevealRecord,
   UpdateDisagreements,
 } from './disagreements-protocol';
-import { h, pageHeader, renderMessage, replaceChildren, subtitle } from './lib/dom';
+import { button, h, pageHeader, renderMessage, replaceChildren, subtitle } from './lib/dom';
 import { l10n } from './lib/l10n';
 import type { Child } from './lib/dom';
 import { formatCount, formatShare } from './lib/format';
@@ -49,10 +49,6 @@ const fixed = (x: number | null, digits = 3): string => (x === null || !Number.i
 
 function request(offset: number): void {
   host.post(RequestPage({ offset, ...filter }));
-}
-
-function button(label: string, onClick: () => void, secondary = false, title?: string): HTMLElement {
-  return h('vscode-button', { attrs: { secondary }, title, on: { click: onClick } }, label);
 }
 
 function categorySelect(label: string, values: string[], current: string | undefined, set: (v: string | undefined) => void): HTMLElement {

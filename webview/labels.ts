@@ -10,7 +10,7 @@ import '@vscode-elements/elements/dist/vscode-table-header/index.js';
 import '@vscode-elements/elements/dist/vscode-table-header-cell/index.js';
 import '@vscode-elements/elements/dist/vscode-table-row/index.js';
 import type { Agreement, LabelReport, ReportRow } from '../src/core/labelling/report';
-import { h, pageHeader, replaceChildren, showDatasetUpdate, subtitle } from './lib/dom';
+import { button, card, h, pageHeader, replaceChildren, showDatasetUpdate, subtitle } from './lib/dom';
 import type { Child } from './lib/dom';
 import { formatCount, formatShare } from './lib/format';
 import { l10n } from './lib/l10n';
@@ -25,20 +25,6 @@ const app = document.getElementById('app')!;
 const progress = h('vscode-progress-bar', { class: 'progress', attrs: { indeterminate: true, 'aria-label': l10n.t('Reading the label store') } });
 progress.hidden = true;
 document.body.prepend(progress);
-
-function button(label: string, onClick: () => void, secondary = false): HTMLElement {
-  return h('vscode-button', { attrs: { secondary }, on: { click: onClick } }, label);
-}
-
-function card(label: string, value: Child, detail?: Child, tone?: 'error' | 'warning' | 'ok'): HTMLElement {
-  return h(
-    'div',
-    { class: `card${tone ? ` ${tone}` : ''}` },
-    h('div', { class: 'card-label' }, label),
-    h('div', { class: 'card-value' }, value),
-    detail ? h('div', { class: 'card-detail' }, detail) : undefined,
-  );
-}
 
 /** `12 (4.0%)`, muted when zero. */
 function countWithShare(n: number, of: number, tone?: 'error' | 'warning'): HTMLElement {

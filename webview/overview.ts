@@ -10,7 +10,7 @@ import '@vscode-elements/elements/dist/vscode-table-header/index.js';
 import '@vscode-elements/elements/dist/vscode-table-header-cell/index.js';
 import '@vscode-elements/elements/dist/vscode-table-row/index.js';
 import type { IndexReport } from '../src/core/dataset/dataset';
-import { h, pageHeader, replaceChildren, showDatasetUpdate, subtitle } from './lib/dom';
+import { button, card, h, pageHeader, replaceChildren, showDatasetUpdate, subtitle } from './lib/dom';
 import type { Child } from './lib/dom';
 import { formatBytes, formatCount, formatShare } from './lib/format';
 import { l10n } from './lib/l10n';
@@ -28,10 +28,6 @@ document.body.prepend(progress);
 /** Problems rendered at first; the rest behind a "show all" button (the index keeps at most a few thousand). */
 const PROBLEMS_SHOWN = 200;
 
-function button(label: string, onClick: () => void, secondary = false): HTMLElement {
-  return h('vscode-button', { attrs: { secondary }, on: { click: onClick } }, label);
-}
-
 function lineLink(line: number): HTMLElement {
   return h(
     'button',
@@ -46,16 +42,6 @@ function lineLink(line: number): HTMLElement {
       },
     },
     String(line),
-  );
-}
-
-function card(label: string, value: Child, detail?: Child, tone?: 'error' | 'warning' | 'ok'): HTMLElement {
-  return h(
-    'div',
-    { class: `card${tone ? ` ${tone}` : ''}` },
-    h('div', { class: 'card-label' }, label),
-    h('div', { class: 'card-value' }, value),
-    detail ? h('div', { class: 'card-detail' }, detail) : undefined,
   );
 }
 

@@ -74,3 +74,19 @@ export function pageHeader(title: HTMLElement, lines: Child[], actions: Child[] 
 export function subtitle(tooltip: string | undefined, ...children: Child[]): HTMLElement {
   return h('div', { class: 'subtitle', title: tooltip }, ...children);
 }
+
+/** A toolkit button; `secondary` for the less important actions of a page. */
+export function button(label: string, onClick: () => void, secondary = false, title?: string): HTMLElement {
+  return h('vscode-button', { attrs: { secondary }, title, on: { click: onClick } }, label);
+}
+
+/** A summary card of a report page (media/webview.css `.card`): label, value, and an optional detail line. */
+export function card(label: string, value: Child, detail?: Child, tone?: 'error' | 'warning' | 'ok'): HTMLElement {
+  return h(
+    'div',
+    { class: `card${tone ? ` ${tone}` : ''}` },
+    h('div', { class: 'card-label' }, label),
+    h('div', { class: 'card-value' }, value),
+    detail ? h('div', { class: 'card-detail' }, detail) : undefined,
+  );
+}

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { CommandId } from '../command-id';
 import type { Ctx } from '../context';
+import { DatasetLensProvider } from './dataset-lenses';
 import type { IndexedDataset } from '../datasets/registry';
 import { lensTitle, snippet } from '../presentation/format';
 import { scoreLensTitle, scoreLensTooltip } from '../scoring/format';
@@ -35,18 +36,9 @@ const TITLE_CHARS = 120;
  * Lenses for every record of an indexed document. `provideCodeLenses` only places them (one typed
  * array lookup per record); reading and mapping the record happens in `resolveCodeLens`.
  */
-export class RecordCodeLensProvider implements vscode.CodeLensProvider<RecordLens | ScoreLens>, vscode.Disposable {
-  private readonly emitter = new vscode.EventEmitter<void>();
-  readonly onDidChangeCodeLenses = this.emitter.event;
-  private readonly subscriptions: vscode.Disposable[];
-
-  constructor(private readonly ctx: Ctx) {
-    this.subscriptions = [
-      ctx.datasets.onDidChange((change) => {
-        if (change.kind !== 'indexing') this.emitter.fire();
-      }),
-      ctx.rewardModel.onDidChange(() => this.emitter.fire()),
-    ];
+export class RecordCodeLensProvider extends DatasetLensProvider implements vscode.CodeLensProvider<RecordLens | ScoreLens> {
+  constructor(ctx: Ctx) {
+    super(ctx, ctx.rewardModel.onDidChange);
   }
 
   async provideCodeLenses(doc: vscode.TextDocument, token: vscode.CancellationToken): Promise<Array<RecordLens | ScoreLens>> {
@@ -115,10 +107,5 @@ export class RecordCodeLensProvider implements vscode.CodeLensProvider<RecordLen
       };
     }
     return lens;
-  }
-
-  dispose(): void {
-    for (const s of this.subscriptions) s.dispose();
-    this.emitter.dispose();
   }
 }

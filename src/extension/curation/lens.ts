@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { CommandId } from '../command-id';
 import type { Ctx } from '../context';
+import { DatasetLensProvider } from '../codelens/dataset-lenses';
 import type { IndexedDataset } from '../datasets/registry';
 import type { EditedRecord } from './edits';
 import { editSummary, editedRecords, onDidChangeEdits } from './edits';
@@ -23,18 +24,9 @@ export class EditLens extends vscode.CodeLens {
  * reach the edits of the others), and they are found from the journal's record ids, not by reading
  * the file.
  */
-export class EditCodeLensProvider implements vscode.CodeLensProvider<EditLens>, vscode.Disposable {
-  private readonly emitter = new vscode.EventEmitter<void>();
-  readonly onDidChangeCodeLenses = this.emitter.event;
-  private readonly subscriptions: vscode.Disposable[];
-
-  constructor(private readonly ctx: Ctx) {
-    this.subscriptions = [
-      ctx.datasets.onDidChange((change) => {
-        if (change.kind !== 'indexing') this.emitter.fire();
-      }),
-      onDidChangeEdits(() => this.emitter.fire()),
-    ];
+export class EditCodeLensProvider extends DatasetLensProvider implements vscode.CodeLensProvider<EditLens> {
+  constructor(ctx: Ctx) {
+    super(ctx, onDidChangeEdits);
   }
 
   async provideCodeLenses(doc: vscode.TextDocument, token: vscode.CancellationToken): Promise<EditLens[]> {
@@ -53,10 +45,5 @@ export class EditCodeLensProvider implements vscode.CodeLensProvider<EditLens>, 
       : vscode.l10n.t('Flip, tie, drop, tag or annotate this record (kept in .rewardlens/, never in the file)');
     lens.command = { title: editSummary(lens.edited), command: CommandId.CurateRecord, arguments: [lens.dataset.key, lens.edited.index], tooltip };
     return lens;
-  }
-
-  dispose(): void {
-    for (const s of this.subscriptions) s.dispose();
-    this.emitter.dispose();
   }
 }
