@@ -49,10 +49,21 @@ export async function openCommandPalette(page: Page, text = ''): Promise<Locator
 
 /** Runs a command through the palette by its full label, e.g. `View: Close All Editors`. */
 export async function runCommand(page: Page, label: string): Promise<void> {
-  const rows = await openCommandPalette(page, label);
-  const row = rows.filter({ has: page.locator('.label-name', { hasText: label }) }).first();
-  await row.waitFor({ state: 'visible' });
-  await page.locator('.quick-input-widget .quick-input-list .monaco-list-row.focused', { hasText: label }).waitFor();
+  // The palette can close under us before Enter (focus moving to a webview or a toast as it opens): the row is then
+  // left in the DOM, hidden. Open it again rather than wait on a row nobody will show.
+  for (let attempt = 1; ; attempt++) {
+    const rows = await openCommandPalette(page, label);
+    const row = rows.filter({ has: page.locator('.label-name', { hasText: label }) }).first();
+    const timeout = attempt < 3 ? 5_000 : 15_000;
+    try {
+      await row.waitFor({ state: 'visible', timeout });
+      await page.locator(`${ROW}.focused`, { hasText: label }).waitFor({ timeout });
+      break;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await page.keyboard.press('Escape');
+    }
+  }
   await page.keyboard.press('Enter');
   // The palette closes, or gives way at once to a quick pick of the command (the widget then stays shown).
   await page.locator(ROW, { hasText: label }).first().waitFor({ state: 'hidden' });
