@@ -41,6 +41,11 @@ export class Config {
     return this.get<boolean>('curation.applyEdits') ?? true;
   }
 
+  /** Mark edited records in the editor (curation/decorations.ts). */
+  get curationDecorations(): boolean {
+    return this.get<boolean>('curation.decorations') ?? true;
+  }
+
   get diagnosticsEnabled(): boolean {
     return this.get<boolean>('diagnostics.enabled') ?? true;
   }

@@ -16,15 +16,22 @@ PEFT_PREFIX = "base_model.model."
 DECODER_MODULES = {"query": "q_proj", "key": "k_proj", "value": "v_proj"}
 
 
-def bert_config(c: dict) -> BertConfig:
-    """The plan's EncoderConfig (src/core/model/config.ts) as Hugging Face's BertConfig."""
-    return BertConfig(
+def _shape(c: dict) -> dict:
+    """The fields both config types name alike."""
+    return dict(
         vocab_size=c["vocabSize"],
         hidden_size=c["hidden"],
         num_hidden_layers=c["layers"],
         num_attention_heads=c["heads"],
         intermediate_size=c["intermediate"],
         max_position_embeddings=c["maxPositions"],
+    )
+
+
+def bert_config(c: dict) -> BertConfig:
+    """The plan's EncoderConfig (src/core/model/config.ts) as Hugging Face's BertConfig."""
+    return BertConfig(
+        **_shape(c),
         type_vocab_size=c["typeVocabSize"],
         layer_norm_eps=c["layerNormEps"],
         hidden_act={"gelu": "gelu", "gelu_new": "gelu_new", "relu": "relu"}[c["hiddenAct"]],
@@ -37,14 +44,9 @@ def bert_config(c: dict) -> BertConfig:
 def decoder_config(c: dict):
     """The plan's DecoderConfig (src/core/model/config.ts) as Hugging Face's Qwen2Config or LlamaConfig."""
     common = dict(
-        vocab_size=c["vocabSize"],
-        hidden_size=c["hidden"],
-        num_hidden_layers=c["layers"],
-        num_attention_heads=c["heads"],
+        **_shape(c),
         num_key_value_heads=c["kvHeads"],
         head_dim=c["headDim"],
-        intermediate_size=c["intermediate"],
-        max_position_embeddings=c["maxPositions"],
         rms_norm_eps=c["rmsNormEps"],
         rope_theta=c["ropeTheta"],
         hidden_act="silu",

@@ -514,6 +514,15 @@ export async function runLabelJob(o: LabelJobOptions): Promise<JobSummary> {
           }
         }
       };
+      const pairFields = (task: PairTask) => ({
+        setup,
+        record: task.recordId,
+        index: task.recordIndex,
+        category: task.category,
+        a: task.a,
+        b: task.b,
+        point: task.point.id,
+      });
       const writeLabel = (task: PairTask): void => {
         if (store.contents.labels.has(task.pairKey)) return;
         const ab = store.contents.calls.get(taskKeyOf(task.pairKey, 'ab'));
@@ -524,13 +533,7 @@ export async function runLabelJob(o: LabelJobOptions): Promise<JobSummary> {
         const line: LabelLine = {
           type: 'label',
           key: task.pairKey,
-          setup,
-          record: task.recordId,
-          index: task.recordIndex,
-          category: task.category,
-          a: task.a,
-          b: task.b,
-          point: task.point.id,
+          ...pairFields(task),
           source: 'judge',
           result,
           winner,
@@ -557,13 +560,7 @@ export async function runLabelJob(o: LabelJobOptions): Promise<JobSummary> {
             type: 'call',
             key: task.key,
             pairKey: task.pairKey,
-            setup,
-            record: task.recordId,
-            index: task.recordIndex,
-            category: task.category,
-            a: task.a,
-            b: task.b,
-            point: task.point.id,
+            ...pairFields(task),
             order: task.order,
             provider: o.provider.id,
             model: o.provider.model,

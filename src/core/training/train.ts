@@ -85,37 +85,24 @@ export function trainSettings(options: Pick<TrainOptions, 'preset' | 'base' | 'o
 async function trainInto(options: TrainOptions, io: TrainIO, hp: HyperParams, started: number): Promise<TrainSummary> {
   const backend = await initBackend(options.backend as BackendName | 'auto', { nativeModulePaths: io.nativeModulePaths });
   io.onEvent?.({ type: 'backend', ...backend });
-  const {
-    run,
-    preset,
-    limits,
-    data,
-    vocab,
-    tokenizer,
-    tokenizerFile,
-    trainPositions,
-    testPositions,
-    capability,
-    initialEncoder: initial,
-    rng,
-  } = await setUpRun(options, io, hp);
-  if (!(initial instanceof Encoder)) throw new Error(encoderOnlyMessage(options));
-  const initialEncoder = initial;
+  const setup = await setUpRun(options, io, hp);
+  const { run, limits, data, vocab, testPositions, initialEncoder } = setup;
+  if (!(initialEncoder instanceof Encoder)) throw new Error(encoderOnlyMessage(options));
   run.log(`backend ${backend.backend} (tfjs '${backend.tfBackend}')${backend.note ? `: ${backend.note}` : ''}`);
-  const src = sequenceSource(data, vocab, tokenizer, hp.scoreBatch);
+  const src = sequenceSource(data, vocab, setup.tokenizer, hp.scoreBatch);
   try {
     const { model, truncated } = await runRecipe({
       method: options.method,
       run,
       hp,
-      preset: { ...preset, maxLen: limits.maxLen, routerMaxLen: limits.routerMaxLen },
+      preset: { ...setup.preset, maxLen: limits.maxLen, routerMaxLen: limits.routerMaxLen },
       data,
       src,
       vocab,
-      train: trainPositions,
-      capability,
+      train: setup.trainPositions,
+      capability: setup.capability,
       initialEncoder,
-      rng,
+      rng: setup.rng,
       seed: options.seed,
       signal: io.signal,
       onEvent: io.onEvent,
@@ -132,11 +119,7 @@ async function trainInto(options: TrainOptions, io: TrainIO, hp: HyperParams, st
       run.writeEval(evaluation);
       io.onEvent?.({ type: 'evaluation', result: evaluation });
     }
-    writeModelCard(
-      options,
-      { run, limits, data, vocab, tokenizer, tokenizerFile, trainPositions, testPositions, capability },
-      { parameters, evaluation, truncated, backend: `${backend.backend} (tfjs '${backend.tfBackend}')` },
-    );
+    writeModelCard(options, setup, { parameters, evaluation, truncated, backend: `${backend.backend} (tfjs '${backend.tfBackend}')` });
     run.writeState({ ...run.readState(), finished: true });
     return { out: run.dir, method: options.method, backend: backend.backend, truncated, seconds: (Date.now() - started) / 1000, evaluation };
   } catch (e) {

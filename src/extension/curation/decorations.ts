@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { Config } from '../config';
 import type { Ctx } from '../context';
 import { describeEdit, editedRecords, onDidChangeEdits } from './edits';
 import { errorMessage } from '../../core/error-message';
@@ -13,7 +14,7 @@ export interface DecoratedLines {
  * A mark on the first line of each edited record (left border and overview ruler), with a hover
  * naming its edits; a record with stale edits (made on another version of it) in the warning colour.
  * Found from the journal's record ids (edits.ts editedRecords), so a 100k-line file costs one read
- * per edited record.
+ * per edited record. Off with `rewardlens.curation.decorations`.
  */
 export class EditDecorations implements vscode.Disposable {
   private readonly edited = decorationType('editorInfo.foreground');
@@ -29,8 +30,15 @@ export class EditDecorations implements vscode.Disposable {
         if (change.kind !== 'indexing') this.updateKey(change.key);
       }),
       onDidChangeEdits((key) => this.updateKey(key)),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (Config.affects(e, 'curation.decorations')) this.updateAll();
+      }),
     ];
-    vscode.window.visibleTextEditors.forEach((e) => this.update(e));
+    this.updateAll();
+  }
+
+  private updateAll(): void {
+    for (const e of vscode.window.visibleTextEditors) this.update(e);
   }
 
   private updateKey(key: string): void {
@@ -43,7 +51,7 @@ export class EditDecorations implements vscode.Disposable {
     const edited: vscode.DecorationOptions[] = [];
     const stale: vscode.DecorationOptions[] = [];
     try {
-      for (const r of indexed ? editedRecords(indexed) : []) {
+      for (const r of indexed && this.ctx.config.curationDecorations ? editedRecords(indexed) : []) {
         const line = indexed!.dataset.lineOf(r.index) - 1;
         if (line >= doc.lineCount) continue;
         const hover = new vscode.MarkdownString();

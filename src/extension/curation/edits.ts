@@ -72,20 +72,34 @@ export function recordEdits(d: IndexedDataset, index: number): RecordEdits | und
   return edits ? split(d, index, edits) : undefined;
 }
 
-/** Record id → first index, built once per index of a file, only when an edit is not at the line it was made on. */
-const idIndex = new WeakMap<Dataset, Map<string, number>>();
+/** Record id → every index holding it (a file can repeat a record), built once per index of a file, only when needed. */
+const idIndex = new WeakMap<Dataset, Map<string, number[]>>();
 
-function indexOfId(dataset: Dataset, id: string): number | undefined {
+function indicesOfId(dataset: Dataset, id: string): number[] {
   let ids = idIndex.get(dataset);
   if (ids === undefined) {
     ids = new Map();
     for (let i = 0; i < dataset.size; i++) {
       const r = dataset.read(i).record;
-      if (r && !ids.has(r.id)) ids.set(r.id, i);
+      if (!r) continue;
+      const at = ids.get(r.id);
+      if (at) at.push(i);
+      else ids.set(r.id, [i]);
     }
     idIndex.set(dataset, ids);
   }
-  return ids.get(id);
+  return ids.get(id) ?? [];
+}
+
+/** Where record `id` is: at the line an edit was made on when it is still there, else by a pass over the file. */
+function locate(dataset: Dataset, id: string, edits: readonly RecordEdit[]): number[] {
+  // Edits apply to every copy of a repeated record (core/curation/apply.ts), so all copies are marked.
+  if (dataset.report.duplicateRecords > 0) return indicesOfId(dataset, id);
+  for (const e of edits) {
+    const at = dataset.recordAtLine(e.line);
+    if (at >= 0 && dataset.read(at).record?.id === id) return [at];
+  }
+  return indicesOfId(dataset, id);
 }
 
 export interface EditedRecord extends RecordEdits {
@@ -105,18 +119,7 @@ export function editedRecords(d: IndexedDataset): EditedRecord[] {
   const hit = located.get(d.dataset);
   if (hit?.stamp === j.stamp) return hit.records;
   const records: EditedRecord[] = [];
-  for (const [id, edits] of j.byRecord) {
-    let index: number | undefined;
-    for (const e of edits) {
-      const at = d.dataset.recordAtLine(e.line);
-      if (at >= 0 && d.dataset.read(at).record?.id === id) {
-        index = at;
-        break;
-      }
-    }
-    index ??= indexOfId(d.dataset, id);
-    if (index !== undefined) records.push({ index, ...split(d, index, edits) });
-  }
+  for (const [id, edits] of j.byRecord) for (const index of locate(d.dataset, id, edits)) records.push({ index, ...split(d, index, edits) });
   records.sort((a, b) => a.index - b.index);
   located.set(d.dataset, { stamp: j.stamp, records });
   return records;

@@ -60,6 +60,27 @@ suite('RewardLens curation', () => {
     assert.deepEqual(testing.editDecorations(uri), { edited: [], stale: [2] });
   });
 
+  test('a record the file repeats is marked on every copy; rewardlens.curation.decorations turns the marks off', async () => {
+    const copies = join(workspaceFolder().fsPath, 'curation-copies.jsonl');
+    writeFileSync(copies, [rows[2], rows[0], rows[2]].map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const config = vscode.workspace.getConfiguration('rewardlens');
+    try {
+      const uri = (await openEditor('curation-copies.jsonl')).document.uri;
+      await waitFor(async () => ((await lensTitles(uri)).length > 0 ? true : undefined), 'the record lenses');
+      await vscode.commands.executeCommand('rewardlens.flipPreference', uri.toString(), 2);
+      const testing = await testingApi();
+      await waitFor(() => (testing.editDecorations(uri)?.edited.length === 2 ? true : undefined), 'both copies marked');
+      assert.deepEqual(testing.editDecorations(uri), { edited: [0, 2], stale: [] });
+      await config.update('curation.decorations', false, vscode.ConfigurationTarget.Global);
+      await waitFor(() => (testing.editDecorations(uri)?.edited.length === 0 ? true : undefined), 'the marks gone');
+      await config.update('curation.decorations', undefined, vscode.ConfigurationTarget.Global);
+      await waitFor(() => (testing.editDecorations(uri)?.edited.length === 2 ? true : undefined), 'the marks back');
+    } finally {
+      await config.update('curation.decorations', undefined, vscode.ConfigurationTarget.Global);
+      for (const f of [copies, journalFileFor(copies)]) rmSync(f, { force: true });
+    }
+  });
+
   test('Filter Records… finds the records of a query and tags or drops them in bulk', async () => {
     const editor = await openEditor('curation-host.jsonl');
     const uri = editor.document.uri.toString();
