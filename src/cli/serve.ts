@@ -1,4 +1,5 @@
 import { checkInput } from '../core/io/input-file';
+import { manifestFileFor, tokenizerFileFor } from '../core/export/manifest';
 import { RequestLog } from '../core/serve/request-log';
 import type { ServeOptions } from '../core/serve/server';
 import { RewardServer, SERVE_DEFAULTS, isLoopback } from '../core/serve/server';
@@ -58,7 +59,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   const host = values.host ?? SERVE_DEFAULTS.host;
   if (!isLoopback(host) && !values['allow-remote'])
     throw new UsageError(`--host ${host} would let other machines reach the server; add --allow-remote if that is meant`);
-  if (values.log !== undefined) checkOutput(values.log, [model]);
+  if (values.log !== undefined) checkOutput(values.log, [model, manifestFileFor(model), tokenizerFileFor(model)]);
   const maxBatch = int('max-batch', values['max-batch'], 1, 4096) ?? SERVE_DEFAULTS.maxBatch;
   const token = env.REWARDLENS_SERVE_TOKEN?.trim();
   return {

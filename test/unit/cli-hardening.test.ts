@@ -74,6 +74,21 @@ void describe('outputs never overwrite inputs', () => {
     assert.deepEqual(readFileSync(storeFile), paid);
   });
 
+  void it('export-dataset and convert refuse an edits journal, by its name or by its lines', () => {
+    const file = dataset('journal');
+    const journal = join(tmp, 'journal', '.rewardlens', 'data.jsonl.edits.jsonl');
+    mkdirSync(join(tmp, 'journal', '.rewardlens'));
+    const line = '{"kind":"note","seq":1,"record":"r","hash":"h","line":1,"note":"keep me","ts":"2026-01-01T00:00:00Z"}\n';
+    writeFileSync(journal, line);
+    refused(run('export-dataset', file, '--out', journal), /data\.jsonl\.edits\.jsonl: is an edits journal/);
+    refused(run('convert', file, '--out', journal), /data\.jsonl\.edits\.jsonl: is an edits journal/);
+    const copy = join(tmp, 'journal', 'curation-backup.txt');
+    writeFileSync(copy, line);
+    refused(run('export-dataset', file, '--out', copy), /curation-backup\.txt: is an edits journal/);
+    assert.equal(readFileSync(journal, 'utf8'), line);
+    assert.equal(readFileSync(copy, 'utf8'), line);
+  });
+
   void it('export refuses to write its manifest over an input', () => {
     const runDir = join(tmp, 'export-run');
     mkdirSync(runDir);

@@ -104,6 +104,15 @@ void test('a 100 MB single line between normal records', async () => {
   d.close();
 });
 
+void test('a file of 200,000 copies of one record indexes (more duplicates than a call may take arguments)', async () => {
+  const d = await open((pair('q?', 'yes', 'no') + '\n').repeat(200_000));
+  assert.equal(d.report.records, 200_000);
+  assert.equal(d.report.duplicateRecords, 199_999);
+  assert.equal(d.report.problemCount, 199_999);
+  assert.equal(d.report.problems[0].line, 2);
+  d.close();
+});
+
 void test('duplicate records are flagged as warnings pointing at the first copy', async () => {
   const d = await open([pair('a', 'b', 'c'), pair('x', 'y', 'z'), pair('a', 'b', 'c')].join('\n'));
   assert.equal(d.report.records, 3);

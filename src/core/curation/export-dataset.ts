@@ -3,6 +3,8 @@ import type { Dataset } from '../dataset/dataset';
 import type { PreferenceRecord } from '../dataset/record';
 import { FileError } from '../io/file-error';
 import { AtomicFile, assertNotInput } from '../io/safe-output';
+import { assertNotLabelStore } from '../labelling/store';
+import { assertNotEditsJournal } from './journal';
 import { humanPairs } from '../training/pairs';
 import type { StaleEdit } from './apply';
 import { EditApplier } from './apply';
@@ -75,6 +77,8 @@ function dmoermLines(r: PreferenceRecord): string[] {
 
 export function exportDataset(dataset: Dataset, out: string, options: ExportDatasetOptions): ExportDatasetResult {
   assertNotInput(out, [dataset.file]);
+  assertNotLabelStore(out);
+  assertNotEditsJournal(out);
   let write: (r: PreferenceRecord) => string[];
   if (options.format === 'same') {
     const adapter = dataset.report.adapter;

@@ -3,6 +3,8 @@ import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, writeSync
 import { endTornLine } from '../io/append';
 import { basename, dirname, join } from 'node:path';
 import { acquireLock } from '../lock';
+import { FileError } from '../io/file-error';
+import { firstJsonValue } from '../io/input-file';
 import { makeDirs } from '../io/safe-output';
 
 /**
@@ -70,6 +72,12 @@ export interface JournalContents {
 /** `<dir>/<dataset name>.edits.jsonl`; dir defaults to `.rewardlens/` beside the dataset. */
 export function journalFileFor(datasetFile: string, dir?: string): string {
   return join(dir ?? join(dirname(datasetFile), '.rewardlens'), `${basename(datasetFile)}.edits.jsonl`);
+}
+
+/** Refuses `out` as an output when it is an edits journal (by its name, or a first line that is a journal line): the curation in it is the user's work. */
+export function assertNotEditsJournal(out: string): void {
+  if ((out.endsWith('.edits.jsonl') && existsSync(out)) || isLine(firstJsonValue(out)))
+    throw new FileError(out, "is an edits journal (a dataset's curation): choose another output file");
 }
 
 /** The hash of a record's raw text that edits are checked against (16 hex digits of sha256). */

@@ -430,7 +430,8 @@ function assemble(source: ByteSource, format: FileFormat, adapter: RecordAdapter
     lineOffset += r.newlines;
   }
   const duplicates = findDuplicates(source, adapter, starts, lengths, lines, recordKeys, promptKeys);
-  problems.push(...duplicates.problems);
+  // Not push(...): a file can hold more duplicates than a call may take arguments.
+  for (const p of duplicates.problems) problems.push(p);
   problemCount += duplicates.problems.length;
   problems.sort((a, b) => a.line - b.line);
   if (problems.length > MAX_PROBLEMS) problems.length = MAX_PROBLEMS;
@@ -537,7 +538,7 @@ function indexGrouped(source: ByteSource, format: FileFormat, adapter: GroupedAd
   };
   const structural = format === 'json-array' ? scanJsonArray(source, onEntry, scan) : (scanJsonl(source, bomLength(source), source.size, onEntry, scan), []);
   const index = collector.finish(format, source.size, structural);
-  problems.push(...index.problems);
+  for (const p of index.problems) problems.push(p);
   malformed += index.problems.length;
   orphans += index.problems.length;
   const stats = emptyStats();

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { FileError, asFileError, errnoReason } from './file-error';
 
@@ -42,5 +42,30 @@ export function readJsonFile(file: string, what: string): unknown {
     return JSON.parse(text) as unknown;
   } catch (e) {
     throw new FileError(file, `the ${what} is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/**
+ * The JSON value on the first line of `file` (read from its first 64 KiB), or undefined when it is not a
+ * regular file, cannot be read or does not start with a JSON line: how a store or a journal of ours is
+ * told from a dataset whatever it is named.
+ */
+export function firstJsonValue(file: string): unknown {
+  let fd: number | undefined;
+  try {
+    // stat before open: opening a FIFO would wait for a writer.
+    if (!statSync(file).isFile()) return undefined;
+    fd = openSync(file, 'r');
+    const head = Buffer.alloc(64 * 1024);
+    const first = head
+      .subarray(0, readSync(fd, head, 0, head.length, 0))
+      .toString('utf8')
+      .split('\n', 1)[0]
+      .trim();
+    return first === '' ? undefined : (JSON.parse(first) as unknown);
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }

@@ -1,6 +1,7 @@
-import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { endTornLine } from '../io/append';
 import { FileError } from '../io/file-error';
+import { firstJsonValue } from '../io/input-file';
 import { makeDirs } from '../io/safe-output';
 import { basename, dirname, join } from 'node:path';
 import type { FileLock } from '../lock';
@@ -147,20 +148,7 @@ function addLine(c: StoreContents, line: StoreLine): void {
  */
 export function isLabelStoreFile(file: string): boolean {
   if (file.endsWith('.labels.jsonl') && existsSync(file)) return true;
-  let fd: number | undefined;
-  try {
-    // stat before open: opening a FIFO would wait for a writer.
-    if (!statSync(file).isFile()) return false;
-    fd = openSync(file, 'r');
-    const head = Buffer.alloc(64 * 1024);
-    const text = head.subarray(0, readSync(fd, head, 0, head.length, 0)).toString('utf8');
-    const first = text.split('\n', 1)[0].trim();
-    return first !== '' && isLine(JSON.parse(first));
-  } catch {
-    return false;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
+  return isLine(firstJsonValue(file));
 }
 
 /** Refuses `out` as an output when it is a label store. */

@@ -4,7 +4,8 @@
  * back. Append-only; when the next line would pass the cap the file becomes FILE.1 (replacing an older
  * FILE.1) and a new file starts, so at most about twice the cap is kept.
  */
-import { appendFileSync, existsSync, renameSync, statSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync, renameSync, statSync } from 'node:fs';
+import { asFileError } from '../io/file-error';
 import type { Turn } from '../dataset/record';
 import { recordId } from '../dataset/record-id';
 import type { ModelRecordScore } from '../scoring/session';
@@ -24,7 +25,13 @@ export class RequestLog {
     readonly file: string,
     private readonly maxBytes = DEFAULT_LOG_MAX_BYTES,
   ) {
-    this.bytes = existsSync(file) ? statSync(file).size : 0;
+    // Opened now, so that a log the server cannot write (no such folder, a folder) stops it at start, not every request.
+    try {
+      closeSync(openSync(file, 'a'));
+      this.bytes = statSync(file).size;
+    } catch (e) {
+      throw asFileError(file, e);
+    }
   }
 
   /** One line per query; written synchronously so that lines of concurrent requests never interleave. */

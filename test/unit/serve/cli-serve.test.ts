@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
@@ -26,6 +27,11 @@ void describe('rewardlens serve (CLI)', () => {
     refused([model, '--max-batch', '0'], /--max-batch must be an integer from 1/);
     refused([model, '--max-len', '100000', '--port', '0'], /--max-len must be from 4 to the model's 128 tokens/);
     refused([model, '--log', model], /model\.onnx/);
+    // The model's manifest and tokenizer are inputs too; a log the server could not write stops it at start.
+    refused([model, '--log', model.replace(/\.onnx$/, '.manifest.json')], /model\.manifest\.json: is also an input/);
+    refused([model, '--log', model.replace(/\.onnx$/, '.tokenizer.json')], /model\.tokenizer\.json: is also an input/);
+    refused([model, '--port', '0', '--log', join(tmpdir(), 'rl-no-such-folder', 'x.log')], /x\.log: no such file or folder/);
+    refused([model, '--port', '0', '--log', tmpdir()], /is a folder, not a file/);
     refused([join(root, 'nope.onnx')], /nope\.onnx: no such file/);
   });
 
