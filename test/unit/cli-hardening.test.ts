@@ -89,6 +89,21 @@ void describe('outputs never overwrite inputs', () => {
     assert.equal(readFileSync(copy, 'utf8'), line);
   });
 
+  void it('score loads the model it is given: a manifest of another file, or a corrupt model, is refused', () => {
+    const dir = join(tmp, 'score-model');
+    mkdirSync(dir);
+    for (const ext of ['onnx', 'manifest.json', 'tokenizer.json']) copyFileSync(join(repo, 'models', 'demo', `model.${ext}`), join(dir, `model.${ext}`));
+    copyFileSync(join(dir, 'model.manifest.json'), join(dir, 'other.manifest.json'));
+    copyFileSync(join(dir, 'model.tokenizer.json'), join(dir, 'other.tokenizer.json'));
+    writeFileSync(join(dir, 'other.onnx'), 'not a model');
+    const records = dataset('score-records');
+    refused(run('score', join(dir, 'other.onnx'), records), /other\.onnx: its manifest other\.manifest\.json describes model\.onnx, not this file/);
+    const bytes = readFileSync(join(dir, 'model.onnx'));
+    bytes[bytes.length >> 1] ^= 1;
+    writeFileSync(join(dir, 'model.onnx'), bytes);
+    refused(run('score', join(dir, 'model.onnx'), records), /model\.onnx: its SHA-256 is not the one its manifest records/);
+  });
+
   void it('export refuses to write its manifest over an input', () => {
     const runDir = join(tmp, 'export-run');
     mkdirSync(runDir);

@@ -3,7 +3,7 @@
  * what, so a scorer (ours, or Python with onnxruntime) needs nothing from the run folder.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Aggregation } from '../training/aggregate';
 import type { Method } from '../training/types';
 import { FileError } from '../io/file-error';
@@ -90,6 +90,9 @@ export function readManifest(model: string): ExportManifest & { dir: string } {
   if (version !== EXPORT_VERSION)
     throw new FileError(file, `manifest version ${JSON.stringify(version)} is not supported (this build reads ${EXPORT_VERSION})`);
   for (const k of ['model', 'tokenizer', 'modelSha256'] as const) if (typeof m[k] !== 'string') throw new FileError(file, `field '${k}' is missing`);
+  // Beside a renamed model, the manifest would load the file it names (an older model, or none).
+  if (m.model !== basename(model))
+    throw new FileError(model, `its manifest ${basename(file)} describes ${m.model}, not this file: export the run again to this name, or give ${m.model}`);
   return { ...m, dir: dirname(file) };
 }
 

@@ -5,11 +5,13 @@
  * AbortSignal stops between batches.
  */
 import type * as Ort from 'onnxruntime-node';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CapabilityColumn, ExportManifest } from '../export/manifest';
 import { readManifest } from '../export/manifest';
 import type { EncodedRecord } from '../training/features';
-import { FileError } from '../io/file-error';
+import { FileError, asFileError } from '../io/file-error';
 
 export interface OrtScorerOptions {
   /** Threads of one operator (onnxruntime's intraOpNumThreads); default: onnxruntime's choice (all cores). */
@@ -104,6 +106,22 @@ function fingerprint(r: EncodedRecord): string {
   return (h >>> 0).toString(16);
 }
 
+/**
+ * Checks the model's bytes against the manifest's hash: a corrupt or replaced file would otherwise score,
+ * wrongly, under the cache entries of the model it replaced. A model with an external data file is not
+ * hashed: that would read gigabytes again at every load.
+ */
+function checkModelHash(file: string, sha256: string): void {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw asFileError(file, e);
+  }
+  if (createHash('sha256').update(bytes).digest('hex') !== sha256)
+    throw new FileError(file, 'its SHA-256 is not the one its manifest records: the file is corrupt or was replaced; export the run again');
+}
+
 /** An exported model whose weights give NaN or infinite rewards: no score it gives means anything. */
 export class NonFiniteScoreError extends Error {}
 
@@ -141,6 +159,7 @@ export class OrtScorer {
         throw new Error(`onnxruntime-node cannot be loaded (${(e as Error).message.split('\n')[0]}); reinstall RewardLens or run npm install`);
       }
       const file = join(this.manifest.dir, this.manifest.model);
+      if (this.manifest.data === undefined) checkModelHash(file, this.manifest.modelSha256);
       try {
         return await this.ort.InferenceSession.create(file, {
           intraOpNumThreads: this.options.intraOpNumThreads ?? 0,

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { exportRun } from '../../../src/core/export/export';
+import { manifestFileFor } from '../../../src/core/export/manifest';
 import { initBackend } from '../../../src/core/model/backend';
 import { NonFiniteWeightsError } from '../../../src/core/model/checkpoint';
 import { PRESETS, encoderOnly } from '../../../src/core/model/config';
@@ -89,13 +91,16 @@ void describe('non-finite weights', () => {
     } finally {
       await good.dispose();
     }
-    // A graph whose head bias is NaN (made elsewhere, or corrupted after export).
+    // A graph whose head bias is NaN, made elsewhere with a manifest of its own (a file corrupted after export
+    // is refused earlier, by its hash: cli-hardening.test.ts).
     const bytes = readFileSync(onnx);
     const needle = Buffer.from(Float32Array.of(BIAS).buffer);
     const at = bytes.indexOf(needle);
     assert.ok(at >= 0 && bytes.lastIndexOf(needle) === at, 'the bias occurs once');
     Buffer.from(Float32Array.of(Number.NaN).buffer).copy(bytes, at);
     writeFileSync(onnx, bytes);
+    const manifest = manifestFileFor(onnx);
+    writeFileSync(manifest, JSON.stringify({ ...JSON.parse(readFileSync(manifest, 'utf8')), modelSha256: createHash('sha256').update(bytes).digest('hex') }));
     const bad = new OrtScorer(onnx);
     try {
       await assert.rejects(
