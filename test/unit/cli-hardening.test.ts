@@ -121,6 +121,18 @@ void describe('outputs never overwrite inputs', () => {
     mkdirSync(other);
     writeFileSync(join(other, 'run.json'), '{}\n');
     refused(run('train', file, '--method', 'single', '--out', other, '--base-run', other), /other-run: is also an input/);
+    // The engine's refusals after its backend line (stderr): exit 2 and one line naming the folder and what differs.
+    const last = (r: { code: number | null; stderr: string }): string => {
+      assert.equal(r.code, 2, r.stderr);
+      return r.stderr.trim().split('\n').pop() ?? '';
+    };
+    assert.match(
+      last(run('train', file, '--method', 'single', '--out', other)),
+      /other-run: holds a run with another configuration \(.*method: absent in the folder, "single" now/,
+    );
+    const empty = join(tmp, 'train', 'empty-base');
+    mkdirSync(empty);
+    assert.match(last(run('train', file, '--method', 'single', '--out', join(tmp, 'train', 'r'), '--base', empty)), /empty-base\/config\.json: not found/);
   });
 });
 

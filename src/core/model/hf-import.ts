@@ -3,6 +3,7 @@
  * peft LoRA adapter folder (adapter_config.json + adapter_model.safetensors).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { FileError } from '../io/file-error';
 import { join } from 'node:path';
 import type { EncoderConfig, LoraConfig, LoraTarget } from './config';
 import { Encoder } from './encoder';
@@ -31,13 +32,13 @@ const BERT_TYPES = ['bert'];
 const ACTIVATIONS = ['gelu', 'gelu_new', 'relu'] as const;
 
 function readJson(file: string): Record<string, unknown> {
-  if (!existsSync(file)) throw new Error(`${file}: not found`);
+  if (!existsSync(file)) throw new FileError(file, 'not found (a Hugging Face model folder holds config.json and model.safetensors)');
   try {
     const v = JSON.parse(readFileSync(file, 'utf8')) as unknown;
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
     return v as Record<string, unknown>;
   } catch (e) {
-    throw new Error(`${file}: cannot read JSON (${(e as Error).message})`);
+    throw new FileError(file, `cannot read JSON (${(e as Error).message})`);
   }
 }
 
@@ -76,7 +77,7 @@ export function loadBertFolder(dir: string): BertFolder {
     const hint = existsSync(join(dir, 'pytorch_model.bin'))
       ? ' (only pytorch_model.bin is there: re-save it with save_pretrained(safe_serialization=True))'
       : '';
-    throw new Error(`${weightsFile}: not found${hint}`);
+    throw new FileError(weightsFile, `not found${hint}`);
   }
   const { tensors } = readSafetensors(weightsFile);
   const named = new Map<string, NamedArray>();
@@ -140,7 +141,7 @@ export function loadPeftAdapter(dir: string, encoder: EncoderConfig): LoraAdapte
     targets: (['query', 'key', 'value'] as LoraTarget[]).filter((t) => targets.includes(t)),
   };
   const weightsFile = join(dir, 'adapter_model.safetensors');
-  if (!existsSync(weightsFile)) throw new Error(`${weightsFile}: not found`);
+  if (!existsSync(weightsFile)) throw new FileError(weightsFile, 'not found');
   const { tensors } = readSafetensors(weightsFile);
   const named = new Map<string, NamedArray>();
   for (const [name, t] of tensors) {

@@ -6,6 +6,7 @@
  * Hub: they serve a fixture from 127.0.0.1 (HF_ENDPOINT).
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { FileError } from '../io/file-error';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -87,7 +88,18 @@ async function download(url: string, target: string, name: string, token: string
   const headers: Record<string, string> = {};
   if (have > 0) headers.Range = `bytes=${have}-`;
   if (token) headers.Authorization = `Bearer ${token}`;
-  const res = await fetch(url, { headers, signal: options.signal, redirect: 'follow' });
+  let res: Response;
+  try {
+    res = await fetch(url, { headers, signal: options.signal, redirect: 'follow' });
+  } catch (e) {
+    if (options.signal?.aborted) throw e;
+    // undici says only "fetch failed"; the reason (no route, DNS, refused) is its cause.
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    throw new FileError(
+      url,
+      `cannot download (${cause?.code ?? cause?.message ?? (e as Error).message}): without internet, copy the model folder here and pass it with --base`,
+    );
+  }
   if (res.status === 404) return false;
   if (res.status === 416 && have > 0) {
     // The part already holds every byte (a crash between the last write and the rename).

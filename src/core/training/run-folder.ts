@@ -120,7 +120,11 @@ function differences(a: unknown, b: unknown, ignore: ReadonlySet<string>, path =
     return keys.flatMap((k) => differences(a[k], b[k], ignore, path ? `${path}.${k}` : k));
   }
   if (canonicalJson(a, ignore) === canonicalJson(b, ignore)) return [];
-  return [`${path || '(the whole configuration)'}: ${JSON.stringify(a) ?? 'absent'} in the folder, ${JSON.stringify(b) ?? 'absent'} now`];
+  const shown = (v: unknown): string => {
+    const json = JSON.stringify(v) ?? 'absent';
+    return json.length > 80 ? `${json.slice(0, 77)}…` : json;
+  };
+  return [`${path || '(the whole configuration)'}: ${shown(a)} in the folder, ${shown(b)} now`];
 }
 
 const COMPONENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -158,21 +162,23 @@ export class RunFolder {
       const folder = RunFolder.open(abs);
       if (configHash(folder.config, ignore) !== configHash(config, ignore)) {
         const diff = differences(folder.config, config, new Set(ignore));
-        throw new Error(
-          `${abs} holds a run with another configuration, so it cannot be resumed with this one:\n  ${diff.slice(0, 8).join('\n  ')}` +
-            `${diff.length > 8 ? `\n  … and ${diff.length - 8} more` : ''}\nChoose another output folder, or delete this one to start over.`,
+        const shown = diff.slice(0, 8).join('; ') + (diff.length > 8 ? `; … and ${diff.length - 8} more` : '');
+        throw new FileError(
+          abs,
+          `holds a run with another configuration (${shown}), so it cannot be resumed with this one: choose another output folder, or delete this one to start over`,
         );
       }
       makeDirs(join(abs, RUN_FILES.checkpoints));
       return folder;
     }
     if (existsSync(abs)) {
-      if (!statSync(abs).isDirectory()) throw new Error(`${abs} is a file, not a folder: choose a folder for the run`);
+      if (!statSync(abs).isDirectory()) throw new FileError(abs, 'is a file, not a folder: choose a folder for the run');
       // The worker's log is opened before the recipe creates the run, so it may already be there.
       const entries = readdirSync(abs).filter((e) => e !== RUN_FILES.log && e !== RUN_FILES.lock);
       if (entries.length > 0)
-        throw new Error(
-          `${abs} is not empty and is not a run folder (no ${RUN_FILES.config}; it holds ${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}): choose an empty or new folder`,
+        throw new FileError(
+          abs,
+          `is not empty and is not a run folder (no ${RUN_FILES.config}; it holds ${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}): choose an empty or new folder`,
         );
     }
     makeDirs(join(abs, RUN_FILES.checkpoints));

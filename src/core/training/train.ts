@@ -296,7 +296,11 @@ async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, ext
       run.log(
         `capability labels: ${leftOut.pairs.toLocaleString('en-US')} pairs left out by maxPairsPerRecord=${pairSampleOf(hp, options.seed).max} (per record and point, seed ${options.seed})`,
       );
-    if (capability.size === 0) throw new Error(`${options.labels}: no consistent capability labels for records of ${options.dataset}`);
+    if (capability.size === 0)
+      throw new FileError(
+        options.labels,
+        `no consistent capability labels for records of ${options.dataset} (a store of another dataset, or of another version of it?)`,
+      );
   }
 
   let initialEncoder: Encoder | DecoderWeights;
