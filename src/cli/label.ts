@@ -7,7 +7,7 @@ import { planLabelJob, runLabelJob } from '../core/labelling/job';
 import { journalFileFor, readJournal } from '../core/curation/journal';
 import { formatConfigErrors } from '../core/jsonc';
 import { pct } from '../core/training/format';
-import { OpenAIProvider } from '../core/labelling/openai-provider';
+import { OpenAIProvider, validBaseUrl } from '../core/labelling/openai-provider';
 import type { PointsConfig } from '../core/labelling/points';
 import { buildReport } from '../core/labelling/report';
 import { isLang, resolvePoints, resolveTemplates } from '../core/labelling/setup';
@@ -190,6 +190,8 @@ export async function labelCommand(argv: string[]): Promise<number> {
     }
     if (!values['base-url']) throw new LabelUsageError('label needs --base-url URL (an OpenAI-compatible endpoint) and --model NAME');
     if (!values.model) throw new LabelUsageError('label needs --model NAME');
+    if (!validBaseUrl(values['base-url']))
+      throw new LabelUsageError(`--base-url must be an http(s) URL, e.g. http://127.0.0.1:8000/v1, not "${values['base-url']}"`);
     const templates = loadTemplates(values.templates, values.lang);
     const timeout = number(values, 'timeout', (n) => n > 0, 'a positive number of seconds');
     const provider = new OpenAIProvider({
@@ -249,7 +251,8 @@ export async function labelCommand(argv: string[]): Promise<number> {
       { file, store: storeFile, plan, summary, report, export: exported },
       formatReport(report) + (exported ? `\n${exported.out}: ${exported.written} labels exported` : ''),
     );
-    return summary.status === 'failed' ? 1 : summary.status === 'cancelled' ? 130 : 0;
+    // Calls that failed for good leave the job unfinished (the next run asks them again): not a success.
+    return summary.status === 'failed' || summary.failedCalls > 0 ? 1 : summary.status === 'cancelled' ? 130 : 0;
   } finally {
     dataset.close();
   }

@@ -8,6 +8,16 @@ import { JudgeError, MAX_REPLY_BYTES, replyTooLarge } from './provider';
  * serialising the provider cannot leak it) and never put into an error message.
  */
 
+/** Whether `url` can be an endpoint's base URL (http or https): checked before a job, not after its first calls fail. */
+export function validBaseUrl(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
 export interface OpenAIProviderOptions {
   /** e.g. `https://api.deepseek.com/v1`, `http://127.0.0.1:8000/v1`. */
   baseUrl: string;

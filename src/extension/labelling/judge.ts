@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { OpenAIProvider } from '../../core/labelling/openai-provider';
+import { OpenAIProvider, validBaseUrl } from '../../core/labelling/openai-provider';
 import type { JudgeProvider } from '../../core/labelling/provider';
 import type { Config } from '../config';
 import type { ApiKeyStore } from './api-key';
@@ -14,15 +14,6 @@ export type Judge =
       secret?: string;
     }
   | { problem: string; openSettings: boolean };
-
-function validBaseUrl(url: string): boolean {
-  try {
-    const u = new URL(url);
-    return u.protocol === 'http:' || u.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}
 
 export async function createJudge(config: Config, keys: ApiKeyStore): Promise<Judge> {
   if (config.judgeProvider === 'vscode-lm') {

@@ -103,6 +103,39 @@ void describe('rewardlens label (CLI)', () => {
     assert.match(bad.stderr, /--concurrency must be a whole number from 1 to 256/);
   });
 
+  void it('exit 1 when calls failed for good (the next run asks them again); a --base-url that is no URL is exit 2 before any call', async () => {
+    const failing = await FakeJudgeServer.start({ faults: () => ({ kind: 'status', status: 500 }) });
+    try {
+      const store = join(dir, 'failing');
+      const r = await runCli([
+        'label',
+        file,
+        '--base-url',
+        failing.url,
+        '--model',
+        'fake',
+        '--yes',
+        '--limit',
+        '1',
+        '--retries',
+        '1',
+        '--max-calls',
+        '2',
+        '--store',
+        store,
+        '--json',
+      ]);
+      assert.equal(r.code, 1, r.stderr);
+      const summary = (JSON.parse(r.stdout) as { summary: { status: string; failedCalls: number; calls: number } }).summary;
+      assert.deepEqual([summary.calls, summary.failedCalls > 0], [0, true]);
+    } finally {
+      await failing.close();
+    }
+    const bad = await runCli(['label', file, '--base-url', 'notaurl', '--model', 'fake', '--yes', '--store', join(dir, 'bad-url')]);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /--base-url must be an http\(s\) URL, e\.g\. http:\/\/127\.0\.0\.1:8000\/v1, not "notaurl"/);
+  });
+
   void it('reads the dataset with its edits journal: a dropped record is not planned; --no-edits plans it', async () => {
     const edited = writeDataset(tempDir('rl-label-cli-edits-'), records.slice(0, 3));
     const d = await Dataset.open(edited);
