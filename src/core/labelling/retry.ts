@@ -55,7 +55,9 @@ export interface RetryOptions {
 
 /** Runs `fn` until it succeeds, fails with a non-retryable error, or runs out of attempts. */
 export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
-  const policy = { ...defaultRetryPolicy, ...options.policy };
+  // A field given as undefined (a flag not set) keeps its default: spread, it would make every wait NaN, i.e. no backoff.
+  const policy: RetryPolicy = { ...defaultRetryPolicy };
+  for (const [k, v] of Object.entries(options.policy ?? {}) as [keyof RetryPolicy, number | undefined][]) if (v !== undefined) policy[k] = v;
   const clock = options.clock ?? realClock;
   for (let attempt = 1; ; attempt++) {
     try {

@@ -64,6 +64,18 @@ void describe('retry waits are capped', () => {
     assert.deepEqual(slept, [7000, 7000]);
     assert.deepEqual(seen, [99_999_999_000, 99_999_999_000]);
   });
+
+  void it('a policy field given as undefined (a CLI flag not set) keeps its default: the backoff still waits', async () => {
+    const slept: number[] = [];
+    const clock = { now: () => 0, sleep: (ms: number) => (slept.push(ms), Promise.resolve()) };
+    let n = 0;
+    await withRetry(() => (++n < 3 ? Promise.reject(new JudgeError('down', 'http', true, false, 503)) : Promise.resolve('ok')), {
+      clock,
+      random: () => 1,
+      policy: { maxAttempts: 6, maxWaitMs: undefined },
+    });
+    assert.deepEqual(slept, [defaultRetryPolicy.baseDelayMs, 2 * defaultRetryPolicy.baseDelayMs]);
+  });
 });
 
 void describe('judge replies are bounded', () => {
