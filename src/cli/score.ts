@@ -81,6 +81,7 @@ export function formatFileScore(s: FileScore): string {
       s.records.reduce((n, r) => n + r.agreement.agree, 0),
       s.summary.pairs,
     )}`,
+    ...(s.malformedNote ? [s.malformedNote] : []),
   ].join('\n');
 }
 

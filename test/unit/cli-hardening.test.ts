@@ -104,6 +104,18 @@ void describe('outputs never overwrite inputs', () => {
     refused(run('score', join(dir, 'model.onnx'), records), /model\.onnx: its SHA-256 is not the one its manifest records/);
   });
 
+  void it('score says which records it left out as malformed (file and line), in text and --json', () => {
+    const lines = readFileSync(sample, 'utf8').split('\n').filter(Boolean);
+    const torn = join(tmp, 'torn.jsonl');
+    writeFileSync(torn, lines.slice(0, 3).join('\n') + '\n' + lines[3].slice(0, 40));
+    const model = join(repo, 'models', 'demo', 'model.onnx');
+    const text = run('score', model, torn);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /torn\.jsonl: 1 malformed record left out \(line 4: /);
+    const json = run('score', model, torn, '--json');
+    assert.match((JSON.parse(json.stdout) as { malformedNote?: string }).malformedNote ?? '', /line 4/);
+  });
+
   void it('export refuses to write its manifest over an input', () => {
     const runDir = join(tmp, 'export-run');
     mkdirSync(runDir);

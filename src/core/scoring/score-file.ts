@@ -26,6 +26,8 @@ export interface FileScore {
   method: string;
   records: FileRecordScore[];
   summary: EvalResult & { records: number; malformed: number; seconds: number };
+  /** Which records of the file could not be read (PreferenceData.malformedNote), when any. */
+  malformedNote?: string;
 }
 
 export interface ScoreFileOptions extends OrtScorerOptions {
@@ -76,6 +78,7 @@ export async function scoreFile(model: string, file: string, options: ScoreFileO
       method: m.method,
       records,
       summary: { ...result, records: records.length, malformed: data.malformed, seconds: (Date.now() - started) / 1000 },
+      malformedNote: data.malformedNote,
     };
   } finally {
     if (!options.scorer) await scorer.dispose();

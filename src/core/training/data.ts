@@ -1,4 +1,5 @@
 import { Dataset } from '../dataset/dataset';
+import type { IndexReport } from '../dataset/dataset';
 import type { TextTokenizer } from '../model/tokenizer';
 import type { EncodedRecord } from './features';
 import { encodeRecord } from './features';
@@ -22,6 +23,8 @@ export interface PreferenceData {
   ties: number;
   /** Records of the file the dataset engine could not read (reported, not trained on). */
   malformed: number;
+  /** What to tell the user about them (file, first line and reason), when there are any. */
+  malformedNote?: string;
   /** Records with more pairs than `maxPairsPerRecord`, and the pairs the sampling left out of them. */
   sampled: { records: number; pairsLeftOut: number; maxPairsPerRecord: number };
   /** The edits journal as applied (absent when edits were ignored or there are none). */
@@ -35,6 +38,16 @@ export interface PreferenceData {
 export const MAX_PAIRS_IN_MEMORY = 5_000_000;
 
 export const UNCATEGORISED = 'uncategorised';
+
+/** `FILE: 2 malformed records left out (line 19: …)`: said wherever a file is trained on, evaluated or scored, so that none is dropped in silence. */
+function malformedNote(file: string, report: IndexReport): string | undefined {
+  if (report.malformed === 0) return undefined;
+  const first = report.problems.find((p) => p.severity === 'error');
+  return (
+    `${file}: ${report.malformed} malformed record${report.malformed === 1 ? '' : 's'} left out` +
+    `${first ? ` (line ${first.line}: ${first.reason}${report.malformed > 1 ? '; …' : ''})` : ''}; \`rewardlens index ${file}\` lists them`
+  );
+}
 
 export interface LoadOptions {
   schemaFile?: string;
@@ -69,6 +82,7 @@ export async function loadPreferenceData(
       categories: [],
       ties: 0,
       malformed: dataset.report.malformed,
+      malformedNote: malformedNote(file, dataset.report),
       sampled: { records: 0, pairsLeftOut: 0, maxPairsPerRecord: sample.max },
     };
     const applier = options.edits === false ? undefined : EditApplier.forDataset(file);

@@ -241,6 +241,11 @@ async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, ext
     pairSample: pairSampleOf(hp, options.seed),
     edits: !options.noEdits,
   });
+  const warn = (message: string): void => {
+    run.log(message);
+    io.onEvent?.({ type: 'log', level: 'warn', message });
+  };
+  if (data.malformedNote) warn(data.malformedNote);
   if (data.edits) {
     io.onEvent?.({ type: 'log', level: 'info', message: `edits journal: ${data.edits.applied} edit(s) applied, ${data.edits.dropped} record(s) dropped` });
     for (const s of data.edits.stale) io.onEvent?.({ type: 'log', level: 'warn', message: `stale edit #${s.edit.seq} (${s.edit.kind}): ${s.reason}` });
@@ -264,12 +269,12 @@ async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, ext
     });
     if (test.pairs.every((p) => p.length === 0))
       throw new FileError(options.testFile, `no usable preference pairs in ${test.records.length} records to evaluate on`);
+    if (test.malformedNote) warn(test.malformedNote);
     const shared = appendRecords(data, test);
-    if (shared > 0) {
-      const note = `${shared} of ${test.records.length} test records share their prompt with a training record (${options.testFile}): agreement on them is not held-out`;
-      run.log(note);
-      io.onEvent?.({ type: 'log', level: 'warn', message: note });
-    }
+    if (shared > 0)
+      warn(
+        `${shared} of ${test.records.length} test records share their prompt with a training record (${options.testFile}): agreement on them is not held-out`,
+      );
   }
   const vocab = loadOrBuildVocab(run, tokenizer, data);
   copyFileAtomic(tokenizerFile, run.file('tokenizer'));
@@ -456,6 +461,7 @@ async function evaluateWithTfjs(run: RunFolder, model: RunModel, testFile: strin
     { maxLen: model.maxLen, routerMaxLen: model.routerMaxLen },
     { ...options, pairSample, edits: !options.noEdits },
   );
+  if (data.malformedNote) options.onEvent?.({ type: 'log', level: 'warn', message: data.malformedNote });
   const src = sequenceSource(data, readRunVocab(run), tokenizer, 32);
   return evaluatePositions(
     model,
@@ -471,7 +477,13 @@ async function evaluateThroughOnnx(run: RunFolder, testFile: string, options: Ev
   try {
     const onnx = join(tmp, 'model.onnx');
     exportRun(run.dir, onnx);
-    const { summary } = await scoreFile(onnx, testFile, { signal: options.signal, schemaFile: options.schemaFile, adapter: options.adapter, pairSample });
+    const { summary, malformedNote } = await scoreFile(onnx, testFile, {
+      signal: options.signal,
+      schemaFile: options.schemaFile,
+      adapter: options.adapter,
+      pairSample,
+    });
+    if (malformedNote) options.onEvent?.({ type: 'log', level: 'warn', message: malformedNote });
     return { method: summary.method, overall: summary.overall, pairs: summary.pairs, byCategory: summary.byCategory };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
