@@ -1,3 +1,5 @@
+import { basename } from 'node:path';
+import { FileError } from '../core/io/file-error';
 import { createInterface } from 'node:readline/promises';
 import { Dataset } from '../core/dataset/dataset';
 import { exportPointsJsonl } from '../core/labelling/export';
@@ -164,6 +166,9 @@ function parse(argv: string[]): { values: Values; file: string; storeFile: strin
   const storeFile = storeFileFor(file, values.store);
   if (existsSync(storeFile)) checkInput(storeFile);
   if (values.export !== undefined) checkOutput(values.export, [file, storeFile, values.schema, values.points, values.templates]);
+  // A report of a store that is not there is a mistyped --store, not an empty report.
+  if (values['report-only'] && !existsSync(storeFile))
+    throw new FileError(storeFile, `no label store here: label ${basename(file)} first, or give --store DIR where its store is`);
   return { values, file, storeFile };
 }
 

@@ -70,6 +70,7 @@ void describe('outputs never overwrite inputs', () => {
     refused(run('label', file, '--report-only', '--store', store, '--export', other), /other\.jsonl: is a label store/);
     refused(run('labels-from-ratings', file, '--source', 'gpt-4', '--store', store, '--export', file), /is also an input/);
     refused(run('convert', file, '--out', other), /other\.jsonl: is a label store/);
+    refused(run('label', file, '--report-only', '--store', join(tmp, 'label', 'stroe')), /stroe\/data\.jsonl\.labels\.jsonl: no label store here/);
     assert.deepEqual(readFileSync(file), original);
     assert.deepEqual(readFileSync(storeFile), paid);
   });
