@@ -143,6 +143,11 @@ void describe('outputs never overwrite inputs', () => {
       last(run('train', file, '--method', 'single', '--out', other)),
       /other-run: holds a run with another configuration \(.*method: absent in the folder, "single" now/,
     );
+    const one = join(tmp, 'train', 'one.jsonl');
+    writeFileSync(one, '{"prompt":"hi","chosen":"hello","rejected":"go away"}\n');
+    const tiny = run('train', one, '--method', 'single', '--preset', 'tiny', '--out', join(tmp, 'train', 'one-run'), '--set', 'maxSteps.base=1');
+    assert.equal(tiny.code, 0, tiny.stderr);
+    assert.match(tiny.stderr, /one\.jsonl: only 1 training pair \(fewer than minPairs, 16\)/);
     const empty = join(tmp, 'train', 'empty-base');
     mkdirSync(empty);
     assert.match(last(run('train', file, '--method', 'single', '--out', join(tmp, 'train', 'r'), '--base', empty)), /empty-base\/config\.json: not found/);

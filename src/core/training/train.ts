@@ -289,6 +289,12 @@ async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, ext
     : hp.testFraction > 0
       ? splitByGroup(all, (p) => data.groups[p], [1 - hp.testFraction, hp.testFraction], rng.fork('split/test'))
       : [all, []];
+  const trainingPairs = trainPositions.reduce((n, p) => n + data.pairs[p].length, 0);
+  if (trainingPairs < hp.minPairs)
+    warn(
+      `${options.dataset}: only ${trainingPairs} training pair${trainingPairs === 1 ? '' : 's'} (fewer than minPairs, ${hp.minPairs}): ` +
+        'the model, its validation accuracy and early stopping will mean little; add preference data',
+    );
 
   const capability = new Map<string, PrefPair[]>();
   if (options.labels && METHODS_NEEDING_LABELS.includes(options.method)) {
