@@ -75,11 +75,13 @@ export async function exportDatasetCommand(argv: string[]): Promise<number> {
           edits: r.edits && {
             applied: r.edits.applied,
             stale: r.edits.stale.map((s) => ({ seq: s.edit.seq, kind: s.edit.kind, record: s.edit.record, reason: s.reason })),
+            unreadableNote: r.edits.unreadableNote,
           },
         }),
       );
     else {
       for (const s of r.edits?.stale ?? []) console.error(printable(`rewardlens: ${file}: stale edit #${s.edit.seq} (${s.edit.kind}): ${s.reason}`));
+      if (r.edits?.unreadableNote) console.error(printable(`rewardlens: warning: ${r.edits.unreadableNote}`));
       console.log(
         printable(
           `${values.out}: ${r.written} line(s) from ${r.records} record(s) (${format})${edits}${r.skipped ? `, ${r.skipped} the format cannot hold` : ''}${r.unreadable ? `, ${r.unreadable} unreadable` : ''}${clauses.length ? `, ${r.filteredOut} left out by the filter` : ''}`,

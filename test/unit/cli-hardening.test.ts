@@ -88,6 +88,11 @@ void describe('outputs never overwrite inputs', () => {
     refused(run('export-dataset', file, '--out', copy), /curation-backup\.txt: is an edits journal/);
     assert.equal(readFileSync(journal, 'utf8'), line);
     assert.equal(readFileSync(copy, 'utf8'), line);
+    // A journal line that cannot be read is said, not skipped in silence.
+    writeFileSync(journal, `GARBAGE\n${line}`);
+    const ok = run('export-dataset', file, '--out', join(tmp, 'journal', 'out.jsonl'));
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stderr, /data\.jsonl\.edits\.jsonl: 1 unreadable line ignored \(torn by a crash, or not a journal line\)/);
   });
 
   void it('score loads the model it is given: a manifest of another file, or a corrupt model, is refused', () => {

@@ -151,6 +151,12 @@ export class EditApplier {
     return this.journal.active.length === 0;
   }
 
+  /** The journal's lines that could not be read: said wherever it is applied, since an edit lost in silence is curation lost. */
+  get unreadableNote(): string | undefined {
+    const n = this.journal.ignoredLines;
+    return n > 0 ? `${this.journal.file}: ${n} unreadable line${n === 1 ? '' : 's'} ignored (torn by a crash, or not a journal line)` : undefined;
+  }
+
   /** `raw`: the record's raw text (Dataset.raw), whose hash the edits were made on. */
   apply(record: PreferenceRecord, raw: string): AppliedRecord {
     const edits = this.byRecord.get(record.id);

@@ -41,7 +41,7 @@ export interface ExportDatasetResult {
   skipped: number;
   dropped: number;
   filteredOut: number;
-  edits: { applied: number; stale: StaleEdit[] } | null;
+  edits: { applied: number; stale: StaleEdit[]; unreadableNote?: string } | null;
 }
 
 /** Adapters whose shape the record holds everything of, so that `same` can write it back. */
@@ -129,6 +129,6 @@ export function exportDataset(dataset: Dataset, out: string, options: ExportData
     file.abort();
     throw e;
   }
-  if (applier) result.edits = { applied: applier.applied, stale: applier.finish() };
+  if (applier) result.edits = { applied: applier.applied, stale: applier.finish(), unreadableNote: applier.unreadableNote };
   return result;
 }

@@ -29,6 +29,8 @@ export interface PreferenceData {
   sampled: { records: number; pairsLeftOut: number; maxPairsPerRecord: number };
   /** The edits journal as applied (absent when edits were ignored or there are none). */
   edits?: { applied: number; dropped: number; stale: StaleEdit[] };
+  /** The journal's unreadable lines (EditApplier.unreadableNote), when any. */
+  journalNote?: string;
 }
 
 /**
@@ -118,6 +120,7 @@ export async function loadPreferenceData(
     }
     options.onProgress?.(dataset.size, dataset.size);
     if (curate) data.edits = { applied: curate.applied, dropped: curate.dropped, stale: curate.finish() };
+    data.journalNote = applier?.unreadableNote;
     return data;
   } finally {
     dataset.close();

@@ -245,7 +245,7 @@ async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, ext
     run.log(message);
     io.onEvent?.({ type: 'log', level: 'warn', message });
   };
-  if (data.malformedNote) warn(data.malformedNote);
+  for (const note of [data.malformedNote, data.journalNote]) if (note) warn(note);
   if (data.edits) {
     io.onEvent?.({ type: 'log', level: 'info', message: `edits journal: ${data.edits.applied} edit(s) applied, ${data.edits.dropped} record(s) dropped` });
     for (const s of data.edits.stale) io.onEvent?.({ type: 'log', level: 'warn', message: `stale edit #${s.edit.seq} (${s.edit.kind}): ${s.reason}` });
@@ -269,7 +269,7 @@ async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, ext
     });
     if (test.pairs.every((p) => p.length === 0))
       throw new FileError(options.testFile, `no usable preference pairs in ${test.records.length} records to evaluate on`);
-    if (test.malformedNote) warn(test.malformedNote);
+    for (const note of [test.malformedNote, test.journalNote]) if (note) warn(note);
     const shared = appendRecords(data, test);
     if (shared > 0)
       warn(
