@@ -467,7 +467,7 @@ async function evaluateWithTfjs(run: RunFolder, model: RunModel, testFile: strin
     { maxLen: model.maxLen, routerMaxLen: model.routerMaxLen },
     { ...options, pairSample, edits: !options.noEdits },
   );
-  if (data.malformedNote) options.onEvent?.({ type: 'log', level: 'warn', message: data.malformedNote });
+  for (const note of [data.malformedNote, data.journalNote]) if (note) options.onEvent?.({ type: 'log', level: 'warn', message: note });
   const src = sequenceSource(data, readRunVocab(run), tokenizer, 32);
   return evaluatePositions(
     model,
