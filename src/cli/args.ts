@@ -62,9 +62,19 @@ export function negativeValuesJoined(argv: readonly string[], options: Readonly<
   return out;
 }
 
-/** A command's flags and positionals (files); a negative number after a flag is that flag's value. */
+/**
+ * A command's flags and positionals (files); a negative number after a flag is that flag's value. A flag
+ * that takes one value and is given twice is refused: the last one would win, hiding a mistake in the first.
+ */
 export function parseFlags<O extends NonNullable<ParseArgsConfig['options']>>(argv: readonly string[], options: O) {
-  return parseArgs({ args: negativeValuesJoined(argv, options), allowPositionals: true, options });
+  const parsed = parseArgs({ args: negativeValuesJoined(argv, options), allowPositionals: true, options, tokens: true });
+  const seen = new Map<string, string | undefined>();
+  for (const t of parsed.tokens) {
+    if (t.kind !== 'option' || options[t.name]?.type !== 'string' || options[t.name]?.multiple) continue;
+    if (seen.has(t.name)) throw new UsageError(`--${t.name} is given twice ("${seen.get(t.name)}", then "${t.value}"): give it once`);
+    seen.set(t.name, t.value);
+  }
+  return { values: parsed.values, positionals: parsed.positionals };
 }
 
 /** `--workers N`, 1 to MAX_WORKERS. */

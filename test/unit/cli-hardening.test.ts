@@ -122,6 +122,14 @@ void describe('outputs never overwrite inputs', () => {
     assert.match((JSON.parse(json.stdout) as { malformedNote?: string }).malformedNote ?? '', /line 4/);
   });
 
+  void it('a flag that takes one value is refused when given twice (the first, hidden, may be the mistake)', () => {
+    const file = dataset('twice');
+    const [a, b] = [join(tmp, 'twice', 'a.jsonl'), join(tmp, 'twice', 'b.jsonl')];
+    refused(run('export-dataset', file, '--out', a, '--out', b), /--out is given twice \(".*a\.jsonl", then ".*b\.jsonl"\): give it once/);
+    assert.ok(!existsSync(a) && !existsSync(b));
+    refused(run('train', file, '--method', 'single', '--out', join(tmp, 'twice', 'r'), '--preset', 'huge', '--preset', 'tiny'), /--preset is given twice/);
+  });
+
   void it('export refuses to write its manifest over an input', () => {
     const runDir = join(tmp, 'export-run');
     mkdirSync(runDir);

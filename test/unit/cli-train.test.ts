@@ -108,7 +108,7 @@ void describe('rewardlens train / eval flags', () => {
     assert.match(usageError([...base, '--method', 'single', '--base', join(tmp, 'none')]), /none: no such file or folder/);
     assert.match(usageError([join(tmp, 'missing.jsonl'), '--method', 'single', '--out', 'r']), /missing\.jsonl: no such file/);
     assert.match(usageError(['--method', 'single', '--out', 'r']), /give one training dataset FILE/);
-    assert.match(usageError([...base, '--method', 'single', '--out', data]), /is a file, not a run folder/);
+    assert.match(usageError([data, '--method', 'single', '--out', data]), /is a file, not a run folder/);
   });
 
   void it('dmoerm methods need --labels, pointing at the store beside the dataset when there is one', () => {
