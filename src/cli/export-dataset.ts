@@ -42,6 +42,8 @@ export async function exportDatasetCommand(argv: string[]): Promise<number> {
   let clauses: Clause[] = [];
   try {
     if (values.filter !== undefined) clauses = parseFilter(values.filter);
+    // An empty query would export every record, which a --filter never means.
+    if (values.filter !== undefined && clauses.length === 0) throw new FilterError(`filter: "${values.filter}" holds no KEY=VALUE clause`);
   } catch (e) {
     if (e instanceof FilterError) throw new UsageError(e.message);
     throw e;

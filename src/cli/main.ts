@@ -31,13 +31,11 @@ export function composeHelp(intro: string, ownUsage: string, blocks: readonly st
   return [intro, `Usage:\n${[ownUsage, ...split.map((b) => b.usage)].join('\n')}`, ...sections, outro].join('\n\n');
 }
 
-const USAGE = composeHelp(
-  'rewardlens — preference datasets and DMoERM reward models from the terminal',
-  `  rewardlens index FILE [--schema MAP.jsonc] [--json] [--offsets-only]
+const DATASET_USAGE = `  rewardlens index FILE [--schema MAP.jsonc] [--json] [--offsets-only]
   rewardlens convert FILE [--schema MAP.jsonc] --out OUT.jsonl
-  rewardlens overlap TRAIN TEST [--schema MAP.jsonc] [--json]`,
-  [LABEL_USAGE, TRAIN_USAGE, EXPORT_USAGE, EXPORT_DATASET_USAGE, SERVE_USAGE],
-  `Options:
+  rewardlens overlap TRAIN TEST [--schema MAP.jsonc] [--json]`;
+
+const DATASET_OPTIONS = `Options:
   --schema FILE        field-mapping file for shapes that are not detected (docs/mapping-file.md)
   --adapter NAME       use this built-in adapter instead of detecting one
   --rank-direction D   how to read explicit ranks: lower-is-better (default) or higher-is-better
@@ -46,7 +44,13 @@ const USAGE = composeHelp(
   --offsets-only       index: build only the offset index and print {records}
   --out FILE           convert: where to write canonical JSONL
   -h, --help           this help (COMMAND --help: that command's)
-  --version            the version of rewardlens`,
+  --version            the version of rewardlens`;
+
+const USAGE = composeHelp(
+  'rewardlens — preference datasets and DMoERM reward models from the terminal',
+  DATASET_USAGE,
+  [LABEL_USAGE, TRAIN_USAGE, EXPORT_USAGE, EXPORT_DATASET_USAGE, SERVE_USAGE],
+  DATASET_OPTIONS,
   'Exit codes: 0 success; 2 bad input or flags (one line: rewardlens: <file>: <reason>); 1 an internal error.',
 );
 
@@ -79,7 +83,9 @@ export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(argv, indexFlags);
   const [command, ...files] = positionals;
   if (values.help || command === undefined) {
-    console.log(USAGE);
+    // `index --help`: that command's usage line and the options, as the other commands' --help.
+    const own = DATASET_USAGE.split('\n').filter((l) => l.trim().startsWith(`rewardlens ${command} `));
+    console.log(own.length > 0 ? `Usage:\n${own.join('\n')}\n\n${DATASET_OPTIONS}` : USAGE);
     return values.help ? 0 : 2;
   }
   const indexOptions = indexOptionsOf(values);
@@ -105,7 +111,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'convert': {
       const file = exactlyOne(files, 'convert FILE --out OUT.jsonl');
-      if (values.out === undefined) throw new UsageError('convert needs --out OUT.jsonl');
+      if (values.out === undefined || values.out.trim() === '') throw new UsageError('convert needs --out OUT.jsonl');
       checkInput(file);
       checkOutput(values.out, [file, values.schema]);
       const dataset = await open(file, indexOptions);

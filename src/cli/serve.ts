@@ -88,10 +88,6 @@ export async function serveCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const { options } = args;
-  if (!isLoopback(options.host))
-    console.error(
-      `rewardlens: warning: listening on ${options.host}: other machines can reach the reward server${options.token ? '' : ' and no REWARDLENS_SERVE_TOKEN is set'}`,
-    );
   let server: RewardServer;
   try {
     server = await RewardServer.start(args.model, {
@@ -105,8 +101,14 @@ export async function serveCommand(argv: string[]): Promise<number> {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL')
       throw new UsageError(`${options.host}:${options.port}: cannot listen (${err.code})`);
+    if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') throw new UsageError(`--host ${options.host}: no such address or host name (${err.code})`);
     throw e;
   }
+  // Said once the server listens: a host it cannot listen on is refused on one line instead.
+  if (!isLoopback(options.host))
+    console.error(
+      `rewardlens: warning: listening on ${options.host}: other machines can reach the reward server${options.token ? '' : ' and no REWARDLENS_SERVE_TOKEN is set'}`,
+    );
   const info = server.info();
   console.log(`rewardlens: serving ${args.model} (${String(info.method)}) at ${server.url}/get_reward`);
   // SIGTERM (a job scheduler, VS Code's Stop) and Ctrl-C: answer what is in flight, then exit 0.

@@ -126,6 +126,7 @@ void describe('outputs never overwrite inputs', () => {
     const file = dataset('twice');
     const [a, b] = [join(tmp, 'twice', 'a.jsonl'), join(tmp, 'twice', 'b.jsonl')];
     refused(run('export-dataset', file, '--out', a, '--out', b), /--out is given twice \(".*a\.jsonl", then ".*b\.jsonl"\): give it once/);
+    refused(run('export-dataset', file, '--out', a, '--filter', '&&&'), /filter: "&&&" holds no KEY=VALUE clause/);
     assert.ok(!existsSync(a) && !existsSync(b));
     refused(run('train', file, '--method', 'single', '--out', join(tmp, 'twice', 'r'), '--preset', 'huge', '--preset', 'tiny'), /--preset is given twice/);
   });
@@ -255,6 +256,10 @@ void describe('errors and flags', () => {
     const label = run('label', '--help');
     assert.equal(label.code, 0, label.stderr);
     assert.match(label.stdout, /rewardlens label FILE --report-only/);
+    const index = run('index', '--help');
+    assert.equal(index.code, 0, index.stderr);
+    assert.match(index.stdout, /^Usage:\n {2}rewardlens index FILE/);
+    assert.doesNotMatch(index.stdout, /rewardlens train/);
     const v = run('--version');
     assert.equal(v.code, 0);
     assert.match(v.stdout, /^\d+\.\d+\.\d+\n$/);

@@ -2,7 +2,8 @@ import { canonicalLine } from '../dataset/canonical-writer';
 import type { Dataset } from '../dataset/dataset';
 import type { PreferenceRecord } from '../dataset/record';
 import { FileError } from '../io/file-error';
-import { AtomicFile, assertNotInput } from '../io/safe-output';
+import { AtomicFile, assertNotInput, makeDirs } from '../io/safe-output';
+import { dirname } from 'node:path';
 import { assertNotLabelStore } from '../labelling/store';
 import { assertNotEditsJournal } from './journal';
 import { humanPairs } from '../training/pairs';
@@ -89,6 +90,7 @@ export function exportDataset(dataset: Dataset, out: string, options: ExportData
   } else write = options.format === 'canonical' ? SAME_WRITERS.canonical : options.format === 'trl' ? trlLines : dmoermLines;
   const applier = options.edits === false ? undefined : EditApplier.forDataset(dataset.file);
   const result: ExportDatasetResult = { written: 0, records: 0, unreadable: 0, skipped: 0, dropped: 0, filteredOut: 0, edits: null };
+  makeDirs(dirname(out));
   const file = new AtomicFile(out);
   try {
     let pending = '';

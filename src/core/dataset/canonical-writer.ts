@@ -1,4 +1,5 @@
-import { AtomicFile, assertNotInput } from '../io/safe-output';
+import { AtomicFile, assertNotInput, makeDirs } from '../io/safe-output';
+import { dirname } from 'node:path';
 import type { Dataset } from './dataset';
 import type { PreferenceRecord } from './record';
 
@@ -19,6 +20,8 @@ export interface ConvertResult {
  */
 export function writeCanonical(dataset: Dataset, out: string, signal?: AbortSignal): ConvertResult {
   assertNotInput(out, [dataset.file]);
+  // Its folder is made as needed, as for every other output (exports, run folders, label exports).
+  makeDirs(dirname(out));
   const file = new AtomicFile(out);
   let written = 0;
   let skipped = 0;

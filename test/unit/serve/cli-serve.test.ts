@@ -33,6 +33,7 @@ void describe('rewardlens serve (CLI)', () => {
     refused([model, '--port', '0', '--log', join(tmpdir(), 'rl-no-such-folder', 'x.log')], /x\.log: no such file or folder/);
     refused([model, '--port', '0', '--log', tmpdir()], /is a folder, not a file/);
     refused([join(root, 'nope.onnx')], /nope\.onnx: no such file/);
+    refused([model, '--port', '0', '--allow-remote', '--host', 'no-such-host.invalid'], /--host no-such-host\.invalid: no such address or host name/);
   });
 
   void it('a port in use is exit 2 naming it', async () => {
