@@ -24,7 +24,9 @@ export type Fault =
   /** 200 with a body that is not JSON. */
   | { kind: 'malformed' }
   /** 200, JSON without choices. */
-  | { kind: 'no-content' };
+  | { kind: 'no-content' }
+  /** 200 with an empty message (a content filter, a reasoning model out of tokens). */
+  | { kind: 'empty' };
 
 export interface FakeRequest {
   /** 1-based, in arrival order. */
@@ -176,6 +178,9 @@ export class FakeJudgeServer {
           return;
         case 'no-content':
           res.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"chat.completion"}');
+          return;
+        case 'empty':
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{"choices":[{"message":{"role":"assistant","content":""}}]}');
           return;
       }
     }

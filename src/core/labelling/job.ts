@@ -392,7 +392,11 @@ export async function runLabelJob(o: LabelJobOptions): Promise<JobSummary> {
         async () => {
           await rpm?.acquire(1, signal);
           await tpm?.acquire(estimate, signal);
-          return o.provider.complete(prompt, { signal });
+          const reply = await o.provider.complete(prompt, { signal });
+          // An empty reply (a content filter, or a reasoning model out of tokens before it answered) holds no
+          // verdict: stored, it would be an 'invalid' for good and never asked again.
+          if (reply.text.trim() === '') throw new JudgeError('the reply is empty', 'malformed', true);
+          return reply;
         },
         {
           policy: o.retry,

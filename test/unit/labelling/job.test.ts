@@ -142,7 +142,7 @@ void describe('labelling job', () => {
     reference = labelsOf(store);
   });
 
-  void it('survives 429 (with and without Retry-After), 500/503, timeouts, resets and malformed replies with the same labels', async () => {
+  void it('survives 429 (with and without Retry-After), 500/503, timeouts, resets, malformed and empty replies with the same labels', async () => {
     const store = join(dir, 'faults.labels.jsonl');
     const faults: Record<number, Fault> = {
       2: { kind: 'status', status: 429, retryAfter: '1' },
@@ -153,6 +153,7 @@ void describe('labelling job', () => {
       13: { kind: 'reset' },
       15: { kind: 'malformed' },
       17: { kind: 'no-content' },
+      19: { kind: 'empty' },
     };
     const retries: number[] = [];
     const summary = await withServer({ faults: ({ n }) => faults[n] }, async (server) => {
@@ -167,7 +168,7 @@ void describe('labelling job', () => {
       return s;
     });
     assert.equal(summary.status, 'completed');
-    assert.equal(summary.retries, 8);
+    assert.equal(summary.retries, 9);
     assert.equal(summary.failedCalls, 0);
     assert.ok(
       retries.some((d) => d >= 1000),
