@@ -18,12 +18,18 @@ from .events import Events
 from .run_folder import PlanError, RunFolder, RunLock, write_json
 
 
+MAX_THREADS = 256
+
+
 def device_of(name: str) -> torch.device:
     # Under torchrun each process takes the GPU of its local rank.
     local = int(os.environ.get("LOCAL_RANK", "0"))
     if name == "auto":
         return torch.device(f"cuda:{local}" if torch.cuda.is_available() else "cpu")
-    d = torch.device(name)
+    try:
+        d = torch.device(name)
+    except RuntimeError as e:
+        raise PlanError(f"--device {name}: not a device (auto, cpu, cuda or cuda:N)") from e
     if d.type == "cuda" and d.index is None:
         d = torch.device(f"cuda:{local}")
     if d.type == "cuda" and not torch.cuda.is_available():
@@ -55,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.threads < 0 or args.micro_batch < 0 or args.max_minutes < 0:
             raise PlanError("--threads, --micro-batch and --max-minutes must not be negative")
+        # OpenMP crashes (SIGSEGV) on absurd thread counts; the TypeScript side takes at most 256 too.
+        if args.threads > MAX_THREADS:
+            raise PlanError(f"--threads {args.threads}: at most {MAX_THREADS} (this machine has {os.cpu_count()} cores)")
         if args.threads:
             torch.set_num_threads(args.threads)
         run = RunFolder(args.run, args.base)

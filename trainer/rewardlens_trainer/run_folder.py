@@ -63,19 +63,35 @@ class RunFolder:
             self.plan = json.loads(plan_file.read_text(encoding="utf-8"))
         except (OSError, ValueError) as e:
             raise PlanError(f"{plan_file}: cannot read JSON ({e})") from e
+        if not isinstance(self.plan, dict):
+            raise PlanError(f"{plan_file}: not a RewardLens training plan (a JSON {type(self.plan).__name__}, not an object)")
         if self.plan.get("format") != PLAN_FORMAT or self.plan.get("version") != PLAN_VERSION:
             raise PlanError(f"{plan_file}: not a RewardLens training plan version {PLAN_VERSION} (format {self.plan.get('format')!r}, version {self.plan.get('version')!r})")
+        missing = [k for k in ("method", "components", "encoder", "hyperParams", "model") if k not in self.plan]
+        if missing:
+            raise PlanError(f"{plan_file}: the plan lacks {', '.join(missing)} (a damaged plan: prepare the run again)")
         (self.dir / "checkpoints").mkdir(exist_ok=True)
         self._metrics_checked = False
 
     # tables and initial weights
 
     def tables(self) -> dict[str, torch.Tensor]:
-        out = {}
-        with safe_open(str(self.dir / "plan.safetensors"), framework="pt") as f:
-            for k in f.keys():
-                out[k] = f.get_tensor(k)
-        return out
+        """The plan's token ids, pairs and batches, checked against the hash plan.json records: a damaged table would
+        otherwise train on other data in silence."""
+        path = self.dir / "plan.safetensors"
+        expected = self.plan.get("tablesSha256")
+        try:
+            if expected is not None and sha256_file(path) != expected:
+                raise PlanError(f"{path}: does not match plan.json's tablesSha256 (a damaged or replaced file): prepare the run again")
+            out = {}
+            with safe_open(str(path), framework="pt") as f:
+                for k in f.keys():
+                    out[k] = f.get_tensor(k)
+            return out
+        except PlanError:
+            raise
+        except Exception as e:  # noqa: BLE001 — OSError, SafetensorError: the file's problem, said with its name
+            raise PlanError(f"{path}: cannot read the plan's tables ({e}): prepare the run again") from e
 
     def init_parts(self) -> dict[str, dict[str, torch.Tensor]]:
         parts = load_checkpoint(self.dir / "init.safetensors")[1]
@@ -99,7 +115,11 @@ class RunFolder:
                 if self.base is None:
                     raise PlanError(f"{path}: changed since the plan was written (SHA-256 {actual}, the plan says {digest}); prepare the run again, or pass --base {folder} to train from it as it is")
                 self.log(f"base weights: {path} is not the file the plan was prepared with (SHA-256 {actual[:12]}…, not {digest[:12]}…); --base asked for it")
-        keep_ids = json.loads((self.dir / "vocab.json").read_text(encoding="utf-8"))["keep"]
+        vocab = self.dir / "vocab.json"
+        try:
+            keep_ids = json.loads(vocab.read_text(encoding="utf-8"))["keep"]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise PlanError(f"{vocab}: cannot read the run's vocabulary ({e}): prepare the run again") from e
         rows = keep_ids
         # A copy cut to some runs' vocabulary (bench/device/half-base.py --vocab) holds those rows only, in its order.
         compact = folder / "compact-vocab.json"
@@ -111,13 +131,16 @@ class RunFolder:
             rows = [at[t] for t in keep_ids]
         keep = torch.tensor(rows, dtype=torch.long)
         out: dict[str, torch.Tensor] = {}
-        with contextlib.ExitStack() as stack:
-            opened = {}
-            for name, source in spec["tensors"].items():
-                if source["file"] not in opened:
-                    opened[source["file"]] = stack.enter_context(safe_open(str(folder / source["file"]), framework="pt"))
-                t = opened[source["file"]].get_tensor(source["tensor"]).float()
-                out[name] = t.index_select(0, keep).contiguous() if name == spec["vocabRows"] else t
+        try:
+            with contextlib.ExitStack() as stack:
+                opened = {}
+                for name, source in spec["tensors"].items():
+                    if source["file"] not in opened:
+                        opened[source["file"]] = stack.enter_context(safe_open(str(folder / source["file"]), framework="pt"))
+                    t = opened[source["file"]].get_tensor(source["tensor"]).float()
+                    out[name] = t.index_select(0, keep).contiguous() if name == spec["vocabRows"] else t
+        except Exception as e:  # noqa: BLE001 — SafetensorError, OSError: another model, or a damaged copy
+            raise PlanError(f"{folder}: cannot read the plan's base weights from it ({e}): is it the base the run was prepared with?") from e
         return out
 
     # checkpoints
@@ -247,12 +270,20 @@ def save_checkpoint(path: Path, parts: dict[str, dict[str, torch.Tensor]], manif
             tensors[f"{part}/{name}"] = t.detach().to("cpu", torch.float32).contiguous()
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     save_file(tensors, str(tmp), metadata={"format": "pt", "producer": "rewardlens"})
+    # safetensors creates the file 0600; the run's other files (and the TypeScript engine's checkpoints) follow the umask.
+    os.chmod(tmp, 0o666 & ~_umask())
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
         digest = hashlib.sha256(f.read()).hexdigest()
     os.replace(tmp, path)
     full = {**manifest, "format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "parts": index, "weightsSha256": digest}
     write_json(path.with_suffix(".json"), full)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def load_checkpoint(path: Path) -> tuple[dict, dict[str, dict[str, torch.Tensor]]]:
@@ -262,6 +293,8 @@ def load_checkpoint(path: Path) -> tuple[dict, dict[str, dict[str, torch.Tensor]
     manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
     if manifest.get("format") != CHECKPOINT_FORMAT or manifest.get("version") != CHECKPOINT_VERSION:
         raise PlanError(f"{manifest_file}: not a RewardLens checkpoint version {CHECKPOINT_VERSION}")
+    if not path.is_file():
+        raise PlanError(f"{path}: not found (its manifest {manifest_file.name} is there)")
     expected = manifest.get("weightsSha256")
     if expected is not None:
         with open(path, "rb") as h:

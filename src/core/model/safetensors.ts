@@ -5,7 +5,6 @@
  * Every tensor is handed out as Float32 (F16/BF16 widened, small integer tensors converted).
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { writeFileAtomic } from '../io/safe-output';
 
 export interface NamedArray {
   shape: number[];
@@ -205,10 +204,6 @@ export function encodeSafetensors(tensors: Map<string, NamedArray | IntArray>, m
     else for (let i = 0; i < data.length; i++, at += 4) view.setFloat32(at, data[i], true);
   }
   return out;
-}
-
-export function writeSafetensors(file: string, tensors: Map<string, NamedArray | IntArray>, metadata?: Record<string, string>): void {
-  writeFileAtomic(file, encodeSafetensors(tensors, metadata));
 }
 
 /** The named weight `name`, or an error saying which one `where` lacks. */

@@ -17,7 +17,8 @@ import { Classifier, MlpHead, ScalarHead } from '../model/heads';
 import { LoraAdapter } from '../model/lora';
 import type { IntArray } from '../model/safetensors';
 import { writeFileAtomic } from '../io/safe-output';
-import { writeSafetensors } from '../model/safetensors';
+import { encodeSafetensors } from '../model/safetensors';
+import { createHash } from 'node:crypto';
 import { saveCheckpoint } from '../model/checkpoint';
 import type { VocabMap } from '../model/vocab';
 import type { PreferenceData } from './data';
@@ -94,6 +95,8 @@ export interface TrainingPlan {
   model: RunModel;
   /** Present when the initial encoder is a pre-trained base read from its folder (not in init.safetensors). */
   baseWeights?: BaseWeights;
+  /** SHA-256 of plan.safetensors, which the trainer checks before it trains on the tables (absent in older plans). */
+  tablesSha256?: string;
 }
 
 /**
@@ -206,7 +209,9 @@ export function writePlan(run: RunFolder, input: PlanInput): TrainingPlan {
     put(`${c.name}/seeds`, Int32Array.from(t.seeds));
     if (t.records) put(`${c.name}/records`, Int32Array.from(t.records));
   }
-  writeSafetensors(run.file('planTables'), tensors, { producer: 'rewardlens', format: PLAN_FORMAT });
+  const tableBytes = encodeSafetensors(tensors, { producer: 'rewardlens', format: PLAN_FORMAT });
+  writeFileAtomic(run.file('planTables'), tableBytes);
+  plan.tablesSha256 = createHash('sha256').update(tableBytes).digest('hex');
   saveCheckpoint(run.file('planInit'), init, { component: 'init', note: 'initial weights of every component, part names <component>.<part>' });
   // Written: the tensors (the initial encoder among them) are not needed here again.
   for (const p of Object.values(init)) if ('dispose' in p && typeof p.dispose === 'function') (p as { dispose(): void }).dispose();

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeSafetensors, readSafetensors, writeSafetensors } from '../../../src/core/model/safetensors';
+import { encodeSafetensors, readSafetensors } from '../../../src/core/model/safetensors';
+import { writeFileAtomic } from '../../../src/core/io/safe-output';
 
 function rawFile(header: Record<string, unknown>, data: Uint8Array, headerLen?: number): Uint8Array {
   const json = Buffer.from(JSON.stringify(header), 'utf8');
@@ -24,7 +25,7 @@ void describe('safetensors', () => {
         ['a.weight', { shape: [2, 2], data: new Float32Array([0.1, 0.2, 0.3, 3.4e38]) }],
         ['empty', { shape: [0, 4], data: new Float32Array(0) }],
       ]);
-      writeSafetensors(file, tensors, { step: '12' });
+      writeFileAtomic(file, encodeSafetensors(tensors, { step: '12' }));
       assert.deepEqual(readdirSync(dir), ['w.safetensors'], 'no temp file left behind');
       const bytes = readFileSync(file);
       const headerLen = Number(bytes.readBigUInt64LE(0));

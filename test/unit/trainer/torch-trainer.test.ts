@@ -292,6 +292,38 @@ void describe('PyTorch trainer', { skip: noTorch }, async () => {
     assert.ok(!existsSync(join(out, 'run.json')));
   });
 
+  await test('a damaged run folder or a bad flag is refused with exit 2 and one line naming the file, never a traceback or training on other data', async () => {
+    const run = join(dir, 'damaged');
+    await prepare({ dataset: hh, method: 'single', out: run, preset: 'tiny', backend: 'torch', seed: 3, overrides: { 'maxSteps.base': 2 } });
+    const env = { ...process.env, PYTHONPATH: trainerPackageDir(join(root, 'dist')) + delimiter + (process.env.PYTHONPATH ?? '') };
+    const refused = (why: RegExp, ...extra: string[]): void => {
+      const r = spawnSync(python, ['-m', 'rewardlens_trainer', run, '--device', 'cpu', ...extra], { env, encoding: 'utf8' });
+      assert.equal(r.status, 2, r.stderr);
+      assert.doesNotMatch(r.stderr, /Traceback/);
+      assert.match(r.stderr, why);
+    };
+    refused(/--device tpu: not a device/, '--device', 'tpu');
+    refused(/--threads 100000: at most 256/, '--threads', '100000');
+    const tables = join(run, 'plan.safetensors');
+    const bytes = readFileSync(tables);
+    const flipped = Buffer.from(bytes);
+    flipped[flipped.length - 5] ^= 1;
+    writeFileSync(tables, flipped);
+    refused(/plan\.safetensors: does not match plan\.json's tablesSha256/);
+    rmSync(tables);
+    refused(/plan\.safetensors: cannot read the plan's tables/);
+    writeFileSync(tables, bytes);
+    const init = join(run, 'init.safetensors');
+    const initBytes = readFileSync(init);
+    rmSync(init);
+    refused(/init\.safetensors: not found/);
+    writeFileSync(init, initBytes);
+    const plan = readFileSync(join(run, 'plan.json'));
+    writeFileSync(join(run, 'plan.json'), '[]');
+    refused(/plan\.json: not a RewardLens training plan \(a JSON list, not an object\)/);
+    writeFileSync(join(run, 'plan.json'), plan);
+  });
+
   await test('killed with SIGKILL mid-run, then started again: finished components are not trained again', async () => {
     const run = join(dir, 'killed');
     await prepare(dmoerm('killed', 'dmoerm-no-outer'));
