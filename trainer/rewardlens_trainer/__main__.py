@@ -12,10 +12,15 @@ import sys
 import time
 import traceback
 
-import torch
+try:
+    import torch
 
-from .events import Events
-from .run_folder import PlanError, RunFolder, RunLock, write_json
+    from .events import Events
+    from .run_folder import PlanError, RunFolder, RunLock, write_json
+except ModuleNotFoundError as missing:
+    # A Python without the trainer's requirements: one line (the parent names the module from it), not a traceback.
+    print(f"rewardlens-trainer: {sys.executable}: No module named '{missing.name}' (pip install -r trainer/requirements.txt)", file=sys.stderr)
+    sys.exit(2)
 
 
 MAX_THREADS = 256

@@ -5,6 +5,7 @@
  * they show the TensorFlow.js worker's.
  */
 import { spawn } from 'node:child_process';
+import { FileError } from '../io/file-error';
 import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -111,8 +112,9 @@ export function runTorchTrainer(runDir: string, options: TorchTrainerOptions): P
       const missing = /No module named '?(torch|transformers|peft|safetensors)/.exec(tail);
       if (missing)
         return reject(
-          new Error(
-            `${options.python} has no ${missing[1]}: install the trainer's requirements (pip install -r trainer/requirements.txt) or point REWARDLENS_PYTHON at a Python that has them`,
+          new FileError(
+            options.python,
+            `has no ${missing[1]}: install the trainer's requirements (pip install -r trainer/requirements.txt) or point REWARDLENS_PYTHON at a Python that has them`,
           ),
         );
       reject(new Error(`${failure?.message ?? `the PyTorch trainer exited with ${code ?? sig}`}${tail && !failure ? `\n${tail}` : ''}`));

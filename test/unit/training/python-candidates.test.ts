@@ -1,5 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { FileError } from '../../../src/core/io/file-error';
+import { runTorchTrainer } from '../../../src/core/training/torch-trainer';
 import type { PythonReport } from '../../../src/core/training/python-env';
 import { firstReadyPython } from '../../../src/core/training/python-env';
 
@@ -40,5 +46,31 @@ void test('none ready: every report comes back for the message', async () => {
   assert.deepEqual(
     tried.map((t) => t.python),
     ['a', 'b'],
+  );
+});
+
+void test('a Python without torch: the trainer says so on one line and runTorchTrainer refuses naming the interpreter (exit 2 in the CLI)', async (t) => {
+  if (spawnSync('python3', ['--version']).status !== 0) return t.skip('no python3 here');
+  // A `torch` that cannot be imported shadows any installed one: the Python of a user who has not set up training.
+  const fake = mkdtempSync(join(tmpdir(), 'rl-no-torch-'));
+  mkdirSync(join(fake, 'torch'));
+  writeFileSync(join(fake, 'torch', '__init__.py'), "raise ModuleNotFoundError(\"No module named 'torch'\", name='torch')\n");
+  const run = join(fake, 'run');
+  mkdirSync(run);
+  const lines: string[] = [];
+  const saved = process.env.PYTHONPATH;
+  process.env.PYTHONPATH = fake;
+  try {
+    await assert.rejects(
+      runTorchTrainer(run, { python: 'python3', onStderr: (l) => lines.push(l) }),
+      (e: unknown) => e instanceof FileError && /^python3: has no torch: install the trainer's requirements/.test(e.message),
+    );
+  } finally {
+    process.env.PYTHONPATH = saved;
+    rmSync(fake, { recursive: true, force: true });
+  }
+  assert.deepEqual(
+    lines.map((l) => l.replace(/: \S*python\S*: /, ': PYTHON: ')),
+    ["rewardlens-trainer: PYTHON: No module named 'torch' (pip install -r trainer/requirements.txt)"],
   );
 });
