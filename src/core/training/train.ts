@@ -87,7 +87,7 @@ async function trainInto(options: TrainOptions, io: TrainIO, hp: HyperParams, st
   io.onEvent?.({ type: 'backend', ...backend });
   const setup = await setUpRun(options, io, hp);
   const { run, limits, data, vocab, testPositions, initialEncoder } = setup;
-  if (!(initialEncoder instanceof Encoder)) throw new Error(encoderOnlyMessage(options));
+  if (!(initialEncoder instanceof Encoder)) throw encoderOnlyError(options);
   run.log(`backend ${backend.backend} (tfjs '${backend.tfBackend}')${backend.note ? `: ${backend.note}` : ''}`);
   const src = sequenceSource(data, vocab, setup.tokenizer, hp.scoreBatch);
   try {
@@ -198,8 +198,11 @@ interface RunSetup {
   rng: Rng;
 }
 
-function encoderOnlyMessage(options: TrainOptions): string {
-  return `${options.base}: decoder bases train with --backend torch (the PyTorch trainer); the TensorFlow.js engine runs BERT-family encoders only`;
+function encoderOnlyError(options: TrainOptions): FileError {
+  return new FileError(
+    options.base ?? '--base',
+    'decoder bases train with --backend torch (the PyTorch trainer); the TensorFlow.js engine runs BERT-family encoders only',
+  );
 }
 
 async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, extraConfig: Record<string, unknown> = {}): Promise<RunSetup> {
@@ -207,7 +210,8 @@ async function setUpRun(options: TrainOptions, io: TrainIO, hp: HyperParams, ext
   const baseDir = options.base ? resolve(await baseFolder(options.base, io)) : undefined;
   const imported = baseDir ? loadBaseFolder(baseDir) : undefined;
   // Refused before the run folder exists, so a wrong choice leaves nothing to clean up.
-  if (imported?.kind === 'decoder' && options.backend !== 'torch') throw new Error(encoderOnlyMessage(options));
+  // A plan (`prepare`) is for the PyTorch trainer whatever --backend says.
+  if (imported?.kind === 'decoder' && options.backend !== 'torch' && extraConfig.engine !== 'torch') throw encoderOnlyError(options);
   const tokenizerFile = imported ? (imported.tokenizerFile ?? fail(`${options.base}: no tokenizer.json beside the model`)) : TextTokenizer.default().file;
   const tokenizer = TextTokenizer.fromFile(tokenizerFile, imported?.kind === 'decoder' ? 'decoder' : 'bert');
   const limits = limitsFor(preset, imported?.config.maxPositions);

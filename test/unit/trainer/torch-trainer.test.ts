@@ -290,6 +290,12 @@ void describe('PyTorch trainer', { skip: noTorch }, async () => {
     const out = join(dir, 'qwen2-wasm');
     await assert.rejects(train({ ...dmoerm('qwen2-wasm', 'single'), base: qwen2 }), /decoder bases train with --backend torch/);
     assert.ok(!existsSync(join(out, 'run.json')));
+    // A plan is for the PyTorch trainer whatever --backend says: `prepare` takes the decoder base.
+    const plan = await prepare({ ...dmoerm('qwen2-plan', 'single'), base: qwen2 });
+    assert.deepEqual(
+      plan.components.map((c) => c.name),
+      ['base'],
+    );
   });
 
   await test('a damaged run folder or a bad flag is refused with exit 2 and one line naming the file, never a traceback or training on other data', async () => {
