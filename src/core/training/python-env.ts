@@ -38,7 +38,14 @@ export function probePython(python: string, timeoutMs = 120_000): Promise<Python
       } catch {
         // fall through: not the doctor's output
       }
-      const why = err ? ((err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (stderr.trim().split('\n').pop() ?? err.message)) : 'no report';
+      const code = (err as NodeJS.ErrnoException | null)?.code;
+      const why = !err
+        ? 'no report (is it a Python interpreter?)'
+        : code === 'ENOENT'
+          ? 'not found'
+          : code === 'EACCES'
+            ? 'not executable (give the path of a Python interpreter)'
+            : stderr.trim().split('\n').pop() || err.message;
       resolve({ python, missing: [], errors: {}, ready: false, error: why });
     });
   });

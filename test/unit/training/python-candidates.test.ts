@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { FileError } from '../../../src/core/io/file-error';
 import { runTorchTrainer } from '../../../src/core/training/torch-trainer';
 import type { PythonReport } from '../../../src/core/training/python-env';
-import { firstReadyPython } from '../../../src/core/training/python-env';
+import { firstReadyPython, probePython } from '../../../src/core/training/python-env';
 
 const report = (python: string, ready: boolean): PythonReport => ({ python, missing: ready ? [] : ['torch'], errors: {}, ready });
 
@@ -73,4 +73,16 @@ void test('a Python without torch: the trainer says so on one line and runTorchT
     lines.map((l) => l.replace(/: \S*python\S*: /, ': PYTHON: ')),
     ["rewardlens-trainer: PYTHON: No module named 'torch' (pip install -r trainer/requirements.txt)"],
   );
+});
+
+void test('doctor on a file that is not an interpreter says what it is, not an empty reason', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rl-not-python-'));
+  try {
+    const data = join(dir, 'data.jsonl');
+    writeFileSync(data, '{}\n');
+    assert.equal((await probePython(data)).error, 'not executable (give the path of a Python interpreter)');
+    assert.equal((await probePython(join(dir, 'missing'))).error, 'not found');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
