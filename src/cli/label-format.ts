@@ -44,6 +44,9 @@ export function formatSummary(s: JobSummary): string {
     `${head}: ${int(s.calls)} calls made in ${(s.elapsedMs / 1000).toFixed(1)} s, ${int(s.alreadyStored)} were stored already, ${int(s.remaining)} still to make` +
       (s.failedCalls ? `, ${s.failedCalls} failed after retries` : '') +
       (s.retries ? `, ${s.retries} retries` : ''),
+    s.calls > 0
+      ? `  ${int(s.promptTokens)} prompt + ${int(s.completionTokens)} completion tokens${s.cost === undefined ? '' : `, cost ≈ ${s.cost.toFixed(2)}`}`
+      : '',
     s.error ? `  error: ${s.error}` : '',
     s.remaining > 0 && s.status !== 'failed' ? '  run the same command again to go on' : '',
   ]

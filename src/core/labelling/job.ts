@@ -122,6 +122,8 @@ export interface JobSummary {
   remaining: number;
   promptTokens: number;
   completionTokens: number;
+  /** What this run's calls cost at the job's pricing (their counted tokens); absent without a price. */
+  cost?: number;
   elapsedMs: number;
   error?: string;
 }
@@ -602,6 +604,7 @@ export async function runLabelJob(o: LabelJobOptions): Promise<JobSummary> {
     store.close();
   }
   s.elapsedMs = Date.now() - started;
+  s.cost = priced({ calls: s.calls, promptTokens: s.promptTokens, completionTokens: s.completionTokens }, o.pricing ?? {}).cost;
   emit({ type: 'done', summary: s });
   return s;
 }

@@ -313,7 +313,9 @@ async function run(
   const tally = vscode.l10n.t('consistent {0} · inconsistent {1} · invalid {2}', int(counts.consistent), int(counts.inconsistent), int(counts.invalid));
   const left = vscode.l10n.t('{0} calls still to make', int(summary.remaining));
   log.info(
-    `labelling ${d.name} ${summary.status}: ${made}, ${summary.failedCalls} failed, ${summary.retries} retries, ${left}; ${tally}${summary.error ? `; ${scrub(summary.error, secret)}` : ''}`,
+    `labelling ${d.name} ${summary.status}: ${made}, ${summary.failedCalls} failed, ${summary.retries} retries, ${left}; ${tally}; ` +
+      `${int(summary.promptTokens)} prompt + ${int(summary.completionTokens)} completion tokens${summary.cost === undefined ? '' : `, cost ≈ ${summary.cost.toFixed(2)}`}` +
+      `${summary.error ? `; ${scrub(summary.error, secret)}` : ''}`,
   );
   const report = showReport(d);
   const actions = summary.status === 'failed' || summary.failedCalls > 0 ? [report, showLog] : [report];

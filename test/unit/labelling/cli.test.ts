@@ -136,6 +136,17 @@ void describe('rewardlens label (CLI)', () => {
     assert.match(bad.stderr, /--base-url must be an http\(s\) URL, e\.g\. http:\/\/127\.0\.0\.1:8000\/v1, not "notaurl"/);
   });
 
+  void it('the summary prices the calls made at --price-per-1k (their counted tokens), in --json and in text', async () => {
+    const args = [...base(), '--limit', '1', '--price-per-1k', '0.5', '--price-per-1k-output', '2'];
+    const r = await runCli([...args, '--store', join(dir, 'priced'), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const s = (JSON.parse(r.stdout) as { summary: { calls: number; promptTokens: number; completionTokens: number; cost: number } }).summary;
+    assert.ok(s.calls > 0 && s.promptTokens > 0);
+    assert.ok(Math.abs(s.cost - (s.promptTokens * 0.5 + s.completionTokens * 2) / 1000) < 1e-9, String(s.cost));
+    const text = await runCli([...args, '--store', join(dir, 'priced-text')]);
+    assert.match(text.stderr, /prompt \+ [\d,]+ completion tokens, cost ≈ \d+\.\d\d/);
+  });
+
   void it('reads the dataset with its edits journal: a dropped record is not planned; --no-edits plans it', async () => {
     const edited = writeDataset(tempDir('rl-label-cli-edits-'), records.slice(0, 3));
     const d = await Dataset.open(edited);
