@@ -22,6 +22,22 @@ export const FAST_SETTINGS: readonly string[] = [
   'minPairs=8',
 ];
 
+/**
+ * Step limits (train() overrides) for parity tests: trained-looking weights (LoRA B ≠ 0, a router that is not
+ * uniform), not good ones.
+ */
+export const PARITY_STEPS = {
+  'maxSteps.base': 30,
+  'maxSteps.router': 40,
+  'maxSteps.phase1': 10,
+  'maxSteps.phase2': 10,
+  'maxSteps.phase3': 40,
+  'maxSteps.ensemble': 10,
+  evalEvery: 10,
+  patience: 3,
+  minPairs: 8,
+};
+
 export interface TinyModelOptions {
   /** Where the training data and labels are written (and, by default, the run); the caller removes it. */
   dir: string;

@@ -107,11 +107,10 @@ function fingerprint(r: EncodedRecord): string {
 }
 
 /**
- * Checks the model's bytes against the manifest's hash: a corrupt or replaced file would otherwise score,
- * wrongly, under the cache entries of the model it replaced. A model with an external data file is not
- * hashed: that would read gigabytes again at every load.
+ * The model's bytes, checked against the manifest's hash: a corrupt or replaced file would otherwise score,
+ * wrongly, under the cache entries of the model it replaced. Read once and handed to onnxruntime as they are.
  */
-function checkModelHash(file: string, sha256: string): void {
+function checkedModelBytes(file: string, sha256: string): Uint8Array {
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
@@ -120,6 +119,7 @@ function checkModelHash(file: string, sha256: string): void {
   }
   if (createHash('sha256').update(bytes).digest('hex') !== sha256)
     throw new FileError(file, 'its SHA-256 is not the one its manifest records: the file is corrupt or was replaced; export the run again');
+  return bytes;
 }
 
 /** An exported model whose weights give NaN or infinite rewards: no score it gives means anything. */
@@ -159,15 +159,18 @@ export class OrtScorer {
         throw new Error(`onnxruntime-node cannot be loaded (${(e as Error).message.split('\n')[0]}); reinstall RewardLens or run npm install`);
       }
       const file = join(this.manifest.dir, this.manifest.model);
-      if (this.manifest.data === undefined) checkModelHash(file, this.manifest.modelSha256);
+      const options: Ort.InferenceSession.SessionOptions = {
+        intraOpNumThreads: this.options.intraOpNumThreads ?? 0,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+        executionMode: 'sequential',
+        extra: { session: { intra_op: { allow_spinning: this.options.spinning ? '1' : '0' } } },
+      };
+      // A model with external data loads by path (onnxruntime reads the data beside it) and is not hashed:
+      // that would read gigabytes again at every load.
+      const bytes = this.manifest.data === undefined ? checkedModelBytes(file, this.manifest.modelSha256) : undefined;
       try {
-        return await this.ort.InferenceSession.create(file, {
-          intraOpNumThreads: this.options.intraOpNumThreads ?? 0,
-          interOpNumThreads: 1,
-          graphOptimizationLevel: 'all',
-          executionMode: 'sequential',
-          extra: { session: { intra_op: { allow_spinning: this.options.spinning ? '1' : '0' } } },
-        });
+        return await (bytes ? this.ort.InferenceSession.create(bytes, options) : this.ort.InferenceSession.create(file, options));
       } catch (e) {
         throw new FileError(file, `onnxruntime cannot load the model (${(e as Error).message.split('\n')[0]})`);
       }

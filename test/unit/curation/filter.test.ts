@@ -243,30 +243,24 @@ void describe('disagreement filters', () => {
     assert.match(notScores.stderr, /not the output of rewardlens score --json/);
     // Scores of another file (or of an older version of this one) are refused, naming the first record they miss.
     const partial = join(tmp, 'partial.json');
-    writeFileSync(
-      partial,
-      JSON.stringify({
-        records: [
-          { id: r1, logits: [0.1, 2] },
-          { id: r2, logits: [3, 1] },
-          { id: r3, logits: [1, 0, 2] },
-        ],
-      }),
-    );
+    // r1 and r2 as scored; r3 as given; r4 never.
+    const writePartial = (r3Logits: number[]): void =>
+      writeFileSync(
+        partial,
+        JSON.stringify({
+          records: [
+            { id: r1, logits: [0.1, 2] },
+            { id: r2, logits: [3, 1] },
+            { id: r3, logits: r3Logits },
+          ],
+        }),
+      );
+    writePartial([1, 0, 2]);
     await assert.rejects(
       matching(file, `model-vs-human=${partial}`),
       (e: unknown) => e instanceof FilterError && /scores 3 responses of it, the file has 2 \(.*scored\.jsonl line 3, record /.test(e.message),
     );
-    writeFileSync(
-      partial,
-      JSON.stringify({
-        records: [
-          { id: r1, logits: [0.1, 2] },
-          { id: r2, logits: [3, 1] },
-          { id: r3, logits: [1, 0] },
-        ],
-      }),
-    );
+    writePartial([1, 0]);
     await assert.rejects(
       matching(file, `model-vs-human=${partial}`),
       (e: unknown) => e instanceof FilterError && new RegExp(`has no scores for it .*record ${r4}`).test(e.message),

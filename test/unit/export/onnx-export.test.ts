@@ -32,19 +32,8 @@ import { scoreFile } from '../../../src/core/scoring/score-file';
 import { OrtScorer } from '../../../src/core/scoring/session';
 import { writeLabelledSyntheticPreferences, writeSyntheticPreferences } from '../../support/synthetic-prefs';
 import { sequenceSource } from '../../../src/core/training/tasks';
+import { PARITY_STEPS } from '../../support/tiny-model';
 
-// Few steps: parity needs trained-looking weights (LoRA B ≠ 0, a router that is not uniform), not good ones.
-const FAST = {
-  'maxSteps.base': 30,
-  'maxSteps.router': 40,
-  'maxSteps.phase1': 10,
-  'maxSteps.phase2': 10,
-  'maxSteps.phase3': 40,
-  'maxSteps.ensemble': 10,
-  evalEvery: 10,
-  patience: 3,
-  minPairs: 8,
-};
 const TOLERANCE = 1e-4;
 
 interface Fixture {
@@ -115,7 +104,7 @@ void describe('ONNX export of trained runs (tiny preset, synthetic data)', () =>
         preset: 'tiny',
         backend: 'wasm',
         seed: 3,
-        overrides: FAST,
+        overrides: PARITY_STEPS,
         // One general RM for all: the methods differ only in what they add, and the file trains 4× faster.
         baseRun: method === 'single' ? undefined : join(dir, 'single'),
       };

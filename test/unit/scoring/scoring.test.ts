@@ -17,17 +17,7 @@ import type { PreferenceData } from '../../../src/core/training/data';
 import { loadPreferenceData } from '../../../src/core/training/data';
 import { evaluateRun, train } from '../../../src/core/training/train';
 import { writeLabelledSyntheticPreferences, writeSyntheticPreferences } from '../../support/synthetic-prefs';
-
-const FAST = {
-  'maxSteps.base': 30,
-  'maxSteps.router': 40,
-  'maxSteps.phase1': 10,
-  'maxSteps.phase2': 10,
-  'maxSteps.phase3': 40,
-  evalEvery: 10,
-  patience: 3,
-  minPairs: 8,
-};
+import { PARITY_STEPS } from '../../support/tiny-model';
 
 const dir = mkdtempSync(join(tmpdir(), 'rl-score-'));
 const testFile = join(dir, 'test.jsonl');
@@ -52,7 +42,7 @@ void describe('scoring with an exported model (onnxruntime-node)', () => {
     writeSyntheticPreferences(testFile, 40, 22);
     const labels = join(dir, 'train.labels.jsonl');
     await writeLabelledSyntheticPreferences(trainFile, labels, 120, 21);
-    await train({ dataset: trainFile, labels, method: 'dmoerm', out: runDir, preset: 'tiny', backend: 'wasm', seed: 5, overrides: FAST });
+    await train({ dataset: trainFile, labels, method: 'dmoerm', out: runDir, preset: 'tiny', backend: 'wasm', seed: 5, overrides: PARITY_STEPS });
     exportRun(runDir, model);
     const m = readManifest(model);
     data = await loadPreferenceData(testFile, TextTokenizer.fromFile(join(dir, m.tokenizer)), m);

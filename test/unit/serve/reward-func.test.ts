@@ -37,20 +37,16 @@ const queries = ['What is 2+2?', 'Name a mammal that flies.', '解释一下光�
   ['4', 'A bat.', 'I cannot help with that.'].map((a) => query(q, a)),
 );
 
+/** The reward server on a free port, splitting queries by their chat template, with the queue and batching given. */
+const startServer = (queue: { maxQueue: number; maxBatch: number; windowMs: number }): Promise<RewardServer> =>
+  RewardServer.start(model, { ...SERVE_DEFAULTS, port: 0, ...queue, split: { template: 'auto' }, version: 'test' });
+
 void describe(
   'examples/openrlhf/reward_func.py',
   { skip: py ? false : 'no python3 (nor .tools/torch-venv) on this machine to run the OpenRLHF reward function with' },
   () => {
     void it('gets the same rewards as the server answers directly; bad input is not retried', async () => {
-      const server = await RewardServer.start(model, {
-        ...SERVE_DEFAULTS,
-        port: 0,
-        maxQueue: 16,
-        maxBatch: 16,
-        windowMs: 5,
-        split: { template: 'auto' },
-        version: 'test',
-      });
+      const server = await startServer({ maxQueue: 16, maxBatch: 16, windowMs: 5 });
       try {
         const request = { query: queries, prompts: queries.map((q) => q.slice(0, q.lastIndexOf('<|start_header_id|>'))), labels: queries.map(() => '') };
         const direct = (await (await fetch(`${server.url}/get_reward`, { method: 'POST', body: JSON.stringify(request) })).json()) as { rewards: number[] };
@@ -67,15 +63,7 @@ void describe(
 
     void it('retries a full queue after Retry-After, as remote_rm_utils retries', async () => {
       // The first request waits 1.5 s in the queue and fills it; the function's first tries get 503.
-      const server = await RewardServer.start(model, {
-        ...SERVE_DEFAULTS,
-        port: 0,
-        maxQueue: 12,
-        maxBatch: 32,
-        windowMs: 1500,
-        split: { template: 'auto' },
-        version: 'test',
-      });
+      const server = await startServer({ maxQueue: 12, maxBatch: 32, windowMs: 1500 });
       try {
         const filler = fetch(`${server.url}/get_reward`, { method: 'POST', body: JSON.stringify({ query: queries }) });
         await new Promise((r) => setTimeout(r, 100));

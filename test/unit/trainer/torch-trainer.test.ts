@@ -30,6 +30,17 @@ const noTorch =
 const fixture = join(root, '..', 'shared', 'fixtures', 'hf-reference', 'tiny-bert');
 const hh = join(root, 'test', 'fixtures', 'samples', 'hh-rlhf-harmless.sample.jsonl');
 const dir = mkdtempSync(join(tmpdir(), 'rl-torch-'));
+/** Tests of the tiny BERT fixture: skipped without it; each trains from its own copy (some change or move it). */
+const needsFixture = { skip: existsSync(fixture) ? false : `${fixture} is missing` };
+function fixtureCopy(name: string): string {
+  const base = join(dir, name);
+  cpSync(fixture, base, { recursive: true });
+  return base;
+}
+/** The environment `python -m rewardlens_trainer` runs in, as runTorchTrainer gives it; and the trainer started by hand on `run`. */
+const trainerEnv = { ...process.env, PYTHONPATH: trainerPackageDir(join(root, 'dist')) + delimiter + (process.env.PYTHONPATH ?? '') };
+const trainerByHand = (run: string, ...extra: string[]) =>
+  spawnSync(python, ['-m', 'rewardlens_trainer', run, '--device', 'cpu', ...extra], { env: trainerEnv, encoding: 'utf8' });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const metrics = (run: string): Array<{ phase: string; step: number; loss: number; valAcc: number }> =>
@@ -39,49 +50,43 @@ const metrics = (run: string): Array<{ phase: string; step: number; loss: number
     .map((l) => JSON.parse(l) as { phase: string; step: number; loss: number; valAcc: number });
 
 void describe('PyTorch trainer', { skip: noTorch }, async () => {
-  await test(
-    'trains the same steps as the TypeScript engine on the same plan (tiny BERT, dropout off): losses within 1e-4',
-    { skip: existsSync(fixture) ? false : `${fixture} is missing` },
-    async () => {
-      const base = join(dir, 'tiny-bert-no-dropout');
-      cpSync(fixture, base, { recursive: true });
-      const config = JSON.parse(readFileSync(join(base, 'config.json'), 'utf8')) as Record<string, unknown>;
-      writeFileSync(join(base, 'config.json'), JSON.stringify({ ...config, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }));
-      // A rate high enough that the weights move visibly in 20 steps; an evaluation (and metric line) every step.
-      const options = (out: string): TrainOptions => ({
-        dataset: hh,
-        method: 'single',
-        out: join(dir, out),
-        preset: 'tiny',
-        base,
-        backend: 'wasm',
-        seed: 7,
-        overrides: { 'maxSteps.base': 20, evalEvery: 1, patience: 100, 'lr.base': 3e-3 },
-      });
-      await train(options('parity-tfjs'));
-      await prepare(options('parity-torch'));
-      await runTorchTrainer(join(dir, 'parity-torch'), { python, device: 'cpu' });
-      const a = metrics(join(dir, 'parity-tfjs'));
-      const b = metrics(join(dir, 'parity-torch'));
-      assert.equal(a.length, 21, 'step 0 and 20 steps');
-      assert.equal(b.length, a.length);
-      a.forEach((m, i) => {
-        assert.equal(b[i].step, m.step);
-        assert.ok(Math.abs(b[i].loss - m.loss) < 1e-4, `step ${m.step}: loss ${m.loss} (TensorFlow.js) vs ${b[i].loss} (PyTorch)`);
-        assert.equal(b[i].valAcc, m.valAcc, `step ${m.step}: validation accuracy`);
-      });
-      assert.ok(Math.abs(a[20].loss - a[1].loss) > 1e-3, 'the weights moved: the comparison means something');
-      const evalOf = (run: string): unknown => JSON.parse(readFileSync(join(dir, run, 'eval.json'), 'utf8'));
-      assert.deepEqual(evalOf('parity-torch'), evalOf('parity-tfjs'), 'the same held-out evaluation');
-    },
-  );
+  await test('trains the same steps as the TypeScript engine on the same plan (tiny BERT, dropout off): losses within 1e-4', needsFixture, async () => {
+    const base = fixtureCopy('tiny-bert-no-dropout');
+    const config = JSON.parse(readFileSync(join(base, 'config.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(base, 'config.json'), JSON.stringify({ ...config, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }));
+    // A rate high enough that the weights move visibly in 20 steps; an evaluation (and metric line) every step.
+    const options = (out: string): TrainOptions => ({
+      dataset: hh,
+      method: 'single',
+      out: join(dir, out),
+      preset: 'tiny',
+      base,
+      backend: 'wasm',
+      seed: 7,
+      overrides: { 'maxSteps.base': 20, evalEvery: 1, patience: 100, 'lr.base': 3e-3 },
+    });
+    await train(options('parity-tfjs'));
+    await prepare(options('parity-torch'));
+    await runTorchTrainer(join(dir, 'parity-torch'), { python, device: 'cpu' });
+    const a = metrics(join(dir, 'parity-tfjs'));
+    const b = metrics(join(dir, 'parity-torch'));
+    assert.equal(a.length, 21, 'step 0 and 20 steps');
+    assert.equal(b.length, a.length);
+    a.forEach((m, i) => {
+      assert.equal(b[i].step, m.step);
+      assert.ok(Math.abs(b[i].loss - m.loss) < 1e-4, `step ${m.step}: loss ${m.loss} (TensorFlow.js) vs ${b[i].loss} (PyTorch)`);
+      assert.equal(b[i].valAcc, m.valAcc, `step ${m.step}: validation accuracy`);
+    });
+    assert.ok(Math.abs(a[20].loss - a[1].loss) > 1e-3, 'the weights moved: the comparison means something');
+    const evalOf = (run: string): unknown => JSON.parse(readFileSync(join(dir, run, 'eval.json'), 'utf8'));
+    assert.deepEqual(evalOf('parity-torch'), evalOf('parity-tfjs'), 'the same held-out evaluation');
+  });
 
   await test(
     'a plan reads its pre-trained base from the base folder (not a copy in init.safetensors); another copy needs --base, a changed one is refused',
-    { skip: existsSync(fixture) ? false : `${fixture} is missing` },
+    needsFixture,
     async () => {
-      const base = join(dir, 'tiny-bert-movable');
-      cpSync(fixture, base, { recursive: true });
+      const base = fixtureCopy('tiny-bert-movable');
       const run = join(dir, 'base-by-reference');
       await prepare({
         dataset: hh,
@@ -103,9 +108,7 @@ void describe('PyTorch trainer', { skip: noTorch }, async () => {
         ![...readSafetensors(join(run, 'init.safetensors')).tensors.keys()].some((k) => k.startsWith('base.encoder/')),
         'no copy of the base in the plan',
       );
-      const env = { ...process.env, PYTHONPATH: trainerPackageDir(join(root, 'dist')) + delimiter + (process.env.PYTHONPATH ?? '') };
-      const trainer = (...extra: string[]): ReturnType<typeof spawnSync> =>
-        spawnSync(python, ['-m', 'rewardlens_trainer', run, '--device', 'cpu', ...extra], { env, encoding: 'utf8' });
+      const trainer = (...extra: string[]): ReturnType<typeof spawnSync> => trainerByHand(run, ...extra);
       // The base moved (another machine): refused with what to do, then trained from the copy given.
       const moved = join(dir, 'tiny-bert-moved');
       cpSync(base, moved, { recursive: true });
@@ -142,47 +145,43 @@ void describe('PyTorch trainer', { skip: noTorch }, async () => {
     },
   );
 
-  await test(
-    'DDP: 2 gloo processes train the same weights as 1 process on the same global batch (within 1e-4)',
-    { skip: existsSync(fixture) ? false : `${fixture} is missing` },
-    async () => {
-      const base = join(dir, 'tiny-bert-no-dropout');
-      const options = (out: string): TrainOptions => ({
-        dataset: hh,
-        method: 'single',
-        out: join(dir, out),
-        preset: 'tiny',
-        base,
-        backend: 'torch',
-        python,
-        device: 'cpu',
-        seed: 7,
-        overrides: { 'maxSteps.base': 10, evalEvery: 5, 'lr.base': 3e-3, threads: 1 },
-      });
-      await prepare(options('ddp-1'));
-      // One process cuts each step of 8 pairs into two passes of 4, as two processes share it.
-      await runTorchTrainer(join(dir, 'ddp-1'), { python, device: 'cpu', threads: 1, microBatch: 4 });
-      const events: TrainEvent[] = [];
-      await train({ ...options('ddp-2'), gpus: 2 }, { onEvent: (e) => events.push(e) });
-      assert.ok(
-        events.some((e) => e.type === 'backend' && /× 2 processes/.test(e.tfBackend)),
-        'two processes trained',
-      );
-      assert.equal(events.filter((e) => e.type === 'progress' && e.step === 5).length, 1, 'only the first process reports');
-      const weights = (run: string): Map<string, Float32Array> =>
-        new Map([...readSafetensors(join(dir, run, 'checkpoints', 'base.safetensors')).tensors].map(([k, t]) => [k, t.data]));
-      const one = weights('ddp-1');
-      const two = weights('ddp-2');
-      assert.deepEqual([...two.keys()], [...one.keys()]);
-      let worst = 0;
-      for (const [k, a] of one) a.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - two.get(k)![i]))));
-      assert.ok(worst < 1e-4, `largest weight difference ${worst}`);
-      assert.deepEqual(
-        metrics(join(dir, 'ddp-2')).map((m) => m.step),
-        [0, 5, 10],
-      );
-    },
-  );
+  await test('DDP: 2 gloo processes train the same weights as 1 process on the same global batch (within 1e-4)', needsFixture, async () => {
+    const base = join(dir, 'tiny-bert-no-dropout');
+    const options = (out: string): TrainOptions => ({
+      dataset: hh,
+      method: 'single',
+      out: join(dir, out),
+      preset: 'tiny',
+      base,
+      backend: 'torch',
+      python,
+      device: 'cpu',
+      seed: 7,
+      overrides: { 'maxSteps.base': 10, evalEvery: 5, 'lr.base': 3e-3, threads: 1 },
+    });
+    await prepare(options('ddp-1'));
+    // One process cuts each step of 8 pairs into two passes of 4, as two processes share it.
+    await runTorchTrainer(join(dir, 'ddp-1'), { python, device: 'cpu', threads: 1, microBatch: 4 });
+    const events: TrainEvent[] = [];
+    await train({ ...options('ddp-2'), gpus: 2 }, { onEvent: (e) => events.push(e) });
+    assert.ok(
+      events.some((e) => e.type === 'backend' && /× 2 processes/.test(e.tfBackend)),
+      'two processes trained',
+    );
+    assert.equal(events.filter((e) => e.type === 'progress' && e.step === 5).length, 1, 'only the first process reports');
+    const weights = (run: string): Map<string, Float32Array> =>
+      new Map([...readSafetensors(join(dir, run, 'checkpoints', 'base.safetensors')).tensors].map(([k, t]) => [k, t.data]));
+    const one = weights('ddp-1');
+    const two = weights('ddp-2');
+    assert.deepEqual([...two.keys()], [...one.keys()]);
+    let worst = 0;
+    for (const [k, a] of one) a.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - two.get(k)![i]))));
+    assert.ok(worst < 1e-4, `largest weight difference ${worst}`);
+    assert.deepEqual(
+      metrics(join(dir, 'ddp-2')).map((m) => m.step),
+      [0, 5, 10],
+    );
+  });
 
   const data = join(dir, 'train.jsonl');
   const labels = join(dir, 'train.labels.jsonl');
@@ -301,9 +300,8 @@ void describe('PyTorch trainer', { skip: noTorch }, async () => {
   await test('a damaged run folder or a bad flag is refused with exit 2 and one line naming the file, never a traceback or training on other data', async () => {
     const run = join(dir, 'damaged');
     await prepare({ dataset: hh, method: 'single', out: run, preset: 'tiny', backend: 'torch', seed: 3, overrides: { 'maxSteps.base': 2 } });
-    const env = { ...process.env, PYTHONPATH: trainerPackageDir(join(root, 'dist')) + delimiter + (process.env.PYTHONPATH ?? '') };
     const refused = (why: RegExp, ...extra: string[]): void => {
-      const r = spawnSync(python, ['-m', 'rewardlens_trainer', run, '--device', 'cpu', ...extra], { env, encoding: 'utf8' });
+      const r = trainerByHand(run, ...extra);
       assert.equal(r.status, 2, r.stderr);
       assert.doesNotMatch(r.stderr, /Traceback/);
       assert.match(r.stderr, why);
@@ -333,8 +331,7 @@ void describe('PyTorch trainer', { skip: noTorch }, async () => {
   await test('killed with SIGKILL mid-run, then started again: finished components are not trained again', async () => {
     const run = join(dir, 'killed');
     await prepare(dmoerm('killed', 'dmoerm-no-outer'));
-    const env = { ...process.env, PYTHONPATH: trainerPackageDir(join(root, 'dist')) + delimiter + (process.env.PYTHONPATH ?? '') };
-    const child = spawn(python, ['-m', 'rewardlens_trainer', run, '--device', 'cpu'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(python, ['-m', 'rewardlens_trainer', run, '--device', 'cpu'], { env: trainerEnv, stdio: ['ignore', 'pipe', 'inherit'] });
     const killedAt = await new Promise<string>((resolve, reject) => {
       createInterface({ input: child.stdout }).on('line', (line) => {
         const m = JSON.parse(line) as { type: string; event?: TrainEvent };
